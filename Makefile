@@ -1,0 +1,95 @@
+# mlgate — run `make help` for the targets.
+SHELL := /usr/bin/env bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+
+MLGATE_CACHE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/mlgate
+export MLGATE_CACHE
+GOLANGCI_VERSION := v2.15.0
+TOOLS := $(MLGATE_CACHE)/tools
+GOLANGCI := $(TOOLS)/golangci-lint-$(GOLANGCI_VERSION)
+ORT_LIB := $(MLGATE_CACHE)/onnxruntime-1.24.1/libonnxruntime.so.1
+BIN := bin/mlgate
+PG_DIR := $(CURDIR)/.cache/pg
+FUZZTIME ?= 4s
+
+export ONNXRUNTIME_LIB ?= $(ORT_LIB)
+export LC_ALL := C.UTF-8
+
+.PHONY: help
+help: ## list the targets
+	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+.PHONY: build
+build: ## build bin/mlgate (with ONNX Runtime support, cgo)
+	go build -o $(BIN) ./cmd/mlgate
+
+.PHONY: build-nocgo
+build-nocgo: ## build bin/mlgate-nocgo without cgo (no ONNX flavor)
+	CGO_ENABLED=0 go build -o bin/mlgate-nocgo ./cmd/mlgate
+
+.PHONY: onnxruntime
+onnxruntime: $(ORT_LIB) ## fetch libonnxruntime.so.1 1.24.1 into the cache (checked by sha256)
+$(ORT_LIB):
+	scripts/onnxruntime.sh
+
+.PHONY: venv
+venv: ## create the pinned Python venv for interop tests (cached by requirements hash)
+	@scripts/venv.sh interop/requirements.txt
+
+.PHONY: deps
+deps: onnxruntime ## install everything the tests need (ONNX Runtime, locale, venv, PostgreSQL)
+	scripts/locale.sh
+	scripts/venv.sh interop/requirements.txt >/dev/null
+
+.PHONY: run
+run: build onnxruntime ## run the main job: embedded tracking+registry server with an example model served on 127.0.0.1:5001
+	$(BIN) quickstart
+
+.PHONY: lint
+lint: $(GOLANGCI) ## golangci-lint (pinned) and gofmt
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
+	$(GOLANGCI) run ./...
+$(GOLANGCI):
+	mkdir -p $(TOOLS)
+	GOBIN=$(TOOLS)/bin go install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_VERSION)
+	mv $(TOOLS)/bin/golangci-lint $(GOLANGCI)
+
+.PHONY: vet
+vet: ## go vet, a cgo-off build and go mod tidy check
+	go vet -tags integration ./...
+	CGO_ENABLED=0 go build -o /dev/null ./cmd/mlgate
+	go mod tidy -diff
+
+.PHONY: gotest
+gotest: deps ## go test -race with the integration tests (real ONNX Runtime, PostgreSQL, Python)
+	venv=$$(scripts/venv.sh interop/requirements.txt); \
+	dsn=$$(scripts/postgres.sh start $(PG_DIR)); trap 'scripts/postgres.sh stop $(PG_DIR)' EXIT; \
+	MLGATE_TEST_PYTHON=$$venv/bin/python MLGATE_TEST_POSTGRES_DSN=$$dsn \
+	  go test -race -tags integration -count=1 -timeout 20m ./...
+
+.PHONY: fuzz
+fuzz: ## run every fuzz target for FUZZTIME each (default 4s)
+	scripts/fuzz.sh $(FUZZTIME)
+
+.PHONY: interop
+interop: build deps ## pytest interop suite: the real mlflow package against the built binary
+	venv=$$(scripts/venv.sh interop/requirements.txt); \
+	dsn=$$(scripts/postgres.sh start $(PG_DIR)-interop); trap 'scripts/postgres.sh stop $(PG_DIR)-interop' EXIT; \
+	MLGATE_BIN=$(CURDIR)/$(BIN) MLGATE_TEST_POSTGRES_DSN=$$dsn $$venv/bin/python -m pytest -q -p no:cacheprovider interop
+
+.PHONY: test
+test: lint vet gotest fuzz interop bench-smoke ## everything CI runs: lint, vet, go test -race, fuzz, interop, bench smoke
+
+.PHONY: bench
+bench: build deps ## benchmarks next to baselines; writes docs/benchmarks.md (BENCH_QUICK=1 for a smoke run)
+	venv=$$(scripts/venv.sh interop/requirements.txt); \
+	go run ./bench/cmd/benchrun -mlgate $(CURDIR)/$(BIN) -python $$venv/bin/python -out docs
+
+.PHONY: bench-smoke
+bench-smoke: ## quick benchmark run: every system starts and answers (no speed assertion)
+	BENCH_QUICK=1 $(MAKE) bench
+
+.PHONY: clean
+clean: ## remove build outputs (not the cache)
+	rm -rf bin .cache

@@ -1,0 +1,3 @@
+// Package pyfunc serves python_function models (and any flavor whose worker
+// speaks mlgate's worker protocol) from supervised external processes.
+package pyfunc

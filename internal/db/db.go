@@ -1,0 +1,253 @@
+// Package db opens the SQL stores that tracking and the registry share
+// (embedded SQLite through modernc.org/sqlite, or PostgreSQL through pgx),
+// applies their versioned schema migrations and runs transactions with
+// retries. It knows no MLflow entity; tracking and registry own their
+// tables and queries. It imports no mlgate package.
+package db
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
+	_ "modernc.org/sqlite"             // registers the "sqlite" driver
+)
+
+// Dialect is the SQL flavour of a store.
+type Dialect int
+
+// The supported dialects.
+const (
+	SQLite Dialect = iota
+	Postgres
+)
+
+// String names the dialect.
+func (d Dialect) String() string {
+	if d == Postgres {
+		return "postgresql"
+	}
+	return "sqlite"
+}
+
+// DB is an open store.
+type DB struct {
+	*sql.DB
+	Dialect Dialect
+	// URI is the store URI it was opened from, with any password removed.
+	URI string
+}
+
+// ErrBadURI is returned for a backend store URI that is not understood.
+var ErrBadURI = errors.New("unsupported backend store URI")
+
+// Open opens the store named by uri: sqlite:///relative.db,
+// sqlite:////abs/path.db, sqlite:///:memory: or
+// postgresql://user:pass@host:port/db (also postgres://).
+func Open(ctx context.Context, uri string) (*DB, error) {
+	u, err := url.Parse(uri)
+	if err != nil {
+		return nil, fmt.Errorf("%w %q: %w", ErrBadURI, uri, err)
+	}
+	var d *DB
+	switch strings.ToLower(u.Scheme) {
+	case "sqlite":
+		path := strings.TrimPrefix(uri[len(u.Scheme)+1:], "//")
+		path = strings.TrimPrefix(path, "/") // sqlite:///x.db → x.db; sqlite:////abs → /abs
+		if i := strings.IndexByte(path, '?'); i >= 0 {
+			path = path[:i]
+		}
+		if path == "" {
+			return nil, fmt.Errorf("%w %q: no database path", ErrBadURI, uri)
+		}
+		dsn := "file::memory:?cache=shared"
+		if path != ":memory:" {
+			if dir := filepath.Dir(path); dir != "." {
+				if err := os.MkdirAll(dir, 0o755); err != nil {
+					return nil, fmt.Errorf("sqlite store folder: %w", err)
+				}
+			}
+			dsn = "file:" + path
+		}
+		dsn += sep(dsn) + "_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_txlock=immediate"
+		if path != ":memory:" {
+			dsn += "&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)"
+		}
+		sdb, err := sql.Open("sqlite", dsn)
+		if err != nil {
+			return nil, err
+		}
+		if path == ":memory:" {
+			sdb.SetMaxOpenConns(1)
+		}
+		d = &DB{DB: sdb, Dialect: SQLite, URI: uri}
+	case "postgresql", "postgres":
+		sdb, err := sql.Open("pgx", "postgres"+uri[len(u.Scheme):])
+		if err != nil {
+			return nil, err
+		}
+		sdb.SetMaxOpenConns(32)
+		sdb.SetMaxIdleConns(16)
+		red := *u
+		if _, ok := red.User.Password(); ok {
+			red.User = url.UserPassword(red.User.Username(), "xxxxx")
+		}
+		d = &DB{DB: sdb, Dialect: Postgres, URI: red.String()}
+	default:
+		return nil, fmt.Errorf("%w %q: want sqlite:///path.db or postgresql://…", ErrBadURI, uri)
+	}
+	pctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	if err := d.PingContext(pctx); err != nil {
+		_ = d.Close()
+		return nil, fmt.Errorf("open %s store: %w", d.Dialect, err)
+	}
+	return d, nil
+}
+
+func sep(dsn string) string {
+	if strings.Contains(dsn, "?") {
+		return "&"
+	}
+	return "?"
+}
+
+// Rebind turns ? placeholders into $1, $2, … for PostgreSQL. Queries are
+// written with ? and passed through Rebind once (at package init or first
+// use), never per call on a hot path.
+func (d *DB) Rebind(q string) string {
+	if d.Dialect != Postgres {
+		return q
+	}
+	var b strings.Builder
+	n := 0
+	inStr := false
+	for i := 0; i < len(q); i++ {
+		c := q[i]
+		if c == '\'' {
+			inStr = !inStr
+		}
+		if c == '?' && !inStr {
+			n++
+			b.WriteByte('$')
+			b.WriteString(strconv.Itoa(n))
+			continue
+		}
+		b.WriteByte(c)
+	}
+	return b.String()
+}
+
+// Tx runs fn in a transaction, committing when it returns nil. Conflicts
+// that the database reports as retryable (SQLite busy, PostgreSQL
+// serialization failure or deadlock) are retried a few times with backoff.
+func (d *DB) Tx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	var err error
+	for attempt := 0; attempt < 8; attempt++ {
+		err = d.tx(ctx, fn)
+		if err == nil || !retryable(err) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return errors.Join(err, ctx.Err())
+		case <-time.After(time.Duration(1<<attempt) * 5 * time.Millisecond):
+		}
+	}
+	return err
+}
+
+func (d *DB) tx(ctx context.Context, fn func(tx *sql.Tx) error) (err error) {
+	tx, err := d.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			_ = tx.Rollback()
+			panic(p)
+		}
+		if err != nil {
+			_ = tx.Rollback()
+		}
+	}()
+	if err = fn(tx); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+func retryable(err error) bool {
+	s := err.Error()
+	return strings.Contains(s, "SQLITE_BUSY") || strings.Contains(s, "database is locked") ||
+		strings.Contains(s, "SQLSTATE 40001") || strings.Contains(s, "SQLSTATE 40P01")
+}
+
+// Migration is one schema step of a component.
+type Migration struct {
+	Version int
+	// SQL is run for every dialect unless the dialect-specific field is set.
+	SQL      string
+	SQLite   string
+	Postgres string
+}
+
+// Migrate applies component's migrations that are not applied yet, in
+// version order, each in its own transaction, and records them in
+// schema_migrations. Running it again is a no-op; two processes migrating
+// at once are serialised by the transaction.
+func (d *DB) Migrate(ctx context.Context, component string, migrations []Migration) error {
+	if _, err := d.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+		component TEXT NOT NULL, version INTEGER NOT NULL, applied_at BIGINT NOT NULL,
+		PRIMARY KEY (component, version))`); err != nil {
+		return fmt.Errorf("migrate %s: %w", component, err)
+	}
+	for _, m := range migrations {
+		err := d.Tx(ctx, func(tx *sql.Tx) error {
+			var n int
+			if err := tx.QueryRowContext(ctx, d.Rebind(`SELECT COUNT(*) FROM schema_migrations WHERE component = ? AND version = ?`), component, m.Version).Scan(&n); err != nil {
+				return err
+			}
+			if n > 0 {
+				return nil
+			}
+			q := m.SQL
+			if d.Dialect == SQLite && m.SQLite != "" {
+				q = m.SQLite
+			}
+			if d.Dialect == Postgres && m.Postgres != "" {
+				q = m.Postgres
+			}
+			for _, stmt := range splitStatements(q) {
+				if _, err := tx.ExecContext(ctx, stmt); err != nil {
+					return fmt.Errorf("version %d: %w", m.Version, err)
+				}
+			}
+			_, err := tx.ExecContext(ctx, d.Rebind(`INSERT INTO schema_migrations (component, version, applied_at) VALUES (?, ?, ?)`),
+				component, m.Version, time.Now().UnixMilli())
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("migrate %s: %w", component, err)
+		}
+	}
+	return nil
+}
+
+func splitStatements(q string) []string {
+	var out []string
+	for _, s := range strings.Split(q, ";") {
+		if strings.TrimSpace(s) != "" {
+			out = append(out, s)
+		}
+	}
+	return out
+}

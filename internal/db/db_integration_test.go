@@ -1,0 +1,49 @@
+//go:build integration
+
+package db_test
+
+import (
+	"context"
+	"database/sql"
+	"sync"
+	"testing"
+
+	"github.com/mlgate/mlgate/internal/db"
+	"github.com/mlgate/mlgate/internal/db/dbtest"
+)
+
+func TestBothBackendsMigrateAndSerialise(t *testing.T) {
+	for _, b := range dbtest.Backends() {
+		t.Run(b.Name, func(t *testing.T) {
+			d := dbtest.Open(t, b)
+			ctx := context.Background()
+			ms := []db.Migration{{Version: 1, SQL: `CREATE TABLE c (name TEXT PRIMARY KEY, n INTEGER NOT NULL); INSERT INTO c VALUES ('a', 0)`}}
+			if err := d.Migrate(ctx, "t", ms); err != nil {
+				t.Fatal(err)
+			}
+			if err := d.Migrate(ctx, "t", ms); err != nil {
+				t.Fatal(err)
+			}
+			var wg sync.WaitGroup
+			for i := 0; i < 4; i++ {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					for j := 0; j < 20; j++ {
+						if err := d.Tx(ctx, func(tx *sql.Tx) error {
+							_, err := tx.ExecContext(ctx, d.Rebind(`UPDATE c SET n = n + ? WHERE name = 'a'`), 1)
+							return err
+						}); err != nil {
+							t.Error(err)
+						}
+					}
+				}()
+			}
+			wg.Wait()
+			var n int
+			if err := d.QueryRowContext(ctx, `SELECT n FROM c WHERE name = 'a'`).Scan(&n); err != nil || n != 80 {
+				t.Fatalf("n=%d err=%v, want 80", n, err)
+			}
+		})
+	}
+}
