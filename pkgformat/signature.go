@@ -74,4 +74,6 @@ type ParamSpec struct {
 	Type    string // boolean, integer, long, float, double, string, datetime, …
 	Default any
 	Shape   []int64 // nil for a scalar, [-1] for a list
+	// Properties are the fields when Type is "object".
+	Properties []Property
 }
