@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strconv"
 	"time"
+	"unicode/utf8"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -399,7 +400,20 @@ func toNode(v any, depth int) (*yaml.Node, error) {
 func strNode(s string) *yaml.Node {
 	n := &yaml.Node{}
 	_ = n.Encode(s) // encoding a string cannot fail
+	// PyYAML quotes with single quotes unless the string needs escapes.
+	if n.Style == yaml.DoubleQuotedStyle && printableOneLine(s) {
+		n.Style = yaml.SingleQuotedStyle
+	}
 	return n
+}
+
+func printableOneLine(s string) bool {
+	for _, r := range s {
+		if r < 0x20 || r == 0x7f || r == utf8.RuneError || r > 0x7e {
+			return false
+		}
+	}
+	return true
 }
 
 func yamlFloat(f float64) string {
