@@ -1,0 +1,271 @@
+package bench
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Request is one HTTP request the load generator repeats.
+type Request struct {
+	Method      string
+	URL         string
+	ContentType string
+	Body        []byte
+	// Check, when set, inspects a 2xx answer's body; an error counts as a
+	// failed request.
+	Check func(body []byte) error
+}
+
+// Do sends r once with c and returns an error for a transport failure, a
+// non-2xx status or a failed Check.
+func (r *Request) Do(ctx context.Context, c *http.Client) error {
+	method := r.Method
+	if method == "" {
+		method = http.MethodPost
+	}
+	var body io.Reader
+	if r.Body != nil {
+		body = bytes.NewReader(r.Body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, r.URL, body)
+	if err != nil {
+		return err
+	}
+	if r.ContentType != "" {
+		req.Header.Set("Content-Type", r.ContentType)
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		if len(b) > 200 {
+			b = b[:200]
+		}
+		return fmt.Errorf("status %d: %s", resp.StatusCode, bytes.TrimSpace(b))
+	}
+	if r.Check != nil {
+		return r.Check(b)
+	}
+	return nil
+}
+
+// Op is one unit of work the load loops time: an HTTP request, or an
+// in-process call (the compute floor).
+type Op func(ctx context.Context) error
+
+// HTTPOp returns an Op that sends r with c.
+func HTTPOp(c *http.Client, r *Request) Op {
+	return func(ctx context.Context) error { return r.Do(ctx, c) }
+}
+
+// NewClient returns an HTTP client for loopback load at the given
+// concurrency: one kept-alive connection per concurrent sender, no proxy, and
+// a per-request timeout.
+func NewClient(concurrency int, timeout time.Duration) *http.Client {
+	d := &net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}
+	tr := &http.Transport{
+		Proxy:               nil,
+		DialContext:         d.DialContext,
+		MaxIdleConns:        concurrency + 8,
+		MaxIdleConnsPerHost: concurrency + 8,
+		IdleConnTimeout:     90 * time.Second,
+		DisableCompression:  true,
+	}
+	return &http.Client{Transport: tr, Timeout: timeout}
+}
+
+// Result summarises one load run.
+type Result struct {
+	Mode        string        `json:"mode"` // "closed" or "open"
+	Concurrency int           `json:"concurrency"`
+	Rate        float64       `json:"rate,omitempty"` // open loop: intended requests per second
+	Duration    time.Duration `json:"duration_ns"`
+	Requests    uint64        `json:"requests"`
+	Errors      uint64        `json:"errors"`
+	FirstError  string        `json:"first_error,omitempty"`
+	// Missed counts open-loop sends that were never made because the run's
+	// time or count bound ended first (the server fell behind).
+	Missed     uint64  `json:"missed,omitempty"`
+	Throughput float64 `json:"throughput_rps"` // successful requests per second
+	Latency    Summary `json:"latency"`
+	hist       *Histogram
+}
+
+// Hist returns the latency histogram of successful requests.
+func (r *Result) Hist() *Histogram { return r.hist }
+
+// Summary is a latency distribution's key figures.
+type Summary struct {
+	P50  time.Duration `json:"p50_ns"`
+	P90  time.Duration `json:"p90_ns"`
+	P99  time.Duration `json:"p99_ns"`
+	P999 time.Duration `json:"p999_ns"`
+	Mean time.Duration `json:"mean_ns"`
+	Max  time.Duration `json:"max_ns"`
+}
+
+// Summarize returns h's key figures.
+func Summarize(h *Histogram) Summary {
+	return Summary{
+		P50: h.Quantile(0.50), P90: h.Quantile(0.90), P99: h.Quantile(0.99), P999: h.Quantile(0.999),
+		Mean: h.Mean(), Max: h.Max(),
+	}
+}
+
+// Bounds limits a load run: it stops at Duration or after MaxRequests
+// requests, whichever comes first (MaxRequests 0: no count bound).
+type Bounds struct {
+	Duration    time.Duration
+	MaxRequests uint64
+}
+
+// worker state shared by both loops.
+type tally struct {
+	mu       sync.Mutex
+	hist     Histogram
+	errs     uint64
+	firstErr string
+}
+
+func (t *tally) add(h *Histogram, errs uint64, first string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.hist.Merge(h)
+	t.errs += errs
+	if t.firstErr == "" {
+		t.firstErr = first
+	}
+}
+
+func (t *tally) result(mode string, conc int, elapsed time.Duration) Result {
+	r := Result{
+		Mode: mode, Concurrency: conc, Duration: elapsed,
+		Requests: t.hist.Count() + t.errs, Errors: t.errs, FirstError: t.firstErr,
+		Latency: Summarize(&t.hist), hist: &t.hist,
+	}
+	if elapsed > 0 {
+		r.Throughput = float64(t.hist.Count()) / elapsed.Seconds()
+	}
+	return r
+}
+
+// Closed runs op from concurrency senders, each sending its next request as
+// soon as the previous one answers, until b is reached or ctx ends.
+func Closed(ctx context.Context, op Op, concurrency int, b Bounds) Result {
+	concurrency = max(concurrency, 1)
+	ctx, cancel := context.WithTimeout(ctx, b.Duration)
+	defer cancel()
+	var t tally
+	var issued atomic.Uint64
+	var wg sync.WaitGroup
+	start := time.Now()
+	for range concurrency {
+		wg.Go(func() {
+			var h Histogram
+			var errs uint64
+			var first string
+			for ctx.Err() == nil {
+				if b.MaxRequests > 0 && issued.Add(1) > b.MaxRequests {
+					break
+				}
+				t0 := time.Now()
+				err := op(ctx)
+				if err != nil {
+					if ctx.Err() != nil {
+						break // the run ended mid-request: not the server's fault
+					}
+					errs++
+					if first == "" {
+						first = err.Error()
+					}
+					continue
+				}
+				h.Record(time.Since(t0))
+			}
+			t.add(&h, errs, first)
+		})
+	}
+	wg.Wait()
+	return t.result("closed", concurrency, time.Since(start))
+}
+
+// Open sends requests at a fixed arrival rate (requests per second) from at
+// most maxInFlight senders. Request i is due at start + i/rate and its
+// latency is measured from that intended time, so a server that stalls is
+// charged for the queueing it causes (no coordinated omission). Sends still
+// due when b ends are counted as Missed.
+func Open(ctx context.Context, op Op, rate float64, maxInFlight int, b Bounds) Result {
+	maxInFlight = max(maxInFlight, 1)
+	if rate <= 0 {
+		rate = 1
+	}
+	total := uint64(rate * b.Duration.Seconds())
+	if b.MaxRequests > 0 && total > b.MaxRequests {
+		total = b.MaxRequests
+	}
+	interval := time.Duration(float64(time.Second) / rate)
+	// Give stragglers a grace period after the last due time.
+	ctx, cancel := context.WithTimeout(ctx, b.Duration+min(2*time.Second, b.Duration/2))
+	defer cancel()
+	var t tally
+	var next atomic.Uint64
+	var missed atomic.Uint64
+	var wg sync.WaitGroup
+	start := time.Now()
+	for range maxInFlight {
+		wg.Go(func() {
+			var h Histogram
+			var errs uint64
+			var first string
+			for {
+				i := next.Add(1) - 1
+				if i >= total {
+					break
+				}
+				due := start.Add(time.Duration(i) * interval)
+				if d := time.Until(due); d > 0 {
+					select {
+					case <-time.After(d):
+					case <-ctx.Done():
+					}
+				}
+				if ctx.Err() != nil {
+					missed.Add(1)
+					continue
+				}
+				err := op(ctx)
+				if err != nil {
+					if ctx.Err() != nil {
+						missed.Add(1)
+						continue
+					}
+					errs++
+					if first == "" {
+						first = err.Error()
+					}
+					continue
+				}
+				h.Record(time.Since(due))
+			}
+			t.add(&h, errs, first)
+		})
+	}
+	wg.Wait()
+	r := t.result("open", maxInFlight, time.Since(start))
+	r.Rate = rate
+	r.Missed = missed.Load()
+	return r
+}

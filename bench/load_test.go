@@ -1,0 +1,113 @@
+package bench
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+func TestClosedLoopCountsAndErrors(t *testing.T) {
+	var n atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		if string(b) != "ping" || r.Header.Get("Content-Type") != "text/plain" {
+			http.Error(w, "bad", http.StatusBadRequest)
+			return
+		}
+		if n.Add(1)%10 == 0 {
+			http.Error(w, "every tenth fails", http.StatusServiceUnavailable)
+			return
+		}
+		_, _ = w.Write([]byte("pong"))
+	}))
+	defer srv.Close()
+	c := NewClient(4, 5*time.Second)
+	req := &Request{URL: srv.URL, ContentType: "text/plain", Body: []byte("ping"), Check: func(b []byte) error {
+		if string(b) != "pong" {
+			return errors.New("bad body")
+		}
+		return nil
+	}}
+	res := Closed(context.Background(), HTTPOp(c, req), 4, Bounds{Duration: 5 * time.Second, MaxRequests: 200})
+	if res.Requests != 200 {
+		t.Fatalf("requests %d, want 200 (count bound)", res.Requests)
+	}
+	if res.Errors != 20 {
+		t.Errorf("errors %d, want 20", res.Errors)
+	}
+	if !strings.Contains(res.FirstError, "503") {
+		t.Errorf("first error %q", res.FirstError)
+	}
+	if res.Hist().Count() != 180 || res.Throughput <= 0 || res.Latency.P50 <= 0 {
+		t.Errorf("hist %d throughput %v p50 %v", res.Hist().Count(), res.Throughput, res.Latency.P50)
+	}
+}
+
+func TestClosedLoopTimeBound(t *testing.T) {
+	op := func(ctx context.Context) error {
+		select {
+		case <-time.After(5 * time.Millisecond):
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	start := time.Now()
+	res := Closed(context.Background(), op, 2, Bounds{Duration: 200 * time.Millisecond})
+	if el := time.Since(start); el > time.Second {
+		t.Fatalf("ran %v, bound was 200ms", el)
+	}
+	if res.Errors != 0 {
+		t.Errorf("the end of the run must not count as errors: %d (%s)", res.Errors, res.FirstError)
+	}
+	// 2 senders × 200ms / 5ms ≈ 80; allow slow CI.
+	if res.Requests < 10 || res.Requests > 90 {
+		t.Errorf("requests %d", res.Requests)
+	}
+	if res.Latency.P50 < 5*time.Millisecond {
+		t.Errorf("p50 %v below the op's own 5ms", res.Latency.P50)
+	}
+}
+
+func TestOpenLoopChargesQueueing(t *testing.T) {
+	// One sender, 100 req/s intended, but every op takes 30ms: the server
+	// falls behind and latency from the intended send time must grow well
+	// past the 30ms service time.
+	op := func(ctx context.Context) error {
+		time.Sleep(30 * time.Millisecond)
+		return nil
+	}
+	res := Open(context.Background(), op, 100, 1, Bounds{Duration: 500 * time.Millisecond})
+	if res.Requests+res.Missed != 50 {
+		t.Fatalf("requests %d + missed %d, want 50 scheduled", res.Requests, res.Missed)
+	}
+	if res.Missed == 0 {
+		t.Errorf("a server 3× too slow must leave sends missed")
+	}
+	if res.Latency.Max < 200*time.Millisecond {
+		t.Errorf("max latency %v: queueing behind a slow server is not charged", res.Latency.Max)
+	}
+}
+
+func TestOpenLoopKeepsRate(t *testing.T) {
+	var n atomic.Int64
+	op := func(ctx context.Context) error { n.Add(1); return nil }
+	start := time.Now()
+	res := Open(context.Background(), op, 200, 4, Bounds{Duration: 300 * time.Millisecond})
+	el := time.Since(start)
+	if n.Load() != 60 || res.Requests != 60 || res.Missed != 0 {
+		t.Fatalf("sent %d requests %d missed %d, want 60", n.Load(), res.Requests, res.Missed)
+	}
+	if el < 290*time.Millisecond {
+		t.Errorf("60 sends at 200/s took %v: the rate was not kept", el)
+	}
+	if res.Latency.P50 > 20*time.Millisecond {
+		t.Errorf("p50 %v for an instant op", res.Latency.P50)
+	}
+}

@@ -1,0 +1,259 @@
+package bench
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// Proc is a server started as a child process in its own process group on
+// loopback, with its output in a log file.
+type Proc struct {
+	Name    string
+	Cmd     *exec.Cmd
+	LogPath string
+	Started time.Time
+	done    chan struct{}
+	waitErr error
+	logFile *os.File
+}
+
+// FreePort returns a free TCP port on 127.0.0.1.
+func FreePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// Start runs name's command with args and extra environment (KEY=VALUE),
+// its output going to logDir/<name>.log.
+func Start(name, logDir string, env []string, dir, bin string, args ...string) (*Proc, error) {
+	logPath := filepath.Join(logDir, name+".log")
+	f, err := os.Create(logPath)
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(bin, args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), env...)
+	cmd.Stdout = f
+	cmd.Stderr = f
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	p := &Proc{Name: name, Cmd: cmd, LogPath: logPath, done: make(chan struct{}), logFile: f}
+	p.Started = time.Now()
+	if err := cmd.Start(); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("start %s: %w", name, err)
+	}
+	go func() {
+		p.waitErr = cmd.Wait()
+		close(p.done)
+	}()
+	return p, nil
+}
+
+// Exited reports whether the process has ended.
+func (p *Proc) Exited() bool {
+	select {
+	case <-p.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// WaitReady calls probe every 20 ms until it succeeds and returns the time
+// from process start to that success. It fails when the process exits, ctx
+// ends or timeout passes, with the tail of the log.
+func (p *Proc) WaitReady(ctx context.Context, timeout time.Duration, probe func(context.Context) error) (time.Duration, error) {
+	deadline := time.Now().Add(timeout)
+	var last error
+	for {
+		pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		err := probe(pctx)
+		cancel()
+		if err == nil {
+			return time.Since(p.Started), nil
+		}
+		last = err
+		if p.Exited() {
+			return 0, fmt.Errorf("%s exited (%v) before answering: %v\n%s", p.Name, p.waitErr, last, p.LogTail(2000))
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			return 0, fmt.Errorf("%s did not answer within %s: %v\n%s", p.Name, timeout, last, p.LogTail(2000))
+		}
+		select {
+		case <-time.After(20 * time.Millisecond):
+		case <-ctx.Done():
+		}
+	}
+}
+
+// LogTail returns the last n bytes of the process's log.
+func (p *Proc) LogTail(n int) string {
+	b, err := os.ReadFile(p.LogPath)
+	if err != nil {
+		return ""
+	}
+	if len(b) > n {
+		b = b[len(b)-n:]
+	}
+	return string(bytes.TrimSpace(b))
+}
+
+// Stop sends SIGTERM to the process group, waits up to grace, then kills
+// the group.
+func (p *Proc) Stop(grace time.Duration) {
+	defer p.logFile.Close()
+	pgid := p.Cmd.Process.Pid
+	_ = syscall.Kill(-pgid, syscall.SIGTERM)
+	select {
+	case <-p.done:
+	case <-time.After(grace):
+	}
+	// Children may outlive the leader: kill whatever is left of the group.
+	_ = syscall.Kill(-pgid, syscall.SIGKILL)
+	select {
+	case <-p.done:
+	case <-time.After(5 * time.Second):
+	}
+}
+
+// Memory is a process tree's resident memory in bytes.
+type Memory struct {
+	RSS uint64 `json:"rss_bytes"` // sum of VmRSS now
+	HWM uint64 `json:"hwm_bytes"` // sum of each process's VmHWM (its own peak)
+	N   int    `json:"processes"`
+}
+
+// GroupMemory sums VmRSS and VmHWM over every live process in process group
+// pgid (a server started by Start and the workers it forked).
+func GroupMemory(pgid int) (Memory, error) {
+	var m Memory
+	ents, err := os.ReadDir("/proc")
+	if err != nil {
+		return m, err
+	}
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		g, err := procPgid(pid)
+		if err != nil || g != pgid {
+			continue
+		}
+		rss, hwm, err := procStatus(pid)
+		if err != nil {
+			continue
+		}
+		m.RSS += rss
+		m.HWM += hwm
+		m.N++
+	}
+	if m.N == 0 {
+		return m, errors.New("no process in the group")
+	}
+	return m, nil
+}
+
+// procPgid reads the process group id, field 5 of /proc/pid/stat.
+func procPgid(pid int) (int, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, err
+	}
+	// The command name (field 2) may hold spaces: skip past its ")".
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return 0, errors.New("bad stat")
+	}
+	f := strings.Fields(string(b[i+1:]))
+	if len(f) < 3 {
+		return 0, errors.New("bad stat")
+	}
+	return strconv.Atoi(f[2])
+}
+
+// procStatus reads VmRSS and VmHWM (bytes) from /proc/pid/status.
+func procStatus(pid int) (rss, hwm uint64, err error) {
+	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, 0, err
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		line := sc.Text()
+		var dst *uint64
+		switch {
+		case strings.HasPrefix(line, "VmRSS:"):
+			dst = &rss
+		case strings.HasPrefix(line, "VmHWM:"):
+			dst = &hwm
+		default:
+			continue
+		}
+		fs := strings.Fields(line)
+		if len(fs) >= 2 {
+			kb, _ := strconv.ParseUint(fs[1], 10, 64)
+			*dst = kb * 1024
+		}
+	}
+	return rss, hwm, sc.Err()
+}
+
+// MemSampler polls a process group's resident memory and keeps the peak of
+// the summed VmRSS (the tree's peak, which per-process VmHWM cannot give).
+type MemSampler struct {
+	mu   sync.Mutex
+	peak uint64
+	stop chan struct{}
+	done chan struct{}
+}
+
+// SampleMemory starts polling pgid every interval until Stop.
+func SampleMemory(pgid int, interval time.Duration) *MemSampler {
+	s := &MemSampler{stop: make(chan struct{}), done: make(chan struct{})}
+	go func() {
+		defer close(s.done)
+		t := time.NewTicker(interval)
+		defer t.Stop()
+		for {
+			if m, err := GroupMemory(pgid); err == nil {
+				s.mu.Lock()
+				s.peak = max(s.peak, m.RSS)
+				s.mu.Unlock()
+			}
+			select {
+			case <-s.stop:
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	return s
+}
+
+// Stop ends sampling and returns the peak summed RSS in bytes.
+func (s *MemSampler) Stop() uint64 {
+	close(s.stop)
+	<-s.done
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.peak
+}
