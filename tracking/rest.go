@@ -81,8 +81,8 @@ func (b *restBackend) SetExperimentTag(ctx context.Context, id, key, value strin
 func (b *restBackend) CreateRun(ctx context.Context, req CreateRunRequest) (*Run, error) {
 	body := map[string]any{
 		"experiment_id": req.ExperimentID,
-		"start_time":     req.StartTime,
-		"tags":           req.Tags,
+		"start_time":    req.StartTime,
+		"tags":          req.Tags,
 	}
 	if req.UserID != "" {
 		body["user_id"] = req.UserID
