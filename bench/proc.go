@@ -35,7 +35,7 @@ func FreePort() (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	defer l.Close()
+	defer func() { _ = l.Close() }()
 	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
@@ -56,7 +56,7 @@ func Start(name, logDir string, env []string, dir, bin string, args ...string) (
 	p := &Proc{Name: name, Cmd: cmd, LogPath: logPath, done: make(chan struct{}), logFile: f}
 	p.Started = time.Now()
 	if err := cmd.Start(); err != nil {
-		f.Close()
+		_ = f.Close()
 		return nil, fmt.Errorf("start %s: %w", name, err)
 	}
 	go func() {
@@ -91,10 +91,10 @@ func (p *Proc) WaitReady(ctx context.Context, timeout time.Duration, probe func(
 		}
 		last = err
 		if p.Exited() {
-			return 0, fmt.Errorf("%s exited (%v) before answering: %v\n%s", p.Name, p.waitErr, last, p.LogTail(2000))
+			return 0, fmt.Errorf("%s exited (%v) before answering: %w\n%s", p.Name, p.waitErr, last, p.LogTail(2000))
 		}
 		if time.Now().After(deadline) || ctx.Err() != nil {
-			return 0, fmt.Errorf("%s did not answer within %s: %v\n%s", p.Name, timeout, last, p.LogTail(2000))
+			return 0, fmt.Errorf("%s did not answer within %s: %w\n%s", p.Name, timeout, last, p.LogTail(2000))
 		}
 		select {
 		case <-time.After(20 * time.Millisecond):
@@ -118,7 +118,7 @@ func (p *Proc) LogTail(n int) string {
 // Stop sends SIGTERM to the process group, waits up to grace, then kills
 // the group.
 func (p *Proc) Stop(grace time.Duration) {
-	defer p.logFile.Close()
+	defer func() { _ = p.logFile.Close() }()
 	pgid := p.Cmd.Process.Pid
 	_ = syscall.Kill(-pgid, syscall.SIGTERM)
 	select {
@@ -195,7 +195,7 @@ func procStatus(pid int) (rss, hwm uint64, err error) {
 	if err != nil {
 		return 0, 0, err
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }()
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
 		line := sc.Text()
