@@ -91,7 +91,7 @@ func (p *Proc) WaitReady(ctx context.Context, timeout time.Duration, probe func(
 		}
 		last = err
 		if p.Exited() {
-			return 0, fmt.Errorf("%s exited (%v) before answering: %w\n%s", p.Name, p.waitErr, last, p.LogTail(2000))
+			return 0, fmt.Errorf("%s exited (%s) before answering: %w\n%s", p.Name, fmt.Sprint(p.waitErr), last, p.LogTail(2000))
 		}
 		if time.Now().After(deadline) || ctx.Err() != nil {
 			return 0, fmt.Errorf("%s did not answer within %s: %w\n%s", p.Name, timeout, last, p.LogTail(2000))
