@@ -275,17 +275,11 @@ func (m *Model) Marshal() ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	var buf bytes.Buffer
-	enc := yaml.NewEncoder(&buf)
-	enc.SetIndent(2)
-	enc.CompactSeqIndent()
-	if err := enc.Encode(node); err != nil {
+	out, err := encodeYAML(node)
+	if err != nil {
 		return nil, fmt.Errorf("encode MLmodel: %w", err)
 	}
-	if err := enc.Close(); err != nil {
-		return nil, fmt.Errorf("encode MLmodel: %w", err)
-	}
-	return buf.Bytes(), nil
+	return out, nil
 }
 
 func nilIfEmpty(s string) any {

@@ -217,3 +217,5 @@ func pyFloat(f float64) string {
 	}
 	return out
 }
+
+func sortStrings(s []string) { sort.Strings(s) }
