@@ -1,0 +1,269 @@
+package serve
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/mlgate/mlgate/flavors"
+	"github.com/mlgate/mlgate/pkgformat"
+)
+
+// ModelSource turns a model URI (a folder, a file: URI, an archive,
+// models:/…, runs:/…) into a local model folder. Implementations live
+// outside serve (internal/app and the registry client plug theirs in).
+type ModelSource interface {
+	// Fetch returns a local folder holding the model's MLmodel file.
+	Fetch(ctx context.Context, uri string) (dir string, err error)
+}
+
+// Options configures a Server. Zero values take the documented defaults.
+type Options struct {
+	// Name is the model's name for metrics and the Open Inference Protocol
+	// (default "model"); Version its version ("" when unversioned).
+	Name    string
+	Version string
+	// Source fetches model URIs given to Load and Swap.
+	Source ModelSource
+	// ReadModel parses the MLmodel file of a model folder.
+	ReadModel func(dir string) (*pkgformat.Model, error)
+	// Flavors chooses and loads a flavor for the model; ForceFlavor picks
+	// one by name instead.
+	Flavors     *flavors.Registry
+	ForceFlavor string
+	// Load is passed to Flavor.Load.
+	Load flavors.LoadOptions
+	// Timeout bounds each request (default 60s, as MLflow).
+	Timeout time.Duration
+	// MaxConcurrency is how many predictions run at once (default
+	// GOMAXPROCS); MaxQueue how many more may wait (default 256) before the
+	// server answers 503 at once.
+	MaxConcurrency int
+	MaxQueue       int
+	// MaxBatchSize and MaxBatchDelay turn on dynamic batching when both are
+	// set (size > 1 and delay > 0) and the predictor implements
+	// flavors.Batcher.
+	MaxBatchSize  int
+	MaxBatchDelay time.Duration
+	// MaxBodyBytes limits request bodies (default 64 MiB); larger ones get 413.
+	MaxBodyBytes int64
+	// MLflowVersion is what /version answers.
+	MLflowVersion string
+	// ServerVersion is the /v2 server metadata version.
+	ServerVersion string
+	// Logger receives request errors and lifecycle events (default: discard).
+	Logger *slog.Logger
+	// Registerer receives the metrics and Gatherer serves /metrics. When
+	// both are nil a private registry with Go runtime and process
+	// collectors is used.
+	Registerer prometheus.Registerer
+	Gatherer   prometheus.Gatherer
+}
+
+// Server is the scoring server. Create it with New, load a model with Load,
+// serve Handler, and call Drain then Close on shutdown.
+type Server struct {
+	opts    Options
+	log     *slog.Logger
+	metrics *metrics
+	engine  *gin.Engine
+
+	mu     sync.RWMutex
+	models map[string]*slot
+
+	slots    chan struct{} // running predictions
+	admitted atomic.Int64  // requests queued or running
+	draining atomic.Bool
+	closed   atomic.Bool
+}
+
+// New validates opts and builds a server with no model loaded yet: /health
+// answers 503 until Load (or Install) succeeds.
+func New(opts Options) (*Server, error) {
+	if opts.Name == "" {
+		opts.Name = "model"
+	}
+	if opts.Timeout <= 0 {
+		opts.Timeout = 60 * time.Second
+	}
+	if opts.MaxConcurrency <= 0 {
+		opts.MaxConcurrency = runtime.GOMAXPROCS(0)
+	}
+	if opts.MaxQueue < 0 {
+		return nil, errors.New("serve: MaxQueue must not be negative")
+	}
+	if opts.MaxQueue == 0 {
+		opts.MaxQueue = 256
+	}
+	if opts.MaxBodyBytes <= 0 {
+		opts.MaxBodyBytes = 64 << 20
+	}
+	if opts.MaxBatchSize < 0 || opts.MaxBatchDelay < 0 {
+		return nil, errors.New("serve: batch size and delay must not be negative")
+	}
+	if opts.MLflowVersion == "" {
+		opts.MLflowVersion = "3.17.2"
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Registerer == nil && opts.Gatherer == nil {
+		reg := prometheus.NewRegistry()
+		reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+		opts.Registerer, opts.Gatherer = reg, reg
+	}
+	if opts.Registerer == nil || opts.Gatherer == nil {
+		return nil, errors.New("serve: Registerer and Gatherer must be given together")
+	}
+	s := &Server{
+		opts:   opts,
+		log:    opts.Logger,
+		models: map[string]*slot{},
+		slots:  make(chan struct{}, opts.MaxConcurrency),
+	}
+	m, err := newMetrics(opts.Registerer)
+	if err != nil {
+		return nil, err
+	}
+	s.metrics = m
+	s.engine = s.routes()
+	return s, nil
+}
+
+// Handler returns the HTTP handler with every route.
+func (s *Server) Handler() http.Handler { return s.engine }
+
+// Name returns the served model's name.
+func (s *Server) Name() string { return s.opts.Name }
+
+// Ready reports whether the model is loaded and the server is not draining.
+func (s *Server) Ready() bool {
+	return !s.draining.Load() && s.current(s.opts.Name) != nil
+}
+
+// Drain turns readiness false: health checks fail from now on so that load
+// balancers stop sending traffic; requests already accepted still finish.
+func (s *Server) Drain() { s.draining.Store(true) }
+
+// Close releases every model; predictors close after their last request.
+// It is idempotent.
+func (s *Server) Close() error {
+	if s.closed.Swap(true) {
+		return nil
+	}
+	s.Drain()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for name, sl := range s.models {
+		sl.retire()
+		delete(s.models, name)
+	}
+	return nil
+}
+
+// Load fetches the model at uri, loads it with its flavor, warms it up with
+// its serving input example and installs it under the server's model name.
+func (s *Server) Load(ctx context.Context, uri string) error {
+	m, err := s.LoadModel(ctx, uri)
+	if err != nil {
+		return err
+	}
+	s.Install(m)
+	return nil
+}
+
+// Swap loads the model at uri beside the one being served, switches
+// traffic to it and closes the old one when its last request has ended.
+// A failed load keeps the old model serving.
+func (s *Server) Swap(ctx context.Context, uri string) error { return s.Load(ctx, uri) }
+
+// LoadModel loads and warms up the model at uri without installing it.
+func (s *Server) LoadModel(ctx context.Context, uri string) (*Model, error) {
+	start := time.Now()
+	m, err := s.loadModel(ctx, uri)
+	if err != nil {
+		s.metrics.loadFailures.WithLabelValues(s.opts.Name).Inc()
+		s.log.Error("model load failed", slog.String("uri", uri), slog.String("error", err.Error()))
+		return nil, err
+	}
+	d := time.Since(start)
+	s.metrics.loadSeconds.WithLabelValues(s.opts.Name).Set(d.Seconds())
+	s.log.Info("model loaded", slog.String("uri", uri), slog.String("model", m.Name),
+		slog.String("flavor", m.Flavor), slog.Duration("took", d))
+	return m, nil
+}
+
+func (s *Server) loadModel(ctx context.Context, uri string) (*Model, error) {
+	if s.opts.Source == nil || s.opts.ReadModel == nil || s.opts.Flavors == nil {
+		return nil, errors.New("serve: Source, ReadModel and Flavors are needed to load a model")
+	}
+	dir, err := s.opts.Source.Fetch(ctx, uri)
+	if err != nil {
+		return nil, fmt.Errorf("fetch %s: %w", uri, err)
+	}
+	meta, err := s.opts.ReadModel(dir)
+	if err != nil {
+		return nil, fmt.Errorf("read model %s: %w", dir, err)
+	}
+	fl, err := s.opts.Flavors.Select(meta, s.opts.ForceFlavor)
+	if err != nil {
+		return nil, err
+	}
+	p, err := fl.Load(ctx, dir, meta, s.opts.Load)
+	if err != nil {
+		return nil, fmt.Errorf("load %s model: %w", fl.Name(), err)
+	}
+	m := &Model{Name: s.opts.Name, Version: s.opts.Version, Meta: meta, Predictor: p, Flavor: fl.Name(), Dir: dir}
+	if err := s.warmUp(ctx, m); err != nil {
+		s.log.Warn("warm-up with the serving input example failed", slog.String("error", err.Error()))
+	}
+	return m, nil
+}
+
+// Install serves m under its name (s's model name when empty), replacing
+// and retiring any model served under that name.
+func (s *Server) Install(m *Model) {
+	if m.Name == "" {
+		m.Name = s.opts.Name
+	}
+	h := newHandle(m, s)
+	s.mu.Lock()
+	sl, ok := s.models[m.Name]
+	if !ok {
+		sl = &slot{}
+		s.models[m.Name] = sl
+	}
+	s.mu.Unlock()
+	sl.install(h)
+}
+
+// acquire returns the current handle of the named model with a reference
+// held, or nil.
+func (s *Server) acquire(name string) *handle {
+	s.mu.RLock()
+	sl := s.models[name]
+	s.mu.RUnlock()
+	if sl == nil {
+		return nil
+	}
+	return sl.acquire()
+}
+
+func (s *Server) current(name string) *Model {
+	h := s.acquire(name)
+	if h == nil {
+		return nil
+	}
+	defer h.release()
+	return h.m
+}
