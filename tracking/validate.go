@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"path"
 	"regexp"
+	"strings"
 	"unicode/utf8"
 )
 
@@ -49,7 +50,7 @@ func ValidateKey(kind, key string) error {
 	if !keyRE.MatchString(key) {
 		return invalidf("invalid %s name: %q; names may only contain alphanumerics, underscores (_), dashes (-), periods (.), spaces ( ), colons (:) and slashes (/)", kind, key)
 	}
-	if path.Clean(key) != key || key == "." || key[0] == '/' {
+	if path.Clean(key) != key || key == "." || key == ".." || strings.HasPrefix(key, "../") || key[0] == '/' {
 		return invalidf("invalid %s name: %q; names may be treated as files in certain cases and must not resolve to other names when treated as such", kind, key)
 	}
 	return nil
