@@ -116,11 +116,11 @@ func TestFluentRunReadsBackThroughPythonClient(t *testing.T) {
 	t.Logf("python read-back took %s", time.Since(pyStart))
 	var got struct {
 		Status, Name, Exp, User string
-		Params, Tags           map[string]string
-		Metrics                map[string]any
-		History                map[string][][3]any
-		Artifacts              [][2]any
-		CTxt                   string `json:"c_txt"`
+		Params, Tags            map[string]string
+		Metrics                 map[string]any
+		History                 map[string][][3]any
+		Artifacts               [][2]any
+		CTxt                    string `json:"c_txt"`
 	}
 	if err := json.Unmarshal(out, &got); err != nil {
 		t.Fatalf("%v: %s", err, out)
