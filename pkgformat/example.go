@@ -143,7 +143,7 @@ func WriteInputExample(dir string, ex *InputExample) (map[string]any, error) {
 	if err != nil {
 		return nil, err
 	}
-	var stored any = data
+	stored := data
 	if ex.Params != nil {
 		stored = newOrdered().set("inputs", data).set("params", ex.Params)
 	}
