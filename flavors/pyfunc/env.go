@@ -1,0 +1,279 @@
+package pyfunc
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/mlgate/mlgate/flavors"
+	"github.com/mlgate/mlgate/internal/procutil"
+	"github.com/mlgate/mlgate/pkgformat"
+)
+
+// Env managers, as `mlflow models serve --env-manager` names them.
+const (
+	EnvLocal      = "local"
+	EnvVirtualenv = "virtualenv"
+	EnvUV         = "uv"
+	EnvConda      = "conda"
+)
+
+// ExtraSystemSitePackages ("true") builds virtualenvs that also see the
+// base interpreter's packages (for offline machines and tests).
+const ExtraSystemSitePackages = "pyfunc.venv_system_site_packages"
+
+// ErrEnv means the model's Python environment could not be found or built.
+var ErrEnv = errors.New("python environment")
+
+// interpreter returns the Python that runs the model's workers, building
+// the model's environment first when the env manager asks for one.
+func (f *Flavor) interpreter(ctx context.Context, dir string, m *pkgformat.Model, opts flavors.LoadOptions) (string, error) {
+	base := f.opts.Python
+	if v := opts.Extra[ExtraPython]; v != "" {
+		base = v
+	}
+	manager := opts.EnvManager
+	if manager == "" {
+		manager = EnvLocal
+	}
+	switch manager {
+	case EnvLocal:
+		return lookPython(base, manager)
+	case EnvVirtualenv, EnvUV:
+		py, err := lookPython(base, manager)
+		if err != nil {
+			return "", err
+		}
+		return buildVirtualenv(ctx, f.opts, dir, m, py, manager, opts.Extra[ExtraSystemSitePackages] == "true")
+	case EnvConda:
+		return buildConda(ctx, f.opts, dir, m)
+	default:
+		return "", fmt.Errorf("%w: unknown env manager %q (want local, virtualenv, uv or conda)", ErrEnv, manager)
+	}
+}
+
+func lookPython(python, manager string) (string, error) {
+	p, err := exec.LookPath(python)
+	if err != nil {
+		return "", fmt.Errorf("%w: Python interpreter %q not found (env manager %s): %w", ErrEnv, python, manager, err)
+	}
+	return filepath.Abs(p)
+}
+
+// envFiles reads the environment files of the model: their contents make
+// the cache key.
+type envFiles struct {
+	pythonEnv    []byte // python_env.yaml
+	requirements []byte // requirements.txt
+	constraints  []byte // constraints.txt
+	conda        []byte // conda.yaml
+	pythonEnvRel string
+	condaRel     string
+}
+
+func readEnvFiles(dir string, m *pkgformat.Model) (*envFiles, error) {
+	ef := &envFiles{pythonEnvRel: pkgformat.PythonEnvFile, condaRel: pkgformat.CondaFile}
+	if cfg, ok := m.Flavor(Name); ok {
+		switch env := cfg["env"].(type) {
+		case map[string]any:
+			if s, ok := env["virtualenv"].(string); ok && s != "" {
+				ef.pythonEnvRel = s
+			}
+			if s, ok := env["conda"].(string); ok && s != "" {
+				ef.condaRel = s
+			}
+		case string: // legacy: a conda file name
+			ef.condaRel = env
+		}
+	}
+	read := func(rel string) ([]byte, error) {
+		clean := filepath.Clean(rel)
+		if filepath.IsAbs(clean) || strings.HasPrefix(clean, "..") {
+			return nil, fmt.Errorf("%w: environment file %q is outside the model folder", ErrEnv, rel)
+		}
+		b, err := os.ReadFile(filepath.Join(dir, clean))
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, nil
+		}
+		return b, err
+	}
+	var err error
+	if ef.pythonEnv, err = read(ef.pythonEnvRel); err != nil {
+		return nil, err
+	}
+	if ef.requirements, err = read(pkgformat.RequirementsFile); err != nil {
+		return nil, err
+	}
+	if ef.constraints, err = read(pkgformat.ConstraintsFile); err != nil {
+		return nil, err
+	}
+	if ef.conda, err = read(ef.condaRel); err != nil {
+		return nil, err
+	}
+	return ef, nil
+}
+
+func envKey(parts ...[]byte) string {
+	h := sha256.New()
+	for _, p := range parts {
+		fmt.Fprintf(h, "%d:", len(p))
+		h.Write(p)
+	}
+	return hex.EncodeToString(h.Sum(nil))[:20]
+}
+
+// pythonEnvDoc is the part of python_env.yaml a builder needs.
+type pythonEnvDoc struct {
+	Python            any      `yaml:"python"`
+	BuildDependencies []string `yaml:"build_dependencies"`
+}
+
+// buildVirtualenv returns the interpreter of the model's virtualenv,
+// building it (with uv when present, else venv + pip) when the cache has
+// none. Builders of the same environment serialize on a lock file; the
+// environment is built in a temporary folder and renamed into place.
+func buildVirtualenv(ctx context.Context, o Options, dir string, m *pkgformat.Model, basePython, manager string, systemSite bool) (string, error) {
+	ef, err := readEnvFiles(dir, m)
+	if err != nil {
+		return "", err
+	}
+	if ef.pythonEnv == nil && ef.requirements == nil {
+		return "", fmt.Errorf("%w: env manager %s needs %s or %s in the model folder", ErrEnv, manager, pkgformat.PythonEnvFile, pkgformat.RequirementsFile)
+	}
+	var doc pythonEnvDoc
+	if ef.pythonEnv != nil {
+		if err := yaml.Unmarshal(ef.pythonEnv, &doc); err != nil {
+			return "", fmt.Errorf("%w: %s: %w", ErrEnv, ef.pythonEnvRel, err)
+		}
+	}
+	uv, _ := exec.LookPath("uv")
+	if manager == EnvUV && uv == "" {
+		return "", fmt.Errorf("%w: env manager uv: the uv program is not on PATH", ErrEnv)
+	}
+	site := "isolated"
+	if systemSite {
+		site = "system-site"
+	}
+	key := envKey([]byte("venv"), []byte(basePython), []byte(site), ef.pythonEnv, ef.requirements, ef.constraints)
+	root := filepath.Join(o.CacheDir, "envs")
+	envDir := filepath.Join(root, "venv-"+key)
+	python := filepath.Join(envDir, "bin", "python")
+	log := o.Logger.With(slog.String("env", envDir))
+	err = withLock(ctx, envDir+".lock", func() error {
+		if _, err := os.Stat(filepath.Join(envDir, ".mlgate-ready")); err == nil {
+			return nil
+		}
+		log.Info("building the model's virtualenv", slog.Bool("uv", uv != ""))
+		start := time.Now()
+		if err := os.MkdirAll(root, 0o755); err != nil {
+			return err
+		}
+		// A venv is not relocatable: build it at its final path.
+		_ = os.RemoveAll(envDir)
+		tpy := filepath.Join(envDir, "bin", "python")
+		var steps [][]string
+		if uv != "" {
+			args := []string{uv, "venv", "--python", basePython}
+			if systemSite {
+				args = append(args, "--system-site-packages")
+			}
+			steps = append(steps, append(args, envDir))
+			if len(doc.BuildDependencies) > 0 {
+				steps = append(steps, append([]string{uv, "pip", "install", "--python", tpy}, doc.BuildDependencies...))
+			}
+			if ef.requirements != nil {
+				steps = append(steps, []string{uv, "pip", "install", "--python", tpy, "-r", pkgformat.RequirementsFile})
+			}
+		} else {
+			args := []string{basePython, "-m", "venv"}
+			if systemSite {
+				args = append(args, "--system-site-packages")
+			}
+			steps = append(steps, append(args, envDir))
+			if len(doc.BuildDependencies) > 0 {
+				steps = append(steps, append([]string{tpy, "-m", "pip", "install", "--disable-pip-version-check", "-q"}, doc.BuildDependencies...))
+			}
+			if ef.requirements != nil {
+				steps = append(steps, []string{tpy, "-m", "pip", "install", "--disable-pip-version-check", "-q", "-r", pkgformat.RequirementsFile})
+			}
+		}
+		for _, s := range steps {
+			if err := runStep(ctx, dir, o.Env, s); err != nil {
+				_ = os.RemoveAll(envDir)
+				return err
+			}
+		}
+		if err := os.WriteFile(filepath.Join(envDir, ".mlgate-ready"), []byte(time.Now().UTC().Format(time.RFC3339)+"\n"), 0o644); err != nil {
+			return err
+		}
+		log.Info("virtualenv ready", slog.Duration("took", time.Since(start)))
+		return nil
+	})
+	if err != nil {
+		return "", err
+	}
+	return python, nil
+}
+
+// buildConda returns the interpreter of the model's conda environment,
+// created from conda.yaml when the cache has none.
+func buildConda(ctx context.Context, o Options, dir string, m *pkgformat.Model) (string, error) {
+	conda, err := exec.LookPath("conda")
+	if err != nil {
+		return "", fmt.Errorf("%w: env manager conda: the conda program is not on PATH", ErrEnv)
+	}
+	ef, err := readEnvFiles(dir, m)
+	if err != nil {
+		return "", err
+	}
+	if ef.conda == nil {
+		return "", fmt.Errorf("%w: env manager conda needs %s in the model folder", ErrEnv, ef.condaRel)
+	}
+	envDir := filepath.Join(o.CacheDir, "envs", "conda-"+envKey([]byte("conda"), ef.conda, ef.requirements))
+	err = withLock(ctx, envDir+".lock", func() error {
+		if _, err := os.Stat(filepath.Join(envDir, ".mlgate-ready")); err == nil {
+			return nil
+		}
+		_ = os.RemoveAll(envDir)
+		if err := os.MkdirAll(filepath.Dir(envDir), 0o755); err != nil {
+			return err
+		}
+		if err := runStep(ctx, dir, o.Env, []string{conda, "env", "create", "--yes", "--prefix", envDir, "--file", filepath.Join(dir, ef.condaRel)}); err != nil {
+			_ = os.RemoveAll(envDir)
+			return err
+		}
+		return os.WriteFile(filepath.Join(envDir, ".mlgate-ready"), nil, 0o644)
+	})
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(envDir, "bin", "python"), nil
+}
+
+// runStep runs one build command in dir and returns its output tail on
+// failure.
+func runStep(ctx context.Context, dir string, env []string, argv []string) error {
+	tail := procutil.NewTail(30, 16<<10, nil)
+	p, err := procutil.Start(ctx, procutil.Config{Path: argv[0], Args: argv[1:], Dir: dir, Env: env, Stdout: tail, Stderr: tail})
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrEnv, err)
+	}
+	<-p.Done()
+	if err := p.Err(); err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return fmt.Errorf("%w: %s failed (%w):\n%s", ErrEnv, strings.Join(argv, " "), err, tail.Last(20))
+	}
+	return nil
+}
