@@ -77,7 +77,7 @@ func Open(ctx context.Context, uri string) (*DB, error) {
 			}
 			dsn = "file:" + path
 		}
-		dsn += sep(dsn) + "_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_txlock=immediate"
+		dsn += sep(dsn) + "_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=case_sensitive_like(1)&_txlock=immediate"
 		if path != ":memory:" {
 			dsn += "&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)"
 		}

@@ -1,0 +1,156 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"math"
+	"sort"
+)
+
+const metricCols = `run_uuid, key, value, is_nan, timestamp, step, model_id, dataset_name, dataset_digest`
+
+func scanMetric(rows *sql.Rows) (Metric, error) {
+	var m Metric
+	var isNaN int
+	err := rows.Scan(&m.RunID, &m.Key, &m.Value, &isNaN, &m.Timestamp, &m.Step, &m.ModelID, &m.DatasetName, &m.DatasetDigest)
+	m.Value = metricValue(m.Value, isNaN != 0)
+	return m, err
+}
+
+func collectMetrics(rows *sql.Rows, err error) ([]Metric, error) {
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = rows.Close() }()
+	var out []Metric
+	for rows.Next() {
+		m, err := scanMetric(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, m)
+	}
+	return out, rows.Err()
+}
+
+// GetMetricHistory returns every value logged for key in a run, ordered
+// by timestamp, step and value. A zero page.MaxResults returns everything.
+func (s *Store) GetMetricHistory(ctx context.Context, runID, key string, page Page) ([]Metric, string, error) {
+	if err := ValidateRunID(runID); err != nil {
+		return nil, "", err
+	}
+	if _, err := s.getRunInfo(ctx, s.db, runID); err != nil {
+		return nil, "", err
+	}
+	offset, err := DecodePageToken(page.Token)
+	if err != nil {
+		return nil, "", err
+	}
+	q := `SELECT ` + metricCols + ` FROM metrics WHERE run_uuid = ? AND key = ? ORDER BY timestamp, step, value`
+	args := []any{runID, key}
+	if page.MaxResults > 0 {
+		q += ` LIMIT ? OFFSET ?`
+		args = append(args, page.MaxResults+1, offset)
+	} else if offset > 0 {
+		q += ` LIMIT ? OFFSET ?`
+		args = append(args, math.MaxInt32, offset)
+	}
+	ms, err := collectMetrics(s.db.QueryContext(ctx, s.q.r(q), args...))
+	if err != nil {
+		return nil, "", err
+	}
+	next := ""
+	if page.MaxResults > 0 && len(ms) > page.MaxResults {
+		ms = ms[:page.MaxResults]
+		next = EncodePageToken(offset + page.MaxResults)
+	}
+	return ms, next, nil
+}
+
+// GetMetricHistoryBulk returns the history of key for several runs (at
+// most maxResults values in all), each value carrying its RunID.
+func (s *Store) GetMetricHistoryBulk(ctx context.Context, runIDs []string, key string, maxResults int) ([]Metric, error) {
+	if len(runIDs) == 0 {
+		return nil, invalidf("GetMetricHistoryBulk request must specify at least one run_id.")
+	}
+	if len(runIDs) > 100 {
+		return nil, invalidf("GetMetricHistoryBulk request cannot specify more than 100 run_ids. Received %d run_ids.", len(runIDs))
+	}
+	if maxResults <= 0 {
+		maxResults = 25000
+	}
+	args := []any{key}
+	for _, id := range runIDs {
+		args = append(args, id)
+	}
+	args = append(args, maxResults)
+	return collectMetrics(s.db.QueryContext(ctx, s.q.r(`SELECT `+metricCols+` FROM metrics WHERE key = ? AND run_uuid IN (`+placeholders(len(runIDs))+`) ORDER BY run_uuid, timestamp, step, value LIMIT ?`), args...))
+}
+
+// GetMetricHistoryBulkInterval samples the history of key for up to 100
+// runs at most maxResults steps between startStep and endStep (both
+// inclusive; nil means unbounded), always keeping the first and last step.
+func (s *Store) GetMetricHistoryBulkInterval(ctx context.Context, runIDs []string, key string, startStep, endStep *int64, maxResults int) ([]Metric, error) {
+	if len(runIDs) == 0 {
+		return nil, invalidf("Missing value for required parameter 'run_ids'. See the API docs for more information about request parameters.")
+	}
+	if len(runIDs) > 100 {
+		return nil, invalidf("GetMetricHistoryBulkInterval request must specify at most 100 run_ids. Received %d run_ids.", len(runIDs))
+	}
+	if key == "" {
+		return nil, invalidf("Missing value for required parameter 'metric_key'. See the API docs for more information about request parameters.")
+	}
+	if (startStep == nil) != (endStep == nil) {
+		return nil, invalidf("If either start step or end step are specified, both must be specified.")
+	}
+	if startStep != nil && *startStep > *endStep {
+		return nil, invalidf("end_step must be greater than start_step. Found start_step=%d and end_step=%d.", *startStep, *endStep)
+	}
+	if maxResults == 0 {
+		maxResults = 2500
+	}
+	if maxResults < 1 || maxResults > 2500 {
+		return nil, invalidf("max_results must be between 1 and 2500.")
+	}
+	args := []any{key}
+	for _, id := range runIDs {
+		args = append(args, id)
+	}
+	q := `SELECT ` + metricCols + ` FROM metrics WHERE key = ? AND run_uuid IN (` + placeholders(len(runIDs)) + `)`
+	if startStep != nil {
+		q += ` AND step >= ? AND step <= ?`
+		args = append(args, *startStep, *endStep)
+	}
+	ms, err := collectMetrics(s.db.QueryContext(ctx, s.q.r(q+` ORDER BY run_uuid, step, timestamp, value`), args...))
+	if err != nil {
+		return nil, err
+	}
+	stepSet := map[int64]bool{}
+	for _, m := range ms {
+		stepSet[m.Step] = true
+	}
+	steps := make([]int64, 0, len(stepSet))
+	for st := range stepSet {
+		steps = append(steps, st)
+	}
+	sort.Slice(steps, func(i, j int) bool { return steps[i] < steps[j] })
+	keep := map[int64]bool{}
+	if len(steps) <= maxResults {
+		for _, st := range steps {
+			keep[st] = true
+		}
+	} else {
+		for i := 0; i < maxResults-1; i++ {
+			keep[steps[i*(len(steps)-1)/max(maxResults-1, 1)]] = true
+		}
+		keep[steps[0]] = true
+		keep[steps[len(steps)-1]] = true
+	}
+	out := ms[:0]
+	for _, m := range ms {
+		if keep[m.Step] {
+			out = append(out, m)
+		}
+	}
+	return out, nil
+}

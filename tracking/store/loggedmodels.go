@@ -1,0 +1,381 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"strings"
+)
+
+// CreateLoggedModelInput is what CreateLoggedModel needs.
+type CreateLoggedModelInput struct {
+	ExperimentID string
+	Name         string // "" = a generated name
+	ModelType    string
+	SourceRunID  string
+	CreatorID    string
+	Params       []Param
+	Tags         []Tag
+}
+
+const loggedModelCols = `model_id, experiment_id, name, artifact_location, creation_timestamp_ms, last_updated_timestamp_ms, status, lifecycle_stage, model_type, source_run_id, status_message, creator_id`
+
+func scanLoggedModel(row interface{ Scan(...any) error }) (*LoggedModel, error) {
+	var m LoggedModel
+	var exp int64
+	if err := row.Scan(&m.ModelID, &exp, &m.Name, &m.ArtifactURI, &m.CreationTimestampMs, &m.LastUpdatedTimestampMs,
+		&m.Status, &m.LifecycleStage, &m.ModelType, &m.SourceRunID, &m.StatusMessage, &m.CreatorID); err != nil {
+		return nil, err
+	}
+	m.ExperimentID = FormatID(exp)
+	return &m, nil
+}
+
+// CreateLoggedModel creates a PENDING logged model in an active experiment.
+func (s *Store) CreateLoggedModel(ctx context.Context, in CreateLoggedModelInput) (*LoggedModel, error) {
+	for _, p := range in.Params {
+		if err := ValidateKey("key", p.Key); err != nil {
+			return nil, err
+		}
+	}
+	for _, t := range in.Tags {
+		if err := ValidateKey("key", t.Key); err != nil {
+			return nil, err
+		}
+	}
+	name := in.Name
+	if name == "" {
+		name = GenerateRunName()
+	}
+	id := "m-" + newUUIDHex()
+	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
+		e, err := s.getExperiment(ctx, tx, in.ExperimentID)
+		if err != nil {
+			return err
+		}
+		if e.LifecycleStage != StageActive {
+			return invalidf("The experiment %s must be in the 'active' state. Current state is %s.", e.ID, e.LifecycleStage)
+		}
+		if in.SourceRunID != "" {
+			if _, err := s.getRunInfo(ctx, tx, in.SourceRunID); err != nil {
+				return err
+			}
+		}
+		now := s.nowMs()
+		loc := AppendPath(AppendPath(AppendPath(e.ArtifactLocation, "models"), id), "artifacts")
+		if _, err := tx.ExecContext(ctx, s.q.r(`INSERT INTO logged_models (`+loggedModelCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, 'active', ?, ?, '', ?)`),
+			id, idNum(e.ID), name, loc, now, now, ModelPending, in.ModelType, in.SourceRunID, in.CreatorID); err != nil {
+			return err
+		}
+		if err := s.upsertModelKV(ctx, tx, "logged_model_params", id, paramsAsTags(in.Params)); err != nil {
+			return err
+		}
+		return s.upsertModelKV(ctx, tx, "logged_model_tags", id, in.Tags)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s.GetLoggedModel(ctx, id)
+}
+
+func paramsAsTags(ps []Param) []Tag {
+	out := make([]Tag, len(ps))
+	for i, p := range ps {
+		out[i] = Tag(p)
+	}
+	return out
+}
+
+func (s *Store) upsertModelKV(ctx context.Context, tx *sql.Tx, table, id string, kv []Tag) error {
+	for _, t := range kv {
+		if _, err := tx.ExecContext(ctx, s.q.r(`INSERT INTO `+table+` (model_id, key, value) VALUES (?, ?, ?) ON CONFLICT (model_id, key) DO UPDATE SET value = excluded.value`), id, t.Key, t.Value); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *Store) getLoggedModel(ctx context.Context, q querier, id string) (*LoggedModel, error) {
+	m, err := scanLoggedModel(q.QueryRowContext(ctx, s.q.r(`SELECT `+loggedModelCols+` FROM logged_models WHERE model_id = ?`), id))
+	if isNoRows(err) || err == nil && m.LifecycleStage != StageActive {
+		return nil, notFoundf("Logged model with ID '%s' not found.", id)
+	}
+	return m, err
+}
+
+// GetLoggedModel returns an active logged model with tags, params and metrics.
+func (s *Store) GetLoggedModel(ctx context.Context, id string) (*LoggedModel, error) {
+	m, err := s.getLoggedModel(ctx, s.db, id)
+	if err != nil {
+		return nil, err
+	}
+	return m, s.loadModelData(ctx, []*LoggedModel{m})
+}
+
+func (s *Store) loadModelData(ctx context.Context, models []*LoggedModel) error {
+	if len(models) == 0 {
+		return nil
+	}
+	byID := map[string]*LoggedModel{}
+	args := make([]any, 0, len(models))
+	for _, m := range models {
+		byID[m.ModelID] = m
+		args = append(args, m.ModelID)
+	}
+	in := "(" + placeholders(len(args)) + ")"
+	for _, table := range []string{"logged_model_tags", "logged_model_params"} {
+		rows, err := s.db.QueryContext(ctx, s.q.r(`SELECT model_id, key, value FROM `+table+` WHERE model_id IN `+in+` ORDER BY key`), args...)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			var id string
+			var t Tag
+			if err := rows.Scan(&id, &t.Key, &t.Value); err != nil {
+				_ = rows.Close()
+				return err
+			}
+			if m := byID[id]; m != nil {
+				if table == "logged_model_tags" {
+					m.Tags = append(m.Tags, t)
+				} else {
+					m.Params = append(m.Params, Param(t))
+				}
+			}
+		}
+		_ = rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+	}
+	ms, err := collectMetrics(s.db.QueryContext(ctx, s.q.r(`SELECT `+metricCols+` FROM metrics WHERE model_id IN `+in+` ORDER BY key, step, timestamp`), args...))
+	if err != nil {
+		return err
+	}
+	for _, mt := range ms {
+		if m := byID[mt.ModelID]; m != nil {
+			m.Metrics = append(m.Metrics, mt)
+		}
+	}
+	return nil
+}
+
+// FinalizeLoggedModel sets a logged model's status (READY or UPLOAD_FAILED).
+func (s *Store) FinalizeLoggedModel(ctx context.Context, id, status string) (*LoggedModel, error) {
+	switch status {
+	case ModelReady, ModelUploadFailed, ModelPending:
+	default:
+		return nil, invalidf("Invalid model status '%s'. Expected LOGGED_MODEL_READY or LOGGED_MODEL_UPLOAD_FAILED.", status)
+	}
+	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
+		if _, err := s.getLoggedModel(ctx, tx, id); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, s.q.r(`UPDATE logged_models SET status = ?, last_updated_timestamp_ms = ? WHERE model_id = ?`), status, s.nowMs(), id)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s.GetLoggedModel(ctx, id)
+}
+
+// DeleteLoggedModel marks a logged model deleted.
+func (s *Store) DeleteLoggedModel(ctx context.Context, id string) error {
+	return s.db.Tx(ctx, func(tx *sql.Tx) error {
+		if _, err := s.getLoggedModel(ctx, tx, id); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, s.q.r(`UPDATE logged_models SET lifecycle_stage = 'deleted', last_updated_timestamp_ms = ? WHERE model_id = ?`), s.nowMs(), id)
+		return err
+	})
+}
+
+// SetLoggedModelTags sets tags on a logged model.
+func (s *Store) SetLoggedModelTags(ctx context.Context, id string, tags []Tag) (*LoggedModel, error) {
+	for _, t := range tags {
+		if err := ValidateKey("key", t.Key); err != nil {
+			return nil, err
+		}
+	}
+	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
+		if _, err := s.getLoggedModel(ctx, tx, id); err != nil {
+			return err
+		}
+		return s.upsertModelKV(ctx, tx, "logged_model_tags", id, tags)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s.GetLoggedModel(ctx, id)
+}
+
+// DeleteLoggedModelTag removes a tag from a logged model.
+func (s *Store) DeleteLoggedModelTag(ctx context.Context, id, key string) error {
+	return s.db.Tx(ctx, func(tx *sql.Tx) error {
+		if _, err := s.getLoggedModel(ctx, tx, id); err != nil {
+			return err
+		}
+		res, err := tx.ExecContext(ctx, s.q.r(`DELETE FROM logged_model_tags WHERE model_id = ? AND key = ?`), id, key)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return notFoundf("No tag with key '%s' found for model with ID '%s'.", key, id)
+		}
+		return nil
+	})
+}
+
+// LogLoggedModelParams logs params on a logged model.
+func (s *Store) LogLoggedModelParams(ctx context.Context, id string, params []Param) error {
+	for _, p := range params {
+		if err := ValidateKey("key", p.Key); err != nil {
+			return err
+		}
+	}
+	return s.db.Tx(ctx, func(tx *sql.Tx) error {
+		if _, err := s.getLoggedModel(ctx, tx, id); err != nil {
+			return err
+		}
+		return s.upsertModelKV(ctx, tx, "logged_model_params", id, paramsAsTags(params))
+	})
+}
+
+// LoggedModelOrder is one order_by entry of a logged model search.
+type LoggedModelOrder struct {
+	FieldName string
+	Ascending bool
+}
+
+// SearchLoggedModelsInput is a logged model search.
+type SearchLoggedModelsInput struct {
+	ExperimentIDs []string
+	Filter        string
+	MaxResults    int // 0 = 50
+	OrderBy       []LoggedModelOrder
+	PageToken     string
+}
+
+var loggedModelAttrs = map[string]string{
+	"name": "m.name", "model_id": "m.model_id", "model_type": "m.model_type", "status": "m.status",
+	"source_run_id": "m.source_run_id", "creation_time": "m.creation_timestamp_ms",
+	"creation_timestamp": "m.creation_timestamp_ms", "creation_timestamp_ms": "m.creation_timestamp_ms",
+	"last_updated_timestamp": "m.last_updated_timestamp_ms", "last_updated_timestamp_ms": "m.last_updated_timestamp_ms",
+}
+
+// SearchLoggedModels searches active logged models of experiments.
+func (s *Store) SearchLoggedModels(ctx context.Context, in SearchLoggedModelsInput) ([]*LoggedModel, string, error) {
+	limit := in.MaxResults
+	if limit == 0 {
+		limit = 50
+	}
+	if limit < 0 || limit > 50 {
+		return nil, "", invalidf("Invalid value %d for parameter 'max_results' supplied. It must be at most 50.", limit)
+	}
+	offset, err := DecodePageToken(in.PageToken)
+	if err != nil {
+		return nil, "", err
+	}
+	comps, err := ParseFilter(in.Filter)
+	if err != nil {
+		return nil, "", err
+	}
+	if len(in.ExperimentIDs) == 0 {
+		return nil, "", invalidf("Missing value for required parameter 'experiment_ids'. See the API docs for more information about request parameters.")
+	}
+	exps := make([]any, 0, len(in.ExperimentIDs))
+	for _, id := range in.ExperimentIDs {
+		n, err := parseExperimentID(id)
+		if err != nil {
+			return nil, "", err
+		}
+		exps = append(exps, n)
+	}
+	sb := &sqlBuilder{dialect: s.db.Dialect}
+	sb.add(`SELECT ` + prefixCols("m.", loggedModelCols) + ` FROM logged_models m WHERE m.lifecycle_stage = 'active'`)
+	sb.add(" AND m.experiment_id IN ("+placeholders(len(exps))+")", exps...)
+	for _, c := range comps {
+		switch c.Kind {
+		case KindAttribute:
+			col, ok := loggedModelAttrs[c.Key]
+			if !ok {
+				return nil, "", invalidf("Invalid attribute key '%s' in logged model filter", c.Key)
+			}
+			if strings.HasSuffix(col, "_ms") {
+				if err := checkNumber(c, "attribute"); err != nil {
+					return nil, "", err
+				}
+				sb.add(" AND "+col+" "+c.Op+" ?", int64(c.Num))
+				continue
+			}
+			if err := checkString(c, "attribute", map[string]bool{"=": true, "!=": true, "LIKE": true, "ILIKE": true, "IN": true, "NOT IN": true}); err != nil {
+				return nil, "", err
+			}
+			sb.add(" AND ")
+			sb.strCmp(col, c)
+		case KindMetric:
+			if err := checkNumber(c, "metric"); err != nil {
+				return nil, "", err
+			}
+			sb.add(" AND EXISTS (SELECT 1 FROM metrics f WHERE f.model_id = m.model_id AND f.key = ? AND f.is_nan = 0 AND f.value "+c.Op+" ?)", c.Key, c.Num)
+		case KindParam, KindTag:
+			table := "logged_model_params"
+			if c.Kind == KindTag {
+				table = "logged_model_tags"
+			}
+			if err := checkString(c, c.Kind, stringOps); err != nil {
+				return nil, "", err
+			}
+			sb.add(" AND EXISTS (SELECT 1 FROM "+table+" f WHERE f.model_id = m.model_id AND f.key = ? AND ", c.Key)
+			sb.strCmp("f.value", c)
+			sb.add(")")
+		default:
+			return nil, "", invalidf("Invalid entity type '%s' in logged model filter", c.Kind)
+		}
+	}
+	var order []string
+	for _, o := range in.OrderBy {
+		col, ok := loggedModelAttrs[o.FieldName]
+		if !ok {
+			return nil, "", invalidf("Invalid order by field name '%s'", o.FieldName)
+		}
+		dir := " DESC"
+		if o.Ascending {
+			dir = " ASC"
+		}
+		order = append(order, col+dir)
+	}
+	order = append(order, "m.creation_timestamp_ms DESC", "m.model_id ASC")
+	sb.add(" ORDER BY "+strings.Join(order, ", ")+" LIMIT ? OFFSET ?", limit+1, offset)
+	rows, err := s.db.QueryContext(ctx, s.q.r(sb.b.String()), sb.args...)
+	if err != nil {
+		return nil, "", err
+	}
+	defer func() { _ = rows.Close() }()
+	var out []*LoggedModel
+	for rows.Next() {
+		m, err := scanLoggedModel(rows)
+		if err != nil {
+			return nil, "", err
+		}
+		out = append(out, m)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, "", err
+	}
+	_ = rows.Close()
+	next := ""
+	if len(out) > limit {
+		out = out[:limit]
+		next = EncodePageToken(offset + limit)
+	}
+	return out, next, s.loadModelData(ctx, out)
+}
+
+func prefixCols(p, cols string) string {
+	parts := strings.Split(cols, ", ")
+	for i := range parts {
+		parts[i] = p + parts[i]
+	}
+	return strings.Join(parts, ", ")
+}

@@ -1,0 +1,124 @@
+package store
+
+import "github.com/mlgate/mlgate/internal/db"
+
+// Component is the migration component name of the tracking schema.
+const Component = "tracking"
+
+// Migrations is the versioned tracking schema. Append new versions; never
+// edit a released one.
+var Migrations = []db.Migration{
+	{
+		Version: 1,
+		SQLite: `CREATE TABLE experiments (
+			experiment_id INTEGER PRIMARY KEY AUTOINCREMENT,
+			name TEXT NOT NULL UNIQUE,
+			artifact_location TEXT NOT NULL DEFAULT '',
+			lifecycle_stage TEXT NOT NULL DEFAULT 'active',
+			creation_time BIGINT NOT NULL DEFAULT 0,
+			last_update_time BIGINT NOT NULL DEFAULT 0)`,
+		Postgres: `CREATE TABLE experiments (
+			experiment_id BIGSERIAL PRIMARY KEY,
+			name TEXT NOT NULL UNIQUE,
+			artifact_location TEXT NOT NULL DEFAULT '',
+			lifecycle_stage TEXT NOT NULL DEFAULT 'active',
+			creation_time BIGINT NOT NULL DEFAULT 0,
+			last_update_time BIGINT NOT NULL DEFAULT 0)`,
+	},
+	{
+		Version: 2,
+		SQL: `CREATE TABLE experiment_tags (
+			experiment_id BIGINT NOT NULL REFERENCES experiments(experiment_id) ON DELETE CASCADE,
+			key TEXT NOT NULL, value TEXT NOT NULL DEFAULT '',
+			PRIMARY KEY (experiment_id, key));
+		CREATE TABLE runs (
+			run_uuid TEXT PRIMARY KEY,
+			name TEXT NOT NULL DEFAULT '',
+			experiment_id BIGINT NOT NULL REFERENCES experiments(experiment_id),
+			user_id TEXT NOT NULL DEFAULT '',
+			status TEXT NOT NULL DEFAULT 'RUNNING',
+			start_time BIGINT NOT NULL DEFAULT 0,
+			end_time BIGINT,
+			artifact_uri TEXT NOT NULL DEFAULT '',
+			lifecycle_stage TEXT NOT NULL DEFAULT 'active',
+			deleted_time BIGINT);
+		CREATE INDEX runs_search ON runs (experiment_id, lifecycle_stage, start_time DESC, run_uuid);
+		CREATE INDEX runs_name ON runs (name);
+		CREATE TABLE params (
+			run_uuid TEXT NOT NULL REFERENCES runs(run_uuid) ON DELETE CASCADE,
+			key TEXT NOT NULL, value TEXT NOT NULL DEFAULT '',
+			PRIMARY KEY (run_uuid, key));
+		CREATE INDEX params_key_value ON params (key, value);
+		CREATE TABLE tags (
+			run_uuid TEXT NOT NULL REFERENCES runs(run_uuid) ON DELETE CASCADE,
+			key TEXT NOT NULL, value TEXT NOT NULL DEFAULT '',
+			PRIMARY KEY (run_uuid, key));
+		CREATE INDEX tags_key_value ON tags (key, value);
+		CREATE TABLE metrics (
+			run_uuid TEXT NOT NULL REFERENCES runs(run_uuid) ON DELETE CASCADE,
+			key TEXT NOT NULL,
+			value DOUBLE PRECISION NOT NULL,
+			is_nan INTEGER NOT NULL DEFAULT 0,
+			timestamp BIGINT NOT NULL,
+			step BIGINT NOT NULL DEFAULT 0,
+			model_id TEXT NOT NULL DEFAULT '',
+			dataset_name TEXT NOT NULL DEFAULT '',
+			dataset_digest TEXT NOT NULL DEFAULT '',
+			PRIMARY KEY (run_uuid, key, timestamp, step, value, is_nan, model_id));
+		CREATE INDEX metrics_model ON metrics (model_id);
+		CREATE TABLE latest_metrics (
+			run_uuid TEXT NOT NULL REFERENCES runs(run_uuid) ON DELETE CASCADE,
+			key TEXT NOT NULL,
+			value DOUBLE PRECISION NOT NULL,
+			is_nan INTEGER NOT NULL DEFAULT 0,
+			timestamp BIGINT NOT NULL,
+			step BIGINT NOT NULL DEFAULT 0,
+			PRIMARY KEY (run_uuid, key));
+		CREATE INDEX latest_metrics_key_value ON latest_metrics (key, value);
+		CREATE TABLE datasets (
+			dataset_uuid TEXT PRIMARY KEY,
+			experiment_id BIGINT NOT NULL,
+			name TEXT NOT NULL, digest TEXT NOT NULL,
+			source_type TEXT NOT NULL DEFAULT '', source TEXT NOT NULL DEFAULT '',
+			schema TEXT NOT NULL DEFAULT '', profile TEXT NOT NULL DEFAULT '',
+			UNIQUE (experiment_id, name, digest));
+		CREATE TABLE run_datasets (
+			run_uuid TEXT NOT NULL REFERENCES runs(run_uuid) ON DELETE CASCADE,
+			dataset_uuid TEXT NOT NULL REFERENCES datasets(dataset_uuid),
+			PRIMARY KEY (run_uuid, dataset_uuid));
+		CREATE TABLE run_dataset_tags (
+			run_uuid TEXT NOT NULL, dataset_uuid TEXT NOT NULL,
+			key TEXT NOT NULL, value TEXT NOT NULL DEFAULT '',
+			PRIMARY KEY (run_uuid, dataset_uuid, key));
+		CREATE TABLE run_model_inputs (
+			run_uuid TEXT NOT NULL REFERENCES runs(run_uuid) ON DELETE CASCADE,
+			model_id TEXT NOT NULL,
+			PRIMARY KEY (run_uuid, model_id));
+		CREATE TABLE run_model_outputs (
+			run_uuid TEXT NOT NULL REFERENCES runs(run_uuid) ON DELETE CASCADE,
+			model_id TEXT NOT NULL, step BIGINT NOT NULL DEFAULT 0,
+			PRIMARY KEY (run_uuid, model_id));
+		CREATE TABLE logged_models (
+			model_id TEXT PRIMARY KEY,
+			experiment_id BIGINT NOT NULL REFERENCES experiments(experiment_id),
+			name TEXT NOT NULL,
+			artifact_location TEXT NOT NULL DEFAULT '',
+			creation_timestamp_ms BIGINT NOT NULL,
+			last_updated_timestamp_ms BIGINT NOT NULL,
+			status TEXT NOT NULL DEFAULT 'LOGGED_MODEL_PENDING',
+			lifecycle_stage TEXT NOT NULL DEFAULT 'active',
+			model_type TEXT NOT NULL DEFAULT '',
+			source_run_id TEXT NOT NULL DEFAULT '',
+			status_message TEXT NOT NULL DEFAULT '',
+			creator_id TEXT NOT NULL DEFAULT '');
+		CREATE INDEX logged_models_exp ON logged_models (experiment_id, creation_timestamp_ms);
+		CREATE TABLE logged_model_tags (
+			model_id TEXT NOT NULL REFERENCES logged_models(model_id) ON DELETE CASCADE,
+			key TEXT NOT NULL, value TEXT NOT NULL DEFAULT '',
+			PRIMARY KEY (model_id, key));
+		CREATE TABLE logged_model_params (
+			model_id TEXT NOT NULL REFERENCES logged_models(model_id) ON DELETE CASCADE,
+			key TEXT NOT NULL, value TEXT NOT NULL DEFAULT '',
+			PRIMARY KEY (model_id, key))`,
+	},
+}

@@ -1,0 +1,431 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/mlgate/mlgate/internal/db"
+)
+
+// Search limits.
+const (
+	DefaultSearchResults = 1000
+	MaxSearchResults     = 50000
+)
+
+// SearchRunsInput is a runs search.
+type SearchRunsInput struct {
+	ExperimentIDs []string
+	Filter        string
+	ViewType      ViewType
+	MaxResults    int // 0 = DefaultSearchResults
+	OrderBy       []string
+	PageToken     string
+}
+
+var (
+	runStringAttrs = map[string]string{
+		"run_id": "r.run_uuid", "run_name": "r.name", "status": "r.status", "user_id": "r.user_id",
+		"artifact_uri": "r.artifact_uri", "lifecycle_stage": "r.lifecycle_stage",
+		"run name": "r.name", "Run name": "r.name", "Run Name": "r.name",
+	}
+	runNumericAttrs = map[string]string{
+		"start_time": "r.start_time", "end_time": "r.end_time", "created": "r.start_time", "Created": "r.start_time",
+	}
+	runOrderAttrs = map[string]string{
+		"experiment_id": "r.experiment_id", "start_time": "r.start_time", "end_time": "r.end_time",
+		"status": "r.status", "run_name": "r.name", "user_id": "r.user_id", "lifecycle_stage": "r.lifecycle_stage",
+		"run_id": "r.run_uuid", "artifact_uri": "r.artifact_uri", "created": "r.start_time", "Created": "r.start_time",
+		"run name": "r.name", "Run name": "r.name", "Run Name": "r.name",
+	}
+	numericOps = map[string]bool{"=": true, "!=": true, ">": true, ">=": true, "<": true, "<=": true}
+	stringOps  = map[string]bool{"=": true, "!=": true, "LIKE": true, "ILIKE": true}
+)
+
+// sqlBuilder accumulates SQL text and its arguments.
+type sqlBuilder struct {
+	b       strings.Builder
+	args    []any
+	dialect db.Dialect
+}
+
+func (sb *sqlBuilder) add(s string, args ...any) {
+	sb.b.WriteString(s)
+	sb.args = append(sb.args, args...)
+}
+
+// strCmp writes "<col> <op> ?" for a string comparison.
+func (sb *sqlBuilder) strCmp(col string, c Comparison) {
+	switch c.Op {
+	case "ILIKE":
+		if sb.dialect == db.Postgres {
+			sb.add(col+" ILIKE ?", c.Str)
+		} else {
+			sb.add("LOWER("+col+") LIKE LOWER(?)", c.Str)
+		}
+	case "IN", "NOT IN":
+		sb.add(col+" "+c.Op+" ("+placeholders(len(c.List))+")", toAny(c.List)...)
+	default:
+		sb.add(col+" "+c.Op+" ?", c.Str)
+	}
+}
+
+func toAny(s []string) []any {
+	out := make([]any, len(s))
+	for i, v := range s {
+		out[i] = v
+	}
+	return out
+}
+
+func checkString(c Comparison, what string, ops map[string]bool) error {
+	if !ops[c.Op] {
+		return invalidf("Invalid comparator '%s' not one of '%s' for %s '%s'", c.Op, opList(ops), what, c.Key)
+	}
+	if c.IsNum {
+		return invalidf("Expected a quoted string value for %s '%s'. Got value %v", what, c.Key, c.Num)
+	}
+	return nil
+}
+
+func checkNumber(c Comparison, what string) error {
+	if !numericOps[c.Op] {
+		return invalidf("Invalid comparator '%s' not one of '%s' for %s '%s'", c.Op, opList(numericOps), what, c.Key)
+	}
+	if !c.IsNum {
+		return invalidf("Expected numeric value type for %s '%s'. Found '%s'", what, c.Key, c.Str)
+	}
+	return nil
+}
+
+func opList(ops map[string]bool) string {
+	var l []string
+	for _, o := range []string{"=", "!=", ">", ">=", "<", "<=", "LIKE", "ILIKE", "IN", "NOT IN", "IS NULL", "IS NOT NULL"} {
+		if ops[o] {
+			l = append(l, o)
+		}
+	}
+	return "{" + strings.Join(l, ", ") + "}"
+}
+
+// runFilterSQL appends " AND <clause>" for each comparison.
+func runFilterSQL(sb *sqlBuilder, comps []Comparison) error {
+	for _, c := range comps {
+		switch c.Kind {
+		case KindMetric:
+			if err := checkNumber(c, "metric"); err != nil {
+				return err
+			}
+			sb.add(" AND EXISTS (SELECT 1 FROM latest_metrics f WHERE f.run_uuid = r.run_uuid AND f.key = ? AND f.is_nan = 0 AND f.value "+c.Op+" ?)", c.Key, c.Num)
+		case KindParam, KindTag:
+			table := "params"
+			if c.Kind == KindTag {
+				table = "tags"
+			}
+			switch c.Op {
+			case "IS NULL":
+				sb.add(" AND NOT EXISTS (SELECT 1 FROM "+table+" f WHERE f.run_uuid = r.run_uuid AND f.key = ?)", c.Key)
+				continue
+			case "IS NOT NULL":
+				sb.add(" AND EXISTS (SELECT 1 FROM "+table+" f WHERE f.run_uuid = r.run_uuid AND f.key = ?)", c.Key)
+				continue
+			}
+			if err := checkString(c, c.Kind, stringOps); err != nil {
+				return err
+			}
+			sb.add(" AND EXISTS (SELECT 1 FROM "+table+" f WHERE f.run_uuid = r.run_uuid AND f.key = ? AND ", c.Key)
+			sb.strCmp("f.value", c)
+			sb.add(")")
+		case KindAttribute:
+			if col, ok := runNumericAttrs[c.Key]; ok {
+				if err := checkNumber(c, "attribute"); err != nil {
+					return err
+				}
+				sb.add(" AND "+col+" "+c.Op+" ?", int64(c.Num))
+				continue
+			}
+			col, ok := runStringAttrs[c.Key]
+			if !ok {
+				return invalidf("Invalid attribute key '%s' specified. Valid keys are '%s'", c.Key, "['run_id', 'run_name', 'status', 'user_id', 'artifact_uri', 'start_time', 'end_time', 'created', 'Created', 'run name', 'Run name', 'Run Name']")
+			}
+			ops := stringOps
+			if c.Key == "run_id" {
+				ops = map[string]bool{"=": true, "!=": true, "LIKE": true, "ILIKE": true, "IN": true, "NOT IN": true}
+			}
+			if err := checkString(c, "attribute", ops); err != nil {
+				return err
+			}
+			sb.add(" AND ")
+			sb.strCmp(col, c)
+		case KindDataset:
+			ops := map[string]bool{"=": true, "!=": true, "LIKE": true, "ILIKE": true, "IN": true, "NOT IN": true}
+			if err := checkString(c, "dataset", ops); err != nil {
+				return err
+			}
+			switch c.Key {
+			case "name", "digest":
+				sb.add(" AND EXISTS (SELECT 1 FROM run_datasets rd JOIN datasets d ON d.dataset_uuid = rd.dataset_uuid WHERE rd.run_uuid = r.run_uuid AND ")
+				sb.strCmp("d."+c.Key, c)
+				sb.add(")")
+			case "context":
+				sb.add(" AND EXISTS (SELECT 1 FROM run_dataset_tags t WHERE t.run_uuid = r.run_uuid AND t.key = 'mlflow.data.context' AND ")
+				sb.strCmp("t.value", c)
+				sb.add(")")
+			default:
+				return invalidf("Invalid dataset key '%s' specified. Valid keys are ['name', 'digest', 'context']", c.Key)
+			}
+		}
+	}
+	return nil
+}
+
+// runOrderSQL returns the joins and ORDER BY list for order_by entries.
+func runOrderSQL(sb *sqlBuilder, orderBy []string) (string, error) {
+	var order []string
+	seen := map[string]bool{}
+	startSeen := false
+	for i, s := range orderBy {
+		o, err := ParseOrderBy(s)
+		if err != nil {
+			return "", err
+		}
+		dir := " ASC"
+		if !o.Asc {
+			dir = " DESC"
+		}
+		id := o.Kind + "\x00" + o.Key
+		if seen[id] {
+			return "", invalidf("`order_by` contains duplicate fields: %v", orderBy)
+		}
+		seen[id] = true
+		alias := fmt.Sprintf("o%d", i)
+		switch o.Kind {
+		case KindAttribute:
+			col, ok := runOrderAttrs[o.Key]
+			if !ok {
+				return "", invalidf("Invalid order_by key '%s' specified. Valid keys are ['experiment_id', 'start_time', 'end_time', 'status', 'run_name', 'user_id', 'run_id', 'artifact_uri']", o.Key)
+			}
+			if col == "r.start_time" {
+				startSeen = true
+			}
+			order = append(order, "CASE WHEN "+col+" IS NULL THEN 1 ELSE 0 END", col+dir)
+		case KindMetric:
+			sb.add(" LEFT JOIN latest_metrics "+alias+" ON "+alias+".run_uuid = r.run_uuid AND "+alias+".key = ?", o.Key)
+			order = append(order, "CASE WHEN "+alias+".is_nan = 1 THEN 1 WHEN "+alias+".value IS NULL THEN 2 ELSE 0 END", alias+".value"+dir)
+		case KindParam, KindTag:
+			table := "params"
+			if o.Kind == KindTag {
+				table = "tags"
+			}
+			sb.add(" LEFT JOIN "+table+" "+alias+" ON "+alias+".run_uuid = r.run_uuid AND "+alias+".key = ?", o.Key)
+			order = append(order, "CASE WHEN "+alias+".value IS NULL THEN 1 ELSE 0 END", alias+".value"+dir)
+		default:
+			return "", invalidf("Invalid identifier type '%s' in order_by clause '%s'", o.Kind, s)
+		}
+	}
+	if !startSeen {
+		order = append(order, "r.start_time DESC")
+	}
+	order = append(order, "r.run_uuid ASC")
+	return strings.Join(order, ", "), nil
+}
+
+func pageSize(n int) (int, error) {
+	if n == 0 {
+		return DefaultSearchResults, nil
+	}
+	if n < 0 || n > MaxSearchResults {
+		return 0, invalidf("Invalid value %d for parameter 'max_results' supplied. It must be at most %d, but got value %d", n, MaxSearchResults, n)
+	}
+	return n, nil
+}
+
+func stagesFor(v ViewType) []any {
+	switch v {
+	case DeletedOnly:
+		return []any{StageDeleted}
+	case All:
+		return []any{StageActive, StageDeleted}
+	}
+	return []any{StageActive}
+}
+
+// SearchRuns searches runs of the given experiments and returns a page and
+// the token of the next one ("" at the end).
+func (s *Store) SearchRuns(ctx context.Context, in SearchRunsInput) ([]*Run, string, error) {
+	limit, err := pageSize(in.MaxResults)
+	if err != nil {
+		return nil, "", err
+	}
+	offset, err := DecodePageToken(in.PageToken)
+	if err != nil {
+		return nil, "", err
+	}
+	comps, err := ParseFilter(in.Filter)
+	if err != nil {
+		return nil, "", err
+	}
+	if len(in.ExperimentIDs) == 0 {
+		return nil, "", nil
+	}
+	exps := make([]any, 0, len(in.ExperimentIDs))
+	for _, id := range in.ExperimentIDs {
+		n, err := parseExperimentID(id)
+		if err != nil {
+			return nil, "", err
+		}
+		exps = append(exps, n)
+	}
+	sb := &sqlBuilder{dialect: s.db.Dialect}
+	sb.add(`SELECT r.run_uuid, r.name, r.experiment_id, r.user_id, r.status, r.start_time, r.end_time, r.artifact_uri, r.lifecycle_stage FROM runs r`)
+	order, err := runOrderSQL(sb, in.OrderBy)
+	if err != nil {
+		return nil, "", err
+	}
+	stages := stagesFor(in.ViewType)
+	sb.add(" WHERE r.experiment_id IN ("+placeholders(len(exps))+")", exps...)
+	sb.add(" AND r.lifecycle_stage IN ("+placeholders(len(stages))+")", stages...)
+	if err := runFilterSQL(sb, comps); err != nil {
+		return nil, "", err
+	}
+	sb.add(" ORDER BY "+order+" LIMIT ? OFFSET ?", limit+1, offset)
+	rows, err := s.db.QueryContext(ctx, s.q.r(sb.b.String()), sb.args...)
+	if err != nil {
+		return nil, "", err
+	}
+	defer func() { _ = rows.Close() }()
+	var runs []*Run
+	for rows.Next() {
+		info, err := scanRunInfo(rows)
+		if err != nil {
+			return nil, "", err
+		}
+		runs = append(runs, &Run{Info: *info})
+	}
+	if err := rows.Err(); err != nil {
+		return nil, "", err
+	}
+	_ = rows.Close()
+	next := ""
+	if len(runs) > limit {
+		runs = runs[:limit]
+		next = EncodePageToken(offset + limit)
+	}
+	if err := s.loadRunData(ctx, s.db, runs); err != nil {
+		return nil, "", err
+	}
+	return runs, next, nil
+}
+
+// SearchExperimentsInput is an experiments search.
+type SearchExperimentsInput struct {
+	Filter     string
+	ViewType   ViewType
+	MaxResults int
+	OrderBy    []string
+	PageToken  string
+}
+
+// SearchExperiments searches experiments by name, times and tags.
+func (s *Store) SearchExperiments(ctx context.Context, in SearchExperimentsInput) ([]*Experiment, string, error) {
+	limit, err := pageSize(in.MaxResults)
+	if err != nil {
+		return nil, "", err
+	}
+	offset, err := DecodePageToken(in.PageToken)
+	if err != nil {
+		return nil, "", err
+	}
+	comps, err := ParseFilter(in.Filter)
+	if err != nil {
+		return nil, "", err
+	}
+	sb := &sqlBuilder{dialect: s.db.Dialect}
+	sb.add(`SELECT e.experiment_id, e.name, e.artifact_location, e.lifecycle_stage, e.creation_time, e.last_update_time FROM experiments e`)
+	stages := stagesFor(in.ViewType)
+	sb.add(" WHERE e.lifecycle_stage IN ("+placeholders(len(stages))+")", stages...)
+	for _, c := range comps {
+		switch c.Kind {
+		case KindAttribute:
+			switch c.Key {
+			case "name":
+				if err := checkString(c, "attribute", stringOps); err != nil {
+					return nil, "", err
+				}
+				sb.add(" AND ")
+				sb.strCmp("e.name", c)
+			case "creation_time", "last_update_time":
+				if err := checkNumber(c, "attribute"); err != nil {
+					return nil, "", err
+				}
+				sb.add(" AND e."+c.Key+" "+c.Op+" ?", int64(c.Num))
+			default:
+				return nil, "", invalidf("Invalid attribute key '%s' specified. Valid keys are '{'name', 'creation_time', 'last_update_time'}'", c.Key)
+			}
+		case KindTag:
+			if err := checkString(c, "tag", stringOps); err != nil {
+				return nil, "", err
+			}
+			sb.add(" AND EXISTS (SELECT 1 FROM experiment_tags t WHERE t.experiment_id = e.experiment_id AND t.key = ? AND ", c.Key)
+			sb.strCmp("t.value", c)
+			sb.add(")")
+		default:
+			return nil, "", invalidf("Invalid entity type '%s'. Valid entity types are ['attribute', 'tag']", c.Kind)
+		}
+	}
+	var order []string
+	seenCreation := false
+	for _, ob := range in.OrderBy {
+		o, err := ParseOrderBy(ob)
+		if err != nil {
+			return nil, "", err
+		}
+		if o.Kind != KindAttribute {
+			return nil, "", invalidf("Invalid order_by entity type '%s'. Only attributes can be used to order experiments.", o.Kind)
+		}
+		dir := " ASC"
+		if !o.Asc {
+			dir = " DESC"
+		}
+		switch o.Key {
+		case "name", "experiment_id", "creation_time", "last_update_time":
+			order = append(order, "e."+o.Key+dir)
+			seenCreation = seenCreation || o.Key == "creation_time"
+		default:
+			return nil, "", invalidf("Invalid attribute key '%s' specified. Valid keys are '{'name', 'experiment_id', 'creation_time', 'last_update_time'}'", o.Key)
+		}
+	}
+	if !seenCreation {
+		order = append(order, "e.creation_time DESC")
+	}
+	order = append(order, "e.experiment_id ASC")
+	sb.add(" ORDER BY "+strings.Join(order, ", ")+" LIMIT ? OFFSET ?", limit+1, offset)
+	rows, err := s.db.QueryContext(ctx, s.q.r(sb.b.String()), sb.args...)
+	if err != nil {
+		return nil, "", err
+	}
+	defer func() { _ = rows.Close() }()
+	var exps []*Experiment
+	for rows.Next() {
+		e, err := scanExperiment(rows)
+		if err != nil {
+			return nil, "", err
+		}
+		exps = append(exps, e)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, "", err
+	}
+	_ = rows.Close()
+	next := ""
+	if len(exps) > limit {
+		exps = exps[:limit]
+		next = EncodePageToken(offset + limit)
+	}
+	return exps, next, s.loadExperimentTags(ctx, s.db, exps)
+}
+
+// FormatID renders an integer id as MLflow's string id.
+func FormatID(n int64) string { return strconv.FormatInt(n, 10) }

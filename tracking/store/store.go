@@ -1,0 +1,173 @@
+package store
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/big"
+	"strings"
+	"time"
+
+	"github.com/mlgate/mlgate/internal/db"
+)
+
+// Options configure a Store.
+type Options struct {
+	// DefaultArtifactRoot is the root under which new experiments get their
+	// artifact location (<root>/<experiment_id>), for example
+	// "mlflow-artifacts:/", "s3://bucket/prefix" or an absolute folder.
+	DefaultArtifactRoot string
+	// Now returns the current time; nil means time.Now.
+	Now func() time.Time
+}
+
+// Store is the tracking store. It is safe for concurrent use.
+type Store struct {
+	db   *db.DB
+	root string
+	now  func() time.Time
+	q    queries
+}
+
+// Open migrates the tracking schema on d, creates the Default experiment
+// when missing and returns the store. The caller keeps ownership of d.
+func Open(ctx context.Context, d *db.DB, opts Options) (*Store, error) {
+	if err := d.Migrate(ctx, Component, Migrations); err != nil {
+		return nil, err
+	}
+	s := &Store{db: d, root: opts.DefaultArtifactRoot, now: opts.Now}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	s.q = prepareQueries(d)
+	if err := s.ensureDefaultExperiment(ctx); err != nil {
+		return nil, fmt.Errorf("default experiment: %w", err)
+	}
+	return s, nil
+}
+
+// DB returns the underlying database (the registry shares it).
+func (s *Store) DB() *db.DB { return s.db }
+
+// DefaultArtifactRoot returns the artifact root new experiments live under.
+func (s *Store) DefaultArtifactRoot() string { return s.root }
+
+func (s *Store) nowMs() int64 { return s.now().UnixMilli() }
+
+func (s *Store) ensureDefaultExperiment(ctx context.Context) error {
+	return s.db.Tx(ctx, func(tx *sql.Tx) error {
+		var n int
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM experiments WHERE experiment_id = 0`).Scan(&n); err != nil {
+			return err
+		}
+		if n > 0 {
+			return nil
+		}
+		now := s.nowMs()
+		_, err := tx.ExecContext(ctx, s.db.Rebind(`INSERT INTO experiments (experiment_id, name, artifact_location, lifecycle_stage, creation_time, last_update_time) VALUES (0, 'Default', ?, 'active', ?, ?)`),
+			AppendPath(s.root, "0"), now, now)
+		return err
+	})
+}
+
+// AppendPath joins a URI or path and a relative segment with one slash.
+func AppendPath(root, seg string) string {
+	if root == "" {
+		return seg
+	}
+	if seg == "" {
+		return root
+	}
+	if strings.HasSuffix(root, "/") {
+		return root + seg
+	}
+	return root + "/" + seg
+}
+
+// newUUIDHex returns uuid4().hex: 32 lowercase hex digits.
+func newUUIDHex() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return hex.EncodeToString(b[:])
+}
+
+var (
+	adjectives = []string{"able", "bold", "brave", "bright", "calm", "clever", "crisp", "dapper", "eager", "fair",
+		"fun", "gentle", "glad", "grand", "happy", "honest", "jolly", "kind", "lively", "loud", "lucky", "merry",
+		"nimble", "polite", "proud", "quick", "quiet", "rare", "shy", "silent", "smiling", "sneaky", "stately",
+		"sunny", "swift", "tasteful", "thundering", "upbeat", "useful", "valuable", "vaunted", "wise", "witty"}
+	nouns = []string{"ant", "ape", "asp", "bass", "bat", "bear", "bee", "bird", "boar", "bug", "calf", "carp", "cat",
+		"colt", "conch", "cow", "crab", "crane", "deer", "doe", "dog", "dove", "duck", "eel", "elk", "fawn", "finch",
+		"fish", "flea", "fly", "foal", "fowl", "fox", "frog", "gnat", "goat", "grouse", "gull", "hare", "hawk", "hen",
+		"hog", "hound", "jay", "kit", "koi", "lamb", "lark", "loon", "lynx", "mare", "mink", "mole", "moth", "mouse",
+		"mule", "newt", "owl", "ox", "panda", "perch", "pig", "pug", "ram", "rat", "ray", "roo", "seal", "shark",
+		"shrew", "skink", "slug", "snail", "snake", "squid", "stag", "stork", "swan", "toad", "trout", "wasp",
+		"whale", "wolf", "worm", "wren", "yak", "zebra"}
+)
+
+func pick(words []string) string {
+	n, err := rand.Int(rand.Reader, big.NewInt(int64(len(words))))
+	if err != nil {
+		return words[0]
+	}
+	return words[n.Int64()]
+}
+
+// GenerateRunName returns a random "<adjective>-<noun>-<3 digits>" name.
+func GenerateRunName() string {
+	n, _ := rand.Int(rand.Reader, big.NewInt(1000))
+	return fmt.Sprintf("%s-%s-%03d", pick(adjectives), pick(nouns), n.Int64())
+}
+
+type pageToken struct {
+	Offset int `json:"offset"`
+}
+
+// EncodePageToken returns the opaque token for an offset.
+func EncodePageToken(offset int) string {
+	b, _ := json.Marshal(pageToken{Offset: offset})
+	return base64.StdEncoding.EncodeToString(b)
+}
+
+// DecodePageToken parses a token made by EncodePageToken ("" = 0).
+func DecodePageToken(tok string) (int, error) {
+	if tok == "" {
+		return 0, nil
+	}
+	b, err := base64.StdEncoding.DecodeString(tok)
+	if err != nil {
+		b, err = base64.URLEncoding.DecodeString(tok)
+	}
+	var p pageToken
+	if err == nil {
+		err = json.Unmarshal(b, &p)
+	}
+	if err != nil || p.Offset < 0 {
+		return 0, invalidf("Invalid page token, could not base64-decode or parse offset: %q", tok)
+	}
+	return p.Offset, nil
+}
+
+// isNoRows reports sql.ErrNoRows.
+func isNoRows(err error) bool { return errors.Is(err, sql.ErrNoRows) }
+
+func placeholders(n int) string {
+	if n <= 0 {
+		return ""
+	}
+	return strings.Repeat("?,", n-1) + "?"
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
