@@ -79,3 +79,9 @@ func Pack(ctx context.Context, dir, dst string) (err error) {
 	}
 	return os.Rename(tmp, dst)
 }
+
+// CheckArchiveName reports whether Pack can write an archive named dst.
+func CheckArchiveName(dst string) error {
+	_, err := archiveFormat(dst)
+	return err
+}
