@@ -55,7 +55,7 @@ func (c *Cache) Fetch(ctx context.Context, r Repo, rel string, o DownloadOptions
 	if err != nil {
 		return "", fmt.Errorf("artifact cache: %w", err)
 	}
-	defer os.RemoveAll(tmp) // no-op after the rename
+	defer func() { _ = os.RemoveAll(tmp) }() // no-op after the rename
 	if err := downloadFiles(ctx, r, files, strip, tmp, o); err != nil {
 		return "", err
 	}
@@ -87,7 +87,7 @@ func Download(ctx context.Context, r Repo, rel, dst string, o DownloadOptions) e
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(tmp)
+	defer func() { _ = os.RemoveAll(tmp) }()
 	if err := downloadFiles(ctx, r, files, strip, tmp, o); err != nil {
 		return err
 	}
@@ -107,7 +107,7 @@ func CopyTree(src, dst string) error {
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(tmp)
+	defer func() { _ = os.RemoveAll(tmp) }()
 	err = filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -134,7 +134,7 @@ func copyFile(src, dst string) error {
 	if err != nil {
 		return err
 	}
-	defer in.Close()
+	defer func() { _ = in.Close() }()
 	out, err := os.Create(dst)
 	if err != nil {
 		return err

@@ -179,7 +179,7 @@ func copyOnce(ctx context.Context, r Repo, f Entry, dst string, prog *progress) 
 	if err != nil {
 		return 0, err
 	}
-	defer rc.Close()
+	defer func() { _ = rc.Close() }()
 	out, err := os.Create(dst)
 	if err != nil {
 		return 0, err

@@ -356,7 +356,7 @@ func TestLocalRepoRoundTrip(t *testing.T) {
 func TestOpenRepoSchemes(t *testing.T) {
 	for uri, ok := range map[string]bool{
 		"/tmp/x": true, "file:///tmp/x": true, "runs:/abc/model": false, "ftp://h/x": false,
-		"mlflow-artifacts:/0/x": false, // no tracking server
+		"mlflow-artifacts:/0/x":                            false, // no tracking server
 		"https://h/api/2.0/mlflow-artifacts/artifacts/0/x": true, "https://h/file.onnx": true,
 	} {
 		_, err := OpenRepo(uri, Options{})

@@ -78,7 +78,7 @@ func (r *localRepo) Put(_ context.Context, rel string, open func() (io.ReadClose
 	if err != nil {
 		return err
 	}
-	defer src.Close()
+	defer func() { _ = src.Close() }()
 	tmp, err := os.CreateTemp(filepath.Dir(p), ".put-*")
 	if err != nil {
 		return err

@@ -48,7 +48,11 @@ type Options struct {
 // OpenRepo returns the Repo for an artifact URI.
 func OpenRepo(uri string, opts Options) (Repo, error) {
 	u, err := url.Parse(uri)
-	if err != nil || len(u.Scheme) <= 1 { // a one-letter scheme is a Windows drive
+	if err != nil {
+		// Not a URL (for example a path with a '%'): a local path.
+		return newLocalRepo(uri), nil //nolint:nilerr // unparsable URIs are paths
+	}
+	if len(u.Scheme) <= 1 { // a one-letter scheme is a Windows drive
 		return newLocalRepo(uri), nil
 	}
 	switch u.Scheme {

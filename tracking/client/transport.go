@@ -78,7 +78,7 @@ func (t *Transport) Call(ctx context.Context, method, path string, req, resp any
 	if err != nil {
 		return err
 	}
-	defer res.Body.Close()
+	defer func() { _ = res.Body.Close() }()
 	data, err := io.ReadAll(res.Body)
 	if err != nil {
 		return fmt.Errorf("%s %s: read response: %w", method, path, err)
