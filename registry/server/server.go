@@ -1,0 +1,118 @@
+package server
+
+import (
+	"errors"
+	"log/slog"
+	"net/http"
+	"regexp"
+	"strconv"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promauto"
+
+	"github.com/mlgate/mlgate/internal/apierr"
+	"github.com/mlgate/mlgate/registry/store"
+)
+
+// Options are what Mount needs.
+type Options struct {
+	// Store is the registry store (required).
+	Store *store.Store
+	// Logger receives request errors; nil discards them.
+	Logger *slog.Logger
+	// Registerer receives the registry metrics; nil leaves them unregistered.
+	Registerer prometheus.Registerer
+	// SourceRegex, when set, must match every model version source
+	// (MLflow's MLFLOW_CREATE_MODEL_VERSION_SOURCE_VALIDATION_REGEX).
+	SourceRegex *regexp.Regexp
+}
+
+type handlers struct {
+	st       *store.Store
+	log      *slog.Logger
+	srcRegex *regexp.Regexp
+	requests *prometheus.CounterVec
+	duration *prometheus.HistogramVec
+}
+
+// Prefixes under which MLflow serves every registry endpoint.
+var Prefixes = []string{"/api/2.0/mlflow", "/ajax-api/2.0/mlflow"}
+
+// Mount adds the registry REST API to r: every endpoint under each of
+// Prefixes, and the change-poll endpoints under /api/2.0/mlgate and
+// /ajax-api/2.0/mlgate.
+func Mount(r gin.IRouter, opts Options) error {
+	if opts.Store == nil {
+		return errors.New("registry server: nil store")
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	f := promauto.With(opts.Registerer)
+	h := &handlers{
+		st: opts.Store, log: log, srcRegex: opts.SourceRegex,
+		requests: f.NewCounterVec(prometheus.CounterOpts{
+			Name: "mlgate_registry_requests_total",
+			Help: "Model registry API requests by operation and HTTP status.",
+		}, []string{"operation", "status"}),
+		duration: f.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "mlgate_registry_request_duration_seconds",
+			Help:    "Model registry API request latency by operation.",
+			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
+		}, []string{"operation"}),
+	}
+	routes := []struct {
+		methods []string
+		path    string
+		op      string
+		fn      apierr.HandlerFunc
+	}{
+		{[]string{http.MethodPost}, "/registered-models/create", "create_registered_model", h.createRegisteredModel},
+		{[]string{http.MethodGet}, "/registered-models/get", "get_registered_model", h.getRegisteredModel},
+		{[]string{http.MethodPost}, "/registered-models/rename", "rename_registered_model", h.renameRegisteredModel},
+		{[]string{http.MethodPatch}, "/registered-models/update", "update_registered_model", h.updateRegisteredModel},
+		{[]string{http.MethodDelete}, "/registered-models/delete", "delete_registered_model", h.deleteRegisteredModel},
+		{[]string{http.MethodGet}, "/registered-models/search", "search_registered_models", h.searchRegisteredModels},
+		{[]string{http.MethodPost, http.MethodGet}, "/registered-models/get-latest-versions", "get_latest_versions", h.getLatestVersions},
+		{[]string{http.MethodPost}, "/registered-models/set-tag", "set_registered_model_tag", h.setRegisteredModelTag},
+		{[]string{http.MethodDelete}, "/registered-models/delete-tag", "delete_registered_model_tag", h.deleteRegisteredModelTag},
+		{[]string{http.MethodPost}, "/registered-models/alias", "set_registered_model_alias", h.setAlias},
+		{[]string{http.MethodDelete}, "/registered-models/alias", "delete_registered_model_alias", h.deleteAlias},
+		{[]string{http.MethodGet}, "/registered-models/alias", "get_model_version_by_alias", h.getByAlias},
+		{[]string{http.MethodPost}, "/model-versions/create", "create_model_version", h.createModelVersion},
+		{[]string{http.MethodGet}, "/model-versions/get", "get_model_version", h.getModelVersion},
+		{[]string{http.MethodPatch}, "/model-versions/update", "update_model_version", h.updateModelVersion},
+		{[]string{http.MethodDelete}, "/model-versions/delete", "delete_model_version", h.deleteModelVersion},
+		{[]string{http.MethodGet}, "/model-versions/search", "search_model_versions", h.searchModelVersions},
+		{[]string{http.MethodPost}, "/model-versions/transition-stage", "transition_model_version_stage", h.transitionStage},
+		{[]string{http.MethodGet}, "/model-versions/get-download-uri", "get_model_version_download_uri", h.getDownloadURI},
+		{[]string{http.MethodPost}, "/model-versions/set-tag", "set_model_version_tag", h.setModelVersionTag},
+		{[]string{http.MethodDelete}, "/model-versions/delete-tag", "delete_model_version_tag", h.deleteModelVersionTag},
+	}
+	for _, prefix := range Prefixes {
+		for _, rt := range routes {
+			for _, m := range rt.methods {
+				r.Handle(m, prefix+rt.path, h.wrap(rt.op, rt.fn))
+			}
+		}
+	}
+	for _, prefix := range []string{"/api/2.0/mlgate", "/ajax-api/2.0/mlgate"} {
+		r.GET(prefix+"/registered-models/changes", h.wrap("registered_model_changes", h.modelChanges))
+		r.GET(prefix+"/registry/changes", h.wrap("registry_changes", h.registryChanges))
+	}
+	return nil
+}
+
+// wrap renders errors through apierr and records the operation metrics.
+func (h *handlers) wrap(op string, fn apierr.HandlerFunc) gin.HandlerFunc {
+	inner := apierr.Handle(h.log, fn)
+	return func(c *gin.Context) {
+		start := time.Now()
+		inner(c)
+		h.duration.WithLabelValues(op).Observe(time.Since(start).Seconds())
+		h.requests.WithLabelValues(op, strconv.Itoa(c.Writer.Status())).Inc()
+	}
+}

@@ -1,0 +1,218 @@
+package server
+
+import (
+	"github.com/gin-gonic/gin"
+
+	"github.com/mlgate/mlgate/registry/store"
+)
+
+func (h *handlers) createModelVersion(c *gin.Context) error {
+	r, err := parseRequest(c)
+	if err != nil {
+		return err
+	}
+	in := store.CreateVersion{SourceRegex: h.srcRegex}
+	if in.Name, err = r.required("name"); err != nil {
+		return err
+	}
+	if in.Source, err = r.required("source"); err != nil {
+		return err
+	}
+	if in.RunID, in.HasRunID, err = r.str("run_id"); err != nil {
+		return err
+	}
+	if in.ModelID, in.HasModelID, err = r.str("model_id"); err != nil {
+		return err
+	}
+	if in.RunLink, err = r.optional("run_link"); err != nil {
+		return err
+	}
+	if in.Description, err = r.optional("description"); err != nil {
+		return err
+	}
+	if in.Tags, err = r.tags(); err != nil {
+		return err
+	}
+	mv, err := h.st.CreateModelVersion(c.Request.Context(), in)
+	if err != nil {
+		return err
+	}
+	return ok(c, mvResponse{mv})
+}
+
+// nameVersion reads the two required fields of every version endpoint.
+func nameVersion(r *request) (string, string, error) {
+	name, err := r.required("name")
+	if err != nil {
+		return "", "", err
+	}
+	version, err := r.required("version")
+	return name, version, err
+}
+
+func (h *handlers) getModelVersion(c *gin.Context) error {
+	r, err := parseRequest(c)
+	if err != nil {
+		return err
+	}
+	name, version, err := nameVersion(r)
+	if err != nil {
+		return err
+	}
+	mv, err := h.st.GetModelVersion(c.Request.Context(), name, version)
+	if err != nil {
+		return err
+	}
+	return ok(c, mvResponse{mv})
+}
+
+func (h *handlers) updateModelVersion(c *gin.Context) error {
+	r, err := parseRequest(c)
+	if err != nil {
+		return err
+	}
+	name, version, err := nameVersion(r)
+	if err != nil {
+		return err
+	}
+	desc, has, err := r.str("description")
+	if err != nil {
+		return err
+	}
+	var dp *string
+	if has {
+		dp = &desc
+	}
+	mv, err := h.st.UpdateModelVersion(c.Request.Context(), name, version, dp)
+	if err != nil {
+		return err
+	}
+	return ok(c, mvResponse{mv})
+}
+
+func (h *handlers) deleteModelVersion(c *gin.Context) error {
+	r, err := parseRequest(c)
+	if err != nil {
+		return err
+	}
+	name, version, err := nameVersion(r)
+	if err != nil {
+		return err
+	}
+	if err := h.st.DeleteModelVersion(c.Request.Context(), name, version); err != nil {
+		return err
+	}
+	return ok(c, struct{}{})
+}
+
+func (h *handlers) searchModelVersions(c *gin.Context) error {
+	r, err := parseRequest(c)
+	if err != nil {
+		return err
+	}
+	filter, err := r.optional("filter")
+	if err != nil {
+		return err
+	}
+	maxResults, err := r.integer("max_results", store.SearchVersionsThreshold)
+	if err != nil {
+		return err
+	}
+	orderBy, err := r.list("order_by")
+	if err != nil {
+		return err
+	}
+	token, err := r.optional("page_token")
+	if err != nil {
+		return err
+	}
+	page, err := h.st.SearchModelVersions(c.Request.Context(), filter, maxResults, orderBy, token)
+	if err != nil {
+		return err
+	}
+	return ok(c, mvsResponse{page.Items, page.NextPageToken})
+}
+
+func (h *handlers) transitionStage(c *gin.Context) error {
+	r, err := parseRequest(c)
+	if err != nil {
+		return err
+	}
+	name, version, err := nameVersion(r)
+	if err != nil {
+		return err
+	}
+	stage, err := r.required("stage")
+	if err != nil {
+		return err
+	}
+	archive, err := r.boolean("archive_existing_versions")
+	if err != nil {
+		return err
+	}
+	mv, err := h.st.TransitionModelVersionStage(c.Request.Context(), name, version, stage, archive)
+	if err != nil {
+		return err
+	}
+	return ok(c, mvResponse{mv})
+}
+
+func (h *handlers) getDownloadURI(c *gin.Context) error {
+	r, err := parseRequest(c)
+	if err != nil {
+		return err
+	}
+	name, version, err := nameVersion(r)
+	if err != nil {
+		return err
+	}
+	uri, err := h.st.GetModelVersionDownloadURI(c.Request.Context(), name, version)
+	if err != nil {
+		return err
+	}
+	return ok(c, struct {
+		ArtifactURI string `json:"artifact_uri"`
+	}{uri})
+}
+
+func (h *handlers) setModelVersionTag(c *gin.Context) error {
+	r, err := parseRequest(c)
+	if err != nil {
+		return err
+	}
+	name, version, err := nameVersion(r)
+	if err != nil {
+		return err
+	}
+	key, err := r.required("key")
+	if err != nil {
+		return err
+	}
+	value, err := r.optional("value")
+	if err != nil {
+		return err
+	}
+	if err := h.st.SetModelVersionTag(c.Request.Context(), name, version, key, value); err != nil {
+		return err
+	}
+	return ok(c, struct{}{})
+}
+
+func (h *handlers) deleteModelVersionTag(c *gin.Context) error {
+	r, err := parseRequest(c)
+	if err != nil {
+		return err
+	}
+	name, version, err := nameVersion(r)
+	if err != nil {
+		return err
+	}
+	key, err := r.required("key")
+	if err != nil {
+		return err
+	}
+	if err := h.st.DeleteModelVersionTag(c.Request.Context(), name, version, key); err != nil {
+		return err
+	}
+	return ok(c, struct{}{})
+}
