@@ -121,6 +121,66 @@ def expected(model_dir):
     return out
 
 
+def onnx_cases(out):
+    """Small .onnx files for pkgformat's graph reader, with what onnx sees."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    os.makedirs(out, exist_ok=True)
+    # Many element types, named and fixed axes, an initializer listed as an
+    # input (old IR style), and a sequence-of-maps output like ZipMap.
+    types = [("f32", TensorProto.FLOAT, ["N", 3]), ("f64", TensorProto.DOUBLE, [None, 2]),
+             ("i64", TensorProto.INT64, [5]), ("s", TensorProto.STRING, ["N"]),
+             ("b", TensorProto.BOOL, [2, "W", 4]), ("u8", TensorProto.UINT8, [])]
+    inputs = [helper.make_tensor_value_info(n, t, s) for n, t, s in types]
+    w = helper.make_tensor("w", TensorProto.FLOAT, [3], [1.0, 2.0, 3.0])
+    inputs.append(helper.make_tensor_value_info("w", TensorProto.FLOAT, [3]))
+    outputs = [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 3]),
+               helper.make_value_info("probs", helper.make_sequence_type_proto(
+                   helper.make_map_type_proto(TensorProto.INT64, helper.make_tensor_type_proto(TensorProto.FLOAT, []))))]
+    nodes = [helper.make_node("Mul", ["f32", "w"], ["y"])]
+    g = helper.make_graph(nodes, "types", inputs, outputs, [w])
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 17), helper.make_opsetid("ai.onnx.ml", 3)],
+                          producer_name="gen_golden")
+    m.ir_version = 8
+    onnx.save(m, os.path.join(out, "types.onnx"))
+
+    # External data: weights in a side file.
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", 256])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, ["batch", 256])
+    big = numpy_helper.from_array(np.arange(256, dtype=np.float32), "big")
+    g = helper.make_graph([helper.make_node("Add", ["x", "big"], ["y"])], "ext", [x], [y], [big])
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)])
+    m.ir_version = 8
+    onnx.save_model(m, os.path.join(out, "external.onnx"), save_as_external_data=True,
+                    all_tensors_to_one_file=True, location="external.onnx.data", size_threshold=0)
+
+    expect = {}
+    for name in ["types.onnx", "external.onnx"]:
+        mp = onnx.load(os.path.join(out, name), load_external_data=False)
+        inits = {i.name for i in mp.graph.initializer}
+
+        def vi(v):
+            if not v.type.HasField("tensor_type"):
+                return {"name": v.name, "kind": v.type.WhichOneof("value")}
+            dims = [d.dim_value if d.HasField("dim_value") else -1
+                    for d in v.type.tensor_type.shape.dim]
+            return {"name": v.name, "kind": "tensor", "elem_type": v.type.tensor_type.elem_type, "shape": dims}
+
+        expect[name] = {
+            "ir_version": mp.ir_version,
+            "opsets": {o.domain: o.version for o in mp.opset_import},
+            "producer_name": mp.producer_name,
+            "inputs": [vi(v) for v in mp.graph.input if v.name not in inits],
+            "outputs": [vi(v) for v in mp.graph.output],
+            "external_data": sorted({e.value for t in mp.graph.initializer for e in t.external_data
+                                     if e.key == "location"}),
+        }
+    with open(os.path.join(out, "expected.json"), "w") as fh:
+        json.dump(expect, fh, indent=2, sort_keys=True)
+        fh.write("\n")
+
+
 def main(out):
     for name, build in CASES.items():
         with tempfile.TemporaryDirectory() as tmp:
@@ -136,6 +196,7 @@ def main(out):
                 json.dump(expected(path), fh, indent=2, sort_keys=True, default=str)
                 fh.write("\n")
         print(dest)
+    onnx_cases(os.path.join(os.path.dirname(out.rstrip("/")), "onnx"))
 
 
 if __name__ == "__main__":
