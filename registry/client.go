@@ -288,9 +288,13 @@ func (c *Client) RegisterModel(ctx context.Context, source, name string, wait ti
 	req := CreateVersionRequest{Name: name, Source: source}
 	if u, err := parseURI(source); err == nil && u.RunID != "" {
 		req.RunID = u.RunID
-		// As MLflow 3 does: register the run's underlying artifact location.
-		if uri, err := c.runArtifactURI(ctx, u.RunID, u.Path); err == nil {
+		// As MLflow 3 does: register the run's artifact location when the
+		// path exists there, else the run's logged model of that name.
+		if uri, modelID, err := c.resolveRun(ctx, u.RunID, u.Path); err == nil {
 			req.Source = uri
+			if modelID != "" {
+				req.Source, req.ModelID = "models:/"+modelID, modelID
+			}
 		}
 	}
 	mv, err := c.CreateModelVersion(ctx, req)

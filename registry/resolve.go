@@ -134,6 +134,10 @@ func (c *Client) resolveVersion(ctx context.Context, u pkgformat.URI) (*ModelVer
 	case pkgformat.KindModelAlias:
 		mv, err := c.GetModelVersionByAlias(ctx, u.Name, u.Alias)
 		if err != nil {
+			// MLflow answers a missing alias with INVALID_PARAMETER_VALUE.
+			if client.IsCode(err, "INVALID_PARAMETER_VALUE") && strings.Contains(err.Error(), "not found") {
+				return nil, &NotFoundError{URI: u.Raw, Msg: fmt.Sprintf("no alias '%s' on model '%s'", u.Alias, u.Name), Err: err}
+			}
 			return nil, c.notFound(u.Raw, fmt.Sprintf("no alias '%s' on model '%s'", u.Alias, u.Name), err)
 		}
 		return mv, nil
@@ -200,11 +204,6 @@ func (c *Client) getRun(ctx context.Context, runID string) (*runInfo, error) {
 		return nil, err
 	}
 	return &resp.Run.Info, nil
-}
-
-func (c *Client) runArtifactURI(ctx context.Context, runID, path string) (string, error) {
-	art, _, err := c.resolveRun(ctx, runID, path)
-	return art, err
 }
 
 // resolveRun returns the artifact URI of runs:/runID/path. As in MLflow 3,
