@@ -71,7 +71,7 @@ func StartMLflow(py, dir string, port int) (*MLflow, error) {
 		return nil, err
 	}
 	go func() { _ = m.cmd.Wait(); _ = log.Close(); close(m.done) }()
-	deadline := time.Now().Add(180 * time.Second)
+	deadline := time.Now().Add(300 * time.Second)
 	for time.Now().Before(deadline) {
 		select {
 		case <-m.done:
@@ -92,7 +92,7 @@ func StartMLflow(py, dir string, port int) (*MLflow, error) {
 		time.Sleep(300 * time.Millisecond)
 	}
 	m.Stop()
-	return nil, fmt.Errorf("mlflow server on %s did not answer within 180 s", m.URL)
+	return nil, fmt.Errorf("mlflow server on %s did not answer within 300 s", m.URL)
 }
 
 // Stop ends the server and its workers.
