@@ -101,8 +101,13 @@ type Result struct {
 	Missed     uint64  `json:"missed,omitempty"`
 	Throughput float64 `json:"throughput_rps"` // successful requests per second
 	Latency    Summary `json:"latency"`
-	hist       *Histogram
+	// Curve is the latency at CurveQuantiles, for distribution charts.
+	Curve []time.Duration `json:"curve_ns,omitempty"`
+	hist  *Histogram
 }
+
+// CurveQuantiles are the quantiles Result.Curve holds.
+var CurveQuantiles = []float64{0.5, 0.75, 0.9, 0.95, 0.99, 0.995, 0.999, 0.9999}
 
 // Hist returns the latency histogram of successful requests.
 func (r *Result) Hist() *Histogram { return r.hist }
@@ -155,6 +160,11 @@ func (t *tally) result(mode string, conc int, elapsed time.Duration) Result {
 		Mode: mode, Concurrency: conc, Duration: elapsed,
 		Requests: t.hist.Count() + t.errs, Errors: t.errs, FirstError: t.firstErr,
 		Latency: Summarize(&t.hist), hist: &t.hist,
+	}
+	if t.hist.Count() > 0 {
+		for _, q := range CurveQuantiles {
+			r.Curve = append(r.Curve, t.hist.Quantile(q))
+		}
 	}
 	if elapsed > 0 {
 		r.Throughput = float64(t.hist.Count()) / elapsed.Seconds()

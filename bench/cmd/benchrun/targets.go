@@ -1,0 +1,109 @@
+package main
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/mlgate/mlgate/bench"
+)
+
+// targets evaluates the goals of issues 4, 5 and 8 against this run. They
+// are reported, not asserted.
+func targets(cfg *config, rep *bench.Report) []bench.Target {
+	var ts []bench.Target
+	add := func(ok, known bool, name, detail string) {
+		st := "MISS"
+		switch {
+		case !known:
+			st = "N/A"
+		case ok:
+			st = "PASS"
+		}
+		if cfg.quick && known {
+			detail += " (quick run: indicative only)"
+		}
+		ts = append(ts, bench.Target{Status: st, Name: name, Detail: detail})
+	}
+	ms := func(d time.Duration) string { return bench.Ms(d) + " ms" }
+
+	// Issue 4: HTTP overhead at concurrency 16, small model.
+	mg := rep.Find(keyMlgate, "linear").At(16)
+	gin := rep.Find(keyFloorGin, "linear").At(16)
+	ort := rep.Find(keyFloorORT, "linear").At(16)
+	if mg != nil && gin != nil {
+		add(mg.Throughput >= 0.75*gin.Throughput, true, "issue 4: mlgate /invocations throughput ≥ 75% of the gin floor (linear, c=16)",
+			fmt.Sprintf("%.0f vs %.0f req/s = %.0f%%", mg.Throughput, gin.Throughput, 100*mg.Throughput/gin.Throughput))
+	} else {
+		add(false, false, "issue 4: mlgate throughput ≥ 75% of the gin floor (linear, c=16)", "not measured in this run")
+	}
+	if mg != nil && gin != nil && ort != nil {
+		added := mg.Latency.P50 - gin.Latency.P50 - ort.Latency.P50
+		add(added <= 2*gin.Latency.P50, true, "issue 4: p50 mlgate adds over the floors ≤ 2× the gin floor's p50 (linear, c=16)",
+			fmt.Sprintf("mlgate p50 %s − gin p50 %s − ORT p50 %s = %s added; limit %s", ms(mg.Latency.P50), ms(gin.Latency.P50),
+				ms(ort.Latency.P50), ms(added), ms(2*gin.Latency.P50)))
+	} else {
+		add(false, false, "issue 4: p50 mlgate adds over the floors ≤ 2× the floor's p50 (linear, c=16)", "not measured in this run")
+	}
+	off := rep.Find(keyMlgate, "mlp").At(64)
+	on := rep.Find(keyMlgateBatch, "mlp").At(64)
+	if off != nil && on != nil && off.Throughput > 0 {
+		add(on.Throughput >= 3*off.Throughput, true, "issue 4: batching on ≥ 3× batching off (mlp, c=64)",
+			fmt.Sprintf("%.0f vs %.0f req/s = ×%.2f", on.Throughput, off.Throughput, on.Throughput/off.Throughput))
+	} else {
+		add(false, false, "issue 4: batching on ≥ 3× batching off (mlp, c=64)", "not measured in this run")
+	}
+	if s := rep.Find(keyMlgate, "linear"); s != nil && s.Err == "" {
+		add(s.IdleRSS > 0 && s.IdleRSS <= 60<<20, s.IdleRSS > 0, "issue 4: idle resident memory ≤ 60 MB (linear)",
+			fmt.Sprintf("%s MiB", bench.MB(s.IdleRSS)))
+		add(s.StartToFirst <= 300*time.Millisecond, true, "issue 4: process start to ready ≤ 300 ms (linear)",
+			fmt.Sprintf("%s from exec to the first successful prediction (an upper bound of ready)", ms(s.StartToFirst)))
+	} else {
+		add(false, false, "issue 4: idle memory ≤ 60 MB and start ≤ 300 ms (linear)", "mlgate onnx did not run")
+	}
+
+	// Issue 8: pyfunc workers.
+	for _, n := range []int{1, 2} {
+		key, base := keyPyfunc1, keyMlflow
+		if n == 2 {
+			key, base = keyPyfunc2, keyMlflow2
+		}
+		mgp := rep.Find(key, "sklearn_pipeline").At(16)
+		mfp := rep.Find(base, "sklearn_pipeline").At(16)
+		name := fmt.Sprintf("issue 8: mlgate --workers %d ≥ 1.5× mlflow --workers %d throughput with p99 no worse (sklearn_pipeline, c=16)", n, n)
+		if n == 1 {
+			name = "issue 8 (informative, target is for N=2): mlgate --workers 1 vs mlflow --workers 1 (sklearn_pipeline, c=16)"
+		}
+		if mgp == nil || mfp == nil || mfp.Throughput == 0 {
+			add(false, false, name, "not measured in this run")
+			continue
+		}
+		add(mgp.Throughput >= 1.5*mfp.Throughput && mgp.Latency.P99 <= mfp.Latency.P99, true, name,
+			fmt.Sprintf("%.0f vs %.0f req/s = ×%.2f; p99 %s vs %s", mgp.Throughput, mfp.Throughput, mgp.Throughput/mfp.Throughput,
+				ms(mgp.Latency.P99), ms(mfp.Latency.P99)))
+	}
+
+	// Issue 5: tracking ≥ 10× mlflow on each op.
+	var mgt, mft *bench.TrackingRun
+	for i := range rep.Tracking {
+		switch rep.Tracking[i].System {
+		case "mlgate server":
+			mgt = &rep.Tracking[i]
+		case "mlflow server":
+			mft = &rep.Tracking[i]
+		}
+	}
+	for _, op := range trackingOps {
+		for _, c := range cfg.trackConcs {
+			name := fmt.Sprintf("issue 5: mlgate server ≥ 10× mlflow server throughput, %s, c=%d", op, c)
+			a, b := mgt.Op(op, c), mft.Op(op, c)
+			if a == nil || b == nil || b.Throughput == 0 {
+				add(false, false, name, "not measured in this run")
+				continue
+			}
+			add(a.Throughput >= 10*b.Throughput, true, name, fmt.Sprintf("%.0f vs %.0f req/s = ×%.1f; p50 %s vs %s, p99 %s vs %s",
+				a.Throughput, b.Throughput, a.Throughput/b.Throughput, ms(a.Latency.P50), ms(b.Latency.P50),
+				ms(a.Latency.P99), ms(b.Latency.P99)))
+		}
+	}
+	return ts
+}

@@ -1,0 +1,253 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/mlgate/mlgate/bench"
+)
+
+// trackingServer is a tracking server started on a SQLite store.
+type trackingServer struct {
+	system string
+	args   func(cfg *config, dir string, port int) (string, []string)
+}
+
+func trackingServers() []trackingServer {
+	return []trackingServer{
+		{system: "mlgate server", args: func(cfg *config, dir string, port int) (string, []string) {
+			return cfg.mlgate, []string{"server", "--backend-store-uri", "sqlite:///" + filepath.Join(dir, "mlgate.db"),
+				"--default-artifact-root", filepath.Join(dir, "artifacts"), "--host", "127.0.0.1", "--port", fmt.Sprint(port)}
+		}},
+		{system: "mlflow server", args: func(cfg *config, dir string, port int) (string, []string) {
+			a := []string{"server", "--backend-store-uri",
+				"sqlite:///" + filepath.Join(dir, "mlflow.db"), "--default-artifact-root", filepath.Join(dir, "artifacts"),
+				"--host", "127.0.0.1", "--port", fmt.Sprint(port)}
+			if cfg.quick {
+				// The smoke run only checks that it answers: one worker
+				// starts faster than the default four.
+				a = append(a, "--workers", "1")
+			}
+			return filepath.Join(filepath.Dir(cfg.python), "mlflow"), a
+		}},
+	}
+}
+
+// Tracking ops, in run order.
+const (
+	opSearch   = "runs/search"
+	opGet      = "runs/get"
+	opLogBatch = "runs/log-batch (100 metrics)"
+	opCreate   = "runs/create"
+)
+
+// trackingOps lists the measured calls, in order.
+var trackingOps = []string{opSearch, opGet, opLogBatch, opCreate}
+
+func runTracking(ctx context.Context, log *slog.Logger, cfg *config, rep *bench.Report, fail func(string, error)) {
+	for _, ts := range trackingServers() {
+		if ctx.Err() != nil {
+			return
+		}
+		t := measureTracking(ctx, log, cfg, ts)
+		if t.Err != "" {
+			fail(ts.system, errors.New(t.Err))
+		}
+		rep.Tracking = append(rep.Tracking, t)
+	}
+}
+
+// api is a small MLflow REST caller for seeding.
+type api struct {
+	base string
+	c    *http.Client
+}
+
+func (a *api) post(ctx context.Context, path string, body any, out any) error {
+	b, err := json.Marshal(body)
+	if err != nil {
+		return err
+	}
+	var got []byte
+	r := &bench.Request{URL: a.base + path, ContentType: "application/json", Body: b, Check: func(resp []byte) error {
+		got = resp
+		return nil
+	}}
+	if err := r.Do(ctx, a.c); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	if out != nil {
+		if err := json.Unmarshal(got, out); err != nil {
+			return fmt.Errorf("%s answer: %w", path, err)
+		}
+	}
+	return nil
+}
+
+func (a *api) createExperiment(ctx context.Context, name string) (string, error) {
+	var out struct {
+		ID string `json:"experiment_id"`
+	}
+	err := a.post(ctx, "/api/2.0/mlflow/experiments/create", map[string]any{"name": name}, &out)
+	if err == nil && out.ID == "" {
+		err = errors.New("experiments/create: no experiment_id")
+	}
+	return out.ID, err
+}
+
+type runAnswer struct {
+	Run struct {
+		Info struct {
+			RunID string `json:"run_id"`
+		} `json:"info"`
+	} `json:"run"`
+}
+
+func measureTracking(ctx context.Context, log *slog.Logger, cfg *config, ts trackingServer) bench.TrackingRun {
+	t := bench.TrackingRun{System: ts.system}
+	dir := filepath.Join(cfg.work, "tracking-"+ts.system[:6])
+	if err := os.MkdirAll(filepath.Join(dir, "artifacts"), 0o755); err != nil {
+		t.Err = err.Error()
+		return t
+	}
+	port, err := bench.FreePort()
+	if err != nil {
+		t.Err = err.Error()
+		return t
+	}
+	bin, argv := ts.args(cfg, dir, port)
+	t.Command = shellLine(bin, argv)
+	log.Info("tracking", "system", ts.system, "cmd", t.Command)
+	proc, err := bench.Start("tracking-"+ts.system[:6], cfg.work, pythonEnv(cfg.python), dir, bin, argv...)
+	if err != nil {
+		t.Err = err.Error()
+		return t
+	}
+	defer proc.Stop(15 * time.Second)
+	base := fmt.Sprintf("http://127.0.0.1:%d", port)
+	a := &api{base: base, c: bench.NewClient(80, 60*time.Second)}
+	defer a.c.CloseIdleConnections()
+	probe := func(ctx context.Context) error {
+		return a.post(ctx, "/api/2.0/mlflow/experiments/search", map[string]any{"max_results": 1}, nil)
+	}
+	if t.StartToFirst, err = proc.WaitReady(ctx, cfg.startTimeout, probe); err != nil {
+		t.Err = err.Error()
+		return t
+	}
+	time.Sleep(300 * time.Millisecond)
+	if mem, err := bench.GroupMemory(proc.Cmd.Process.Pid); err == nil {
+		t.IdleRSS = mem.RSS
+	}
+	sampler := bench.SampleMemory(proc.Cmd.Process.Pid, 50*time.Millisecond)
+	err = trackingLoad(ctx, log, cfg, a, &t)
+	t.PeakRSS = sampler.Stop()
+	if err != nil {
+		t.Err = err.Error() + "\n" + proc.LogTail(1500)
+	}
+	return t
+}
+
+// trackingLoad seeds the runs and measures every op.
+func trackingLoad(ctx context.Context, log *slog.Logger, cfg *config, a *api, t *bench.TrackingRun) error {
+	seedExp, err := a.createExperiment(ctx, "bench-seed")
+	if err != nil {
+		return err
+	}
+	opsExp, err := a.createExperiment(ctx, "bench-ops")
+	if err != nil {
+		return err
+	}
+	var mu sync.Mutex
+	var ids []string
+	var seq atomic.Int64
+	seed := func(ctx context.Context) error {
+		i := seq.Add(1)
+		var out runAnswer
+		err := a.post(ctx, "/api/2.0/mlflow/runs/create", map[string]any{
+			"experiment_id": seedExp, "start_time": time.Now().UnixMilli(), "run_name": fmt.Sprintf("seed-%d", i),
+			"tags": []map[string]string{{"key": "group", "value": fmt.Sprint(i % 10)}},
+		}, &out)
+		if err == nil && out.Run.Info.RunID == "" {
+			err = errors.New("runs/create: no run_id")
+		}
+		if err == nil {
+			mu.Lock()
+			if len(ids) < 1000 {
+				ids = append(ids, out.Run.Info.RunID)
+			}
+			mu.Unlock()
+		}
+		return err
+	}
+	t0 := time.Now()
+	res := bench.Closed(ctx, seed, 8, bench.Bounds{Duration: 10 * time.Minute, MaxRequests: uint64(cfg.seedRuns)})
+	t.SeedTime = time.Since(t0)
+	t.SeedRuns = int(res.Hist().Count())
+	log.Info("seeded", "runs", t.SeedRuns, "errors", res.Errors, "took", t.SeedTime.Round(time.Millisecond))
+	if len(ids) == 0 {
+		return fmt.Errorf("seeding created no run (%d errors: %s)", res.Errors, res.FirstError)
+	}
+	var step atomic.Int64
+	ops := map[string]bench.Op{
+		opSearch: func(ctx context.Context) error {
+			var out struct {
+				Runs []json.RawMessage `json:"runs"`
+			}
+			err := a.post(ctx, "/api/2.0/mlflow/runs/search", map[string]any{
+				"experiment_ids": []string{seedExp}, "filter": "tags.group = '3'", "max_results": 100,
+				"order_by": []string{"attributes.start_time DESC"},
+			}, &out)
+			if err == nil && len(out.Runs) == 0 {
+				err = errors.New("runs/search found no run")
+			}
+			return err
+		},
+		opGet: func(ctx context.Context) error {
+			id := ids[int(step.Add(1))%len(ids)]
+			r := &bench.Request{Method: http.MethodGet, URL: a.base + "/api/2.0/mlflow/runs/get?run_id=" + url.QueryEscape(id),
+				Check: hasKey("run")}
+			return r.Do(ctx, a.c)
+		},
+		opLogBatch: func(ctx context.Context) error {
+			s := step.Add(1)
+			id := ids[int(s)%len(ids)]
+			ms := make([]map[string]any, 100)
+			now := time.Now().UnixMilli()
+			for i := range ms {
+				ms[i] = map[string]any{"key": fmt.Sprintf("m%d", i), "value": float64(i) * 0.5, "timestamp": now, "step": s}
+			}
+			return a.post(ctx, "/api/2.0/mlflow/runs/log-batch", map[string]any{"run_id": id, "metrics": ms}, nil)
+		},
+		opCreate: func(ctx context.Context) error {
+			var out runAnswer
+			err := a.post(ctx, "/api/2.0/mlflow/runs/create", map[string]any{
+				"experiment_id": opsExp, "start_time": time.Now().UnixMilli()}, &out)
+			if err == nil && out.Run.Info.RunID == "" {
+				err = errors.New("runs/create: no run_id")
+			}
+			return err
+		},
+	}
+	for _, name := range trackingOps {
+		o := bench.TrackingOp{Op: name}
+		for _, c := range cfg.trackConcs {
+			o.Results = append(o.Results, bench.Closed(ctx, ops[name], c, bench.Bounds{Duration: cfg.point, MaxRequests: cfg.maxReqPerPoint}))
+			if r := o.Results[len(o.Results)-1]; r.Hist().Count() == 0 {
+				t.Ops = append(t.Ops, o)
+				return fmt.Errorf("%s at concurrency %d: no successful answer (%d errors: %s)", name, c, r.Errors, r.FirstError)
+			}
+		}
+		t.Ops = append(t.Ops, o)
+	}
+	return nil
+}
