@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -235,3 +236,16 @@ var (
 	_ flavors.Predictor = (*predictor)(nil)
 	_ flavors.Batcher   = (*predictor)(nil)
 )
+
+// ParseWorkerFlavor parses a "key=command" entry (the --worker-flavor
+// option): a flavor key and a command line split on white space (no shell
+// quoting). The model folder is appended to the command when it runs.
+func ParseWorkerFlavor(s string) (name string, command []string, err error) {
+	name, cmd, ok := strings.Cut(s, "=")
+	name = strings.TrimSpace(name)
+	command = strings.Fields(cmd)
+	if !ok || name == "" || len(command) == 0 {
+		return "", nil, fmt.Errorf("worker flavor %q: want key=command, e.g. js_linear='node worker.js'", s)
+	}
+	return name, command, nil
+}

@@ -36,6 +36,8 @@ const (
 // unknown frame, a version mismatch).
 var ErrProtocol = errors.New("worker protocol error")
 
+var errNoHandshake = fmt.Errorf("%w: worker closed stdout before its handshake", ErrProtocol)
+
 // WorkerInfo is the JSON object of a worker's handshake line.
 type WorkerInfo struct {
 	PID     int    `json:"pid,omitempty"`
@@ -76,7 +78,7 @@ func readHandshake(r *bufio.Reader, noise func(string)) (*WorkerInfo, error) {
 		line, err := r.ReadString('\n')
 		if err != nil {
 			if errors.Is(err, io.EOF) {
-				return nil, fmt.Errorf("%w: worker closed stdout before its handshake", ErrProtocol)
+				return nil, errNoHandshake
 			}
 			return nil, err
 		}

@@ -84,6 +84,14 @@ func startWorker(ctx context.Context, waitCtx context.Context, sp spec, slot int
 			wlog.Warn("worker printed on stdout before its handshake", slog.String("line", line))
 		})
 		if err != nil {
+			if errors.Is(err, errNoHandshake) {
+				// Stdout closed: the process is exiting; say how it ended.
+				select {
+				case <-proc.Done():
+					err = proc.ExitError(15)
+				case <-time.After(2 * time.Second):
+				}
+			}
 			ready <- err
 			_ = parentIn.Close()
 			return

@@ -15,6 +15,10 @@ import (
 // ErrExited means the process ended before it became ready.
 var ErrExited = errors.New("process exited")
 
+// exitGrace is how long WaitReady waits for a failure report after the
+// child exited.
+const exitGrace = 500 * time.Millisecond
+
 // ErrNotReady means the readiness wait timed out.
 var ErrNotReady = errors.New("process not ready in time")
 
@@ -187,13 +191,16 @@ func (p *Process) WaitReady(ctx context.Context, timeout time.Duration, ready <-
 	case err := <-ready:
 		return err
 	case <-p.done:
-		// A ready signal may race with the exit; prefer it.
+		// The child's own account of its failure (read from its output)
+		// may arrive just after the exit; prefer it.
+		t := time.NewTimer(exitGrace)
+		defer t.Stop()
 		select {
 		case err := <-ready:
 			if err != nil {
 				return err
 			}
-		default:
+		case <-t.C:
 		}
 		return p.ExitError(15)
 	case <-tc:
