@@ -8,6 +8,9 @@ CLI:
         /invocations (bodies are JSON objects, or CSV text for text/csv).
     python interop/models.py all <dir>
         Builds every kind at <dir>/<kind> in one process (faster than one call each).
+    python interop/models.py batch <jobs.json>
+        Runs build / predict / ort jobs in one process and prints their results
+        (see cmd_batch); what the Go tests use to get expected values.
     python interop/models.py list
         Prints the kinds, one a line.
     python interop/models.py predict <model_dir> <input.json>
@@ -467,10 +470,46 @@ def cmd_ort(model_path, feeds_path):
     sess = ort.InferenceSession(model_path, providers=["CPUExecutionProvider"])
     names = [o.name for o in sess.get_outputs()]
     outs = sess.run(names, feeds)
-    json.dump({"order": names, "outputs": {n: encode_value(o) for n, o in zip(names, outs)}}, sys.stdout)
+    json.dump({"tensors": {n: encode_value(o) for n, o in zip(names, outs)}, "order": names}, sys.stdout)
+
+
+def cmd_batch(jobs_path):
+    """Run a list of jobs in one process (one mlflow import): each job is
+    {"op": "build", "kind", "dir"} | {"op": "predict", "model", "input"} |
+    {"op": "ort", "model", "feeds"}; prints a list of results, {"error": msg}
+    for a job that raised."""
+    import mlflow.pyfunc
+    import onnxruntime as ort
+
+    with open(jobs_path) as f:
+        jobs = json.load(f)
+    results, loaded = [], {}
+    for job in jobs:
+        try:
+            if job["op"] == "build":
+                res = build(job["kind"], job["dir"])["model_dir"]
+            elif job["op"] == "predict":
+                if job["model"] not in loaded:
+                    loaded[job["model"]] = mlflow.pyfunc.load_model(job["model"])
+                spec = job["input"]
+                res = encode_value(loaded[job["model"]].predict(decode_input(spec), params=spec.get("params")))
+            elif job["op"] == "ort":
+                sess = ort.InferenceSession(job["model"], providers=["CPUExecutionProvider"])
+                names = [o.name for o in sess.get_outputs()]
+                outs = sess.run(names, {k: decode_tensor(v) for k, v in job["feeds"].items()})
+                res = {"tensors": {n: encode_value(o) for n, o in zip(names, outs)}, "order": names}
+            else:
+                raise ValueError(f"unknown op {job['op']!r}")
+            results.append({"result": res})
+        except Exception as e:  # noqa: BLE001 - reported to the caller
+            results.append({"error": f"{type(e).__name__}: {e}"})
+    json.dump(results, sys.stdout)
 
 
 def main(argv):
+    if len(argv) == 3 and argv[1] == "batch":
+        cmd_batch(argv[2])
+        return 0
     if len(argv) == 2 and argv[1] == "list":
         print("\n".join(KINDS))
         return 0
