@@ -2,13 +2,53 @@ package main
 
 import (
 	"context"
-	"errors"
+	"log/slog"
+
+	"github.com/mlgate/mlgate/internal/app"
+	"github.com/mlgate/mlgate/tracking/artifacts"
 )
 
-func runServer(_ context.Context, env *cliEnv, args []string) error {
+func runServer(ctx context.Context, env *cliEnv, args []string) error {
 	fs := newFlagSet(env, "server", "mlgate server [flags]")
+	var o app.ServerOptions
+	fs.StringVar(&o.BackendStoreURI, "backend-store-uri", "sqlite:///mlgate.db", "tracking and registry store: sqlite:///path.db or postgresql://user:pass@host:port/db")
+	fs.StringVar(&o.DefaultArtifactRoot, "default-artifact-root", "", "artifact root of new experiments (default mlflow-artifacts:/ with --serve-artifacts, else ./mlruns)")
+	fs.StringVar(&o.ArtifactsDestination, "artifacts-destination", "./mlartifacts", "where proxied artifacts are stored: a folder or s3://bucket/prefix")
+	fs.BoolVar(&o.ServeArtifacts, "serve-artifacts", true, "serve the mlflow-artifacts proxy API")
+	noServe := fs.Bool("no-serve-artifacts", false, "disable the mlflow-artifacts proxy API")
+	fs.StringVar(&o.Host, "host", "127.0.0.1", "address to listen on")
+	fs.StringVar(&o.Host, "h", "127.0.0.1", "shorthand for --host")
+	fs.IntVar(&o.Port, "port", 5000, "port to listen on")
+	fs.IntVar(&o.Port, "p", 5000, "shorthand for --port")
+	fs.StringVar(&o.Auth, "auth", "none", "authentication: none or basic")
+	fs.StringVar(&o.AuthUsersFile, "auth-users", "", "users file for --auth basic (name:bcrypt-hash[:read|write] per line)")
+	logLevel := fs.String("log-level", "info", "log level: debug, info, warn, error")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	return errors.New("server: not built yet")
+	if *noServe {
+		o.ServeArtifacts = false
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
+		return usagef("server: bad --log-level %q", *logLevel)
+	}
+	o.Logger = slog.New(slog.NewTextHandler(env.stderr, &slog.HandlerOptions{Level: level}))
+	o.S3 = artifacts.S3Options{
+		EndpointURL:     env.getenv("MLFLOW_S3_ENDPOINT_URL"),
+		Region:          firstNonEmpty(env.getenv("AWS_REGION"), env.getenv("AWS_DEFAULT_REGION")),
+		AccessKeyID:     env.getenv("AWS_ACCESS_KEY_ID"),
+		SecretAccessKey: env.getenv("AWS_SECRET_ACCESS_KEY"),
+		SessionToken:    env.getenv("AWS_SESSION_TOKEN"),
+	}
+	return app.RunServer(ctx, o)
+}
+
+func firstNonEmpty(vals ...string) string {
+	for _, v := range vals {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
 }

@@ -1,0 +1,334 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/mlgate/mlgate/internal/auth"
+	"github.com/mlgate/mlgate/internal/db"
+	"github.com/mlgate/mlgate/internal/version"
+	regserver "github.com/mlgate/mlgate/registry/server"
+	regstore "github.com/mlgate/mlgate/registry/store"
+	"github.com/mlgate/mlgate/tracking/artifacts"
+	trkserver "github.com/mlgate/mlgate/tracking/server"
+	"github.com/mlgate/mlgate/tracking/store"
+)
+
+// ServerOptions configure the tracking and registry server (`mlgate server`).
+type ServerOptions struct {
+	// BackendStoreURI is sqlite:///path.db or postgresql://… (default sqlite:///mlgate.db).
+	BackendStoreURI string
+	// DefaultArtifactRoot is where new experiments store artifacts; empty
+	// means mlflow-artifacts:/ when ServeArtifacts, else ./mlruns.
+	DefaultArtifactRoot string
+	// ArtifactsDestination is the proxied artifact store (a folder or
+	// s3://bucket/prefix; default ./mlartifacts).
+	ArtifactsDestination string
+	// ServeArtifacts enables the mlflow-artifacts proxy routes.
+	ServeArtifacts bool
+	// Host and Port to listen on (default 127.0.0.1:5000; port 0 picks one).
+	Host string
+	Port int
+	// Auth is "none" (default) or "basic"; AuthUsersFile is the users file.
+	Auth          string
+	AuthUsersFile string
+	// S3 configures s3:// artifact roots.
+	S3 artifacts.S3Options
+	// Logger receives request errors and lifecycle lines; nil discards.
+	Logger *slog.Logger
+	// Registerer receives the server metrics served on /metrics; nil
+	// creates a private registry.
+	Registerer prometheus.Registerer
+	// Gatherer serves /metrics; defaults to the private registry.
+	Gatherer prometheus.Gatherer
+}
+
+func (o *ServerOptions) validate() error {
+	if o.BackendStoreURI == "" {
+		o.BackendStoreURI = "sqlite:///mlgate.db"
+	}
+	if o.ArtifactsDestination == "" {
+		o.ArtifactsDestination = "./mlartifacts"
+	}
+	if o.Host == "" {
+		o.Host = "127.0.0.1"
+	}
+	if o.Port < 0 || o.Port > 65535 {
+		return fmt.Errorf("port %d out of range", o.Port)
+	}
+	switch o.Auth {
+	case "", "none":
+		o.Auth = "none"
+	case "basic":
+		if o.AuthUsersFile == "" {
+			return errors.New("--auth basic needs --auth-users FILE")
+		}
+	default:
+		return fmt.Errorf("--auth %q: want none or basic", o.Auth)
+	}
+	if o.DefaultArtifactRoot == "" {
+		if o.ServeArtifacts {
+			o.DefaultArtifactRoot = "mlflow-artifacts:/"
+		} else {
+			abs, err := filepath.Abs("mlruns")
+			if err != nil {
+				return err
+			}
+			o.DefaultArtifactRoot = abs
+		}
+	} else if !strings.Contains(o.DefaultArtifactRoot, ":") {
+		abs, err := filepath.Abs(o.DefaultArtifactRoot)
+		if err != nil {
+			return err
+		}
+		o.DefaultArtifactRoot = abs
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Registerer == nil {
+		reg := prometheus.NewRegistry()
+		o.Registerer, o.Gatherer = reg, reg
+	}
+	if o.Gatherer == nil {
+		o.Gatherer = prometheus.NewRegistry()
+	}
+	return nil
+}
+
+// Server is an embeddable tracking and registry server: New, Start, Addr,
+// Stop (or Run). Tests and quickstart run it in-process on 127.0.0.1:0.
+type Server struct {
+	opts     ServerOptions
+	db       *db.DB
+	tracking *store.Store
+	registry *regstore.Store
+	engine   *gin.Engine
+	http     *http.Server
+
+	mu      sync.Mutex
+	ln      net.Listener
+	started bool
+	stopped bool
+	done    chan error
+}
+
+// NewServer opens the stores (migrating them) and builds the HTTP handler.
+func NewServer(ctx context.Context, opts ServerOptions) (*Server, error) {
+	if err := opts.validate(); err != nil {
+		return nil, err
+	}
+	d, err := db.Open(ctx, opts.BackendStoreURI)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{opts: opts, db: d, done: make(chan error, 1)}
+	if err := s.build(ctx); err != nil {
+		_ = d.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *Server) build(ctx context.Context) error {
+	o := s.opts
+	tr, err := store.Open(ctx, s.db, store.Options{DefaultArtifactRoot: o.DefaultArtifactRoot})
+	if err != nil {
+		return fmt.Errorf("tracking store: %w", err)
+	}
+	s.tracking = tr
+	reg, err := regstore.New(ctx, s.db, regstore.Options{
+		RunArtifactURI: func(ctx context.Context, runID string) (string, error) {
+			r, err := tr.GetRun(ctx, runID)
+			if errors.Is(err, store.ErrNotFound) {
+				return "", fmt.Errorf("%w: %w", regstore.ErrNotFound, err)
+			}
+			if err != nil {
+				return "", err
+			}
+			return r.Info.ArtifactURI, nil
+		},
+		LoggedModel: func(ctx context.Context, id string) (regstore.LoggedModel, error) {
+			m, err := tr.GetLoggedModel(ctx, id)
+			if errors.Is(err, store.ErrNotFound) {
+				return regstore.LoggedModel{}, fmt.Errorf("%w: %w", regstore.ErrNotFound, err)
+			}
+			if err != nil {
+				return regstore.LoggedModel{}, err
+			}
+			return regstore.LoggedModel{ArtifactLocation: m.ArtifactURI, SourceRunID: m.SourceRunID}, nil
+		},
+	})
+	if err != nil {
+		return fmt.Errorf("registry store: %w", err)
+	}
+	s.registry = reg
+
+	resolver := &artifacts.Resolver{}
+	if o.S3.Configured() {
+		resolver.S3 = func(bucket, prefix string) (artifacts.Repo, error) {
+			return artifacts.NewS3(o.S3, bucket, prefix)
+		}
+	}
+	if o.ServeArtifacts {
+		dest := o.ArtifactsDestination
+		if strings.HasPrefix(dest, "s3://") {
+			repo, err := resolver.Resolve(dest)
+			if err != nil {
+				return fmt.Errorf("artifacts destination: %w", err)
+			}
+			resolver.Proxy = repo
+		} else {
+			dest = strings.TrimPrefix(dest, "file://")
+			abs, err := filepath.Abs(dest)
+			if err != nil {
+				return err
+			}
+			resolver.Proxy = artifacts.NewLocal(abs)
+		}
+	}
+
+	gin.SetMode(gin.ReleaseMode)
+	e := gin.New()
+	e.ContextWithFallback = true
+	e.Use(gin.Recovery(), newHTTPMetrics(o.Registerer).middleware())
+	var read, write []gin.HandlerFunc
+	if o.Auth == "basic" {
+		a, err := auth.Load(o.AuthUsersFile)
+		if err != nil {
+			return err
+		}
+		e.Use(a.Middleware("/health", "/version"))
+	}
+	e.GET("/health", func(c *gin.Context) { c.String(http.StatusOK, "OK") })
+	e.GET("/version", func(c *gin.Context) { c.String(http.StatusOK, version.MLflowCompat) })
+	e.GET("/metrics", gin.WrapH(promhttp.HandlerFor(o.Gatherer, promhttp.HandlerOpts{})))
+	trkserver.New(trkserver.Options{Store: tr, Logger: o.Logger}).Mount(e)
+	if err := regserver.Mount(e, regserver.Options{Store: reg, Logger: o.Logger, Registerer: o.Registerer}); err != nil {
+		return err
+	}
+	artifacts.NewHandlers(artifacts.Options{
+		Resolver: resolver,
+		RunArtifactURI: func(ctx context.Context, runID string) (string, error) {
+			r, err := tr.GetRun(ctx, runID)
+			if err != nil {
+				return "", err
+			}
+			return r.Info.ArtifactURI, nil
+		},
+		ModelVersionURI: reg.GetModelVersionDownloadURI,
+		Logger:          o.Logger,
+	}).Mount(e, read, write)
+	e.NoRoute(func(c *gin.Context) {
+		c.JSON(http.StatusNotFound, gin.H{"error_code": "ENDPOINT_NOT_FOUND", "message": "No such endpoint: " + c.Request.Method + " " + c.Request.URL.Path})
+	})
+	s.engine = e
+	s.http = &http.Server{Handler: e, ReadHeaderTimeout: 30 * time.Second, IdleTimeout: 120 * time.Second}
+	return nil
+}
+
+// Handler returns the server's HTTP handler (for httptest).
+func (s *Server) Handler() http.Handler { return s.engine }
+
+// TrackingStore returns the tracking store (for embedded clients).
+func (s *Server) TrackingStore() *store.Store { return s.tracking }
+
+// RegistryStore returns the registry store (for embedded clients).
+func (s *Server) RegistryStore() *regstore.Store { return s.registry }
+
+// Start listens and serves in the background.
+func (s *Server) Start() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.stopped {
+		return errors.New("server: Start after Stop")
+	}
+	if s.started {
+		return nil
+	}
+	ln, err := net.Listen("tcp", net.JoinHostPort(s.opts.Host, strconv.Itoa(s.opts.Port)))
+	if err != nil {
+		return err
+	}
+	s.ln, s.started = ln, true
+	go func() {
+		err := s.http.Serve(ln)
+		if errors.Is(err, http.ErrServerClosed) {
+			err = nil
+		}
+		s.done <- err
+	}()
+	s.opts.Logger.Info("mlgate server listening", slog.String("addr", ln.Addr().String()),
+		slog.String("backend_store", s.db.URI), slog.String("default_artifact_root", s.opts.DefaultArtifactRoot),
+		slog.Bool("serve_artifacts", s.opts.ServeArtifacts), slog.String("auth", s.opts.Auth))
+	return nil
+}
+
+// Addr is the listening address (host:port) once started.
+func (s *Server) Addr() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ln == nil {
+		return ""
+	}
+	return s.ln.Addr().String()
+}
+
+// URL is the server's base URL (http://host:port) once started.
+func (s *Server) URL() string { return "http://" + s.Addr() }
+
+// Stop drains in-flight requests (bounded by ctx) and closes the stores.
+func (s *Server) Stop(ctx context.Context) error {
+	s.mu.Lock()
+	if s.stopped {
+		s.mu.Unlock()
+		return nil
+	}
+	s.stopped = true
+	started := s.started
+	s.mu.Unlock()
+	var errs []error
+	if started {
+		if err := s.http.Shutdown(ctx); err != nil {
+			errs = append(errs, err, s.http.Close())
+		}
+		if err := <-s.done; err != nil {
+			errs = append(errs, err)
+		}
+	}
+	errs = append(errs, s.db.Close())
+	return errors.Join(errs...)
+}
+
+// RunServer runs the server until ctx ends, then shuts down gracefully.
+func RunServer(ctx context.Context, opts ServerOptions) error {
+	s, err := NewServer(ctx, opts)
+	if err != nil {
+		return err
+	}
+	if err := s.Start(); err != nil {
+		_ = s.Stop(context.Background())
+		return err
+	}
+	select {
+	case <-ctx.Done():
+	case err := <-s.done:
+		s.done <- err
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return s.Stop(sctx)
+}

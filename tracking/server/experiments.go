@@ -1,0 +1,225 @@
+package server
+
+import (
+	"strconv"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/mlgate/mlgate/internal/apierr"
+	"github.com/mlgate/mlgate/tracking/store"
+)
+
+func (a *API) createExperiment(c *gin.Context) error {
+	var req struct {
+		Name             string `json:"name"`
+		ArtifactLocation string `json:"artifact_location"`
+		Tags             []wTag `json:"tags"`
+	}
+	if err := bind(c, &req); err != nil {
+		return err
+	}
+	if req.Name == "" {
+		return missing("name")
+	}
+	id, err := a.st.CreateExperiment(c.Request.Context(), req.Name, req.ArtifactLocation, tagsIn(req.Tags))
+	if err != nil {
+		return err
+	}
+	return ok(c, gin.H{"experiment_id": id})
+}
+
+func bindExperimentID(c *gin.Context) (string, error) {
+	var req struct {
+		ExperimentID any `json:"experiment_id"`
+	}
+	if err := bind(c, &req); err != nil {
+		return "", err
+	}
+	id := idString(req.ExperimentID)
+	if id == "" {
+		return "", missing("experiment_id")
+	}
+	return id, nil
+}
+
+// idString accepts an experiment id sent as a string or a number.
+func idString(v any) string {
+	switch x := v.(type) {
+	case string:
+		return x
+	case float64:
+		return strconv.FormatInt(int64(x), 10)
+	}
+	return ""
+}
+
+func (a *API) getExperiment(c *gin.Context) error {
+	id, err := bindExperimentID(c)
+	if err != nil {
+		return err
+	}
+	e, err := a.st.GetExperiment(c.Request.Context(), id)
+	if err != nil {
+		return err
+	}
+	return ok(c, gin.H{"experiment": experimentOut(e)})
+}
+
+func (a *API) getExperimentByName(c *gin.Context) error {
+	var req struct {
+		Name string `json:"experiment_name"`
+	}
+	if err := bind(c, &req); err != nil {
+		return err
+	}
+	if req.Name == "" {
+		return missing("experiment_name")
+	}
+	e, err := a.st.GetExperimentByName(c.Request.Context(), req.Name)
+	if err != nil {
+		return err
+	}
+	return ok(c, gin.H{"experiment": experimentOut(e)})
+}
+
+func parseViewType(v string) (store.ViewType, error) {
+	switch strings.ToUpper(v) {
+	case "", "ACTIVE_ONLY", "1":
+		return store.ActiveOnly, nil
+	case "DELETED_ONLY", "2":
+		return store.DeletedOnly, nil
+	case "ALL", "3":
+		return store.All, nil
+	}
+	return 0, apierr.New(apierr.InvalidParameterValue, "Invalid view type '%s'. Expected one of ACTIVE_ONLY, DELETED_ONLY, ALL.", v)
+}
+
+// enumString reads an enum sent as a name or a number.
+type enumString string
+
+func (e *enumString) UnmarshalJSON(b []byte) error {
+	s := strings.Trim(string(b), `"`)
+	if s == "null" {
+		s = ""
+	}
+	*e = enumString(s)
+	return nil
+}
+
+func (a *API) searchExperiments(c *gin.Context) error {
+	var req struct {
+		MaxResults Int64      `json:"max_results"`
+		PageToken  string     `json:"page_token"`
+		Filter     string     `json:"filter"`
+		OrderBy    []string   `json:"order_by"`
+		ViewType   enumString `json:"view_type"`
+	}
+	if err := bind(c, &req, "order_by"); err != nil {
+		return err
+	}
+	vt, err := parseViewType(string(req.ViewType))
+	if err != nil {
+		return err
+	}
+	exps, next, err := a.st.SearchExperiments(c.Request.Context(), store.SearchExperimentsInput{
+		Filter: req.Filter, ViewType: vt, MaxResults: int(req.MaxResults.V), OrderBy: req.OrderBy, PageToken: req.PageToken,
+	})
+	if err != nil {
+		return err
+	}
+	out := struct {
+		Experiments   []wExperiment `json:"experiments,omitempty"`
+		NextPageToken string        `json:"next_page_token,omitempty"`
+	}{NextPageToken: next}
+	for _, e := range exps {
+		out.Experiments = append(out.Experiments, experimentOut(e))
+	}
+	return ok(c, out)
+}
+
+func (a *API) updateExperiment(c *gin.Context) error {
+	var req struct {
+		ExperimentID any    `json:"experiment_id"`
+		NewName      string `json:"new_name"`
+	}
+	if err := bind(c, &req); err != nil {
+		return err
+	}
+	id := idString(req.ExperimentID)
+	if id == "" {
+		return missing("experiment_id")
+	}
+	if req.NewName == "" {
+		return missing("new_name")
+	}
+	if err := a.st.RenameExperiment(c.Request.Context(), id, req.NewName); err != nil {
+		return err
+	}
+	return ok(c, nil)
+}
+
+func (a *API) deleteExperiment(c *gin.Context) error {
+	id, err := bindExperimentID(c)
+	if err != nil {
+		return err
+	}
+	if err := a.st.DeleteExperiment(c.Request.Context(), id); err != nil {
+		return err
+	}
+	return ok(c, nil)
+}
+
+func (a *API) restoreExperiment(c *gin.Context) error {
+	id, err := bindExperimentID(c)
+	if err != nil {
+		return err
+	}
+	if err := a.st.RestoreExperiment(c.Request.Context(), id); err != nil {
+		return err
+	}
+	return ok(c, nil)
+}
+
+func (a *API) setExperimentTag(c *gin.Context) error {
+	var req struct {
+		ExperimentID any    `json:"experiment_id"`
+		Key          string `json:"key"`
+		Value        string `json:"value"`
+	}
+	if err := bind(c, &req); err != nil {
+		return err
+	}
+	id := idString(req.ExperimentID)
+	if id == "" {
+		return missing("experiment_id")
+	}
+	if req.Key == "" {
+		return missing("key")
+	}
+	if err := a.st.SetExperimentTag(c.Request.Context(), id, store.Tag{Key: req.Key, Value: req.Value}); err != nil {
+		return err
+	}
+	return ok(c, nil)
+}
+
+func (a *API) deleteExperimentTag(c *gin.Context) error {
+	var req struct {
+		ExperimentID any    `json:"experiment_id"`
+		Key          string `json:"key"`
+	}
+	if err := bind(c, &req); err != nil {
+		return err
+	}
+	id := idString(req.ExperimentID)
+	if id == "" {
+		return missing("experiment_id")
+	}
+	if req.Key == "" {
+		return missing("key")
+	}
+	if err := a.st.DeleteExperimentTag(c.Request.Context(), id, req.Key); err != nil {
+		return err
+	}
+	return ok(c, nil)
+}

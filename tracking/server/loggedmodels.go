@@ -1,0 +1,163 @@
+package server
+
+import (
+	"strings"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/mlgate/mlgate/internal/apierr"
+	"github.com/mlgate/mlgate/tracking/store"
+)
+
+func (a *API) createLoggedModel(c *gin.Context) error {
+	var req struct {
+		ExperimentID any    `json:"experiment_id"`
+		Name         string `json:"name"`
+		ModelType    string `json:"model_type"`
+		SourceRunID  string `json:"source_run_id"`
+		Params       []wTag `json:"params"`
+		Tags         []wTag `json:"tags"`
+	}
+	if err := bind(c, &req); err != nil {
+		return err
+	}
+	exp := idString(req.ExperimentID)
+	if exp == "" {
+		return missing("experiment_id")
+	}
+	params := make([]store.Param, len(req.Params))
+	for i, p := range req.Params {
+		params[i] = store.Param(p)
+	}
+	creator := ""
+	for _, t := range req.Tags {
+		if t.Key == store.TagUser {
+			creator = t.Value
+		}
+	}
+	m, err := a.st.CreateLoggedModel(c.Request.Context(), store.CreateLoggedModelInput{
+		ExperimentID: exp, Name: req.Name, ModelType: req.ModelType, SourceRunID: req.SourceRunID,
+		CreatorID: creator, Params: params, Tags: tagsIn(req.Tags),
+	})
+	if err != nil {
+		return err
+	}
+	return ok(c, gin.H{"model": loggedModelOut(m)})
+}
+
+func (a *API) getLoggedModel(c *gin.Context) error {
+	m, err := a.st.GetLoggedModel(c.Request.Context(), c.Param("model_id"))
+	if err != nil {
+		return err
+	}
+	return ok(c, gin.H{"model": loggedModelOut(m)})
+}
+
+func (a *API) finalizeLoggedModel(c *gin.Context) error {
+	var req struct {
+		Status enumString `json:"status"`
+	}
+	if err := bind(c, &req); err != nil {
+		return err
+	}
+	status := strings.ToUpper(string(req.Status))
+	switch status {
+	case "":
+		return missing("status")
+	case "1":
+		status = store.ModelPending
+	case "2":
+		status = store.ModelReady
+	case "3":
+		status = store.ModelUploadFailed
+	}
+	m, err := a.st.FinalizeLoggedModel(c.Request.Context(), c.Param("model_id"), status)
+	if err != nil {
+		return err
+	}
+	return ok(c, gin.H{"model": loggedModelOut(m)})
+}
+
+func (a *API) deleteLoggedModel(c *gin.Context) error {
+	if err := a.st.DeleteLoggedModel(c.Request.Context(), c.Param("model_id")); err != nil {
+		return err
+	}
+	return ok(c, nil)
+}
+
+func (a *API) setLoggedModelTags(c *gin.Context) error {
+	var req struct {
+		Tags []wTag `json:"tags"`
+	}
+	if err := bind(c, &req); err != nil {
+		return err
+	}
+	m, err := a.st.SetLoggedModelTags(c.Request.Context(), c.Param("model_id"), tagsIn(req.Tags))
+	if err != nil {
+		return err
+	}
+	return ok(c, gin.H{"model": loggedModelOut(m)})
+}
+
+func (a *API) deleteLoggedModelTag(c *gin.Context) error {
+	if err := a.st.DeleteLoggedModelTag(c.Request.Context(), c.Param("model_id"), c.Param("tag_key")); err != nil {
+		return err
+	}
+	return ok(c, nil)
+}
+
+func (a *API) logLoggedModelParams(c *gin.Context) error {
+	var req struct {
+		Params []wTag `json:"params"`
+	}
+	if err := bind(c, &req); err != nil {
+		return err
+	}
+	params := make([]store.Param, len(req.Params))
+	for i, p := range req.Params {
+		params[i] = store.Param(p)
+	}
+	if err := a.st.LogLoggedModelParams(c.Request.Context(), c.Param("model_id"), params); err != nil {
+		return err
+	}
+	return ok(c, nil)
+}
+
+func (a *API) searchLoggedModels(c *gin.Context) error {
+	var req struct {
+		ExperimentIDs []any  `json:"experiment_ids"`
+		Filter        string `json:"filter"`
+		MaxResults    Int64  `json:"max_results"`
+		OrderBy       []struct {
+			FieldName string `json:"field_name"`
+			Ascending *Bool  `json:"ascending"`
+		} `json:"order_by"`
+		PageToken string `json:"page_token"`
+	}
+	if err := bind(c, &req); err != nil {
+		return err
+	}
+	in := store.SearchLoggedModelsInput{Filter: req.Filter, MaxResults: int(req.MaxResults.V), PageToken: req.PageToken}
+	for _, e := range req.ExperimentIDs {
+		in.ExperimentIDs = append(in.ExperimentIDs, idString(e))
+	}
+	for _, o := range req.OrderBy {
+		if o.FieldName == "" {
+			return apierr.New(apierr.InvalidParameterValue, "order_by entries need a field_name")
+		}
+		asc := o.Ascending == nil || o.Ascending.V
+		in.OrderBy = append(in.OrderBy, store.LoggedModelOrder{FieldName: o.FieldName, Ascending: asc})
+	}
+	models, next, err := a.st.SearchLoggedModels(c.Request.Context(), in)
+	if err != nil {
+		return err
+	}
+	out := struct {
+		Models        []wLoggedModel `json:"models,omitempty"`
+		NextPageToken string         `json:"next_page_token,omitempty"`
+	}{NextPageToken: next}
+	for _, m := range models {
+		out.Models = append(out.Models, loggedModelOut(m))
+	}
+	return ok(c, out)
+}
