@@ -119,6 +119,8 @@ func fmtNum(v float64) string {
 		return strconv.FormatFloat(v/1e6, 'g', 3, 64) + "M"
 	case math.Abs(v) >= 1e4:
 		return strconv.FormatFloat(v/1e3, 'g', 3, 64) + "K"
+	case math.Abs(v) >= 1:
+		return strconv.FormatFloat(math.Round(v*100)/100, 'f', -1, 64)
 	default:
 		return strconv.FormatFloat(v, 'g', 3, 64)
 	}
