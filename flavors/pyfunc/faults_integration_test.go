@@ -1,0 +1,192 @@
+//go:build integration
+
+package pyfunc
+
+import (
+	"context"
+	"errors"
+
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/mlgate/mlgate/flavors"
+	"github.com/mlgate/mlgate/pkgformat"
+)
+
+func TestPythonWorkerKilledOrHanging(t *testing.T) {
+	p := load(t, testFlavor(t), "sleepy", 1, nil)
+	long := func() context.Context {
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+		t.Cleanup(cancel)
+		return ctx
+	}
+	t.Run("sigkill_mid_request", func(t *testing.T) {
+		pid := workerPIDs(p)[0]
+		done := make(chan error, 1)
+		go func() {
+			_, err := p.Predict(context.Background(), sleepy(30))
+			done <- err
+		}()
+		time.Sleep(500 * time.Millisecond)
+		if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+			t.Fatal(err)
+		}
+		err := <-done
+		var coder interface{ ErrorCode() string }
+		if !errors.Is(err, flavors.ErrUnavailable) || !errors.As(err, &coder) || coder.ErrorCode() != "TEMPORARILY_UNAVAILABLE" || !strings.Contains(err.Error(), "signal: killed") {
+			t.Fatalf("want 503 TEMPORARILY_UNAVAILABLE naming the kill, got %v", err)
+		}
+		out, err := p.Predict(long(), sleepy(0))
+		if err != nil || string(out.JSON) != `[{"y": 2.0}]` {
+			t.Fatalf("after restart: %s %v", out.JSON, err)
+		}
+		if m := groupMembers(pid); len(m) > 0 {
+			t.Fatalf("killed worker's group still has %v", m)
+		}
+	})
+	t.Run("hang_past_deadline", func(t *testing.T) {
+		pid := workerPIDs(p)[0]
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		_, err := p.Predict(ctx, sleepy(60))
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("want DeadlineExceeded, got %v", err)
+		}
+		out, err := p.Predict(long(), sleepy(0))
+		if err != nil || string(out.JSON) != `[{"y": 2.0}]` {
+			t.Fatalf("after replacement: %s %v", out.JSON, err)
+		}
+		if now := workerPIDs(p); now[0] == pid {
+			t.Fatal("hanging worker not replaced")
+		}
+		if m := groupMembers(pid); len(m) > 0 {
+			t.Fatalf("hanging worker's group still has %v", m)
+		}
+	})
+}
+
+func TestPythonModelLoadFailures(t *testing.T) {
+	f := testFlavor(t)
+	cases := []struct {
+		model string
+		extra map[string]string
+		want  []string
+	}{
+		{"fail_load", nil, []string{"failed to load the model", "weights are corrupt"}},
+		{"missing_dep", nil, []string{"Python package 'mlgate_absent_dep'", "not installed"}},
+		{"sleepy", map[string]string{ExtraPython: "/nonexistent/python3.11"}, []string{`interpreter "/nonexistent/python3.11" not found`}},
+	}
+	for _, c := range cases {
+		t.Run(c.model, func(t *testing.T) {
+			dir := filepath.Join(testModels(t), c.model)
+			m, err := pkgformat.ReadModel(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = f.Load(context.Background(), dir, m, flavors.LoadOptions{Workers: 1, Extra: c.extra})
+			if err == nil {
+				t.Fatal("Load succeeded")
+			}
+			for _, w := range c.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Fatalf("error %q does not mention %q", err, w)
+				}
+			}
+			if kids := childWorkers(); len(kids) > 0 {
+				t.Fatalf("processes left after a failed Load: %v", kids)
+			}
+		})
+	}
+}
+
+// countingWriter counts log lines containing a word.
+type countingWriter struct {
+	mu    sync.Mutex
+	word  string
+	count int
+}
+
+func (w *countingWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	w.count += strings.Count(string(p), w.word)
+	w.mu.Unlock()
+	return len(p), nil
+}
+
+func TestVirtualenvIsBuiltOnceAndNamesMissingPackages(t *testing.T) {
+	// The base interpreter without mlflow: the venv python of the tests
+	// knows its base installation.
+	out, err := exec.Command(testPython(t), "-c", "import sys, os; print(os.path.join(sys.base_prefix, 'bin', 'python3'))").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := strings.TrimSpace(string(out))
+	// A model whose environment has no packages at all: building it needs
+	// no network, and its worker must fail naming mlflow.
+	dir := t.TempDir()
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	src := filepath.Join(testModels(t), "sleepy")
+	for _, name := range []string{"MLmodel", "python_model.pkl"} {
+		b, err := os.ReadFile(filepath.Join(src, name))
+		must(err)
+		must(os.WriteFile(filepath.Join(dir, name), b, 0o644))
+	}
+	must(os.WriteFile(filepath.Join(dir, "python_env.yaml"), []byte("python: 3.11\nbuild_dependencies: []\ndependencies:\n- -r requirements.txt\n"), 0o644))
+	must(os.WriteFile(filepath.Join(dir, "requirements.txt"), []byte("# nothing\n"), 0o644))
+	m, err := pkgformat.ReadModel(dir)
+	must(err)
+
+	logs := &countingWriter{word: "building the model's virtualenv"}
+	f := New(Options{Logger: slog.New(slog.NewTextHandler(logs, nil)), CacheDir: t.TempDir(), Python: base, StartTimeout: time.Minute})
+	var wg sync.WaitGroup
+	errs := make([]error, 2)
+	for i := range errs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, errs[i] = f.Load(context.Background(), dir, m, flavors.LoadOptions{Workers: 1, EnvManager: EnvVirtualenv})
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err == nil || !strings.Contains(err.Error(), "Python package 'mlflow' is not installed in") || !strings.Contains(err.Error(), filepath.Join(f.opts.CacheDir, "envs")) {
+			t.Fatalf("want an error naming mlflow and the built env, got %v", err)
+		}
+	}
+	if logs.count != 1 {
+		t.Fatalf("the environment was built %d times, want once", logs.count)
+	}
+	// A changed requirements file is another environment.
+	must(os.WriteFile(filepath.Join(dir, "requirements.txt"), []byte("# still nothing\n"), 0o644))
+	py, err := buildVirtualenv(context.Background(), f.opts, dir, m, base, EnvVirtualenv, false)
+	must(err)
+	if logs.count != 2 {
+		t.Fatalf("changed requirements did not rebuild (builds: %d)", logs.count)
+	}
+	if _, err := os.Stat(py); err != nil {
+		t.Fatalf("built interpreter missing: %v", err)
+	}
+	// Unknown managers and absent conda are clear errors.
+	_, err = f.Load(context.Background(), dir, m, flavors.LoadOptions{EnvManager: "pixi"})
+	if !errors.Is(err, ErrEnv) || !strings.Contains(err.Error(), `unknown env manager "pixi"`) {
+		t.Fatalf("unknown manager: %v", err)
+	}
+	if _, lookErr := exec.LookPath("conda"); lookErr != nil {
+		_, err = f.Load(context.Background(), dir, m, flavors.LoadOptions{EnvManager: EnvConda})
+		if !errors.Is(err, ErrEnv) || !strings.Contains(err.Error(), "conda program is not on PATH") {
+			t.Fatalf("conda missing: %v", err)
+		}
+	}
+}
