@@ -4,6 +4,7 @@ import (
 	"log/slog"
 
 	"github.com/mlgate/mlgate/flavors"
+	"github.com/mlgate/mlgate/flavors/pyfunc"
 )
 
 // Options configures the built-in flavors.
@@ -25,6 +26,6 @@ func Register(r *flavors.Registry, opts Options) {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	registerONNX(r, opts)
-	// python_function (flavors/pyfunc) registers here, after onnx.
+	r.Register(pyfunc.New(pyfunc.Options{Logger: opts.Logger})) // python_function, after onnx
 	registerONNXStandIn(r, opts)
 }

@@ -18,3 +18,23 @@ func TestRegisterPrefersONNX(t *testing.T) {
 		t.Fatalf("Select = %v, %v; want onnx", f, err)
 	}
 }
+
+func TestPythonFunctionIsTheFallback(t *testing.T) {
+	r := flavors.NewRegistry()
+	Register(r, Options{})
+	both := &pkgformat.Model{Flavors: map[string]map[string]any{"onnx": {}, "python_function": {}}}
+	want := "onnx"
+	if !ONNX { // without cgo the python_function flavor serves it
+		want = "python_function"
+	}
+	if f, err := r.Select(both, ""); err != nil || f.Name() != want {
+		t.Fatalf("onnx+python_function: Select = %v, %v; want %s", f, err, want)
+	}
+	if f, err := r.Select(both, "python_function"); err != nil || f.Name() != "python_function" {
+		t.Fatalf("forced: Select = %v, %v; want python_function", f, err)
+	}
+	sk := &pkgformat.Model{Flavors: map[string]map[string]any{"sklearn": {}, "python_function": {}}}
+	if f, err := r.Select(sk, ""); err != nil || f.Name() != "python_function" {
+		t.Fatalf("sklearn model: Select = %v, %v; want python_function", f, err)
+	}
+}
