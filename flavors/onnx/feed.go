@@ -29,9 +29,17 @@ type ioInfo struct {
 	Dims []int64
 }
 
+// inputError is a user error: it wraps flavors.ErrBadInput but reads as
+// the message alone, the way Python's exception text reads, so that the
+// server can quote it after MLflow's own preamble.
+type inputError struct{ msg string }
+
+func (e *inputError) Error() string { return e.msg }
+func (e *inputError) Unwrap() error { return flavors.ErrBadInput }
+
 // badInput returns an error wrapping flavors.ErrBadInput.
 func badInput(format string, args ...any) error {
-	return fmt.Errorf("%w: %s", flavors.ErrBadInput, fmt.Sprintf(format, args...))
+	return &inputError{msg: fmt.Sprintf(format, args...)}
 }
 
 // buildFeeds maps in onto the session inputs exactly as mlflow.onnx's

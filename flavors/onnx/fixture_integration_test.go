@@ -45,7 +45,7 @@ var fixture struct {
 	expected map[string]jobResult // by case name
 }
 
-func ortLib(t *testing.T) string {
+func ortLib(t testing.TB) string {
 	t.Helper()
 	lib := os.Getenv("ONNXRUNTIME_LIB")
 	if lib == "" {
@@ -54,7 +54,7 @@ func ortLib(t *testing.T) string {
 	return lib
 }
 
-func testPython(t *testing.T) string {
+func testPython(t testing.TB) string {
 	t.Helper()
 	py := os.Getenv("MLGATE_TEST_PYTHON")
 	if py == "" {
@@ -63,21 +63,21 @@ func testPython(t *testing.T) string {
 	return py
 }
 
-func modelsPy(t *testing.T) string {
+func modelsPy(t testing.TB) string {
 	t.Helper()
 	_, file, _, _ := runtime.Caller(0)
 	return filepath.Join(filepath.Dir(file), "..", "..", "interop", "models.py")
 }
 
 // modelDir returns the folder of a built model kind.
-func modelDir(t *testing.T, kind string) string {
+func modelDir(t testing.TB, kind string) string {
 	t.Helper()
 	setup(t)
 	return filepath.Join(fixture.dir, kind)
 }
 
 // expected returns the Python result for the named case.
-func expected(t *testing.T, name string) json.RawMessage {
+func expected(t testing.TB, name string) json.RawMessage {
 	t.Helper()
 	setup(t)
 	r, ok := fixture.expected[name]
@@ -92,7 +92,7 @@ func expected(t *testing.T, name string) json.RawMessage {
 
 // setup builds every model and computes every case's expected output in
 // one Python process (the mlflow import dominates its cost).
-func setup(t *testing.T) {
+func setup(t testing.TB) {
 	t.Helper()
 	lib, py, script := ortLib(t), testPython(t), modelsPy(t)
 	fixture.once.Do(func() {
@@ -191,7 +191,7 @@ func TestMain(m *testing.M) {
 // ---------------------------------------------------------------- inputs
 
 // decodeInput turns the models.py input encoding into a flavors.Input.
-func decodeInput(t *testing.T, spec string) *flavors.Input {
+func decodeInput(t testing.TB, spec string) *flavors.Input {
 	t.Helper()
 	var s struct {
 		Frame *struct {
@@ -233,7 +233,7 @@ func decodeInput(t *testing.T, spec string) *flavors.Input {
 	}
 }
 
-func decodeTensor(t *testing.T, raw json.RawMessage) *flavors.Tensor {
+func decodeTensor(t testing.TB, raw json.RawMessage) *flavors.Tensor {
 	t.Helper()
 	var tj struct {
 		DType string  `json:"dtype"`

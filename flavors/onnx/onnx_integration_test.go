@@ -81,7 +81,7 @@ func typesSpec() string {
 	return `{"tensors": {` + strings.Join(parts, ", ") + `}}`
 }
 
-func load(t *testing.T, kind string, lo flavors.LoadOptions) flavors.Predictor {
+func load(t testing.TB, kind string, lo flavors.LoadOptions) flavors.Predictor {
 	t.Helper()
 	dir := modelDir(t, kind)
 	m, err := pkgformat.ReadModel(dir)
@@ -393,4 +393,26 @@ func TestLoadErrors(t *testing.T) {
 			t.Fatalf("err = %v, want already loaded", err)
 		}
 	})
+}
+
+// BenchmarkPredict measures one in-process prediction (conversion in and
+// out included) for a tiny and a compute-bound model.
+func BenchmarkPredict(b *testing.B) {
+	for _, bc := range []struct{ name, kind, spec string }{
+		{"linear/frame", "linear", cases["linear/frame"].spec},
+		{"iris_rf/frame", "iris_rf", cases["iris_rf/frame"].spec},
+		{"mlp/batch8", "mlp", mlpSpec("float32", 8)},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			p := load(b, bc.kind, flavors.LoadOptions{IntraOpThreads: 1})
+			in := decodeInput(b, bc.spec)
+			ctx := b.Context()
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := p.Predict(ctx, in); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
 }

@@ -55,7 +55,7 @@ func (p *Predictor) Predict(ctx context.Context, in *flavors.Input) (*flavors.Ou
 	for i, info := range p.inputs {
 		if ins[i], err = toValue(info.Name, feeds[info.Name]); err != nil {
 			if !errors.Is(err, flavors.ErrBadInput) {
-				err = fmt.Errorf("%w: input %q: %w", flavors.ErrBadInput, info.Name, err)
+				err = badInput("input %q: %v", info.Name, err)
 			}
 			return nil, err
 		}
@@ -94,8 +94,7 @@ func (p *Predictor) run(ctx context.Context, ins, outs []ort.Value) error {
 	if cerr := ctx.Err(); cerr != nil {
 		return fmt.Errorf("onnx: run cancelled: %w", cerr)
 	}
-	msg := strings.TrimPrefix(err.Error(), "Error running network: ")
-	return fmt.Errorf("%w: %s", flavors.ErrBadInput, msg)
+	return &inputError{msg: strings.TrimPrefix(err.Error(), "Error running network: ")}
 }
 
 // allocFloat16 preallocates float16 tensor outputs: onnxruntime_go cannot
