@@ -149,7 +149,8 @@ func appendTensor(b []byte, t *flavors.Tensor) ([]byte, error) {
 			}
 			rec(dim + 1)
 		}
-		return append(b, ']')
+		b = append(b, ']')
+		return b
 	}
 	return rec(0), nil
 }

@@ -236,6 +236,9 @@ func (s *Server) Install(m *Model) {
 	if m.Name == "" {
 		m.Name = s.opts.Name
 	}
+	if m.Version == "" {
+		m.Version = s.opts.Version
+	}
 	h := newHandle(m, s)
 	s.mu.Lock()
 	sl, ok := s.models[m.Name]

@@ -2,13 +2,142 @@ package main
 
 import (
 	"context"
-	"errors"
+	"flag"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/mlgate/mlgate/internal/app"
+	"github.com/mlgate/mlgate/internal/ortlib"
+	"github.com/mlgate/mlgate/tracking"
 )
 
-func runModelsServe(_ context.Context, env *cliEnv, args []string) error {
-	fs := newFlagSet(env, "models serve", "mlgate models serve [flags]")
+func runModelsServe(ctx context.Context, env *cliEnv, args []string) error {
+	fs := newFlagSet(env, "models serve", "mlgate models serve -m URI [flags]")
+	var o app.ServeOptions
+	var timeoutSec, port int
+	var ortFlag, trackingURI, cacheDir, logLevel string
+	defTimeout := 60
+	if v := env.getenv("MLFLOW_SCORING_SERVER_REQUEST_TIMEOUT"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n <= 0 {
+			return usagef("models serve: MLFLOW_SCORING_SERVER_REQUEST_TIMEOUT=%q is not a positive number of seconds", v)
+		}
+		defTimeout = n
+	}
+	defPort := 5000
+	if v := env.getenv("MLFLOW_PORT"); v != "" {
+		if n, err := strconv.Atoi(v); err == nil {
+			defPort = n
+		}
+	}
+	defHost := "127.0.0.1"
+	if v := env.getenv("MLFLOW_HOST"); v != "" {
+		defHost = v
+	}
+	fs.StringVar(&o.ModelURI, "model-uri", "", "model folder, file: URI, archive, models:/name/version|stage|latest, models:/name@alias or runs:/id/path")
+	fs.StringVar(&o.ModelURI, "m", "", "shorthand for --model-uri")
+	fs.StringVar(&o.Host, "host", defHost, "address to listen on (env MLFLOW_HOST)")
+	fs.StringVar(&o.Host, "h", defHost, "shorthand for --host")
+	fs.IntVar(&port, "port", defPort, "port to listen on (env MLFLOW_PORT)")
+	fs.IntVar(&port, "p", defPort, "shorthand for --port")
+	fs.IntVar(&timeoutSec, "timeout", defTimeout, "request timeout in seconds (env MLFLOW_SCORING_SERVER_REQUEST_TIMEOUT)")
+	fs.IntVar(&timeoutSec, "t", defTimeout, "shorthand for --timeout")
+	fs.IntVar(&o.Workers, "workers", 1, "worker processes for python_function models (env MLFLOW_MODELS_WORKERS)")
+	fs.IntVar(&o.Workers, "w", 1, "shorthand for --workers")
+	fs.StringVar(&o.EnvManager, "env-manager", "local", "environment of python_function workers: local, virtualenv, uv or conda")
+	fs.BoolFunc("no-conda", "same as --env-manager local", func(string) error { o.EnvManager = "local"; return nil })
+	fs.BoolFunc("install-mlflow", "accepted for compatibility (ignored)", func(string) error { return nil })
+	fs.IntVar(&o.MaxBatchSize, "max-batch-size", 0, "dynamic batching: most rows merged into one prediction (needs --max-batch-delay)")
+	fs.DurationVar(&o.MaxBatchDelay, "max-batch-delay", 0, "dynamic batching: longest wait for more requests, e.g. 2ms (0 = batching off)")
+	fs.IntVar(&o.MaxQueue, "max-queue", 256, "requests that may wait for a prediction slot before the server answers 503")
+	fs.IntVar(&o.MaxConcurrency, "max-concurrency", 0, "predictions run at once (default GOMAXPROCS)")
+	fs.Int64Var(&o.MaxBodyBytes, "max-body-bytes", 64<<20, "largest request body; larger ones get 413")
+	fs.StringVar(&o.Flavor, "flavor", "", "serve this flavor of the model instead of choosing one (onnx, python_function)")
+	fs.StringVar(&ortFlag, "onnxruntime-lib", "", "path of libonnxruntime.so.1 (default $ONNXRUNTIME_LIB, the cache, the system path)")
+	fs.IntVar(&o.IntraOpThreads, "intra-op-threads", 0, "ONNX Runtime intra-op threads (0 = its default)")
+	fs.IntVar(&o.InterOpThreads, "inter-op-threads", 0, "ONNX Runtime inter-op threads (0 = its default)")
+	fs.StringVar(&o.ModelName, "name", "", "model name in metrics and /v2 (default: the registered name, else \"model\")")
+	fs.DurationVar(&o.ShutdownTimeout, "shutdown-timeout", 30*time.Second, "longest drain of in-flight requests after SIGTERM/SIGINT")
+	fs.StringVar(&trackingURI, "tracking-uri", "", "tracking/registry server for models:/ and runs:/ URIs (default $MLFLOW_TRACKING_URI)")
+	fs.StringVar(&cacheDir, "cache-dir", "", "download cache (default $MLGATE_CACHE/models or ~/.cache/mlgate/models)")
+	fs.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	return errors.New("models serve: not built yet")
+	if o.ModelURI == "" {
+		return usagef("models serve: -m/--model-uri is required")
+	}
+	if timeoutSec <= 0 {
+		return usagef("models serve: --timeout must be positive")
+	}
+	if o.MaxQueue <= 0 || o.MaxBatchSize < 0 || o.MaxBatchDelay < 0 || o.MaxBodyBytes <= 0 {
+		return usagef("models serve: --max-queue and --max-body-bytes must be positive, batch settings not negative")
+	}
+	if v := env.getenv("MLFLOW_MODELS_WORKERS"); v != "" && !flagSet(fs, "workers", "w") {
+		if n, err := strconv.Atoi(v); err == nil && n > 0 {
+			o.Workers = n
+		}
+	}
+	o.Port = port
+	o.Timeout = time.Duration(timeoutSec) * time.Second
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(logLevel)); err != nil {
+		return usagef("models serve: bad --log-level %q", logLevel)
+	}
+	o.Logger = slog.New(slog.NewTextHandler(env.stderr, &slog.HandlerOptions{Level: level}))
+	lib, err := ortlib.Find(ortlib.Options{
+		Flag: ortFlag, Env: env.getenv("ONNXRUNTIME_LIB"),
+		CacheDir: ortlib.DefaultCacheDir(env.getenv("MLGATE_CACHE"), userCacheDir(env)),
+		System:   ortlib.SystemDirs(env.getenv("LD_LIBRARY_PATH")),
+	})
+	if err != nil && ortFlag != "" {
+		return usagef("models serve: %s", err.Error())
+	}
+	o.ONNXRuntimeLib = lib
+	cfg := tracking.FromEnv(env.getenv)
+	if trackingURI != "" {
+		cfg.TrackingURI = trackingURI
+	}
+	if cacheDir == "" {
+		cacheDir = app.DefaultCacheDir(env.getenv)
+	}
+	src, err := app.NewModelSource(app.ModelSourceOptions{Tracking: cfg, CacheDir: cacheDir, Logger: o.Logger})
+	if err != nil {
+		return err
+	}
+	o.Source = src
+	// The first signal ends ctx and starts the drain; restoring the default
+	// disposition makes a second one end the process at once.
+	go func() {
+		<-ctx.Done()
+		signal.Reset(os.Interrupt, syscall.SIGTERM)
+	}()
+	return app.RunServe(ctx, o)
+}
+
+// flagSet reports whether any of names was given on the command line.
+func flagSet(fs *flag.FlagSet, names ...string) bool {
+	found := false
+	fs.Visit(func(f *flag.Flag) {
+		for _, n := range names {
+			if f.Name == n {
+				found = true
+			}
+		}
+	})
+	return found
+}
+
+func userCacheDir(env *cliEnv) string {
+	if d := env.getenv("XDG_CACHE_HOME"); d != "" {
+		return d
+	}
+	if h := env.getenv("HOME"); h != "" {
+		return h + "/.cache"
+	}
+	return os.TempDir()
 }

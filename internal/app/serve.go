@@ -1,0 +1,198 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/mlgate/mlgate/flavors"
+	"github.com/mlgate/mlgate/flavors/builtin"
+	"github.com/mlgate/mlgate/internal/version"
+	"github.com/mlgate/mlgate/pkgformat"
+	"github.com/mlgate/mlgate/serve"
+)
+
+// ServeOptions are the settings of `mlgate models serve`.
+type ServeOptions struct {
+	// ModelURI is a model folder, file: URI, archive, models:/ or runs:/ URI.
+	ModelURI string
+	// Host and Port to listen on (127.0.0.1:5000 by default, as MLflow).
+	Host string
+	Port int
+	// Timeout bounds each request (MLflow's --timeout, default 60s).
+	Timeout time.Duration
+	// Workers and EnvManager go to flavors that run worker processes.
+	Workers    int
+	EnvManager string
+	// Flavor forces a flavor instead of choosing from the MLmodel.
+	Flavor string
+	// ONNXRuntimeLib is the resolved libonnxruntime path ("" lets the onnx
+	// flavor fail with a clear message when an ONNX model is loaded).
+	ONNXRuntimeLib string
+	// IntraOpThreads and InterOpThreads size ONNX Runtime's pools.
+	IntraOpThreads int
+	InterOpThreads int
+	// Limits and batching (see serve.Options).
+	MaxConcurrency int
+	MaxQueue       int
+	MaxBodyBytes   int64
+	MaxBatchSize   int
+	MaxBatchDelay  time.Duration
+	// ModelName names the model in metrics and the Open Inference Protocol
+	// (default: the registered model name of a models:/ URI, else "model").
+	ModelName    string
+	ModelVersion string
+	// ShutdownTimeout bounds the drain after a signal (default 30s).
+	ShutdownTimeout time.Duration
+	// Source resolves remote URIs (models:/, runs:/, …); local folders and
+	// archives are handled in any case.
+	Source serve.ModelSource
+	// Logger is required.
+	Logger *slog.Logger
+}
+
+func (o *ServeOptions) validate() error {
+	if o.ModelURI == "" {
+		return errors.New("models serve: a model URI (-m) is required")
+	}
+	if o.Logger == nil {
+		return errors.New("models serve: no logger")
+	}
+	if o.Port < 0 || o.Port > 65535 {
+		return fmt.Errorf("models serve: bad port %d", o.Port)
+	}
+	if o.Host == "" {
+		o.Host = "127.0.0.1"
+	}
+	if o.ShutdownTimeout <= 0 {
+		o.ShutdownTimeout = 30 * time.Second
+	}
+	if o.ModelName == "" {
+		o.ModelName = "model"
+		if u, err := pkgformat.ParseURI(o.ModelURI); err == nil && u.Name != "" {
+			o.ModelName = u.Name
+			if o.ModelVersion == "" {
+				o.ModelVersion = u.Version
+			}
+		}
+	}
+	return nil
+}
+
+// Scoring is a running scoring server: listener, HTTP server and model.
+type Scoring struct {
+	opts   ServeOptions
+	srv    *serve.Server
+	http   *http.Server
+	ln     net.Listener
+	source *archiveSource
+	done   chan error
+}
+
+// NewScoring builds the scoring server and binds its listener (Port 0
+// picks a free port; see Addr). The model is loaded by Start.
+func NewScoring(opts ServeOptions) (*Scoring, error) {
+	if err := opts.validate(); err != nil {
+		return nil, err
+	}
+	reg := flavors.NewRegistry()
+	builtin.Register(reg, builtin.Options{ONNXRuntimeLib: opts.ONNXRuntimeLib, Logger: opts.Logger})
+	src := &archiveSource{next: opts.Source}
+	srv, err := serve.New(serve.Options{
+		Name:        opts.ModelName,
+		Version:     opts.ModelVersion,
+		Source:      src,
+		ReadModel:   pkgformat.ReadModel,
+		Flavors:     reg,
+		ForceFlavor: opts.Flavor,
+		Load: flavors.LoadOptions{
+			IntraOpThreads: opts.IntraOpThreads, InterOpThreads: opts.InterOpThreads,
+			Workers: opts.Workers, EnvManager: opts.EnvManager,
+		},
+		Timeout:        opts.Timeout,
+		MaxConcurrency: opts.MaxConcurrency,
+		MaxQueue:       opts.MaxQueue,
+		MaxBodyBytes:   opts.MaxBodyBytes,
+		MaxBatchSize:   opts.MaxBatchSize,
+		MaxBatchDelay:  opts.MaxBatchDelay,
+		MLflowVersion:  version.MLflowCompat,
+		ServerVersion:  version.Version,
+		Logger:         opts.Logger,
+	})
+	if err != nil {
+		return nil, err
+	}
+	ln, err := net.Listen("tcp", net.JoinHostPort(opts.Host, strconv.Itoa(opts.Port)))
+	if err != nil {
+		return nil, fmt.Errorf("models serve: %w", err)
+	}
+	return &Scoring{
+		opts: opts, srv: srv, ln: ln, source: src, done: make(chan error, 1),
+		http: &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 30 * time.Second, IdleTimeout: 120 * time.Second},
+	}, nil
+}
+
+// Addr is the address the server listens on.
+func (s *Scoring) Addr() string { return s.ln.Addr().String() }
+
+// Server is the embedded scoring server (for swaps and tests).
+func (s *Scoring) Server() *serve.Server { return s.srv }
+
+// Start serves HTTP at once (health answers 503 meanwhile) and loads the
+// model; it returns when the model is ready or failed to load.
+func (s *Scoring) Start(ctx context.Context) error {
+	go func() {
+		err := s.http.Serve(s.ln)
+		if errors.Is(err, http.ErrServerClosed) {
+			err = nil
+		}
+		s.done <- err
+	}()
+	s.opts.Logger.Info("scoring server listening", slog.String("addr", "http://"+s.Addr()), slog.String("model_uri", s.opts.ModelURI))
+	start := time.Now()
+	if err := s.srv.Load(ctx, s.opts.ModelURI); err != nil {
+		return err
+	}
+	s.opts.Logger.Info("ready", slog.String("model", s.opts.ModelName), slog.Duration("since_start", time.Since(start)))
+	return nil
+}
+
+// Stop turns readiness false, lets accepted requests finish within ctx,
+// then closes the model and removes temporary files.
+func (s *Scoring) Stop(ctx context.Context) error {
+	s.srv.Drain()
+	err := s.http.Shutdown(ctx)
+	if err != nil {
+		_ = s.http.Close()
+	}
+	return errors.Join(err, s.srv.Close(), s.source.Close())
+}
+
+// RunServe runs `mlgate models serve` until ctx ends (the first SIGINT or
+// SIGTERM), then drains within ShutdownTimeout.
+func RunServe(ctx context.Context, opts ServeOptions) error {
+	s, err := NewScoring(opts)
+	if err != nil {
+		return err
+	}
+	if err := s.Start(ctx); err != nil {
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = s.Stop(sctx)
+		return err
+	}
+	var serveErr error
+	select {
+	case <-ctx.Done():
+		s.opts.Logger.Info("shutting down: draining in-flight requests", slog.Duration("timeout", s.opts.ShutdownTimeout))
+	case serveErr = <-s.done:
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), s.opts.ShutdownTimeout)
+	defer cancel()
+	return errors.Join(serveErr, s.Stop(sctx))
+}
