@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -208,6 +209,23 @@ func FuzzBuildFeeds(f *testing.F) {
 				in.Tensors[k] = &flavors.Tensor{DType: flavors.DType(v.DType), Shape: v.Shape, Data: data}
 			}
 			_, _ = buildFeeds(in, inputs)
+		}
+	})
+}
+
+// FuzzParseConfig parses arbitrary onnx flavor blocks (MLmodel files come
+// from users): an error or a config with a local data path, never a panic.
+func FuzzParseConfig(f *testing.F) {
+	f.Add(`{"data":"model.onnx","providers":["CPUExecutionProvider"],"onnx_session_options":{"intra_op_num_threads":2,"execution_mode":"parallel","extra_session_config":{"a":1}}}`)
+	f.Add(`{"data":"../../etc/passwd","onnx_session_options":{"graph_optimization_level":1e99}}`)
+	f.Fuzz(func(t *testing.T, raw string) {
+		var fl map[string]any
+		if json.Unmarshal([]byte(raw), &fl) != nil {
+			return
+		}
+		c, err := parseConfig(fl)
+		if err == nil && !filepath.IsLocal(c.Data) {
+			t.Fatalf("parseConfig accepted data %q", c.Data)
 		}
 	})
 }
