@@ -173,7 +173,6 @@ type wLoggedModelInfo struct {
 	LastUpdatedTimestampMs int64           `json:"last_updated_timestamp_ms"`
 	ArtifactURI            string          `json:"artifact_uri"`
 	Status                 string          `json:"status"`
-	CreatorID              string          `json:"creator_id,omitempty"`
 	ModelType              string          `json:"model_type,omitempty"`
 	SourceRunID            string          `json:"source_run_id,omitempty"`
 	StatusMessage          string          `json:"status_message,omitempty"`
@@ -200,7 +199,7 @@ func loggedModelOut(m *store.LoggedModel) wLoggedModel {
 	w := wLoggedModel{Info: wLoggedModelInfo{
 		ModelID: m.ModelID, ExperimentID: m.ExperimentID, Name: m.Name, CreationTimestampMs: m.CreationTimestampMs,
 		LastUpdatedTimestampMs: m.LastUpdatedTimestampMs, ArtifactURI: m.ArtifactURI, Status: m.Status,
-		CreatorID: m.CreatorID, ModelType: m.ModelType, SourceRunID: m.SourceRunID, StatusMessage: m.StatusMessage,
+		ModelType: m.ModelType, SourceRunID: m.SourceRunID, StatusMessage: m.StatusMessage,
 		Tags: tagsOut(m.Tags),
 	}}
 	w.Data.Params = paramsOut(m.Params)
