@@ -61,8 +61,9 @@ func NewClient(cfg Config) (*Client, error) {
 		}
 		c.transport = t
 		c.backend = NewRESTBackend(t)
-		c.repoOpts = fetch.Options{Tracking: t}
+		c.repoOpts = fetch.Options{Tracking: t, S3: cfg.S3}
 	default:
+		c.repoOpts = fetch.Options{S3: cfg.S3}
 		b, err := openEmbedded(uri, cfg)
 		if err != nil {
 			return nil, err

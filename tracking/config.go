@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mlgate/mlgate/internal/fetch"
 	"github.com/mlgate/mlgate/tracking/client"
 )
 
@@ -37,6 +38,8 @@ type Config struct {
 	// experiments whose artifact location is mlflow-artifacts: (default
 	// ./mlartifacts).
 	ArtifactsDestination string
+	// S3 configures s3: artifact locations (AWS_* and MLFLOW_S3_ENDPOINT_URL).
+	S3 fetch.S3Config
 	// Logger receives warnings (retries, truncations); nil discards them.
 	Logger *slog.Logger
 }
@@ -51,7 +54,9 @@ const DefaultTrackingURI = "sqlite:///mlflow.db"
 // MLFLOW_TRACKING_USERNAME, MLFLOW_TRACKING_PASSWORD, MLFLOW_TRACKING_TOKEN,
 // MLFLOW_TRACKING_INSECURE_TLS, MLFLOW_HTTP_REQUEST_TIMEOUT (seconds),
 // MLFLOW_HTTP_REQUEST_MAX_RETRIES, MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR and
-// MLFLOW_ENABLE_ASYNC_LOGGING.
+// MLFLOW_ENABLE_ASYNC_LOGGING, and for s3: artifacts AWS_ACCESS_KEY_ID,
+// AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, AWS_REGION (or
+// AWS_DEFAULT_REGION) and MLFLOW_S3_ENDPOINT_URL.
 func FromEnv(getenv func(string) string) Config {
 	c := Config{
 		TrackingURI:    getenv("MLFLOW_TRACKING_URI"),
@@ -76,6 +81,13 @@ func FromEnv(getenv func(string) string) Config {
 	if f, err := strconv.ParseFloat(getenv("MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR"), 64); err == nil && f > 0 {
 		c.HTTP.BackoffFactor = f
 	}
+	c.S3 = fetch.S3Config{
+		EndpointURL:     getenv("MLFLOW_S3_ENDPOINT_URL"),
+		Region:          firstNonEmpty(getenv("AWS_REGION"), getenv("AWS_DEFAULT_REGION")),
+		AccessKeyID:     getenv("AWS_ACCESS_KEY_ID"),
+		SecretAccessKey: getenv("AWS_SECRET_ACCESS_KEY"),
+		SessionToken:    getenv("AWS_SESSION_TOKEN"),
+	}
 	c.User = c.HTTP.Username
 	if c.User == "" {
 		if u, err := user.Current(); err == nil {
@@ -86,6 +98,15 @@ func FromEnv(getenv func(string) string) Config {
 		c.SourceName = os.Args[0]
 	}
 	return c
+}
+
+func firstNonEmpty(ss ...string) string {
+	for _, s := range ss {
+		if s != "" {
+			return s
+		}
+	}
+	return ""
 }
 
 func envBool(s string) bool {

@@ -120,7 +120,7 @@ func (s *ModelSource) Fetch(ctx context.Context, uri string) (string, error) {
 			return u.Path, nil
 		}
 	}
-	repo, err := fetch.OpenRepo(res.ArtifactURI, fetch.Options{Tracking: s.transport})
+	repo, err := fetch.OpenRepo(res.ArtifactURI, fetch.Options{Tracking: s.transport, S3: s.opts.Tracking.S3})
 	if err != nil {
 		return "", fmt.Errorf("%s: %w", uri, err)
 	}
