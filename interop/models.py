@@ -5,7 +5,9 @@ CLI:
         Writes an MLflow model folder at <outdir> (mlflow.onnx / mlflow.sklearn /
         mlflow.pyfunc save_model) and <outdir>.requests.json: a list of
         {"name", "content_type", "body", "expect_ok"} scoring requests for
-        /invocations (bodies are JSON objects, or CSV text for text/csv).
+        /invocations (bodies are JSON objects, or CSV text for text/csv);
+        expect_ok is what the real mlflow scoring server answers (200 or not),
+        as checked with mlflow.pyfunc.scoring_server.invocations.
     python interop/models.py all <dir>
         Builds every kind at <dir>/<kind> in one process (faster than one call each).
     python interop/models.py batch <jobs.json>
@@ -119,8 +121,10 @@ def build_linear(outdir):
     return [
         _req("dataframe_split", {"dataframe_split": split}),
         _req("dataframe_records", {"dataframe_records": [{"x1": 1.0, "x2": 2.0, "x3": 3.0}, {"x1": -2, "x2": 0.5, "x3": 1}]}),
-        _req("instances", {"instances": [{"x1": 1.0, "x2": 2.0, "x3": 3.0}]}),
-        _req("inputs_columns", {"inputs": {"x1": [1.0, 2.0], "x2": [3.0, 4.0], "x3": [5.0, 6.0]}}),
+        # Real mlflow turns these into a dict of columns, which _OnnxModelWrapper
+        # uses as the feed dict: ONNX Runtime then misses input "x" -> 400.
+        _req("instances", {"instances": [{"x1": 1.0, "x2": 2.0, "x3": 3.0}]}, expect_ok=False),
+        _req("inputs_columns", {"inputs": {"x1": [1.0, 2.0], "x2": [3.0, 4.0], "x3": [5.0, 6.0]}}, expect_ok=False),
         _req("csv", "x1,x2,x3\n1.0,2.0,3.0\n4.0,5.0,6.0\n", content_type="text/csv"),
         _req("missing_column", {"dataframe_split": {"columns": ["x1", "x2"], "data": [[1.0, 2.0]]}}, expect_ok=False),
         _req("wrong_type", {"dataframe_split": {"columns": ["x1", "x2", "x3"], "data": [["a", 2.0, 3.0]]}}, expect_ok=False),
