@@ -173,11 +173,13 @@ func (t *tally) result(mode string, conc int, elapsed time.Duration) Result {
 }
 
 // Closed runs op from concurrency senders, each sending its next request as
-// soon as the previous one answers, until b is reached or ctx ends.
+// soon as the previous one answers, until b is reached or ctx ends. The
+// bound stops new sends; requests in flight finish (each is bounded by its
+// client's timeout), so a server slower than the bound still yields one
+// answer per sender.
 func Closed(ctx context.Context, op Op, concurrency int, b Bounds) Result {
 	concurrency = max(concurrency, 1)
-	ctx, cancel := context.WithTimeout(ctx, b.Duration)
-	defer cancel()
+	deadline := time.Now().Add(b.Duration)
 	var t tally
 	var issued atomic.Uint64
 	var wg sync.WaitGroup
@@ -187,7 +189,7 @@ func Closed(ctx context.Context, op Op, concurrency int, b Bounds) Result {
 			var h Histogram
 			var errs uint64
 			var first string
-			for ctx.Err() == nil {
+			for ctx.Err() == nil && time.Now().Before(deadline) {
 				if b.MaxRequests > 0 && issued.Add(1) > b.MaxRequests {
 					break
 				}
@@ -195,7 +197,7 @@ func Closed(ctx context.Context, op Op, concurrency int, b Bounds) Result {
 				err := op(ctx)
 				if err != nil {
 					if ctx.Err() != nil {
-						break // the run ended mid-request: not the server's fault
+						break // the run was cancelled mid-request
 					}
 					errs++
 					if first == "" {
@@ -227,9 +229,8 @@ func Open(ctx context.Context, op Op, rate float64, maxInFlight int, b Bounds) R
 		total = b.MaxRequests
 	}
 	interval := time.Duration(float64(time.Second) / rate)
-	// Give stragglers a grace period after the last due time.
-	ctx, cancel := context.WithTimeout(ctx, b.Duration+min(2*time.Second, b.Duration/2))
-	defer cancel()
+	// Sends still due a grace period after the last due time are missed.
+	deadline := time.Now().Add(b.Duration + min(2*time.Second, b.Duration/2))
 	var t tally
 	var next atomic.Uint64
 	var missed atomic.Uint64
@@ -252,7 +253,7 @@ func Open(ctx context.Context, op Op, rate float64, maxInFlight int, b Bounds) R
 					case <-ctx.Done():
 					}
 				}
-				if ctx.Err() != nil {
+				if ctx.Err() != nil || time.Now().After(deadline) {
 					missed.Add(1)
 					continue
 				}

@@ -111,3 +111,16 @@ func TestOpenLoopKeepsRate(t *testing.T) {
 		t.Errorf("p50 %v for an instant op", res.Latency.P50)
 	}
 }
+
+func TestClosedLoopSlowServerStillAnswers(t *testing.T) {
+	// Each request takes longer than the whole bound: every sender must
+	// still record its one answer rather than cancel it.
+	op := func(ctx context.Context) error {
+		time.Sleep(150 * time.Millisecond)
+		return ctx.Err()
+	}
+	res := Closed(context.Background(), op, 3, Bounds{Duration: 50 * time.Millisecond})
+	if res.Requests != 3 || res.Errors != 0 || res.Hist().Count() != 3 {
+		t.Fatalf("requests %d errors %d answers %d, want 3/0/3", res.Requests, res.Errors, res.Hist().Count())
+	}
+}

@@ -115,6 +115,9 @@ func Ms(d time.Duration) string {
 	if d <= 0 {
 		return "–"
 	}
+	if ms := float64(d) / 1e6; ms >= 100 {
+		return fmt.Sprintf("%.0f", ms)
+	}
 	return fmt.Sprintf("%.3g", float64(d)/1e6)
 }
 

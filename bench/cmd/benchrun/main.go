@@ -38,6 +38,7 @@ type config struct {
 	rate           float64
 	trackConcs     []int
 	seedRuns       int
+	seedBudget     time.Duration // longest seeding of the tracking store
 	startTimeout   time.Duration
 	onlySystems    map[string]bool // -only: keys to run (debugging)
 	skipTracking   bool
@@ -85,10 +86,10 @@ func run() int {
 	}
 	cfg.concs, cfg.trackConcs = []int{1, 16, 64}, []int{1, 16}
 	cfg.point, cfg.warm, cfg.rate, cfg.seedRuns = 4*time.Second, time.Second, 200, 10000
-	cfg.startTimeout, cfg.maxReqPerPoint = 300*time.Second, 2_000_000
+	cfg.startTimeout, cfg.maxReqPerPoint, cfg.seedBudget = 300*time.Second, 2_000_000, 4*time.Minute
 	if cfg.quick {
 		cfg.concs, cfg.trackConcs = []int{1, 16}, []int{1, 16}
-		cfg.point, cfg.warm, cfg.rate, cfg.seedRuns = 600*time.Millisecond, 200*time.Millisecond, 50, 200
+		cfg.point, cfg.warm, cfg.rate, cfg.seedRuns, cfg.seedBudget = 600*time.Millisecond, 200*time.Millisecond, 50, 200, 30*time.Second
 	}
 	cfg.work, err = os.MkdirTemp("", "mlgate-bench-")
 	if err != nil {
@@ -166,7 +167,8 @@ func settings(cfg *config) []string {
 		"latency percentiles from a log-linear histogram (relative error < 0.8%); errors (transport, non-2xx, wrong body) counted and shown, never timed",
 		"one kept-alive HTTP/1.1 connection per sender, 127.0.0.1 only; the request body is the first valid example request that interop/models.py writes for the model",
 		"every server is started by the harness from the same model folders (built by interop/models.py with the pinned mlflow 3.17.2); mlflow and MLServer speak their own protocols (MLflow /invocations; MLServer's Open Inference Protocol /v2/models/m/infer, the path its adaptive batching applies to)",
-		fmt.Sprintf("tracking: %d runs seeded through the REST API before runs/search; log-batch sends 100 metrics; concurrency %v", cfg.seedRuns, cfg.trackConcs),
+		fmt.Sprintf("tracking: up to %d runs seeded through the REST API at concurrency 8 before runs/search (mlflow first, within %s; mlgate then gets as many as mlflow got; the seeded count is in the table), "+
+			"runs/search filters on a tag matching 1 run in 10 and returns 100 ordered by start time; log-batch sends 100 metrics; concurrency %v", cfg.seedRuns, cfg.seedBudget, cfg.trackConcs),
 	}
 }
 

@@ -25,10 +25,6 @@ type trackingServer struct {
 
 func trackingServers() []trackingServer {
 	return []trackingServer{
-		{system: "mlgate server", args: func(cfg *config, dir string, port int) (string, []string) {
-			return cfg.mlgate, []string{"server", "--backend-store-uri", "sqlite:///" + filepath.Join(dir, "mlgate.db"),
-				"--default-artifact-root", filepath.Join(dir, "artifacts"), "--host", "127.0.0.1", "--port", fmt.Sprint(port)}
-		}},
 		{system: "mlflow server", args: func(cfg *config, dir string, port int) (string, []string) {
 			a := []string{"server", "--backend-store-uri",
 				"sqlite:///" + filepath.Join(dir, "mlflow.db"), "--default-artifact-root", filepath.Join(dir, "artifacts"),
@@ -39,6 +35,10 @@ func trackingServers() []trackingServer {
 				a = append(a, "--workers", "1")
 			}
 			return filepath.Join(filepath.Dir(cfg.python), "mlflow"), a
+		}},
+		{system: "mlgate server", args: func(cfg *config, dir string, port int) (string, []string) {
+			return cfg.mlgate, []string{"server", "--backend-store-uri", "sqlite:///" + filepath.Join(dir, "mlgate.db"),
+				"--default-artifact-root", filepath.Join(dir, "artifacts"), "--host", "127.0.0.1", "--port", fmt.Sprint(port)}
 		}},
 	}
 }
@@ -55,11 +55,17 @@ const (
 var trackingOps = []string{opSearch, opGet, opLogBatch, opCreate}
 
 func runTracking(ctx context.Context, log *slog.Logger, cfg *config, rep *bench.Report, fail func(string, error)) {
+	// mlflow runs first; mlgate is seeded with as many runs as mlflow got
+	// within the seeding time budget, so runs/search sees equal tables.
+	target := cfg.seedRuns
 	for _, ts := range trackingServers() {
 		if ctx.Err() != nil {
 			return
 		}
-		t := measureTracking(ctx, log, cfg, ts)
+		t := measureTracking(ctx, log, cfg, ts, target)
+		if t.Err == "" && t.SeedRuns > 0 {
+			target = t.SeedRuns
+		}
 		if t.Err != "" {
 			fail(ts.system, errors.New(t.Err))
 		}
@@ -113,7 +119,7 @@ type runAnswer struct {
 	} `json:"run"`
 }
 
-func measureTracking(ctx context.Context, log *slog.Logger, cfg *config, ts trackingServer) bench.TrackingRun {
+func measureTracking(ctx context.Context, log *slog.Logger, cfg *config, ts trackingServer, seedRuns int) bench.TrackingRun {
 	t := bench.TrackingRun{System: ts.system}
 	dir := filepath.Join(cfg.work, "tracking-"+ts.system[:6])
 	if err := os.MkdirAll(filepath.Join(dir, "artifacts"), 0o755); err != nil {
@@ -149,7 +155,7 @@ func measureTracking(ctx context.Context, log *slog.Logger, cfg *config, ts trac
 		t.IdleRSS = mem.RSS
 	}
 	sampler := bench.SampleMemory(proc.Cmd.Process.Pid, 50*time.Millisecond)
-	err = trackingLoad(ctx, log, cfg, a, &t)
+	err = trackingLoad(ctx, log, cfg, a, &t, seedRuns)
 	t.PeakRSS = sampler.Stop()
 	if err != nil {
 		t.Err = err.Error() + "\n" + proc.LogTail(1500)
@@ -158,7 +164,7 @@ func measureTracking(ctx context.Context, log *slog.Logger, cfg *config, ts trac
 }
 
 // trackingLoad seeds the runs and measures every op.
-func trackingLoad(ctx context.Context, log *slog.Logger, cfg *config, a *api, t *bench.TrackingRun) error {
+func trackingLoad(ctx context.Context, log *slog.Logger, cfg *config, a *api, t *bench.TrackingRun, seedRuns int) error {
 	seedExp, err := a.createExperiment(ctx, "bench-seed")
 	if err != nil {
 		return err
@@ -190,7 +196,7 @@ func trackingLoad(ctx context.Context, log *slog.Logger, cfg *config, a *api, t 
 		return err
 	}
 	t0 := time.Now()
-	res := bench.Closed(ctx, seed, 8, bench.Bounds{Duration: 10 * time.Minute, MaxRequests: uint64(cfg.seedRuns)})
+	res := bench.Closed(ctx, seed, 8, bench.Bounds{Duration: cfg.seedBudget, MaxRequests: uint64(seedRuns)})
 	t.SeedTime = time.Since(t0)
 	t.SeedRuns = int(res.Hist().Count())
 	log.Info("seeded", "runs", t.SeedRuns, "errors", res.Errors, "took", t.SeedTime.Round(time.Millisecond))
