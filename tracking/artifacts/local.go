@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path"
+	"strings"
 )
 
 // Local is a Repo in a local folder. All access goes through os.Root, so
@@ -31,8 +32,7 @@ func mapErr(rel string, err error) error {
 	if errors.Is(err, fs.ErrNotExist) {
 		return &notFoundError{msg: "No such file or directory: '" + rel + "'"}
 	}
-	var pe *fs.PathError
-	if errors.As(err, &pe) && pe.Err != nil && pe.Err.Error() == "path escapes from parent" {
+	if err != nil && strings.Contains(err.Error(), "path escapes from parent") {
 		return badPath(rel)
 	}
 	return err
