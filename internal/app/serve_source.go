@@ -25,8 +25,14 @@ type archiveSource struct {
 func (a *archiveSource) Fetch(ctx context.Context, uri string) (string, error) {
 	u, err := pkgformat.ParseURI(uri)
 	if err == nil && u.Kind == pkgformat.KindLocal {
-		if st, serr := os.Stat(u.Path); serr == nil && st.Mode().IsRegular() && filepath.Base(u.Path) != pkgformat.MLmodelFile {
+		st, serr := os.Stat(u.Path)
+		switch {
+		case serr == nil && st.IsDir():
+			return u.Path, nil
+		case serr == nil && st.Mode().IsRegular() && filepath.Base(u.Path) != pkgformat.MLmodelFile:
 			return a.extract(ctx, u.Path)
+		case serr != nil && a.next == nil:
+			return "", fmt.Errorf("model %s: %w", uri, serr)
 		}
 	}
 	if a.next == nil {

@@ -1,0 +1,211 @@
+"""Differential tests of `mlgate models serve` against the real
+`mlflow models serve --env-manager local`: the same requests, valid and
+invalid, get the same status codes and the same JSON (numbers within float
+tolerance; for errors the same error_code). Plus mlgate's own production
+behaviour: drain on SIGTERM under load, and a full queue answering 503 at
+once and recovering."""
+
+import concurrent.futures
+import json
+import math
+import os
+import signal
+import sys
+import threading
+import time
+
+import pytest
+import requests
+
+sys.path.insert(0, os.path.dirname(__file__))
+from conftest import Proc, free_port  # noqa: E402
+import models  # noqa: E402
+
+KINDS = ["linear", "multi_input", "tensor_sig", "iris_rf"]
+MLFLOW = os.path.join(os.path.dirname(sys.executable), "mlflow")
+
+# Requests every model gets on top of its own (all invalid in the same way).
+GENERIC = [
+    {"name": "malformed_json", "content_type": "application/json", "raw": '{"inputs": [1,'},
+    {"name": "top_level_list", "content_type": "application/json", "body": [1, 2]},
+    {"name": "scalar_body", "content_type": "application/json", "body": 3},
+    {"name": "two_format_keys", "content_type": "application/json", "body": {"inputs": [1], "instances": [1]}},
+    {"name": "legacy_columns_data", "content_type": "application/json", "body": {"columns": ["a"], "data": [[1]]}},
+    {"name": "split_not_dict", "content_type": "application/json", "body": {"dataframe_split": [[1, 2]]}},
+    {"name": "split_extra_key", "content_type": "application/json", "body": {"dataframe_split": {"data": [[1]], "bogus": 1}}},
+    {"name": "records_not_list", "content_type": "application/json", "body": {"dataframe_records": {"a": 1}}},
+    {"name": "unsupported_content_type", "content_type": "text/plain", "raw": "hello"},
+    {"name": "bad_charset", "content_type": "application/json; charset=latin-1", "raw": "{}"},
+    {"name": "unknown_ctype_param", "content_type": "application/json; format=pandas-split", "raw": "{}"},
+]
+
+
+def close(a, b, path="$"):
+    """Asserts JSON values equal, numbers within float tolerance."""
+    if isinstance(a, bool) or isinstance(b, bool):
+        assert a == b, f"{path}: {a!r} != {b!r}"
+    elif isinstance(a, (int, float)) and isinstance(b, (int, float)):
+        if isinstance(a, float) and math.isnan(a):
+            assert isinstance(b, float) and math.isnan(b), f"{path}: {a!r} != {b!r}"
+        else:
+            assert math.isclose(a, b, rel_tol=1e-5, abs_tol=1e-6), f"{path}: {a!r} != {b!r}"
+    elif isinstance(a, dict) and isinstance(b, dict):
+        assert set(a) == set(b), f"{path}: keys {sorted(a)} != {sorted(b)}"
+        for k in a:
+            close(a[k], b[k], f"{path}.{k}")
+    elif isinstance(a, list) and isinstance(b, list):
+        assert len(a) == len(b), f"{path}: length {len(a)} != {len(b)}"
+        for i, (x, y) in enumerate(zip(a, b)):
+            close(x, y, f"{path}[{i}]")
+    else:
+        assert a == b, f"{path}: {a!r} != {b!r}"
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    d = tmp_path_factory.mktemp("serving-models")
+    out = {}
+    for kind in KINDS:
+        out[kind] = models.build(kind, str(d / kind))
+    return out
+
+
+def _start(args, cwd, timeout=240):
+    # mlflow runs `uvicorn` from PATH: put the venv's bin first
+    env = {"PATH": os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", "")}
+    return Proc(args, port=int(args[args.index("-p") + 1]), cwd=cwd, timeout=timeout, env=env)
+
+
+@pytest.fixture(scope="module")
+def servers(built, mlgate_bin, tmp_path_factory):
+    """One real mlflow and one mlgate scoring server per model."""
+    logs = str(tmp_path_factory.mktemp("serving-logs"))
+    procs = {}
+    try:
+        for kind in KINDS:
+            mdir = built[kind]["model_dir"]
+            ref = _start([MLFLOW, "models", "serve", "-m", mdir, "--env-manager", "local", "-h", "127.0.0.1", "-p", str(free_port())], logs)
+            ours = _start([mlgate_bin, "models", "serve", "-m", mdir, "-h", "127.0.0.1", "-p", str(free_port())], logs, timeout=60)
+            procs[kind] = (ref, ours)
+        yield procs
+    finally:
+        for ref, ours in procs.values():
+            ref.stop()
+            ours.stop()
+
+
+def _send(url, req):
+    if "raw" in req:
+        data = req["raw"].encode()
+    elif req["content_type"].startswith("text/csv"):
+        data = req["body"].encode()
+    else:
+        data = json.dumps(req["body"]).encode()
+    return requests.post(url + "/invocations", data=data, headers={"Content-Type": req["content_type"]}, timeout=60)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_same_answers_as_mlflow(kind, built, servers):
+    ref, ours = servers[kind]
+    reqs = list(built[kind]["requests"]) + GENERIC
+    failures = []
+    for req in reqs:
+        a, b = _send(ref.url, req), _send(ours.url, req)
+        try:
+            assert a.status_code == b.status_code, f"status mlflow {a.status_code} mlgate {b.status_code}: {a.text[:300]} | {b.text[:300]}"
+            ours_json = b.json()  # mlgate always answers JSON
+            if a.status_code == 200:
+                close(a.json(), ours_json)
+            else:
+                assert "error_code" in ours_json and "message" in ours_json, b.text
+                if a.headers.get("content-type", "").startswith("application/json"):
+                    ref_json = a.json()
+                    assert ref_json["error_code"] == ours_json["error_code"], f"{ref_json['error_code']} != {ours_json['error_code']}: {ref_json['message'][:300]} | {ours_json['message'][:300]}"
+            if "expect_ok" in req:
+                assert (b.status_code == 200) == req["expect_ok"], f"expect_ok={req['expect_ok']} but {b.status_code}"
+        except AssertionError as e:
+            failures.append(f"{req['name']}: {e}")
+    assert not failures, "\n".join(failures)
+
+
+def test_health_version_and_v2(servers):
+    _, ours = servers["tensor_sig"]
+    assert requests.get(ours.url + "/ping").status_code == 200
+    assert requests.get(ours.url + "/version").text.startswith("3.")
+    assert requests.get(ours.url + "/v2/health/ready").json() == {"ready": True}
+    meta = requests.get(ours.url + "/v2/models/model").json()
+    assert meta["name"] == "model" and meta["inputs"], meta
+    m = requests.get(ours.url + "/metrics").text
+    assert "mlgate_serve_requests_total" in m and "go_goroutines" in m
+
+
+def _load(url, stop, results, body):
+    s = requests.Session()
+    while not stop.is_set():
+        try:
+            r = s.post(url + "/invocations", data=body, headers={"Content-Type": "application/json"}, timeout=30)
+            results.append(r.status_code)
+        except requests.ConnectionError as e:
+            text = str(e)
+            # refused after the listener closed: never accepted, not lost
+            results.append("refused" if "refused" in text.lower() or "NewConnectionError" in text else "lost: " + text[:200])
+            s = requests.Session()
+            time.sleep(0.01)
+
+
+def test_drain_on_sigterm_loses_no_accepted_request(built, mlgate_bin, tmp_path):
+    mdir = built["linear"]["model_dir"]
+    port = free_port()
+    # batching with a long delay keeps requests in flight when the signal lands
+    p = Proc([mlgate_bin, "models", "serve", "-m", mdir, "-p", str(port), "--max-batch-size", "64",
+              "--max-batch-delay", "200ms", "--shutdown-timeout", "10s"], port=port, cwd=str(tmp_path))
+    body = json.dumps({"dataframe_split": {"columns": ["x1", "x2", "x3"], "data": [[1.0, 2.0, 3.0]]}})
+    stop, results, threads = threading.Event(), [], []
+    for _ in range(8):
+        t = threading.Thread(target=_load, args=(p.url, stop, results, body))
+        t.start()
+        threads.append(t)
+    time.sleep(1.5)
+    before = len(results)
+    start = time.time()
+    os.killpg(p.p.pid, signal.SIGTERM)
+    code = p.p.wait(20)
+    took = time.time() - start
+    stop.set()
+    for t in threads:
+        t.join()
+    p.stop()
+    assert code == 0, f"exit code {code}"
+    assert took < 12, f"drain took {took:.1f}s"
+    assert before > 0 and results.count(200) >= before
+    bad = [r for r in results if r not in (200, "refused")]
+    assert not bad, f"lost or failed requests after SIGTERM: {bad[:5]}"
+
+
+def test_full_queue_answers_503_at_once_and_recovers(built, mlgate_bin, tmp_path):
+    mdir = built["linear"]["model_dir"]
+    port = free_port()
+    # one slot, one queue place; batching waits 2s for company, so two
+    # requests fill the server and the third must be refused at once
+    p = Proc([mlgate_bin, "models", "serve", "-m", mdir, "-p", str(port), "--max-concurrency", "1",
+              "--max-queue", "1", "--max-batch-size", "1000", "--max-batch-delay", "2s"], port=port, cwd=str(tmp_path))
+    try:
+        body = json.dumps({"dataframe_split": {"columns": ["x1", "x2", "x3"], "data": [[1.0, 2.0, 3.0]]}})
+
+        def post():
+            return requests.post(p.url + "/invocations", data=body, headers={"Content-Type": "application/json"}, timeout=30)
+
+        with concurrent.futures.ThreadPoolExecutor(4) as ex:
+            held = [ex.submit(post) for _ in range(2)]
+            time.sleep(0.5)
+            t0 = time.time()
+            r = post()
+            took = time.time() - t0
+            assert r.status_code == 503, r.text
+            assert took < 0.5, f"503 took {took:.2f}s"
+            assert r.headers.get("Retry-After"), r.headers
+            assert r.json()["error_code"] == "TEMPORARILY_UNAVAILABLE"
+            assert [f.result().status_code for f in held] == [200, 200]
+        assert post().status_code == 200
+    finally:
+        p.stop()
