@@ -54,7 +54,7 @@ func ortLib(t *testing.T) string {
 
 func startScoring(t *testing.T, o ServeOptions) *Scoring {
 	t.Helper()
-	o.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	o.Logger = slog.New(slog.DiscardHandler)
 	o.ONNXRuntimeLib = ortLib(t)
 	s, err := NewScoring(o)
 	if err != nil {
