@@ -210,7 +210,10 @@ func runOrderSQL(sb *sqlBuilder, orderBy []string) (string, error) {
 			if col == "r.start_time" {
 				startSeen = true
 			}
-			order = append(order, "CASE WHEN "+col+" IS NULL THEN 1 ELSE 0 END", col+dir)
+			if col == "r.end_time" { // the only nullable run column
+				order = append(order, "CASE WHEN "+col+" IS NULL THEN 1 ELSE 0 END")
+			}
+			order = append(order, col+dir)
 		case KindMetric:
 			sb.add(" LEFT JOIN latest_metrics "+alias+" ON "+alias+".run_uuid = r.run_uuid AND "+alias+".key = ?", o.Key)
 			order = append(order, "CASE WHEN "+alias+".is_nan = 1 THEN 1 WHEN "+alias+".value IS NULL THEN 2 ELSE 0 END", alias+".value"+dir)
