@@ -130,7 +130,7 @@ func train(ctx context.Context, o options, run *tracking.Run) error {
 		return err
 	}
 
-	rng := rand.New(rand.NewPCG(1, 2)) //nolint:gosec // example data
+	rng := rand.New(rand.NewPCG(1, 2))
 	const n = 256
 	xs := make([][3]float64, n)
 	ys := make([]float64, n)
