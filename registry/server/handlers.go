@@ -53,6 +53,8 @@ func (h *handlers) createRegisteredModel(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
+	h.hooks.fire(c, name, store.WebhookEvent{Entity: "REGISTERED_MODEL", Action: "CREATED"},
+		registeredModelCreated{Name: name, Tags: tagMap(tags), Description: &desc})
 	return ok(c, rmResponse{rm})
 }
 
@@ -237,6 +239,8 @@ func (h *handlers) setAlias(c *gin.Context) error {
 	if err := h.st.SetRegisteredModelAlias(c.Request.Context(), name, alias, version); err != nil {
 		return err
 	}
+	h.hooks.fire(c, name, store.WebhookEvent{Entity: "MODEL_VERSION_ALIAS", Action: "CREATED"},
+		aliasCreated{Name: name, Alias: alias, Version: version})
 	return ok(c, struct{}{})
 }
 
@@ -256,6 +260,8 @@ func (h *handlers) deleteAlias(c *gin.Context) error {
 	if err := h.st.DeleteRegisteredModelAlias(c.Request.Context(), name, alias); err != nil {
 		return err
 	}
+	h.hooks.fire(c, name, store.WebhookEvent{Entity: "MODEL_VERSION_ALIAS", Action: "DELETED"},
+		aliasDeleted{Name: name, Alias: alias})
 	return ok(c, struct{}{})
 }
 

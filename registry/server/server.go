@@ -27,14 +27,26 @@ type Options struct {
 	// SourceRegex, when set, must match every model version source
 	// (MLflow's MLFLOW_CREATE_MODEL_VERSION_SOURCE_VALIDATION_REGEX).
 	SourceRegex *regexp.Regexp
+	// WebhookAllowedSchemes are the URL schemes webhooks may use (default
+	// https only, like MLFLOW_WEBHOOK_ALLOWED_SCHEMES).
+	WebhookAllowedSchemes []string
+	// WebhookClient delivers webhooks; nil uses a client with no proxy
+	// settings beyond the environment and a 30 s per-attempt timeout.
+	WebhookClient *http.Client
+	// WebhookBackoff is the first retry delay of a failed delivery
+	// (doubling, capped at a minute); default 1 s.
+	WebhookBackoff time.Duration
 }
 
 type handlers struct {
 	st       *store.Store
 	log      *slog.Logger
 	srcRegex *regexp.Regexp
-	requests *prometheus.CounterVec
-	duration *prometheus.HistogramVec
+	hooks    *deliverer
+	// webhookSchemes are the allowed webhook URL schemes.
+	webhookSchemes []string
+	requests       *prometheus.CounterVec
+	duration       *prometheus.HistogramVec
 }
 
 // Prefixes under which MLflow serves every registry endpoint.
@@ -63,7 +75,21 @@ func Mount(r gin.IRouter, opts Options) error {
 			Help:    "Model registry API request latency by operation.",
 			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
 		}, []string{"operation"}),
+		webhookSchemes: opts.WebhookAllowedSchemes,
 	}
+	client := opts.WebhookClient
+	if client == nil {
+		client = &http.Client{Timeout: webhookTimeout}
+	}
+	backoff := opts.WebhookBackoff
+	if backoff <= 0 {
+		backoff = time.Second
+	}
+	h.hooks = &deliverer{st: opts.Store, log: log, client: client, backoff: backoff, sem: make(chan struct{}, webhookWorkers),
+		delivered: f.NewCounterVec(prometheus.CounterOpts{
+			Name: "mlgate_registry_webhook_deliveries_total",
+			Help: "Registry webhook deliveries by result (success, failure, dropped).",
+		}, []string{"result"})}
 	routes := []struct {
 		methods []string
 		path    string
@@ -91,6 +117,12 @@ func Mount(r gin.IRouter, opts Options) error {
 		{[]string{http.MethodGet}, "/model-versions/get-download-uri", "get_model_version_download_uri", h.getDownloadURI},
 		{[]string{http.MethodPost}, "/model-versions/set-tag", "set_model_version_tag", h.setModelVersionTag},
 		{[]string{http.MethodDelete}, "/model-versions/delete-tag", "delete_model_version_tag", h.deleteModelVersionTag},
+		{[]string{http.MethodPost}, "/webhooks", "create_webhook", h.createWebhook},
+		{[]string{http.MethodGet}, "/webhooks", "list_webhooks", h.listWebhooks},
+		{[]string{http.MethodGet}, "/webhooks/:webhook_id", "get_webhook", h.getWebhook},
+		{[]string{http.MethodPatch}, "/webhooks/:webhook_id", "update_webhook", h.updateWebhook},
+		{[]string{http.MethodDelete}, "/webhooks/:webhook_id", "delete_webhook", h.deleteWebhook},
+		{[]string{http.MethodPost}, "/webhooks/:webhook_id/test", "test_webhook", h.testWebhook},
 	}
 	for _, prefix := range Prefixes {
 		for _, rt := range routes {

@@ -1,6 +1,8 @@
 package server
 
 import (
+	"strconv"
+
 	"github.com/gin-gonic/gin"
 
 	"github.com/mlgate/mlgate/registry/store"
@@ -37,6 +39,13 @@ func (h *handlers) createModelVersion(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
+	runID := ""
+	if mv.RunID != nil {
+		runID = *mv.RunID
+	}
+	h.hooks.fire(c, in.Name, store.WebhookEvent{Entity: "MODEL_VERSION", Action: "CREATED"},
+		modelVersionCreated{Name: in.Name, Version: strconv.FormatInt(mv.Version, 10), Source: mv.Source,
+			RunID: strOrNil(runID), Tags: tagMap(in.Tags), Description: strOrNil(in.Description)})
 	return ok(c, mvResponse{mv})
 }
 
@@ -195,6 +204,8 @@ func (h *handlers) setModelVersionTag(c *gin.Context) error {
 	if err := h.st.SetModelVersionTag(c.Request.Context(), name, version, key, value); err != nil {
 		return err
 	}
+	h.hooks.fire(c, name, store.WebhookEvent{Entity: "MODEL_VERSION_TAG", Action: "SET"},
+		versionTagSet{Name: name, Version: version, Key: key, Value: value})
 	return ok(c, struct{}{})
 }
 
@@ -214,5 +225,7 @@ func (h *handlers) deleteModelVersionTag(c *gin.Context) error {
 	if err := h.st.DeleteModelVersionTag(c.Request.Context(), name, version, key); err != nil {
 		return err
 	}
+	h.hooks.fire(c, name, store.WebhookEvent{Entity: "MODEL_VERSION_TAG", Action: "DELETED"},
+		versionTagDeleted{Name: name, Version: version, Key: key})
 	return ok(c, struct{}{})
 }

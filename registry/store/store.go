@@ -94,6 +94,9 @@ CREATE TABLE registry_sequence (
 	seq BIGINT NOT NULL
 );
 INSERT INTO registry_sequence (id, seq) VALUES (1, 0)`,
+}, {
+	Version: 2,
+	SQL:     webhookMigration[0],
 }}
 
 // New migrates the registry schema in d and returns a store on it.

@@ -1,0 +1,134 @@
+package server
+
+import (
+	"encoding/json"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/mlgate/mlgate/registry/store"
+)
+
+type webhookResponse struct {
+	Webhook *store.Webhook `json:"webhook"`
+}
+
+func (h *handlers) webhookInput(r *request) (store.WebhookInput, error) {
+	in := store.WebhookInput{AllowedSchemes: h.webhookSchemes}
+	for name, dst := range map[string]**string{"name": &in.Name, "url": &in.URL, "description": &in.Description,
+		"secret": &in.Secret, "status": &in.Status} {
+		v, has, err := r.str(name)
+		if err != nil {
+			return in, err
+		}
+		if has {
+			*dst = &v
+		}
+	}
+	if raw, ok := r.fields["events"]; ok && string(raw) != "null" {
+		if err := json.Unmarshal(raw, &in.Events); err != nil {
+			return in, badType("events", raw)
+		}
+	}
+	return in, nil
+}
+
+func (h *handlers) createWebhook(c *gin.Context) error {
+	r, err := parseRequest(c)
+	if err != nil {
+		return err
+	}
+	if _, err := r.required("name"); err != nil {
+		return err
+	}
+	if _, err := r.required("url"); err != nil {
+		return err
+	}
+	in, err := h.webhookInput(r)
+	if err != nil {
+		return err
+	}
+	w, err := h.st.CreateWebhook(c.Request.Context(), in)
+	if err != nil {
+		return err
+	}
+	return ok(c, webhookResponse{w})
+}
+
+func (h *handlers) listWebhooks(c *gin.Context) error {
+	r, err := parseRequest(c)
+	if err != nil {
+		return err
+	}
+	maxResults, err := r.integer("max_results", 100)
+	if err != nil {
+		return err
+	}
+	token, err := r.optional("page_token")
+	if err != nil {
+		return err
+	}
+	p, err := h.st.ListWebhooks(c.Request.Context(), maxResults, token)
+	if err != nil {
+		return err
+	}
+	return ok(c, struct {
+		Webhooks      []store.Webhook `json:"webhooks,omitempty"`
+		NextPageToken string          `json:"next_page_token,omitempty"`
+	}{p.Items, p.NextPageToken})
+}
+
+func (h *handlers) getWebhook(c *gin.Context) error {
+	w, err := h.st.GetWebhook(c.Request.Context(), c.Param("webhook_id"))
+	if err != nil {
+		return err
+	}
+	return ok(c, webhookResponse{w})
+}
+
+func (h *handlers) updateWebhook(c *gin.Context) error {
+	r, err := parseRequest(c)
+	if err != nil {
+		return err
+	}
+	in, err := h.webhookInput(r)
+	if err != nil {
+		return err
+	}
+	w, err := h.st.UpdateWebhook(c.Request.Context(), c.Param("webhook_id"), in)
+	if err != nil {
+		return err
+	}
+	return ok(c, webhookResponse{w})
+}
+
+func (h *handlers) deleteWebhook(c *gin.Context) error {
+	if err := h.st.DeleteWebhook(c.Request.Context(), c.Param("webhook_id")); err != nil {
+		return err
+	}
+	return ok(c, struct{}{})
+}
+
+// testWebhook sends the example payload of the given (or the first
+// subscribed) event, synchronously, whatever the webhook's status.
+func (h *handlers) testWebhook(c *gin.Context) error {
+	w, err := h.st.GetWebhook(c.Request.Context(), c.Param("webhook_id"))
+	if err != nil {
+		return err
+	}
+	r, err := parseRequest(c)
+	if err != nil {
+		return err
+	}
+	ev := w.Events[0]
+	if raw, ok := r.fields["event"]; ok && string(raw) != "null" {
+		if err := json.Unmarshal(raw, &ev); err != nil {
+			return badType("event", raw)
+		}
+	}
+	ev = store.WebhookEvent{Entity: strings.ToUpper(ev.Entity), Action: strings.ToUpper(ev.Action)}
+	res := h.hooks.send(c.Request.Context(), *w, ev, examplePayload(ev))
+	return ok(c, struct {
+		Result testResult `json:"result"`
+	}{res})
+}
