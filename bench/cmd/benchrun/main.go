@@ -85,11 +85,11 @@ func run() int {
 		}
 	}
 	cfg.concs, cfg.trackConcs = []int{1, 16, 64}, []int{1, 16}
-	cfg.point, cfg.warm, cfg.rate, cfg.seedRuns = 4*time.Second, time.Second, 200, 10000
-	cfg.startTimeout, cfg.maxReqPerPoint, cfg.seedBudget = 300*time.Second, 2_000_000, 4*time.Minute
+	cfg.point, cfg.warm, cfg.rate, cfg.seedRuns = 3*time.Second, time.Second, 200, 10000
+	cfg.startTimeout, cfg.maxReqPerPoint, cfg.seedBudget = 300*time.Second, 2_000_000, 3*time.Minute
 	if cfg.quick {
-		cfg.concs, cfg.trackConcs = []int{1, 16}, []int{1, 16}
-		cfg.point, cfg.warm, cfg.rate, cfg.seedRuns, cfg.seedBudget = 600*time.Millisecond, 200*time.Millisecond, 50, 200, 30*time.Second
+		cfg.concs, cfg.trackConcs = []int{1, 16}, []int{1}
+		cfg.point, cfg.warm, cfg.rate, cfg.seedRuns, cfg.seedBudget = 600*time.Millisecond, 200*time.Millisecond, 50, 50, 30*time.Second
 	}
 	cfg.work, err = os.MkdirTemp("", "mlgate-bench-")
 	if err != nil {
@@ -98,7 +98,12 @@ func run() int {
 	}
 	defer func() { _ = os.RemoveAll(cfg.work) }()
 	if cfg.quick {
-		cfg.out = filepath.Join(cfg.work, "docs")
+		// Smoke results never overwrite docs/: they go to a temporary
+		// folder that is kept for inspection.
+		if cfg.out, err = os.MkdirTemp("", "mlgate-bench-quick-"); err != nil {
+			log.Error("temp dir", "err", err)
+			return 1
+		}
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
