@@ -154,13 +154,15 @@ func (f *Flavor) Load(ctx context.Context, dir string, m *pkgformat.Model, opts 
 	if err != nil {
 		return nil, err
 	}
-	return &predictor{pool: pl, batch: canBatch(m, opts), stopTimeout: o.StopTimeout}, nil
+	hinted, _ := m.Extra["is_signature_from_type_hint"].(bool)
+	return &predictor{pool: pl, batch: canBatch(m, opts), hinted: hinted, stopTimeout: o.StopTimeout}, nil
 }
 
 // predictor is a loaded model served by a worker pool.
 type predictor struct {
 	pool        *pool
 	batch       bool
+	hinted      bool // the signature came from type hints: Raw is the "inputs" value
 	stopTimeout time.Duration
 	closeOnce   sync.Once
 	mu          sync.RWMutex
@@ -178,7 +180,7 @@ func (p *predictor) Predict(ctx context.Context, in *flavors.Input) (*flavors.Ou
 	p.inflight.Add(1)
 	p.mu.RUnlock()
 	defer p.inflight.Done()
-	body, err := encodeRequest(in)
+	body, err := encodeRequest(in, p.hinted)
 	if err != nil {
 		return nil, err
 	}

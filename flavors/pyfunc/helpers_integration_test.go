@@ -227,6 +227,8 @@ for c in json.load(sys.stdin):
         data = pd.DataFrame(c["frame"]["data"], columns=c["frame"]["columns"])
         kinds = {"double": "float64", "float": "float32", "long": "int64", "integer": "int32", "string": "object", "boolean": "bool"}
         data = data.astype({col: kinds[t] for col, t in zip(c["frame"]["columns"], c["frame"].get("types") or [])})
+    elif "raw" in c:
+        data = c["raw"]
     elif "tensors" in c:
         data = {k: np.array(v["data"], dtype=v["dtype"]) for k, v in c["tensors"].items()}
     else:

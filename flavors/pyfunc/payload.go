@@ -15,12 +15,25 @@ import (
 // encodeRequest renders in as the MLflow /invocations JSON body that the
 // scoring server would have parsed into the same data: a Frame as
 // dataframe_split, named Tensors as {"inputs": {name: nested list}}, a single
-// Tensor as {"inputs": nested list}, Raw as it came; Params as "params".
+// Tensor as {"inputs": nested list}; Params as "params". Raw is the value of
+// "inputs" for a model whose signature came from type hints (hinted), else
+// an unwrapped LLM-style body (its params are merged back in).
 // The worker re-applies the model's signature exactly as MLflow does, so the
 // model sees the same pandas/numpy objects and dtypes.
-func encodeRequest(in *flavors.Input) ([]byte, error) {
+func encodeRequest(in *flavors.Input, hinted bool) ([]byte, error) {
 	if in == nil {
 		return nil, fmt.Errorf("%w: no input", flavors.ErrBadInput)
+	}
+	if in.Raw != nil && hinted {
+		e := &encoder{buf: make([]byte, 0, len(in.Raw)+32)}
+		e.buf = append(e.buf, `{"inputs":`...)
+		e.buf = append(e.buf, in.Raw...)
+		if len(in.Params) > 0 {
+			e.buf = append(e.buf, `,"params":`...)
+			e.value(in.Params)
+		}
+		e.buf = append(e.buf, '}')
+		return e.buf, e.err
 	}
 	if in.Raw != nil {
 		if len(in.Params) == 0 {

@@ -100,6 +100,27 @@ func TestPredictionsEqualMLflow(t *testing.T) {
 	})
 }
 
+func TestTypeHintedModelGetsRawInputs(t *testing.T) {
+	p := load(t, testFlavor(t), "hinted", 1, nil)
+	if !p.hinted {
+		t.Fatal("the model's signature comes from type hints but the predictor does not know")
+	}
+	want := mlflowPredict(t, filepath.Join(testModels(t), "hinted"), []map[string]any{
+		{"raw": []string{"ab", "c"}},
+		{"raw": []string{"x"}, "params": map[string]any{"suffix": "!"}},
+	})
+	for i, in := range []*flavors.Input{
+		{Raw: []byte(`["ab", "c"]`)},
+		{Raw: []byte(`["x"]`), Params: map[string]any{"suffix": "!"}},
+	} {
+		out, err := p.Predict(context.Background(), in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sameJSON(t, out.JSON, want[i])
+	}
+}
+
 func TestModelErrorsAreMLflowErrors(t *testing.T) {
 	f := testFlavor(t)
 	p := load(t, f, "custom_pyfunc", 1, nil)

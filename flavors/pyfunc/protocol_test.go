@@ -119,7 +119,7 @@ func TestEncodeRequest(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			got, err := encodeRequest(c.in)
+			got, err := encodeRequest(c.in, false)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -134,8 +134,20 @@ func TestEncodeRequest(t *testing.T) {
 		{Raw: json.RawMessage(`[1]`), Params: map[string]any{"a": 1}},
 	}
 	for i, in := range bad {
-		if _, err := encodeRequest(in); !errors.Is(err, flavors.ErrBadInput) {
+		if _, err := encodeRequest(in, false); !errors.Is(err, flavors.ErrBadInput) {
 			t.Fatalf("bad input %d: want ErrBadInput, got %v", i, err)
+		}
+	}
+}
+
+func TestEncodeTypeHintedRequest(t *testing.T) {
+	for in, want := range map[*flavors.Input]string{
+		{Raw: json.RawMessage(`["a", "b"]`), Params: map[string]any{"t": 1.0}}: `{"inputs":["a", "b"],"params":{"t":1.0}}`,
+		{Raw: json.RawMessage(`{"messages":[]}`)}:                              `{"inputs":{"messages":[]}}`,
+	} {
+		got, err := encodeRequest(in, true)
+		if err != nil || string(got) != want {
+			t.Fatalf("got %s, %v; want %s", got, err, want)
 		}
 	}
 }

@@ -5,6 +5,7 @@ python fault_models.py OUTDIR  writes OUTDIR/{sleepy,fail_load,missing_dep}:
                {"crash": true} exits the process (a segfault-like death)
   fail_load    PythonModel whose load_context raises RuntimeError("weights are corrupt")
   missing_dep  PythonModel whose load_context imports the absent module mlgate_absent_dep
+  hinted       PythonModel with type hints (list[str] -> list[str]): upper-cases, adds params["suffix"]
 """
 
 import os
@@ -50,6 +51,14 @@ def main(out):
 
         def predict(self, context, model_input, params=None):
             return model_input
+
+    class Hinted(mlflow.pyfunc.PythonModel):
+        def predict(self, model_input: list[str], params: dict | None = None) -> list[str]:
+            suffix = (params or {}).get("suffix", "")
+            return [s.upper() + suffix for s in model_input]
+
+    mlflow.pyfunc.save_model(os.path.join(out, "hinted"), python_model=Hinted(), input_example=["a", "b"],
+                             pip_requirements=pins())
 
     ex = pd.DataFrame({"x": [1.0, 2.0]})
     params = {"sleep": 0.0, "crash": False}
