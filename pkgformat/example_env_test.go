@@ -191,3 +191,23 @@ func mustRead(t *testing.T, p string) []byte {
 	}
 	return b
 }
+
+// WriteEnv of what ReadEnv read gives back mlflow's own bytes.
+func TestGoldenEnvFilesByteIdentical(t *testing.T) {
+	for _, n := range []string{"sklearn", "onnx", "custom"} {
+		dir := filepath.Join("testdata/golden", n)
+		env, err := ReadEnv(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tmp := t.TempDir()
+		if err := WriteEnv(tmp, env); err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range []string{PythonEnvFile, CondaFile, RequirementsFile} {
+			if got, want := mustRead(t, filepath.Join(tmp, f)), mustRead(t, filepath.Join(dir, f)); !bytes.Equal(got, want) {
+				t.Errorf("%s/%s:\n got %q\nwant %q", n, f, got, want)
+			}
+		}
+	}
+}
