@@ -23,6 +23,7 @@ func runServer(ctx context.Context, env *cliEnv, args []string) error {
 	fs.StringVar(&o.Auth, "auth", "none", "authentication: none or basic")
 	fs.StringVar(&o.AuthUsersFile, "auth-users", "", "users file for --auth basic (name:bcrypt-hash[:read|write] per line)")
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn, error")
+	_ = fs.Int("workers", 1, "N: accepted for mlflow server compatibility; mlgate serves every request from one process")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
