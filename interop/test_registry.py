@@ -276,3 +276,27 @@ def test_raw_wire_shapes(mlgate_server):
     r = requests.post(url + "/registered-models/create", data=json.dumps({"name": "x"}),
                       headers={"Content-Type": "text/plain"}, timeout=10)
     assert r.status_code == 400 and r.json()["error_code"] == "INVALID_PARAMETER_VALUE"
+
+
+def test_webhooks_via_client(mlgate_server):
+    """MLflow 3's webhook management API through the real client."""
+    from mlflow.entities.webhook import WebhookStatus
+
+    url = mlgate_server.url
+    c = MlflowClient(url, url)
+    closed = free_port()
+    hook = c.create_webhook(name="deploy-on-alias", url=f"https://127.0.0.1:{closed}/hook",
+                            events=["model_version_alias.created", "model_version.created"],
+                            description="reload serving", secret="s3cr3t")
+    assert hook.status == WebhookStatus.ACTIVE and hook.name == "deploy-on-alias"
+    assert sorted(str(e) for e in hook.events) == ["model_version.created", "model_version_alias.created"]
+    assert c.get_webhook(hook.webhook_id).description == "reload serving"
+    assert [w.webhook_id for w in c.list_webhooks()] == [hook.webhook_id]
+    upd = c.update_webhook(hook.webhook_id, status=WebhookStatus.DISABLED)
+    assert upd.status == WebhookStatus.DISABLED
+    res = c.test_webhook(hook.webhook_id)
+    assert res.success is False and res.error_message
+    assert code_of(lambda: c.create_webhook(name="bad", url="ftp://127.0.0.1/x", events=["model_version.created"])) \
+        == "INVALID_PARAMETER_VALUE"
+    c.delete_webhook(hook.webhook_id)
+    assert code_of(lambda: c.get_webhook(hook.webhook_id)) == "RESOURCE_DOES_NOT_EXIST"
