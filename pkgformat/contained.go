@@ -32,12 +32,3 @@ func readContained(dir, name string, limit int64) ([]byte, error) {
 	}
 	return data, nil
 }
-
-func sortedKeys(m map[string]any) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sortStrings(keys)
-	return keys
-}

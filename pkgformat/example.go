@@ -184,24 +184,27 @@ func WriteInputExample(dir string, ex *InputExample) (map[string]any, error) {
 // {"inputs"} or {"instances"}, with optional "params"), a pandas split object
 // {"columns", "data"}, a {name: nested list} object or a nested list.
 func ExampleFromPayload(raw []byte) (*InputExample, error) {
-	var v any
-	if err := decodeJSONNumbers(raw, &v); err != nil {
+	v, err := decodeOrdered(raw)
+	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrBadExample, err)
 	}
 	ex := &InputExample{Type: ExampleNdarray}
-	obj, isObj := v.(map[string]any)
+	obj, isObj := v.(*orderedMap)
 	if isObj {
-		if p, ok := obj["params"].(map[string]any); ok {
-			ex.Params = p
-		}
 		for _, k := range []string{"dataframe_split", "dataframe_records", "inputs", "instances"} {
-			inner, ok := obj[k]
+			inner, ok := obj.vals[k]
 			if !ok {
 				continue
+			}
+			if p, ok := obj.vals["params"].(*orderedMap); ok {
+				ex.Params = p.plain()
 			}
 			switch k {
 			case "dataframe_split":
 				ex.Type, ex.PandasOrient = ExampleDataframe, "split"
+				if m, ok := inner.(*orderedMap); ok {
+					inner = m.without("index")
+				}
 			case "dataframe_records":
 				split, err := recordsToSplit(inner)
 				if err != nil {
@@ -212,13 +215,12 @@ func ExampleFromPayload(raw []byte) (*InputExample, error) {
 			}
 			return ex.withData(inner)
 		}
-		if _, ok := obj["columns"]; ok {
-			if _, ok := obj["data"]; ok {
-				ex.Type, ex.PandasOrient = ExampleDataframe, "split"
-				delete(obj, "index")
-			}
+		_, hasCols := obj.vals["columns"]
+		_, hasData := obj.vals["data"]
+		if hasCols && hasData {
+			ex.Type, ex.PandasOrient = ExampleDataframe, "split"
+			v = obj.without("index")
 		}
-		ex.Params = nil
 	}
 	return ex.withData(v)
 }
@@ -232,6 +234,8 @@ func (ex *InputExample) withData(v any) (*InputExample, error) {
 	return ex, nil
 }
 
+// recordsToSplit turns pandas records into a split object, columns in
+// order of first appearance (as pandas.DataFrame(records) orders them).
 func recordsToSplit(v any) (any, error) {
 	recs, ok := v.([]any)
 	if !ok || len(recs) == 0 {
@@ -240,11 +244,11 @@ func recordsToSplit(v any) (any, error) {
 	var cols []any
 	seen := map[string]bool{}
 	for _, r := range recs {
-		m, ok := r.(map[string]any)
+		m, ok := r.(*orderedMap)
 		if !ok {
 			return nil, fmt.Errorf("%w: dataframe_records must be a list of objects", ErrBadExample)
 		}
-		for _, k := range sortedKeys(m) {
+		for _, k := range m.keys {
 			if !seen[k] {
 				seen[k] = true
 				cols = append(cols, k)
@@ -253,10 +257,10 @@ func recordsToSplit(v any) (any, error) {
 	}
 	data := make([]any, len(recs))
 	for i, r := range recs {
-		m := r.(map[string]any)
+		m := r.(*orderedMap)
 		row := make([]any, len(cols))
 		for j, c := range cols {
-			row[j] = m[c.(string)]
+			row[j] = m.vals[c.(string)]
 		}
 		data[i] = row
 	}

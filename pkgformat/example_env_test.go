@@ -82,7 +82,8 @@ func TestExampleWithParams(t *testing.T) {
 func TestExampleFromPayloadForms(t *testing.T) {
 	cases := map[string]struct{ typ, data string }{
 		`{"dataframe_split": {"columns": ["a"], "data": [[1]]}}`: {ExampleDataframe, `{"columns": ["a"], "data": [[1]]}`},
-		`{"dataframe_records": [{"b": 1, "a": 2}]}`:              {ExampleDataframe, `{"columns": ["a", "b"], "data": [[2, 1]]}`},
+		`{"dataframe_records": [{"b": 1, "a": 2}, {"c": 3}]}`:    {ExampleDataframe, `{"columns": ["b", "a", "c"], "data": [[1, 2, null], [null, null, 3]]}`},
+		`{"inputs": {"z": [1], "a": [2]}}`:                       {ExampleNdarray, `{"z": [1], "a": [2]}`},
 		`{"columns": ["a"], "data": [[1.5]], "index": [0]}`:      {ExampleDataframe, `{"columns": ["a"], "data": [[1.5]]}`},
 		`[[1, 2], [3, 4]]`:       {ExampleNdarray, `[[1, 2], [3, 4]]`},
 		`{"x": [[1.0]]}`:         {ExampleNdarray, `{"x": [[1.0]]}`},

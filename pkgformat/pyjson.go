@@ -218,4 +218,96 @@ func pyFloat(f float64) string {
 	return out
 }
 
-func sortStrings(s []string) { sort.Strings(s) }
+// decodeOrdered decodes one JSON value keeping object key order (objects
+// become *orderedMap) and numbers as written (json.Number).
+func decodeOrdered(data []byte) (any, error) {
+	d := json.NewDecoder(bytes.NewReader(data))
+	d.UseNumber()
+	v, err := decodeOrderedValue(d, 0)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := d.Token(); err == nil {
+		return nil, fmt.Errorf("trailing data after JSON value")
+	}
+	return v, nil
+}
+
+func decodeOrderedValue(d *json.Decoder, depth int) (any, error) {
+	if depth > maxJSONDepth {
+		return nil, fmt.Errorf("JSON nested deeper than %d levels", maxJSONDepth)
+	}
+	tok, err := d.Token()
+	if err != nil {
+		return nil, err
+	}
+	switch t := tok.(type) {
+	case json.Delim:
+		switch t {
+		case '{':
+			o := newOrdered()
+			for d.More() {
+				kt, err := d.Token()
+				if err != nil {
+					return nil, err
+				}
+				k, _ := kt.(string)
+				v, err := decodeOrderedValue(d, depth+1)
+				if err != nil {
+					return nil, err
+				}
+				o.set(k, v)
+			}
+			_, err := d.Token() // '}'
+			return o, err
+		case '[':
+			arr := []any{}
+			for d.More() {
+				v, err := decodeOrderedValue(d, depth+1)
+				if err != nil {
+					return nil, err
+				}
+				arr = append(arr, v)
+			}
+			_, err := d.Token() // ']'
+			return arr, err
+		}
+		return nil, fmt.Errorf("unexpected %v", t)
+	default:
+		return tok, nil
+	}
+}
+
+// without returns a copy of o without key k.
+func (o *orderedMap) without(k string) *orderedMap {
+	out := newOrdered()
+	for _, key := range o.keys {
+		if key != k {
+			out.set(key, o.vals[key])
+		}
+	}
+	return out
+}
+
+// plain converts o (recursively) to map[string]any.
+func (o *orderedMap) plain() map[string]any {
+	m := make(map[string]any, len(o.keys))
+	for _, k := range o.keys {
+		m[k] = plainValue(o.vals[k])
+	}
+	return m
+}
+
+func plainValue(v any) any {
+	switch x := v.(type) {
+	case *orderedMap:
+		return x.plain()
+	case []any:
+		out := make([]any, len(x))
+		for i, e := range x {
+			out[i] = plainValue(e)
+		}
+		return out
+	}
+	return v
+}
