@@ -184,6 +184,11 @@ func markdown(r *Report, charts map[string][]string) string {
 	p("**Machine:** %s, %d logical CPUs, %.1f GiB RAM, Linux %s, %s, %s; load average at start %s. ",
 		m.CPU, m.CPUs, float64(m.MemTotal)/(1<<30), m.Kernel, m.OS, m.GoVersion, m.LoadAvg)
 	p("The load generator runs on the same machine and shares its CPUs with the server under test.\n\n")
+	p("**Reproduce:** `make bench` (full run, about 20 minutes; rewrites this file and benchmarks-raw/) or " +
+		"`BENCH_QUICK=1 make bench` (smoke run under `make test`: every system starts, answers and yields numbers; " +
+		"results go to a temporary folder). `go run ./bench/cmd/benchrun -h` lists the flags (`-only KEY,...` runs " +
+		"some systems or models, `-no-tracking`, `-no-serving`). MLServer lives in its own venv " +
+		"(`scripts/venv.sh bench/requirements-mlserver.txt`, created on first use) because its pins differ from interop/'s.\n\n")
 	p("**Method:**\n\n")
 	for _, s := range r.Settings {
 		p("- %s\n", s)
