@@ -30,8 +30,12 @@ type Options struct {
 	// WebhookAllowedSchemes are the URL schemes webhooks may use (default
 	// https only, like MLFLOW_WEBHOOK_ALLOWED_SCHEMES).
 	WebhookAllowedSchemes []string
-	// WebhookClient delivers webhooks; nil uses a client with no proxy
-	// settings beyond the environment and a 30 s per-attempt timeout.
+	// WebhookAllowPrivateIPs lets webhooks reach loopback, private and
+	// link-local addresses (MLFLOW_WEBHOOK_ALLOW_PRIVATE_IPS); by default
+	// such URLs are refused and the delivery dialer refuses such peers.
+	WebhookAllowPrivateIPs bool
+	// WebhookClient delivers webhooks; nil builds one whose dialer enforces
+	// WebhookAllowPrivateIPs, with a 30 s per-attempt timeout.
 	WebhookClient *http.Client
 	// WebhookBackoff is the first retry delay of a failed delivery
 	// (doubling, capped at a minute); default 1 s.
@@ -44,9 +48,10 @@ type handlers struct {
 	srcRegex *regexp.Regexp
 	hooks    *deliverer
 	// webhookSchemes are the allowed webhook URL schemes.
-	webhookSchemes []string
-	requests       *prometheus.CounterVec
-	duration       *prometheus.HistogramVec
+	webhookSchemes      []string
+	webhookAllowPrivate bool
+	requests            *prometheus.CounterVec
+	duration            *prometheus.HistogramVec
 }
 
 // Prefixes under which MLflow serves every registry endpoint.
@@ -75,11 +80,12 @@ func Mount(r gin.IRouter, opts Options) error {
 			Help:    "Model registry API request latency by operation.",
 			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
 		}, []string{"operation"}),
-		webhookSchemes: opts.WebhookAllowedSchemes,
+		webhookSchemes:      opts.WebhookAllowedSchemes,
+		webhookAllowPrivate: opts.WebhookAllowPrivateIPs,
 	}
 	client := opts.WebhookClient
 	if client == nil {
-		client = &http.Client{Timeout: webhookTimeout}
+		client = webhookHTTPClient(opts.WebhookAllowPrivateIPs)
 	}
 	backoff := opts.WebhookBackoff
 	if backoff <= 0 {

@@ -14,7 +14,7 @@ type webhookResponse struct {
 }
 
 func (h *handlers) webhookInput(r *request) (store.WebhookInput, error) {
-	in := store.WebhookInput{AllowedSchemes: h.webhookSchemes}
+	in := store.WebhookInput{AllowedSchemes: h.webhookSchemes, AllowPrivateIPs: h.webhookAllowPrivate}
 	for name, dst := range map[string]**string{"name": &in.Name, "url": &in.URL, "description": &in.Description,
 		"secret": &in.Secret, "status": &in.Status} {
 		v, has, err := r.str(name)

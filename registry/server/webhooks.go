@@ -7,11 +7,15 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -205,6 +209,30 @@ func (d *deliverer) post(ctx context.Context, h store.Webhook, id, ts string, bo
 	defer func() { _ = resp.Body.Close() }()
 	rb, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
 	return testResult{Success: resp.StatusCode < 400, ResponseStatus: resp.StatusCode, ResponseBody: string(rb)}
+}
+
+// webhookHTTPClient returns the delivery client. Unless private addresses
+// are allowed its dialer refuses non-public peers, so a host that
+// re-resolves to an internal address after validation is still refused.
+func webhookHTTPClient(allowPrivate bool) *http.Client {
+	d := &net.Dialer{Timeout: 10 * time.Second}
+	if !allowPrivate {
+		d.Control = func(_, address string, _ syscall.RawConn) error {
+			host, _, err := net.SplitHostPort(address)
+			if err != nil {
+				return err
+			}
+			ip, err := netip.ParseAddr(host)
+			if err != nil || !store.PublicIP(ip) {
+				return fmt.Errorf("webhook peer %s is not a public address", host)
+			}
+			return nil
+		}
+	}
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.DialContext = d.DialContext
+	return &http.Client{Timeout: webhookTimeout, Transport: tr,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 }
 
 // examplePayload is the fixed payload MLflow's webhook test sends.

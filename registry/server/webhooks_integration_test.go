@@ -74,7 +74,7 @@ func TestWebhooks(t *testing.T) {
 	}
 	gin.SetMode(gin.TestMode)
 	e := gin.New()
-	if err := server.Mount(e, server.Options{Store: st, WebhookAllowedSchemes: []string{"http", "https"}, WebhookBackoff: 10 * time.Millisecond}); err != nil {
+	if err := server.Mount(e, server.Options{Store: st, WebhookAllowedSchemes: []string{"http", "https"}, WebhookAllowPrivateIPs: true, WebhookBackoff: 10 * time.Millisecond}); err != nil {
 		t.Fatal(err)
 	}
 	srv := httptest.NewServer(e)
@@ -161,4 +161,26 @@ func TestWebhooks(t *testing.T) {
 	c.ok("DELETE", api+"/webhooks/"+id, nil, nil)
 	c.fails("GET", api+"/webhooks/"+id, nil, nil, 404, "RESOURCE_DOES_NOT_EXIST")
 	c.fails("DELETE", api+"/webhooks/"+id, nil, nil, 404, "RESOURCE_DOES_NOT_EXIST")
+}
+
+func TestWebhookPrivateAddressesRefused(t *testing.T) {
+	d := dbtest.Open(t, dbtest.Backend{Name: "sqlite", URI: dbtest.SQLiteURI})
+	st, err := store.New(context.Background(), d, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	gin.SetMode(gin.TestMode)
+	e := gin.New()
+	if err := server.Mount(e, server.Options{Store: st, WebhookAllowedSchemes: []string{"http", "https"}}); err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(e)
+	t.Cleanup(srv.Close)
+	c := &client{t: t, base: srv.URL}
+	ev := []map[string]string{{"entity": "MODEL_VERSION", "action": "CREATED"}}
+	for _, u := range []string{"http://127.0.0.1:9/x", "https://10.1.2.3/x", "http://[::1]/x", "http://169.254.169.254/latest", "http://localhost/x"} {
+		c.fails("POST", api+"/webhooks", map[string]any{"name": "h", "url": u, "events": ev}, nil, 400, "INVALID_PARAMETER_VALUE")
+	}
+	// A public literal is accepted (and never contacted here: it is created disabled).
+	c.ok("POST", api+"/webhooks", map[string]any{"name": "h", "url": "https://203.0.114.7/x", "events": ev, "status": "DISABLED"}, nil)
 }

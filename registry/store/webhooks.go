@@ -7,6 +7,8 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"net"
+	"net/netip"
 	"net/url"
 	"regexp"
 	"strings"
@@ -43,6 +45,39 @@ type WebhookInput struct {
 	// AllowedSchemes are the URL schemes accepted (default https only, as
 	// MLFLOW_WEBHOOK_ALLOWED_SCHEMES).
 	AllowedSchemes []string
+	// AllowPrivateIPs accepts hosts that are or resolve to loopback,
+	// private, link-local or otherwise non-public addresses
+	// (MLFLOW_WEBHOOK_ALLOW_PRIVATE_IPS).
+	AllowPrivateIPs bool
+}
+
+var cgnat = netip.MustParsePrefix("100.64.0.0/10")
+
+// PublicIP reports whether ip is a public unicast address (webhooks may
+// not reach anything else unless private addresses are allowed).
+func PublicIP(ip netip.Addr) bool {
+	ip = ip.Unmap()
+	return ip.IsValid() && ip.IsGlobalUnicast() && !ip.IsPrivate() && !ip.IsLoopback() &&
+		!ip.IsLinkLocalUnicast() && !cgnat.Contains(ip)
+}
+
+func checkPublicHost(ctx context.Context, host string) error {
+	if ip, err := netip.ParseAddr(host); err == nil {
+		if !PublicIP(ip) {
+			return invalidf("Webhook URL host %s is not a public address; set MLFLOW_WEBHOOK_ALLOW_PRIVATE_IPS=true on the server to allow it.", host)
+		}
+		return nil
+	}
+	addrs, err := net.DefaultResolver.LookupNetIP(ctx, "ip", host)
+	if err != nil || len(addrs) == 0 {
+		return invalidf("Webhook URL host %s could not be resolved: %v", host, err)
+	}
+	for _, a := range addrs {
+		if !PublicIP(a) {
+			return invalidf("Webhook URL host %s resolves to the non-public address %s; set MLFLOW_WEBHOOK_ALLOW_PRIVATE_IPS=true on the server to allow it.", host, a)
+		}
+	}
+	return nil
 }
 
 var validEntityActions = map[string][]string{
@@ -102,7 +137,7 @@ func validateWebhookEvents(events []WebhookEvent) ([]WebhookEvent, error) {
 	return out, nil
 }
 
-func validateWebhookURL(u string, schemes []string) error {
+func validateWebhookURL(ctx context.Context, u string, schemes []string, allowPrivate bool) error {
 	if strings.TrimSpace(u) == "" {
 		return invalidf("Webhook URL cannot be empty or just whitespace: '%s'", u)
 	}
@@ -122,6 +157,9 @@ func validateWebhookURL(u string, schemes []string) error {
 	}
 	if p.Hostname() == "" {
 		return invalidf("Webhook URL must include a hostname: '%s'", u)
+	}
+	if !allowPrivate {
+		return checkPublicHost(ctx, p.Hostname())
 	}
 	return nil
 }
@@ -158,7 +196,7 @@ func (s *Store) CreateWebhook(ctx context.Context, in WebhookInput) (*Webhook, e
 	if in.URL == nil {
 		return nil, missing("url")
 	}
-	if err := validateWebhookURL(*in.URL, in.AllowedSchemes); err != nil {
+	if err := validateWebhookURL(ctx, *in.URL, in.AllowedSchemes, in.AllowPrivateIPs); err != nil {
 		return nil, err
 	}
 	events, err := validateWebhookEvents(in.Events)
@@ -293,7 +331,7 @@ func (s *Store) UpdateWebhook(ctx context.Context, id string, in WebhookInput) (
 		set, args = append(set, "name = ?"), append(args, *in.Name)
 	}
 	if in.URL != nil && *in.URL != "" {
-		if err := validateWebhookURL(*in.URL, in.AllowedSchemes); err != nil {
+		if err := validateWebhookURL(ctx, *in.URL, in.AllowedSchemes, in.AllowPrivateIPs); err != nil {
 			return nil, err
 		}
 		set, args = append(set, "url = ?"), append(args, *in.URL)
