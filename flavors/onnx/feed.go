@@ -94,7 +94,7 @@ func buildFeeds(in *flavors.Input, inputs []ioInfo) (map[string]*flavors.Tensor,
 	if len(feeds) > len(inputs) {
 		for k := range feeds {
 			if !slices.ContainsFunc(inputs, func(i ioInfo) bool { return i.Name == k }) {
-				return nil, badInput("Invalid input name: %s", k)
+				return nil, badInput("[ONNXRuntimeError] : 2 : INVALID_ARGUMENT : Invalid input name: %s", k)
 			}
 		}
 	}

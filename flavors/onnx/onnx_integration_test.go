@@ -188,7 +188,7 @@ func TestBadInput(t *testing.T) {
 			wantMsg: "invalid dimensions"},
 		{name: "wrong dtype", kind: "linear",
 			spec:    `{"tensors": {"x": {"dtype": "int64", "shape": [1, 3], "data": [1, 2, 3]}}}`,
-			wantMsg: "Unexpected input data type"},
+			wantMsg: "[ONNXRuntimeError] : 2 : INVALID_ARGUMENT : Unexpected input data type. Actual: (tensor(int64)) , expected: (tensor(float))"},
 		{name: "string into float", kind: "linear",
 			spec:    `{"tensors": {"x": {"dtype": "str", "shape": [1, 3], "data": ["a", "b", "c"]}}}`,
 			wantMsg: "Unexpected input data type"},
@@ -209,7 +209,7 @@ func TestBadInput(t *testing.T) {
 			wantMsg: "KeyError"},
 		{name: "mismatched batch", kind: "multi_input",
 			spec:    `{"tensors": {"a": {"dtype": "float32", "shape": [2], "data": [1, 2]}, "b": {"dtype": "float32", "shape": [3], "data": [1, 2, 3]}}}`,
-			wantMsg: ""},
+			wantMsg: "[ONNXRuntimeError] : 6 : RUNTIME_EXCEPTION : Non-zero status code returned while running"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

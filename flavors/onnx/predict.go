@@ -94,7 +94,28 @@ func (p *Predictor) run(ctx context.Context, ins, outs []ort.Value) error {
 	if cerr := ctx.Err(); cerr != nil {
 		return fmt.Errorf("onnx: run cancelled: %w", cerr)
 	}
-	return &inputError{msg: strings.TrimPrefix(err.Error(), "Error running network: ")}
+	return &inputError{msg: pythonORTMessage(strings.TrimPrefix(err.Error(), "Error running network: "))}
+}
+
+// invalidArgument lists the starts of ORT's INVALID_ARGUMENT messages
+// about feeds (onnxruntime_go drops the status code).
+var invalidArgument = []string{
+	"Invalid input name", "Unexpected input data type", "Got invalid dimensions", "Invalid rank",
+}
+
+// pythonORTMessage formats an ORT message about the feeds as
+// onnxruntime-python's exception reads, so that the text mlgate quotes in a
+// 400 answer is the one mlflow quotes.
+func pythonORTMessage(msg string) string {
+	for _, p := range invalidArgument {
+		if strings.HasPrefix(msg, p) {
+			return "[ONNXRuntimeError] : 2 : INVALID_ARGUMENT : " + msg
+		}
+	}
+	if strings.HasPrefix(msg, "Non-zero status code returned while running") {
+		return "[ONNXRuntimeError] : 6 : RUNTIME_EXCEPTION : " + msg
+	}
+	return msg
 }
 
 // allocFloat16 preallocates float16 tensor outputs: onnxruntime_go cannot
