@@ -93,6 +93,10 @@ func TestONNXSignature(t *testing.T) {
 	if got := sig.Outputs.JSON(); got != `[{"name": "y", "type": "tensor", "tensor-spec": {"dtype": "float32", "shape": [-1, 3]}}]` {
 		t.Errorf("outputs %s", got)
 	}
+	norank := &ONNXGraph{Inputs: []ONNXValue{{Name: "x", Kind: "tensor", ElemType: 1}}}
+	if _, err := norank.Signature(); err == nil || !strings.Contains(err.Error(), "unknown rank") {
+		t.Errorf("unknown rank: %v", err)
+	}
 	bad := &ONNXGraph{Inputs: []ONNXValue{{Name: "bf", Kind: "tensor", ElemType: 16}}}
 	if _, err := bad.Signature(); err == nil || !strings.Contains(err.Error(), "BFLOAT16") {
 		t.Errorf("bfloat16: %v", err)

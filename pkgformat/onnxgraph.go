@@ -380,9 +380,10 @@ func (v *ONNXValue) parseTensorType(b []byte) error {
 }
 
 // Signature returns the MLflow tensor signature of the graph: every input
-// (which must be a tensor with a numpy dtype) and every tensor output;
-// non-tensor outputs (sequences, maps such as a classifier's ZipMap) are
-// left out of the outputs schema.
+// (which must be a tensor with a numpy dtype and a known rank) and every
+// such tensor output; other outputs (sequences, maps such as a
+// classifier's ZipMap, tensors of unknown rank) are left out of the
+// outputs schema.
 func (g *ONNXGraph) Signature() (*Signature, error) {
 	specs := func(vals []ONNXValue, strict bool) ([]TensorSpec, error) {
 		var out []TensorSpec
@@ -397,11 +398,14 @@ func (g *ONNXGraph) Signature() (*Signature, error) {
 				}
 				return nil, fmt.Errorf("input %q has element type %s, which has no numpy dtype", v.Name, ONNXElemTypeName(v.ElemType))
 			}
-			shape := v.Shape
-			if shape == nil {
-				shape = []int64{-1}
+			if v.Shape == nil {
+				// Unknown rank: MLflow's tensor specs need one.
+				if strict {
+					return nil, fmt.Errorf("input %q has no shape (unknown rank)", v.Name)
+				}
+				continue
 			}
-			out = append(out, TensorSpec{Name: v.Name, DType: dt, Shape: shape})
+			out = append(out, TensorSpec{Name: v.Name, DType: dt, Shape: v.Shape})
 		}
 		return out, nil
 	}
