@@ -21,7 +21,7 @@ sys.path.insert(0, os.path.dirname(__file__))
 from conftest import Proc, free_port  # noqa: E402
 import models  # noqa: E402
 
-KINDS = ["linear", "multi_input", "tensor_sig", "iris_rf"]
+KINDS = ["linear", "multi_input", "tensor_sig", "iris_rf", "types"]
 MLFLOW = os.path.join(os.path.dirname(sys.executable), "mlflow")
 
 # Requests every model gets on top of its own (all invalid in the same way).
@@ -38,6 +38,53 @@ GENERIC = [
     {"name": "bad_charset", "content_type": "application/json; charset=latin-1", "raw": "{}"},
     {"name": "unknown_ctype_param", "content_type": "application/json; format=pandas-split", "raw": "{}"},
 ]
+
+# A valid body for the `types` model (models.py's example).
+TYPES_OK = {n: [[1, 2], [3, 4]] for n in ["f16", "f32", "f64", "i8", "i16", "i32", "i64", "u8", "u16", "u32", "u64"]}
+TYPES_OK.update({"b": [[True, False], [False, True]], "s": [["a", "bc"], ["", "d"]]})
+
+IRIS = ["sepal_length", "sepal_width", "petal_length", "petal_width"]
+
+
+def _j(name, body):
+    return {"name": name, "content_type": "application/json", "body": body}
+
+
+# Per-model requests beyond models.py's own: casts, optional forms, errors.
+EXTRA = {
+    "linear": [
+        _j("ints_in_float_frame", {"dataframe_split": {"columns": ["x1", "x2", "x3"], "data": [[1, 2, 3]]}}),
+        _j("inputs_list", {"inputs": [[1.0, 2.0, 3.0]]}),
+        _j("extra_column", {"dataframe_split": {"columns": ["x1", "x2", "x3", "x4"], "data": [[1.0, 2.0, 3.0, 4.0]]}}),
+    ],
+    "multi_input": [
+        _j("records", {"dataframe_records": [{"a": 1.0, "b": 2.0}, {"b": 0.5, "a": -1}]}),
+        _j("instances_records", {"instances": [{"a": 1.0, "b": 2.0}]}),
+        {"name": "csv", "content_type": "text/csv", "body": "a,b\n1.0,2.0\n3,4\n"},
+    ],
+    "tensor_sig": [
+        _j("instances_named", {"instances": [{"x": [[0.0, 1.0], [2.0, 3.0]]}]}),
+        _j("ints_cast_to_float32", {"inputs": {"x": [[[0, 1, 2], [3, 4, 5]]]}}),
+        _j("split_list_column", {"dataframe_split": {"columns": ["x"], "data": [[[[0.0, 1.0], [2.0, 3.0]]]]}}),
+        _j("ragged", {"inputs": {"x": [[[0.0, 1.0], [2.0]]]}}),
+        _j("missing_named_input", {"inputs": {"y": [[[0.0, 1.0], [2.0, 3.0]]]}}),
+    ],
+    "iris_rf": [
+        {"name": "csv", "content_type": "text/csv", "body": ",".join(IRIS) + "\n5.1,3.5,1.4,0.2\n6.3,3.3,6.0,2.5\n"},
+        _j("instances_records", {"instances": [dict(zip(IRIS, [5.1, 3.5, 1.4, 0.2]))]}),
+        _j("inputs_columns", {"inputs": {k: [v] for k, v in zip(IRIS, [6.3, 3.3, 6.0, 2.5])}}),
+        _j("ints_and_strings_cast", {"dataframe_split": {"columns": IRIS, "data": [[5, "3.5", 1, 0]]}}),
+        _j("extra_column_dropped", {"dataframe_records": [dict(zip(IRIS + ["junk"], [5.1, 3.5, 1.4, 0.2, "x"]))]}),
+        _j("uncastable", {"dataframe_split": {"columns": IRIS, "data": [["abc", 3.5, 1.4, 0.2]]}}),
+        _j("split_index", {"dataframe_split": {"columns": IRIS, "index": [7], "data": [[5.1, 3.5, 1.4, 0.2]]}}),
+    ],
+    "types": [
+        _j("int8_out_of_range", {"inputs": {"i8": [[1000, 1]]}}),
+        _j("missing_inputs", {"inputs": {"f32": [[1.0, 2.0]]}}),
+        _j("bools_from_ints", {"inputs": {**TYPES_OK, "b": [[1, 0], [0, 1]]}}),
+        _j("wrong_shape", {"inputs": {**TYPES_OK, "f64": [[1.0, 2.0, 3.0]]}}),
+    ],
+}
 
 
 def close(a, b, path="$"):
@@ -107,7 +154,7 @@ def _send(url, req):
 @pytest.mark.parametrize("kind", KINDS)
 def test_same_answers_as_mlflow(kind, built, servers):
     ref, ours = servers[kind]
-    reqs = list(built[kind]["requests"]) + GENERIC
+    reqs = list(built[kind]["requests"]) + EXTRA.get(kind, []) + GENERIC
     failures = []
     for req in reqs:
         a, b = _send(ref.url, req), _send(ours.url, req)

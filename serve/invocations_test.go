@@ -59,6 +59,8 @@ func TestInvocations(t *testing.T) {
 			200, `{"predictions": [{"x": 0.10000000149011612, "y": 7, "z": true}, {"x": 2.0, "y": 1, "z": false}]}`, ""},
 		{"csv", colSig, "text/csv", "a,b,c\n1,2,x\n2.5,3,y\n",
 			200, `{"predictions": [{"a": 1.0, "b": 2, "c": "x"}, {"a": 2.5, "b": 3, "c": "y"}]}`, ""},
+		{"csv string column keeps text", colSig, "text/csv", "a,b,c\n1,2,007\n",
+			200, `{"predictions": [{"a": 1.0, "b": 2, "c": "007"}]}`, ""},
 		{"csv with charset", colSig, "text/csv; charset=UTF-8", "a,b,c\n1,2,x\n",
 			200, `{"predictions": [{"a": 1.0, "b": 2, "c": "x"}]}`, ""},
 		{"no schema split infers", nil, js, `{"dataframe_split": {"data": [[1, 2.5, "s", true]]}}`,

@@ -33,6 +33,9 @@ type value struct {
 	arr  []value
 	keys []string
 	vals []value
+	// csv is the field's text when the value came from CSV (a string
+	// column keeps it verbatim, as pandas.read_csv with dtype=object does).
+	csv string
 }
 
 // isInt reports whether a number literal has no fraction or exponent.

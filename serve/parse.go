@@ -334,6 +334,9 @@ func parseCSV(body []byte) (*rframe, error) {
 			v := &value{k: kNull}
 			if c < len(rec) {
 				v = csvValue(rec[c])
+				if v.k != kNull {
+					v.csv = rec[c]
+				}
 			}
 			f.cols[c] = append(f.cols[c], v)
 		}

@@ -128,18 +128,14 @@ func frameInput(in *flavors.Input, f *rframe, schema *pkgformat.Schema) error {
 	named := schema.HasNames()
 	out := &flavors.Frame{}
 	if named {
+		// MLflow casts the columns it has first, then checks for missing ones.
 		var missing []string
-		for _, cs := range schema.Columns {
-			if f.index(cs.Name) < 0 && cs.Required {
-				missing = append(missing, "'"+cs.Name+"'")
-			}
-		}
-		if len(missing) > 0 {
-			return schemaError("Model is missing inputs [%s].%s", strings.Join(missing, ", "), extraNote(f.names, schema))
-		}
 		for _, cs := range schema.Columns {
 			c := f.index(cs.Name)
 			if c < 0 {
+				if cs.Required {
+					missing = append(missing, "'"+cs.Name+"'")
+				}
 				continue
 			}
 			col, err := castColumn(cs.Name, f.cols[c], cs.Type)
@@ -149,6 +145,9 @@ func frameInput(in *flavors.Input, f *rframe, schema *pkgformat.Schema) error {
 			out.Columns = append(out.Columns, cs.Name)
 			out.Data = append(out.Data, col)
 			out.Types = append(out.Types, cs.Type.Type)
+		}
+		if len(missing) > 0 {
+			return schemaError("Model is missing inputs [%s].%s", strings.Join(missing, ", "), extraNote(f.names, schema))
 		}
 	} else {
 		if len(f.names) < len(schema.Columns) {
@@ -298,6 +297,9 @@ func castScalar(v *value, t pkgformat.DataType) (any, error) {
 		}
 		return truthy(v), nil
 	case "string":
+		if v.csv != "" {
+			return v.csv, nil
+		}
 		return goValue(v), nil
 	case "binary":
 		if v.k != kString {

@@ -164,9 +164,27 @@ func tensorSchemaInput(in *flavors.Input, data *value, schema *pkgformat.Schema)
 		}
 		return schemaError("Model is missing inputs %s.", pyList(schemaNames(schema)))
 	}
+	// MLflow converts every given key first (np.array with the spec dtype,
+	// or inferred for keys the schema does not name), then checks names.
+	specs := map[string]pkgformat.TensorSpec{}
+	for _, ts := range schema.Tensors {
+		specs[ts.Name] = ts
+	}
+	conv := make(map[string]*flavors.Tensor, len(data.keys))
+	for i, k := range data.keys {
+		var dt flavors.DType
+		if ts, ok := specs[k]; ok {
+			dt = normDType(ts.DType)
+		}
+		t, err := toTensor(&data.vals[i], dt)
+		if err != nil {
+			return invalidInput("%s", err.Error())
+		}
+		conv[k] = t
+	}
 	var missing []string
 	for _, ts := range schema.Tensors {
-		if _, ok := data.get(ts.Name); !ok {
+		if _, ok := conv[ts.Name]; !ok {
 			missing = append(missing, ts.Name)
 		}
 	}
@@ -175,11 +193,7 @@ func tensorSchemaInput(in *flavors.Input, data *value, schema *pkgformat.Schema)
 	}
 	in.Tensors = make(map[string]*flavors.Tensor, len(schema.Tensors))
 	for _, ts := range schema.Tensors {
-		v, _ := data.get(ts.Name)
-		t, err := toTensor(v, normDType(ts.DType))
-		if err != nil {
-			return invalidInput("%s", err.Error())
-		}
+		t := conv[ts.Name]
 		if err := checkShape(t, ts); err != nil {
 			return err
 		}
