@@ -82,8 +82,8 @@ func userTags(ts []tracking.Tag) []tracking.Tag {
 }
 
 // TestEmbeddedAndHTTPGiveSameResults runs one scenario against the real
-// mlflow server (HTTP), an embedded SQLite store and an embedded PostgreSQL
-// store, and compares what each stored.
+// mlflow server (HTTP), `mlgate server` (HTTP), an embedded SQLite store and
+// an embedded PostgreSQL store, and compares what each stored.
 func TestEmbeddedAndHTTPGiveSameResults(t *testing.T) {
 	artDir := t.TempDir()
 	writeFile(t, filepath.Join(artDir, "a.txt"), "aaa")
@@ -93,6 +93,13 @@ func TestEmbeddedAndHTTPGiveSameResults(t *testing.T) {
 	must(t, err)
 	want := scenario(t, httpClient, artDir)
 
+	t.Run("mlgate-server", func(t *testing.T) {
+		c, err := tracking.NewClient(testConfig(mlgateURL))
+		must(t, err)
+		if got := scenario(t, c, artDir); got != want {
+			t.Fatalf("mlgate server differs from mlflow server:\n--- mlflow\n%s--- mlgate\n%s", want, got)
+		}
+	})
 	for _, b := range dbtest.Backends() {
 		name := b.Name
 		t.Run(name, func(t *testing.T) {

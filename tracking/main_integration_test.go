@@ -11,8 +11,12 @@ import (
 )
 
 // mlflowServer is one real `mlflow server` shared by this package's tests
-// (it takes a while to start on a loaded machine).
-var mlflowServer *clienttest.MLflow
+// (it takes a while to start on a loaded machine); mlgateURL is an
+// `mlgate server` built from this tree.
+var (
+	mlflowServer *clienttest.MLflow
+	mlgateURL    string
+)
 
 func TestMain(m *testing.M) {
 	os.Exit(run(m))
@@ -37,5 +41,12 @@ func run(m *testing.M) int {
 	}
 	defer srv.Stop()
 	mlflowServer = srv
+	url, stop, err := clienttest.StartMLgate(dir, clienttest.Port())
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "FAIL: start mlgate server:", err)
+		return 1
+	}
+	defer stop()
+	mlgateURL = url
 	return m.Run()
 }

@@ -125,3 +125,79 @@ func Port() int {
 	defer func() { _ = l.Close() }()
 	return l.Addr().(*net.TCPAddr).Port
 }
+
+// StartMLgate builds cmd/mlgate from the module containing the working
+// directory and runs `mlgate server` in dir on port, with a SQLite store and
+// the artifact proxy. stop ends it.
+func StartMLgate(dir string, port int) (url string, stop func(), err error) {
+	root, err := moduleRoot()
+	if err != nil {
+		return "", nil, err
+	}
+	bin := filepath.Join(dir, "mlgate")
+	build := exec.Command("go", "build", "-o", bin, "./cmd/mlgate")
+	build.Dir = root
+	if out, err := build.CombinedOutput(); err != nil {
+		return "", nil, fmt.Errorf("build mlgate: %w: %s", err, out)
+	}
+	cmd := exec.Command(bin, "server", "--port", strconv.Itoa(port),
+		"--backend-store-uri", "sqlite:///"+filepath.Join(dir, "mlgate.db"),
+		"--artifacts-destination", filepath.Join(dir, "mlgate-artifacts"))
+	cmd.Dir = dir
+	log, err := os.Create(filepath.Join(dir, "mlgate-server.log"))
+	if err != nil {
+		return "", nil, err
+	}
+	cmd.Stdout, cmd.Stderr = log, log
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		return "", nil, err
+	}
+	done := make(chan struct{})
+	go func() { _ = cmd.Wait(); _ = log.Close(); close(done) }()
+	stop = func() {
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+			<-done
+		}
+	}
+	url = fmt.Sprintf("http://127.0.0.1:%d", port)
+	deadline := time.Now().Add(2 * time.Minute)
+	for time.Now().Before(deadline) {
+		select {
+		case <-done:
+			b, _ := os.ReadFile(filepath.Join(dir, "mlgate-server.log"))
+			return "", nil, fmt.Errorf("mlgate server exited early: %s", tail(b))
+		default:
+		}
+		if res, err := http.Get(url + "/health"); err == nil {
+			_ = res.Body.Close()
+			if res.StatusCode == http.StatusOK {
+				return url, stop, nil
+			}
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	stop()
+	return "", nil, fmt.Errorf("mlgate server on %s did not answer within 2 minutes", url)
+}
+
+func moduleRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", fmt.Errorf("no go.mod above the working directory")
+		}
+		dir = parent
+	}
+}
