@@ -116,17 +116,23 @@ func (p *Proc) LogTail(n int) string {
 }
 
 // Stop sends SIGTERM to the process group, waits up to grace, then kills
-// the group.
+// the group and any descendant that had left it.
 func (p *Proc) Stop(grace time.Duration) {
 	defer func() { _ = p.logFile.Close() }()
 	pgid := p.Cmd.Process.Pid
+	tree := treePids(pgid)
 	_ = syscall.Kill(-pgid, syscall.SIGTERM)
 	select {
 	case <-p.done:
 	case <-time.After(grace):
 	}
-	// Children may outlive the leader: kill whatever is left of the group.
+	// Children may outlive the leader: kill whatever is left.
 	_ = syscall.Kill(-pgid, syscall.SIGKILL)
+	for _, pid := range tree {
+		if pid != pgid {
+			_ = syscall.Kill(pid, syscall.SIGKILL)
+		}
+	}
 	select {
 	case <-p.done:
 	case <-time.After(5 * time.Second):
@@ -140,25 +146,49 @@ type Memory struct {
 	N   int    `json:"processes"`
 }
 
-// GroupMemory sums VmRSS and VmHWM over every live process in process group
-// pgid (a server started by Start and the workers it forked).
+// GroupMemory sums VmRSS and VmHWM over a server's processes: every live
+// process in process group pgid (a server started by Start has pid = pgid)
+// and every descendant of pid pgid, which catches workers that a server
+// starts in process groups of their own.
 func GroupMemory(pgid int) (Memory, error) {
 	var m Memory
 	ents, err := os.ReadDir("/proc")
 	if err != nil {
 		return m, err
 	}
+	type info struct{ ppid, pgid int }
+	procs := map[int]info{}
+	children := map[int][]int{}
 	for _, e := range ents {
 		pid, err := strconv.Atoi(e.Name())
 		if err != nil {
 			continue
 		}
-		g, err := procPgid(pid)
-		if err != nil || g != pgid {
+		ppid, g, err := procStat(pid)
+		if err != nil {
 			continue
 		}
+		procs[pid] = info{ppid, g}
+		children[ppid] = append(children[ppid], pid)
+	}
+	members := map[int]bool{}
+	for pid, in := range procs {
+		if in.pgid == pgid {
+			members[pid] = true
+		}
+	}
+	if _, ok := procs[pgid]; ok {
+		queue := []int{pgid}
+		for len(queue) > 0 {
+			p := queue[0]
+			queue = queue[1:]
+			members[p] = true
+			queue = append(queue, children[p]...)
+		}
+	}
+	for pid := range members {
 		rss, hwm, err := procStatus(pid)
-		if err != nil {
+		if err != nil || rss == 0 { // gone, or a zombie
 			continue
 		}
 		m.RSS += rss
@@ -171,22 +201,54 @@ func GroupMemory(pgid int) (Memory, error) {
 	return m, nil
 }
 
-// procPgid reads the process group id, field 5 of /proc/pid/stat.
-func procPgid(pid int) (int, error) {
+// treePids lists root and its live descendants.
+func treePids(root int) []int {
+	ents, err := os.ReadDir("/proc")
+	if err != nil {
+		return nil
+	}
+	children := map[int][]int{}
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		if ppid, _, err := procStat(pid); err == nil {
+			children[ppid] = append(children[ppid], pid)
+		}
+	}
+	out := []int{}
+	queue := []int{root}
+	for len(queue) > 0 {
+		p := queue[0]
+		queue = queue[1:]
+		out = append(out, p)
+		queue = append(queue, children[p]...)
+	}
+	return out
+}
+
+// procStat reads the parent pid and process group id, fields 4 and 5 of
+// /proc/pid/stat.
+func procStat(pid int) (ppid, pgid int, err error) {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	// The command name (field 2) may hold spaces: skip past its ")".
 	i := bytes.LastIndexByte(b, ')')
 	if i < 0 {
-		return 0, errors.New("bad stat")
+		return 0, 0, errors.New("bad stat")
 	}
 	f := strings.Fields(string(b[i+1:]))
 	if len(f) < 3 {
-		return 0, errors.New("bad stat")
+		return 0, 0, errors.New("bad stat")
 	}
-	return strconv.Atoi(f[2])
+	if ppid, err = strconv.Atoi(f[1]); err != nil {
+		return 0, 0, err
+	}
+	pgid, err = strconv.Atoi(f[2])
+	return ppid, pgid, err
 }
 
 // procStatus reads VmRSS and VmHWM (bytes) from /proc/pid/status.
