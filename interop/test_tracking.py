@@ -197,3 +197,31 @@ def test_log_model_and_load(mlgate_server, tmp_path):
     pred = o.predict(pd.DataFrame(X.astype(np.float32)))
     np.testing.assert_allclose(np.asarray(pred).reshape(-1), sk.predict(X), rtol=1e-4)
     assert isinstance(mlflow.onnx.load_model(oinfo.model_uri), onnx.ModelProto)
+
+
+# bcrypt hashes (cost 4) of "alice-pw" and "bob-pw"
+USERS = """alice:$2a$04$sephv7lkLDA9iYh7kPjUIOIp6WMDpjjTcag4La3VYfOUdSEnrEsuC
+bob:$2a$04$s13QMB4B7xVEOa8jSCLhLOUK9uCH88oeTC/.x7/ukhu4CaS2XHwZO:read
+"""
+
+
+def test_basic_auth_with_real_client(mlgate_bin, tmp_path, monkeypatch):
+    (tmp_path / "users").write_text(USERS)
+    port = free_port()
+    p = Proc([mlgate_bin, "server", "--backend-store-uri", f"sqlite:///{tmp_path}/a.db", "--port", str(port),
+              "--auth", "basic", "--auth-users", str(tmp_path / "users")], port, cwd=str(tmp_path))
+    try:
+        c = MlflowClient(p.url)
+        assert code_of(lambda: c.create_experiment("x")) == "UNAUTHENTICATED"
+        monkeypatch.setenv("MLFLOW_TRACKING_USERNAME", "alice")
+        monkeypatch.setenv("MLFLOW_TRACKING_PASSWORD", "alice-pw")
+        exp = c.create_experiment("x")
+        monkeypatch.setenv("MLFLOW_TRACKING_USERNAME", "bob")
+        monkeypatch.setenv("MLFLOW_TRACKING_PASSWORD", "bob-pw")
+        assert c.get_experiment(exp).name == "x"
+        assert len(c.search_runs([exp])) == 0
+        assert code_of(lambda: c.create_experiment("y")) == "PERMISSION_DENIED"
+        monkeypatch.setenv("MLFLOW_TRACKING_PASSWORD", "wrong")
+        assert code_of(lambda: c.get_experiment(exp)) == "UNAUTHENTICATED"
+    finally:
+        p.stop()
