@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"sort"
@@ -75,7 +76,7 @@ func ReadModel(dir string) (*Model, error) {
 	}
 	defer func() { _ = f.Close() }()
 	var buf bytes.Buffer
-	if _, err := buf.ReadFrom(ioLimit(f, MaxMLmodelSize+1)); err != nil {
+	if _, err := buf.ReadFrom(io.LimitReader(f, MaxMLmodelSize+1)); err != nil {
 		return nil, fmt.Errorf("read %s: %w", path, err)
 	}
 	if buf.Len() > MaxMLmodelSize {
