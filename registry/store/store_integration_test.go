@@ -466,7 +466,8 @@ func TestSearch(t *testing.T) {
 	})
 }
 
-// Parallel creates of one model get distinct consecutive version numbers.
+// Parallel creates of one model get distinct consecutive version numbers,
+// and a concurrent reader never sees a version without its tags.
 func TestConcurrentCreateVersion(t *testing.T) {
 	eachBackend(t, func(t *testing.T, s *store.Store) {
 		ctx := context.Background()
@@ -477,11 +478,35 @@ func TestConcurrentCreateVersion(t *testing.T) {
 			mu  sync.Mutex
 			got []int
 		)
+		stop := make(chan struct{})
+		readerDone := make(chan struct{})
+		go func() {
+			defer close(readerDone)
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				p, err := s.SearchModelVersions(ctx, "name = 'c'", 1000, nil, "")
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				for _, mv := range p.Items {
+					if len(mv.Tags) != 2 {
+						t.Errorf("reader saw version %d with tags %v", mv.Version, mv.Tags)
+						return
+					}
+				}
+			}
+		}()
+		tags := []store.Tag{{Key: "a", Value: "1"}, {Key: "b", Value: "2"}}
 		for i := 0; i < n; i++ {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				mv, err := s.CreateModelVersion(ctx, store.CreateVersion{Name: "c", Source: "s3://b/c"})
+				mv, err := s.CreateModelVersion(ctx, store.CreateVersion{Name: "c", Source: "s3://b/c", Tags: tags})
 				if err != nil {
 					t.Error(err)
 					return
@@ -492,6 +517,8 @@ func TestConcurrentCreateVersion(t *testing.T) {
 			}()
 		}
 		wg.Wait()
+		close(stop)
+		<-readerDone
 		sort.Ints(got)
 		for i, v := range got {
 			if v != i+1 {
