@@ -148,3 +148,28 @@ def test_zip_archive_and_errors(mlgate_bin, tmp_path):
     # Missing flags: a usage error.
     r = package(mlgate_bin, "--onnx", str(src))
     assert r.returncode == 2
+
+
+def test_external_data_is_copied(mlgate_bin, tmp_path):
+    from onnx import numpy_helper
+
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", 512])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, ["batch", 512])
+    w = numpy_helper.from_array(np.linspace(-1, 1, 512, dtype=np.float32), "w")
+    g = helper.make_graph([helper.make_node("Mul", ["x", "w"], ["y"])], "ext", [x], [y], [w])
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)])
+    m.ir_version = 8
+    src_dir = tmp_path / "src"
+    src_dir.mkdir()
+    src = src_dir / "ext.onnx"
+    onnx.save_model(m, str(src), save_as_external_data=True, all_tensors_to_one_file=True,
+                    location="weights.bin", size_threshold=0)
+    out = tmp_path / "model"
+    r = package(mlgate_bin, "--onnx", str(src), "-d", str(out))
+    assert r.returncode == 0, r.stderr
+    assert (out / "weights.bin").read_bytes() == (src_dir / "weights.bin").read_bytes()
+
+    X = np.random.default_rng(3).normal(size=(4, 512)).astype(np.float32)
+    want = ort.InferenceSession(str(src), providers=["CPUExecutionProvider"]).run(None, {"x": X})[0]
+    got = mlflow.pyfunc.load_model(str(out)).predict({"x": X})
+    np.testing.assert_array_equal(got["y"], want)
