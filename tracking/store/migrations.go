@@ -1,6 +1,10 @@
 package store
 
-import "github.com/mlgate/mlgate/internal/db"
+import (
+	"strings"
+
+	"github.com/mlgate/mlgate/internal/db"
+)
 
 // Component is the migration component name of the tracking schema.
 const Component = "tracking"
@@ -26,8 +30,27 @@ var Migrations = []db.Migration{
 			last_update_time BIGINT NOT NULL DEFAULT 0)`,
 	},
 	{
-		Version: 2,
-		SQL: `CREATE TABLE experiment_tags (
+		Version:  2,
+		SQL:      schemaV2,
+		SQLite:   withoutRowID(schemaV2),
+		Postgres: schemaV2,
+	},
+}
+
+// withoutRowID clusters SQLite's key/value and metric tables by their
+// primary key (one B-tree instead of a table plus an index), which halves
+// the pages a log-batch writes.
+func withoutRowID(q string) string {
+	for _, pk := range []string{
+		"PRIMARY KEY (run_uuid, key))",
+		"PRIMARY KEY (run_uuid, key, timestamp, step, value, is_nan, model_id))",
+	} {
+		q = strings.ReplaceAll(q, pk, pk+" WITHOUT ROWID")
+	}
+	return q
+}
+
+const schemaV2 = `CREATE TABLE experiment_tags (
 			experiment_id BIGINT NOT NULL REFERENCES experiments(experiment_id) ON DELETE CASCADE,
 			key TEXT NOT NULL, value TEXT NOT NULL DEFAULT '',
 			PRIMARY KEY (experiment_id, key));
@@ -65,7 +88,7 @@ var Migrations = []db.Migration{
 			dataset_name TEXT NOT NULL DEFAULT '',
 			dataset_digest TEXT NOT NULL DEFAULT '',
 			PRIMARY KEY (run_uuid, key, timestamp, step, value, is_nan, model_id));
-		CREATE INDEX metrics_model ON metrics (model_id);
+		CREATE INDEX metrics_model ON metrics (model_id) WHERE model_id <> '';
 		CREATE TABLE latest_metrics (
 			run_uuid TEXT NOT NULL REFERENCES runs(run_uuid) ON DELETE CASCADE,
 			key TEXT NOT NULL,
@@ -74,7 +97,6 @@ var Migrations = []db.Migration{
 			timestamp BIGINT NOT NULL,
 			step BIGINT NOT NULL DEFAULT 0,
 			PRIMARY KEY (run_uuid, key));
-		CREATE INDEX latest_metrics_key_value ON latest_metrics (key, value);
 		CREATE TABLE datasets (
 			dataset_uuid TEXT PRIMARY KEY,
 			experiment_id BIGINT NOT NULL,
@@ -119,6 +141,4 @@ var Migrations = []db.Migration{
 		CREATE TABLE logged_model_params (
 			model_id TEXT NOT NULL REFERENCES logged_models(model_id) ON DELETE CASCADE,
 			key TEXT NOT NULL, value TEXT NOT NULL DEFAULT '',
-			PRIMARY KEY (model_id, key))`,
-	},
-}
+			PRIMARY KEY (model_id, key))`
