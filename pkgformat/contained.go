@@ -32,3 +32,13 @@ func readContained(dir, name string, limit int64) ([]byte, error) {
 	}
 	return data, nil
 }
+
+// formatError is the type of this package's sentinel errors. They are
+// caused by bad input (a malformed file, URI or archive), so they carry
+// MLflow's INVALID_PARAMETER_VALUE code for HTTP layers.
+type formatError string
+
+func (e formatError) Error() string { return string(e) }
+
+// ErrorCode maps the error to MLflow's INVALID_PARAMETER_VALUE.
+func (e formatError) ErrorCode() string { return "INVALID_PARAMETER_VALUE" }

@@ -22,7 +22,7 @@ const (
 )
 
 // ErrBadEnv is wrapped by environment file parse errors.
-var ErrBadEnv = errors.New("invalid model environment")
+var ErrBadEnv error = formatError("invalid model environment")
 
 const maxEnvFileSize = 4 << 20
 

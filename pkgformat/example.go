@@ -26,7 +26,7 @@ const (
 const MaxExampleSize = 64 << 20
 
 // ErrBadExample is wrapped by input example parse errors.
-var ErrBadExample = errors.New("invalid input example")
+var ErrBadExample error = formatError("invalid input example")
 
 // InputExample is a model's input example. Data is the example as stored in
 // input_example.json without the params wrapper: a pandas split object

@@ -18,11 +18,11 @@ import (
 var (
 	// ErrUnsafeArchive means an entry would land outside the target or is
 	// a kind of file a model folder never holds (a device, a FIFO).
-	ErrUnsafeArchive = errors.New("unsafe archive entry")
+	ErrUnsafeArchive error = formatError("unsafe archive entry")
 	// ErrArchiveTooLarge means the archive expands past a Limits cap.
-	ErrArchiveTooLarge = errors.New("archive exceeds the extraction limits")
+	ErrArchiveTooLarge error = formatError("archive exceeds the extraction limits")
 	// ErrNotArchive means the input is not an archive format mlgate reads.
-	ErrNotArchive = errors.New("not a supported archive")
+	ErrNotArchive error = formatError("not a supported archive")
 )
 
 // Limits caps what Extract writes. Zero fields take the defaults.

@@ -16,7 +16,7 @@ import (
 )
 
 // ErrBadMLmodel is wrapped by every MLmodel parse error.
-var ErrBadMLmodel = errors.New("invalid MLmodel file")
+var ErrBadMLmodel error = formatError("invalid MLmodel file")
 
 // MaxMLmodelSize caps the size of an MLmodel file that ReadModel accepts.
 const MaxMLmodelSize = 16 << 20

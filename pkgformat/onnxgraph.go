@@ -8,7 +8,7 @@ import (
 )
 
 // ErrBadONNX is wrapped by ONNX model parse errors.
-var ErrBadONNX = errors.New("invalid ONNX model")
+var ErrBadONNX error = formatError("invalid ONNX model")
 
 // ONNXGraph is what pkgformat reads from an ONNX ModelProto: enough to
 // write a signature and to find external data files, without ONNX Runtime.

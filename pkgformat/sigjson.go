@@ -9,7 +9,7 @@ import (
 )
 
 // ErrBadSignature is wrapped by every signature parse error.
-var ErrBadSignature = errors.New("invalid model signature")
+var ErrBadSignature error = formatError("invalid model signature")
 
 // scalarTypes are MLflow's scalar column types.
 var scalarTypes = map[string]bool{

@@ -2,8 +2,10 @@ package pkgformat
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -152,5 +154,20 @@ func TestUnknownKeysSurvive(t *testing.T) {
 	want := "flavors:\n  onnx:\n    data: model.onnx\nresources:\n  api_version: '1'\n  x:\n  - 1\n  - 2\nrun_id: null\nzeta: 3\n"
 	if string(out) != want {
 		t.Errorf("got\n%s\nwant\n%s", out, want)
+	}
+}
+
+func TestErrorsCarryInvalidParameterCode(t *testing.T) {
+	type coder interface{ ErrorCode() string }
+	_, e1 := ParseMLmodel([]byte("- a"))
+	_, e2 := ParseSchema([]byte("{"))
+	_, e3 := ParseURI("models:/")
+	e4 := ExtractFile(context.Background(), "testdata/fuzz-seeds/slip.tar", filepath.Join(t.TempDir(), "x"), Limits{})
+	_, e5 := ParseONNX([]byte("x"))
+	for i, err := range []error{e1, e2, e3, e4, e5} {
+		var c coder
+		if !errors.As(err, &c) || c.ErrorCode() != "INVALID_PARAMETER_VALUE" {
+			t.Errorf("error %d (%v) has no INVALID_PARAMETER_VALUE code", i, err)
+		}
 	}
 }
