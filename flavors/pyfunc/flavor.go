@@ -251,3 +251,24 @@ func ParseWorkerFlavor(s string) (name string, command []string, err error) {
 	}
 	return name, command, nil
 }
+
+// RegisterExternal registers one external worker flavor per "key=command"
+// entry (the --worker-flavor option). Call it before builtin.Register so
+// that a configured flavor is preferred over the built-in ones.
+func RegisterExternal(r *flavors.Registry, entries []string, opts Options) error {
+	for _, e := range entries {
+		name, cmd, err := ParseWorkerFlavor(e)
+		if err != nil {
+			return err
+		}
+		f, err := NewExternal(name, cmd, opts)
+		if err != nil {
+			return err
+		}
+		if _, dup := r.Get(name); dup {
+			return fmt.Errorf("worker flavor %q is configured twice", name)
+		}
+		r.Register(f)
+	}
+	return nil
+}

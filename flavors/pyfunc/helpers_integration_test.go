@@ -3,9 +3,12 @@
 package pyfunc
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"os/exec"
@@ -30,54 +33,141 @@ func testPython(t testing.TB) string {
 	return py
 }
 
+// The oracle is one Python process per test binary: it builds the test
+// models with the real mlflow (sklearn_pipeline, custom_pyfunc, tensor_sig
+// from interop/models.py; sleepy, fail_load, missing_dep, hinted from
+// testdata/fault_models.py), then answers mlflow.pyfunc predictions, so
+// that mlflow is imported once.
 var (
-	modelsOnce sync.Once
-	modelsDir  string
-	modelsErr  error
+	oracleOnce sync.Once
+	oracleErr  error
+	oracle     struct {
+		mu   sync.Mutex
+		cmd  *exec.Cmd
+		in   io.WriteCloser
+		out  *bufio.Reader
+		dir  string
+		logs bytes.Buffer
+		lmu  sync.Mutex // guards logs
+	}
 )
 
-// testModels builds the test models once per test binary and returns the
-// folder holding them: sklearn_pipeline, custom_pyfunc, tensor_sig (from
-// interop/models.py) and sleepy, fail_load, missing_dep (testdata).
-func testModels(t testing.TB) string {
-	t.Helper()
-	py := testPython(t)
-	modelsOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "mlgate-pyfunc-models-")
-		if err != nil {
-			modelsErr = err
-			return
-		}
-		modelsDir = dir
-		script := `import sys, os
+const oracleScript = `import json, os, sys, warnings
+warnings.filterwarnings("ignore")
 sys.path.insert(0, sys.argv[1])
-import models
+sys.path.insert(0, sys.argv[3])
+import models, fault_models
 for k in ("sklearn_pipeline", "custom_pyfunc", "tensor_sig"):
     models.build(k, os.path.join(sys.argv[2], k))
-sys.path.insert(0, sys.argv[3])
-import fault_models
 fault_models.main(sys.argv[2])
+import numpy as np, pandas as pd, mlflow.pyfunc
+from mlflow.utils.proto_json_utils import _get_jsonable_obj, NumpyEncoder
+kinds = {"double": "float64", "float": "float32", "long": "int64", "integer": "int32", "string": "object", "boolean": "bool"}
+out = sys.stdout
+sys.stdout = sys.stderr
+out.write("ready\n"); out.flush()
+loaded = {}
+for line in sys.stdin:
+    req = json.loads(line)
+    model = loaded.get(req["model"]) or loaded.setdefault(req["model"], mlflow.pyfunc.load_model(req["model"]))
+    res = []
+    for c in req["cases"]:
+        if "frame" in c:
+            data = pd.DataFrame(c["frame"]["data"], columns=c["frame"]["columns"])
+            data = data.astype({col: kinds[t] for col, t in zip(c["frame"]["columns"], c["frame"].get("types") or [])})
+        elif "raw" in c:
+            data = c["raw"]
+        elif "tensors" in c:
+            data = {k: np.array(v["data"], dtype=v["dtype"]) for k, v in c["tensors"].items()}
+        else:
+            data = np.array(c["tensor"]["data"], dtype=c["tensor"]["dtype"])
+        pred = model.predict(data, params=c.get("params"))
+        res.append(json.loads(json.dumps(_get_jsonable_obj(pred, pandas_orient="records"), cls=NumpyEncoder)))
+    out.write(json.dumps(res) + "\n"); out.flush()
 `
+
+func startOracle(t testing.TB) {
+	t.Helper()
+	py := testPython(t)
+	oracleOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "mlgate-pyfunc-models-")
+		if err != nil {
+			oracleErr = err
+			return
+		}
+		oracle.dir = dir
 		interop, _ := filepath.Abs("../../interop")
 		td, _ := filepath.Abs("testdata")
-		cmd := exec.Command(py, "-c", script, interop, dir, td)
+		cmd := exec.Command(py, "-c", oracleScript, interop, dir, td)
 		cmd.Env = append(os.Environ(), "MLFLOW_DISABLE_TELEMETRY=true")
-		out, err := cmd.CombinedOutput()
-		if err != nil {
-			modelsErr = err
-			modelsDir = string(out)
+		cmd.Stderr = &syncBuffer{b: &oracle.logs, mu: &oracle.lmu}
+		in, _ := cmd.StdinPipe()
+		outp, _ := cmd.StdoutPipe()
+		if err := cmd.Start(); err != nil {
+			oracleErr = err
+			return
+		}
+		oracle.cmd, oracle.in, oracle.out = cmd, in, bufio.NewReader(outp)
+		line, err := oracle.out.ReadString('\n')
+		if err != nil || line != "ready\n" {
+			oracleErr = fmt.Errorf("building test models failed (%v)", err)
 		}
 	})
-	if modelsErr != nil {
-		t.Fatalf("building test models: %v\n%s", modelsErr, modelsDir)
+	if oracleErr != nil {
+		t.Fatalf("test model oracle: %v\n%s", oracleErr, oracleLogs())
 	}
-	return modelsDir
+}
+
+func oracleLogs() string {
+	oracle.lmu.Lock()
+	defer oracle.lmu.Unlock()
+	return oracle.logs.String()
+}
+
+type syncBuffer struct {
+	b  *bytes.Buffer
+	mu *sync.Mutex
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.b.Len() > 1<<20 {
+		s.b.Reset()
+	}
+	return s.b.Write(p)
+}
+
+// testModels returns the folder holding the test models.
+func testModels(t testing.TB) string {
+	t.Helper()
+	startOracle(t)
+	return oracle.dir
+}
+
+// oraclePID is the oracle's process id (0 when not started), which is not
+// a worker.
+func oraclePID() int {
+	if oracle.cmd == nil || oracle.cmd.Process == nil {
+		return 0
+	}
+	return oracle.cmd.Process.Pid
 }
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if modelsDir != "" && modelsErr == nil {
-		_ = os.RemoveAll(modelsDir)
+	if oracle.cmd != nil {
+		_ = oracle.in.Close()
+		done := make(chan struct{})
+		go func() { _ = oracle.cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			_ = oracle.cmd.Process.Kill()
+		}
+	}
+	if oracle.dir != "" {
+		_ = os.RemoveAll(oracle.dir)
 	}
 	os.Exit(code)
 }
@@ -170,9 +260,9 @@ func groupMembers(pgid int) []int {
 // childWorkers lists live processes whose parent is this test process.
 func childWorkers() []int {
 	var out []int
-	me := os.Getpid()
+	me, skip := os.Getpid(), oraclePID()
 	for _, st := range procStats() {
-		if st.ppid == me {
+		if st.ppid == me && st.pid != skip {
 			out = append(out, st.pid)
 		}
 	}
@@ -210,46 +300,26 @@ func procStats() []procStat {
 }
 
 // mlflowPredict runs mlflow.pyfunc.load_model(dir).predict on each case in
-// the venv and renders each result as MLflow's scoring server does
+// the oracle and renders each result as MLflow's scoring server does
 // (_get_jsonable_obj + NumpyEncoder). A case is {"frame": {"columns",
-// "data" (rows)}} or {"tensors": {name: {"dtype", "data"}}} or {"tensor":
-// {...}}, with optional "params".
+// "types", "data" (rows)}}, {"raw": value}, {"tensors": {name: {"dtype",
+// "data"}}} or {"tensor": {...}}, with optional "params".
 func mlflowPredict(t *testing.T, dir string, cases []map[string]any) []json.RawMessage {
 	t.Helper()
-	script := `import json, sys, warnings
-warnings.filterwarnings("ignore")
-import numpy as np, pandas as pd, mlflow.pyfunc
-from mlflow.utils.proto_json_utils import _get_jsonable_obj, NumpyEncoder
-model = mlflow.pyfunc.load_model(sys.argv[1])
-out = []
-for c in json.load(sys.stdin):
-    if "frame" in c:
-        data = pd.DataFrame(c["frame"]["data"], columns=c["frame"]["columns"])
-        kinds = {"double": "float64", "float": "float32", "long": "int64", "integer": "int32", "string": "object", "boolean": "bool"}
-        data = data.astype({col: kinds[t] for col, t in zip(c["frame"]["columns"], c["frame"].get("types") or [])})
-    elif "raw" in c:
-        data = c["raw"]
-    elif "tensors" in c:
-        data = {k: np.array(v["data"], dtype=v["dtype"]) for k, v in c["tensors"].items()}
-    else:
-        data = np.array(c["tensor"]["data"], dtype=c["tensor"]["dtype"])
-    pred = model.predict(data, params=c.get("params"))
-    out.append(json.loads(json.dumps(_get_jsonable_obj(pred, pandas_orient="records"), cls=NumpyEncoder)))
-json.dump(out, sys.stdout)
-`
-	in, _ := json.Marshal(cases)
-	cmd := exec.Command(testPython(t), "-c", script, dir)
-	cmd.Stdin = bytes.NewReader(in)
-	cmd.Env = append(os.Environ(), "MLFLOW_DISABLE_TELEMETRY=true")
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
+	startOracle(t)
+	req, _ := json.Marshal(map[string]any{"model": dir, "cases": cases})
+	oracle.mu.Lock()
+	defer oracle.mu.Unlock()
+	if _, err := oracle.in.Write(append(req, '\n')); err != nil {
+		t.Fatalf("oracle: %v\n%s", err, oracleLogs())
+	}
+	line, err := oracle.out.ReadBytes('\n')
 	if err != nil {
-		t.Fatalf("mlflow predict: %v\n%s", err, stderr.String())
+		t.Fatalf("oracle: %v\n%s", err, oracleLogs())
 	}
 	var res []json.RawMessage
-	if err := json.Unmarshal(out, &res); err != nil {
-		t.Fatalf("mlflow predict output: %v: %s", err, out)
+	if err := json.Unmarshal(line, &res); err != nil {
+		t.Fatalf("oracle output: %v: %s", err, line)
 	}
 	return res
 }

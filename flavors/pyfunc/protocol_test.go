@@ -164,6 +164,22 @@ func TestParseWorkerFlavor(t *testing.T) {
 	}
 }
 
+func TestRegisterExternal(t *testing.T) {
+	r := flavors.NewRegistry()
+	if err := RegisterExternal(r, []string{"js_linear=node w.js", "rs=./worker"}, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(r.Names(), ","); got != "js_linear,rs" {
+		t.Fatalf("registered %s", got)
+	}
+	if err := RegisterExternal(r, []string{"rs=./other"}, Options{}); err == nil {
+		t.Fatal("a duplicate must be refused")
+	}
+	if err := RegisterExternal(flavors.NewRegistry(), []string{"nocommand"}, Options{}); err == nil {
+		t.Fatal("a bad entry must be refused")
+	}
+}
+
 func FuzzHandshake(f *testing.F) {
 	f.Add("mlgate-worker 1 {\"pid\":1}\n")
 	f.Add("noise\nmlgate-worker-error 1 {\"message\":\"x\"}\n")
