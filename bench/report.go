@@ -134,7 +134,22 @@ func Ratio(a, b float64) string {
 	if a <= 0 || b <= 0 || math.IsNaN(a/b) {
 		return ""
 	}
-	return fmt.Sprintf("×%.3g", a/b)
+	switch r := a / b; {
+	case r >= 100:
+		return fmt.Sprintf("×%.0f", r)
+	case r >= 0.01:
+		return fmt.Sprintf("×%.3g", r)
+	default:
+		return fmt.Sprintf("×%.1e", r)
+	}
+}
+
+// Rate formats a request rate: whole numbers, two significant digits below 10.
+func Rate(r float64) string {
+	if r > 0 && r < 10 {
+		return fmt.Sprintf("%.2g", r)
+	}
+	return fmt.Sprintf("%.0f", r)
 }
 
 // Write renders the report to dir/benchmarks.md with charts and raw JSON in
@@ -228,8 +243,8 @@ func markdown(r *Report, charts map[string][]string) string {
 				if base != nil {
 					vs = " (vs " + base.Key + ")"
 				}
-				p("| %s%s | %d | %.0f | %s | %s | %s | %s | %s | %s | %s | %s |\n", s.Key, vs, res.Concurrency,
-					res.Throughput, Ratio(res.Throughput, bt), Ms(res.Latency.P50), Ratio(float64(res.Latency.P50), b50),
+				p("| %s%s | %d | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", s.Key, vs, res.Concurrency,
+					Rate(res.Throughput), Ratio(res.Throughput, bt), Ms(res.Latency.P50), Ratio(float64(res.Latency.P50), b50),
 					Ms(res.Latency.P90), Ms(res.Latency.P99), Ratio(float64(res.Latency.P99), b99), Ms(res.Latency.P999),
 					errCell(res))
 			}
@@ -242,7 +257,7 @@ func markdown(r *Report, charts map[string][]string) string {
 				continue
 			}
 			o := s.Open
-			p("| %s | %.0f | %.0f | %s | %s | %s | %s | %s | %d |\n", s.Key, o.Rate, o.Throughput, Ms(o.Latency.P50),
+			p("| %s | %.0f | %s | %s | %s | %s | %s | %s | %d |\n", s.Key, o.Rate, Rate(o.Throughput), Ms(o.Latency.P50),
 				Ms(o.Latency.P90), Ms(o.Latency.P99), Ms(o.Latency.P999), errCell(*o), o.Missed)
 		}
 		p("\n")
@@ -309,7 +324,7 @@ func trackingMarkdown(b *strings.Builder, r *Report, charts []string) {
 				if br := base.Op(o.Op, res.Concurrency); br != nil && t != base {
 					bt, b50, b99 = br.Throughput, float64(br.Latency.P50), float64(br.Latency.P99)
 				}
-				p("| %s | %s | %d | %.0f | %s | %s | %s | %s | %s | %s |\n", t.System, o.Op, res.Concurrency, res.Throughput,
+				p("| %s | %s | %d | %s | %s | %s | %s | %s | %s | %s |\n", t.System, o.Op, res.Concurrency, Rate(res.Throughput),
 					Ratio(res.Throughput, bt), Ms(res.Latency.P50), Ratio(float64(res.Latency.P50), b50), Ms(res.Latency.P99),
 					Ratio(float64(res.Latency.P99), b99), errCell(res))
 			}
