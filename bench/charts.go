@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 )
 
 // nines maps a quantile to the "number of nines" axis of latency charts:
@@ -88,7 +89,8 @@ func writeCharts(dir string, r *Report) (map[string][]string, error) {
 	var concs []int
 	for _, t := range r.Tracking {
 		for _, o := range t.Ops {
-			ser := Series{Name: t.System + " " + o.Op}
+			op := strings.TrimPrefix(strings.TrimSuffix(o.Op, " (100 metrics)"), "runs/")
+			ser := Series{Name: strings.TrimSuffix(t.System, " server") + " " + op}
 			for _, res := range o.Results {
 				ser.X = append(ser.X, float64(res.Concurrency))
 				ser.Y = append(ser.Y, res.Throughput)

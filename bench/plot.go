@@ -171,7 +171,7 @@ func (c *Chart) Render(w io.Writer) error {
 	fillRect(img, left, top+ph, pw+1, 1, black)
 	drawText(img, left, 12, c.Title, scale, black)
 	drawText(img, left+pw/2-textWidth(c.XLabel, scale)/2, H-24, c.XLabel, scale, black)
-	drawText(img, 6, top-14, c.YLabel, scale, black)
+	drawText(img, 6, top-24, c.YLabel, scale, black)
 	for i, s := range c.Series {
 		col := palette[i%len(palette)]
 		prevOK := false
