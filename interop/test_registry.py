@@ -189,8 +189,12 @@ def workload(url, tmp):
 def test_registry_matches_mlflow_server(mlgate_server, mlflow_server, tmp_path):
     (tmp_path / "a").mkdir()
     (tmp_path / "b").mkdir()
+    t0 = time.perf_counter()
     got = workload(mlgate_server.url, tmp_path / "a")
+    t1 = time.perf_counter()
     want = workload(mlflow_server.url, tmp_path / "b")
+    t2 = time.perf_counter()
+    print(f"registry workload: mlgate {t1 - t0:.2f} s, mlflow server {t2 - t1:.2f} s")
     diffs = [f"{k}: mlgate {got.get(k)!r} != mlflow {want[k]!r}" for k in want if got.get(k) != want[k]]
     assert not diffs, "\n".join(diffs)
     # The expectations really are what they claim.
@@ -302,3 +306,25 @@ def test_webhooks_via_client(mlgate_server):
     assert upd.status == WebhookStatus.DISABLED
     c.delete_webhook(hook.webhook_id)
     assert code_of(lambda: c.get_webhook(hook.webhook_id)) == "RESOURCE_DOES_NOT_EXIST"
+
+
+def test_register_from_run_artifacts(mlgate_server, tmp_path):
+    """runs:/ registration of a model logged as plain run artifacts: the source
+    becomes the run's mlflow-artifacts URI, which must lie under that run."""
+    url = mlgate_server.url
+    mlflow.set_tracking_uri(url)
+    mlflow.set_registry_uri(url)
+    c = MlflowClient(url, url)
+    X, sk = train()
+    mdir = tmp_path / "saved"
+    mlflow.sklearn.save_model(sk, str(mdir))
+    mlflow.set_experiment("registry-classic")
+    with mlflow.start_run() as run:
+        mlflow.log_artifacts(str(mdir), "model")
+    rid = run.info.run_id
+    mv = mlflow.register_model(f"runs:/{rid}/model", "classic")
+    assert mv.run_id == rid and mv.source.startswith("mlflow-artifacts:") and rid in mv.source
+    assert c.get_model_version_download_uri("classic", mv.version) == mv.source
+    np.testing.assert_allclose(mlflow.pyfunc.load_model("models:/classic/1").predict(X), sk.predict(X), rtol=1e-9)
+    other = mv.source.replace(rid, "0" * 32)
+    assert code_of(lambda: c.create_model_version("classic", other, run_id=rid)) == "INVALID_PARAMETER_VALUE"
