@@ -109,8 +109,11 @@ func startOracle(t testing.TB) {
 		}
 		oracle.cmd, oracle.in, oracle.out = cmd, in, bufio.NewReader(outp)
 		line, err := oracle.out.ReadString('\n')
-		if err != nil || line != "ready\n" {
-			oracleErr = fmt.Errorf("building test models failed (%v)", err)
+		switch {
+		case err != nil:
+			oracleErr = fmt.Errorf("building test models failed: %w", err)
+		case line != "ready\n":
+			oracleErr = fmt.Errorf("building test models: unexpected line %q", line)
 		}
 	})
 	if oracleErr != nil {
