@@ -158,6 +158,12 @@ func runAll(ctx context.Context, log *slog.Logger, cfg *config) (*bench.Report, 
 	}
 	rep.Targets = targets(cfg, rep)
 	rep.Elapsed = time.Since(rep.Started)
+	end := bench.DescribeMachine()
+	rep.Notes = append(rep.Notes, fmt.Sprintf("Load average (1, 5, 15 min) at start %s, at the end %s, on %d CPUs. "+
+		"A load above the CPU count means other work shared the machine during the run: absolute numbers are then "+
+		"lower and noisier than on an idle machine, and the Python servers (many processes) suffer more than "+
+		"single-process ones; ratios between systems measured minutes apart carry that noise too.",
+		rep.Machine.LoadAvg, end.LoadAvg, rep.Machine.CPUs))
 	return rep, failures
 }
 
