@@ -103,6 +103,22 @@ func TestServerLifecycleAndRoutes(t *testing.T) {
 	if code, body := call(t, "GET", url+"/get-artifact?run_id="+id+"&path=d/a.txt", ""); code != 200 || body != "hello" {
 		t.Fatalf("get-artifact %d %s", code, body)
 	}
+	// a model version's artifacts, through the registry's download URI
+	if code, body := call(t, "PUT", art+"/model/MLmodel", "flavors: {}"); code != 200 {
+		t.Fatalf("put model %d %s", code, body)
+	}
+	if code, body := call(t, "POST", url+"/api/2.0/mlflow/registered-models/create", `{"name":"m"}`); code != 200 {
+		t.Fatalf("create model %d %s", code, body)
+	}
+	for i, src := range []string{"runs:/" + id + "/model", "mlflow-artifacts:/0/" + id + "/artifacts/model"} {
+		if code, body := call(t, "POST", url+"/api/2.0/mlflow/model-versions/create", `{"name":"m","source":"`+src+`","run_id":"`+id+`"}`); code != 200 {
+			t.Fatalf("create version %d %s", code, body)
+		}
+		v := string(rune('1' + i))
+		if code, body := call(t, "GET", url+"/model-versions/get-artifact?name=m&version="+v+"&path=MLmodel", ""); code != 200 || body != "flavors: {}" {
+			t.Fatalf("model-versions/get-artifact v%s (%s): %d %s", v, src, code, body)
+		}
+	}
 	if code, body := call(t, "POST", url+"/api/2.0/mlflow-artifacts/mpu/create/x", `{"path":"x","num_parts":2}`); code != 501 || !strings.Contains(body, "Multipart upload is not supported") {
 		t.Fatalf("mpu %d %s", code, body)
 	}

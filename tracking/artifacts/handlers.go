@@ -198,11 +198,27 @@ func (h *Handlers) runRepo(c *gin.Context, runID string) (Repo, string, error) {
 	if err != nil {
 		return nil, "", err
 	}
-	repo, err := h.resolve(uri)
+	repo, err := h.resolve(c.Request.Context(), uri)
 	return repo, uri, err
 }
 
-func (h *Handlers) resolve(uri string) (Repo, error) {
+func (h *Handlers) resolve(ctx context.Context, uri string) (Repo, error) {
+	if rest, ok := strings.CutPrefix(uri, "runs:/"); ok { // runs:/<run_id>/<path>
+		runID, sub, _ := strings.Cut(strings.TrimPrefix(rest, "/"), "/")
+		runURI, err := h.o.RunArtifactURI(ctx, runID)
+		if err != nil {
+			return nil, err
+		}
+		p, err := CleanPath(sub)
+		if err != nil {
+			return nil, err
+		}
+		repo, err := h.resolve(ctx, runURI)
+		if err != nil {
+			return nil, err
+		}
+		return Sub(repo, p), nil
+	}
 	repo, err := h.o.Resolver.Resolve(uri)
 	switch {
 	case errors.Is(err, ErrNoProxy):
@@ -276,7 +292,7 @@ func (h *Handlers) getModelVersionArtifact(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	repo, err := h.resolve(uri)
+	repo, err := h.resolve(c.Request.Context(), uri)
 	if err != nil {
 		return err
 	}
