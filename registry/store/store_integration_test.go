@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"regexp"
 	"sort"
 	"sync"
 	"testing"
@@ -321,6 +322,9 @@ func TestSourcesAndDownloadURI(t *testing.T) {
 				t.Errorf("source %q: %v", in.Source, err)
 			}
 		}
+		_, err := s.CreateModelVersion(ctx, store.CreateVersion{Name: "m", Source: "s3://other/x", SourceRegex: regexp.MustCompile(`^s3://allowed/`)})
+		mustCode(t, err, store.CodeInvalidParameterValue)
+		must(s.CreateModelVersion(ctx, store.CreateVersion{Name: "m", Source: "s3://allowed/x", SourceRegex: regexp.MustCompile(`^s3://allowed/`)}))
 		uri := must(s.GetModelVersionDownloadURI(ctx, "m", "5"))
 		if uri != "mlflow-artifacts:/1/models/m-abc/artifacts" {
 			t.Fatalf("logged model download uri %q", uri)
