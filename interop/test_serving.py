@@ -256,3 +256,29 @@ def test_full_queue_answers_503_at_once_and_recovers(built, mlgate_bin, tmp_path
         assert post().status_code == 200
     finally:
         p.stop()
+
+
+def test_second_signal_exits_at_once(built, mlgate_bin, tmp_path):
+    mdir = built["linear"]["model_dir"]
+    port = free_port()
+    # a request parked in the batcher for 5s keeps the drain busy
+    p = Proc([mlgate_bin, "models", "serve", "-m", mdir, "-p", str(port), "--max-batch-size", "1000",
+              "--max-batch-delay", "5s", "--shutdown-timeout", "30s"], port=port, cwd=str(tmp_path))
+    body = json.dumps({"dataframe_split": {"columns": ["x1", "x2", "x3"], "data": [[1.0, 2.0, 3.0]]}})
+    with concurrent.futures.ThreadPoolExecutor(1) as ex:
+        fut = ex.submit(lambda: requests.post(p.url + "/invocations", data=body,
+                                              headers={"Content-Type": "application/json"}, timeout=30))
+        time.sleep(0.5)
+        os.killpg(p.p.pid, signal.SIGTERM)
+        time.sleep(0.5)
+        assert p.p.poll() is None, "exited before the in-flight request finished"
+        t0 = time.time()
+        os.killpg(p.p.pid, signal.SIGTERM)
+        p.p.wait(5)
+        assert time.time() - t0 < 2, "second signal did not exit at once"
+        try:
+            fut.result()
+        except requests.RequestException:
+            pass
+    p.stop()
+

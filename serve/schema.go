@@ -412,6 +412,21 @@ func dropSpace(r rune) rune {
 // frameToTensors applies a tensor schema to a data frame.
 func frameToTensors(in *flavors.Input, f *rframe, schema *pkgformat.Schema) error {
 	if schema.HasNames() {
+		// pandas astype of scalar columns comes before the missing check
+		for _, ts := range schema.Tensors {
+			c := f.index(ts.Name)
+			if c < 0 || len(f.cols[c]) == 0 || f.cols[c][0].k == kArray {
+				continue
+			}
+			arr := value{k: kArray, arr: make([]value, len(f.cols[c]))}
+			for i, v := range f.cols[c] {
+				arr.arr[i] = *v
+			}
+			if _, err := toTensor(&arr, normDType(ts.DType)); err != nil {
+				return invalidInput("Data is not compatible with model signature. Failed to convert column %s to type '%s'. Error: '%s'",
+					ts.Name, ts.DType, err.Error())
+			}
+		}
 		var missing []string
 		for _, ts := range schema.Tensors {
 			if f.index(ts.Name) < 0 {
