@@ -91,7 +91,23 @@ def custom_case(path):
                              metadata={"nested": {"list": [1, 2.5, "x"], "none": None}})
 
 
-CASES = {"sklearn": sklearn_case, "onnx": onnx_case, "custom": custom_case}
+def logged_case(path):
+    """A model logged to a run (MLflow 3): artifact_path, run_id and model_id are set."""
+    from sklearn.linear_model import LinearRegression
+
+    tmp = os.path.dirname(path)
+    mlflow.set_tracking_uri("sqlite:///" + os.path.join(tmp, "mlruns.db"))
+    exp = mlflow.create_experiment("golden", artifact_location="file://" + os.path.join(tmp, "artifacts"))
+    mlflow.set_experiment(experiment_id=exp)
+    X = pd.DataFrame({"a": [1.0, 2.0, 3.0]})
+    with mlflow.start_run():
+        info = mlflow.sklearn.log_model(LinearRegression().fit(X, [1.0, 2.0, 3.0]), name="model",
+                                        input_example=X.head(1))
+    local = mlflow.artifacts.download_artifacts(info.model_uri, dst_path=os.path.join(tmp, "dl"))
+    shutil.copytree(local, path)
+
+
+CASES = {"sklearn": sklearn_case, "onnx": onnx_case, "custom": custom_case, "logged": logged_case}
 
 
 def expected(model_dir):
