@@ -236,3 +236,29 @@ func TestExtractCancelled(t *testing.T) {
 		t.Error("target created")
 	}
 }
+
+func TestModelRoot(t *testing.T) {
+	dir := t.TempDir()
+	if _, err := ModelRoot(dir); !errors.Is(err, ErrBadMLmodel) {
+		t.Errorf("empty: %v", err)
+	}
+	sub := filepath.Join(dir, "model")
+	if err := os.MkdirAll(sub, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(sub, MLmodelFile), []byte("flavors: {}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := ModelRoot(dir); err != nil || got != sub {
+		t.Errorf("wrapped: %q %v", got, err)
+	}
+	if got, err := ModelRoot(sub); err != nil || got != sub {
+		t.Errorf("direct: %q %v", got, err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "other.txt"), nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ModelRoot(dir); err == nil {
+		t.Error("two entries: want an error")
+	}
+}

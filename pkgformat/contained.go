@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 )
 
 // readContained reads name (a path relative to dir) refusing paths that
@@ -42,3 +43,33 @@ func (e formatError) Error() string { return string(e) }
 
 // ErrorCode maps the error to MLflow's INVALID_PARAMETER_VALUE.
 func (e formatError) ErrorCode() string { return "INVALID_PARAMETER_VALUE" }
+
+// ModelRoot returns the folder holding the MLmodel file under dir: dir
+// itself, or its only subfolder when an archive wrapped the model in one
+// top-level folder (as `tar czf m.tar.gz model/` does).
+func ModelRoot(dir string) (string, error) {
+	if _, err := os.Stat(filepath.Join(dir, MLmodelFile)); err == nil {
+		return dir, nil
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return "", err
+	}
+	var sub string
+	for _, e := range entries {
+		if strings.HasPrefix(e.Name(), ".") {
+			continue
+		}
+		if !e.IsDir() || sub != "" {
+			sub = ""
+			break
+		}
+		sub = e.Name()
+	}
+	if sub != "" {
+		if _, err := os.Stat(filepath.Join(dir, sub, MLmodelFile)); err == nil {
+			return filepath.Join(dir, sub), nil
+		}
+	}
+	return "", fmt.Errorf("%w: no %s file in %s", ErrBadMLmodel, MLmodelFile, dir)
+}
