@@ -328,3 +328,15 @@ def test_register_from_run_artifacts(mlgate_server, tmp_path):
     np.testing.assert_allclose(mlflow.pyfunc.load_model("models:/classic/1").predict(X), sk.predict(X), rtol=1e-9)
     other = mv.source.replace(rid, "0" * 32)
     assert code_of(lambda: c.create_model_version("classic", other, run_id=rid)) == "INVALID_PARAMETER_VALUE"
+
+
+def test_prompts_register_and_load(mlgate_server):
+    """mlflow.genai prompts live in the registry (tagged, placeholder source)
+    and stay out of model searches."""
+    mlflow.set_tracking_uri(mlgate_server.url)
+    mlflow.set_registry_uri(mlgate_server.url)
+    p = mlflow.genai.register_prompt(name="greeting", template="Hello {{name}}")
+    assert p.version == 1
+    assert mlflow.genai.load_prompt("prompts:/greeting/1").format(name="Ada") == "Hello Ada"
+    names = [m.name for m in MlflowClient(mlgate_server.url).search_registered_models()]
+    assert "greeting" not in names

@@ -325,6 +325,12 @@ func TestSourcesAndDownloadURI(t *testing.T) {
 		_, err := s.CreateModelVersion(ctx, store.CreateVersion{Name: "m", Source: "s3://other/x", SourceRegex: regexp.MustCompile(`^s3://allowed/`)})
 		mustCode(t, err, store.CodeInvalidParameterValue)
 		must(s.CreateModelVersion(ctx, store.CreateVersion{Name: "m", Source: "s3://allowed/x", SourceRegex: regexp.MustCompile(`^s3://allowed/`)}))
+		prompt := []store.Tag{{Key: "mlflow.prompt.is_prompt", Value: "true"}, {Key: "mlflow.prompt.text", Value: "Hi {{x}}"}}
+		must(s.CreateModelVersion(ctx, store.CreateVersion{Name: "m", Source: "dummy-source", Tags: prompt}))
+		_, err = s.CreateModelVersion(ctx, store.CreateVersion{Name: "m", Source: "s3://b/p", Tags: prompt})
+		mustCode(t, err, store.CodeInvalidParameterValue)
+		_, err = s.CreateModelVersion(ctx, store.CreateVersion{Name: "m", Source: "dummy-source"})
+		mustCode(t, err, store.CodeInvalidParameterValue)
 		uri := must(s.GetModelVersionDownloadURI(ctx, "m", "5"))
 		if uri != "mlflow-artifacts:/1/models/m-abc/artifacts" {
 			t.Fatalf("logged model download uri %q", uri)

@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"regexp"
 	"strconv"
+	"strings"
 )
 
 // CreateVersion is the input of CreateModelVersion. Has* report whether
@@ -47,6 +48,13 @@ func (s *Store) CreateModelVersion(ctx context.Context, in CreateVersion) (*Mode
 	}
 	source, runID, modelID := in.Source, in.RunID, in.ModelID
 	storage := source
+	if isPromptTags(in.Tags) {
+		// Prompt versions (mlflow.genai) carry a placeholder source.
+		if source != "dummy-source" && source != "prompt-template" {
+			return nil, invalidf("Invalid prompt source: '%s'. Prompt sources must use an MLflow placeholder.", source)
+		}
+		return s.insertVersion(ctx, in, source, storage, runID, modelID)
+	}
 	if u, err := url.Parse(source); err == nil && u.Scheme == "models" {
 		if u.Host != "" {
 			return nil, invalidf("Invalid model version source: '%s'. Registered model sources must use the active model registry.", source)
@@ -104,6 +112,23 @@ func (s *Store) CreateModelVersion(ctx context.Context, in CreateVersion) (*Mode
 		}
 		runID = m.SourceRunID
 	}
+	return s.insertVersion(ctx, in, source, storage, runID, modelID)
+}
+
+// isPromptTags reports whether the tags mark an MLflow prompt (the last
+// value of mlflow.prompt.is_prompt wins).
+func isPromptTags(tags []Tag) bool {
+	v := "false"
+	for _, t := range tags {
+		if t.Key == isPromptTagKey {
+			v = t.Value
+		}
+	}
+	return strings.EqualFold(v, "true")
+}
+
+// insertVersion numbers and inserts a validated version.
+func (s *Store) insertVersion(ctx context.Context, in CreateVersion, source, storage, runID, modelID string) (*ModelVersion, error) {
 	tags := dedupeTags(in.Tags)
 	var version int64
 	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
