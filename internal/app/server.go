@@ -230,7 +230,14 @@ func (s *Server) build(ctx context.Context) error {
 			return r.Info.ArtifactURI, nil
 		},
 		ModelVersionURI: reg.GetModelVersionDownloadURI,
-		Logger:          o.Logger,
+		LoggedModelURI: func(ctx context.Context, id string) (string, error) {
+			m, err := tr.GetLoggedModel(ctx, id)
+			if err != nil {
+				return "", err
+			}
+			return m.ArtifactURI, nil
+		},
+		Logger: o.Logger,
 	}).Mount(e, read, write)
 	e.NoRoute(func(c *gin.Context) {
 		c.JSON(http.StatusNotFound, gin.H{"error_code": "ENDPOINT_NOT_FOUND", "message": "No such endpoint: " + c.Request.Method + " " + c.Request.URL.Path})

@@ -119,6 +119,24 @@ func TestServerLifecycleAndRoutes(t *testing.T) {
 			t.Fatalf("model-versions/get-artifact v%s (%s): %d %s", v, src, code, body)
 		}
 	}
+	code, body = call(t, "POST", url+"/api/2.0/mlflow/logged-models", `{"experiment_id":"0","name":"lm"}`)
+	var lm struct {
+		Model struct {
+			Info struct {
+				ModelID     string `json:"model_id"`
+				ArtifactURI string `json:"artifact_uri"`
+			} `json:"info"`
+		} `json:"model"`
+	}
+	if err := json.Unmarshal([]byte(body), &lm); code != 200 || err != nil {
+		t.Fatalf("create logged model %d %s", code, body)
+	}
+	if code, body := call(t, "PUT", url+"/api/2.0/mlflow-artifacts/artifacts/"+strings.TrimPrefix(lm.Model.Info.ArtifactURI, "mlflow-artifacts:/")+"/sub/MLmodel", "x"); code != 200 {
+		t.Fatalf("put logged model artifact %d %s", code, body)
+	}
+	if code, body := call(t, "GET", url+"/api/2.0/mlflow/logged-models/"+lm.Model.Info.ModelID+"/artifacts/directories?artifact_directory_path=sub", ""); code != 200 || !strings.Contains(body, `"path":"sub/MLmodel"`) {
+		t.Fatalf("logged model directories %d %s", code, body)
+	}
 	if code, body := call(t, "POST", url+"/api/2.0/mlflow-artifacts/mpu/create/x", `{"path":"x","num_parts":2}`); code != 501 || !strings.Contains(body, "Multipart upload is not supported") {
 		t.Fatalf("mpu %d %s", code, body)
 	}

@@ -24,7 +24,10 @@ type Options struct {
 	// ModelVersionURI returns a model version's artifact location (the
 	// registry's download URI); nil answers 404 for that route.
 	ModelVersionURI func(ctx context.Context, name, version string) (string, error)
-	Logger          *slog.Logger
+	// LoggedModelURI returns a logged model's artifact_uri; nil answers 404
+	// for /logged-models/{id}/artifacts/directories.
+	LoggedModelURI func(ctx context.Context, modelID string) (string, error)
+	Logger         *slog.Logger
 }
 
 // Handlers serves the artifact routes.
@@ -60,6 +63,7 @@ func (h *Handlers) Mount(r gin.IRouter, read, write []gin.HandlerFunc) {
 			r.POST(p+"/mlflow-artifacts/mpu/"+op+"/*path", w(h.multipart)...)
 		}
 		r.GET(p+"/mlflow/artifacts/list", rd(h.listRun)...)
+		r.GET(p+"/mlflow/logged-models/:model_id/artifacts/directories", rd(h.listLoggedModel)...)
 	}
 	r.GET("/get-artifact", rd(h.getRunArtifact)...)
 	r.GET("/model-versions/get-artifact", rd(h.getModelVersionArtifact)...)
@@ -297,4 +301,32 @@ func (h *Handlers) getModelVersionArtifact(c *gin.Context) error {
 		return err
 	}
 	return serveFile(c, repo, rel)
+}
+
+func (h *Handlers) listLoggedModel(c *gin.Context) error {
+	if h.o.LoggedModelURI == nil {
+		return apierr.New(apierr.EndpointNotFound, "logged model artifacts are not served")
+	}
+	rel, err := CleanPath(c.Query("artifact_directory_path"))
+	if err != nil {
+		return err
+	}
+	uri, err := h.o.LoggedModelURI(c.Request.Context(), c.Param("model_id"))
+	if err != nil {
+		return err
+	}
+	repo, err := h.resolve(c.Request.Context(), uri)
+	if err != nil {
+		return err
+	}
+	fs, err := repo.List(c.Request.Context(), rel)
+	if err != nil {
+		return err
+	}
+	out := gin.H{"root_uri": uri}
+	if len(fs) > 0 {
+		out["files"] = filesOut(fs, false)
+	}
+	c.JSON(http.StatusOK, out)
+	return nil
 }
