@@ -21,8 +21,10 @@ func (s *Server) routes() *gin.Engine {
 	e.Use(s.recoverer(), s.observe())
 	h := func(f apierr.HandlerFunc) gin.HandlerFunc { return apierr.Handle(s.log, f) }
 
-	e.GET("/ping", h(s.health))
-	e.GET("/health", h(s.health))
+	// health probes are not logged: a loading or draining server would
+	// fill the log with them
+	e.GET("/ping", apierr.Handle(nil, s.health))
+	e.GET("/health", apierr.Handle(nil, s.health))
 	e.GET("/version", s.version)
 	e.POST("/invocations", h(s.invocations))
 	e.GET("/metrics", gin.WrapH(promhttp.HandlerFor(s.opts.Gatherer, promhttp.HandlerOpts{})))
