@@ -44,10 +44,19 @@ print(json.dumps({"status": r.info.status, "name": r.info.run_name, "exp": r.inf
   "history": hist, "artifacts": sorted(walk(None)), "c_txt": open(d).read()}))
 `
 
+// TestFluentRunReadsBackThroughPythonClient uses every fluent function
+// against the real mlflow server and against mlgate server, and reads each
+// run back through the real Python client.
 func TestFluentRunReadsBackThroughPythonClient(t *testing.T) {
+	for name, url := range map[string]string{"mlflow-server": mlflowServer.URL, "mlgate-server": mlgateURL} {
+		t.Run(name, func(t *testing.T) { fluentReadBack(t, url) })
+	}
+}
+
+func fluentReadBack(t *testing.T, serverURL string) {
 	ctx := context.Background()
-	tracking.Configure(testConfig(mlflowServer.URL))
-	if got := tracking.GetTrackingURI(); got != mlflowServer.URL {
+	tracking.Configure(testConfig(serverURL))
+	if got := tracking.GetTrackingURI(); got != serverURL {
 		t.Fatalf("GetTrackingURI = %q", got)
 	}
 	exp, err := tracking.SetExperiment(ctx, "go-fluent")
@@ -109,7 +118,7 @@ func TestFluentRunReadsBackThroughPythonClient(t *testing.T) {
 	}
 
 	pyStart := time.Now()
-	out, err := exec.Command(mlflowServer.Python, "-c", pyReadRun, mlflowServer.URL, run.Info.RunID, t.TempDir()).Output()
+	out, err := exec.Command(mlflowServer.Python, "-c", pyReadRun, serverURL, run.Info.RunID, t.TempDir()).Output()
 	if err != nil {
 		t.Fatalf("python read-back: %v: %s", err, stderrOf(err))
 	}
