@@ -225,3 +225,58 @@ def test_basic_auth_with_real_client(mlgate_bin, tmp_path, monkeypatch):
         assert code_of(lambda: c.get_experiment(exp)) == "UNAUTHENTICATED"
     finally:
         p.stop()
+
+
+def test_killed_server_leaves_no_partial_batch(mlgate_bin, tmp_path):
+    """SIGKILL while log-batch calls are in flight: after a restart every
+    batch is either fully there or absent, and the latest value per key
+    agrees with the history."""
+    import signal
+    import threading
+
+    import requests
+
+    db = f"sqlite:///{tmp_path}/k.db"
+    port = free_port()
+    args = [mlgate_bin, "server", "--backend-store-uri", db, "--port", str(port)]
+    p = Proc(args, port, cwd=str(tmp_path))
+    run_id = requests.post(p.url + "/api/2.0/mlflow/runs/create", json={"experiment_id": "0"}).json()["run"]["info"]["run_id"]
+    keys = [f"k{i}" for i in range(20)]
+    stop = threading.Event()
+
+    def hammer(worker):
+        step = worker * 1_000_000
+        s = requests.Session()
+        while not stop.is_set():
+            step += 1
+            body = {"run_id": run_id, "metrics": [{"key": k, "value": step, "timestamp": step, "step": step} for k in keys]}
+            try:
+                s.post(p.url + "/api/2.0/mlflow/runs/log-batch", json=body, timeout=5)
+            except requests.RequestException:
+                return
+
+    threads = [threading.Thread(target=hammer, args=(w,)) for w in range(4)]
+    for t in threads:
+        t.start()
+    import time
+
+    time.sleep(1.5)
+    p.stop(sig=signal.SIGKILL)
+    stop.set()
+    for t in threads:
+        t.join()
+    p = Proc(args, port, cwd=str(tmp_path))
+    try:
+        c = MlflowClient(p.url)
+        steps = None
+        for k in keys:
+            hist = c.get_metric_history(run_id, k)
+            got = sorted(m.step for m in hist)
+            assert got, "no batch survived at all"
+            if steps is None:
+                steps = got
+            assert got == steps, f"key {k} has a different set of steps: a batch was partly written"
+        latest = c.get_run(run_id).data.metrics
+        assert all(latest[k] == max(steps) for k in keys)
+    finally:
+        p.stop()
