@@ -33,7 +33,7 @@ func TestConformance(t *testing.T) {
 		flavortest.Run(t, flavortest.Harness{
 			Flavor:        testFlavor(t),
 			Dir:           filepath.Join(testModels(t), "sleepy"),
-			Options:       flavors.LoadOptions{Workers: 2, EnvManager: EnvLocal},
+			Options:       flavors.LoadOptions{Workers: 1, EnvManager: EnvLocal},
 			Input:         sleepy(0),
 			Deterministic: true,
 			LoadTimeout:   3 * time.Minute,

@@ -160,13 +160,8 @@ func buildVirtualenv(ctx context.Context, o Options, dir string, m *pkgformat.Mo
 	if manager == EnvUV && uv == "" {
 		return "", fmt.Errorf("%w: env manager uv: the uv program is not on PATH", ErrEnv)
 	}
-	site := "isolated"
-	if systemSite {
-		site = "system-site"
-	}
-	key := envKey([]byte("venv"), []byte(basePython), []byte(site), ef.pythonEnv, ef.requirements, ef.constraints)
-	root := filepath.Join(o.CacheDir, "envs")
-	envDir := filepath.Join(root, "venv-"+key)
+	envDir := venvPath(o, ef, basePython, systemSite)
+	root := filepath.Dir(envDir)
 	python := filepath.Join(envDir, "bin", "python")
 	log := o.Logger.With(slog.String("env", envDir))
 	err = withLock(ctx, envDir+".lock", func() error {
@@ -223,6 +218,26 @@ func buildVirtualenv(ctx context.Context, o Options, dir string, m *pkgformat.Mo
 		return "", err
 	}
 	return python, nil
+}
+
+// venvPath is where the virtualenv for these environment files lives: the
+// name hashes everything the build depends on.
+func venvPath(o Options, ef *envFiles, basePython string, systemSite bool) string {
+	site := "isolated"
+	if systemSite {
+		site = "system-site"
+	}
+	key := envKey([]byte("venv"), []byte(basePython), []byte(site), ef.pythonEnv, ef.requirements, ef.constraints)
+	return filepath.Join(o.CacheDir, "envs", "venv-"+key)
+}
+
+// venvDir is venvPath for the model in dir.
+func venvDir(o Options, dir string, m *pkgformat.Model, basePython string, systemSite bool) (string, error) {
+	ef, err := readEnvFiles(dir, m)
+	if err != nil {
+		return "", err
+	}
+	return venvPath(o, ef, basePython, systemSite), nil
 }
 
 // buildConda returns the interpreter of the model's conda environment,

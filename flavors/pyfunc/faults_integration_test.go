@@ -168,15 +168,17 @@ func TestVirtualenvIsBuiltOnceAndNamesMissingPackages(t *testing.T) {
 	if logs.count != 1 {
 		t.Fatalf("the environment was built %d times, want once", logs.count)
 	}
-	// A changed requirements file is another environment.
-	must(os.WriteFile(filepath.Join(dir, "requirements.txt"), []byte("# still nothing\n"), 0o644))
-	py, err := buildVirtualenv(context.Background(), f.opts, dir, m, base, EnvVirtualenv, false)
+	// A changed requirements file is another environment (another key).
+	k1, err := venvDir(f.opts, dir, m, base, false)
 	must(err)
-	if logs.count != 2 {
-		t.Fatalf("changed requirements did not rebuild (builds: %d)", logs.count)
+	must(os.WriteFile(filepath.Join(dir, "requirements.txt"), []byte("# still nothing\n"), 0o644))
+	k2, err := venvDir(f.opts, dir, m, base, false)
+	must(err)
+	if k1 == k2 {
+		t.Fatal("changed requirements map to the same environment")
 	}
-	if _, err := os.Stat(py); err != nil {
-		t.Fatalf("built interpreter missing: %v", err)
+	if _, err := os.Stat(filepath.Join(k1, ".mlgate-ready")); err != nil {
+		t.Fatalf("the built environment is not marked ready: %v", err)
 	}
 	// Unknown managers and absent conda are clear errors.
 	_, err = f.Load(context.Background(), dir, m, flavors.LoadOptions{EnvManager: "pixi"})

@@ -68,6 +68,9 @@ func TestPredictionsEqualMLflow(t *testing.T) {
 				specs[i] = c.spec()
 			}
 			want := mlflowPredict(t, filepath.Join(testModels(t), tc.model), specs)
+			if tc.model == "custom_pyfunc" {
+				t.Run("errors", func(t *testing.T) { checkModelErrors(t, p) })
+			}
 			for i, c := range tc.cases {
 				t.Run(c.name, func(t *testing.T) {
 					out, err := p.Predict(context.Background(), c.input())
@@ -121,41 +124,6 @@ func TestTypeHintedModelGetsRawInputs(t *testing.T) {
 	}
 }
 
-func TestModelErrorsAreMLflowErrors(t *testing.T) {
-	f := testFlavor(t)
-	p := load(t, f, "custom_pyfunc", 1, nil)
-	cases := []struct {
-		name string
-		in   *flavors.Input
-		code string
-		msg  string
-	}{
-		{"bad_param_type", frameCase{columns: []string{"x"}, types: []string{"double"}, rows: [][]any{{1.0}}, params: map[string]any{"scale": "big"}}.input(),
-			"INVALID_PARAMETER_VALUE", "scale"},
-		{"missing_column", frameCase{columns: []string{"z"}, types: []string{"double"}, rows: [][]any{{1.0}}}.input(),
-			"INVALID_PARAMETER_VALUE", "missing inputs ['x']"},
-	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			_, err := p.Predict(context.Background(), c.in)
-			var we *WorkerError
-			if !errors.As(err, &we) {
-				t.Fatalf("want a WorkerError, got %T %v", err, err)
-			}
-			if we.ErrorCode() != c.code || !strings.Contains(we.Message, c.msg) {
-				t.Fatalf("got %s %q, want code %s mentioning %q", we.ErrorCode(), we.Message, c.code, c.msg)
-			}
-			if !errors.Is(err, flavors.ErrBadInput) {
-				t.Fatal("a 4xx worker error must match flavors.ErrBadInput")
-			}
-		})
-	}
-	// The worker is still usable after errors.
-	if _, err := p.Predict(context.Background(), frameCase{columns: []string{"x"}, types: []string{"double"}, rows: [][]any{{1.0}}}.input()); err != nil {
-		t.Fatal(err)
-	}
-}
-
 func sleepy(sec float64) *flavors.Input {
 	return frameCase{columns: []string{"x"}, types: []string{"double"}, rows: [][]any{{1.0}}, params: map[string]any{"sleep": sec}}.input()
 }
@@ -189,5 +157,39 @@ func TestLeastBusyUsesEveryWorker(t *testing.T) {
 	// Four 0.5 s requests on two workers take about 1 s, not 2 s.
 	if d := time.Since(start); d > 1800*time.Millisecond {
 		t.Fatalf("4 requests took %s on 2 workers: requests were not spread", d)
+	}
+}
+
+// checkModelErrors checks that custom_pyfunc's errors are MLflow errors.
+func checkModelErrors(t *testing.T, p *predictor) {
+	cases := []struct {
+		name string
+		in   *flavors.Input
+		code string
+		msg  string
+	}{
+		{"bad_param_type", frameCase{columns: []string{"x"}, types: []string{"double"}, rows: [][]any{{1.0}}, params: map[string]any{"scale": "big"}}.input(),
+			"INVALID_PARAMETER_VALUE", "scale"},
+		{"missing_column", frameCase{columns: []string{"z"}, types: []string{"double"}, rows: [][]any{{1.0}}}.input(),
+			"INVALID_PARAMETER_VALUE", "missing inputs ['x']"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := p.Predict(context.Background(), c.in)
+			var we *WorkerError
+			if !errors.As(err, &we) {
+				t.Fatalf("want a WorkerError, got %T %v", err, err)
+			}
+			if we.ErrorCode() != c.code || !strings.Contains(we.Message, c.msg) {
+				t.Fatalf("got %s %q, want code %s mentioning %q", we.ErrorCode(), we.Message, c.code, c.msg)
+			}
+			if !errors.Is(err, flavors.ErrBadInput) {
+				t.Fatal("a 4xx worker error must match flavors.ErrBadInput")
+			}
+		})
+	}
+	// The worker is still usable after errors.
+	if _, err := p.Predict(context.Background(), frameCase{columns: []string{"x"}, types: []string{"double"}, rows: [][]any{{1.0}}}.input()); err != nil {
+		t.Fatal(err)
 	}
 }
