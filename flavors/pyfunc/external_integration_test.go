@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/mlgate/mlgate/flavors"
 	"github.com/mlgate/mlgate/pkgformat"
 )
@@ -20,6 +22,11 @@ import (
 // nodeFlavor is the js_linear flavor served by the Node.js example worker
 // (testdata/jsworker, documented in docs/workers.md).
 func nodeFlavor(t *testing.T) *Flavor {
+	t.Helper()
+	return nodeFlavorWith(t, nil)
+}
+
+func nodeFlavorWith(t *testing.T, reg prometheus.Registerer) *Flavor {
 	t.Helper()
 	node, err := exec.LookPath("node")
 	if err != nil {
@@ -32,6 +39,7 @@ func nodeFlavor(t *testing.T) *Flavor {
 		StartTimeout: 20 * time.Second,
 		StopTimeout:  time.Second,
 		HangTimeout:  5 * time.Second,
+		Registerer:   reg,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -81,8 +89,43 @@ func TestExternalWorkerPredicts(t *testing.T) {
 	}
 }
 
+// counter sums the samples of a counter family in reg with the label
+// name=value (any labels when name is "").
+func counter(t *testing.T, reg *prometheus.Registry, family, name, value string) float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := 0.0
+	for _, mf := range mfs {
+		if mf.GetName() != family {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if name == "" || (l.GetName() == name && l.GetValue() == value) {
+					sum += m.GetCounter().GetValue()
+					break
+				}
+			}
+		}
+	}
+	return sum
+}
+
 func TestKilledWorkerFailsItsRequestWith503ThenRecovers(t *testing.T) {
-	p, err := loadExternal(t, nodeFlavor(t), "testdata/jsworker/model", 1)
+	reg := prometheus.NewRegistry()
+	t.Cleanup(func() {
+		// sigkill, crash, hang: three deaths, each followed by a good restart.
+		if d := counter(t, reg, "mlgate_worker_deaths_total", "flavor", "js_linear"); d != 3 {
+			t.Errorf("mlgate_worker_deaths_total = %v, want 3", d)
+		}
+		if r := counter(t, reg, "mlgate_worker_restarts_total", "result", "ok"); r != 3 {
+			t.Errorf("mlgate_worker_restarts_total{result=ok} = %v, want 3", r)
+		}
+	})
+	p, err := loadExternal(t, nodeFlavorWith(t, reg), "testdata/jsworker/model", 1)
 	if err != nil {
 		t.Fatal(err)
 	}

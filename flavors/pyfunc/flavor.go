@@ -12,6 +12,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/mlgate/mlgate/flavors"
 	"github.com/mlgate/mlgate/pkgformat"
 )
@@ -49,6 +51,9 @@ type Options struct {
 	HangTimeout time.Duration
 	// Env is the environment of workers (nil: the parent's).
 	Env []string
+	// Registerer receives the worker metrics (deaths, restarts, start
+	// times), labelled with the flavor; nil records none.
+	Registerer prometheus.Registerer
 }
 
 func (o Options) withDefaults() Options {
@@ -83,11 +88,12 @@ type Flavor struct {
 	name    string
 	command []string // nil: the embedded python_function worker
 	opts    Options
+	metrics *metrics
 }
 
 // New returns the python_function flavor.
 func New(opts Options) *Flavor {
-	return &Flavor{name: Name, opts: opts.withDefaults()}
+	return &Flavor{name: Name, opts: opts.withDefaults(), metrics: newMetrics(opts.Registerer, Name)}
 }
 
 // NewExternal returns a flavor named name whose workers run command (the
@@ -97,7 +103,7 @@ func NewExternal(name string, command []string, opts Options) (*Flavor, error) {
 	if name == "" || len(command) == 0 || command[0] == "" {
 		return nil, errors.New("pyfunc: an external worker flavor needs a name and a command")
 	}
-	return &Flavor{name: name, command: append([]string(nil), command...), opts: opts.withDefaults()}, nil
+	return &Flavor{name: name, command: append([]string(nil), command...), opts: opts.withDefaults(), metrics: newMetrics(opts.Registerer, name)}, nil
 }
 
 // Name implements flavors.Flavor.
@@ -150,7 +156,7 @@ func (f *Flavor) Load(ctx context.Context, dir string, m *pkgformat.Model, opts 
 		sp.env = append(sp.env, "MLFLOW_DISABLE_TELEMETRY=true", "PYTHONUNBUFFERED=1")
 	}
 	log := o.Logger.With(slog.String("flavor", f.name))
-	pl, err := newPool(ctx, sp, opts.Workers, o.HangTimeout, log)
+	pl, err := newPool(ctx, sp, opts.Workers, o.HangTimeout, log, f.metrics)
 	if err != nil {
 		return nil, err
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"sync"
 	"time"
 
@@ -24,6 +25,7 @@ type pool struct {
 	sp          spec
 	log         *slog.Logger
 	hangTimeout time.Duration
+	metrics     *metrics
 
 	idle   chan *worker // idle, live workers (the first free one is the least busy)
 	closed chan struct{}
@@ -38,13 +40,13 @@ type pool struct {
 
 // newPool starts n workers and waits until all are ready. On failure every
 // started worker is stopped and the first error returned.
-func newPool(ctx context.Context, sp spec, n int, hangTimeout time.Duration, log *slog.Logger) (*pool, error) {
+func newPool(ctx context.Context, sp spec, n int, hangTimeout time.Duration, log *slog.Logger, m *metrics) (*pool, error) {
 	if n <= 0 {
 		n = 1
 	}
 	life, cancel := context.WithCancel(context.Background())
 	p := &pool{
-		sp: sp, log: log, hangTimeout: hangTimeout,
+		sp: sp, log: log, hangTimeout: hangTimeout, metrics: m,
 		idle: make(chan *worker, n), closed: make(chan struct{}), cancel: cancel,
 		current: make([]*worker, n),
 	}
@@ -56,7 +58,9 @@ func newPool(ctx context.Context, sp spec, n int, hangTimeout time.Duration, log
 	res := make(chan started, n)
 	for i := range n {
 		go func() {
+			t0 := time.Now()
 			w, err := startWorker(life, ctx, sp, i, log)
+			m.started(err == nil, time.Since(t0).Seconds())
 			res <- started{i, w, err}
 		}()
 	}
@@ -106,6 +110,7 @@ func (p *pool) supervise(ctx context.Context, slot int, w *worker) {
 			return
 		}
 		death := w.proc.ExitError(10)
+		p.metrics.death(strconv.Itoa(slot))
 		p.log.Error("worker died; restarting it", slog.Int("worker", slot), slog.Int("pid", w.proc.Pid()), slog.Any("reason", death))
 		p.setLastErr(fmt.Errorf("worker %d (pid %d) died: %w", slot, w.proc.Pid(), death))
 		if time.Since(born) > backoffReset {
@@ -120,7 +125,10 @@ func (p *pool) supervise(ctx context.Context, slot int, w *worker) {
 				return
 			}
 			backoff = min(backoff*2, backoffMax)
+			t0 := time.Now()
 			nw, err := startWorker(ctx, ctx, p.sp, slot, p.log)
+			p.metrics.started(err == nil, time.Since(t0).Seconds())
+			p.metrics.restart(err == nil)
 			if err != nil {
 				if ctx.Err() != nil {
 					return
