@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
@@ -44,6 +45,10 @@ type DB struct {
 	Dialect Dialect
 	// URI is the store URI it was opened from, with any password removed.
 	URI string
+	// wmu serialises SQLite write transactions inside the process, so
+	// concurrent writers queue on a mutex instead of polling SQLite's busy
+	// handler (which sleeps up to 100 ms between tries).
+	wmu *sync.Mutex
 }
 
 // ErrBadURI is returned for a backend store URI that is not understood.
@@ -88,7 +93,7 @@ func Open(ctx context.Context, uri string) (*DB, error) {
 		if path == ":memory:" {
 			sdb.SetMaxOpenConns(1)
 		}
-		d = &DB{DB: sdb, Dialect: SQLite, URI: uri}
+		d = &DB{DB: sdb, Dialect: SQLite, URI: uri, wmu: &sync.Mutex{}}
 	case "postgresql", "postgres":
 		sdb, err := sql.Open("pgx", "postgres"+uri[len(u.Scheme):])
 		if err != nil {
@@ -150,6 +155,10 @@ func (d *DB) Rebind(q string) string {
 // that the database reports as retryable (SQLite busy, PostgreSQL
 // serialization failure or deadlock) are retried a few times with backoff.
 func (d *DB) Tx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	if d.wmu != nil {
+		d.wmu.Lock()
+		defer d.wmu.Unlock()
+	}
 	var err error
 	for attempt := 0; attempt < 8; attempt++ {
 		err = d.tx(ctx, fn)
