@@ -135,3 +135,60 @@ def test_predictions_are_stable_under_concurrency(served):
     for name, resp in results:
         assert resp.status_code == 200, f"{kind}/{name}: {resp.text[:300]}"
         assert resp.json() == want[name]
+
+
+def _children(pid):
+    kids = []
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open(f"/proc/{d}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid and fields[0] not in "ZX":
+            kids.append(int(d))
+    return kids
+
+
+def test_killed_worker_gives_503_with_reason_then_recovers(tmp_path, mlgate_bin, start_proc):
+    """SIGKILL the worker mid-request through the real HTTP path; then SIGTERM leaves no worker."""
+    import signal
+    import threading
+
+    sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "flavors", "pyfunc", "testdata"))
+    import fault_models
+
+    fault_models.main(str(tmp_path))
+    port = free_port()
+    srv = start_proc([mlgate_bin, "models", "serve", "-m", str(tmp_path / "sleepy"), "-p", str(port),
+                      "--workers", "1", "--timeout", "120"], port=port, env=_venv_env(), timeout=240)
+    workers = _children(srv.p.pid)
+    assert len(workers) == 1, workers
+    body = {"dataframe_split": {"columns": ["x"], "data": [[1.0]]}}
+    res = {}
+
+    def slow():
+        res["r"] = requests.post(srv.url + "/invocations", json={**body, "params": {"sleep": 60.0}}, timeout=120)
+
+    th = threading.Thread(target=slow)
+    th.start()
+    import time
+
+    time.sleep(1.0)
+    os.kill(workers[0], signal.SIGKILL)
+    th.join(60)
+    r = res["r"]
+    assert r.status_code == 503, r.text
+    assert r.json()["error_code"] == "TEMPORARILY_UNAVAILABLE"
+    assert "signal: killed" in r.json()["message"]
+    ok = requests.post(srv.url + "/invocations", json=body, timeout=180)
+    assert ok.status_code == 200, ok.text
+    assert ok.json() == {"predictions": [{"y": 2.0}]}
+    new = _children(srv.p.pid)
+    assert len(new) == 1 and new != workers
+    srv.stop()
+    assert srv.p.returncode is not None
+    for pid in new:
+        assert not os.path.exists(f"/proc/{pid}") or open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[0] in "ZX"
