@@ -21,7 +21,9 @@ sys.path.insert(0, os.path.dirname(__file__))
 from conftest import Proc, free_port  # noqa: E402
 import models  # noqa: E402
 
-KINDS = ["linear", "multi_input", "tensor_sig", "iris_rf", "types"]
+# ONNX models (served in-process) and python_function models (served by
+# worker processes through the same parsing, schema and error path).
+KINDS = ["linear", "multi_input", "tensor_sig", "iris_rf", "types", "custom_pyfunc", "sklearn_pipeline"]
 MLFLOW = os.path.join(os.path.dirname(sys.executable), "mlflow")
 
 # Requests every model gets on top of its own (all invalid in the same way).
@@ -78,6 +80,15 @@ EXTRA = {
         _j("uncastable", {"dataframe_split": {"columns": IRIS, "data": [["abc", 3.5, 1.4, 0.2]]}}),
         _j("split_index", {"dataframe_split": {"columns": IRIS, "index": [7], "data": [[5.1, 3.5, 1.4, 0.2]]}}),
     ],
+    "custom_pyfunc": [
+        _j("int_param_for_double", {"dataframe_split": {"columns": ["x"], "data": [[2.0]]}, "params": {"scale": 3}}),
+        _j("unknown_param_ignored", {"inputs": {"x": [1.0, 2.0]}, "params": {"nope": 1}}),
+        _j("records_ints", {"dataframe_records": [{"x": 1}, {"x": 2}]}),
+    ],
+    "sklearn_pipeline": [
+        _j("inputs_columns", {"inputs": {"x1": [0.1], "x2": [0.2], "color": ["red"]}}),
+        _j("uncastable", {"dataframe_split": {"columns": ["x1", "x2", "color"], "data": [["a", 0.2, "red"]]}}),
+    ],
     "types": [
         _j("int8_out_of_range", {"inputs": {"i8": [[1000, 1]]}}),
         _j("missing_inputs", {"inputs": {"f32": [[1.0, 2.0]]}}),
@@ -117,7 +128,7 @@ def built(tmp_path_factory):
     return out
 
 
-def _start(args, cwd, timeout=240):
+def _start(args, cwd, timeout=400):
     # mlflow runs `uvicorn` from PATH: put the venv's bin first
     env = {"PATH": os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", "")}
     return Proc(args, port=int(args[args.index("-p") + 1]), cwd=cwd, timeout=timeout, env=env)
@@ -127,18 +138,29 @@ def _start(args, cwd, timeout=240):
 def servers(built, mlgate_bin, tmp_path_factory):
     """One real mlflow and one mlgate scoring server per model."""
     logs = str(tmp_path_factory.mktemp("serving-logs"))
-    procs = {}
+    started = []
+
+    def start(args):
+        p = _start(args, logs)
+        started.append(p)
+        return p
+
     try:
-        for kind in KINDS:
-            mdir = built[kind]["model_dir"]
-            ref = _start([MLFLOW, "models", "serve", "-m", mdir, "--env-manager", "local", "-h", "127.0.0.1", "-p", str(free_port())], logs)
-            ours = _start([mlgate_bin, "models", "serve", "-m", mdir, "-h", "127.0.0.1", "-p", str(free_port())], logs, timeout=60)
-            procs[kind] = (ref, ours)
+        # start everything at once: mlflow's start-up is mostly waiting
+        with concurrent.futures.ThreadPoolExecutor(2 * len(KINDS)) as ex:
+            futs = {}
+            for kind in KINDS:
+                mdir = built[kind]["model_dir"]
+                futs[kind] = (
+                    ex.submit(start, [MLFLOW, "models", "serve", "-m", mdir, "--env-manager", "local",
+                                      "-h", "127.0.0.1", "-p", str(free_port())]),
+                    ex.submit(start, [mlgate_bin, "models", "serve", "-m", mdir, "-h", "127.0.0.1", "-p", str(free_port())]),
+                )
+            procs = {kind: (a.result(), b.result()) for kind, (a, b) in futs.items()}
         yield procs
     finally:
-        for ref, ours in procs.values():
-            ref.stop()
-            ours.stop()
+        for p in started:
+            p.stop()
 
 
 def _send(url, req):
