@@ -178,8 +178,9 @@ func settings(cfg *config) []string {
 		"latency percentiles from a log-linear histogram (relative error < 0.8%); errors (transport, non-2xx, wrong body) counted and shown, never timed",
 		"one kept-alive HTTP/1.1 connection per sender, 127.0.0.1 only; the request body is the first valid example request that interop/models.py writes for the model",
 		"every server is started by the harness from the same model folders (built by interop/models.py with the pinned mlflow 3.17.2); mlflow and MLServer speak their own protocols (MLflow /invocations; MLServer's Open Inference Protocol /v2/models/m/infer, the path its adaptive batching applies to)",
-		fmt.Sprintf("tracking: up to %d runs seeded through the REST API at concurrency 8 before runs/search (mlflow first, within %s; mlgate then gets as many as mlflow got; the seeded count is in the table), "+
-			"runs/search filters on a tag matching 1 run in 10 and returns 100 ordered by start time; log-batch sends 100 metrics; concurrency %v", cfg.seedRuns, cfg.seedBudget, cfg.trackConcs),
+		fmt.Sprintf("tracking: %d runs in the store before runs/search: mlflow's SQLite store is filled before its server starts by a script using mlflow's own SQLAlchemy models "+
+			"(its REST API creates only a few runs per second on a busy machine), mlgate's through its REST API at concurrency 8 (at most %s); "+
+			"runs/search filters on a tag matching 1 run in 10 and returns 100 ordered by start time; runs/get and log-batch (100 metrics) go to seeded runs; concurrency %v", cfg.seedRuns, cfg.seedBudget, cfg.trackConcs),
 	}
 }
 
