@@ -264,7 +264,7 @@ func markdown(r *Report, charts map[string][]string) string {
 	}
 	p("### Start-up and memory\n\n")
 	p("Start = from process start to the first successful prediction. RSS = summed VmRSS of the server's process " +
-		"group (workers included): idle after start-up, and the peak sampled every 50 ms under load.\n\n")
+		"group and descendants (workers included): idle 1 s after start-up, and the peak sampled every 50 ms under load.\n\n")
 	p("| system | model | start ms | vs baseline | idle RSS MiB | vs baseline | peak RSS MiB | vs baseline |\n|---|---|---:|---:|---:|---:|---:|---:|\n")
 	for i := range r.Serving {
 		s := &r.Serving[i]
