@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strconv"
 	"syscall"
 	"time"
@@ -65,6 +66,11 @@ func runModelsServe(ctx context.Context, env *cliEnv, args []string) error {
 	fs.StringVar(&trackingURI, "tracking-uri", "", "tracking/registry server for models:/ and runs:/ URIs (default $MLFLOW_TRACKING_URI)")
 	fs.StringVar(&cacheDir, "cache-dir", "", "download cache (default $MLGATE_CACHE/models or ~/.cache/mlgate/models)")
 	fs.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn, error")
+	fs.StringVar(&o.Python, "python", env.getenv("MLGATE_PYTHON"), "python interpreter for python_function workers with --env-manager local (env MLGATE_PYTHON; default python3)")
+	fs.Func("worker-flavor", "serve flavor KEY with an external worker: KEY=COMMAND (repeatable; see docs/workers.md)", func(v string) error {
+		o.WorkerFlavors = append(o.WorkerFlavors, v)
+		return nil
+	})
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -105,6 +111,7 @@ func runModelsServe(ctx context.Context, env *cliEnv, args []string) error {
 	if cacheDir == "" {
 		cacheDir = app.DefaultCacheDir(env.getenv)
 	}
+	o.WorkerCacheDir = filepath.Join(filepath.Dir(cacheDir), "workers")
 	src, err := app.NewModelSource(app.ModelSourceOptions{Tracking: cfg, CacheDir: cacheDir, Logger: o.Logger})
 	if err != nil {
 		return err

@@ -9,7 +9,9 @@ import (
 
 func TestRegisterPrefersONNX(t *testing.T) {
 	r := flavors.NewRegistry()
-	Register(r, Options{})
+	if err := Register(r, Options{}); err != nil {
+		t.Fatal(err)
+	}
 	if _, ok := r.Get("onnx"); !ok {
 		t.Fatalf("onnx is not registered (have %v)", r.Names())
 	}
@@ -21,7 +23,9 @@ func TestRegisterPrefersONNX(t *testing.T) {
 
 func TestPythonFunctionIsTheFallback(t *testing.T) {
 	r := flavors.NewRegistry()
-	Register(r, Options{})
+	if err := Register(r, Options{}); err != nil {
+		t.Fatal(err)
+	}
 	both := &pkgformat.Model{Flavors: map[string]map[string]any{"onnx": {}, "python_function": {}}}
 	want := "onnx"
 	if !ONNX { // without cgo the python_function flavor serves it

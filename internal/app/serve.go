@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 	"log/slog"
 	"net"
 	"net/http"
@@ -31,6 +33,13 @@ type ServeOptions struct {
 	EnvManager string
 	// Flavor forces a flavor instead of choosing from the MLmodel.
 	Flavor string
+	// Python is the interpreter for python_function workers with the local
+	// env manager (default python3 from PATH).
+	Python string
+	// WorkerCacheDir holds worker scripts and built environments.
+	WorkerCacheDir string
+	// WorkerFlavors are key=command external worker flavors.
+	WorkerFlavors []string
 	// ONNXRuntimeLib is the resolved libonnxruntime path ("" lets the onnx
 	// flavor fail with a clear message when an ONNX model is loaded).
 	ONNXRuntimeLib string
@@ -100,8 +109,15 @@ func NewScoring(opts ServeOptions) (*Scoring, error) {
 	if err := opts.validate(); err != nil {
 		return nil, err
 	}
+	promReg := prometheus.NewRegistry()
+	promReg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	reg := flavors.NewRegistry()
-	builtin.Register(reg, builtin.Options{ONNXRuntimeLib: opts.ONNXRuntimeLib, Logger: opts.Logger})
+	if err := builtin.Register(reg, builtin.Options{
+		ONNXRuntimeLib: opts.ONNXRuntimeLib, Logger: opts.Logger, Python: opts.Python,
+		CacheDir: opts.WorkerCacheDir, Registerer: promReg, WorkerFlavors: opts.WorkerFlavors,
+	}); err != nil {
+		return nil, fmt.Errorf("models serve: %w", err)
+	}
 	src := &archiveSource{next: opts.Source}
 	srv, err := serve.New(serve.Options{
 		Name:        opts.ModelName,
@@ -123,6 +139,8 @@ func NewScoring(opts ServeOptions) (*Scoring, error) {
 		MLflowVersion:  version.MLflowCompat,
 		ServerVersion:  version.Version,
 		Logger:         opts.Logger,
+		Registerer:     promReg,
+		Gatherer:       promReg,
 	})
 	if err != nil {
 		return nil, err
