@@ -57,7 +57,7 @@ func ParseModelURI(uri string) (ModelURI, error) {
 		}
 	}
 	if i := strings.LastIndex(parts[0], "@"); i >= 0 {
-		if strings.TrimSpace(parts[0][i+1:]) == "" {
+		if strings.TrimSpace(parts[0][i+1:]) == "" || strings.TrimSpace(parts[0][:i]) == "" {
 			return ModelURI{}, bad
 		}
 		return ModelURI{Name: parts[0][:i], Alias: parts[0][i+1:]}, nil
