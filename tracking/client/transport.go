@@ -227,6 +227,9 @@ func retryableStatus(code int) bool {
 }
 
 // retryAfter parses a Retry-After header (seconds or an HTTP date).
+// maxRetryAfterSeconds bounds a Retry-After given in seconds (one day).
+const maxRetryAfterSeconds = 24 * 60 * 60
+
 func retryAfter(h string, now time.Time) time.Duration {
 	if h == "" {
 		return 0
@@ -234,6 +237,9 @@ func retryAfter(h string, now time.Time) time.Duration {
 	if s, err := strconv.Atoi(h); err == nil {
 		if s < 0 {
 			return 0
+		}
+		if s > maxRetryAfterSeconds { // no overflow; the caller caps waits at MaxBackoff anyway
+			s = maxRetryAfterSeconds
 		}
 		return time.Duration(s) * time.Second
 	}
