@@ -33,6 +33,17 @@ type Batcher interface {
 	CanBatch() bool
 }
 
+// ManyPredictor is an optional capability of a Batcher: a predictor that
+// runs a batch of inputs in one call itself and answers one output per
+// input, in order. The server's batcher calls it instead of concatenating
+// the inputs and splitting one output (which it cannot do for outputs it
+// does not understand, such as a worker's JSON). A non-nil error fails the
+// whole call (the server then retries each input alone); errs[i] fails
+// only input i.
+type ManyPredictor interface {
+	PredictMany(ctx context.Context, ins []*Input) (outs []*Output, errs []error, err error)
+}
+
 // Describer is an optional capability: a predictor that knows its inputs
 // and outputs (for the Open Inference Protocol's model metadata).
 type Describer interface {
