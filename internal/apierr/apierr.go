@@ -70,6 +70,26 @@ func (c Code) HTTPStatus() int {
 	}
 }
 
+// Form is how Write renders an error's body.
+type Form uint8
+
+// The body forms. MLflow answers most errors with its JSON body, but its
+// scoring server (FastAPI) answers some with other bodies, and mlgate's
+// serving layer copies them byte for byte.
+const (
+	// FormJSON is MLflow's {"error_code","message","sqlstate","error_class"}
+	// body (the default).
+	FormJSON Form = iota
+	// FormPlain writes Message itself as the body, as text/plain;
+	// charset=utf-8 unless ContentType says otherwise (MLflow's scoring
+	// server answers an unsupported content type so, and a request timeout
+	// with the same plain text labelled application/json).
+	FormPlain
+	// FormDetail writes FastAPI's {"detail": Message} as application/json
+	// (MLflow's scoring server for an unknown path or a wrong method).
+	FormDetail
+)
+
 // Error is an error that carries an MLflow error code. Status, when non-zero,
 // overrides the code's default HTTP status (for example 413 for an oversized
 // body, which MLflow has no code for).
@@ -80,6 +100,13 @@ type Error struct {
 	Err     error
 	// Headers are extra response headers (for example Retry-After).
 	Headers map[string]string
+	// Class overrides the error_class MLflow derives from the code (for
+	// example ClassSchemaEnforcementFailed); the sqlstate follows it.
+	Class Class
+	// Form selects the body's form (FormJSON when zero); ContentType
+	// overrides the Content-Type of a FormPlain body.
+	Form        Form
+	ContentType string
 }
 
 // Error implements error.
@@ -111,11 +138,39 @@ func Wrap(code Code, err error) *Error {
 	return &Error{Code: code, Message: err.Error(), Err: err}
 }
 
-// Body is the JSON body of an MLflow error response.
+// Plain returns an error answered with status and msg as a text/plain
+// body, as MLflow's scoring server answers an unsupported content type
+// (415). code still drives logging and the Open Inference Protocol form.
+func Plain(status int, code Code, msg string) *Error {
+	return &Error{Code: code, Status: status, Message: msg, Form: FormPlain}
+}
+
+// Detail returns an error answered with status and FastAPI's
+// {"detail": msg} body, as MLflow's scoring server answers an unknown path
+// (404, "Not Found") or a wrong method (405, "Method Not Allowed").
+func Detail(status int, code Code, msg string) *Error {
+	return &Error{Code: code, Status: status, Message: msg, Form: FormDetail}
+}
+
+// Body is the JSON body of an MLflow error response. SQLState and
+// ErrorClass are what MLflow 3.x adds to every MlflowException it
+// serialises (derived from the code unless the raise site names a class).
 type Body struct {
 	ErrorCode  Code   `json:"error_code"`
 	Message    string `json:"message"`
+	SQLState   string `json:"sqlstate,omitempty"`
+	ErrorClass Class  `json:"error_class,omitempty"`
 	StackTrace string `json:"stack_trace,omitempty"`
+}
+
+// Body returns e's JSON body with the sqlstate and error_class MLflow
+// would send for it.
+func (e *Error) Body() Body {
+	cl := e.Class
+	if cl == "" {
+		cl = e.Code.Class()
+	}
+	return Body{ErrorCode: e.Code, Message: e.Message, SQLState: sqlState(cl, e.Code), ErrorClass: cl}
 }
 
 // Coder is implemented by domain errors that know their MLflow code name

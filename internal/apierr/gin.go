@@ -20,8 +20,9 @@ func Handle(log *slog.Logger, h HandlerFunc) gin.HandlerFunc {
 	}
 }
 
-// Write renders err as MLflow's JSON error body with its HTTP status and
-// aborts the gin chain.
+// Write renders err with its HTTP status and aborts the gin chain: as
+// MLflow's JSON error body, or in the form the *Error asks for (plain text,
+// FastAPI's {"detail"}).
 func Write(c *gin.Context, log *slog.Logger, err error) {
 	e := From(err)
 	status := e.HTTPStatus()
@@ -40,5 +41,22 @@ func Write(c *gin.Context, log *slog.Logger, err error) {
 	for k, v := range e.Headers {
 		c.Header(k, v)
 	}
-	c.AbortWithStatusJSON(status, Body{ErrorCode: e.Code, Message: e.Message})
+	c.Abort()
+	switch e.Form {
+	case FormPlain:
+		ct := e.ContentType
+		if ct == "" {
+			ct = "text/plain; charset=utf-8"
+		}
+		c.Data(status, ct, []byte(e.Message))
+	case FormDetail:
+		c.JSON(status, detailBody{Detail: e.Message})
+	default:
+		c.JSON(status, e.Body())
+	}
+}
+
+// detailBody is FastAPI's error body.
+type detailBody struct {
+	Detail string `json:"detail"`
 }
