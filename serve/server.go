@@ -61,6 +61,11 @@ type Options struct {
 	MLflowVersion string
 	// ServerVersion is the /v2 server metadata version.
 	ServerVersion string
+	// DrainDelay is how long Shutdown keeps accepting and serving requests
+	// after readiness turned false, so that load balancers see the failing
+	// probe and stop routing before the listener closes (default 0: close
+	// at once; Kubernetes deployments want a few seconds).
+	DrainDelay time.Duration
 	// Logger receives request errors and lifecycle events (default: discard).
 	Logger *slog.Logger
 	// Registerer receives the metrics and Gatherer serves /metrics. When
@@ -140,8 +145,17 @@ func New(opts Options) (*Server, error) {
 	return s, nil
 }
 
-// Handler returns the HTTP handler with every route.
-func (s *Server) Handler() http.Handler { return s.engine }
+// Handler returns the HTTP handler with every route. While the server
+// drains, every answer carries "Connection: close" so that clients open
+// fresh connections (to another replica) instead of reusing this one.
+func (s *Server) Handler() http.Handler { return http.HandlerFunc(s.serveHTTP) }
+
+func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
+	if s.draining.Load() {
+		w.Header().Set("Connection", "close")
+	}
+	s.engine.ServeHTTP(w, r)
+}
 
 // Name returns the served model's name.
 func (s *Server) Name() string { return s.opts.Name }
@@ -151,9 +165,18 @@ func (s *Server) Ready() bool {
 	return !s.draining.Load() && s.current(s.opts.Name) != nil
 }
 
-// Drain turns readiness false: health checks fail from now on so that load
-// balancers stop sending traffic; requests already accepted still finish.
-func (s *Server) Drain() { s.draining.Store(true) }
+// Drain turns readiness false: health checks (/ping, /health,
+// /v2/health/ready, model ready) answer 503 from now on so that load
+// balancers stop sending traffic; every request, in flight or new, is
+// still served. Shutdown drains and then stops an HTTP server.
+func (s *Server) Drain() {
+	if !s.draining.Swap(true) {
+		s.log.Info("draining: readiness is now false", slog.Duration("drain_delay", s.opts.DrainDelay))
+	}
+}
+
+// Draining reports whether Drain was called.
+func (s *Server) Draining() bool { return s.draining.Load() }
 
 // Close releases every model; predictors close after their last request.
 // It is idempotent.
