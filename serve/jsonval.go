@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"unicode/utf16"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // kind is the JSON type of a value.
@@ -26,16 +27,51 @@ const (
 // int64 or float64 from the literal). Python's json module also accepts
 // NaN, Infinity and -Infinity; so does this parser.
 type value struct {
-	k    kind
-	b    bool
-	num  string // the number literal as written
-	s    string
-	arr  []value
+	k   kind
+	b   bool
+	num string // the number literal as written
+	s   string
+	arr []value
+	// nums is a packed array of plain number literals (arr is then nil
+	// until items expands it): large numeric tensors skip one value per
+	// element. Only parseJSONPacked makes them.
+	nums *packedNums
 	keys []string
 	vals []value
 	// csv is the field's text when the value came from CSV (a string
 	// column keeps it verbatim, as pandas.read_csv with dtype=object does).
 	csv string
+}
+
+// items returns an array's elements, expanding a packed number array.
+func (v *value) items() []value {
+	if v.arr == nil && v.nums != nil {
+		arr := make([]value, v.nums.len())
+		for i := range arr {
+			arr[i] = value{k: kNumber, num: v.nums.at(i)}
+		}
+		v.arr, v.nums = arr, nil
+	}
+	return v.arr
+}
+
+// packedNums is an array of number literals kept as offsets into the
+// document (no pointers per element: nothing for the GC to scan).
+type packedNums struct {
+	src string
+	off []uint32 // start, end of each literal
+}
+
+func (n *packedNums) len() int { return len(n.off) / 2 }
+
+func (n *packedNums) at(i int) string { return n.src[n.off[2*i]:n.off[2*i+1]] }
+
+// length is an array's element count without expanding it.
+func (v *value) length() int {
+	if v.arr == nil {
+		return v.nums.len()
+	}
+	return len(v.arr)
 }
 
 // isInt reports whether a number literal has no fraction or exponent.
@@ -62,8 +98,96 @@ func (v *value) float() float64 {
 	case "-Infinity":
 		return math.Inf(-1)
 	}
+	if f, ok := fastFloat(v.num); ok {
+		return f
+	}
 	f, _ := strconv.ParseFloat(v.num, 64)
 	return f
+}
+
+// pow10 holds the powers of ten a float64 represents exactly.
+var pow10 = [...]float64{1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
+	1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22}
+
+// fastFloat parses a JSON number literal whose digits fit in 2^53 and whose
+// decimal exponent is at most 22 in size: one exact multiplication or
+// division, so the result is the correctly rounded one strconv.ParseFloat
+// gives (Clinger's fast path). ok is false for anything else.
+func fastFloat(s string) (f float64, ok bool) {
+	i, neg := 0, false
+	if i < len(s) && s[i] == '-' {
+		neg = true
+		i++
+	}
+	var mant uint64
+	digits, exp, start := 0, 0, i
+	for ; i < len(s) && s[i] >= '0' && s[i] <= '9'; i++ {
+		if mant == 0 && s[i] == '0' {
+			continue
+		}
+		mant = mant*10 + uint64(s[i]-'0')
+		digits++
+	}
+	if i == start {
+		return 0, false
+	}
+	if i < len(s) && s[i] == '.' {
+		i++
+		if i == len(s) || s[i] < '0' || s[i] > '9' {
+			return 0, false
+		}
+		for ; i < len(s) && s[i] >= '0' && s[i] <= '9'; i++ {
+			exp--
+			if mant == 0 && s[i] == '0' {
+				continue
+			}
+			mant = mant*10 + uint64(s[i]-'0')
+			digits++
+		}
+	}
+	if digits > 15 {
+		return 0, false
+	}
+	if i < len(s) && (s[i] == 'e' || s[i] == 'E') {
+		i++
+		eneg := false
+		if i < len(s) && (s[i] == '+' || s[i] == '-') {
+			eneg = s[i] == '-'
+			i++
+		}
+		if i == len(s) || s[i] < '0' || s[i] > '9' {
+			return 0, false
+		}
+		e := 0
+		for ; i < len(s) && s[i] >= '0' && s[i] <= '9'; i++ {
+			if e > 1000 {
+				return 0, false
+			}
+			e = e*10 + int(s[i]-'0')
+		}
+		if eneg {
+			e = -e
+		}
+		exp += e
+	}
+	if i != len(s) {
+		return 0, false
+	}
+	f = float64(mant)
+	switch {
+	case mant == 0:
+	case exp == 0:
+	case exp > 0 && exp <= 22:
+		f *= pow10[exp]
+	case exp < 0 && exp >= -22:
+		f /= pow10[-exp]
+	default:
+		return 0, false
+	}
+	if neg {
+		f = -f
+	}
+	return f, true
 }
 
 // get returns the value of key in an object (the last one wins, as in Python).
@@ -112,10 +236,21 @@ func (e *errJSON) Error() string {
 
 // parseJSON parses one JSON document.
 func parseJSON(data []byte) (value, error) {
+	return parseDoc(data, false)
+}
+
+// parseJSONPacked parses one JSON document, packing arrays of plain
+// numbers (callers read arrays through items and length).
+func parseJSONPacked(data []byte) (value, error) {
+	return parseDoc(data, true)
+}
+
+func parseDoc(data []byte, pack bool) (value, error) {
 	if !utf8.Valid(data) {
 		return value{}, errors.New("input is not valid UTF-8")
 	}
-	p := parser{data: data}
+	// packed offsets are 32-bit
+	p := parser{data: data, pack: pack && len(data) < math.MaxUint32}
 	p.ws()
 	v, err := p.value(0)
 	if err != nil {
@@ -128,9 +263,75 @@ func parseJSON(data []byte) (value, error) {
 	return v, nil
 }
 
+// parser reads one document. Number literals and unescaped strings are
+// views into data, which the caller must not modify while values live
+// (request bodies are read once and never reused). Arrays and objects
+// collect their members on one shared stack and keep an exact-size copy.
 type parser struct {
-	data []byte
-	i    int
+	data  []byte
+	i     int
+	stack []value
+	names []string
+	pack  bool
+	lits  []uint32
+	src   string // data as a string view, made on first use
+}
+
+// plainNumber reports whether c starts a number literal (not -Infinity).
+func (p *parser) plainNumber() bool {
+	if p.i >= len(p.data) {
+		return false
+	}
+	c := p.data[p.i]
+	if c >= '0' && c <= '9' {
+		return true
+	}
+	return c == '-' && p.i+1 < len(p.data) && p.data[p.i+1] >= '0' && p.data[p.i+1] <= '9'
+}
+
+// packed parses the rest of an array whose first element starts a plain
+// number. ok is false (and nothing consumed) when a non-number follows:
+// the caller then parses the array the general way.
+func (p *parser) packed() (nums *packedNums, ok bool, err error) {
+	start, base := p.i, len(p.lits)
+	defer func() { p.lits = p.lits[:base] }()
+	for {
+		if !p.plainNumber() {
+			p.i = start
+			return nil, false, nil
+		}
+		from := p.i
+		if err := p.scanNumber(); err != nil {
+			return nil, false, err
+		}
+		p.lits = append(p.lits, uint32(from), uint32(p.i))
+		p.ws()
+		if p.i >= len(p.data) {
+			return nil, false, &errJSON{"Expecting ',' delimiter", p.i}
+		}
+		switch p.data[p.i] {
+		case ',':
+			p.i++
+			p.ws()
+		case ']':
+			p.i++
+			if p.src == "" {
+				p.src = p.view(0, len(p.data))
+			}
+			off := append(make([]uint32, 0, len(p.lits)-base), p.lits[base:]...)
+			return &packedNums{src: p.src, off: off}, true, nil
+		default:
+			return nil, false, &errJSON{"Expecting ',' delimiter", p.i}
+		}
+	}
+}
+
+// view returns data[from:to] as a string without copying.
+func (p *parser) view(from, to int) string {
+	if from == to {
+		return ""
+	}
+	return unsafe.String(&p.data[from], to-from) //nolint:gosec // read-only view of a body that is never written again
 }
 
 func (p *parser) ws() {
@@ -187,6 +388,15 @@ func (p *parser) value(depth int) (value, error) {
 
 func (p *parser) number() (value, error) {
 	start := p.i
+	if err := p.scanNumber(); err != nil {
+		return value{}, err
+	}
+	return value{k: kNumber, num: p.view(start, p.i)}, nil
+}
+
+// scanNumber moves past one number literal.
+func (p *parser) scanNumber() error {
+	start := p.i
 	if p.data[p.i] == '-' {
 		p.i++
 	}
@@ -201,12 +411,12 @@ func (p *parser) number() (value, error) {
 	if p.i < len(p.data) && p.data[p.i] == '0' {
 		p.i++
 	} else if digits() == 0 {
-		return value{}, &errJSON{"Expecting value", start}
+		return &errJSON{"Expecting value", start}
 	}
 	if p.i < len(p.data) && p.data[p.i] == '.' {
 		p.i++
 		if digits() == 0 {
-			return value{}, &errJSON{"Expecting ',' delimiter", p.i}
+			return &errJSON{"Expecting ',' delimiter", p.i}
 		}
 	}
 	if p.i < len(p.data) && (p.data[p.i] == 'e' || p.data[p.i] == 'E') {
@@ -215,10 +425,10 @@ func (p *parser) number() (value, error) {
 			p.i++
 		}
 		if digits() == 0 {
-			return value{}, &errJSON{"Expecting ',' delimiter", p.i}
+			return &errJSON{"Expecting ',' delimiter", p.i}
 		}
 	}
-	return value{k: kNumber, num: string(p.data[start:p.i])}, nil
+	return nil
 }
 
 func (p *parser) str() (string, error) {
@@ -230,7 +440,7 @@ func (p *parser) str() (string, error) {
 		j++
 	}
 	if j < len(p.data) && p.data[j] == '"' {
-		s := string(p.data[p.i:j])
+		s := p.view(p.i, j)
 		p.i = j + 1
 		return s, nil
 	}
@@ -310,13 +520,25 @@ func (p *parser) array(depth int) (value, error) {
 		v.arr = []value{}
 		return v, nil
 	}
+	if p.pack && p.plainNumber() {
+		nums, ok, err := p.packed()
+		if err != nil {
+			return value{}, err
+		}
+		if ok {
+			v.nums = nums
+			return v, nil
+		}
+	}
+	base := len(p.stack)
+	defer func() { p.stack = p.stack[:base] }()
 	for {
 		p.ws()
 		e, err := p.value(depth + 1)
 		if err != nil {
 			return value{}, err
 		}
-		v.arr = append(v.arr, e)
+		p.stack = append(p.stack, e)
 		p.ws()
 		if p.i >= len(p.data) {
 			return value{}, &errJSON{"Expecting ',' delimiter", p.i}
@@ -326,6 +548,7 @@ func (p *parser) array(depth int) (value, error) {
 			p.i++
 		case ']':
 			p.i++
+			v.arr = append(make([]value, 0, len(p.stack)-base), p.stack[base:]...)
 			return v, nil
 		default:
 			return value{}, &errJSON{"Expecting ',' delimiter", p.i}
@@ -341,6 +564,8 @@ func (p *parser) object(depth int) (value, error) {
 		p.i++
 		return v, nil
 	}
+	base, nbase := len(p.stack), len(p.names)
+	defer func() { p.stack, p.names = p.stack[:base], p.names[:nbase] }()
 	for {
 		p.ws()
 		if p.i >= len(p.data) || p.data[p.i] != '"' {
@@ -360,8 +585,8 @@ func (p *parser) object(depth int) (value, error) {
 		if err != nil {
 			return value{}, err
 		}
-		v.keys = append(v.keys, k)
-		v.vals = append(v.vals, e)
+		p.names = append(p.names, k)
+		p.stack = append(p.stack, e)
 		p.ws()
 		if p.i >= len(p.data) {
 			return value{}, &errJSON{"Expecting ',' delimiter", p.i}
@@ -371,6 +596,8 @@ func (p *parser) object(depth int) (value, error) {
 			p.i++
 		case '}':
 			p.i++
+			v.keys = append(make([]string, 0, len(p.names)-nbase), p.names[nbase:]...)
+			v.vals = append(make([]value, 0, len(p.stack)-base), p.stack[base:]...)
 			return v, nil
 		default:
 			return value{}, &errJSON{"Expecting ',' delimiter", p.i}

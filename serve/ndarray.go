@@ -5,6 +5,7 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/mlgate/mlgate/flavors"
 )
@@ -23,14 +24,18 @@ func shapeOf(v *value) ([]int64, error) {
 			}
 			return shape, nil
 		}
-		n := len(level[0].arr)
+		n := level[0].length()
+		if allPacked(level, n) {
+			return append(shape, int64(n)), nil
+		}
 		next := make([]*value, 0, n*len(level))
 		for _, e := range level {
-			if e.k != kArray || len(e.arr) != n {
+			if e.k != kArray || e.length() != n {
 				return nil, inhomogeneous(shape)
 			}
-			for i := range e.arr {
-				next = append(next, &e.arr[i])
+			items := e.items()
+			for i := range items {
+				next = append(next, &items[i])
 			}
 		}
 		shape = append(shape, int64(n))
@@ -38,6 +43,57 @@ func shapeOf(v *value) ([]int64, error) {
 			return shape, nil
 		}
 		level = next
+	}
+}
+
+// allPacked reports whether every value of a level is a packed number
+// array of n elements: the level below is all scalars.
+func allPacked(level []*value, n int) bool {
+	for _, e := range level {
+		if e.nums == nil || e.nums.len() != n {
+			return false
+		}
+	}
+	return n > 0
+}
+
+// packedLeaves returns the packed innermost arrays of a rectangular nested
+// list, in row-major order, when they hold all n of its scalars; ok is
+// false otherwise.
+func packedLeaves(v *value, n int) (blocks []*packedNums, ok bool) {
+	total := 0
+	var walk func(v *value) bool
+	walk = func(v *value) bool {
+		if v.nums != nil {
+			blocks = append(blocks, v.nums)
+			total += v.nums.len()
+			return true
+		}
+		if v.k != kArray || len(v.arr) == 0 {
+			return false
+		}
+		for i := range v.arr {
+			if !walk(&v.arr[i]) {
+				return false
+			}
+		}
+		return true
+	}
+	return blocks, walk(v) && total == n
+}
+
+// blockCursor reads packed blocks' literals in order (i must count up
+// from 0 by one).
+func blockCursor(blocks []*packedNums) func(int) *value {
+	tmp := &value{k: kNumber}
+	b, j := 0, 0
+	return func(int) *value {
+		for j >= blocks[b].len() {
+			b, j = b+1, 0
+		}
+		tmp.num = blocks[b].at(j)
+		j++
+		return tmp
 	}
 }
 
@@ -52,8 +108,9 @@ func leaves(v *value, out []*value) []*value {
 	if v.k != kArray {
 		return append(out, v)
 	}
-	for i := range v.arr {
-		out = leaves(&v.arr[i], out)
+	items := v.items()
+	for i := range items {
+		out = leaves(&items[i], out)
 	}
 	return out
 }
@@ -118,11 +175,16 @@ func toTensor(v *value, dt flavors.DType) (*flavors.Tensor, error) {
 	if err != nil {
 		return nil, err
 	}
-	vs := leaves(v, make([]*value, 0, numel(shape)))
-	if dt == "" {
-		dt = inferDType(vs)
+	var data any
+	if blocks, ok := packedLeaves(v, numel(shape)); ok && isNumeric(dt) {
+		data, err = castLeaves(numel(shape), blockCursor(blocks), dt)
+	} else {
+		vs := leaves(v, make([]*value, 0, numel(shape)))
+		if dt == "" {
+			dt = inferDType(vs)
+		}
+		data, err = castLeaves(len(vs), func(i int) *value { return vs[i] }, dt)
 	}
-	data, err := castLeaves(vs, dt)
 	if err != nil {
 		return nil, err
 	}
@@ -140,43 +202,55 @@ func numel(shape []int64) int {
 	return int(n)
 }
 
-// castLeaves converts scalars to a typed slice of dt.
-func castLeaves(vs []*value, dt flavors.DType) (any, error) {
+// isNumeric reports whether dt is a numeric numpy dtype (the casts that
+// read number literals one at a time).
+func isNumeric(dt flavors.DType) bool {
+	switch dt {
+	case flavors.Float16, flavors.Float32, flavors.Float64, flavors.Int8, flavors.Int16, flavors.Int32,
+		flavors.Int64, flavors.Uint8, flavors.Uint16, flavors.Uint32, flavors.Uint64:
+		return true
+	}
+	return false
+}
+
+// castLeaves converts the n scalars at(0..n-1) to a typed slice of dt. The
+// pointer at returns is only read before the next call.
+func castLeaves(n int, vs func(int) *value, dt flavors.DType) (any, error) {
 	switch dt {
 	case flavors.Float16, flavors.Float32:
-		return castAll(vs, func(v *value) (float32, error) { f, err := toFloat(v); return float32(f), err })
+		return castAll(n, vs, func(v *value) (float32, error) { f, err := toFloat(v); return float32(f), err })
 	case flavors.Float64:
-		return castAll(vs, toFloat)
+		return castAll(n, vs, toFloat)
 	case flavors.Int8:
-		return castAll(vs, intCaster[int8](dt, math.MinInt8, math.MaxInt8))
+		return castAll(n, vs, intCaster[int8](dt, math.MinInt8, math.MaxInt8))
 	case flavors.Int16:
-		return castAll(vs, intCaster[int16](dt, math.MinInt16, math.MaxInt16))
+		return castAll(n, vs, intCaster[int16](dt, math.MinInt16, math.MaxInt16))
 	case flavors.Int32:
-		return castAll(vs, intCaster[int32](dt, math.MinInt32, math.MaxInt32))
+		return castAll(n, vs, intCaster[int32](dt, math.MinInt32, math.MaxInt32))
 	case flavors.Int64:
-		return castAll(vs, intCaster[int64](dt, math.MinInt64, math.MaxInt64))
+		return castAll(n, vs, intCaster[int64](dt, math.MinInt64, math.MaxInt64))
 	case flavors.Uint8:
-		return castAll(vs, intCaster[uint8](dt, 0, math.MaxUint8))
+		return castAll(n, vs, intCaster[uint8](dt, 0, math.MaxUint8))
 	case flavors.Uint16:
-		return castAll(vs, intCaster[uint16](dt, 0, math.MaxUint16))
+		return castAll(n, vs, intCaster[uint16](dt, 0, math.MaxUint16))
 	case flavors.Uint32:
-		return castAll(vs, intCaster[uint32](dt, 0, math.MaxUint32))
+		return castAll(n, vs, intCaster[uint32](dt, 0, math.MaxUint32))
 	case flavors.Uint64:
-		return castAll(vs, intCaster[uint64](dt, 0, math.MaxInt64))
+		return castAll(n, vs, intCaster[uint64](dt, 0, math.MaxInt64))
 	case flavors.Bool:
-		return castAll(vs, func(v *value) (bool, error) { return truthy(v), nil })
+		return castAll(n, vs, func(v *value) (bool, error) { return truthy(v), nil })
 	case flavors.String:
-		return castAll(vs, func(v *value) (string, error) { return pyStr(v), nil })
+		return castAll(n, vs, func(v *value) (string, error) { return pyStr(v), nil })
 	case flavors.Object:
-		return castAll(vs, func(v *value) (any, error) { return goValue(v), nil })
+		return castAll(n, vs, func(v *value) (any, error) { return goValue(v), nil })
 	}
 	return nil, pyErrorf("data type %q not understood", string(dt))
 }
 
-func castAll[T any](vs []*value, f func(*value) (T, error)) ([]T, error) {
-	out := make([]T, len(vs))
-	for i, v := range vs {
-		x, err := f(v)
+func castAll[T any](n int, vs func(int) *value, f func(*value) (T, error)) ([]T, error) {
+	out := make([]T, n)
+	for i := range out {
+		x, err := f(vs(i))
 		if err != nil {
 			return nil, err
 		}
@@ -286,7 +360,7 @@ func truthy(v *value) bool {
 	case kString:
 		return v.s != ""
 	case kArray:
-		return len(v.arr) > 0
+		return len(v.items()) > 0
 	case kObject:
 		return len(v.keys) > 0
 	}
@@ -311,7 +385,63 @@ func pyStr(v *value) string {
 		}
 		return pyFloat(v.float())
 	}
-	return string(appendJSON(nil, goValue(v)))
+	return string(appendPyRepr(nil, v))
+}
+
+// appendPyRepr appends Python's repr of a JSON value: dicts keep their key
+// order, strings take Python's quotes.
+func appendPyRepr(b []byte, v *value) []byte {
+	switch v.k {
+	case kString:
+		return appendPyQuoted(b, v.s)
+	case kArray:
+		b = append(b, '[')
+		for i, e := range v.items() {
+			if i > 0 {
+				b = append(b, ", "...)
+			}
+			b = appendPyRepr(b, &e)
+		}
+		return append(b, ']')
+	case kObject:
+		b = append(b, '{')
+		for i, k := range v.keys {
+			if i > 0 {
+				b = append(b, ", "...)
+			}
+			b = appendPyQuoted(b, k)
+			b = append(b, ": "...)
+			b = appendPyRepr(b, &v.vals[i])
+		}
+		return append(b, '}')
+	}
+	return append(b, pyStr(v)...)
+}
+
+// appendPyQuoted appends Python's repr of a str.
+func appendPyQuoted(b []byte, s string) []byte {
+	q := byte('\'')
+	if strings.ContainsRune(s, '\'') && !strings.ContainsRune(s, '"') {
+		q = '"'
+	}
+	b = append(b, q)
+	for _, r := range s {
+		switch {
+		case r == '\\' || r == rune(q):
+			b = append(b, '\\', byte(r))
+		case r == '\n':
+			b = append(b, `\n`...)
+		case r == '\r':
+			b = append(b, `\r`...)
+		case r == '\t':
+			b = append(b, `\t`...)
+		case r < 0x20 || r == 0x7f:
+			b = fmt.Appendf(b, `\x%02x`, r)
+		default:
+			b = utf8.AppendRune(b, r)
+		}
+	}
+	return append(b, q)
 }
 
 // goValue converts a JSON value to plain Go values: nil, bool, int64,
@@ -330,9 +460,9 @@ func goValue(v *value) any {
 	case kString:
 		return v.s
 	case kArray:
-		out := make([]any, len(v.arr))
-		for i := range v.arr {
-			out[i] = goValue(&v.arr[i])
+		out := make([]any, len(v.items()))
+		for i := range v.items() {
+			out[i] = goValue(&v.items()[i])
 		}
 		return out
 	case kObject:

@@ -54,9 +54,9 @@ func checkParam(v *value, spec pkgformat.ParamSpec) (any, error) {
 		if v.k != kArray {
 			return nil, pyErrorf("Value must be a 1D array with shape (-1,) for param %s, received %s with ndim 0", specRepr(spec), v.typeName())
 		}
-		out := make([]any, len(v.arr))
-		for i := range v.arr {
-			x, err := paramScalar(&v.arr[i], spec.Type)
+		out := make([]any, len(v.items()))
+		for i := range v.items() {
+			x, err := paramScalar(&v.items()[i], spec.Type)
 			if err != nil {
 				return nil, pyErrorf("Failed to validate type and shape for %s, error: %s", specRepr(spec), err.Error())
 			}

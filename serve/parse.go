@@ -100,7 +100,7 @@ func checkContentType(ct string) (string, error) {
 
 // parseJSONBody decodes an /invocations JSON body.
 func parseJSONBody(body []byte) (*request, error) {
-	root, err := parseJSON(body)
+	root, err := parseJSONPacked(body)
 	if err != nil {
 		return nil, invalidInput("Ensure that input is a valid JSON formatted string. Error: '%s'\nInput: \n%s\n",
 			jsonDecodeRepr(err), truncate(string(body), 2048))
@@ -206,54 +206,54 @@ func splitFrame(v *value) (*rframe, error) {
 		if cv.k != kArray {
 			return nil, bad("columns must be a list")
 		}
-		for i := range cv.arr {
-			names = append(names, pyStr(&cv.arr[i]))
+		for i := range cv.items() {
+			names = append(names, pyStr(&cv.items()[i]))
 		}
 	}
 	if data.k != kArray {
 		return nil, bad("DataFrame constructor not properly called!")
 	}
-	f := &rframe{rows: len(data.arr)}
+	f := &rframe{rows: len(data.items())}
 	width := 0
-	rowsAreLists := len(data.arr) > 0 && data.arr[0].k == kArray
-	for i := range data.arr {
-		r := &data.arr[i]
+	rowsAreLists := len(data.items()) > 0 && data.items()[0].k == kArray
+	for i := range data.items() {
+		r := &data.items()[i]
 		if (r.k == kArray) != rowsAreLists {
 			return nil, bad("Mixing dicts with non-Series may lead to ambiguous ordering.")
 		}
 		if r.k == kObject {
 			return nil, bad("dict rows are not supported in 'split' format")
 		}
-		if rowsAreLists && len(r.arr) > width {
-			width = len(r.arr)
+		if rowsAreLists && len(r.items()) > width {
+			width = len(r.items())
 		}
 	}
-	if !rowsAreLists && len(data.arr) > 0 {
+	if !rowsAreLists && len(data.items()) > 0 {
 		width = 1
 	}
 	if names == nil {
 		for i := 0; i < width; i++ {
 			names = append(names, strconv.Itoa(i))
 		}
-	} else if len(data.arr) > 0 && len(names) != width {
+	} else if len(data.items()) > 0 && len(names) != width {
 		return nil, bad(fmt.Sprintf("%d columns passed, passed data had %d columns", len(names), width))
 	}
-	if iv, ok := v.get("index"); ok && iv.k == kArray && len(data.arr) > 0 && len(iv.arr) != len(data.arr) {
+	if iv, ok := v.get("index"); ok && iv.k == kArray && len(data.items()) > 0 && len(iv.items()) != len(data.items()) {
 		return nil, bad(fmt.Sprintf("Shape of passed values is (%d, %d), indices imply (%d, %d)",
-			len(data.arr), width, len(iv.arr), width))
+			len(data.items()), width, len(iv.items()), width))
 	}
 	null := &value{k: kNull}
 	f.names = names
 	f.cols = make([][]*value, len(names))
 	for c := range names {
-		col := make([]*value, len(data.arr))
-		for r := range data.arr {
-			row := &data.arr[r]
+		col := make([]*value, len(data.items()))
+		for r := range data.items() {
+			row := &data.items()[r]
 			switch {
 			case !rowsAreLists:
 				col[r] = row
-			case c < len(row.arr):
-				col[r] = &row.arr[c]
+			case c < len(row.items()):
+				col[r] = &row.items()[c]
 			default:
 				col[r] = null
 			}
@@ -272,15 +272,15 @@ func recordsFrame(v *value) (*rframe, error) {
 		}
 		return nil, invalidInput("Dataframe records format must be a list of records. Got %s.", t)
 	}
-	if len(v.arr) > 0 && v.arr[0].k != kObject {
+	if len(v.items()) > 0 && v.items()[0].k != kObject {
 		// pandas also takes a list of lists or scalars here.
 		return splitFrame(&value{k: kObject, keys: []string{"data"}, vals: []value{*v}})
 	}
 	idx := map[string]int{}
-	f := &rframe{rows: len(v.arr)}
+	f := &rframe{rows: len(v.items())}
 	null := &value{k: kNull}
-	for r := range v.arr {
-		rec := &v.arr[r]
+	for r := range v.items() {
+		rec := &v.items()[r]
 		if rec.k != kObject {
 			return nil, invalidInput("Provided dataframe_records field is not a valid dataframe representation in 'records' format. Error: '%s'",
 				"Mixing dicts with non-Series may lead to ambiguous ordering.")
@@ -291,7 +291,7 @@ func recordsFrame(v *value) (*rframe, error) {
 				c = len(f.names)
 				idx[k] = c
 				f.names = append(f.names, k)
-				col := make([]*value, len(v.arr))
+				col := make([]*value, len(v.items()))
 				for j := range col {
 					col[j] = null
 				}

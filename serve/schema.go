@@ -89,11 +89,11 @@ func appendJSONValue(b []byte, v *value) []byte {
 	switch v.k {
 	case kArray:
 		b = append(b, '[')
-		for i := range v.arr {
+		for i := range v.items() {
 			if i > 0 {
 				b = append(b, ", "...)
 			}
-			b = appendJSONValue(b, &v.arr[i])
+			b = appendJSONValue(b, &v.items()[i])
 		}
 		return append(b, ']')
 	case kObject:
@@ -325,9 +325,9 @@ func castScalar(v *value, t pkgformat.DataType) (any, error) {
 		if v.k != kArray {
 			return nil, pyErrorf("MlflowException('Expected data to be list or numpy array, got %s')", v.typeName())
 		}
-		out := make([]any, len(v.arr))
-		for i := range v.arr {
-			x, err := castScalar(&v.arr[i], itemsOf(t))
+		out := make([]any, len(v.items()))
+		for i := range v.items() {
+			x, err := castScalar(&v.items()[i], itemsOf(t))
 			if err != nil {
 				return nil, err
 			}

@@ -11,12 +11,12 @@ import (
 // (MLflow's parse_tf_serving_input followed by pyfunc's _enforce_schema).
 func dataInput(in *flavors.Input, req *request, schema *pkgformat.Schema) error {
 	data := req.data
-	if req.format == fmtInstances && data.k == kArray && len(data.arr) > 0 && data.arr[0].k == kObject {
+	if req.format == fmtInstances && data.k == kArray && len(data.items()) > 0 && data.items()[0].k == kObject {
 		// list of records → columns, one list per key
 		cols := &value{k: kObject}
 		idx := map[string]int{}
-		for i := range data.arr {
-			rec := &data.arr[i]
+		for i := range data.items() {
+			rec := &data.items()[i]
 			if rec.k != kObject {
 				return invalidInput("Ensure that the input is a valid JSON-formatted string.\nError: AttributeError(\"'%s' object has no attribute 'items'\")", rec.typeName())
 			}
@@ -71,8 +71,8 @@ func schemaNames(s *pkgformat.Schema) []string {
 }
 
 func anyObject(v *value) bool {
-	for i := range v.arr {
-		if v.arr[i].k == kObject {
+	for i := range v.items() {
+		if v.items()[i].k == kObject {
 			return true
 		}
 	}
@@ -98,8 +98,8 @@ func checkEqualLengths(data *value, schema *pkgformat.Schema) error {
 			continue
 		}
 		if n < 0 {
-			n = len(v.arr)
-		} else if len(v.arr) != n {
+			n = len(v.items())
+		} else if len(v.items()) != n {
 			return invalidInput("The length of values for each input/column name are not the same")
 		}
 	}
@@ -120,7 +120,7 @@ func noSchemaInput(in *flavors.Input, data *value) error {
 		}
 		return nil
 	case kArray:
-		if len(data.arr) > 0 && data.arr[0].k == kObject {
+		if len(data.items()) > 0 && data.items()[0].k == kObject {
 			f, err := recordsFrame(data)
 			if err != nil {
 				return err
@@ -268,11 +268,11 @@ func columnSchemaInput(in *flavors.Input, data *value, schema *pkgformat.Schema)
 		n := -1
 		for i := range data.vals {
 			if v := &data.vals[i]; v.k == kArray {
-				if n >= 0 && len(v.arr) != n {
+				if n >= 0 && len(v.items()) != n {
 					return schemaError("This model contains a column-based signature, which suggests a DataFrame" +
 						" input. There was an error casting the input data to a DataFrame: All arrays must be of the same length")
 				}
-				n = len(v.arr)
+				n = len(v.items())
 			}
 		}
 		f.rows = n
@@ -281,7 +281,7 @@ func columnSchemaInput(in *flavors.Input, data *value, schema *pkgformat.Schema)
 			col := make([]*value, n)
 			for r := range col {
 				if v.k == kArray {
-					col[r] = &v.arr[r]
+					col[r] = &v.items()[r]
 				} else {
 					col[r] = v
 				}
@@ -305,7 +305,7 @@ func columnSchemaInput(in *flavors.Input, data *value, schema *pkgformat.Schema)
 			return schemaError("This model contains a column-based signature, which suggests a DataFrame input. " +
 				"There was an error casting the input data to a DataFrame: Must pass 2-d input.")
 		}
-		rows := data.arr
+		rows := data.items()
 		width := 1
 		if len(shape) == 2 {
 			width = int(shape[1])
@@ -315,7 +315,7 @@ func columnSchemaInput(in *flavors.Input, data *value, schema *pkgformat.Schema)
 			col := make([]*value, len(rows))
 			for r := range rows {
 				if len(shape) == 2 {
-					col[r] = &rows[r].arr[c]
+					col[r] = &rows[r].items()[c]
 				} else {
 					col[r] = &rows[r]
 				}
@@ -344,8 +344,8 @@ func columnSchemaInput(in *flavors.Input, data *value, schema *pkgformat.Schema)
 }
 
 func allStrings(v *value) bool {
-	for i := range v.arr {
-		if v.arr[i].k != kString {
+	for i := range v.items() {
+		if v.items()[i].k != kString {
 			return false
 		}
 	}
