@@ -59,7 +59,7 @@ func runModelsServe(ctx context.Context, env *cliEnv, args []string) error {
 	fs.Int64Var(&o.MaxBodyBytes, "max-body-bytes", 64<<20, "largest request body; larger ones get 413")
 	fs.StringVar(&o.Flavor, "flavor", "", "serve this flavor of the model instead of choosing one (onnx, python_function)")
 	fs.StringVar(&ortFlag, "onnxruntime-lib", "", "path of libonnxruntime.so.1 (default $ONNXRUNTIME_LIB, the cache, the system path)")
-	fs.IntVar(&o.IntraOpThreads, "intra-op-threads", 0, "ONNX Runtime intra-op threads (0 = its default)")
+	fs.IntVar(&o.IntraOpThreads, "intra-op-threads", 0, "ONNX Runtime intra-op threads per prediction (0 = the MLmodel's onnx_session_options, else 1)")
 	fs.IntVar(&o.InterOpThreads, "inter-op-threads", 0, "ONNX Runtime inter-op threads (0 = its default)")
 	fs.StringVar(&o.ModelName, "name", "", "model name in metrics and /v2 (default: the registered name, else \"model\")")
 	fs.DurationVar(&o.ShutdownTimeout, "shutdown-timeout", 30*time.Second, "longest drain of in-flight requests after SIGTERM/SIGINT")
