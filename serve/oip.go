@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/gin-gonic/gin"
@@ -54,7 +55,7 @@ func oipType(d flavors.DType) string {
 }
 
 func (s *Server) oipServerMeta(c *gin.Context) error {
-	c.JSON(http.StatusOK, gin.H{"name": "mlgate", "version": s.opts.ServerVersion, "extensions": []string{}})
+	c.JSON(http.StatusOK, gin.H{"name": "mlgate", "version": s.opts.ServerVersion, "extensions": []string{binaryExtension}})
 	return nil
 }
 
@@ -193,12 +194,23 @@ func (s *Server) oipInfer(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
+	if body, err = decodeContent(body, c.GetHeader("Content-Encoding"), s.opts.MaxBodyBytes, s.tooLarge); err != nil {
+		return err
+	}
+	header, binData, err := splitBinary(body, c.GetHeader(binaryHeader))
+	if err != nil {
+		return err
+	}
+	var bin *binaryReader
+	if binData != nil {
+		bin = &binaryReader{buf: binData}
+	}
 	h, err := s.oipModel(c)
 	if err != nil {
 		return err
 	}
 	defer h.release()
-	root, err := parseJSON(body)
+	root, err := parseJSON(header)
 	if err != nil || root.k != kObject {
 		return apierr.New(apierr.BadRequest, "invalid inference request: the body must be a JSON object")
 	}
@@ -210,18 +222,21 @@ func (s *Server) oipInfer(c *gin.Context) error {
 	asFrame := contentType(&root) == "pd" || (sig != nil && sig.Inputs != nil && len(sig.Inputs.Columns) > 0)
 	obj := value{k: kObject}
 	for i := range inputs.arr {
-		name, v, err := oipTensor(&inputs.arr[i], asFrame)
+		name, v, err := oipTensorFrom(&inputs.arr[i], asFrame, bin, int64(len(body))+1)
 		if err != nil {
 			return err
 		}
 		obj.keys = append(obj.keys, name)
 		obj.vals = append(obj.vals, v)
 	}
+	if err := bin.rest(); err != nil {
+		return err
+	}
 	req := &request{format: fmtInputs, data: &obj}
 	if p, ok := root.get("parameters"); ok && p.k == kObject {
 		params := &value{k: kObject}
 		for i, k := range p.keys {
-			if k != "content_type" {
+			if k != "content_type" && k != "binary_data_output" {
 				params.keys = append(params.keys, k)
 				params.vals = append(params.vals, p.vals[i])
 			}
@@ -243,7 +258,11 @@ func (s *Server) oipInfer(c *gin.Context) error {
 	if err != nil {
 		return apierr.New(apierr.InternalError, "%s", err.Error())
 	}
-	if want, ok := root.get("outputs"); ok && want.k == kArray && len(want.arr) > 0 {
+	want, ok := root.get("outputs")
+	if !ok || want.k != kArray || len(want.arr) == 0 {
+		want = nil
+	}
+	if want != nil {
 		var sel []oipOut
 		for i := range want.arr {
 			n, _ := want.arr[i].get("name")
@@ -270,9 +289,25 @@ func (s *Server) oipInfer(c *gin.Context) error {
 		_, _ = rand.Read(b[:])
 		id = hex.EncodeToString(b[:])
 	}
+	var tail []byte
+	for i := range outs {
+		if !binaryWanted(&root, want, outs[i].Name) {
+			continue
+		}
+		start := len(tail)
+		if tail, err = encodeBinary(tail, &outs[i]); err != nil {
+			return apierr.New(apierr.InternalError, "output %q: %s", outs[i].Name, err.Error())
+		}
+		outs[i].Binary = tail[start:len(tail):len(tail)]
+	}
 	resp := oipResponse{ModelName: h.m.Name, ModelVersion: h.m.Version, ID: id, Outputs: outs}
 	b := appendOIPResponse(nil, &resp)
-	c.Data(http.StatusOK, "application/json", b)
+	if tail == nil {
+		c.Data(http.StatusOK, "application/json", b)
+		return nil
+	}
+	c.Header(binaryHeader, strconv.Itoa(len(b)))
+	c.Data(http.StatusOK, "application/octet-stream", append(b, tail...))
 	return nil
 }
 
@@ -285,9 +320,17 @@ func contentType(root *value) string {
 	return ""
 }
 
-// oipTensor checks one request tensor and returns its data nested to its
-// shape (or as a flat column for a data frame).
+// oipTensor checks one JSON request tensor and returns its data nested to
+// its shape (or as a flat column for a data frame).
 func oipTensor(t *value, flat bool) (string, value, error) {
+	return oipTensorFrom(t, flat, nil, 1<<26)
+}
+
+// oipTensorFrom is oipTensor for a request that may carry binary data: a
+// tensor with parameters.binary_data_size takes its data from bin. A
+// shape may not describe more than maxElems elements (each needs at least
+// one byte of the request body).
+func oipTensorFrom(t *value, flat bool, bin *binaryReader, maxElems int64) (string, value, error) {
 	if t.k != kObject {
 		return "", value{}, apierr.New(apierr.BadRequest, "each input must be an object")
 	}
@@ -299,8 +342,17 @@ func oipTensor(t *value, flat bool) (string, value, error) {
 		return "", value{}, apierr.New(apierr.BadRequest, "each input needs \"name\", \"shape\" and \"datatype\"")
 	}
 	name := nv.s
-	if !hasData {
-		return "", value{}, apierr.New(apierr.BadRequest, "input %q has no \"data\" (binary tensor data is not supported)", name)
+	size, err := binarySize(t)
+	if err != nil {
+		return "", value{}, apierr.New(apierr.BadRequest, "input %q: %s", name, err.Error())
+	}
+	switch {
+	case hasData && size >= 0:
+		return "", value{}, apierr.New(apierr.BadRequest, "input %q has both \"data\" and binary_data_size", name)
+	case !hasData && size < 0:
+		return "", value{}, apierr.New(apierr.BadRequest, "input %q has neither \"data\" nor binary_data_size", name)
+	case size >= 0 && bin == nil:
+		return "", value{}, apierr.New(apierr.BadRequest, "input %q has binary_data_size but the request has no %s header", name, binaryHeader)
 	}
 	if _, ok := oipTypes[dv.s]; !ok {
 		return "", value{}, apierr.New(apierr.BadRequest, "input %q: unsupported datatype %q", name, dv.s)
@@ -313,13 +365,33 @@ func oipTensor(t *value, flat bool) (string, value, error) {
 		}
 		shape[i] = int64(d.float())
 	}
-	flatVals := leaves(data, nil)
-	if data.k != kArray {
-		flatVals = []*value{data}
+	count, ok := shapeCount(shape, maxElems)
+	if !ok {
+		return "", value{}, apierr.New(apierr.BadRequest, "input %q: shape %v is too large", name, shape)
 	}
-	if numel(shape) != len(flatVals) {
+	var flatVals []*value
+	switch {
+	case size >= 0:
+		raw, err := bin.next(name, size)
+		if err != nil {
+			return "", value{}, err
+		}
+		vals, err := decodeBinary(name, dv.s, count, raw)
+		if err != nil {
+			return "", value{}, err
+		}
+		flatVals = make([]*value, len(vals))
+		for i := range vals {
+			flatVals[i] = &vals[i]
+		}
+	case data.k != kArray:
+		flatVals = []*value{data}
+	default:
+		flatVals = leaves(data, nil)
+	}
+	if count != len(flatVals) {
 		return "", value{}, apierr.New(apierr.BadRequest, "input %q: shape %v holds %d elements but data has %d",
-			name, shape, numel(shape), len(flatVals))
+			name, shape, count, len(flatVals))
 	}
 	for _, v := range flatVals {
 		if v.k == kArray || v.k == kObject {
@@ -359,6 +431,9 @@ type oipOut struct {
 	Shape    []int64
 	Tensor   *flavors.Tensor
 	Column   []any
+	// Binary, when non-nil, is the output's binary form: the response
+	// lists its binary_data_size instead of data and appends it.
+	Binary []byte
 }
 
 type oipResponse struct {
@@ -446,7 +521,14 @@ func appendOIPResponse(b []byte, r *oipResponse) []byte {
 			}
 			b = appendJSON(b, d)
 		}
-		b = append(b, `], "data": `...)
+		b = append(b, ']')
+		if o.Binary != nil {
+			b = append(b, `, "parameters": {"binary_data_size": `...)
+			b = strconv.AppendInt(b, int64(len(o.Binary)), 10)
+			b = append(b, "}}"...)
+			continue
+		}
+		b = append(b, `, "data": `...)
 		if o.Tensor != nil {
 			flat := *o.Tensor
 			flat.Shape = []int64{int64(numel(o.Tensor.Shape))}
@@ -460,6 +542,25 @@ func appendOIPResponse(b []byte, r *oipResponse) []byte {
 		b = append(b, '}')
 	}
 	return append(b, "]}"...)
+}
+
+// shapeCount is the element count of a request shape; false when the
+// product of its non-zero dimensions exceeds limit (nesting the data, even
+// of an empty tensor, allocates that many values).
+func shapeCount(shape []int64, limit int64) (int, bool) {
+	n, nz := int64(1), int64(1)
+	for _, d := range shape {
+		if d == 0 {
+			n = 0
+			continue
+		}
+		if d > limit || nz > limit/d {
+			return 0, false
+		}
+		nz *= d
+		n *= d
+	}
+	return int(n), true
 }
 
 func itoa(i int) string {
