@@ -221,9 +221,9 @@ func TestBadWorkersFailLoadClearly(t *testing.T) {
 		command []string
 		want    []string
 	}{
-		{"protocol_mismatch", []string{"/bin/sh", "-c", `echo "mlgate-worker 2 {}"; sleep 30`}, []string{"protocol version 2", "this mlgate speaks 1"}},
+		{"protocol_mismatch", []string{"/bin/sh", "-c", `echo "mlgate-worker 1 {}"; sleep 30`}, []string{"protocol version 1", "this mlgate speaks 2"}},
 		{"exits_before_handshake", []string{"/bin/sh", "-c", `echo "cannot import torch" >&2; exit 4`}, []string{"cannot import torch", "exit status 4"}},
-		{"reported_load_error", []string{"/bin/sh", "-c", `echo 'mlgate-worker-error 1 {"error_code":"INVALID_STATE","message":"weights missing"}'; exit 3`}, []string{"weights missing"}},
+		{"reported_load_error", []string{"/bin/sh", "-c", `echo 'mlgate-worker-error 2 {"error_code":"INVALID_STATE","message":"weights missing"}'; exit 3`}, []string{"weights missing"}},
 		{"missing_program", []string{"/nonexistent/worker"}, []string{"/nonexistent/worker", "not found"}},
 		{"never_ready", []string{"/bin/sh", "-c", `sleep 30`}, []string{"not ready in time"}},
 	}

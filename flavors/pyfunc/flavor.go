@@ -32,6 +32,9 @@ const (
 	ExtraHangTimeout = "pyfunc.hang_timeout"
 	// ExtraBatch forces the Batcher answer ("true" or "false").
 	ExtraBatch = "pyfunc.batch"
+	// ExtraFast turns the batch frame off ("false"): every request then
+	// travels as an /invocations body that the worker parses itself.
+	ExtraFast = "pyfunc.fast"
 )
 
 // Options configure the flavor; the zero value works (python3 from PATH,
@@ -161,14 +164,19 @@ func (f *Flavor) Load(ctx context.Context, dir string, m *pkgformat.Model, opts 
 		return nil, err
 	}
 	hinted, _ := m.Extra["is_signature_from_type_hint"].(bool)
-	return &predictor{pool: pl, batch: canBatch(m, opts), hinted: hinted, stopTimeout: o.StopTimeout}, nil
+	p := &predictor{pool: pl, batch: canBatch(m, opts), hinted: hinted, stopTimeout: o.StopTimeout}
+	if opts.Extra[ExtraFast] != "false" && pl.accept(frameBatch) {
+		p.fast = newFastSchema(m, hinted)
+	}
+	return p, nil
 }
 
 // predictor is a loaded model served by a worker pool.
 type predictor struct {
 	pool        *pool
 	batch       bool
-	hinted      bool // the signature came from type hints: Raw is the "inputs" value
+	hinted      bool        // the signature came from type hints: Raw is the "inputs" value
+	fast        *fastSchema // non-nil: frames that fit travel in batch frames
 	stopTimeout time.Duration
 	closeOnce   sync.Once
 	mu          sync.RWMutex
@@ -176,21 +184,38 @@ type predictor struct {
 	inflight    sync.WaitGroup
 }
 
-// Predict implements flavors.Predictor.
-func (p *predictor) Predict(ctx context.Context, in *flavors.Input) (*flavors.Output, error) {
+// enter registers a call in flight; the caller must call
+// p.inflight.Done when enter succeeds.
+func (p *predictor) enter() error {
 	p.mu.RLock()
+	defer p.mu.RUnlock()
 	if p.closed {
-		p.mu.RUnlock()
-		return nil, fmt.Errorf("%w: %w", flavors.ErrUnavailable, errClosed)
+		return fmt.Errorf("%w: %w", flavors.ErrUnavailable, errClosed)
 	}
 	p.inflight.Add(1)
-	p.mu.RUnlock()
+	return nil
+}
+
+// Predict implements flavors.Predictor. A data frame that fits the model's
+// scalar column signature travels decoded in a batch frame; anything else
+// as an /invocations body that the worker parses with MLflow's own code.
+func (p *predictor) Predict(ctx context.Context, in *flavors.Input) (*flavors.Output, error) {
+	if err := p.enter(); err != nil {
+		return nil, err
+	}
 	defer p.inflight.Done()
+	if p.fast.fits(in) {
+		outs, errs, err := p.callBatch(ctx, []*flavors.Input{in}, in.Params)
+		if err != nil {
+			return nil, err
+		}
+		return outs[0], errs[0]
+	}
 	body, err := encodeRequest(in, p.hinted)
 	if err != nil {
 		return nil, err
 	}
-	f, err := p.pool.predict(ctx, body)
+	f, err := p.pool.predict(ctx, framePredict, body)
 	if err != nil {
 		return nil, err
 	}
@@ -240,9 +265,10 @@ func canBatch(m *pkgformat.Model, opts flavors.LoadOptions) bool {
 }
 
 var (
-	_ flavors.Flavor    = (*Flavor)(nil)
-	_ flavors.Predictor = (*predictor)(nil)
-	_ flavors.Batcher   = (*predictor)(nil)
+	_ flavors.Flavor        = (*Flavor)(nil)
+	_ flavors.Predictor     = (*predictor)(nil)
+	_ flavors.Batcher       = (*predictor)(nil)
+	_ flavors.ManyPredictor = (*predictor)(nil)
 )
 
 // ParseWorkerFlavor parses a "key=command" entry (the --worker-flavor

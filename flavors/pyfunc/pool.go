@@ -197,13 +197,27 @@ func (p *pool) acquire(ctx context.Context) (*worker, error) {
 	}
 }
 
-// predict sends body to an idle worker and returns its answer frame.
-func (p *pool) predict(ctx context.Context, body []byte) (frame, error) {
+// accept says whether every worker announced the optional frame kind
+// (workers of one pool run the same program, so restarted ones do too).
+func (p *pool) accept(kind byte) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, w := range p.current {
+		if w == nil || !w.info.accepts(kind) {
+			return false
+		}
+	}
+	return len(p.current) > 0
+}
+
+// predict sends a request frame to an idle worker and returns its answer
+// frame.
+func (p *pool) predict(ctx context.Context, kind byte, body []byte) (frame, error) {
 	w, err := p.acquire(ctx)
 	if err != nil {
 		return frame{}, err
 	}
-	return w.call(ctx, body, p.hangTimeout, func(reusable bool) {
+	return w.call(ctx, kind, body, p.hangTimeout, func(reusable bool) {
 		if reusable && !w.proc.Exited() {
 			select {
 			case p.idle <- w:

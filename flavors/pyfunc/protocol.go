@@ -12,15 +12,19 @@ import (
 	"strings"
 )
 
-// Protocol is the worker protocol version this mlgate speaks.
-const Protocol = 1
+// Protocol is the worker protocol version this mlgate speaks. Version 2
+// added the optional batch frame ('B', answered by 'M') and the "frames"
+// list of the handshake.
+const Protocol = 2
 
 // Frame types.
 const (
 	framePredict   byte = 'P'
+	frameBatch     byte = 'B' // decoded data frame(s), for workers that list it
 	frameOK        byte = 'O'
 	frameUnwrapped byte = 'U'
 	frameError     byte = 'E'
+	frameMany      byte = 'M' // one sub-frame per input of a 'B' frame
 )
 
 const (
@@ -44,6 +48,22 @@ type WorkerInfo struct {
 	Runtime string `json:"runtime,omitempty"`
 	MLflow  string `json:"mlflow,omitempty"`
 	Python  string `json:"python,omitempty"`
+	// Frames lists the optional request frame types the worker accepts
+	// beyond 'P' (protocol 2: "B").
+	Frames []string `json:"frames,omitempty"`
+}
+
+// accepts says whether the worker announced the optional frame kind.
+func (i *WorkerInfo) accepts(kind byte) bool {
+	if i == nil {
+		return false
+	}
+	for _, f := range i.Frames {
+		if f == string(kind) {
+			return true
+		}
+	}
+	return false
 }
 
 // WorkerError is an error a worker answered with: an MLflow error code and

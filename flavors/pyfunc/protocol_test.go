@@ -19,13 +19,14 @@ func TestHandshake(t *testing.T) {
 		wantErr  string // "" = ok
 		code     string // a WorkerError's code
 	}{
-		{"ok", "mlgate-worker 1 {\"pid\":7,\"runtime\":\"python 3.11\"}\n", "", ""},
-		{"ok_no_info", "mlgate-worker 1\n", "", ""},
-		{"noise_first", "hello from a model\nmlgate-worker 1 {}\n", "", ""},
-		{"newer", "mlgate-worker 2 {}\n", "speaks protocol version 2, this mlgate speaks 1", ""},
+		{"ok", "mlgate-worker 2 {\"pid\":7,\"runtime\":\"python 3.11\",\"frames\":[\"B\"]}\n", "", ""},
+		{"ok_no_info", "mlgate-worker 2\n", "", ""},
+		{"noise_first", "hello from a model\nmlgate-worker 2 {}\n", "", ""},
+		{"older", "mlgate-worker 1 {}\n", "speaks protocol version 1, this mlgate speaks 2", ""},
+		{"newer", "mlgate-worker 3 {}\n", "speaks protocol version 3, this mlgate speaks 2", ""},
 		{"bad_version", "mlgate-worker x {}\n", "bad handshake line", ""},
-		{"bad_info", "mlgate-worker 1 {nope\n", "bad handshake info", ""},
-		{"load_error", "mlgate-worker-error 1 {\"error_code\":\"INVALID_STATE\",\"message\":\"no module named x\"}\n", "no module named x", "INVALID_STATE"},
+		{"bad_info", "mlgate-worker 2 {nope\n", "bad handshake info", ""},
+		{"load_error", "mlgate-worker-error 2 {\"error_code\":\"INVALID_STATE\",\"message\":\"no module named x\"}\n", "no module named x", "INVALID_STATE"},
 		{"eof", "", "closed stdout before its handshake", ""},
 		{"too_much_noise", strings.Repeat("x", 70<<10) + "\n", "no handshake line", ""},
 	}
@@ -181,7 +182,7 @@ func TestRegisterExternal(t *testing.T) {
 }
 
 func FuzzHandshake(f *testing.F) {
-	f.Add("mlgate-worker 1 {\"pid\":1}\n")
+	f.Add("mlgate-worker 2 {\"pid\":1,\"frames\":[\"B\"]}\n")
 	f.Add("noise\nmlgate-worker-error 1 {\"message\":\"x\"}\n")
 	f.Add("mlgate-worker 99\n")
 	f.Fuzz(func(t *testing.T, s string) {

@@ -175,13 +175,13 @@ func (w *worker) deathError(doing string) error {
 // supervision; on cancellation the answer is awaited in the background
 // and the worker released then (done is called when the worker is free
 // again or dead).
-func (w *worker) call(ctx context.Context, body []byte, hangTimeout time.Duration, done func(reusable bool)) (frame, error) {
+func (w *worker) call(ctx context.Context, kind byte, body []byte, hangTimeout time.Duration, done func(reusable bool)) (frame, error) {
 	if dl, ok := ctx.Deadline(); ok {
 		_ = w.in.SetWriteDeadline(dl)
 	} else {
 		_ = w.in.SetWriteDeadline(time.Now().Add(hangTimeout))
 	}
-	if err := writeFrame(w.in, framePredict, body); err != nil {
+	if err := writeFrame(w.in, kind, body); err != nil {
 		w.kill()
 		done(false)
 		if ctx.Err() != nil {

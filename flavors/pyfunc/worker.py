@@ -1,4 +1,4 @@
-"""mlgate python_function worker (protocol 1).
+"""mlgate python_function worker (protocol 2).
 
 mlgate starts this script as `python worker.py MODEL_DIR`, with the
 environment variable MLGATE_WORKER_PROTOCOL set to the protocol version it
@@ -10,14 +10,19 @@ predictions over its stdin/stdout (see docs/workers.md):
               and a non-zero exit;
   frames      then, both ways, a 4-byte big-endian length N and N bytes:
               a type byte and a body. Host -> worker: b"P" + an MLflow
-              /invocations JSON body. Worker -> host: b"O" + the JSON value
-              of "predictions", b"U" + a whole unwrapped JSON response (LLM
-              inputs), or b"E" + {"error_code", "message", "stack_trace"}.
+              /invocations JSON body, or b"B" + a batch of data frames that
+              mlgate already decoded and cast (column-major JSON, see
+              _batch). Worker -> host: b"O" + the JSON value of
+              "predictions", b"U" + a whole unwrapped JSON response (LLM
+              inputs), b"E" + {"error_code", "message", "stack_trace"}, or
+              (for b"B") b"M" + one length-prefixed b"O"/b"E" sub-frame per
+              input.
 
 Predictions go through mlflow's own scoring server code
-(mlflow.pyfunc.scoring_server.invocations), so they are those of
-`mlflow models serve`. Anything the model prints goes to stderr: stdout is
-kept for the protocol.
+(mlflow.pyfunc.scoring_server.invocations) for b"P" frames, and through
+the same model.predict call and predictions_to_json rendering for b"B"
+frames, so they are those of `mlflow models serve`. Anything the model
+prints goes to stderr: stdout is kept for the protocol.
 """
 
 import json
@@ -26,7 +31,7 @@ import struct
 import sys
 import traceback
 
-PROTOCOL = 1
+PROTOCOL = 2
 MAGIC = "mlgate-worker"
 
 
@@ -92,10 +97,12 @@ def main():
         "runtime": "python " + sys.version.split()[0],
         "mlflow": mlflow.__version__,
         "python": sys.executable,
+        "frames": ["B"],
     }
     out.write(f"{MAGIC} {PROTOCOL} {json.dumps(info)}\n".encode())
 
     prefix, suffix = '{"predictions": ', "}"
+    batch = _batcher(model, MlflowException, prefix, suffix)
     llm_keys = (b'"messages"', b'"prompt"', b'"input"')
     header = struct.Struct(">I")
 
@@ -111,6 +118,14 @@ def main():
         if frame is None or n < 1:
             return
         kind, payload = frame[:1], frame[1:]
+        if kind == b"B":
+            try:
+                reply(b"M", batch(payload))
+            except Exception as e:  # noqa: BLE001 - a malformed frame
+                reply(b"E", json.dumps({"error_code": "INTERNAL_ERROR",
+                                        "message": f"bad batch frame: {type(e).__name__}: {e}",
+                                        "stack_trace": traceback.format_exc()}).encode())
+            continue
         if kind != b"P":
             reply(b"E", json.dumps({"error_code": "INVALID_STATE",
                                     "message": f"unknown frame type {kind!r}"}).encode())
@@ -134,6 +149,107 @@ def main():
             reply(b"O", body[len(prefix):-len(suffix)].encode())
         else:
             reply(b"U", body.encode())
+
+
+def _batcher(model, MlflowException, prefix, suffix):
+    """Returns the handler of b"B" frames.
+
+    The body is {"columns", "types", "data" (one list per column), "rows"
+    (rows per input), "params"}. Each column becomes the numpy array of the
+    dtype that MLflow's own parsing and casting give (double float64, float
+    float32, long int64, integer int32, boolean bool; strings stay a list
+    so that pandas infers their dtype as it does for a parsed request). The
+    inputs are predicted at once and the predictions split per input; when
+    that fails or the predictions cannot be split, each input is predicted
+    alone, so an answer never depends on the other inputs of the batch.
+    """
+    import inspect
+    from io import StringIO
+
+    import numpy as np
+    import pandas as pd
+    from mlflow.protos.databricks_pb2 import BAD_REQUEST
+    from mlflow.pyfunc.scoring_server import predictions_to_json
+
+    dtypes = {"double": np.float64, "float": np.float32, "long": np.int64,
+              "integer": np.int32, "boolean": np.bool_}
+    takes_params = "params" in inspect.signature(model.predict).parameters
+    header = struct.Struct(">I")
+
+    def predict(data, params):
+        # As mlflow.pyfunc.scoring_server.invocations, after parsing.
+        if takes_params:
+            return model.predict(data, params=params)
+        return model.predict(data)
+
+    def render(raw):
+        out = StringIO()
+        predictions_to_json(raw, out)
+        body = out.getvalue()
+        if body.startswith(prefix) and body.endswith(suffix):
+            return b"O", body[len(prefix):-len(suffix)].encode()
+        return b"E", json.dumps({"error_code": "INTERNAL_ERROR",
+                                 "message": "unexpected rendering of predictions"}).encode()
+
+    def one(data, params):
+        try:
+            return render(predict(data, params))
+        except MlflowException as e:
+            e.message = f"Failed to predict data '{data}'. \nError: {e.message}"
+            return b"E", e.serialize_as_json().encode()
+        except Exception:  # noqa: BLE001 - as the scoring server answers
+            e = MlflowException(
+                message=("Encountered an unexpected error while evaluating the model. Verify"
+                         " that the serialized input Dataframe is compatible with the model for"
+                         " inference."),
+                error_code=BAD_REQUEST,
+                stack_trace=traceback.format_exc())
+            return b"E", e.serialize_as_json().encode()
+
+    def split(raw, bounds, total):
+        if isinstance(raw, (pd.DataFrame, pd.Series)):
+            if len(raw) != total:
+                return None
+            return [raw.iloc[a:b] for a, b in bounds]
+        if isinstance(raw, np.ndarray):
+            if raw.ndim == 0 or raw.shape[0] != total:
+                return None
+            return [raw[a:b] for a, b in bounds]
+        if isinstance(raw, list):
+            if len(raw) != total:
+                return None
+            return [raw[a:b] for a, b in bounds]
+        return None
+
+    def pack(parts):
+        return b"".join(header.pack(len(body) + 1) + kind + body for kind, body in parts)
+
+    def handle(payload):
+        req = json.loads(payload)
+        cols = {}
+        for name, kind, values in zip(req["columns"], req["types"], req["data"]):
+            dt = dtypes.get(kind)
+            cols[name] = np.array(values, dtype=dt) if dt is not None else values
+        df = pd.DataFrame(cols)
+        rows = req["rows"]
+        params = req.get("params")
+        if len(rows) == 1:
+            return pack([one(df, params)])
+        bounds, at = [], 0
+        for n in rows:
+            bounds.append((at, at + n))
+            at += n
+        if at != len(df):
+            raise ValueError(f"rows add up to {at}, the columns have {len(df)}")
+        try:
+            parts = split(predict(df, params), bounds, at)
+            if parts is not None:
+                return pack([render(p) for p in parts])
+        except Exception:  # noqa: BLE001 - predict each input alone below
+            pass
+        return pack([one(df.iloc[a:b].reset_index(drop=True), params) for a, b in bounds])
+
+    return handle
 
 
 if __name__ == "__main__":

@@ -6,6 +6,10 @@ python fault_models.py OUTDIR  writes OUTDIR/{sleepy,fail_load,missing_dep}:
   fail_load    PythonModel whose load_context raises RuntimeError("weights are corrupt")
   missing_dep  PythonModel whose load_context imports the absent module mlgate_absent_dep
   hinted       PythonModel with type hints (list[str] -> list[str]): upper-cases, adds params["suffix"]
+  picky        PythonModel: y = x + 1 per row, but raises ValueError when any x is negative
+  summer       PythonModel: one row, the sum of x (its output cannot be split per input row)
+  dtypes       PythonModel over columns of every scalar type (float, long, integer, boolean,
+               string, double): answers each column's dtype and values as the model sees them
 """
 
 import os
@@ -60,7 +64,38 @@ def main(out):
     mlflow.pyfunc.save_model(os.path.join(out, "hinted"), python_model=Hinted(), input_example=["a", "b"],
                              pip_requirements=pins())
 
+    class Picky(mlflow.pyfunc.PythonModel):
+        def predict(self, context, model_input, params=None):
+            if (model_input["x"] < 0).any():
+                raise ValueError("negative x")
+            return pd.DataFrame({"y": model_input["x"] + 1.0})
+
+    class Summer(mlflow.pyfunc.PythonModel):
+        def predict(self, context, model_input, params=None):
+            return [float(model_input["x"].sum())]
+
+    class Dtypes(mlflow.pyfunc.PythonModel):
+        def predict(self, context, model_input, params=None):
+            return pd.DataFrame({
+                "column": [str(c) for c in model_input.columns],
+                "dtype": [str(model_input[c].dtype) for c in model_input.columns],
+                "values": [repr(model_input[c].tolist()) for c in model_input.columns],
+                "index": [repr(model_input.index)] * len(model_input.columns),
+            })
+
+    import numpy as np
+
+    typed = pd.DataFrame({
+        "a": np.array([1.5], dtype=np.float32), "b": np.array([1], dtype=np.int64),
+        "c": np.array([1], dtype=np.int32), "d": [True], "e": ["s"], "f": [0.25],
+    })
+    mlflow.pyfunc.save_model(os.path.join(out, "dtypes"), python_model=Dtypes(),
+                             signature=infer_signature(typed), pip_requirements=pins())
+
     ex = pd.DataFrame({"x": [1.0, 2.0]})
+    for name, cls in (("picky", Picky), ("summer", Summer)):
+        mlflow.pyfunc.save_model(os.path.join(out, name), python_model=cls(),
+                                 signature=infer_signature(ex), pip_requirements=pins())
     params = {"sleep": 0.0, "crash": False}
     sig = infer_signature(ex, ex, params=params)
     mlflow.pyfunc.save_model(os.path.join(out, "sleepy"), python_model=Sleepy(), signature=sig,

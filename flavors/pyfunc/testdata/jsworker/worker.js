@@ -13,7 +13,7 @@
 const fs = require("fs");
 const path = require("path");
 
-const PROTOCOL = 1;
+const PROTOCOL = 2;
 const want = process.env.MLGATE_WORKER_PROTOCOL || String(PROTOCOL);
 const modelDir = process.argv[2];
 
