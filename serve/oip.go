@@ -3,6 +3,7 @@ package serve
 import (
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"net/http"
 	"strconv"
 	"strings"
@@ -26,7 +27,9 @@ func (s *Server) oipHandle(f apierr.HandlerFunc) gin.HandlerFunc {
 			for k, v := range e.Headers {
 				c.Header(k, v)
 			}
-			c.AbortWithStatusJSON(e.HTTPStatus(), oipError{Error: e.Message, ErrorCode: string(e.Code), Message: e.Message})
+			b, _ := json.Marshal(oipError{Error: e.Message, ErrorCode: string(e.Code), Message: e.Message})
+			c.Abort()
+			c.Data(e.HTTPStatus(), "application/json", b)
 		}
 	}
 }

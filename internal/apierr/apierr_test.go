@@ -48,7 +48,7 @@ func TestWriteJSONCarriesSQLStateAndErrorClass(t *testing.T) {
 		if w.Code != c.status {
 			t.Errorf("%v: status %d, want %d", c.err, w.Code, c.status)
 		}
-		if ct := w.Header().Get("Content-Type"); ct != "application/json; charset=utf-8" {
+		if ct := w.Header().Get("Content-Type"); ct != "application/json" {
 			t.Errorf("%v: content type %q", c.err, ct)
 		}
 		var m map[string]any
@@ -86,7 +86,7 @@ func TestWritePlainAndDetail(t *testing.T) {
 	}
 
 	w = serveErr(t, Detail(http.StatusNotFound, EndpointNotFound, "Not Found"))
-	if w.Code != 404 || w.Body.String() != `{"detail":"Not Found"}` || w.Header().Get("Content-Type") != "application/json; charset=utf-8" {
+	if w.Code != 404 || w.Body.String() != `{"detail":"Not Found"}` || w.Header().Get("Content-Type") != "application/json" {
 		t.Errorf("detail: %d %q %q", w.Code, w.Header().Get("Content-Type"), w.Body.String())
 	}
 

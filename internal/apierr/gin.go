@@ -1,6 +1,7 @@
 package apierr
 
 import (
+	"encoding/json"
 	"log/slog"
 	"net/http"
 
@@ -50,10 +51,20 @@ func Write(c *gin.Context, log *slog.Logger, err error) {
 		}
 		c.Data(status, ct, []byte(e.Message))
 	case FormDetail:
-		c.JSON(status, detailBody{Detail: e.Message})
+		writeJSON(c, status, detailBody{Detail: e.Message})
 	default:
-		c.JSON(status, e.Body())
+		writeJSON(c, status, e.Body())
 	}
+}
+
+// writeJSON writes v labelled "application/json" exactly, as MLflow's
+// servers (Flask and FastAPI) label their error bodies.
+func writeJSON(c *gin.Context, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil { // the bodies are plain structs of strings: cannot happen
+		b = []byte(`{"error_code":"INTERNAL_ERROR","message":"unencodable error"}`)
+	}
+	c.Data(status, "application/json", b)
 }
 
 // detailBody is FastAPI's error body.
