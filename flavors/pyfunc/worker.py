@@ -151,6 +151,42 @@ def main():
             reply(b"U", body.encode())
 
 
+def _skip_enforcement_of_trusted_frames():
+    """Lets model.predict skip MLflow's input schema enforcement for the
+    DataFrames built from b"B" frames, and only for them.
+
+    mlgate has already cast every column to the signature's type, and the
+    frame has exactly the signature's columns in its order, with the dtypes
+    that MLflow's enforcement returns unchanged (_enforce_mlflow_datatype
+    returns a column as is when its dtype is the type's pandas dtype, or a
+    str/object column for string). So enforcement would rebuild the same
+    frame; params are still checked. Returns a one-item list: the frame to
+    trust (set around each predict call). When this mlflow's
+    _validate_prediction_input does not have the expected parameters,
+    nothing is patched and enforcement runs as usual.
+    """
+    trusted = [None]
+    try:
+        import inspect
+
+        import mlflow.pyfunc as pyfunc_module
+
+        validate = pyfunc_module._validate_prediction_input
+        names = list(inspect.signature(validate).parameters)
+    except Exception:  # noqa: BLE001 - another mlflow: keep enforcement
+        return trusted
+    if names != ["data", "params", "input_schema", "params_schema", "flavor"]:
+        return trusted
+
+    def validate_trusted(data, params, input_schema, params_schema, flavor=None):
+        if data is trusted[0]:
+            input_schema = None  # only the params are enforced
+        return validate(data, params, input_schema, params_schema, flavor)
+
+    pyfunc_module._validate_prediction_input = validate_trusted
+    return trusted
+
+
 def _batcher(model, MlflowException, prefix, suffix):
     """Returns the handler of b"B" frames.
 
@@ -175,12 +211,17 @@ def _batcher(model, MlflowException, prefix, suffix):
               "integer": np.int32, "boolean": np.bool_}
     takes_params = "params" in inspect.signature(model.predict).parameters
     header = struct.Struct(">I")
+    trusted = _skip_enforcement_of_trusted_frames()
 
     def predict(data, params):
         # As mlflow.pyfunc.scoring_server.invocations, after parsing.
-        if takes_params:
-            return model.predict(data, params=params)
-        return model.predict(data)
+        trusted[0] = data
+        try:
+            if takes_params:
+                return model.predict(data, params=params)
+            return model.predict(data)
+        finally:
+            trusted[0] = None
 
     def render(raw):
         out = StringIO()
