@@ -9,11 +9,13 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"runtime/debug"
 	"strconv"
 	"time"
 
 	"github.com/mlgate/mlgate/flavors"
 	"github.com/mlgate/mlgate/flavors/builtin"
+	"github.com/mlgate/mlgate/internal/memtrim"
 	"github.com/mlgate/mlgate/internal/version"
 	"github.com/mlgate/mlgate/pkgformat"
 	"github.com/mlgate/mlgate/serve"
@@ -177,6 +179,16 @@ func (s *Scoring) Start(ctx context.Context) error {
 		return err
 	}
 	s.opts.Logger.Info("ready", slog.String("model", s.opts.ModelName), slog.Duration("since_start", time.Since(start)))
+	// loading (MLmodel parsing, archive extraction, warm-up) leaves
+	// garbage and most of the code resident: hand both back now
+	go func() {
+		debug.FreeOSMemory()
+		if n, err := memtrim.Trim(); err != nil {
+			s.opts.Logger.Debug("trimming resident code", slog.String("error", err.Error()))
+		} else {
+			s.opts.Logger.Debug("trimmed resident code", slog.Int64("mapped_bytes", n))
+		}
+	}()
 	return nil
 }
 
