@@ -3,9 +3,13 @@
 package pyfunc
 
 import (
+	"archive/zip"
 	"context"
+	"crypto/sha256"
+	"encoding/base64"
 	"errors"
-
+	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"os/exec"
@@ -128,45 +132,87 @@ func TestVirtualenvIsBuiltOnceAndNamesMissingPackages(t *testing.T) {
 		t.Fatal(err)
 	}
 	base := strings.TrimSpace(string(out))
-	// A model whose environment has no packages at all: building it needs
-	// no network, and its worker must fail naming mlflow.
-	dir := t.TempDir()
+	// uv comes with the test venv (interop/requirements.txt).
+	uvDir := filepath.Dir(testPython(t))
+	if _, err := os.Stat(filepath.Join(uvDir, "uv")); err != nil {
+		t.Fatalf("uv is not installed next to MLGATE_TEST_PYTHON: %v", err)
+	}
+	noUV := t.TempDir() // a PATH without uv
+	for _, prog := range []string{"sh", "env"} {
+		if p, err := exec.LookPath(prog); err == nil {
+			_ = os.Symlink(p, filepath.Join(noUV, prog))
+		}
+	}
 	must := func(err error) {
 		t.Helper()
 		if err != nil {
 			t.Fatal(err)
 		}
 	}
+	// A model whose environment has one tiny local wheel and not mlflow:
+	// building it needs no network, and its worker must fail naming mlflow.
+	dir := t.TempDir()
 	src := filepath.Join(testModels(t), "sleepy")
 	for _, name := range []string{"MLmodel", "python_model.pkl"} {
 		b, err := os.ReadFile(filepath.Join(src, name))
 		must(err)
 		must(os.WriteFile(filepath.Join(dir, name), b, 0o644))
 	}
+	wheel := writeProbeWheel(t, t.TempDir())
 	must(os.WriteFile(filepath.Join(dir, "python_env.yaml"), []byte("python: 3.11\nbuild_dependencies: []\ndependencies:\n- -r requirements.txt\n"), 0o644))
-	must(os.WriteFile(filepath.Join(dir, "requirements.txt"), []byte("# nothing\n"), 0o644))
+	must(os.WriteFile(filepath.Join(dir, "requirements.txt"), []byte(wheel+"\n"), 0o644))
 	m, err := pkgformat.ReadModel(dir)
 	must(err)
 
-	logs := &countingWriter{word: "building the model's virtualenv"}
-	f := New(Options{Logger: slog.New(slog.NewTextHandler(logs, nil)), CacheDir: t.TempDir(), Python: base, StartTimeout: time.Minute})
-	var wg sync.WaitGroup
-	errs := make([]error, 2)
-	for i := range errs {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			_, errs[i] = f.Load(context.Background(), dir, m, flavors.LoadOptions{Workers: 1, EnvManager: EnvVirtualenv})
-		}()
-	}
-	wg.Wait()
-	for _, err := range errs {
-		if err == nil || !strings.Contains(err.Error(), "Python package 'mlflow' is not installed in") || !strings.Contains(err.Error(), filepath.Join(f.opts.CacheDir, "envs")) {
-			t.Fatalf("want an error naming mlflow and the built env, got %v", err)
-		}
-	}
-	if logs.count != 1 {
-		t.Fatalf("the environment was built %d times, want once", logs.count)
+	var f *Flavor
+	caches := map[string]string{"uv": t.TempDir(), "pip": t.TempDir()}
+	for _, tool := range []struct{ name, path string }{{"uv", uvDir + string(os.PathListSeparator) + noUV}, {"pip", noUV}} {
+		t.Run(tool.name, func(t *testing.T) {
+			t.Setenv("PATH", tool.path)
+			logs := &countingWriter{word: "building the model's virtualenv"}
+			env := append(os.Environ(), "UV_OFFLINE=1", "PIP_NO_INDEX=1")
+			f = New(Options{Logger: slog.New(slog.NewTextHandler(logs, nil)), CacheDir: caches[tool.name], Python: base, StartTimeout: time.Minute, Env: env})
+			var wg sync.WaitGroup
+			errs := make([]error, 2)
+			for i := range errs {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					_, errs[i] = f.Load(context.Background(), dir, m, flavors.LoadOptions{Workers: 1, EnvManager: EnvVirtualenv})
+				}()
+			}
+			wg.Wait()
+			for _, err := range errs {
+				if err == nil || !strings.Contains(err.Error(), "Python package 'mlflow' is not installed in") || !strings.Contains(err.Error(), filepath.Join(f.opts.CacheDir, "envs")) {
+					t.Fatalf("want an error naming mlflow and the built env, got %v", err)
+				}
+			}
+			if logs.count != 1 {
+				t.Fatalf("the environment was built %d times, want once", logs.count)
+			}
+			envDir, err := venvDir(f.opts, dir, m, base, false)
+			must(err)
+			cfg, err := os.ReadFile(filepath.Join(envDir, "pyvenv.cfg"))
+			must(err)
+			if byUV := strings.Contains(string(cfg), "uv = "); byUV != (tool.name == "uv") {
+				t.Fatalf("built by uv: %v, want %v:\n%s", byUV, tool.name == "uv", cfg)
+			}
+			probe, err := exec.Command(filepath.Join(envDir, "bin", "python"), "-c", "import mlgate_probe; print(mlgate_probe.VALUE)").CombinedOutput()
+			if err != nil || strings.TrimSpace(string(probe)) != "42" {
+				t.Fatalf("the requirement was not installed in the environment: %v %s", err, probe)
+			}
+			// A second load finds the environment ready: no new build.
+			_, err = f.Load(context.Background(), dir, m, flavors.LoadOptions{Workers: 1, EnvManager: EnvVirtualenv})
+			if err == nil || logs.count != 1 {
+				t.Fatalf("second load: %v, %d builds", err, logs.count)
+			}
+			if tool.name == "pip" {
+				_, err = f.Load(context.Background(), dir, m, flavors.LoadOptions{EnvManager: EnvUV})
+				if !errors.Is(err, ErrEnv) || !strings.Contains(err.Error(), "uv program is not on PATH") {
+					t.Fatalf("env manager uv without uv: %v", err)
+				}
+			}
+		})
 	}
 	// A changed requirements file is another environment (another key).
 	k1, err := venvDir(f.opts, dir, m, base, false)
@@ -191,4 +237,44 @@ func TestVirtualenvIsBuiltOnceAndNamesMissingPackages(t *testing.T) {
 			t.Fatalf("conda missing: %v", err)
 		}
 	}
+}
+
+// writeProbeWheel writes a tiny pure-Python wheel (package mlgate_probe,
+// VALUE = 42) into dir and returns its path: pip and uv install it offline.
+func writeProbeWheel(t *testing.T, dir string) string {
+	t.Helper()
+	files := []struct{ name, body string }{
+		{"mlgate_probe/__init__.py", "VALUE = 42\n"},
+		{"mlgate_probe-1.0.dist-info/METADATA", "Metadata-Version: 2.1\nName: mlgate-probe\nVersion: 1.0\n"},
+		{"mlgate_probe-1.0.dist-info/WHEEL", "Wheel-Version: 1.0\nGenerator: mlgate-test\nRoot-Is-Purelib: true\nTag: py3-none-any\n"},
+	}
+	path := filepath.Join(dir, "mlgate_probe-1.0-py3-none-any.whl")
+	out, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	zw := zip.NewWriter(out)
+	var record strings.Builder
+	for _, f := range files {
+		w, err := zw.Create(f.name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = io.WriteString(w, f.body)
+		sum := sha256.Sum256([]byte(f.body))
+		fmt.Fprintf(&record, "%s,sha256=%s,%d\n", f.name, base64.RawURLEncoding.EncodeToString(sum[:]), len(f.body))
+	}
+	record.WriteString("mlgate_probe-1.0.dist-info/RECORD,,\n")
+	w, err := zw.Create("mlgate_probe-1.0.dist-info/RECORD")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _ = io.WriteString(w, record.String())
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := out.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }
