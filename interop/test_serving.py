@@ -39,6 +39,8 @@ GENERIC = [
     {"name": "unsupported_content_type", "content_type": "text/plain", "raw": "hello"},
     {"name": "bad_charset", "content_type": "application/json; charset=latin-1", "raw": "{}"},
     {"name": "unknown_ctype_param", "content_type": "application/json; format=pandas-split", "raw": "{}"},
+    # what curl -d sends when no content type is given
+    {"name": "form_content_type", "content_type": "application/x-www-form-urlencoded", "raw": "{}"},
 ]
 
 # A valid body for the `types` model (models.py's example).
@@ -182,14 +184,20 @@ def test_same_answers_as_mlflow(kind, built, servers):
         a, b = _send(ref.url, req), _send(ours.url, req)
         try:
             assert a.status_code == b.status_code, f"status mlflow {a.status_code} mlgate {b.status_code}: {a.text[:300]} | {b.text[:300]}"
-            ours_json = b.json()  # mlgate always answers JSON
+            ref_ct, ours_ct = a.headers.get("content-type", ""), b.headers.get("content-type", "")
+            assert ref_ct == ours_ct, f"content type mlflow {ref_ct!r} mlgate {ours_ct!r}: {b.text[:300]}"
             if a.status_code == 200:
-                close(a.json(), ours_json)
+                close(a.json(), b.json())
+            elif ref_ct.startswith("text/plain"):
+                # an unsupported content type: mlflow answers plain text
+                assert a.text == b.text, f"plain body mlflow {a.text[:300]!r} mlgate {b.text[:300]!r}"
             else:
+                ref_json, ours_json = a.json(), b.json()
                 assert "error_code" in ours_json and "message" in ours_json, b.text
-                if a.headers.get("content-type", "").startswith("application/json"):
-                    ref_json = a.json()
-                    assert ref_json["error_code"] == ours_json["error_code"], f"{ref_json['error_code']} != {ours_json['error_code']}: {ref_json['message'][:300]} | {ours_json['message'][:300]}"
+                assert ref_json["error_code"] == ours_json["error_code"], f"{ref_json['error_code']} != {ours_json['error_code']}: {ref_json['message'][:300]} | {ours_json['message'][:300]}"
+                # mlflow 3.x adds error_class and sqlstate to every error
+                for k in ("error_class", "sqlstate"):
+                    assert ref_json.get(k) == ours_json.get(k), f"{k}: mlflow {ref_json.get(k)!r} mlgate {ours_json.get(k)!r}: {ref_json['message'][:200]} | {ours_json['message'][:200]}"
             if "expect_ok" in req:
                 assert (b.status_code == 200) == req["expect_ok"], f"expect_ok={req['expect_ok']} but {b.status_code}"
         except AssertionError as e:
@@ -206,6 +214,229 @@ def test_health_version_and_v2(servers):
     assert meta["name"] == "model" and meta["inputs"], meta
     m = requests.get(ours.url + "/metrics").text
     assert "mlgate_serve_requests_total" in m and "go_goroutines" in m
+
+
+# Wrong methods and unknown paths: the real server answers them with
+# FastAPI's {"detail": ...} and an Allow header.
+PROTOCOL = [("GET", "/nope"), ("POST", "/nope"), ("GET", "/invocations"), ("PUT", "/invocations"),
+            ("POST", "/ping"), ("DELETE", "/health"), ("POST", "/version")]
+
+
+def test_unknown_path_and_wrong_method_same_as_mlflow(servers):
+    ref, ours = servers["linear"]
+    for method, path in PROTOCOL:
+        a = requests.request(method, ref.url + path, timeout=30)
+        b = requests.request(method, ours.url + path, timeout=30)
+        want = (a.status_code, a.headers.get("content-type"), a.headers.get("allow"), a.text)
+        got = (b.status_code, b.headers.get("content-type"), b.headers.get("allow"), b.text)
+        assert got == want, f"{method} {path}: mlflow {want} mlgate {got}"
+
+
+class _Slow:
+    """Builds a python_function model that sleeps for its "sleep" column's
+    first value (no input example: loading and warm-up stay fast)."""
+
+    @staticmethod
+    def build(outdir):
+        import mlflow.pyfunc
+
+        class Slow(mlflow.pyfunc.PythonModel):
+            def predict(self, context, model_input, params=None):
+                import time as _t
+                _t.sleep(float(model_input["sleep"].iloc[0]))
+                return model_input
+
+        mlflow.pyfunc.save_model(outdir, python_model=Slow(), pip_requirements=models._pins("cloudpickle", "numpy", "pandas"))
+        return outdir
+
+
+def test_request_timeout_same_as_mlflow(mlgate_bin, tmp_path):
+    """MLFLOW_SCORING_SERVER_REQUEST_TIMEOUT: mlflow answers 504 with a
+    plain-text body labelled application/json; mlgate answers the same."""
+    mdir = _Slow.build(str(tmp_path / "slow"))
+    env = {"PATH": os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", ""),
+           "MLFLOW_SCORING_SERVER_REQUEST_TIMEOUT": "1"}
+    procs = []
+    try:
+        for args in ([MLFLOW, "models", "serve", "-m", mdir, "--env-manager", "local", "-h", "127.0.0.1"],
+                     [mlgate_bin, "models", "serve", "-m", mdir, "-h", "127.0.0.1"]):
+            port = free_port()
+            procs.append(Proc(args + ["-p", str(port)], port=port, cwd=str(tmp_path), env=env, timeout=400))
+        ref, ours = procs
+
+        def ask(url, secs):
+            return requests.post(url + "/invocations", json={"dataframe_split": {"columns": ["sleep"], "data": [[secs]]}}, timeout=30)
+
+        for secs, status in ((0, 200), (3, 504)):
+            t0 = time.time()
+            a = ask(ref.url, secs)
+            t1 = time.time()
+            b = ask(ours.url, secs)
+            t2 = time.time()
+            body = (lambda r: r.json()) if status == 200 else (lambda r: r.text)
+            want = (a.status_code, a.headers.get("content-type"), body(a))
+            got = (b.status_code, b.headers.get("content-type"), body(b))
+            assert a.status_code == status and got == want, f"sleep {secs}: mlflow {want} mlgate {got}"
+            if status == 504:
+                assert want[2] == "Request processing time exceeded limit"
+                assert t2 - t1 < 2.5, f"mlgate took {t2 - t1:.1f}s to time out after 1s (mlflow {t1 - t0:.1f}s)"
+    finally:
+        for p in procs:
+            p.stop()
+
+
+def test_body_over_the_limit_answers_413(built, mlgate_bin, start_proc):
+    """mlflow has no body limit; mlgate's answers 413 in MLflow's error format
+    and keeps serving."""
+    port = free_port()
+    p = start_proc([mlgate_bin, "models", "serve", "-m", built["linear"]["model_dir"], "-p", str(port),
+                    "--max-body-bytes", "1000"], port=port)
+    big = json.dumps({"dataframe_split": {"columns": ["x1", "x2", "x3"], "data": [[1.0, 2.0, 3.0]] * 200}})
+    r = requests.post(p.url + "/invocations", data=big, headers={"Content-Type": "application/json"}, timeout=30)
+    assert r.status_code == 413 and r.headers["content-type"] == "application/json", r.text
+    assert r.json()["error_code"] == "REQUEST_LIMIT_EXCEEDED" and "1000 bytes" in r.json()["message"], r.text
+    ok = json.dumps({"dataframe_split": {"columns": ["x1", "x2", "x3"], "data": [[1.0, 2.0, 3.0]]}})
+    assert requests.post(p.url + "/invocations", data=ok, headers={"Content-Type": "application/json"}, timeout=30).status_code == 200
+
+
+def _binary_infer(url, tensors, binary_output=True):
+    """Posts an Open Inference Protocol request with every tensor in binary
+    form and splits the answer: (status, header JSON, {name: bytes})."""
+    import numpy as np
+
+    head = {"inputs": [], "parameters": {"binary_data_output": binary_output}}
+    tail = b""
+    for name, arr in tensors.items():
+        raw = np.ascontiguousarray(arr).astype(arr.dtype.newbyteorder("<")).tobytes()
+        head["inputs"].append({"name": name, "datatype": {"float32": "FP32", "int64": "INT64"}[arr.dtype.name],
+                               "shape": list(arr.shape), "parameters": {"binary_data_size": len(raw)}})
+        tail += raw
+    hb = json.dumps(head).encode()
+    r = requests.post(url, data=hb + tail, timeout=30, headers={
+        "Content-Type": "application/octet-stream", "Inference-Header-Content-Length": str(len(hb))})
+    n = int(r.headers.get("Inference-Header-Content-Length", len(r.content)))
+    meta = json.loads(r.content[:n])
+    outs, off = {}, n
+    for o in meta.get("outputs", []):
+        size = o.get("parameters", {}).get("binary_data_size")
+        if size is not None:
+            outs[o["name"]] = r.content[off:off + size]
+            off += size
+    assert off == len(r.content), f"{len(r.content) - off} unaccounted binary bytes"
+    return r, meta, outs
+
+
+def test_oip_binary_tensors_through_onnx(servers):
+    """The binary tensor extension against a real ONNX model: the same
+    numbers as numpy computes, and as the JSON form of the same request."""
+    import numpy as np
+
+    _, ours = servers["tensor_sig"]
+    url = ours.url + "/v2/models/model/infer"
+    x = (np.arange(8, dtype=np.float32).reshape(1, 2, 4) - 3.5) / 3
+    r, meta, outs = _binary_infer(url, {"x": x})
+    assert r.status_code == 200 and r.headers["content-type"] == "application/octet-stream", r.text[:300]
+    shapes = {o["name"]: o["shape"] for o in meta["outputs"]}
+    assert shapes == {"rowsum": [1, 2], "scaled": [1, 2, 4]}, meta
+    rowsum = np.frombuffer(outs["rowsum"], dtype="<f4").reshape(1, 2)
+    scaled = np.frombuffer(outs["scaled"], dtype="<f4").reshape(1, 2, 4)
+    np.testing.assert_allclose(rowsum, x.sum(axis=2), rtol=1e-6)
+    np.testing.assert_allclose(scaled, 3 * x, rtol=1e-6)
+    j = requests.post(url, json={"inputs": [{"name": "x", "datatype": "FP32", "shape": [1, 2, 4], "data": x.reshape(-1).tolist()}]}, timeout=30)
+    assert j.status_code == 200 and "Inference-Header-Content-Length" not in j.headers
+    jd = {o["name"]: o["data"] for o in j.json()["outputs"]}
+    np.testing.assert_allclose(np.array(jd["scaled"], dtype=np.float32), scaled.reshape(-1), rtol=1e-6)
+    # binary input, JSON output
+    r, meta, outs = _binary_infer(url, {"x": x}, binary_output=False)
+    assert r.status_code == 200 and not outs and r.headers["content-type"].startswith("application/json")
+    # a size that does not match the shape is a 400 in OIP form
+    hb = json.dumps({"inputs": [{"name": "x", "datatype": "FP32", "shape": [1, 2, 4], "parameters": {"binary_data_size": 16}}]}).encode()
+    bad = requests.post(url, data=hb + b"\0" * 16, timeout=30, headers={"Inference-Header-Content-Length": str(len(hb))})
+    assert bad.status_code == 400 and "does not match" in bad.json()["error"], bad.text
+    assert "binary_tensor_data" in requests.get(ours.url + "/v2", timeout=30).json()["extensions"]
+
+
+def test_drain_delay_fails_readiness_and_keeps_serving(built, mlgate_bin, tmp_path):
+    """Kubernetes-style drain (--drain-delay): after SIGTERM readiness answers
+    503 at once while requests, in flight and new, are still served; the
+    listener closes after the delay and the process exits 0."""
+    mdir = built["linear"]["model_dir"]
+    port = free_port()
+    # batching with a 1s delay keeps a request in flight when the signal lands
+    p = Proc([mlgate_bin, "models", "serve", "-m", mdir, "-p", str(port), "--max-batch-size", "64",
+              "--max-batch-delay", "1s", "--drain-delay", "2s", "--shutdown-timeout", "10s"], port=port, cwd=str(tmp_path))
+    body = json.dumps({"dataframe_split": {"columns": ["x1", "x2", "x3"], "data": [[1.0, 2.0, 3.0]]}})
+
+    def post():
+        return requests.post(p.url + "/invocations", data=body, headers={"Content-Type": "application/json"}, timeout=30)
+
+    try:
+        with concurrent.futures.ThreadPoolExecutor(2) as ex:
+            inflight = ex.submit(post)
+            time.sleep(0.3)
+            t0 = time.time()
+            os.killpg(p.p.pid, signal.SIGTERM)
+            deadline = time.time() + 1
+            while True:
+                r = requests.get(p.url + "/ping", timeout=5)
+                if r.status_code == 503 or time.time() > deadline:
+                    break
+                time.sleep(0.02)
+            assert r.status_code == 503 and r.json()["error_code"] == "TEMPORARILY_UNAVAILABLE", (r.status_code, r.text)
+            assert time.time() - t0 < 0.5, "readiness did not fail at once"
+            for path in ("/health", "/v2/health/ready", "/v2/models/model/ready"):
+                assert requests.get(p.url + path, timeout=5).status_code == 503, path
+            assert requests.get(p.url + "/v2/health/live", timeout=5).status_code == 200
+            fresh = ex.submit(post)  # a new request during the drain window
+            assert inflight.result().status_code == 200
+            assert fresh.result().status_code == 200
+        code = p.p.wait(15)
+        took = time.time() - t0
+        assert code == 0, f"exit code {code}"
+        assert 2 <= took < 10, f"exited {took:.1f}s after SIGTERM with a 2s drain delay"
+    finally:
+        p.stop()
+
+
+def test_drain_behind_a_balancer_loses_nothing(built, mlgate_bin, tmp_path):
+    """Clients behind a 'balancer' that stops routing once /ping fails: with
+    a drain delay no request is lost and none is refused."""
+    mdir = built["linear"]["model_dir"]
+    port = free_port()
+    p = Proc([mlgate_bin, "models", "serve", "-m", mdir, "-p", str(port), "--drain-delay", "1s",
+              "--shutdown-timeout", "10s"], port=port, cwd=str(tmp_path))
+    body = json.dumps({"dataframe_split": {"columns": ["x1", "x2", "x3"], "data": [[1.0, 2.0, 3.0]]}})
+    stop, results, threads = threading.Event(), [], []
+
+    def probe():
+        while not stop.is_set():
+            try:
+                if requests.get(p.url + "/ping", timeout=2).status_code == 503:
+                    stop.set()
+            except requests.RequestException:
+                stop.set()
+            time.sleep(0.05)
+
+    try:
+        threads.append(threading.Thread(target=probe))
+        for _ in range(6):
+            threads.append(threading.Thread(target=_load, args=(p.url, stop, results, body)))
+        for t in threads:
+            t.start()
+        time.sleep(1.0)
+        before = len(results)
+        os.killpg(p.p.pid, signal.SIGTERM)
+        code = p.p.wait(15)
+        stop.set()
+        for t in threads:
+            t.join()
+        assert code == 0, f"exit code {code}"
+        assert before > 0 and results.count(200) >= before
+        bad = [r for r in results if r != 200]
+        assert not bad, f"requests refused or lost although the balancer stopped routing: {bad[:5]}"
+    finally:
+        stop.set()
+        p.stop()
 
 
 def _load(url, stop, results, body):
