@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"strconv"
+	"sync"
 	"unicode/utf16"
 	"unicode/utf8"
 	"unsafe"
@@ -249,8 +250,10 @@ func parseDoc(data []byte, pack bool) (value, error) {
 	if !utf8.Valid(data) {
 		return value{}, errors.New("input is not valid UTF-8")
 	}
+	p := parsers.Get().(*parser)
+	defer p.release()
 	// packed offsets are 32-bit
-	p := parser{data: data, pack: pack && len(data) < math.MaxUint32}
+	p.data, p.i, p.pack, p.src = data, 0, pack && len(data) < math.MaxUint32, ""
 	p.ws()
 	v, err := p.value(0)
 	if err != nil {
@@ -275,6 +278,28 @@ type parser struct {
 	pack  bool
 	lits  []uint32
 	src   string // data as a string view, made on first use
+	// hw and hwNames are the most stack and names held (cleared on release).
+	hw, hwNames int
+}
+
+// parsers keeps parsers with their stacks grown.
+var parsers = sync.Pool{New: func() any { return &parser{} }}
+
+// maxPooledStack bounds the stacks a pooled parser keeps.
+const maxPooledStack = 1 << 12
+
+// release clears what the parser saw (its stacks hold views of the
+// document) and pools it.
+func (p *parser) release() {
+	clear(p.stack[:p.hw])
+	clear(p.names[:p.hwNames])
+	p.hw, p.hwNames = 0, 0
+	p.data, p.src = nil, ""
+	if cap(p.stack) > maxPooledStack || cap(p.names) > maxPooledStack || cap(p.lits) > 4*maxPooledStack {
+		return
+	}
+	p.stack, p.names, p.lits = p.stack[:0], p.names[:0], p.lits[:0]
+	parsers.Put(p)
 }
 
 // plainNumber reports whether c starts a number literal (not -Infinity).
@@ -539,6 +564,7 @@ func (p *parser) array(depth int) (value, error) {
 			return value{}, err
 		}
 		p.stack = append(p.stack, e)
+		p.hw = max(p.hw, len(p.stack))
 		p.ws()
 		if p.i >= len(p.data) {
 			return value{}, &errJSON{"Expecting ',' delimiter", p.i}
@@ -587,6 +613,7 @@ func (p *parser) object(depth int) (value, error) {
 		}
 		p.names = append(p.names, k)
 		p.stack = append(p.stack, e)
+		p.hw, p.hwNames = max(p.hw, len(p.stack)), max(p.hwNames, len(p.names))
 		p.ws()
 		if p.i >= len(p.data) {
 			return value{}, &errJSON{"Expecting ',' delimiter", p.i}

@@ -1,0 +1,41 @@
+package serve
+
+import (
+	"bytes"
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/mlgate/mlgate/flavors"
+)
+
+// BenchmarkInvocationsHandler is the server's own cost per /invocations
+// request (no network, a predictor that answers a fixed tensor): parsing,
+// schema enforcement, admission, metrics, rendering, gin.
+func BenchmarkInvocationsHandler(b *testing.B) {
+	t := &testing.T{}
+	body := []byte(`{"dataframe_split": {"columns": ["x1", "x2", "x3"], "data": [[1.0, 2.0, 3.0], [0.0, 0.0, 0.0], [-1.5, 4.0, 2.5]]}}`)
+	s, ts := newTestServer(t, fixed{}, frameSig, nil)
+	defer ts.Close()
+	h := s.Handler()
+	b.ReportAllocs()
+	for b.Loop() {
+		req := httptest.NewRequest(http.MethodPost, "/invocations", bytes.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, req)
+		if w.Code != http.StatusOK {
+			b.Fatalf("status %d: %s", w.Code, w.Body)
+		}
+	}
+}
+
+// fixed answers every input with a 3-row tensor.
+type fixed struct{}
+
+func (fixed) Predict(_ context.Context, _ *flavors.Input) (*flavors.Output, error) {
+	return outputOf([]float32{1.5, -0.25, 3}, 3), nil
+}
+
+func (fixed) Close() error { return nil }
