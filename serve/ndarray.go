@@ -82,6 +82,23 @@ func packedLeaves(v *value, n int) (blocks []*packedNums, ok bool) {
 	return blocks, walk(v) && total == n
 }
 
+// packedFloats is Python's float() of every packed literal, as T (packed
+// literals are plain numbers: no NaN or Infinity).
+func packedFloats[T float32 | float64](blocks []*packedNums, n int) []T {
+	out := make([]T, 0, n)
+	for _, b := range blocks {
+		for i := range b.len() {
+			lit := b.at(i)
+			f, ok := fastFloat(lit)
+			if !ok {
+				f, _ = strconv.ParseFloat(lit, 64)
+			}
+			out = append(out, T(f))
+		}
+	}
+	return out
+}
+
 // blockCursor reads packed blocks' literals in order (i must count up
 // from 0 by one).
 func blockCursor(blocks []*packedNums) func(int) *value {
@@ -177,7 +194,14 @@ func toTensor(v *value, dt flavors.DType) (*flavors.Tensor, error) {
 	}
 	var data any
 	if blocks, ok := packedLeaves(v, numel(shape)); ok && isNumeric(dt) {
-		data, err = castLeaves(numel(shape), blockCursor(blocks), dt)
+		switch dt {
+		case flavors.Float32, flavors.Float16:
+			data = packedFloats[float32](blocks, numel(shape))
+		case flavors.Float64:
+			data = packedFloats[float64](blocks, numel(shape))
+		default:
+			data, err = castLeaves(numel(shape), blockCursor(blocks), dt)
+		}
 	} else {
 		vs := leaves(v, make([]*value, 0, numel(shape)))
 		if dt == "" {
