@@ -216,20 +216,25 @@ def test_health_version_and_v2(servers):
     assert "mlgate_serve_requests_total" in m and "go_goroutines" in m
 
 
-# Wrong methods and unknown paths: the real server answers them with
-# FastAPI's {"detail": ...} and an Allow header.
+# Wrong methods, unknown paths and trailing slashes: the real server
+# answers them with FastAPI's {"detail": ...} and an Allow header, or
+# Starlette's 307 to the path without its slashes.
 PROTOCOL = [("GET", "/nope"), ("POST", "/nope"), ("GET", "/invocations"), ("PUT", "/invocations"),
-            ("POST", "/ping"), ("DELETE", "/health"), ("POST", "/version")]
+            ("POST", "/ping"), ("DELETE", "/health"), ("POST", "/version"), ("HEAD", "/ping"),
+            ("OPTIONS", "/invocations"), ("GET", "/PING"), ("GET", "//ping"), ("GET", "/ping/"),
+            ("GET", "/version//"), ("POST", "/invocations/?a=1"), ("POST", "/ping/"), ("GET", "/invocations/x")]
 
 
-def test_unknown_path_and_wrong_method_same_as_mlflow(servers):
+def test_unknown_path_wrong_method_and_slashes_same_as_mlflow(servers):
     ref, ours = servers["linear"]
     for method, path in PROTOCOL:
-        a = requests.request(method, ref.url + path, timeout=30)
-        b = requests.request(method, ours.url + path, timeout=30)
-        want = (a.status_code, a.headers.get("content-type"), a.headers.get("allow"), a.text)
-        got = (b.status_code, b.headers.get("content-type"), b.headers.get("allow"), b.text)
-        assert got == want, f"{method} {path}: mlflow {want} mlgate {got}"
+        answers = []
+        for srv in (ref, ours):
+            r = requests.request(method, srv.url + path, timeout=30, allow_redirects=False,
+                                 headers={"Content-Type": "application/json"}, data="{}" if method == "POST" else None)
+            loc = r.headers.get("location", "").replace(srv.url, "<base>")
+            answers.append((r.status_code, r.headers.get("content-type"), r.headers.get("allow"), loc, r.text))
+        assert answers[1] == answers[0], f"{method} {path}: mlflow {answers[0]} mlgate {answers[1]}"
 
 
 class _Slow:

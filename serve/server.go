@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -82,6 +83,8 @@ type Server struct {
 	log     *slog.Logger
 	metrics *metrics
 	engine  *gin.Engine
+	// patterns are the routes' paths split at "/" (":x" matches a segment).
+	patterns [][]string
 
 	mu     sync.RWMutex
 	models map[string]*slot
@@ -142,6 +145,12 @@ func New(opts Options) (*Server, error) {
 	}
 	s.metrics = m
 	s.engine = s.routes()
+	// trailing slashes are redirected by redirectSlash, as MLflow's
+	// Starlette does (307 to the absolute URL), never by gin (301 + HTML)
+	s.engine.RedirectTrailingSlash = false
+	for _, ri := range s.engine.Routes() {
+		s.patterns = append(s.patterns, strings.Split(ri.Path, "/"))
+	}
 	return s, nil
 }
 
@@ -154,7 +163,53 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	if s.draining.Load() {
 		w.Header().Set("Connection", "close")
 	}
+	if s.redirectSlash(w, r) {
+		return
+	}
 	s.engine.ServeHTTP(w, r)
+}
+
+// redirectSlash answers as MLflow's scoring server (Starlette's
+// redirect_slashes) does a path that names a route once its trailing
+// slashes are cut: 307, an empty body and the absolute URL in Location.
+func (s *Server) redirectSlash(w http.ResponseWriter, r *http.Request) bool {
+	p := r.URL.Path
+	if len(p) < 2 || p[len(p)-1] != '/' || s.isRoute(p) {
+		return false
+	}
+	t := strings.TrimRight(p, "/")
+	if t == "" || !s.isRoute(t) {
+		return false
+	}
+	u := "http://" + r.Host + t
+	if r.URL.RawQuery != "" {
+		u += "?" + r.URL.RawQuery
+	}
+	w.Header().Set("Location", u)
+	w.Header().Set("Content-Length", "0")
+	w.WriteHeader(http.StatusTemporaryRedirect)
+	return true
+}
+
+// isRoute reports whether path matches a route of any method.
+func (s *Server) isRoute(path string) bool {
+	segs := strings.Split(path, "/")
+	for _, pat := range s.patterns {
+		if len(pat) != len(segs) {
+			continue
+		}
+		ok := true
+		for i, ps := range pat {
+			if ps != segs[i] && (ps == "" || ps[0] != ':' || segs[i] == "") {
+				ok = false
+				break
+			}
+		}
+		if ok {
+			return true
+		}
+	}
+	return false
 }
 
 // Name returns the served model's name.
