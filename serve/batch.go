@@ -131,7 +131,14 @@ func (b *batcher) run(batch []*job) {
 	ctx, cancel := b.context(live)
 	defer cancel()
 	if len(live) > 1 {
-		if outs, err := b.together(ctx, live); err == nil {
+		if mp, ok := b.h.m.Predictor.(flavors.ManyPredictor); ok {
+			if outs, errs, err := b.many(ctx, mp, live); err == nil {
+				for i, j := range live {
+					j.done <- result{out: outs[i], err: errs[i]}
+				}
+				return
+			}
+		} else if outs, err := b.together(ctx, live); err == nil {
 			for i, j := range live {
 				j.done <- result{out: outs[i]}
 			}
@@ -156,6 +163,34 @@ func (b *batcher) context(jobs []*job) (context.Context, context.CancelFunc) {
 		return context.WithTimeout(context.Background(), b.s.opts.Timeout)
 	}
 	return context.WithDeadline(context.Background(), latest)
+}
+
+// many hands the batch to a predictor that runs it itself; a failure of
+// the whole call (or a malformed answer) is an error so that the members
+// are retried one by one.
+func (b *batcher) many(ctx context.Context, mp flavors.ManyPredictor, jobs []*job) (outs []*flavors.Output, errs []error, err error) {
+	ins := make([]*flavors.Input, len(jobs))
+	total := 0
+	for i, j := range jobs {
+		ins[i] = j.in
+		total += j.rows
+	}
+	err = b.s.timed(b.h, total, func() error {
+		outs, errs, err = mp.PredictMany(ctx, ins)
+		return err
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(outs) != len(jobs) || len(errs) != len(jobs) {
+		return nil, nil, fmt.Errorf("the predictor answered %d outputs and %d errors for %d inputs", len(outs), len(errs), len(jobs))
+	}
+	for i := range outs {
+		if outs[i] == nil && errs[i] == nil {
+			return nil, nil, fmt.Errorf("the predictor answered nothing for input %d", i)
+		}
+	}
+	return outs, errs, nil
 }
 
 func (b *batcher) together(ctx context.Context, jobs []*job) ([]*flavors.Output, error) {

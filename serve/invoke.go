@@ -83,6 +83,19 @@ func (s *Server) predict(ctx context.Context, h *handle, in *flavors.Input) (*fl
 
 // call runs the predictor once, turning a panic into an error.
 func (s *Server) call(ctx context.Context, h *handle, in *flavors.Input, rows int) (out *flavors.Output, err error) {
+	err = s.timed(h, rows, func() error {
+		out, err = h.m.Predictor.Predict(ctx, in)
+		if err == nil && out == nil {
+			err = errors.New("the predictor returned no output")
+		}
+		return err
+	})
+	return out, err
+}
+
+// timed runs one predictor call f, timing it, counting its rows (when
+// known) and turning a panic into an error.
+func (s *Server) timed(h *handle, rows int, f func() error) (err error) {
 	start := time.Now()
 	defer func() {
 		if r := recover(); r != nil {
@@ -93,11 +106,7 @@ func (s *Server) call(ctx context.Context, h *handle, in *flavors.Input, rows in
 			s.metrics.batchSize.WithLabelValues(h.m.Name).Observe(float64(rows))
 		}
 	}()
-	out, err = h.m.Predictor.Predict(ctx, in)
-	if err == nil && out == nil {
-		err = errors.New("the predictor returned no output")
-	}
-	return out, err
+	return f()
 }
 
 // predictError maps a prediction failure to MLflow's answer.
