@@ -192,3 +192,40 @@ def test_killed_worker_gives_503_with_reason_then_recovers(tmp_path, mlgate_bin,
     assert srv.p.returncode is not None
     for pid in new:
         assert not os.path.exists(f"/proc/{pid}") or open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[0] in "ZX"
+
+
+def test_batched_requests_get_their_own_answers(tmp_path, mlgate_bin, start_proc):
+    """With dynamic batching on, concurrent requests of 1-3 rows each (merged into worker batches)
+    get exactly the answer MLflow's scoring server gives each alone; a bad one fails alone."""
+    import random
+    from concurrent.futures import ThreadPoolExecutor
+
+    import mlflow.pyfunc
+    from mlflow.pyfunc import scoring_server
+
+    built = models.build("sklearn_pipeline", str(tmp_path / "model"))
+    port = free_port()
+    srv = start_proc([mlgate_bin, "models", "serve", "-m", built["model_dir"], "-p", str(port), "--workers", "2",
+                      "--max-batch-size", "64", "--max-batch-delay", "20ms"], port=port, env=_venv_env(), timeout=240)
+    rng = random.Random(7)
+    reqs = []
+    for _ in range(48):
+        rows = [[round(rng.uniform(-2, 2), 3), round(rng.uniform(-2, 2), 3), rng.choice(["red", "blue", "green", "purple"])]
+                for _ in range(rng.randint(1, 3))]
+        reqs.append({"dataframe_split": {"columns": ["x1", "x2", "color"], "data": rows}})
+    bad = {"dataframe_split": {"columns": ["x1", "x2"], "data": [[0.1, 0.2]]}}
+    model = mlflow.pyfunc.load_model(built["model_dir"])
+    schema = model.metadata.get_input_schema()
+    want = [json.loads(scoring_server.invocations(json.dumps(r), "application/json", model, schema).response) for r in reqs]
+
+    def post(body):
+        return requests.post(srv.url + "/invocations", json=body, timeout=120)
+
+    with ThreadPoolExecutor(16) as ex:
+        got = list(ex.map(post, reqs[:24] + [bad] + reqs[24:]))
+    bad_resp = got.pop(24)
+    assert bad_resp.status_code == 400, bad_resp.text
+    assert bad_resp.json()["error_code"] == "INVALID_PARAMETER_VALUE"
+    for i, (r, w) in enumerate(zip(got, want)):
+        assert r.status_code == 200, f"request {i}: {r.text[:300]}"
+        assert r.json() == w, f"request {i}: {r.json()} != {w}"
