@@ -76,3 +76,31 @@ type Output struct {
 	Tensor *Tensor
 	JSON   json.RawMessage
 }
+
+// Map is a JSON object whose keys keep their order: a classifier's
+// per-class probabilities (ONNX ZipMap) in the order the runtime returns
+// them, which is the order mlflow's answer lists them in.
+type Map struct {
+	Keys   []string
+	Values []any
+}
+
+// MarshalJSON writes the object in key order.
+func (m Map) MarshalJSON() ([]byte, error) {
+	b := []byte{'{'}
+	for i, k := range m.Keys {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		kb, err := json.Marshal(k)
+		if err != nil {
+			return nil, err
+		}
+		vb, err := json.Marshal(m.Values[i])
+		if err != nil {
+			return nil, err
+		}
+		b = append(append(append(b, kb...), ':'), vb...)
+	}
+	return append(b, '}'), nil
+}

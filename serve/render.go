@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"math"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -210,17 +211,32 @@ func appendJSON(b []byte, v any) []byte {
 			b = appendJSON(b, e)
 		}
 		return append(b, ']')
-	case map[string]any:
+	case flavors.Map:
 		b = append(b, '{')
-		i := 0
-		for k, e := range x {
+		for i, k := range x.Keys {
 			if i > 0 {
 				b = append(b, ", "...)
 			}
-			i++
 			b = appendString(b, k)
 			b = append(b, ": "...)
-			b = appendJSON(b, e)
+			b = appendJSON(b, x.Values[i])
+		}
+		return append(b, '}')
+	case map[string]any:
+		// no order to keep: sorted, so that answers are stable
+		keys := make([]string, 0, len(x))
+		for k := range x {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		b = append(b, '{')
+		for i, k := range keys {
+			if i > 0 {
+				b = append(b, ", "...)
+			}
+			b = appendString(b, k)
+			b = append(b, ": "...)
+			b = appendJSON(b, x[k])
 		}
 		return append(b, '}')
 	case []float32:

@@ -388,9 +388,13 @@ func near(got, want any) error {
 		}
 		return nil
 	case map[string]any:
-		g, ok := got.(map[string]any)
+		fm, ok := got.(flavors.Map)
 		if !ok {
-			return fmt.Errorf("got %T, want a map", got)
+			return fmt.Errorf("got %T, want a flavors.Map", got)
+		}
+		g := make(map[string]any, len(fm.Keys))
+		for i, k := range fm.Keys {
+			g[k] = fm.Values[i]
 		}
 		if len(g) != len(w) {
 			return fmt.Errorf("got %d keys, want %d", len(g), len(w))

@@ -125,15 +125,15 @@ func TestZipMapShape(t *testing.T) {
 		t.Fatalf("output_probability = %+v, want an object tensor of shape [3]", prob)
 	}
 	for i, e := range prob.Data.([]any) {
-		m, ok := e.(map[string]any)
-		if !ok || len(m) != 3 {
-			t.Fatalf("row %d = %#v, want a map of 3 classes", i, e)
+		m, ok := e.(flavors.Map)
+		if !ok || fmt.Sprint(m.Keys) != "[0 1 2]" || len(m.Values) != 3 {
+			t.Fatalf("row %d = %#v, want the 3 classes in onnxruntime's order (0 1 2)", i, e)
 		}
 		sum := 0.0
-		for _, k := range []string{"0", "1", "2"} {
-			v, ok := m[k].(float32)
+		for j, k := range m.Keys {
+			v, ok := m.Values[j].(float32)
 			if !ok {
-				t.Fatalf("row %d class %s = %#v, want float32", i, k, m[k])
+				t.Fatalf("row %d class %s = %#v, want float32", i, k, m.Values[j])
 			}
 			sum += float64(v)
 		}

@@ -112,8 +112,9 @@ func scalarValue(name string, t *flavors.Tensor) (ort.Value, error) {
 }
 
 // fromValue copies an ORT output into an mlgate tensor. Sequences become
-// Object tensors of shape [n]; their map elements become map[string]any
-// (keys formatted as JSON object keys), their tensor elements nested lists.
+// Object tensors of shape [n]; their map elements become flavors.Map (keys
+// formatted as JSON object keys, in ONNX Runtime's order: sorted), their
+// tensor elements nested lists.
 func fromValue(v ort.Value) (*flavors.Tensor, error) {
 	shape := []int64(v.GetShape())
 	switch x := v.(type) {
@@ -196,9 +197,9 @@ func element(v ort.Value) (any, error) {
 		if len(ks) != len(vs) {
 			return nil, fmt.Errorf("onnx: map output has %d keys and %d values", len(ks), len(vs))
 		}
-		out := make(map[string]any, len(ks))
+		out := flavors.Map{Keys: make([]string, len(ks)), Values: vs}
 		for i, k := range ks {
-			out[keyString(k)] = vs[i]
+			out.Keys[i] = keyString(k)
 		}
 		return out, nil
 	}
