@@ -10,9 +10,12 @@ import (
 	"io"
 	"math"
 	"net/http"
+	"net/http/httptest"
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/mlgate/mlgate/internal/apierr"
 	"github.com/mlgate/mlgate/pkgformat"
@@ -485,3 +488,58 @@ func FuzzDecodeBinary(f *testing.F) {
 		}
 	})
 }
+
+// benchInfer posts body to a server echoing a [1, n] float32 tensor.
+func benchInfer(b *testing.B, binaryIn bool, n int) {
+	sig := &pkgformat.Signature{Inputs: &pkgformat.Schema{Tensors: []pkgformat.TensorSpec{tensor("x", "float32", -1, int64(n))}}}
+	reg := newBenchServer(b, sig)
+	vals := make([]float32, n)
+	for i := range vals {
+		vals[i] = float32(i)/7 + 0.01 // never the echo predictor's forbidden 666
+	}
+	var body []byte
+	hdr := -1
+	if binaryIn {
+		head := fmt.Sprintf(`{"inputs": [{"name": "x", "datatype": "FP32", "shape": [1, %d], "parameters": {"binary_data_size": %d}}], "parameters": {"binary_data_output": true}}`, n, 4*n)
+		body, hdr = append([]byte(head), f32(vals...)...), len(head)
+	} else {
+		data, _ := json.Marshal(vals)
+		body = []byte(fmt.Sprintf(`{"inputs": [{"name": "x", "datatype": "FP32", "shape": [1, %d], "data": %s}]}`, n, data))
+	}
+	b.SetBytes(int64(len(body)))
+	b.ResetTimer()
+	for range b.N {
+		req, _ := http.NewRequest(http.MethodPost, reg+"/v2/models/m/infer", bytes.NewReader(body))
+		if hdr >= 0 {
+			req.Header.Set(binaryHeader, strconv.Itoa(hdr))
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			b.Fatal(err)
+		}
+		out, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			b.Fatalf("status %d: %.300s", resp.StatusCode, out)
+		}
+	}
+}
+
+func newBenchServer(b *testing.B, sig *pkgformat.Signature) string {
+	b.Helper()
+	reg := prometheus.NewRegistry()
+	s, err := New(Options{Name: "m", Registerer: reg, Gatherer: reg})
+	if err != nil {
+		b.Fatal(err)
+	}
+	s.Install(&Model{Meta: &pkgformat.Model{Signature: sig}, Predictor: &echo{}, Flavor: "fake"})
+	ts := httptest.NewServer(s.Handler())
+	b.Cleanup(func() {
+		ts.Close()
+		_ = s.Close()
+	})
+	return ts.URL
+}
+
+func BenchmarkOIPInferJSON64k(b *testing.B)   { benchInfer(b, false, 1<<16) }
+func BenchmarkOIPInferBinary64k(b *testing.B) { benchInfer(b, true, 1<<16) }
