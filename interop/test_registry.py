@@ -340,3 +340,33 @@ def test_prompts_register_and_load(mlgate_server):
     assert mlflow.genai.load_prompt("prompts:/greeting/1").format(name="Ada") == "Hello Ada"
     names = [m.name for m in MlflowClient(mlgate_server.url).search_registered_models()]
     assert "greeting" not in names
+
+
+def test_server_policy_from_mlflow_env(mlgate_bin, tmp_path):
+    """The MLflow server settings that live in environment variables:
+    MLFLOW_CREATE_MODEL_VERSION_SOURCE_VALIDATION_REGEX (re.search on every new
+    version's source) and the webhook URL policy
+    (MLFLOW_WEBHOOK_ALLOWED_SCHEMES, MLFLOW_WEBHOOK_ALLOW_PRIVATE_IPS)."""
+    port = free_port()
+    p = Proc([mlgate_bin, "server", "--backend-store-uri", f"sqlite:///{tmp_path}/mlgate.db",
+              "--artifacts-destination", str(tmp_path / "artifacts"), "--port", str(port)], port, cwd=str(tmp_path),
+             env={"MLFLOW_CREATE_MODEL_VERSION_SOURCE_VALIDATION_REGEX": r"^s3://allowed/",
+                  "MLFLOW_WEBHOOK_ALLOWED_SCHEMES": "https, http",
+                  "MLFLOW_WEBHOOK_ALLOW_PRIVATE_IPS": "true"})
+    try:
+        from mlflow.entities.webhook import WebhookStatus
+
+        c = MlflowClient(p.url, p.url)
+        c.create_registered_model("guarded")
+        with pytest.raises(MlflowException) as e:
+            c.create_model_version("guarded", "s3://other/model")
+        assert e.value.error_code == "INVALID_PARAMETER_VALUE"
+        assert "Invalid model version source: 's3://other/model'." in e.value.message
+        assert c.create_model_version("guarded", "s3://allowed/model").version == "1"
+        hook = c.create_webhook(name="local", url=f"http://127.0.0.1:{free_port()}/hook",
+                                events=["model_version.created"], status=WebhookStatus.DISABLED)
+        assert hook.url.startswith("http://127.0.0.1:")
+        assert code_of(lambda: c.create_webhook(name="ftp", url="ftp://203.0.114.7/hook",
+                                                events=["model_version.created"])) == "INVALID_PARAMETER_VALUE"
+    finally:
+        p.stop()

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"log/slog"
+	"strings"
 
 	"github.com/mlgate/mlgate/internal/app"
 	"github.com/mlgate/mlgate/tracking/artifacts"
@@ -41,6 +42,16 @@ func runServer(ctx context.Context, env *cliEnv, args []string) error {
 		AccessKeyID:     env.getenv("AWS_ACCESS_KEY_ID"),
 		SecretAccessKey: env.getenv("AWS_SECRET_ACCESS_KEY"),
 		SessionToken:    env.getenv("AWS_SESSION_TOKEN"),
+	}
+	o.ModelVersionSourceRegex = env.getenv("MLFLOW_CREATE_MODEL_VERSION_SOURCE_VALIDATION_REGEX")
+	if v := env.getenv("MLFLOW_WEBHOOK_ALLOWED_SCHEMES"); v != "" {
+		for _, s := range strings.Split(v, ",") {
+			o.WebhookAllowedSchemes = append(o.WebhookAllowedSchemes, strings.TrimSpace(s))
+		}
+	}
+	switch strings.ToLower(env.getenv("MLFLOW_WEBHOOK_ALLOW_PRIVATE_IPS")) {
+	case "true", "1":
+		o.WebhookAllowPrivateIPs = true
 	}
 	return app.RunServer(ctx, o)
 }

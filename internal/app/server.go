@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -47,6 +48,15 @@ type ServerOptions struct {
 	AuthUsersFile string
 	// S3 configures s3:// artifact roots.
 	S3 artifacts.S3Options
+	// ModelVersionSourceRegex, when set, must match the source of every
+	// new model version (MLFLOW_CREATE_MODEL_VERSION_SOURCE_VALIDATION_REGEX).
+	ModelVersionSourceRegex string
+	// WebhookAllowedSchemes are the URL schemes registry webhooks may use
+	// (MLFLOW_WEBHOOK_ALLOWED_SCHEMES; default https).
+	WebhookAllowedSchemes []string
+	// WebhookAllowPrivateIPs lets webhooks reach loopback and private
+	// addresses (MLFLOW_WEBHOOK_ALLOW_PRIVATE_IPS).
+	WebhookAllowPrivateIPs bool
 	// Logger receives request errors and lifecycle lines; nil discards.
 	Logger *slog.Logger
 	// Registerer receives the server metrics served on /metrics; nil
@@ -217,7 +227,16 @@ func (s *Server) build(ctx context.Context) error {
 	e.GET("/version", func(c *gin.Context) { c.String(http.StatusOK, version.MLflowCompat) })
 	e.GET("/metrics", gin.WrapH(promhttp.HandlerFor(o.Gatherer, promhttp.HandlerOpts{})))
 	trkserver.New(trkserver.Options{Store: tr, Logger: o.Logger}).Mount(e)
-	if err := regserver.Mount(e, regserver.Options{Store: reg, Logger: o.Logger, Registerer: o.Registerer}); err != nil {
+	ropts := regserver.Options{Store: reg, Logger: o.Logger, Registerer: o.Registerer,
+		WebhookAllowedSchemes: o.WebhookAllowedSchemes, WebhookAllowPrivateIPs: o.WebhookAllowPrivateIPs}
+	if o.ModelVersionSourceRegex != "" {
+		re, err := regexp.Compile(o.ModelVersionSourceRegex)
+		if err != nil {
+			return fmt.Errorf("MLFLOW_CREATE_MODEL_VERSION_SOURCE_VALIDATION_REGEX: %w", err)
+		}
+		ropts.SourceRegex = re
+	}
+	if err := regserver.Mount(e, ropts); err != nil {
 		return err
 	}
 	artifacts.NewHandlers(artifacts.Options{
