@@ -383,10 +383,12 @@ func oipTensorFrom(t *value, flat bool, bin *binaryReader, maxElems int64) (stri
 		if err != nil {
 			return "", value{}, err
 		}
-		flatVals = make([]*value, len(vals))
-		for i := range vals {
-			flatVals[i] = &vals[i]
+		// decoded elements are scalars of the declared type, contiguous in
+		// row-major order: nest them by slicing, without copying
+		if flat {
+			return name, value{k: kArray, arr: vals}, nil
 		}
+		return name, nestSlices(vals, shape), nil
 	case data.k != kArray:
 		flatVals = []*value{data}
 	default:
@@ -545,6 +547,26 @@ func appendOIPResponse(b []byte, r *oipResponse) []byte {
 		b = append(b, '}')
 	}
 	return append(b, "]}"...)
+}
+
+// nestSlices nests row-major scalars to shape: the innermost lists are
+// slices of vals.
+func nestSlices(vals []value, shape []int64) value {
+	if len(shape) == 0 {
+		return vals[0]
+	}
+	if len(shape) == 1 {
+		return value{k: kArray, arr: vals[:shape[0]:shape[0]]}
+	}
+	out := value{k: kArray, arr: make([]value, shape[0])}
+	if shape[0] == 0 {
+		return out
+	}
+	step := len(vals) / int(shape[0])
+	for j := range out.arr {
+		out.arr[j] = nestSlices(vals[j*step:(j+1)*step], shape[1:])
+	}
+	return out
 }
 
 // shapeCount is the element count of a request shape; false when the

@@ -229,11 +229,12 @@ func floatValue(f float64, bits int) value {
 	case math.IsInf(f, -1):
 		return value{k: kNumber, num: "-Infinity"}
 	}
-	s := strconv.FormatFloat(f, 'g', -1, bits)
-	if !strings.ContainsAny(s, ".e") {
-		s += ".0"
+	var buf [32]byte
+	b := strconv.AppendFloat(buf[:0], f, 'g', -1, bits)
+	if bytes.IndexByte(b, '.') < 0 && bytes.IndexByte(b, 'e') < 0 {
+		b = append(b, '.', '0')
 	}
-	return value{k: kNumber, num: s}
+	return value{k: kNumber, num: string(b)}
 }
 
 // halfToFloat converts IEEE 754 binary16 bits to a float32.

@@ -396,7 +396,7 @@ func TestShapeCount(t *testing.T) {
 
 // parseBinaryRequest runs an inference request body through the binary
 // extension's parsing as oipInfer does, up to the tensors.
-func parseBinaryRequest(body []byte, hdr string) ([]value, error) {
+func parseBinaryRequest(body []byte, hdr string, flat bool) ([]value, error) {
 	head, binData, err := splitBinary(body, hdr)
 	if err != nil {
 		return nil, err
@@ -415,7 +415,7 @@ func parseBinaryRequest(body []byte, hdr string) ([]value, error) {
 	}
 	var out []value
 	for i := range inputs.arr {
-		_, v, err := oipTensorFrom(&inputs.arr[i], true, bin, int64(len(body))+1)
+		_, v, err := oipTensorFrom(&inputs.arr[i], flat, bin, int64(len(body))+1)
 		if err != nil {
 			return nil, err
 		}
@@ -441,17 +441,19 @@ func FuzzOIPBinary(f *testing.F) {
 		case hdrLen >= 0:
 			hdr = strconv.FormatInt(hdrLen, 10)
 		}
-		vals, err := parseBinaryRequest(body, hdr)
-		if err != nil {
-			var ae *apierr.Error
-			if !errors.As(err, &ae) || ae.HTTPStatus() != http.StatusBadRequest {
-				t.Fatalf("error %v is not a 400 API error", err)
+		for _, flat := range []bool{true, false} {
+			vals, err := parseBinaryRequest(body, hdr, flat)
+			if err != nil {
+				var ae *apierr.Error
+				if !errors.As(err, &ae) || ae.HTTPStatus() != http.StatusBadRequest {
+					t.Fatalf("error %v is not a 400 API error", err)
+				}
+				return
 			}
-			return
-		}
-		for _, v := range vals {
-			if v.k != kArray || len(v.arr) > len(body) {
-				t.Fatalf("a tensor of %d elements from a %d-byte body", len(v.arr), len(body))
+			for _, v := range vals {
+				if n := len(leaves(&v, nil)); flat && (v.k != kArray || n > len(body)) {
+					t.Fatalf("a column of %d elements from a %d-byte body", n, len(body))
+				}
 			}
 		}
 	})
