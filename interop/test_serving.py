@@ -361,6 +361,61 @@ def test_oip_binary_tensors_through_onnx(servers):
     assert "binary_tensor_data" in requests.get(ours.url + "/v2", timeout=30).json()["extensions"]
 
 
+def test_oip_with_tritonclient(servers, built):
+    """NVIDIA's tritonclient (binary tensors by default both ways) against
+    mlgate: health, metadata, and inference for every datatype, in binary
+    and JSON form. Needs tritonclient[http] in interop/requirements.txt."""
+    import numpy as np
+    import tritonclient.http as th
+
+    c = th.InferenceServerClient(servers["tensor_sig"][1].url.removeprefix("http://"))
+    assert c.is_server_live() and c.is_server_ready() and c.is_model_ready("model")
+    assert "binary_tensor_data" in c.get_server_metadata()["extensions"]
+    assert [i["name"] for i in c.get_model_metadata("model")["inputs"]] == ["x"]
+    x = (np.arange(8, dtype=np.float32).reshape(1, 2, 4) - 3.5) / 3
+    for bin_in in (True, False):
+        for bin_out in (True, False):
+            inp = th.InferInput("x", list(x.shape), "FP32")
+            inp.set_data_from_numpy(x, binary_data=bin_in)
+            outs = [th.InferRequestedOutput(n, binary_data=bin_out) for n in ("rowsum", "scaled")]
+            r = c.infer("model", [inp], outputs=outs)
+            np.testing.assert_allclose(r.as_numpy("rowsum"), x.sum(axis=2), rtol=1e-6)
+            np.testing.assert_allclose(r.as_numpy("scaled"), 3 * x, rtol=1e-6)
+    with pytest.raises(th.InferenceServerException):  # an error answer, read by the client
+        bad = th.InferInput("x", [1, 3], "FP32")
+        bad.set_data_from_numpy(np.zeros((1, 3), dtype=np.float32))
+        c.infer("model", [bad])
+
+    # every datatype through the `types` model, binary both ways; the
+    # expected values come from the real onnxruntime via mlflow's pyfunc
+    import mlflow.pyfunc
+
+    c = th.InferenceServerClient(servers["types"][1].url.removeprefix("http://"))
+    inputs, feeds = [], {}
+    for m in c.get_model_metadata("model")["inputs"]:
+        dt = m["datatype"]
+        if dt == "BYTES":
+            a = np.array([["a", "bc"], ["", "d"]], dtype=np.object_)
+        elif dt == "BOOL":
+            a = np.array([[True, False], [False, True]])
+        else:
+            a = np.array([[1, 2], [3, 4]]).astype(th.triton_to_np_dtype(dt))
+        feeds[m["name"]] = a
+        i = th.InferInput(m["name"], [2, 2], dt)
+        i.set_data_from_numpy(a, binary_data=True)
+        inputs.append(i)
+    r = c.infer("model", inputs)
+    want = mlflow.pyfunc.load_model(built["types"]["model_dir"]).predict(feeds)
+    names = [o["name"] for o in r.get_response()["outputs"]]
+    assert sorted(names) == sorted(want), (names, list(want))
+    for n in names:
+        got, exp = r.as_numpy(n), np.asarray(want[n])
+        if got.dtype == np.object_:
+            assert [g.decode() for g in got.reshape(-1)] == [str(e) for e in exp.reshape(-1)], n
+        else:
+            np.testing.assert_array_equal(got, exp, err_msg=n)
+
+
 def test_drain_delay_fails_readiness_and_keeps_serving(built, mlgate_bin, tmp_path):
     """Kubernetes-style drain (--drain-delay): after SIGTERM readiness answers
     503 at once while requests, in flight and new, are still served; the
