@@ -263,7 +263,10 @@ def build_mlp(outdir, d_in=512, hidden=(1024, 512), d_out=16):
     example = {"x": rng.standard_normal((2, d_in)).astype(np.float32)}
     _save_onnx(_onnx_model(graph), outdir, signature=sig, input_example=example)
     x = np.round(rng.standard_normal((4, d_in)), 3).tolist()
-    return [_req("inputs_named", {"inputs": {"x": x}}), _req("inputs_unnamed", {"inputs": x})]
+    # one row first: online inference, the case dynamic batching is for
+    # (make bench times the first valid request)
+    return [_req("inputs_named_one_row", {"inputs": {"x": x[:1]}}),
+            _req("inputs_named", {"inputs": {"x": x}}), _req("inputs_unnamed", {"inputs": x})]
 
 
 def _types_example():
