@@ -87,9 +87,6 @@ func TestBatchFrameEqualsScoringServer(t *testing.T) {
 				{columns: []string{"x"}, types: []string{"double"}, rows: [][]any{{1.0}},
 					params: map[string]any{"scale": "big"}},
 			}},
-			{"picky", []frameCase{
-				{columns: []string{"x"}, types: []string{"double"}, rows: [][]any{{-1.0}}},
-			}},
 		} {
 			t.Run(tc.model, func(t *testing.T) {
 				p := load(t, f, tc.model, 1, nil)
@@ -178,27 +175,6 @@ func TestPredictMany(t *testing.T) {
 			sameJSON(t, outs[i].JSON, want[i])
 		}
 	})
-	t.Run("bad_input_fails_alone", func(t *testing.T) {
-		p := load(t, f, "picky", 1, map[string]string{ExtraBatch: "true"})
-		ins := []*flavors.Input{xs(1, 2), xs(-1), xs(3)}
-		outs, errs, err := p.PredictMany(context.Background(), ins)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for i, want := range []string{`[{"y": 2.0}, {"y": 3.0}]`, "", `[{"y": 4.0}]`} {
-			if want == "" {
-				single, serr := p.Predict(context.Background(), ins[i])
-				sameAnswer(t, "bad input", outs[i], errs[i], single, serr)
-				if !errors.Is(errs[i], flavors.ErrBadInput) || !strings.Contains(errs[i].Error(), "unexpected error while evaluating the model") {
-					t.Fatalf("input %d: want the model's BAD_REQUEST, got %v", i, errs[i])
-				}
-				continue
-			}
-			if errs[i] != nil || string(outs[i].JSON) != want {
-				t.Fatalf("input %d: %v %v, want %s", i, outs[i], errs[i], want)
-			}
-		}
-	})
 	t.Run("unsplittable_output", func(t *testing.T) {
 		p := load(t, f, "summer", 1, map[string]string{ExtraBatch: "true"})
 		outs, errs, err := p.PredictMany(context.Background(), []*flavors.Input{xs(1, 2), xs(10), xs(0.5, 0.25, 0.125)})
@@ -211,23 +187,46 @@ func TestPredictMany(t *testing.T) {
 			}
 		}
 	})
-	t.Run("refused", func(t *testing.T) {
+	t.Run("picky", func(t *testing.T) {
 		p := load(t, f, "picky", 1, map[string]string{ExtraBatch: "true"})
-		withParams := xs(1)
-		withParams.Params = map[string]any{"k": 1.0}
-		other := frameCase{columns: []string{"z"}, types: []string{"double"}, rows: [][]any{{1.0}}}.input()
-		for name, ins := range map[string][]*flavors.Input{
-			"params": {xs(1), withParams}, "other_columns": {xs(1), other}, "empty": nil,
-		} {
-			if _, _, err := p.PredictMany(context.Background(), ins); !errors.Is(err, errNoBatch) {
-				t.Fatalf("%s: want errNoBatch, got %v", name, err)
+		t.Run("bad_input_fails_alone", func(t *testing.T) {
+			ins := []*flavors.Input{xs(1, 2), xs(-1), xs(3)}
+			outs, errs, err := p.PredictMany(context.Background(), ins)
+			if err != nil {
+				t.Fatal(err)
 			}
-		}
-	})
-	t.Run("cannot_batch", func(t *testing.T) {
-		p := load(t, f, "picky", 1, map[string]string{ExtraBatch: "false"})
-		if _, _, err := p.PredictMany(context.Background(), []*flavors.Input{xs(1)}); !errors.Is(err, errNoBatch) {
-			t.Fatalf("a predictor that cannot batch: want errNoBatch, got %v", err)
-		}
+			for i, want := range []string{`[{"y": 2.0}, {"y": 3.0}]`, "", `[{"y": 4.0}]`} {
+				if want == "" {
+					single, serr := p.Predict(context.Background(), ins[i])
+					sameAnswer(t, "bad input", outs[i], errs[i], single, serr)
+					slow, slowErr := slowPath(t, p, ins[i])
+					sameAnswer(t, "bad input, scoring server path", outs[i], errs[i], slow, slowErr)
+					if !errors.Is(errs[i], flavors.ErrBadInput) || !strings.Contains(errs[i].Error(), "unexpected error while evaluating the model") {
+						t.Fatalf("input %d: want the model's BAD_REQUEST, got %v", i, errs[i])
+					}
+					continue
+				}
+				if errs[i] != nil || string(outs[i].JSON) != want {
+					t.Fatalf("input %d: %v %v, want %s", i, outs[i], errs[i], want)
+				}
+			}
+		})
+		t.Run("refused", func(t *testing.T) {
+			withParams := xs(1)
+			withParams.Params = map[string]any{"k": 1.0}
+			other := frameCase{columns: []string{"z"}, types: []string{"double"}, rows: [][]any{{1.0}}}.input()
+			for name, ins := range map[string][]*flavors.Input{
+				"params": {xs(1), withParams}, "other_columns": {xs(1), other}, "empty": nil,
+			} {
+				if _, _, err := p.PredictMany(context.Background(), ins); !errors.Is(err, errNoBatch) {
+					t.Fatalf("%s: want errNoBatch, got %v", name, err)
+				}
+			}
+			// A predictor that cannot batch refuses before any worker call.
+			nb := &predictor{pool: p.pool, fast: p.fast}
+			if _, _, err := nb.PredictMany(context.Background(), []*flavors.Input{xs(1)}); !errors.Is(err, errNoBatch) {
+				t.Fatalf("a predictor that cannot batch: want errNoBatch, got %v", err)
+			}
+		})
 	})
 }
