@@ -25,6 +25,7 @@ type Predictor struct {
 	sess    *ort.DynamicAdvancedSession
 	inputs  []ioInfo
 	outputs []ioInfo
+	shapes  outputShapes
 }
 
 // Predict maps in onto the session inputs (see buildFeeds), runs the
@@ -63,7 +64,7 @@ func (p *Predictor) Predict(ctx context.Context, in *flavors.Input) (*flavors.Ou
 	if err := p.allocFloat16(outs, feeds); err != nil {
 		return nil, err
 	}
-	if err := p.run(ctx, ins, outs); err != nil {
+	if err := p.runSized(ctx, ins, outs, feeds); err != nil {
 		return nil, err
 	}
 	res := make([]*flavors.Tensor, len(outs))

@@ -89,6 +89,7 @@ func open(dir string, cfg config, lo flavors.LoadOptions) (*Predictor, error) {
 		return nil, fmt.Errorf("onnx: %s has no inputs", cfg.Data)
 	}
 	p := &Predictor{inputs: toIOInfo(ins), outputs: toIOInfo(outs)}
+	p.shapes.on = preallocatable(p.outputs)
 	p.sess, err = ort.NewDynamicAdvancedSession(path, inputNames(p.inputs), inputNames(p.outputs), so)
 	if err != nil {
 		return nil, fmt.Errorf("onnx: loading %s: %w", cfg.Data, err)
