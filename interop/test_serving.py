@@ -381,6 +381,11 @@ def test_oip_with_tritonclient(servers, built):
             r = c.infer("model", [inp], outputs=outs)
             np.testing.assert_allclose(r.as_numpy("rowsum"), x.sum(axis=2), rtol=1e-6)
             np.testing.assert_allclose(r.as_numpy("scaled"), 3 * x, rtol=1e-6)
+    for algo in ("gzip", "deflate"):  # compressed request bodies
+        inp = th.InferInput("x", list(x.shape), "FP32")
+        inp.set_data_from_numpy(x)
+        r = c.infer("model", [inp], request_compression_algorithm=algo, response_compression_algorithm=algo)
+        np.testing.assert_allclose(r.as_numpy("scaled"), 3 * x, rtol=1e-6)
     with pytest.raises(th.InferenceServerException):  # an error answer, read by the client
         bad = th.InferInput("x", [1, 3], "FP32")
         bad.set_data_from_numpy(np.zeros((1, 3), dtype=np.float32))

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/flate"
 	"compress/gzip"
+	"compress/zlib"
 	"encoding/binary"
 	"errors"
 	"io"
@@ -45,7 +46,14 @@ func decodeContent(body []byte, encoding string, limit int64, tooLarge func() er
 		}
 		r = z
 	case "deflate":
-		r = flate.NewReader(bytes.NewReader(body))
+		// HTTP's deflate is zlib-wrapped (RFC 9110; tritonclient sends
+		// zlib.compress); some clients send raw DEFLATE
+		z, err := zlib.NewReader(bytes.NewReader(body))
+		if err != nil {
+			r = flate.NewReader(bytes.NewReader(body))
+		} else {
+			r = z
+		}
 	default:
 		return nil, oipBadRequest("unsupported Content-Encoding %q (gzip and deflate are)", encoding)
 	}

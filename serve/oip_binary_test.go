@@ -2,7 +2,9 @@ package serve
 
 import (
 	"bytes"
+	"compress/flate"
 	"compress/gzip"
+	"compress/zlib"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -273,17 +275,51 @@ func TestOIPJSONInputSelectedBinaryOutput(t *testing.T) {
 	}
 }
 
-func TestOIPBinaryGzipRequest(t *testing.T) {
+func TestOIPBinaryCompressedRequests(t *testing.T) {
 	ts1 := []binTensor{{"p", "FP32", "float32", []int64{1, 2}, f32(4, 5)}}
-	_, ts := newTestServer(t, &echo{}, sigOf(ts1), nil)
+	_, ts := newTestServer(t, &echo{}, sigOf(ts1), func(o *Options) { o.MaxBodyBytes = 1 << 10 })
 	body, n := binaryRequest(t, ts1, map[string]any{"parameters": map[string]any{"binary_data_output": true}})
+	compress := map[string]func(io.Writer) io.WriteCloser{
+		"gzip":    func(w io.Writer) io.WriteCloser { return gzip.NewWriter(w) },
+		"deflate": func(w io.Writer) io.WriteCloser { return zlib.NewWriter(w) }, // what tritonclient sends
+		"Deflate": func(w io.Writer) io.WriteCloser { z, _ := flate.NewWriter(w, 5); return z },
+	}
+	for enc, mk := range compress {
+		var z bytes.Buffer
+		w := mk(&z)
+		_, _ = w.Write(body)
+		_ = w.Close()
+		r := postBinary(t, ts.URL+"/v2/models/m/infer", z.Bytes(), n, map[string]string{"Content-Encoding": enc})
+		if r.status != 200 || !bytes.Equal(r.bin, f32(4, 5)) {
+			t.Errorf("%s request: %d %s", enc, r.status, r.raw)
+		}
+	}
+	// a bomb: small compressed, over the body limit once inflated
 	var z bytes.Buffer
 	w := gzip.NewWriter(&z)
-	_, _ = w.Write(body)
+	_, _ = w.Write(bytes.Repeat([]byte(" "), 1<<20))
 	_ = w.Close()
-	r := postBinary(t, ts.URL+"/v2/models/m/infer", z.Bytes(), n, map[string]string{"Content-Encoding": "gzip"})
-	if r.status != 200 || !bytes.Equal(r.bin, f32(4, 5)) {
-		t.Fatalf("gzip request: %d %s", r.status, r.raw)
+	req, _ := http.NewRequest(http.MethodPost, ts.URL+"/v2/models/m/infer", &z)
+	req.Header.Set("Content-Encoding", "gzip")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusRequestEntityTooLarge {
+		t.Errorf("gzip bomb: %d, want 413", resp.StatusCode)
+	}
+	for enc, data := range map[string]string{"gzip": "not gzip", "br": "x"} {
+		req, _ := http.NewRequest(http.MethodPost, ts.URL+"/v2/models/m/infer", strings.NewReader(data))
+		req.Header.Set("Content-Encoding", enc)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusBadRequest {
+			t.Errorf("Content-Encoding %s with a bad body: %d, want 400", enc, resp.StatusCode)
+		}
 	}
 }
 
