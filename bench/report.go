@@ -67,6 +67,9 @@ type Report struct {
 	Tracking []TrackingRun `json:"tracking"`
 	Targets  []Target      `json:"targets"`
 	Notes    []string      `json:"notes"`
+	// RowCost is ONNX Runtime's own time per row of a model at a batch
+	// size, in this process without HTTP or JSON (model -> batch -> ns).
+	RowCost map[string]map[int]float64 `json:"row_cost_ns,omitempty"`
 }
 
 // Find returns the serving run with key on model.

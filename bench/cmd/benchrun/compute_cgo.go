@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/mlgate/mlgate/bench"
 	"github.com/mlgate/mlgate/flavors"
@@ -21,6 +22,12 @@ import (
 // Op that runs one prediction on a float32 tensor built once from the
 // model's request body (no HTTP, no JSON).
 func computeFloor(ctx context.Context, m *model) (bench.Op, func(), error) {
+	return computeFloorRows(ctx, m, 0)
+}
+
+// computeFloorRows is computeFloor with the body's first row repeated rows
+// times (0: the body as it is).
+func computeFloorRows(ctx context.Context, m *model, rows int) (bench.Op, func(), error) {
 	userCache, _ := os.UserCacheDir()
 	lib, err := ortlib.Find(ortlib.Options{Env: os.Getenv("ONNXRUNTIME_LIB"),
 		CacheDir: ortlib.DefaultCacheDir(os.Getenv("MLGATE_CACHE"), userCache)})
@@ -45,6 +52,15 @@ func computeFloor(ctx context.Context, m *model) (bench.Op, func(), error) {
 		_ = p.Close()
 		return nil, nil, err
 	}
+	if rows > 0 && len(t.Shape) == 2 && t.Shape[0] > 0 {
+		w := int(t.Shape[1])
+		row := t.Data.([]float32)[:w]
+		data := make([]float32, 0, rows*w)
+		for range rows {
+			data = append(data, row...)
+		}
+		t = &flavors.Tensor{DType: flavors.Float32, Shape: []int64{int64(rows), t.Shape[1]}, Data: data}
+	}
 	in := &flavors.Input{Tensors: map[string]*flavors.Tensor{name: t}}
 	op := func(ctx context.Context) error {
 		out, err := p.Predict(ctx, in)
@@ -54,6 +70,25 @@ func computeFloor(ctx context.Context, m *model) (bench.Op, func(), error) {
 		return err
 	}
 	return op, func() { _ = p.Close() }, nil
+}
+
+// rowCost is ONNX Runtime's own time per row of m at batch size rows: the
+// model's first request row repeated, one goroutine, about one second.
+func rowCost(ctx context.Context, m *model, rows int) (time.Duration, error) {
+	op, closeFn, err := computeFloorRows(ctx, m, rows)
+	if err != nil {
+		return 0, err
+	}
+	defer closeFn()
+	_ = op(ctx) // warm-up
+	n, start := 0, time.Now()
+	for time.Since(start) < time.Second && ctx.Err() == nil {
+		if err := op(ctx); err != nil {
+			return 0, err
+		}
+		n++
+	}
+	return time.Since(start) / time.Duration(n*rows), nil
 }
 
 // onnxInputName is the model's single input name (from the predictor's

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -64,6 +65,22 @@ func runFloors(ctx context.Context, log *slog.Logger, cfg *config, models map[st
 			run.Closed = append(run.Closed, bench.Closed(ctx, op, c, bench.Bounds{Duration: cfg.point, MaxRequests: cfg.maxReqPerPoint}))
 		}
 		closeFn()
+		if k == "mlp" {
+			for _, b := range []int{1, 32} {
+				d, err := rowCost(ctx, m, b)
+				if err != nil {
+					rep.Notes = append(rep.Notes, fmt.Sprintf("ORT row cost of mlp at batch %d: %v", b, err))
+					continue
+				}
+				if rep.RowCost == nil {
+					rep.RowCost = map[string]map[int]float64{}
+				}
+				if rep.RowCost[k] == nil {
+					rep.RowCost[k] = map[int]float64{}
+				}
+				rep.RowCost[k][b] = float64(d.Nanoseconds())
+			}
+		}
 		if msg := noSuccess(&run); msg != "" {
 			run.Err = msg
 			fail(keyFloorORT+" on "+k, errors.New(msg))
