@@ -234,7 +234,7 @@ def _batcher(model, MlflowException, prefix, suffix):
 
     def one(data, params):
         try:
-            return render(predict(data, params))
+            raw = predict(data, params)
         except MlflowException as e:
             e.message = f"Failed to predict data '{data}'. \nError: {e.message}"
             return b"E", e.serialize_as_json().encode()
@@ -246,6 +246,12 @@ def _batcher(model, MlflowException, prefix, suffix):
                 error_code=BAD_REQUEST,
                 stack_trace=traceback.format_exc())
             return b"E", e.serialize_as_json().encode()
+        try:
+            return render(raw)
+        except Exception as e:  # noqa: BLE001 - as the worker answers a failed 'P' frame
+            return b"E", json.dumps({"error_code": "INTERNAL_ERROR",
+                                     "message": f"{type(e).__name__}: {e}",
+                                     "stack_trace": traceback.format_exc()}).encode()
 
     def split(raw, bounds, total):
         if isinstance(raw, (pd.DataFrame, pd.Series)):
