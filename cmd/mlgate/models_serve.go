@@ -71,6 +71,9 @@ func runModelsServe(ctx context.Context, env *cliEnv, args []string) error {
 		o.WorkerFlavors = append(o.WorkerFlavors, v)
 		return nil
 	})
+	if env.getenv("GOGC") == "" {
+		o.GCPercent = 300 // see app.ServeOptions.GCPercent
+	}
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
