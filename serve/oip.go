@@ -213,12 +213,14 @@ func (s *Server) oipInfer(c *gin.Context) error {
 		return err
 	}
 	defer h.release()
-	root, err := parseJSON(header)
+	// packed: numeric tensor data stays number literals in place until
+	// the cast (see nestPacked)
+	root, err := parseJSONPacked(header)
 	if err != nil || root.k != kObject {
 		return apierr.New(apierr.BadRequest, "invalid inference request: the body must be a JSON object")
 	}
 	inputs, ok := root.get("inputs")
-	if !ok || inputs.k != kArray || len(inputs.arr) == 0 {
+	if !ok || inputs.k != kArray || len(inputs.items()) == 0 {
 		return apierr.New(apierr.BadRequest, "invalid inference request: \"inputs\" must be a non-empty list")
 	}
 	sig := h.m.signature()
@@ -262,7 +264,7 @@ func (s *Server) oipInfer(c *gin.Context) error {
 		return apierr.New(apierr.InternalError, "%s", err.Error())
 	}
 	want, ok := root.get("outputs")
-	if !ok || want.k != kArray || len(want.arr) == 0 {
+	if !ok || want.k != kArray || len(want.items()) == 0 {
 		want = nil
 	}
 	if want != nil {
@@ -360,9 +362,10 @@ func oipTensorFrom(t *value, flat bool, bin *binaryReader, maxElems int64) (stri
 	if _, ok := oipTypes[dv.s]; !ok {
 		return "", value{}, apierr.New(apierr.BadRequest, "input %q: unsupported datatype %q", name, dv.s)
 	}
-	shape := make([]int64, len(sv.arr))
-	for i := range sv.arr {
-		d := &sv.arr[i]
+	dims := sv.items()
+	shape := make([]int64, len(dims))
+	for i := range dims {
+		d := &dims[i]
 		if !d.isInt() || strings.HasPrefix(d.num, "-") {
 			return "", value{}, apierr.New(apierr.BadRequest, "input %q: shape must hold non-negative integers", name)
 		}
@@ -391,6 +394,12 @@ func oipTensorFrom(t *value, flat bool, bin *binaryReader, maxElems int64) (stri
 		return name, nestSlices(vals, shape), nil
 	case data.k != kArray:
 		flatVals = []*value{data}
+	case data.nums != nil && data.nums.len() == count:
+		// a flat list of plain numbers: nest it by slicing its literals
+		if flat {
+			return name, *data, nil
+		}
+		return name, nestPacked(data.nums, shape), nil
 	default:
 		flatVals = leaves(data, nil)
 	}
@@ -565,6 +574,26 @@ func nestSlices(vals []value, shape []int64) value {
 	step := len(vals) / int(shape[0])
 	for j := range out.arr {
 		out.arr[j] = nestSlices(vals[j*step:(j+1)*step], shape[1:])
+	}
+	return out
+}
+
+// nestPacked nests a packed list of count number literals to shape: the
+// innermost lists are slices of it.
+func nestPacked(n *packedNums, shape []int64) value {
+	switch len(shape) {
+	case 0:
+		return value{k: kNumber, num: n.at(0)}
+	case 1:
+		return value{k: kArray, nums: n}
+	}
+	out := value{k: kArray, arr: make([]value, shape[0])}
+	if shape[0] == 0 {
+		return out
+	}
+	step := n.len() / int(shape[0])
+	for j := range out.arr {
+		out.arr[j] = nestPacked(&packedNums{src: n.src, off: n.off[2*j*step : 2*(j+1)*step : 2*(j+1)*step]}, shape[1:])
 	}
 	return out
 }

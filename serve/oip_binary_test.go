@@ -441,7 +441,7 @@ func parseBinaryRequest(body []byte, hdr string, flat bool) ([]value, error) {
 	if binData != nil {
 		bin = &binaryReader{buf: binData}
 	}
-	root, err := parseJSON(head)
+	root, err := parseJSONPacked(head)
 	if err != nil || root.k != kObject {
 		return nil, oipBadRequest("not an object")
 	}
@@ -450,8 +450,9 @@ func parseBinaryRequest(body []byte, hdr string, flat bool) ([]value, error) {
 		return nil, oipBadRequest("no inputs")
 	}
 	var out []value
-	for i := range inputs.arr {
-		_, v, err := oipTensorFrom(&inputs.arr[i], flat, bin, int64(len(body))+1)
+	items := inputs.items()
+	for i := range items {
+		_, v, err := oipTensorFrom(&items[i], flat, bin, int64(len(body))+1)
 		if err != nil {
 			return nil, err
 		}
@@ -466,6 +467,7 @@ func FuzzOIPBinary(f *testing.F) {
 	f.Add([]byte(head+"\x01\x00\x00\x00\x02\x00\x00\x00\x02\x00\x00\x00hi"), int64(len(head)))
 	f.Add([]byte(`{"inputs": [{"name": "h", "datatype": "FP16", "shape": [1], "parameters": {"binary_data_size": 2}}]}`+"\x00\x3c"), int64(-1))
 	f.Add([]byte(`{"inputs": [{"name": "b", "datatype": "BOOL", "shape": [3, 0], "parameters": {"binary_data_size": 0}}]}`), int64(0))
+	f.Add([]byte(`{"inputs": [{"name": "p", "datatype": "FP32", "shape": [2, 1, 2], "data": [1, 2.5, -3, 4e2]}]}`), int64(-2))
 	f.Fuzz(func(t *testing.T, body []byte, hdrLen int64) {
 		hdr := ""
 		switch {
@@ -487,8 +489,13 @@ func FuzzOIPBinary(f *testing.F) {
 				return
 			}
 			for _, v := range vals {
-				if n := len(leaves(&v, nil)); flat && (v.k != kArray || n > len(body)) {
-					t.Fatalf("a column of %d elements from a %d-byte body", n, len(body))
+				if n := len(leaves(&v, nil)); n > len(body) || (flat && v.k != kArray) {
+					t.Fatalf("a tensor of %d elements (flat %v) from a %d-byte body", n, flat, len(body))
+				}
+				if !flat && v.k == kArray {
+					if _, err := shapeOf(&v); err != nil {
+						t.Fatalf("nested data is not rectangular: %v", err)
+					}
 				}
 			}
 		}
@@ -581,3 +588,21 @@ func newBenchServer(b *testing.B, sig *pkgformat.Signature) string {
 
 func BenchmarkOIPInferJSON64k(b *testing.B)   { benchInfer(b, false, 1<<16) }
 func BenchmarkOIPInferBinary64k(b *testing.B) { benchInfer(b, true, 1<<16) }
+
+func TestOIPColumnSignatureFromPackedAndBinaryData(t *testing.T) {
+	_, ts := newTestServer(t, &echo{}, colSig, nil)
+	head := `{"inputs": [
+		{"name": "a", "shape": [2], "datatype": "FP64", "data": [1.5, 2]},
+		{"name": "b", "shape": [2, 1], "datatype": "INT64", "parameters": {"binary_data_size": 16}},
+		{"name": "c", "shape": [2], "datatype": "BYTES", "data": ["x", "y"]}]}`
+	body := append([]byte(head), le64(3, 1<<40)...)
+	r := postBinary(t, ts.URL+"/v2/models/m/infer", body, len(head), nil)
+	if r.status != 200 {
+		t.Fatalf("%d %s", r.status, r.raw)
+	}
+	outs := outputsOf(t, r)
+	if fmt.Sprint(outs["a"]["data"]) != "[1.5 2]" || fmt.Sprint(outs["b"]["data"]) != "[3 1.099511627776e+12]" ||
+		fmt.Sprint(outs["c"]["data"]) != "[x y]" || outs["a"]["datatype"] != "FP64" || outs["b"]["datatype"] != "INT64" {
+		t.Fatalf("frame outputs %s", r.raw)
+	}
+}
