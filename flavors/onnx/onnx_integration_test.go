@@ -103,11 +103,15 @@ func TestMatchesPython(t *testing.T) {
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {
 			p := load(t, c.kind, flavors.LoadOptions{})
-			out, err := p.Predict(t.Context(), decodeInput(t, c.spec))
-			if err != nil {
-				t.Fatalf("predict: %v", err)
+			// the second run of the same shapes uses learned output
+			// shapes and pooled tensors: the same answer either way
+			for range 3 {
+				out, err := p.Predict(t.Context(), decodeInput(t, c.spec))
+				if err != nil {
+					t.Fatalf("predict: %v", err)
+				}
+				compareOutput(t, out, expected(t, name))
 			}
-			compareOutput(t, out, expected(t, name))
 		})
 	}
 }
