@@ -382,6 +382,12 @@ func oipTensorFrom(t *value, flat bool, bin *binaryReader, maxElems int64) (stri
 		if err != nil {
 			return "", value{}, err
 		}
+		if n, ok := decodePacked(dv.s, count, raw); ok && count > 0 {
+			if flat {
+				return name, value{k: kArray, nums: n}, nil
+			}
+			return name, nestPacked(n, shape), nil
+		}
 		vals, err := decodeBinary(name, dv.s, count, raw)
 		if err != nil {
 			return "", value{}, err

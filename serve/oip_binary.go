@@ -219,6 +219,66 @@ func decodeBinary(name, dt string, count int, b []byte) ([]value, error) {
 	return out, nil
 }
 
+// decodePacked renders a numeric tensor's binary elements (size already
+// checked by decodeBinary's rules: count × width bytes) as one packed list
+// of number literals, the form the JSON parser gives large numeric arrays;
+// ok is false for BOOL, BYTES and floats that are not finite (packed
+// literals are plain numbers), which decodeBinary handles.
+func decodePacked(dt string, count int, b []byte) (*packedNums, bool) {
+	w := oipWidth(dt)
+	if w == 0 || dt == "BOOL" || len(b) != count*w {
+		return nil, false
+	}
+	buf := make([]byte, 0, count*(w+3))
+	off := make([]uint32, 0, 2*count)
+	le := binary.LittleEndian
+	for i := range count {
+		e := b[i*w : (i+1)*w]
+		start := len(buf)
+		switch dt {
+		case "UINT8":
+			buf = strconv.AppendUint(buf, uint64(e[0]), 10)
+		case "UINT16":
+			buf = strconv.AppendUint(buf, uint64(le.Uint16(e)), 10)
+		case "UINT32":
+			buf = strconv.AppendUint(buf, uint64(le.Uint32(e)), 10)
+		case "UINT64":
+			buf = strconv.AppendUint(buf, le.Uint64(e), 10)
+		case "INT8":
+			buf = strconv.AppendInt(buf, int64(int8(e[0])), 10)
+		case "INT16":
+			buf = strconv.AppendInt(buf, int64(int16(le.Uint16(e))), 10)
+		case "INT32":
+			buf = strconv.AppendInt(buf, int64(int32(le.Uint32(e))), 10)
+		case "INT64":
+			buf = strconv.AppendInt(buf, int64(le.Uint64(e)), 10)
+		default:
+			var f float64
+			bits := 32
+			switch dt {
+			case "FP16":
+				f = float64(halfToFloat(le.Uint16(e)))
+			case "FP32":
+				f = float64(math.Float32frombits(le.Uint32(e)))
+			default:
+				f, bits = math.Float64frombits(le.Uint64(e)), 64
+			}
+			if math.IsNaN(f) || math.IsInf(f, 0) {
+				return nil, false
+			}
+			buf = strconv.AppendFloat(buf, f, 'g', -1, bits)
+			if bytes.IndexByte(buf[start:], '.') < 0 && bytes.IndexByte(buf[start:], 'e') < 0 {
+				buf = append(buf, '.', '0')
+			}
+		}
+		if len(buf) > math.MaxUint32 {
+			return nil, false
+		}
+		off = append(off, uint32(start), uint32(len(buf)))
+	}
+	return &packedNums{src: string(buf), off: off}, true
+}
+
 func intValue(x uint64, signed bool) value {
 	if signed {
 		return value{k: kNumber, num: strconv.FormatInt(int64(x), 10)}

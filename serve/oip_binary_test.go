@@ -606,3 +606,23 @@ func TestOIPColumnSignatureFromPackedAndBinaryData(t *testing.T) {
 		t.Fatalf("frame outputs %s", r.raw)
 	}
 }
+
+func TestOIPBinaryNonFiniteFloats(t *testing.T) {
+	ts1 := []binTensor{{"p", "FP32", "float32", []int64{1, 4}, f32(float32(math.NaN()), float32(math.Inf(1)), float32(math.Inf(-1)), 2)}}
+	_, ts := newTestServer(t, &echo{}, sigOf(ts1), nil)
+	body, n := binaryRequest(t, ts1, map[string]any{"parameters": map[string]any{"binary_data_output": true}})
+	r := postBinary(t, ts.URL+"/v2/models/m/infer", body, n, nil)
+	if r.status != 200 || len(r.bin) != 16 {
+		t.Fatalf("%d %s", r.status, r.raw)
+	}
+	var got [4]float32
+	for i := range got {
+		got[i] = math.Float32frombits(binary.LittleEndian.Uint32(r.bin[4*i:]))
+	}
+	if !math.IsNaN(float64(got[0])) || !math.IsInf(float64(got[1]), 1) || !math.IsInf(float64(got[2]), -1) || got[3] != 2 {
+		t.Fatalf("non-finite floats came back as %v", got)
+	}
+	if _, ok := decodePacked("FP32", 1, f32(float32(math.NaN()))); ok {
+		t.Fatal("a NaN was packed as a plain number literal")
+	}
+}
