@@ -116,7 +116,8 @@ func (s *Server) predictError(err error) error {
 	case errors.As(err, &ae):
 		return ae
 	case errors.Is(err, context.DeadlineExceeded):
-		return &apierr.Error{Code: apierr.DeadlineExceeded, Status: http.StatusGatewayTimeout, Message: timeoutMessage, Err: err}
+		return &apierr.Error{Code: apierr.DeadlineExceeded, Status: http.StatusGatewayTimeout, Message: timeoutMessage, Err: err,
+			Form: apierr.FormPlain, ContentType: "application/json"}
 	case errors.Is(err, context.Canceled):
 		return apierr.Wrap(apierr.Cancelled, err)
 	case errors.Is(err, flavors.ErrUnavailable):

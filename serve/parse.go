@@ -80,7 +80,7 @@ func checkContentType(ct string) (string, error) {
 		}
 	}
 	unsupported := func(msg string) error {
-		return &apierr.Error{Code: apierr.BadRequest, Status: 415, Message: msg}
+		return apierr.Plain(415, apierr.BadRequest, msg)
 	}
 	if charset != "utf-8" {
 		return "", unsupported("The scoring server only supports UTF-8")

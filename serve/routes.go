@@ -42,10 +42,10 @@ func (s *Server) routes() *gin.Engine {
 	e.POST("/v2/models/:name/versions/:version/infer", o(s.oipInfer))
 
 	e.NoRoute(h(func(c *gin.Context) error {
-		return apierr.New(apierr.EndpointNotFound, "No handler found for %s %s", c.Request.Method, c.Request.URL.Path)
+		return apierr.Detail(http.StatusNotFound, apierr.EndpointNotFound, "Not Found")
 	}))
 	e.NoMethod(h(func(c *gin.Context) error {
-		return &apierr.Error{Code: apierr.BadRequest, Status: http.StatusMethodNotAllowed, Message: "Method Not Allowed"}
+		return apierr.Detail(http.StatusMethodNotAllowed, apierr.BadRequest, "Method Not Allowed")
 	}))
 	return e
 }

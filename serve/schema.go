@@ -13,8 +13,10 @@ import (
 
 // schemaError is a failure of MLflow's _enforce_schema: INVALID_PARAMETER_VALUE.
 func schemaError(format string, args ...any) *apierr.Error {
-	return apierr.New(apierr.InvalidParameterValue,
+	e := apierr.New(apierr.InvalidParameterValue,
 		"Failed to predict data. \nError: Failed to enforce schema of data with the model signature. Error: "+format, args...)
+	e.Class = apierr.ClassSchemaEnforcementFailed
+	return e
 }
 
 // buildInput turns a parsed request into a predictor input, applying the

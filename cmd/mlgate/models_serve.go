@@ -62,6 +62,7 @@ func runModelsServe(ctx context.Context, env *cliEnv, args []string) error {
 	fs.IntVar(&o.IntraOpThreads, "intra-op-threads", 0, "ONNX Runtime intra-op threads per prediction (0 = the MLmodel's onnx_session_options, else 1)")
 	fs.IntVar(&o.InterOpThreads, "inter-op-threads", 0, "ONNX Runtime inter-op threads (0 = its default)")
 	fs.StringVar(&o.ModelName, "name", "", "model name in metrics and /v2 (default: the registered name, else \"model\")")
+	fs.DurationVar(&o.DrainDelay, "drain-delay", 0, "after SIGTERM/SIGINT keep serving this long with readiness failing before closing the listener (e.g. 5s behind a load balancer)")
 	fs.DurationVar(&o.ShutdownTimeout, "shutdown-timeout", 30*time.Second, "longest drain of in-flight requests after SIGTERM/SIGINT")
 	fs.StringVar(&trackingURI, "tracking-uri", "", "tracking/registry server for models:/ and runs:/ URIs (default $MLFLOW_TRACKING_URI)")
 	fs.StringVar(&cacheDir, "cache-dir", "", "download cache (default $MLGATE_CACHE/models or ~/.cache/mlgate/models)")

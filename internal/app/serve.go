@@ -65,6 +65,9 @@ type ServeOptions struct {
 	// (default: the registered model name of a models:/ URI, else "model").
 	ModelName    string
 	ModelVersion string
+	// DrainDelay keeps serving after a signal while readiness fails, before
+	// the listener closes (--drain-delay, default 0).
+	DrainDelay time.Duration
 	// ShutdownTimeout bounds the drain after a signal (default 30s).
 	ShutdownTimeout time.Duration
 	// Source resolves remote URIs (models:/, runs:/, …); local folders and
@@ -145,6 +148,7 @@ func NewScoring(opts ServeOptions) (*Scoring, error) {
 		MaxBodyBytes:   opts.MaxBodyBytes,
 		MaxBatchSize:   opts.MaxBatchSize,
 		MaxBatchDelay:  opts.MaxBatchDelay,
+		DrainDelay:     opts.DrainDelay,
 		MLflowVersion:  version.MLflowCompat,
 		ServerVersion:  version.Version,
 		Logger:         opts.Logger,
@@ -202,11 +206,7 @@ func (s *Scoring) Start(ctx context.Context) error {
 // Stop turns readiness false, lets accepted requests finish within ctx,
 // then closes the model and removes temporary files.
 func (s *Scoring) Stop(ctx context.Context) error {
-	s.srv.Drain()
-	err := s.http.Shutdown(ctx)
-	if err != nil {
-		_ = s.http.Close()
-	}
+	err := s.srv.Shutdown(ctx, s.http)
 	return errors.Join(err, s.srv.Close(), s.source.Close())
 }
 
