@@ -33,6 +33,7 @@ const (
 	keyMlgateBatch = "mlgate onnx batching"
 	keyPyfunc1     = "mlgate pyfunc workers=1"
 	keyPyfunc2     = "mlgate pyfunc workers=2"
+	keyPyfunc2B    = "mlgate pyfunc workers=2 batching"
 	keyMlflow      = "mlflow serve"
 	keyMlflow2     = "mlflow serve workers=2"
 	keyMLServer    = "mlserver"
@@ -128,6 +129,9 @@ func servers(cfg *config) []server {
 		{key: keyPyfunc2, system: "mlgate", variant: "python_function, --workers 2", baseline: keyMlflow2,
 			protocol: "MLflow /invocations", models: []string{"sklearn_pipeline"},
 			args: mlgateServe("--workers", "2", "--env-manager", "local"), request: invocations},
+		{key: keyPyfunc2B, system: "mlgate", variant: "python_function, --workers 2 --max-batch-size 64 --max-batch-delay 2ms", baseline: keyMlflow2,
+			protocol: "MLflow /invocations", models: []string{"sklearn_pipeline"},
+			args: mlgateServe("--workers", "2", "--env-manager", "local", "--max-batch-size", "64", "--max-batch-delay", "2ms"), request: invocations},
 		{key: keyMlflow, system: "mlflow", variant: "mlflow 3.17.2 models serve --env-manager local --workers 1",
 			protocol: "MLflow /invocations", models: []string{"linear", "iris_rf", "mlp", "sklearn_pipeline"},
 			args: mlflowServe(1), request: invocations},

@@ -85,6 +85,12 @@ func targets(cfg *config, rep *bench.Report) []bench.Target {
 			fmt.Sprintf("%.0f vs %.0f req/s = ×%.2f; p99 %s vs %s", mgp.Throughput, mfp.Throughput, mgp.Throughput/mfp.Throughput,
 				ms(mgp.Latency.P99), ms(mfp.Latency.P99)))
 	}
+	if mgb, mfp := rep.Find(keyPyfunc2B, "sklearn_pipeline").At(16), rep.Find(keyMlflow2, "sklearn_pipeline").At(16); mgb != nil && mfp != nil && mfp.Throughput > 0 {
+		add(mgb.Throughput >= 1.5*mfp.Throughput && mgb.Latency.P99 <= mfp.Latency.P99, true,
+			"issue 8, with dynamic batching (--max-batch-size 64 --max-batch-delay 2ms): mlgate --workers 2 ≥ 1.5× mlflow --workers 2, p99 no worse (sklearn_pipeline, c=16)",
+			fmt.Sprintf("%.0f vs %.0f req/s = ×%.2f; p99 %s vs %s", mgb.Throughput, mfp.Throughput, mgb.Throughput/mfp.Throughput,
+				ms(mgb.Latency.P99), ms(mfp.Latency.P99)))
+	}
 
 	// Issue 5: tracking ≥ 10× mlflow on each op.
 	var mgt, mft *bench.TrackingRun
