@@ -178,12 +178,26 @@ func readFrame(r io.Reader) (byte, []byte, error) {
 	if n == 0 || n > maxFrame {
 		return 0, nil, fmt.Errorf("%w: frame length %d", ErrProtocol, n)
 	}
-	buf := make([]byte, n)
-	if _, err := io.ReadFull(r, buf); err != nil {
-		if errors.Is(err, io.EOF) {
-			err = io.ErrUnexpectedEOF
+	var buf []byte
+	if n <= 1<<20 {
+		buf = make([]byte, n)
+		if _, err := io.ReadFull(r, buf); err != nil {
+			if errors.Is(err, io.EOF) {
+				err = io.ErrUnexpectedEOF
+			}
+			return 0, nil, err
 		}
-		return 0, nil, err
+	} else {
+		// a large length is only believed as its bytes arrive: a
+		// corrupt header must not allocate up to maxFrame at once
+		var b bytes.Buffer
+		if m, err := io.CopyN(&b, r, int64(n)); err != nil || m != int64(n) {
+			if err == nil || errors.Is(err, io.EOF) {
+				err = io.ErrUnexpectedEOF
+			}
+			return 0, nil, err
+		}
+		buf = b.Bytes()
 	}
 	return buf[0], buf[1:], nil
 }

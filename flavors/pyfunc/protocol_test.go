@@ -3,6 +3,7 @@ package pyfunc
 import (
 	"bufio"
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"io"
@@ -206,4 +207,20 @@ func FuzzReadFrame(f *testing.F) {
 			t.Fatalf("frame type %q accepted", kind)
 		}
 	})
+}
+
+func TestReadFrameLargeLengths(t *testing.T) {
+	// a corrupt header claiming most of maxFrame with little behind it
+	short := append([]byte{0x3f, 0xff, 0xff, 0xff}, []byte("Oabc")...)
+	if _, _, err := readFrame(bytes.NewReader(short)); !errors.Is(err, io.ErrUnexpectedEOF) {
+		t.Fatalf("short large frame: err %v, want unexpected EOF", err)
+	}
+	// a real frame above the 1 MiB direct-allocation size
+	body := bytes.Repeat([]byte("x"), 3<<20)
+	hdr := []byte{0, 0, 0, 0}
+	binary.BigEndian.PutUint32(hdr, uint32(len(body)+1))
+	kind, got, err := readFrame(bytes.NewReader(append(append(hdr, 'O'), body...)))
+	if err != nil || kind != 'O' || !bytes.Equal(got, body) {
+		t.Fatalf("3 MiB frame: kind %q, %d bytes, err %v", kind, len(got), err)
+	}
 }
