@@ -33,13 +33,7 @@ const maxShapeKeys = 256
 // preallocatable reports whether every output is a numeric or bool tensor.
 func preallocatable(outputs []ioInfo) bool {
 	for _, o := range outputs {
-		switch o.Elem {
-		case flavors.Float32, flavors.Float64, flavors.Int8, flavors.Int16, flavors.Int32, flavors.Int64,
-			flavors.Uint8, flavors.Uint16, flavors.Uint32, flavors.Uint64, flavors.Bool:
-		default:
-			return false
-		}
-		if o.Kind != kindTensor {
+		if _, ok := emptyTensor[o.Elem]; !ok || o.Kind != kindTensor {
 			return false
 		}
 	}
@@ -114,39 +108,25 @@ func (p *Predictor) learn(key string, outs []ort.Value) {
 	}
 }
 
+// emptyTensor allocates a Go-backed tensor, per element type that can be
+// preallocated (not strings or float16).
+var emptyTensor = map[flavors.DType]func(ort.Shape) (ort.Value, error){
+	flavors.Float32: empty[float32], flavors.Float64: empty[float64],
+	flavors.Int8: empty[int8], flavors.Int16: empty[int16], flavors.Int32: empty[int32], flavors.Int64: empty[int64],
+	flavors.Uint8: empty[uint8], flavors.Uint16: empty[uint16], flavors.Uint32: empty[uint32], flavors.Uint64: empty[uint64],
+	flavors.Bool: empty[bool],
+}
+
+func empty[T ort.TensorData](shape ort.Shape) (ort.Value, error) { return ort.NewEmptyTensor[T](shape) }
+
 // newEmpty allocates a Go-backed tensor of dt, or nil for element types
-// that cannot be preallocated (strings, float16, others).
+// that cannot be preallocated.
 func newEmpty(dt flavors.DType, shape ort.Shape) ort.Value {
-	var (
-		v   ort.Value
-		err error
-	)
-	switch dt {
-	case flavors.Float32:
-		v, err = ort.NewEmptyTensor[float32](shape)
-	case flavors.Float64:
-		v, err = ort.NewEmptyTensor[float64](shape)
-	case flavors.Int8:
-		v, err = ort.NewEmptyTensor[int8](shape)
-	case flavors.Int16:
-		v, err = ort.NewEmptyTensor[int16](shape)
-	case flavors.Int32:
-		v, err = ort.NewEmptyTensor[int32](shape)
-	case flavors.Int64:
-		v, err = ort.NewEmptyTensor[int64](shape)
-	case flavors.Uint8:
-		v, err = ort.NewEmptyTensor[uint8](shape)
-	case flavors.Uint16:
-		v, err = ort.NewEmptyTensor[uint16](shape)
-	case flavors.Uint32:
-		v, err = ort.NewEmptyTensor[uint32](shape)
-	case flavors.Uint64:
-		v, err = ort.NewEmptyTensor[uint64](shape)
-	case flavors.Bool:
-		v, err = ort.NewEmptyTensor[bool](shape)
-	default:
+	f, ok := emptyTensor[dt]
+	if !ok {
 		return nil
 	}
+	v, err := f(shape)
 	if err != nil {
 		return nil
 	}
