@@ -100,6 +100,34 @@ func TestFrameStacksColumns(t *testing.T) {
 	}
 }
 
+// A frame stacked straight into a float32 input gives what stacking to
+// float64 and casting gives: float32(float64(v)), NaN for None, in row order.
+func TestFrameStacksIntoFloat32(t *testing.T) {
+	in := &flavors.Input{Frame: &flavors.Frame{Columns: []string{"a", "b"},
+		Data: [][]any{{0.1, nil, -2.5e-8}, {int64(16777217), int64(-3), int64(0)}}}}
+	feeds, err := buildFeeds(in, oneFloatInput)
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := feeds["x"]
+	want := []float32{float32(0.1), float32(16777217.0), float32(math.NaN()), -3, float32(-2.5e-8), 0}
+	got, ok := x.Data.([]float32)
+	if !ok || x.DType != flavors.Float32 || fmt.Sprint(x.Shape) != "[3 2]" || len(got) != len(want) {
+		t.Fatalf("feed = %+v", x)
+	}
+	for i := range want {
+		if math.Float32bits(got[i]) != math.Float32bits(want[i]) && !(math.IsNaN(float64(got[i])) && math.IsNaN(float64(want[i]))) {
+			t.Errorf("value %d = %v, want %v", i, got[i], want[i])
+		}
+	}
+	// a "double" column (typed by the signature) holding a string
+	bad := &flavors.Frame{Columns: []string{"a"}, Data: [][]any{{1.0, "x"}}, Types: []string{"double"}}
+	_, err = frameFeeds(bad, oneFloatInput)
+	if err == nil || err.Error() != `column "a": value x (string) at row 1 cannot be converted to float64` {
+		t.Errorf("err = %v", err)
+	}
+}
+
 func TestFrameByName(t *testing.T) {
 	inputs := []ioInfo{
 		{Name: "b", Kind: kindTensor, Elem: flavors.Int64, Dims: []int64{-1}},

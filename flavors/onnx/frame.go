@@ -53,6 +53,16 @@ func frameFeeds(f *flavors.Frame, inputs []ioInfo) (map[string]*flavors.Tensor, 
 			common = promote(common, d)
 		}
 	}
+	if common == flavors.Float64 && inputs[0].Kind == kindTensor && inputs[0].Elem == flavors.Float32 {
+		// what stacking to float64 and then buildFeeds' cast to float32
+		// give, in one pass and one slice
+		data, err := stackFloat32(f, rows)
+		if err != nil {
+			return nil, err
+		}
+		t := &flavors.Tensor{DType: flavors.Float32, Shape: []int64{int64(rows), int64(len(f.Data))}, Data: data}
+		return map[string]*flavors.Tensor{inputs[0].Name: t}, nil
+	}
 	cols := make([]any, len(f.Data))
 	for c, col := range f.Data {
 		data, err := columnData(col, common)
@@ -273,4 +283,24 @@ func interleave[T any](cols []any, rows int) []T {
 		}
 	}
 	return out
+}
+
+// stackFloat32 is float32(float64(v)) of every value, row-major, for
+// columns whose common dtype is float64 (None is NaN, as in pandas).
+func stackFloat32(f *flavors.Frame, rows int) ([]float32, error) {
+	nc := len(f.Data)
+	out := make([]float32, rows*nc)
+	for c, col := range f.Data {
+		for r, v := range col {
+			x := math.NaN()
+			if v != nil {
+				var ok bool
+				if x, ok = toFloat(v); !ok {
+					return nil, badInput("column %q: value %v (%T) at row %d cannot be converted to float64", f.Columns[c], v, v, r)
+				}
+			}
+			out[r*nc+c] = float32(x)
+		}
+	}
+	return out, nil
 }
