@@ -101,7 +101,9 @@ func (s *Server) timed(h *handle, rows int, f func() error) (err error) {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("predictor panicked: %v", r)
 		}
-		s.metrics.inference.WithLabelValues(h.m.Name).Observe(time.Since(start).Seconds())
+		d := time.Since(start)
+		s.limit.observe(d)
+		s.metrics.inference.WithLabelValues(h.m.Name).Observe(d.Seconds())
 		if rows > 0 {
 			s.metrics.batchSize.WithLabelValues(h.m.Name).Observe(float64(rows))
 		}

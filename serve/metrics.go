@@ -20,7 +20,7 @@ type metrics struct {
 
 var latencyBuckets = []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60}
 
-func newMetrics(reg prometheus.Registerer) (m *metrics, err error) {
+func newMetrics(reg prometheus.Registerer, limit func() float64) (m *metrics, err error) {
 	defer func() {
 		// promauto panics on a duplicate registration: report it instead.
 		if r := recover(); r != nil {
@@ -32,6 +32,10 @@ func newMetrics(reg prometheus.Registerer) (m *metrics, err error) {
 		}
 	}()
 	f := promauto.With(reg)
+	f.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "mlgate_serve_concurrency_limit",
+		Help: "Predictions allowed to run at once now (adapted to the load unless --max-concurrency is set).",
+	}, limit)
 	return &metrics{
 		requests: f.NewCounterVec(prometheus.CounterOpts{
 			Name: "mlgate_serve_requests_total",

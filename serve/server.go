@@ -46,9 +46,10 @@ type Options struct {
 	Load flavors.LoadOptions
 	// Timeout bounds each request (default 60s, as MLflow).
 	Timeout time.Duration
-	// MaxConcurrency is how many predictions run at once (default
-	// GOMAXPROCS); MaxQueue how many more may wait (default 256) before the
-	// server answers 503 at once.
+	// MaxConcurrency is how many predictions run at once; 0 (the default)
+	// adapts the number between 1 and GOMAXPROCS to the load (see limiter).
+	// MaxQueue is how many more may wait (default 256) before the server
+	// answers 503 at once.
 	MaxConcurrency int
 	MaxQueue       int
 	// MaxBatchSize and MaxBatchDelay turn on dynamic batching when both are
@@ -90,6 +91,7 @@ type Server struct {
 	models map[string]*slot
 
 	slots    chan struct{} // running predictions
+	limit    *limiter      // adapts the slots in use (nil: a fixed MaxConcurrency)
 	admitted atomic.Int64  // requests queued or running
 	draining atomic.Bool
 	closed   atomic.Bool
@@ -104,7 +106,8 @@ func New(opts Options) (*Server, error) {
 	if opts.Timeout <= 0 {
 		opts.Timeout = 60 * time.Second
 	}
-	if opts.MaxConcurrency <= 0 {
+	adaptive := opts.MaxConcurrency <= 0
+	if adaptive {
 		opts.MaxConcurrency = runtime.GOMAXPROCS(0)
 	}
 	if opts.MaxQueue < 0 {
@@ -139,11 +142,17 @@ func New(opts Options) (*Server, error) {
 		models: map[string]*slot{},
 		slots:  make(chan struct{}, opts.MaxConcurrency),
 	}
-	m, err := newMetrics(opts.Registerer)
+	if adaptive {
+		s.limit = newLimiter(s.slots)
+	}
+	m, err := newMetrics(opts.Registerer, s.concurrencyLimit)
 	if err != nil {
 		return nil, err
 	}
 	s.metrics = m
+	if s.limit != nil {
+		go s.limit.run()
+	}
 	s.engine = s.routes()
 	// trailing slashes are redirected by redirectSlash, as MLflow's
 	// Starlette does (307 to the absolute URL), never by gin (301 + HTML)
@@ -152,6 +161,14 @@ func New(opts Options) (*Server, error) {
 		s.patterns = append(s.patterns, strings.Split(ri.Path, "/"))
 	}
 	return s, nil
+}
+
+// concurrencyLimit is how many predictions may run at once now.
+func (s *Server) concurrencyLimit() float64 {
+	if s.limit != nil {
+		return float64(s.limit.limit.Load())
+	}
+	return float64(s.opts.MaxConcurrency)
 }
 
 // Handler returns the HTTP handler with every route. While the server
@@ -240,6 +257,9 @@ func (s *Server) Close() error {
 		return nil
 	}
 	s.Drain()
+	if s.limit != nil {
+		s.limit.stop()
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for name, sl := range s.models {

@@ -1,0 +1,161 @@
+package serve
+
+import (
+	"context"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/mlgate/mlgate/flavors"
+)
+
+func TestLimiterTarget(t *testing.T) {
+	l := newLimiter(make(chan struct{}, 4))
+	for _, c := range []struct {
+		running float64
+		want    int
+	}{{0, 1}, {0.5, 1}, {0.8, 1}, {0.81, 2}, {1.6, 2}, {1.61, 3}, {3.3, 4}, {40, 4}} {
+		if got := l.target(c.running); got != c.want {
+			t.Errorf("target(%v) = %d, want %d", c.running, got, c.want)
+		}
+	}
+}
+
+// adjust lowers the limit by holding free slots, never waiting for a busy
+// one, and raises it by handing them back; acquiring a slot is then
+// limited accordingly.
+func TestLimiterAdjust(t *testing.T) {
+	slots := make(chan struct{}, 4)
+	l := newLimiter(slots)
+	period := 100 * time.Millisecond
+
+	l.adjust(period) // idle: down to one
+	if got := l.limit.Load(); got != 1 || len(slots) != 3 {
+		t.Fatalf("idle limit %d with %d slots held, want 1 and 3", got, len(slots))
+	}
+	slots <- struct{}{} // a prediction takes the one slot
+	select {
+	case slots <- struct{}{}:
+		t.Fatal("a second prediction got a slot at limit 1")
+	default:
+	}
+
+	l.busy.Add(int64(period)) // one prediction busy all period: 100% used
+	l.adjust(period)
+	if got := l.limit.Load(); got != 2 {
+		t.Fatalf("limit %d after a saturated period, want 2", got)
+	}
+	slots <- struct{}{} // the second prediction now runs
+	l.busy.Add(int64(3 * period))
+	l.adjust(period) // three running on average: up to the cap
+	if got := l.limit.Load(); got != 4 || l.reserved != 0 {
+		t.Fatalf("limit %d (reserved %d), want 4 (0)", got, l.reserved)
+	}
+
+	slots <- struct{}{}
+	slots <- struct{}{} // four predictions run: nothing free to hold
+	done := make(chan struct{})
+	go func() { l.adjust(period); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(2 * time.Second):
+		t.Fatal("adjust waited for a busy slot")
+	}
+	if got := l.limit.Load(); got != 4 {
+		t.Fatalf("limit %d with every slot busy, want 4 until they free", got)
+	}
+	<-slots
+	<-slots
+	<-slots // three end
+	l.adjust(period)
+	if got := l.limit.Load(); got != 1 || len(slots) != 4 {
+		t.Fatalf("limit %d with %d tokens, want 1 and 4 (one running, three held)", got, len(slots))
+	}
+}
+
+// With the default MaxConcurrency the server adapts its limit: trivially
+// fast predictions at low load need one slot; predictions that are busy
+// all the time get every core. /metrics shows the limit.
+func TestAdaptiveConcurrencyFollowsLoad(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(4))
+	p := &echo{}
+	s, ts := newTestServer(t, p, nil, nil)
+	if s.limit == nil || cap(s.slots) != 4 {
+		t.Fatalf("default MaxConcurrency: limiter %v, %d slots; want adaptive over 4", s.limit, cap(s.slots))
+	}
+	for range 20 {
+		if status, _, _ := post(t, ts.URL+"/invocations", "application/json", `{"inputs": [1]}`); status != 200 {
+			t.Fatalf("status %d", status)
+		}
+	}
+	waitLimit(t, s, 1)
+	if _, body := get(t, ts.URL+"/metrics"); !strings.Contains(body, "mlgate_serve_concurrency_limit 1\n") {
+		t.Errorf("/metrics lacks the limit of 1:\n%s", grepLines(body, "concurrency"))
+	}
+
+	// four senders of 20 ms predictions keep four slots busy: the limit
+	// grows to the cap
+	s.Install(&Model{Predictor: &sleeper{d: 20 * time.Millisecond}, Flavor: "fake"})
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				post(t, ts.URL+"/invocations", "application/json", `{"inputs": [1]}`)
+			}
+		})
+	}
+	waitLimit(t, s, 4)
+	close(stop)
+	wg.Wait()
+}
+
+// A fixed MaxConcurrency is not adapted.
+func TestFixedConcurrency(t *testing.T) {
+	s, ts := newTestServer(t, &echo{}, nil, func(o *Options) { o.MaxConcurrency = 3 })
+	if s.limit != nil {
+		t.Fatal("a fixed MaxConcurrency got a limiter")
+	}
+	if _, body := get(t, ts.URL+"/metrics"); !strings.Contains(body, "mlgate_serve_concurrency_limit 3\n") {
+		t.Errorf("/metrics lacks the fixed limit 3:\n%s", grepLines(body, "concurrency"))
+	}
+}
+
+// sleeper answers as echo does after d.
+type sleeper struct {
+	echo
+	d time.Duration
+}
+
+func (p *sleeper) Predict(ctx context.Context, in *flavors.Input) (*flavors.Output, error) {
+	time.Sleep(p.d)
+	return p.echo.Predict(ctx, in)
+}
+
+func waitLimit(t *testing.T, s *Server, want int64) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for s.limit.limit.Load() != want {
+		if time.Now().After(deadline) {
+			t.Fatalf("limit %d, want %d", s.limit.limit.Load(), want)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func grepLines(s, sub string) string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if strings.Contains(l, sub) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
+}
