@@ -360,6 +360,10 @@ func (s *Server) acquire(name string) *handle {
 	return sl.acquire()
 }
 
+// Model returns the model being served, or nil before the first load and
+// after Close. Its predictor must not be called.
+func (s *Server) Model() *Model { return s.current(s.opts.Name) }
+
 func (s *Server) current(name string) *Model {
 	h := s.acquire(name)
 	if h == nil {

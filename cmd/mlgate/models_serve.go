@@ -64,7 +64,9 @@ func runModelsServe(ctx context.Context, env *cliEnv, args []string) error {
 	fs.StringVar(&o.ModelName, "name", "", "model name in metrics and /v2 (default: the registered name, else \"model\")")
 	fs.DurationVar(&o.DrainDelay, "drain-delay", 0, "after SIGTERM/SIGINT keep serving this long with readiness failing before closing the listener (e.g. 5s behind a load balancer)")
 	fs.DurationVar(&o.ShutdownTimeout, "shutdown-timeout", 30*time.Second, "longest drain of in-flight requests after SIGTERM/SIGINT")
-	fs.StringVar(&trackingURI, "tracking-uri", "", "tracking/registry server for models:/ and runs:/ URIs (default $MLFLOW_TRACKING_URI)")
+	fs.StringVar(&trackingURI, "tracking-uri", "", "tracking/registry server for models:/ and runs:/ URIs and --log-experiment (default $MLFLOW_TRACKING_URI)")
+	fs.StringVar(&o.LogExperiment, "log-experiment", "", "log this server as a run of the experiment (created when missing) on the tracking server: settings, metrics every --log-interval, a summary and the MLmodel")
+	fs.DurationVar(&o.LogInterval, "log-interval", time.Minute, "with --log-experiment: how often the serving metrics are logged")
 	fs.StringVar(&cacheDir, "cache-dir", "", "download cache (default $MLGATE_CACHE/models or ~/.cache/mlgate/models)")
 	fs.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	fs.StringVar(&o.Python, "python", env.getenv("MLGATE_PYTHON"), "python interpreter for python_function workers with --env-manager local (env MLGATE_PYTHON; default python3)")
@@ -112,6 +114,10 @@ func runModelsServe(ctx context.Context, env *cliEnv, args []string) error {
 	if trackingURI != "" {
 		cfg.TrackingURI = trackingURI
 	}
+	if o.LogInterval <= 0 {
+		return usagef("models serve: --log-interval must be positive")
+	}
+	o.Tracking = cfg
 	if cacheDir == "" {
 		cacheDir = app.DefaultCacheDir(env.getenv)
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/mlgate/mlgate/internal/version"
 	"github.com/mlgate/mlgate/pkgformat"
 	"github.com/mlgate/mlgate/serve"
+	"github.com/mlgate/mlgate/tracking"
 )
 
 // ServeOptions are the settings of `mlgate models serve`.
@@ -73,6 +74,15 @@ type ServeOptions struct {
 	// Source resolves remote URIs (models:/, runs:/, …); local folders and
 	// archives are handled in any case.
 	Source serve.ModelSource
+	// LogExperiment, when set, makes the server log itself as a run of
+	// this experiment (created when missing) on the Tracking server:
+	// settings as params and tags, its prediction figures every
+	// LogInterval (default 60s) as metrics, a summary and the MLmodel as
+	// artifacts when it stops. A tracking server that cannot be reached
+	// is logged and does not stop serving.
+	LogExperiment string
+	LogInterval   time.Duration
+	Tracking      tracking.Config
 	// Logger is required.
 	Logger *slog.Logger
 }
@@ -92,6 +102,12 @@ func (o *ServeOptions) validate() error {
 	}
 	if o.ShutdownTimeout <= 0 {
 		o.ShutdownTimeout = 30 * time.Second
+	}
+	if o.LogInterval < 0 {
+		return fmt.Errorf("models serve: bad log interval %v", o.LogInterval)
+	}
+	if o.LogInterval == 0 {
+		o.LogInterval = time.Minute
 	}
 	if o.ModelName == "" {
 		o.ModelName = "model"
@@ -226,6 +242,16 @@ func RunServe(ctx context.Context, opts ServeOptions) error {
 		_ = s.Stop(sctx)
 		return err
 	}
+	var run *servingRun
+	if opts.LogExperiment != "" {
+		rctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		run, err = startServingRun(rctx, s.opts, s.srv, s.Addr())
+		cancel()
+		if err != nil {
+			s.opts.Logger.Error("the serving run cannot be logged; serving without it",
+				slog.String("experiment", opts.LogExperiment), slog.String("error", err.Error()))
+		}
+	}
 	var serveErr error
 	select {
 	case <-ctx.Done():
@@ -234,5 +260,15 @@ func RunServe(ctx context.Context, opts ServeOptions) error {
 	}
 	sctx, cancel := context.WithTimeout(context.Background(), s.opts.ShutdownTimeout)
 	defer cancel()
-	return errors.Join(serveErr, s.Stop(sctx))
+	stopErr := s.srv.Shutdown(sctx, s.http)
+	if run != nil {
+		// after the drain, so that every request is counted; before the
+		// model closes
+		rctx, rcancel := context.WithTimeout(context.Background(), 30*time.Second)
+		if err := run.finish(rctx, s.opts, serveErr); err != nil {
+			s.opts.Logger.Error("ending the serving run", slog.String("run_id", run.runID), slog.String("error", err.Error()))
+		}
+		rcancel()
+	}
+	return errors.Join(serveErr, stopErr, s.srv.Close(), s.source.Close())
 }

@@ -1,0 +1,268 @@
+package app
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/mlgate/mlgate/internal/version"
+	"github.com/mlgate/mlgate/serve"
+	"github.com/mlgate/mlgate/tracking"
+)
+
+// servingRun is the tracking run a scoring server logs itself to
+// (--log-experiment): its settings as params and tags when it starts, its
+// prediction figures for each interval as metrics (one step per interval),
+// and at the end a summary and the MLmodel it served as artifacts.
+type servingRun struct {
+	c        *tracking.Client
+	srv      *serve.Server
+	log      *slog.Logger
+	runID    string
+	interval time.Duration
+	mlmodel  []byte
+
+	mu      sync.Mutex // guards what follows: ticks and finish
+	first   serve.Stats
+	prev    serve.Stats
+	start   time.Time
+	last    time.Time
+	step    int64
+	stop    chan struct{}
+	stopped chan struct{}
+}
+
+// startServingRun creates the run for a server whose model is ready and
+// starts logging every interval.
+func startServingRun(ctx context.Context, o ServeOptions, srv *serve.Server, addr string) (*servingRun, error) {
+	c, err := tracking.NewClient(o.Tracking)
+	if err != nil {
+		return nil, err
+	}
+	expID, err := experimentID(ctx, c, o.LogExperiment)
+	if err != nil {
+		_ = c.Close(ctx)
+		return nil, err
+	}
+	m := srv.Model()
+	if m == nil {
+		_ = c.Close(ctx)
+		return nil, errors.New("no model is being served")
+	}
+	host, _ := os.Hostname()
+	name := fmt.Sprintf("serve %s", m.Name)
+	if m.Version != "" {
+		name += " v" + m.Version
+	}
+	run, err := c.CreateRun(ctx, expID, tracking.WithRunName(name), tracking.WithRunTags(map[string]string{
+		tracking.TagSourceType: "JOB",
+		tracking.TagSourceName: "mlgate models serve",
+		"mlgate.model_uri":     o.ModelURI,
+		"mlgate.flavor":        m.Flavor,
+		"mlgate.host":          host,
+		"mlgate.address":       addr,
+		"mlgate.version":       version.Version,
+	}))
+	if err != nil {
+		_ = c.Close(ctx)
+		return nil, err
+	}
+	id := run.Info.RunID
+	params := []tracking.Param{
+		{Key: "model_uri", Value: o.ModelURI}, {Key: "model_name", Value: m.Name},
+		{Key: "model_version", Value: m.Version}, {Key: "flavor", Value: m.Flavor},
+		{Key: "timeout", Value: o.Timeout.String()}, {Key: "max_concurrency", Value: strconv.Itoa(o.MaxConcurrency)},
+		{Key: "max_queue", Value: strconv.Itoa(o.MaxQueue)}, {Key: "max_batch_size", Value: strconv.Itoa(o.MaxBatchSize)},
+		{Key: "max_batch_delay", Value: o.MaxBatchDelay.String()}, {Key: "workers", Value: strconv.Itoa(o.Workers)},
+	}
+	if err := c.LogBatch(ctx, id, nil, params, nil); err != nil {
+		_ = c.Close(ctx)
+		return nil, err
+	}
+	st, err := srv.Stats()
+	if err != nil {
+		_ = c.Close(ctx)
+		return nil, err
+	}
+	r := &servingRun{
+		c: c, srv: srv, log: o.Logger, runID: id, interval: o.LogInterval,
+		first: st, prev: st, start: time.Now(), last: time.Now(),
+		stop: make(chan struct{}), stopped: make(chan struct{}),
+	}
+	if m.Dir != "" {
+		r.mlmodel, _ = os.ReadFile(filepath.Join(m.Dir, "MLmodel"))
+	}
+	go r.loop(context.WithoutCancel(ctx)) // the run outlives the start-up context
+	o.Logger.Info("logging the serving run", slog.String("run_id", id), slog.String("experiment_id", expID),
+		slog.String("tracking_uri", c.TrackingURI()), slog.Duration("interval", r.interval))
+	return r, nil
+}
+
+// experimentID finds the experiment by name, creating it when missing.
+func experimentID(ctx context.Context, c *tracking.Client, name string) (string, error) {
+	exp, err := c.GetExperimentByName(ctx, name)
+	if err == nil {
+		return exp.ExperimentID, nil
+	}
+	if !errors.Is(err, tracking.ErrNotFound) {
+		return "", err
+	}
+	id, cerr := c.CreateExperiment(ctx, name)
+	if cerr != nil {
+		// another replica may have created it meanwhile
+		if exp, err := c.GetExperimentByName(ctx, name); err == nil {
+			return exp.ExperimentID, nil
+		}
+		return "", cerr
+	}
+	return id, nil
+}
+
+func (r *servingRun) loop(base context.Context) {
+	defer close(r.stopped)
+	t := time.NewTicker(r.interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-r.stop:
+			return
+		case <-t.C:
+			ctx, cancel := context.WithTimeout(base, r.interval)
+			if err := r.tick(ctx); err != nil {
+				r.log.Warn("logging serving metrics", slog.String("run_id", r.runID), slog.String("error", err.Error()))
+			}
+			cancel()
+		}
+	}
+}
+
+// tick logs the figures since the last successful tick as one step; a
+// failed one is folded into the next.
+func (r *servingRun) tick(ctx context.Context) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	st, err := r.srv.Stats()
+	if err != nil {
+		return err
+	}
+	now := time.Now()
+	ms := intervalMetrics(st.Sub(r.prev), now.Sub(r.last))
+	ms["requests_total"] = float64(st.Requests - r.first.Requests)
+	metrics := make([]tracking.Metric, 0, len(ms))
+	for k, v := range ms {
+		metrics = append(metrics, tracking.Metric{Key: k, Value: tracking.Float(v),
+			Timestamp: tracking.Int64(now.UnixMilli()), Step: tracking.Int64(r.step)})
+	}
+	if err := r.c.LogBatch(ctx, r.runID, metrics, nil, nil); err != nil {
+		return err
+	}
+	r.prev, r.last = st, now
+	r.step++
+	return nil
+}
+
+// intervalMetrics are the metrics of one interval; latency and mean times
+// only when there was something to time.
+func intervalMetrics(d serve.Stats, period time.Duration) map[string]float64 {
+	m := map[string]float64{
+		"requests":      float64(d.Requests),
+		"client_errors": float64(d.ClientErrors),
+		"server_errors": float64(d.ServerErrors),
+	}
+	if period > 0 {
+		m["requests_per_second"] = float64(d.Requests) / period.Seconds()
+	}
+	if d.Requests > 0 {
+		for _, q := range []struct {
+			key string
+			q   float64
+		}{{"latency_p50_ms", 0.5}, {"latency_p90_ms", 0.9}, {"latency_p99_ms", 0.99}} {
+			if v := d.LatencyQuantile(q.q); !math.IsNaN(v) {
+				m[q.key] = v * 1000
+			}
+		}
+	}
+	if d.Calls > 0 {
+		m["inference_mean_ms"] = d.InferenceSeconds / float64(d.Calls) * 1000
+	}
+	if d.Waits > 0 {
+		m["queue_mean_ms"] = d.QueueSeconds / float64(d.Waits) * 1000
+	}
+	if d.Batches > 0 {
+		m["rows_per_call"] = d.Rows / float64(d.Batches)
+	}
+	return m
+}
+
+// servingSummary is serving/summary.json.
+type servingSummary struct {
+	ModelURI      string             `json:"model_uri"`
+	ModelName     string             `json:"model_name"`
+	ModelVersion  string             `json:"model_version,omitempty"`
+	Flavor        string             `json:"flavor"`
+	Started       time.Time          `json:"started"`
+	Ended         time.Time          `json:"ended"`
+	Status        string             `json:"status"`
+	Error         string             `json:"error,omitempty"`
+	MLgateVersion string             `json:"mlgate_version"`
+	Totals        map[string]float64 `json:"totals"`
+}
+
+// finish logs the last interval, the summary and the MLmodel, and ends
+// the run FINISHED, or FAILED when serving ended with serveErr.
+func (r *servingRun) finish(ctx context.Context, o ServeOptions, serveErr error) error {
+	close(r.stop)
+	<-r.stopped
+	defer func() { _ = r.c.Close(ctx) }()
+	errs := []error{r.tick(ctx)}
+	r.mu.Lock()
+	all, err := r.srv.Stats()
+	r.mu.Unlock()
+	errs = append(errs, err)
+	status := tracking.StatusFinished
+	sum := servingSummary{ModelURI: o.ModelURI, Started: r.start.UTC(), Ended: time.Now().UTC(),
+		MLgateVersion: version.Version, Status: string(status)}
+	if serveErr != nil {
+		status = tracking.StatusFailed
+		sum.Status, sum.Error = string(status), serveErr.Error()
+	}
+	if m := r.srv.Model(); m != nil {
+		sum.ModelName, sum.ModelVersion, sum.Flavor = m.Name, m.Version, m.Flavor
+	}
+	if err == nil {
+		sum.Totals = intervalMetrics(all.Sub(r.first), sum.Ended.Sub(sum.Started))
+	}
+	errs = append(errs, r.logArtifacts(ctx, sum))
+	errs = append(errs, r.c.SetTerminated(ctx, r.runID, status))
+	return errors.Join(errs...)
+}
+
+// logArtifacts uploads serving/summary.json and serving/MLmodel.
+func (r *servingRun) logArtifacts(ctx context.Context, sum servingSummary) error {
+	dir, err := os.MkdirTemp("", "mlgate-serving-run-")
+	if err != nil {
+		return err
+	}
+	defer func() { _ = os.RemoveAll(dir) }()
+	b, err := json.MarshalIndent(sum, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "summary.json"), append(b, '\n'), 0o600); err != nil {
+		return err
+	}
+	if r.mlmodel != nil {
+		if err := os.WriteFile(filepath.Join(dir, "MLmodel"), r.mlmodel, 0o600); err != nil {
+			return err
+		}
+	}
+	return r.c.LogArtifacts(ctx, r.runID, dir, "serving")
+}
