@@ -19,6 +19,7 @@ func TestModelsServeUsage(t *testing.T) {
 		{"zero timeout", []string{"models", "serve", "-m", "x", "-t", "0"}, nil, "--timeout must be positive"},
 		{"bad queue", []string{"models", "serve", "-m", "x", "--max-queue", "0"}, nil, "--max-queue"},
 		{"bad log level", []string{"models", "serve", "-m", "x", "--log-level", "loud"}, nil, "bad --log-level"},
+		{"zero log interval", []string{"models", "serve", "-m", "x", "--log-experiment", "e", "--log-interval", "0s"}, nil, "--log-interval must be positive"},
 		{"missing ort lib", []string{"models", "serve", "-m", "x", "--onnxruntime-lib", "/nonexistent/lib.so"}, nil, "--onnxruntime-lib"},
 	}
 	for _, c := range cases {
