@@ -142,3 +142,56 @@ def test_go_logged_run_reads_back_in_python(registered, tmp_path):
     files = {f.path for f in client.list_artifacts(run.info.run_id, "model")}
     assert "model/MLmodel" in files and "model/model.onnx" in files
     assert client.get_model_version_by_alias("go-linear", "champion").version == "1"
+
+
+def test_followed_alias_switches_versions_under_load(registered, mlgate_bin, start_proc):
+    """--watch-interval: moving the alias switches the served version, with
+    no failed request while requests keep coming."""
+    import threading
+    import time
+
+    env = {"MLFLOW_TRACKING_URI": registered["uri"]}
+    port = free_port()
+    p = start_proc([mlgate_bin, "models", "serve", "-m", f"models:/{NAME}@champion", "--port", str(port),
+                    "--cache-dir", str(registered["tmp"] / "cache"), "--watch-interval", "200ms"],
+                   port=port, env=env, ready_path="/health", timeout=120)
+
+    def served():
+        return requests.get(f"{p.url}/v2/models/{NAME}", timeout=10).json()["versions"]
+
+    assert served() == ["2"]
+    client = MlflowClient(registered["uri"])
+    stop, failures, answered = threading.Event(), [], []
+
+    def load():
+        while not stop.is_set():
+            r = requests.post(p.url + "/invocations", json={"dataframe_split": DF.to_dict(orient="split")}, timeout=30)
+            (answered if r.status_code == 200 else failures).append(r.status_code)
+
+    senders = [threading.Thread(target=load) for _ in range(4)]
+    for t in senders:
+        t.start()
+    try:
+        for version in ("1", "2"):
+            client.set_registered_model_alias(NAME, "champion", version)
+            deadline = time.time() + 30
+            while served() != [version]:
+                assert time.time() < deadline, f"still serving {served()} after the alias moved to {version}"
+                time.sleep(0.05)
+        # a version whose files cannot be fetched: the served one stays
+        bad = client.create_model_version(NAME, source=f"runs:/{registered['runs'][0]}/no-such-model",
+                                           run_id=registered["runs"][0])
+        client.set_registered_model_alias(NAME, "champion", bad.version)
+        time.sleep(1.5)
+        assert served() == ["2"]
+        client.set_registered_model_alias(NAME, "champion", "2")
+        client.delete_model_version(NAME, bad.version)
+    finally:
+        stop.set()
+        for t in senders:
+            t.join()
+        client.set_registered_model_alias(NAME, "champion", "2")
+    assert not failures, failures[:5]
+    assert len(answered) > 0
+    metrics = requests.get(p.url + "/metrics", timeout=10).text
+    assert "mlgate_serve_model_switches_total 2" in metrics

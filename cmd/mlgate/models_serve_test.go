@@ -20,6 +20,7 @@ func TestModelsServeUsage(t *testing.T) {
 		{"bad queue", []string{"models", "serve", "-m", "x", "--max-queue", "0"}, nil, "--max-queue"},
 		{"bad log level", []string{"models", "serve", "-m", "x", "--log-level", "loud"}, nil, "bad --log-level"},
 		{"zero log interval", []string{"models", "serve", "-m", "x", "--log-experiment", "e", "--log-interval", "0s"}, nil, "--log-interval must be positive"},
+		{"watch a fixed version", []string{"models", "serve", "-m", "models:/m/3", "--watch-interval", "1s"}, nil, "--watch-interval follows"},
 		{"missing ort lib", []string{"models", "serve", "-m", "x", "--onnxruntime-lib", "/nonexistent/lib.so"}, nil, "--onnxruntime-lib"},
 	}
 	for _, c := range cases {

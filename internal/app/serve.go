@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promauto"
 	"log/slog"
 	"net"
 	"net/http"
@@ -83,6 +84,14 @@ type ServeOptions struct {
 	LogExperiment string
 	LogInterval   time.Duration
 	Tracking      tracking.Config
+	// WatchInterval, when positive, makes the server follow a models:/ URI
+	// with an alias, a stage or latest: the registry is asked this often
+	// which version the URI names, and when it moves the new version is
+	// loaded beside the old one and takes the traffic without a restart
+	// (the old one closes after its last request). Source must resolve
+	// models:/ URIs. WatchTimeout bounds one poll and load (default 10m).
+	WatchInterval time.Duration
+	WatchTimeout  time.Duration
 	// Logger is required.
 	Logger *slog.Logger
 }
@@ -109,6 +118,15 @@ func (o *ServeOptions) validate() error {
 	if o.LogInterval == 0 {
 		o.LogInterval = time.Minute
 	}
+	if o.WatchInterval < 0 || o.WatchTimeout < 0 {
+		return errors.New("models serve: the watch interval and timeout must not be negative")
+	}
+	if o.WatchInterval > 0 && !MovingURI(o.ModelURI) {
+		return fmt.Errorf("models serve: following %s needs a models:/ URI with an alias, a stage or latest", o.ModelURI)
+	}
+	if o.WatchTimeout == 0 {
+		o.WatchTimeout = 10 * time.Minute
+	}
 	if o.ModelName == "" {
 		o.ModelName = "model"
 		if u, err := pkgformat.ParseURI(o.ModelURI); err == nil && u.Name != "" {
@@ -129,6 +147,11 @@ type Scoring struct {
 	ln     net.Listener
 	source *archiveSource
 	done   chan error
+	// resolver, when following a moving models:/ URI, names its version;
+	// served is the version being served (only Start and watch write it).
+	resolver resolver
+	served   string
+	switches prometheus.Counter
 }
 
 // NewScoring builds the scoring server and binds its listener (Port 0
@@ -146,6 +169,18 @@ func NewScoring(opts ServeOptions) (*Scoring, error) {
 	}); err != nil {
 		return nil, fmt.Errorf("models serve: %w", err)
 	}
+	var res resolver
+	if opts.WatchInterval > 0 {
+		r, ok := opts.Source.(resolver)
+		if !ok {
+			return nil, errors.New("models serve: following a models:/ URI needs a registry to ask")
+		}
+		res = r
+	}
+	switches := promauto.With(promReg).NewCounter(prometheus.CounterOpts{
+		Name: "mlgate_serve_model_switches_total",
+		Help: "Times a followed models:/ URI moved and the server switched to the new version.",
+	})
 	src := &archiveSource{next: opts.Source}
 	srv, err := serve.New(serve.Options{
 		Name:        opts.ModelName,
@@ -179,7 +214,7 @@ func NewScoring(opts ServeOptions) (*Scoring, error) {
 		return nil, fmt.Errorf("models serve: %w", err)
 	}
 	return &Scoring{
-		opts: opts, srv: srv, ln: ln, source: src, done: make(chan error, 1),
+		opts: opts, srv: srv, ln: ln, source: src, done: make(chan error, 1), resolver: res, switches: switches,
 		http: &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 30 * time.Second, IdleTimeout: 120 * time.Second},
 	}, nil
 }
@@ -202,7 +237,13 @@ func (s *Scoring) Start(ctx context.Context) error {
 	}()
 	s.opts.Logger.Info("scoring server listening", slog.String("addr", "http://"+s.Addr()), slog.String("model_uri", s.opts.ModelURI))
 	start := time.Now()
-	if err := s.srv.Load(ctx, s.opts.ModelURI); err != nil {
+	if s.resolver != nil {
+		v, err := s.loadCurrent(ctx)
+		if err != nil {
+			return err
+		}
+		s.served = v
+	} else if err := s.srv.Load(ctx, s.opts.ModelURI); err != nil {
 		return err
 	}
 	s.opts.Logger.Info("ready", slog.String("model", s.opts.ModelName), slog.Duration("since_start", time.Since(start)))
@@ -242,6 +283,17 @@ func RunServe(ctx context.Context, opts ServeOptions) error {
 		_ = s.Stop(sctx)
 		return err
 	}
+	watched := make(chan struct{})
+	wctx, stopWatch := context.WithCancel(ctx)
+	defer stopWatch()
+	if s.resolver != nil {
+		go func() {
+			defer close(watched)
+			s.watch(wctx)
+		}()
+	} else {
+		close(watched)
+	}
 	var run *servingRun
 	if opts.LogExperiment != "" {
 		rctx, cancel := context.WithTimeout(ctx, 30*time.Second)
@@ -260,6 +312,8 @@ func RunServe(ctx context.Context, opts ServeOptions) error {
 	}
 	sctx, cancel := context.WithTimeout(context.Background(), s.opts.ShutdownTimeout)
 	defer cancel()
+	stopWatch() // no version switch while the server drains and closes
+	<-watched
 	stopErr := s.srv.Shutdown(sctx, s.http)
 	if run != nil {
 		// after the drain, so that every request is counted; before the
