@@ -195,3 +195,5 @@ def test_followed_alias_switches_versions_under_load(registered, mlgate_bin, sta
     assert len(answered) > 0
     metrics = requests.get(p.url + "/metrics", timeout=10).text
     assert "mlgate_serve_model_switches_total 2" in metrics
+    for version in ("1", "2"):
+        assert f'route="/invocations",status="200",version="{version}"' in metrics

@@ -76,7 +76,7 @@ func (s *Server) observe() gin.HandlerFunc {
 		if route == "" {
 			route = "unmatched"
 		}
-		s.metrics.requests.WithLabelValues(route, s.opts.Name, s.opts.Version, strconv.Itoa(c.Writer.Status())).Inc()
+		s.metrics.requests.WithLabelValues(route, s.opts.Name, s.servedVersion(), strconv.Itoa(c.Writer.Status())).Inc()
 		s.metrics.total.WithLabelValues(route, s.opts.Name).Observe(time.Since(start).Seconds())
 	}
 }

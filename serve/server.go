@@ -90,9 +90,10 @@ type Server struct {
 	mu     sync.RWMutex
 	models map[string]*slot
 
-	slots    chan struct{} // running predictions
-	limit    *limiter      // adapts the slots in use (nil: a fixed MaxConcurrency)
-	admitted atomic.Int64  // requests queued or running
+	slots    chan struct{}          // running predictions
+	limit    *limiter               // adapts the slots in use (nil: a fixed MaxConcurrency)
+	servedV  atomic.Pointer[string] // the served model's version (metrics label)
+	admitted atomic.Int64           // requests queued or running
 	draining atomic.Bool
 	closed   atomic.Bool
 }
@@ -346,6 +347,18 @@ func (s *Server) Install(m *Model) {
 	}
 	s.mu.Unlock()
 	sl.install(h)
+	if m.Name == s.opts.Name {
+		v := m.Version
+		s.servedV.Store(&v)
+	}
+}
+
+// servedVersion is the version label of the model being served.
+func (s *Server) servedVersion() string {
+	if v := s.servedV.Load(); v != nil {
+		return *v
+	}
+	return s.opts.Version
 }
 
 // acquire returns the current handle of the named model with a reference

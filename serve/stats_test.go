@@ -2,6 +2,7 @@ package serve
 
 import (
 	"math"
+	"strings"
 	"testing"
 )
 
@@ -57,5 +58,18 @@ func TestLatencyQuantile(t *testing.T) {
 	}
 	if !math.IsNaN(s.LatencyQuantile(1.5)) || !math.IsNaN((Stats{}).LatencyQuantile(0.5)) {
 		t.Error("no NaN for a bad q or no buckets")
+	}
+}
+
+// Requests are counted under the version of the model that is served now.
+func TestRequestsLabelledWithServedVersion(t *testing.T) {
+	s, ts := newTestServer(t, &echo{}, nil, nil)
+	s.Install(&Model{Predictor: &echo{}, Flavor: "fake", Version: "7"})
+	if status, _, _ := post(t, ts.URL+"/invocations", "application/json", `{"inputs": [1]}`); status != 200 {
+		t.Fatalf("status %d", status)
+	}
+	_, body := get(t, ts.URL+"/metrics")
+	if !strings.Contains(body, `mlgate_serve_requests_total{model="m",route="/invocations",status="200",version="7"} 1`) {
+		t.Errorf("no request counted under version 7:\n%s", grepLines(body, "requests_total"))
 	}
 }
