@@ -197,3 +197,30 @@ def test_followed_alias_switches_versions_under_load(registered, mlgate_bin, sta
     assert "mlgate_serve_model_switches_total 2" in metrics
     for version in ("1", "2"):
         assert f'route="/invocations",status="200",version="{version}"' in metrics
+
+
+def test_canary_takes_its_share(registered, mlgate_bin, start_proc):
+    """--canary: a second version under the same name takes its share of the
+    predictions, each counted under its version; a named version is
+    reachable through the Open Inference Protocol."""
+    import re
+
+    env = {"MLFLOW_TRACKING_URI": registered["uri"]}
+    port = free_port()
+    p = start_proc([mlgate_bin, "models", "serve", "-m", f"models:/{NAME}@champion", "--port", str(port),
+                    "--cache-dir", str(registered["tmp"] / "cache"), "--canary", f"models:/{NAME}/1",
+                    "--canary-percent", "50"], port=port, env=env, ready_path="/health", timeout=120)
+    want = np.asarray(mlflow.pyfunc.load_model(f"models:/{NAME}/1").predict(DF)).astype(np.float64).reshape(-1)
+    n = 200
+    for _ in range(n):
+        r = requests.post(p.url + "/invocations", json={"dataframe_split": DF.to_dict(orient="split")}, timeout=30)
+        assert r.status_code == 200, r.text
+        assert np.allclose(np.asarray(flat(r.json()["predictions"]), dtype=np.float64), want, atol=1e-5)
+    metrics = requests.get(p.url + "/metrics", timeout=10).text
+    counts = {v: float(c) for v, c in re.findall(
+        r'mlgate_serve_requests_total\{model="%s",route="/invocations",status="200",version="(\d+)"\} (\S+)' % NAME, metrics)}
+    assert set(counts) == {"1", "2"} and sum(counts.values()) == n, counts
+    assert 60 <= counts["1"] <= 140, counts  # 50% of 200, about 5.6 standard deviations either way
+    meta = requests.get(f"{p.url}/v2/models/{NAME}/versions/1", timeout=10).json()
+    assert meta["versions"] == ["1"]
+    assert requests.get(f"{p.url}/v2/models/{NAME}", timeout=10).json()["versions"] == ["2"]

@@ -76,9 +76,14 @@ func (s *Server) oipReady(c *gin.Context) error {
 }
 
 // oipModel resolves the model named in the path, with a reference held.
-func (s *Server) oipModel(c *gin.Context) (*handle, error) {
+func (s *Server) oipModel(c *gin.Context, split bool) (*handle, error) {
 	name, version := c.Param("name"), c.Param("version")
-	h := s.acquire(name)
+	var h *handle
+	if name == s.opts.Name {
+		h = s.route(c, version, split)
+	} else {
+		h = s.acquire(name)
+	}
 	if h == nil {
 		if name == s.opts.Name {
 			return nil, apierr.New(apierr.TemporarilyUnavailable, "model %s is not loaded", name)
@@ -93,7 +98,7 @@ func (s *Server) oipModel(c *gin.Context) (*handle, error) {
 }
 
 func (s *Server) oipModelReady(c *gin.Context) error {
-	h, err := s.oipModel(c)
+	h, err := s.oipModel(c, false)
 	if err != nil {
 		return err
 	}
@@ -106,7 +111,7 @@ func (s *Server) oipModelReady(c *gin.Context) error {
 }
 
 func (s *Server) oipModelMeta(c *gin.Context) error {
-	h, err := s.oipModel(c)
+	h, err := s.oipModel(c, false)
 	if err != nil {
 		return err
 	}
@@ -208,7 +213,7 @@ func (s *Server) oipInfer(c *gin.Context) error {
 	if binData != nil {
 		bin = &binaryReader{buf: binData}
 	}
-	h, err := s.oipModel(c)
+	h, err := s.oipModel(c, true)
 	if err != nil {
 		return err
 	}

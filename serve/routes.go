@@ -76,7 +76,7 @@ func (s *Server) observe() gin.HandlerFunc {
 		if route == "" {
 			route = "unmatched"
 		}
-		s.metrics.requests.WithLabelValues(route, s.opts.Name, s.servedVersion(), strconv.Itoa(c.Writer.Status())).Inc()
+		s.metrics.requests.WithLabelValues(route, s.opts.Name, s.requestVersion(c), strconv.Itoa(c.Writer.Status())).Inc()
 		s.metrics.total.WithLabelValues(route, s.opts.Name).Observe(time.Since(start).Seconds())
 	}
 }
@@ -133,7 +133,7 @@ func (s *Server) invocations(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	h := s.acquire(s.opts.Name)
+	h := s.route(c, "", true)
 	if h == nil {
 		return apierr.New(apierr.TemporarilyUnavailable, "the model is not loaded")
 	}

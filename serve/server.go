@@ -90,12 +90,16 @@ type Server struct {
 	mu     sync.RWMutex
 	models map[string]*slot
 
-	slots    chan struct{}          // running predictions
-	limit    *limiter               // adapts the slots in use (nil: a fixed MaxConcurrency)
-	servedV  atomic.Pointer[string] // the served model's version (metrics label)
-	admitted atomic.Int64           // requests queued or running
-	draining atomic.Bool
-	closed   atomic.Bool
+	slots   chan struct{}          // running predictions
+	limit   *limiter               // adapts the slots in use (nil: a fixed MaxConcurrency)
+	servedV atomic.Pointer[string] // the served model's version (metrics label)
+	// canary is a second model under the same name taking canaryPct% of
+	// the requests (see InstallCanary).
+	canary    slot
+	canaryPct atomic.Int32
+	admitted  atomic.Int64 // requests queued or running
+	draining  atomic.Bool
+	closed    atomic.Bool
 }
 
 // New validates opts and builds a server with no model loaded yet: /health
@@ -267,6 +271,7 @@ func (s *Server) Close() error {
 		sl.retire()
 		delete(s.models, name)
 	}
+	s.RemoveCanary()
 	return nil
 }
 

@@ -68,6 +68,8 @@ func runModelsServe(ctx context.Context, env *cliEnv, args []string) error {
 	fs.StringVar(&o.LogExperiment, "log-experiment", "", "log this server as a run of the experiment (created when missing) on the tracking server: settings, metrics every --log-interval, a summary and the MLmodel")
 	fs.DurationVar(&o.LogInterval, "log-interval", time.Minute, "with --log-experiment: how often the serving metrics are logged")
 	fs.DurationVar(&o.WatchInterval, "watch-interval", 0, "follow a models:/ URI with an alias, a stage or latest: ask the registry this often and switch to the version it names without a restart (e.g. 10s; 0 = off)")
+	fs.StringVar(&o.CanaryURI, "canary", "", "a second model URI served under the same name, taking --canary-percent of the predictions (the new version of a rollout)")
+	fs.IntVar(&o.CanaryPercent, "canary-percent", 10, "with --canary: share of the predictions, 0-100")
 	fs.StringVar(&cacheDir, "cache-dir", "", "download cache (default $MLGATE_CACHE/models or ~/.cache/mlgate/models)")
 	fs.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	fs.StringVar(&o.Python, "python", env.getenv("MLGATE_PYTHON"), "python interpreter for python_function workers with --env-manager local (env MLGATE_PYTHON; default python3)")
@@ -115,8 +117,11 @@ func runModelsServe(ctx context.Context, env *cliEnv, args []string) error {
 	if trackingURI != "" {
 		cfg.TrackingURI = trackingURI
 	}
-	if o.WatchInterval < 0 || (o.WatchInterval > 0 && !app.MovingURI(o.ModelURI)) {
+	if o.WatchInterval < 0 || (o.WatchInterval > 0 && !app.MovingURI(o.ModelURI) && !app.MovingURI(o.CanaryURI)) {
 		return usagef("models serve: --watch-interval follows a models:/ URI with an alias, a stage or latest")
+	}
+	if o.CanaryPercent < 0 || o.CanaryPercent > 100 {
+		return usagef("models serve: --canary-percent must be between 0 and 100")
 	}
 	if o.LogInterval <= 0 {
 		return usagef("models serve: --log-interval must be positive")

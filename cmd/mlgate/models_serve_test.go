@@ -21,6 +21,7 @@ func TestModelsServeUsage(t *testing.T) {
 		{"bad log level", []string{"models", "serve", "-m", "x", "--log-level", "loud"}, nil, "bad --log-level"},
 		{"zero log interval", []string{"models", "serve", "-m", "x", "--log-experiment", "e", "--log-interval", "0s"}, nil, "--log-interval must be positive"},
 		{"watch a fixed version", []string{"models", "serve", "-m", "models:/m/3", "--watch-interval", "1s"}, nil, "--watch-interval follows"},
+		{"canary share", []string{"models", "serve", "-m", "x", "--canary", "y", "--canary-percent", "150"}, nil, "--canary-percent must be between 0 and 100"},
 		{"missing ort lib", []string{"models", "serve", "-m", "x", "--onnxruntime-lib", "/nonexistent/lib.so"}, nil, "--onnxruntime-lib"},
 	}
 	for _, c := range cases {

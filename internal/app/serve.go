@@ -92,6 +92,11 @@ type ServeOptions struct {
 	// models:/ URIs. WatchTimeout bounds one poll and load (default 10m).
 	WatchInterval time.Duration
 	WatchTimeout  time.Duration
+	// CanaryURI, when set, is served next to ModelURI under the same name
+	// and takes CanaryPercent (0-100) of the predictions; a models:/ URI
+	// is labelled with its version (and followed with WatchInterval).
+	CanaryURI     string
+	CanaryPercent int
 	// Logger is required.
 	Logger *slog.Logger
 }
@@ -121,8 +126,11 @@ func (o *ServeOptions) validate() error {
 	if o.WatchInterval < 0 || o.WatchTimeout < 0 {
 		return errors.New("models serve: the watch interval and timeout must not be negative")
 	}
-	if o.WatchInterval > 0 && !MovingURI(o.ModelURI) {
+	if o.WatchInterval > 0 && !MovingURI(o.ModelURI) && !MovingURI(o.CanaryURI) {
 		return fmt.Errorf("models serve: following %s needs a models:/ URI with an alias, a stage or latest", o.ModelURI)
+	}
+	if o.CanaryPercent < 0 || o.CanaryPercent > 100 {
+		return fmt.Errorf("models serve: canary share %d%% is not between 0 and 100", o.CanaryPercent)
 	}
 	if o.WatchTimeout == 0 {
 		o.WatchTimeout = 10 * time.Minute
@@ -147,11 +155,12 @@ type Scoring struct {
 	ln     net.Listener
 	source *archiveSource
 	done   chan error
-	// resolver, when following a moving models:/ URI, names its version;
-	// served is the version being served (only Start and watch write it).
-	resolver resolver
-	served   string
-	switches prometheus.Counter
+	// resolver names the version of a models:/ URI (nil without a
+	// registry); main and canary are what is served (only Start and
+	// watch touch them).
+	resolver     resolver
+	main, canary *target
+	switches     prometheus.Counter
 }
 
 // NewScoring builds the scoring server and binds its listener (Port 0
@@ -169,13 +178,9 @@ func NewScoring(opts ServeOptions) (*Scoring, error) {
 	}); err != nil {
 		return nil, fmt.Errorf("models serve: %w", err)
 	}
-	var res resolver
-	if opts.WatchInterval > 0 {
-		r, ok := opts.Source.(resolver)
-		if !ok {
-			return nil, errors.New("models serve: following a models:/ URI needs a registry to ask")
-		}
-		res = r
+	res, _ := opts.Source.(resolver)
+	if opts.WatchInterval > 0 && res == nil {
+		return nil, errors.New("models serve: following a models:/ URI needs a registry to ask")
 	}
 	switches := promauto.With(promReg).NewCounter(prometheus.CounterOpts{
 		Name: "mlgate_serve_model_switches_total",
@@ -237,14 +242,20 @@ func (s *Scoring) Start(ctx context.Context) error {
 	}()
 	s.opts.Logger.Info("scoring server listening", slog.String("addr", "http://"+s.Addr()), slog.String("model_uri", s.opts.ModelURI))
 	start := time.Now()
-	if s.resolver != nil {
-		v, err := s.loadCurrent(ctx)
-		if err != nil {
+	s.main = &target{role: "model", uri: s.opts.ModelURI, install: func(m *serve.Model) error { s.srv.Install(m); return nil }}
+	// a registry URI is loaded through the version it names now, which
+	// labels the model (metrics, /v2 metadata)
+	if s.resolver != nil && registryURI(s.opts.ModelURI) {
+		if _, err := s.load(ctx, s.main); err != nil {
 			return err
 		}
-		s.served = v
 	} else if err := s.srv.Load(ctx, s.opts.ModelURI); err != nil {
 		return err
+	}
+	if s.opts.CanaryURI != "" {
+		if err := s.startCanary(ctx); err != nil {
+			return fmt.Errorf("canary %s: %w", s.opts.CanaryURI, err)
+		}
 	}
 	s.opts.Logger.Info("ready", slog.String("model", s.opts.ModelName), slog.Duration("since_start", time.Since(start)))
 	// loading (MLmodel parsing, archive extraction, warm-up) leaves
@@ -258,6 +269,26 @@ func (s *Scoring) Start(ctx context.Context) error {
 		}
 	}()
 	return nil
+}
+
+// startCanary loads the canary next to the main model: a registry URI
+// through its version (labelled with it), anything else as it is
+// (labelled "canary").
+func (s *Scoring) startCanary(ctx context.Context) error {
+	s.canary = &target{role: "canary", uri: s.opts.CanaryURI, install: func(m *serve.Model) error {
+		return s.srv.InstallCanary(m, s.opts.CanaryPercent)
+	}}
+	if s.resolver != nil && registryURI(s.opts.CanaryURI) {
+		_, err := s.load(ctx, s.canary)
+		return err
+	}
+	m, err := s.srv.LoadModel(ctx, s.opts.CanaryURI)
+	if err != nil {
+		return err
+	}
+	m.Version = "canary"
+	s.canary.served = m.Version
+	return s.canary.install(m)
 }
 
 // Stop turns readiness false, lets accepted requests finish within ctx,
@@ -286,10 +317,16 @@ func RunServe(ctx context.Context, opts ServeOptions) error {
 	watched := make(chan struct{})
 	wctx, stopWatch := context.WithCancel(ctx)
 	defer stopWatch()
-	if s.resolver != nil {
+	var follow []*target
+	for _, t := range []*target{s.main, s.canary} {
+		if t != nil && s.opts.WatchInterval > 0 && MovingURI(t.uri) {
+			follow = append(follow, t)
+		}
+	}
+	if len(follow) > 0 {
 		go func() {
 			defer close(watched)
-			s.watch(wctx)
+			s.watch(wctx, follow)
 		}()
 	} else {
 		close(watched)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/mlgate/mlgate/pkgformat"
 	"github.com/mlgate/mlgate/registry"
+	"github.com/mlgate/mlgate/serve"
 )
 
 // resolver turns a models:/ URI into the version it names now (the
@@ -31,36 +32,63 @@ func MovingURI(uri string) bool {
 	return false
 }
 
+// registryURI reports whether uri names a registered model version
+// through the registry (a version, an alias, a stage or latest).
+func registryURI(uri string) bool {
+	u, err := pkgformat.ParseURI(uri)
+	if err != nil {
+		return false
+	}
+	switch u.Kind {
+	case pkgformat.KindModelVersion, pkgformat.KindModelAlias, pkgformat.KindModelStage, pkgformat.KindModelLatest:
+		return true
+	}
+	return false
+}
+
 // versionURI is the URI of one version of a registered model.
 func versionURI(name, version string) string { return "models:/" + name + "/" + version }
 
-// loadCurrent resolves the moving URI and serves the version it names,
-// labelled with its number, beside the one being served (if any), then
-// switches traffic to it: the old version closes after its last request.
-func (s *Scoring) loadCurrent(ctx context.Context) (string, error) {
-	res, err := s.resolver.Resolve(ctx, s.opts.ModelURI)
+// target is a model URI the server serves: the main model or the canary.
+type target struct {
+	role    string // "model" or "canary", for logs
+	uri     string
+	served  string // the version being served ("" before the first load)
+	install func(*serve.Model) error
+}
+
+// load resolves t's URI to the version it names and, when that is not
+// the one served, loads it beside the one being served (warm-up
+// included) and installs it: traffic switches at once and the old model
+// closes after its last request. It reports whether it switched.
+func (s *Scoring) load(ctx context.Context, t *target) (bool, error) {
+	res, err := s.resolver.Resolve(ctx, t.uri)
 	if err != nil {
-		return "", err
+		return false, err
 	}
 	if res.Name == "" || res.Version == "" {
-		return "", fmt.Errorf("%s resolved to no registered model version", s.opts.ModelURI)
+		return false, fmt.Errorf("%s resolved to no registered model version", t.uri)
 	}
-	if res.Version == s.served {
-		return res.Version, nil
+	if res.Version == t.served {
+		return false, nil
 	}
 	m, err := s.srv.LoadModel(ctx, versionURI(res.Name, res.Version))
 	if err != nil {
-		return "", err
+		return false, err
 	}
 	m.Version = res.Version
-	s.srv.Install(m)
-	return res.Version, nil
+	if err := t.install(m); err != nil {
+		_ = m.Predictor.Close()
+		return false, err
+	}
+	t.served = res.Version
+	return true, nil
 }
 
-// watch polls the registry every WatchInterval until ctx ends and switches
-// to the version the URI names when it moves. A failed poll or load is
-// logged and keeps the served version.
-func (s *Scoring) watch(ctx context.Context) {
+// watch polls the registry every WatchInterval until ctx ends and
+// switches each moving target to the version its URI names when it moves.
+// A failed poll or load is logged and keeps the served version.
+func (s *Scoring) watch(ctx context.Context, targets []*target) {
 	t := time.NewTicker(s.opts.WatchInterval)
 	defer t.Stop()
 	for {
@@ -69,20 +97,22 @@ func (s *Scoring) watch(ctx context.Context) {
 			return
 		case <-t.C:
 		}
-		lctx, cancel := context.WithTimeout(ctx, s.opts.WatchTimeout)
-		v, err := s.loadCurrent(lctx)
-		cancel()
-		switch {
-		case err != nil && errors.Is(err, context.Canceled) && ctx.Err() != nil:
-			return
-		case err != nil:
-			s.opts.Logger.Warn("following the model URI: keeping the served version",
-				slog.String("model_uri", s.opts.ModelURI), slog.String("version", s.served), slog.String("error", err.Error()))
-		case v != s.served:
-			s.opts.Logger.Info("model version switched", slog.String("model_uri", s.opts.ModelURI),
-				slog.String("from", s.served), slog.String("to", v))
-			s.served = v
-			s.switches.Inc()
+		for _, tg := range targets {
+			from := tg.served
+			lctx, cancel := context.WithTimeout(ctx, s.opts.WatchTimeout)
+			switched, err := s.load(lctx, tg)
+			cancel()
+			switch {
+			case err != nil && errors.Is(err, context.Canceled) && ctx.Err() != nil:
+				return
+			case err != nil:
+				s.opts.Logger.Warn("following the model URI: keeping the served version", slog.String("role", tg.role),
+					slog.String("model_uri", tg.uri), slog.String("version", tg.served), slog.String("error", err.Error()))
+			case switched:
+				s.opts.Logger.Info("model version switched", slog.String("role", tg.role), slog.String("model_uri", tg.uri),
+					slog.String("from", from), slog.String("to", tg.served))
+				s.switches.Inc()
+			}
 		}
 	}
 }
