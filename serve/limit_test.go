@@ -159,3 +159,12 @@ func grepLines(s, sub string) string {
 	}
 	return strings.Join(out, "\n")
 }
+
+// Worker processes beyond the cores raise the adaptive cap: MLflow's
+// --workers N serves N requests at once.
+func TestAdaptiveCapCoversWorkers(t *testing.T) {
+	s, _ := newTestServer(t, &echo{}, nil, func(o *Options) { o.Load.Workers = runtime.GOMAXPROCS(0) + 3 })
+	if cap(s.slots) != runtime.GOMAXPROCS(0)+3 || s.limit == nil {
+		t.Fatalf("%d slots (limiter %v), want %d adaptive", cap(s.slots), s.limit, runtime.GOMAXPROCS(0)+3)
+	}
+}

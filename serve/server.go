@@ -47,7 +47,8 @@ type Options struct {
 	// Timeout bounds each request (default 60s, as MLflow).
 	Timeout time.Duration
 	// MaxConcurrency is how many predictions run at once; 0 (the default)
-	// adapts the number between 1 and GOMAXPROCS to the load (see limiter).
+	// adapts the number to the load (see limiter), between 1 and
+	// GOMAXPROCS, or Load.Workers when that is larger.
 	// MaxQueue is how many more may wait (default 256) before the server
 	// answers 503 at once.
 	MaxConcurrency int
@@ -113,7 +114,10 @@ func New(opts Options) (*Server, error) {
 	}
 	adaptive := opts.MaxConcurrency <= 0
 	if adaptive {
-		opts.MaxConcurrency = runtime.GOMAXPROCS(0)
+		// up to one prediction per core, or per worker process when a
+		// flavor runs more workers than there are cores (MLflow's
+		// --workers N serves N requests at once)
+		opts.MaxConcurrency = max(runtime.GOMAXPROCS(0), opts.Load.Workers)
 	}
 	if opts.MaxQueue < 0 {
 		return nil, errors.New("serve: MaxQueue must not be negative")

@@ -55,7 +55,7 @@ func runModelsServe(ctx context.Context, env *cliEnv, args []string) error {
 	fs.IntVar(&o.MaxBatchSize, "max-batch-size", 0, "dynamic batching: most rows merged into one prediction (needs --max-batch-delay)")
 	fs.DurationVar(&o.MaxBatchDelay, "max-batch-delay", 0, "dynamic batching: longest wait for more requests, e.g. 2ms (0 = batching off)")
 	fs.IntVar(&o.MaxQueue, "max-queue", 256, "requests that may wait for a prediction slot before the server answers 503")
-	fs.IntVar(&o.MaxConcurrency, "max-concurrency", 0, "predictions run at once (default 0: adapted to the load, 1 to GOMAXPROCS)")
+	fs.IntVar(&o.MaxConcurrency, "max-concurrency", 0, "predictions run at once (default 0: adapted to the load, 1 to GOMAXPROCS or --workers when larger)")
 	fs.Int64Var(&o.MaxBodyBytes, "max-body-bytes", 64<<20, "largest request body; larger ones get 413")
 	fs.StringVar(&o.Flavor, "flavor", "", "serve this flavor of the model instead of choosing one (onnx, python_function)")
 	fs.StringVar(&ortFlag, "onnxruntime-lib", "", "path of libonnxruntime.so.1 (default $ONNXRUNTIME_LIB, the cache, the system path)")
