@@ -152,8 +152,10 @@ def test_followed_alias_switches_versions_under_load(registered, mlgate_bin, sta
 
     env = {"MLFLOW_TRACKING_URI": registered["uri"]}
     port = free_port()
+    experiment = f"follow-{port}"
     p = start_proc([mlgate_bin, "models", "serve", "-m", f"models:/{NAME}@champion", "--port", str(port),
-                    "--cache-dir", str(registered["tmp"] / "cache"), "--watch-interval", "200ms"],
+                    "--cache-dir", str(registered["tmp"] / "cache"), "--watch-interval", "200ms",
+                    "--log-experiment", experiment, "--log-interval", "1s"],
                    port=port, env=env, ready_path="/health", timeout=120)
 
     def served():
@@ -161,6 +163,15 @@ def test_followed_alias_switches_versions_under_load(registered, mlgate_bin, sta
 
     assert served() == ["2"]
     client = MlflowClient(registered["uri"])
+    deadline = time.time() + 30
+    while (exp := client.get_experiment_by_name(experiment)) is None or not (runs := client.search_runs([exp.experiment_id])):
+        assert time.time() < deadline, "the serving run never appeared"
+        time.sleep(0.1)
+    run_id = runs[0].info.run_id
+    assert runs[0].data.params["watch_interval"] == "200ms"
+
+    def tagged():
+        return client.get_run(run_id).data.tags.get("mlgate.model_version")
     stop, failures, answered = threading.Event(), [], []
 
     def load():
@@ -177,6 +188,9 @@ def test_followed_alias_switches_versions_under_load(registered, mlgate_bin, sta
             deadline = time.time() + 30
             while served() != [version]:
                 assert time.time() < deadline, f"still serving {served()} after the alias moved to {version}"
+                time.sleep(0.05)
+            while tagged() != version:  # the serving run records the switch
+                assert time.time() < deadline, f"the run is tagged {tagged()} after the switch to {version}"
                 time.sleep(0.05)
         # a version whose files cannot be fetched: the served one stays
         bad = client.create_model_version(NAME, source=f"runs:/{registered['runs'][0]}/no-such-model",

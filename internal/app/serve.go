@@ -314,6 +314,16 @@ func RunServe(ctx context.Context, opts ServeOptions) error {
 		_ = s.Stop(sctx)
 		return err
 	}
+	var run *servingRun
+	if opts.LogExperiment != "" {
+		rctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		run, err = startServingRun(rctx, s.opts, s.srv, s.Addr())
+		cancel()
+		if err != nil {
+			s.opts.Logger.Error("the serving run cannot be logged; serving without it",
+				slog.String("experiment", opts.LogExperiment), slog.String("error", err.Error()))
+		}
+	}
 	watched := make(chan struct{})
 	wctx, stopWatch := context.WithCancel(ctx)
 	defer stopWatch()
@@ -326,20 +336,10 @@ func RunServe(ctx context.Context, opts ServeOptions) error {
 	if len(follow) > 0 {
 		go func() {
 			defer close(watched)
-			s.watch(wctx, follow)
+			s.watch(wctx, follow, run.versionTagger())
 		}()
 	} else {
 		close(watched)
-	}
-	var run *servingRun
-	if opts.LogExperiment != "" {
-		rctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-		run, err = startServingRun(rctx, s.opts, s.srv, s.Addr())
-		cancel()
-		if err != nil {
-			s.opts.Logger.Error("the serving run cannot be logged; serving without it",
-				slog.String("experiment", opts.LogExperiment), slog.String("error", err.Error()))
-		}
 	}
 	var serveErr error
 	select {

@@ -70,6 +70,7 @@ func startServingRun(ctx context.Context, o ServeOptions, srv *serve.Server, add
 		"mlgate.host":          host,
 		"mlgate.address":       addr,
 		"mlgate.version":       version.Version,
+		"mlgate.model_version": m.Version,
 	}))
 	if err != nil {
 		_ = c.Close(ctx)
@@ -82,10 +83,21 @@ func startServingRun(ctx context.Context, o ServeOptions, srv *serve.Server, add
 		{Key: "timeout", Value: o.Timeout.String()}, {Key: "max_concurrency", Value: strconv.Itoa(o.MaxConcurrency)},
 		{Key: "max_queue", Value: strconv.Itoa(o.MaxQueue)}, {Key: "max_batch_size", Value: strconv.Itoa(o.MaxBatchSize)},
 		{Key: "max_batch_delay", Value: o.MaxBatchDelay.String()}, {Key: "workers", Value: strconv.Itoa(o.Workers)},
+		{Key: "watch_interval", Value: o.WatchInterval.String()},
+	}
+	if o.CanaryURI != "" {
+		params = append(params, tracking.Param{Key: "canary_uri", Value: o.CanaryURI},
+			tracking.Param{Key: "canary_percent", Value: strconv.Itoa(o.CanaryPercent)})
 	}
 	if err := c.LogBatch(ctx, id, nil, params, nil); err != nil {
 		_ = c.Close(ctx)
 		return nil, err
+	}
+	if cm := srv.Canary(); cm != nil {
+		if err := c.SetTag(ctx, id, "mlgate.canary_version", cm.Version); err != nil {
+			_ = c.Close(ctx)
+			return nil, err
+		}
 	}
 	st, err := srv.Stats()
 	if err != nil {
@@ -104,6 +116,21 @@ func startServingRun(ctx context.Context, o ServeOptions, srv *serve.Server, add
 	o.Logger.Info("logging the serving run", slog.String("run_id", id), slog.String("experiment_id", expID),
 		slog.String("tracking_uri", c.TrackingURI()), slog.Duration("interval", r.interval))
 	return r, nil
+}
+
+// versionTagger returns what records a version switch on the run (tags
+// mlgate.model_version and mlgate.canary_version), or nil without a run.
+func (r *servingRun) versionTagger() func(ctx context.Context, role, version string) {
+	if r == nil {
+		return nil
+	}
+	return func(ctx context.Context, role, version string) {
+		tctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		defer cancel()
+		if err := r.c.SetTag(tctx, r.runID, "mlgate."+role+"_version", version); err != nil {
+			r.log.Warn("tagging the serving run with the new version", slog.String("run_id", r.runID), slog.String("error", err.Error()))
+		}
+	}
 }
 
 // experimentID finds the experiment by name, creating it when missing.

@@ -87,8 +87,9 @@ func (s *Scoring) load(ctx context.Context, t *target) (bool, error) {
 
 // watch polls the registry every WatchInterval until ctx ends and
 // switches each moving target to the version its URI names when it moves.
-// A failed poll or load is logged and keeps the served version.
-func (s *Scoring) watch(ctx context.Context, targets []*target) {
+// A failed poll or load is logged and keeps the served version; onSwitch,
+// when set, is told each switch (role and new version).
+func (s *Scoring) watch(ctx context.Context, targets []*target, onSwitch func(ctx context.Context, role, version string)) {
 	t := time.NewTicker(s.opts.WatchInterval)
 	defer t.Stop()
 	for {
@@ -112,6 +113,9 @@ func (s *Scoring) watch(ctx context.Context, targets []*target) {
 				s.opts.Logger.Info("model version switched", slog.String("role", tg.role), slog.String("model_uri", tg.uri),
 					slog.String("from", from), slog.String("to", tg.served))
 				s.switches.Inc()
+				if onSwitch != nil {
+					onSwitch(ctx, tg.role, tg.served)
+				}
 			}
 		}
 	}
