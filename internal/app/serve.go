@@ -294,9 +294,14 @@ func (s *Scoring) startCanary(ctx context.Context) error {
 // Stop turns readiness false, lets accepted requests finish within ctx,
 // then closes the model and removes temporary files.
 func (s *Scoring) Stop(ctx context.Context) error {
-	err := s.srv.Shutdown(ctx, s.http)
-	return errors.Join(err, s.srv.Close(), s.source.Close())
+	return errors.Join(s.drain(ctx), s.close())
 }
+
+// drain turns readiness false and lets accepted requests finish within ctx.
+func (s *Scoring) drain(ctx context.Context) error { return s.srv.Shutdown(ctx, s.http) }
+
+// close closes the models and removes temporary files.
+func (s *Scoring) close() error { return errors.Join(s.srv.Close(), s.source.Close()) }
 
 // RunServe runs `mlgate models serve` until ctx ends (the first SIGINT or
 // SIGTERM), then drains within ShutdownTimeout.
@@ -351,7 +356,7 @@ func RunServe(ctx context.Context, opts ServeOptions) error {
 	defer cancel()
 	stopWatch() // no version switch while the server drains and closes
 	<-watched
-	stopErr := s.srv.Shutdown(sctx, s.http)
+	drainErr := s.drain(sctx)
 	if run != nil {
 		// after the drain, so that every request is counted; before the
 		// model closes
@@ -361,5 +366,5 @@ func RunServe(ctx context.Context, opts ServeOptions) error {
 		}
 		rcancel()
 	}
-	return errors.Join(serveErr, stopErr, s.srv.Close(), s.source.Close())
+	return errors.Join(serveErr, drainErr, s.close())
 }
