@@ -122,7 +122,7 @@ func (b *batcher) run(batch []*job) {
 			continue
 		default:
 		}
-		b.s.metrics.queue.WithLabelValues(b.h.m.Name).Observe(now.Sub(j.enq).Seconds())
+		b.h.obs.queue.Observe(now.Sub(j.enq).Seconds())
 		live = append(live, j)
 	}
 	if len(live) == 0 {

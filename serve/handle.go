@@ -36,10 +36,11 @@ type handle struct {
 	refs  atomic.Int64
 	batch *batcher // nil when batching is off
 	log   *slog.Logger
+	obs   modelSeries
 }
 
 func newHandle(m *Model, s *Server) *handle {
-	h := &handle{m: m, log: s.log}
+	h := &handle{m: m, log: s.log, obs: s.metrics.modelSeries(m.Name)}
 	h.refs.Store(1)
 	if b, ok := m.Predictor.(flavors.Batcher); ok && b.CanBatch() &&
 		s.opts.MaxBatchSize > 1 && s.opts.MaxBatchDelay > 0 {

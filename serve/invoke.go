@@ -61,7 +61,7 @@ func (s *Server) predict(ctx context.Context, h *handle, in *flavors.Input) (*fl
 		s.metrics.queued.Dec()
 		return nil, ctx.Err()
 	}
-	s.metrics.queue.WithLabelValues(h.m.Name).Observe(time.Since(enq).Seconds())
+	h.obs.queue.Observe(time.Since(enq).Seconds())
 	if !h.tryAcquire() { // the worker holds its own reference
 		<-s.slots
 		return nil, flavors.ErrUnavailable
@@ -103,9 +103,9 @@ func (s *Server) timed(h *handle, rows int, f func() error) (err error) {
 		}
 		d := time.Since(start)
 		s.limit.observe(d)
-		s.metrics.inference.WithLabelValues(h.m.Name).Observe(d.Seconds())
+		h.obs.inference.Observe(d.Seconds())
 		if rows > 0 {
-			s.metrics.batchSize.WithLabelValues(h.m.Name).Observe(float64(rows))
+			h.obs.batchSize.Observe(float64(rows))
 		}
 	}()
 	return f()
@@ -154,7 +154,7 @@ func (s *Server) warmUp(ctx context.Context, m *Model) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, s.opts.Timeout)
 	defer cancel()
-	_, err = s.call(ctx, &handle{m: m}, in, 0)
+	_, err = s.call(ctx, &handle{m: m, obs: s.metrics.modelSeries(m.Name)}, in, 0)
 	return err
 }
 

@@ -1,6 +1,9 @@
 package serve
 
 import (
+	"strconv"
+	"sync"
+
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promauto"
 )
@@ -16,6 +19,8 @@ type metrics struct {
 	batchSize    *prometheus.HistogramVec
 	loadSeconds  *prometheus.GaugeVec
 	loadFailures *prometheus.CounterVec
+
+	series sync.Map // requestKey → *requestSeries
 }
 
 var latencyBuckets = []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60}
@@ -74,4 +79,46 @@ func newMetrics(reg prometheus.Registerer, limit func() float64) (m *metrics, er
 			Help: "Failed model loads.",
 		}, []string{"model"}),
 	}, nil
+}
+
+// modelSeries are the per-model series a handle observes on every
+// prediction, resolved once: a label lookup per observation costs more
+// than the observation.
+type modelSeries struct {
+	queue, inference, batchSize prometheus.Observer
+}
+
+func (m *metrics) modelSeries(model string) modelSeries {
+	return modelSeries{
+		queue:     m.queue.WithLabelValues(model),
+		inference: m.inference.WithLabelValues(model),
+		batchSize: m.batchSize.WithLabelValues(model),
+	}
+}
+
+// requestKey names one series of the per-request metrics; the model label
+// is the server's.
+type requestKey struct {
+	route, version string
+	status         int
+}
+
+// requestSeries is what one request observes when it ends.
+type requestSeries struct {
+	count prometheus.Counter
+	total prometheus.Observer
+}
+
+// requestSeries returns the series for key, resolving and caching them on
+// first use. Routes, versions and statuses are few, so the cache stays small.
+func (m *metrics) requestSeries(model string, key requestKey) *requestSeries {
+	if v, ok := m.series.Load(key); ok {
+		return v.(*requestSeries)
+	}
+	rs := &requestSeries{
+		count: m.requests.WithLabelValues(key.route, model, key.version, strconv.Itoa(key.status)),
+		total: m.total.WithLabelValues(key.route, model),
+	}
+	v, _ := m.series.LoadOrStore(key, rs)
+	return v.(*requestSeries)
 }

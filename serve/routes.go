@@ -76,8 +76,9 @@ func (s *Server) observe() gin.HandlerFunc {
 		if route == "" {
 			route = "unmatched"
 		}
-		s.metrics.requests.WithLabelValues(route, s.opts.Name, s.requestVersion(c), strconv.Itoa(c.Writer.Status())).Inc()
-		s.metrics.total.WithLabelValues(route, s.opts.Name).Observe(time.Since(start).Seconds())
+		rs := s.metrics.requestSeries(s.opts.Name, requestKey{route: route, version: s.requestVersion(c), status: c.Writer.Status()})
+		rs.count.Inc()
+		rs.total.Observe(time.Since(start).Seconds())
 	}
 }
 
