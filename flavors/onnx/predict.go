@@ -26,6 +26,8 @@ type Predictor struct {
 	inputs  []ioInfo
 	outputs []ioInfo
 	shapes  outputShapes
+	bind    bindings
+	opts    runOptsPool
 }
 
 // Predict maps in onto the session inputs (see buildFeeds), runs the
@@ -43,6 +45,9 @@ func (p *Predictor) Predict(ctx context.Context, in *flavors.Input) (*flavors.Ou
 	feeds, err := buildFeeds(in, p.inputs)
 	if err != nil {
 		return nil, err
+	}
+	if out, done, err := p.predictBound(ctx, in, feeds); done {
+		return out, err
 	}
 	ins := make([]ort.Value, len(p.inputs))
 	outs := make([]ort.Value, len(p.outputs))
@@ -78,17 +83,9 @@ func (p *Predictor) Predict(ctx context.Context, in *flavors.Input) (*flavors.Ou
 
 // run calls ORT, terminating the run when ctx is cancelled.
 func (p *Predictor) run(ctx context.Context, ins, outs []ort.Value) error {
-	var opts *ort.RunOptions
-	if ctx.Done() != nil {
-		var err error
-		if opts, err = ort.NewRunOptions(); err != nil {
-			return err
-		}
-		defer func() { _ = opts.Destroy() }()
-		stop := context.AfterFunc(ctx, func() { _ = opts.Terminate() })
-		defer stop()
-	}
-	err := p.sess.RunWithOptions(ins, outs, opts)
+	err := p.opts.cancellable(ctx, func(o *ort.RunOptions) error {
+		return p.sess.RunWithOptions(ins, outs, o)
+	})
 	if err == nil {
 		return nil
 	}
@@ -194,6 +191,8 @@ func (p *Predictor) Close() error {
 	if p.sess == nil {
 		return nil
 	}
+	p.bind.drain()
+	p.opts.drain()
 	err := p.sess.Destroy()
 	p.sess = nil
 	return err

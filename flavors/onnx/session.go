@@ -88,7 +88,7 @@ func open(dir string, cfg config, lo flavors.LoadOptions) (*Predictor, error) {
 	if len(ins) == 0 {
 		return nil, fmt.Errorf("onnx: %s has no inputs", cfg.Data)
 	}
-	p := &Predictor{inputs: toIOInfo(ins), outputs: toIOInfo(outs)}
+	p := &Predictor{inputs: toIOInfo(ins), outputs: toIOInfo(outs), opts: newRunOptsPool()}
 	p.shapes.on = preallocatable(p.outputs)
 	p.sess, err = ort.NewDynamicAdvancedSession(path, inputNames(p.inputs), inputNames(p.outputs), so)
 	if err != nil {
