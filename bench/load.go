@@ -101,9 +101,22 @@ type Result struct {
 	Missed     uint64  `json:"missed,omitempty"`
 	Throughput float64 `json:"throughput_rps"` // successful requests per second
 	Latency    Summary `json:"latency"`
+	// ServerCPU and ClientCPU are the CPU time the server's processes and
+	// the load generator's process used during the run (0: not measured).
+	ServerCPU time.Duration `json:"server_cpu_ns,omitempty"`
+	ClientCPU time.Duration `json:"client_cpu_ns,omitempty"`
 	// Curve is the latency at CurveQuantiles, for distribution charts.
 	Curve []time.Duration `json:"curve_ns,omitempty"`
 	hist  *Histogram
+}
+
+// PerRequest divides a CPU time of the run by the requests it made
+// (errors included: they cost CPU too); 0 when either is unknown.
+func (r *Result) PerRequest(cpu time.Duration) time.Duration {
+	if r == nil || r.Requests == 0 {
+		return 0
+	}
+	return cpu / time.Duration(r.Requests)
 }
 
 // CurveQuantiles are the quantiles Result.Curve holds.

@@ -152,9 +152,31 @@ type Memory struct {
 // starts in process groups of their own.
 func GroupMemory(pgid int) (Memory, error) {
 	var m Memory
-	ents, err := os.ReadDir("/proc")
+	members, err := groupMembers(pgid)
 	if err != nil {
 		return m, err
+	}
+	for pid := range members {
+		rss, hwm, err := procStatus(pid)
+		if err != nil || rss == 0 { // gone, or a zombie
+			continue
+		}
+		m.RSS += rss
+		m.HWM += hwm
+		m.N++
+	}
+	if m.N == 0 {
+		return m, errors.New("no process in the group")
+	}
+	return m, nil
+}
+
+// groupMembers lists the processes of process group pgid and the
+// descendants of its leader (workers that moved to a group of their own).
+func groupMembers(pgid int) (map[int]bool, error) {
+	ents, err := os.ReadDir("/proc")
+	if err != nil {
+		return nil, err
 	}
 	type info struct{ ppid, pgid int }
 	procs := map[int]info{}
@@ -186,19 +208,32 @@ func GroupMemory(pgid int) (Memory, error) {
 			queue = append(queue, children[p]...)
 		}
 	}
+	return members, nil
+}
+
+// GroupCPU sums the CPU time (user plus system) that the processes of
+// process group pgid and its leader's descendants have used so far.
+// Processes that ended are not counted, so compare two readings of a
+// group whose processes live through both.
+func GroupCPU(pgid int) (time.Duration, error) {
+	members, err := groupMembers(pgid)
+	if err != nil {
+		return 0, err
+	}
+	var total time.Duration
+	n := 0
 	for pid := range members {
-		rss, hwm, err := procStatus(pid)
-		if err != nil || rss == 0 { // gone, or a zombie
-			continue
+		d, err := ProcessCPU(pid)
+		if err != nil {
+			continue // gone
 		}
-		m.RSS += rss
-		m.HWM += hwm
-		m.N++
+		total += d
+		n++
 	}
-	if m.N == 0 {
-		return m, errors.New("no process in the group")
+	if n == 0 {
+		return 0, errors.New("no process in the group")
 	}
-	return m, nil
+	return total, nil
 }
 
 // treePids lists root and its live descendants.

@@ -2,6 +2,7 @@ package bench
 
 import (
 	"os"
+	"os/exec"
 	"testing"
 	"time"
 )
@@ -40,5 +41,49 @@ func TestProcessCPUGrowsWithWork(t *testing.T) {
 	}
 	if after-before < 50*time.Millisecond {
 		t.Errorf("150 ms of busy work added %v of CPU (x=%v)", after-before, x)
+	}
+}
+
+// TestGroupCPUCountsTheTree burns CPU in a child that leaves the process
+// group (as worker supervisors do) and checks the group's reading grows.
+func TestGroupCPUCountsTheTree(t *testing.T) {
+	sh, err := exec.LookPath("sh")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	p, err := Start("busy", dir, nil, dir, sh, "-c", `setsid sh -c 'while :; do :; done' & wait`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Stop(2 * time.Second)
+	pgid := p.Cmd.Process.Pid
+	before, err := GroupCPU(pgid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(400 * time.Millisecond)
+	after, err := GroupCPU(pgid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after-before < 100*time.Millisecond {
+		t.Errorf("a busy loop for 400 ms added %v of group CPU", after-before)
+	}
+	if _, err := GroupCPU(1 << 30); err == nil {
+		t.Error("a group with no process has a CPU time")
+	}
+}
+
+func TestPerRequestAndUs(t *testing.T) {
+	r := &Result{Requests: 4, ServerCPU: 400 * time.Microsecond}
+	if got := r.PerRequest(r.ServerCPU); got != 100*time.Microsecond {
+		t.Errorf("per request %v, want 100µs", got)
+	}
+	if got := (&Result{}).PerRequest(time.Second); got != 0 {
+		t.Errorf("no requests: %v, want 0", got)
+	}
+	if Us(100*time.Microsecond) != "100" || Us(0) != "–" {
+		t.Errorf("Us: %q %q", Us(100*time.Microsecond), Us(0))
 	}
 }

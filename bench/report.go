@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -124,6 +125,14 @@ func Ms(d time.Duration) string {
 	return fmt.Sprintf("%.3g", float64(d)/1e6)
 }
 
+// Us formats d in microseconds, "–" for 0 (not measured).
+func Us(d time.Duration) string {
+	if d <= 0 {
+		return "–"
+	}
+	return strconv.FormatFloat(float64(d)/1e3, 'f', 0, 64)
+}
+
 // MB formats a byte count in MiB.
 func MB(b uint64) string {
 	if b == 0 {
@@ -224,15 +233,15 @@ func markdown(r *Report, charts map[string][]string) string {
 		for _, c := range charts[model] {
 			p("![%s](benchmarks-raw/%s)\n", c, c)
 		}
-		p("\n| system | c | req/s | vs baseline | p50 | vs baseline | p90 | p99 | vs baseline | p99.9 | errors |\n")
-		p("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+		p("\n| system | c | req/s | vs baseline | p50 | vs baseline | p90 | p99 | vs baseline | p99.9 | errors | server CPU µs/req | load gen CPU µs/req |\n")
+		p("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 		for i := range r.Serving {
 			s := &r.Serving[i]
 			if s.Model != model {
 				continue
 			}
 			if s.Err != "" {
-				p("| %s | – | failed | | | | | | | | %s |\n", s.Key, oneLine(s.Err, 160))
+				p("| %s | – | failed | | | | | | | | %s | | |\n", s.Key, oneLine(s.Err, 160))
 				continue
 			}
 			base := r.Find(s.Baseline, model)
@@ -246,10 +255,10 @@ func markdown(r *Report, charts map[string][]string) string {
 				if base != nil {
 					vs = " (vs " + base.Key + ")"
 				}
-				p("| %s%s | %d | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", s.Key, vs, res.Concurrency,
+				p("| %s%s | %d | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", s.Key, vs, res.Concurrency,
 					Rate(res.Throughput), Ratio(res.Throughput, bt), Ms(res.Latency.P50), Ratio(float64(res.Latency.P50), b50),
 					Ms(res.Latency.P90), Ms(res.Latency.P99), Ratio(float64(res.Latency.P99), b99), Ms(res.Latency.P999),
-					errCell(res))
+					errCell(res), Us(res.PerRequest(res.ServerCPU)), Us(res.PerRequest(res.ClientCPU)))
 			}
 		}
 		p("\nOpen loop (fixed arrival rate, latency from the intended send time, so queueing is charged):\n\n")

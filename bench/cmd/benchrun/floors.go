@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -21,29 +20,10 @@ import (
 // constBody is what the HTTP floors answer: a prediction-shaped constant.
 var constBody = []byte(`{"predictions": [{"variable": 0.0}]}`)
 
-// runFloors measures the HTTP floors (a constant answer from net/http and
-// from gin, in this process, on loopback) and the compute floor (the onnx
-// flavor's predictor called in-process, no HTTP).
+// runFloors measures the compute floor: the onnx flavor's predictor called
+// in-process, no HTTP. The HTTP floors are servers of their own (see
+// floorServe), measured like every other server.
 func runFloors(ctx context.Context, log *slog.Logger, cfg *config, models map[string]*model, rep *bench.Report, fail func(string, error)) {
-	lin := models["linear"]
-	if lin != nil && (cfg.want(keyFloorHTTP) || cfg.want("linear")) {
-		mux := http.NewServeMux()
-		mux.HandleFunc("POST /invocations", func(w http.ResponseWriter, r *http.Request) {
-			_, _ = io.Copy(io.Discard, r.Body)
-			w.Header().Set("Content-Type", "application/json")
-			_, _ = w.Write(constBody)
-		})
-		rep.Serving = append(rep.Serving, floorHTTP(ctx, log, cfg, keyFloorHTTP, "net/http ServeMux handler writing a constant", mux, lin, fail))
-	}
-	if lin != nil && (cfg.want(keyFloorGin) || cfg.want("linear")) {
-		gin.SetMode(gin.ReleaseMode)
-		g := gin.New()
-		g.POST("/invocations", func(c *gin.Context) {
-			_, _ = io.Copy(io.Discard, c.Request.Body)
-			c.Data(http.StatusOK, "application/json", constBody)
-		})
-		rep.Serving = append(rep.Serving, floorHTTP(ctx, log, cfg, keyFloorGin, "gin (release mode, no middleware) handler writing a constant", g, lin, fail))
-	}
 	kinds := []string{"linear", "iris_rf", "mlp"}
 	for _, k := range kinds {
 		m := models[k]
@@ -89,32 +69,53 @@ func runFloors(ctx context.Context, log *slog.Logger, cfg *config, models map[st
 	}
 }
 
-// floorHTTP serves h on a loopback port in this process and measures it
-// with the linear model's request body.
-func floorHTTP(ctx context.Context, log *slog.Logger, cfg *config, key, variant string, h http.Handler, m *model, fail func(string, error)) bench.ServingRun {
-	run := bench.ServingRun{Key: key, System: "floor", Model: m.Kind, Variant: variant, Protocol: "POST /invocations"}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+// floorHandler is the trivial handler of an HTTP floor: it reads the body
+// and answers a constant.
+func floorHandler(kind string) (http.Handler, error) {
+	switch kind {
+	case "nethttp":
+		mux := http.NewServeMux()
+		mux.HandleFunc("POST /invocations", func(w http.ResponseWriter, r *http.Request) {
+			_, _ = io.Copy(io.Discard, r.Body)
+			w.Header().Set("Content-Type", "application/json")
+			_, _ = w.Write(constBody)
+		})
+		return mux, nil
+	case "gin":
+		gin.SetMode(gin.ReleaseMode)
+		g := gin.New()
+		g.POST("/invocations", func(c *gin.Context) {
+			_, _ = io.Copy(io.Discard, c.Request.Body)
+			c.Data(http.StatusOK, "application/json", constBody)
+		})
+		return g, nil
+	}
+	return nil, fmt.Errorf("unknown floor %q (gin, nethttp)", kind)
+}
+
+// serveFloor is benchrun started as an HTTP floor (-floor-serve): it
+// serves the floor on addr until it is killed, so that the floor runs in a
+// process of its own as the servers it is compared with do.
+func serveFloor(kind, addr string) int {
+	h, err := floorHandler(kind)
 	if err != nil {
-		run.Err = err.Error()
-		fail(key, err)
-		return run
+		fmt.Fprintln(os.Stderr, err)
+		return 2
 	}
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
-	go func() { _ = srv.Serve(ln) }()
-	defer func() {
-		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = srv.Shutdown(sctx)
-	}()
-	log.Info("http floor", "system", key)
-	req := &bench.Request{URL: "http://" + ln.Addr().String() + "/invocations", ContentType: "application/json", Body: m.Body,
-		Check: hasKey("predictions")}
-	measureHTTP(ctx, cfg, &run, req, 0)
-	if msg := noSuccess(&run); msg != "" {
-		run.Err = msg
-		fail(key, errors.New(msg))
+	srv := &http.Server{Addr: addr, Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	fmt.Fprintln(os.Stderr, srv.ListenAndServe())
+	return 1
+}
+
+// floorServe starts this program as an HTTP floor of kind.
+func floorServe(kind string) func(*config, *model, int, string) (string, []string, error) {
+	return func(_ *config, _ *model, port int, _ string) (string, []string, error) {
+		self, err := os.Executable()
+		if err != nil {
+			return "", nil, err
+		}
+		return self, []string{"-floor-serve", kind, "-floor-addr", fmt.Sprintf("127.0.0.1:%d", port)}, nil
 	}
-	return run
 }
 
 // ensureMLServer creates MLServer's own venv when -mlserver was not given,

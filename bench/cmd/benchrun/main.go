@@ -61,7 +61,13 @@ func run() int {
 	flag.StringVar(&only, "only", "", "comma-separated system keys or model kinds to run (debugging)")
 	flag.BoolVar(&cfg.skipTracking, "no-tracking", false, "skip the tracking server benchmarks")
 	flag.BoolVar(&cfg.skipServing, "no-serving", false, "skip the serving benchmarks")
+	var floorKind, floorAddr string
+	flag.StringVar(&floorKind, "floor-serve", "", "internal: serve an HTTP floor (gin or nethttp) on -floor-addr until killed")
+	flag.StringVar(&floorAddr, "floor-addr", "127.0.0.1:8199", "internal: address of -floor-serve")
 	flag.Parse()
+	if floorKind != "" {
+		return serveFloor(floorKind, floorAddr)
+	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	if cfg.python == "" {
 		log.Error("-python is required")

@@ -117,6 +117,10 @@ func mlserverStart(maxBatch int) func(*config, *model, int, string) (string, []s
 // servers lists the external scoring servers, in run order.
 func servers(cfg *config) []server {
 	all := []server{
+		{key: keyFloorHTTP, system: "floor", variant: "net/http ServeMux handler writing a constant, in a process of its own",
+			protocol: "MLflow /invocations", models: []string{"linear"}, args: floorServe("nethttp"), request: invocations},
+		{key: keyFloorGin, system: "floor", variant: "gin (release mode, no middleware) handler writing a constant, in a process of its own",
+			protocol: "MLflow /invocations", models: []string{"linear"}, args: floorServe("gin"), request: invocations},
 		{key: keyMlgate, system: "mlgate", variant: "onnx flavor, batching off", baseline: keyMlflow,
 			protocol: "MLflow /invocations", models: []string{"linear", "iris_rf", "mlp"},
 			args: mlgateServe(), request: invocations},
@@ -150,7 +154,7 @@ func servers(cfg *config) []server {
 	}
 	// Smoke run: every system once on the small models.
 	quick := map[string][]string{
-		keyMlgate: {"linear"}, keyMlgateBatch: {"linear"}, keyPyfunc1: {"sklearn_pipeline"},
+		keyFloorHTTP: {"linear"}, keyFloorGin: {"linear"}, keyMlgate: {"linear"}, keyMlgateBatch: {"linear"}, keyPyfunc1: {"sklearn_pipeline"},
 		keyMlflow: {"linear"}, keyMLServer: {"linear"},
 	}
 	var out []server
@@ -257,7 +261,10 @@ func measureHTTP(ctx context.Context, cfg *config, run *bench.ServingRun, req *b
 	op := bench.HTTPOp(client, req)
 	bench.Closed(ctx, op, 16, bench.Bounds{Duration: cfg.warm})
 	for _, c := range cfg.concs {
-		run.Closed = append(run.Closed, bench.Closed(ctx, op, c, bench.Bounds{Duration: cfg.point, MaxRequests: cfg.maxReqPerPoint}))
+		cpu := startCPU(pgid)
+		res := bench.Closed(ctx, op, c, bench.Bounds{Duration: cfg.point, MaxRequests: cfg.maxReqPerPoint})
+		res.ServerCPU, res.ClientCPU = cpu.stop()
+		run.Closed = append(run.Closed, res)
 	}
 	open := bench.Open(ctx, op, cfg.rate, 64, bench.Bounds{Duration: cfg.point})
 	run.Open = &open
@@ -296,4 +303,37 @@ func shellLine(bin string, argv []string) string {
 		parts = append(parts, a)
 	}
 	return strings.Join(parts, " ")
+}
+
+// cpuMark is the CPU time of a server's process group and of this process
+// (the load generator) when a run starts.
+type cpuMark struct {
+	pgid           int
+	server, client time.Duration
+	ok             bool
+}
+
+func startCPU(pgid int) cpuMark {
+	m := cpuMark{pgid: pgid}
+	if pgid <= 0 {
+		return m
+	}
+	var err1, err2 error
+	m.server, err1 = bench.GroupCPU(pgid)
+	m.client, err2 = bench.ProcessCPU(os.Getpid())
+	m.ok = err1 == nil && err2 == nil
+	return m
+}
+
+// stop returns the CPU time each side used since start (0, 0 when unknown).
+func (m cpuMark) stop() (server, client time.Duration) {
+	if !m.ok {
+		return 0, 0
+	}
+	s, err1 := bench.GroupCPU(m.pgid)
+	c, err2 := bench.ProcessCPU(os.Getpid())
+	if err1 != nil || err2 != nil || s < m.server || c < m.client {
+		return 0, 0
+	}
+	return s - m.server, c - m.client
 }
