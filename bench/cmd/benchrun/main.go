@@ -183,6 +183,8 @@ func settings(cfg *config) []string {
 			"open loop at %.0f requests/s for %s with up to 64 requests in flight", cfg.concs, cfg.point, cfg.warm, cfg.rate, cfg.point),
 		"latency percentiles from a log-linear histogram (relative error < 0.8%); errors (transport, non-2xx, wrong body) counted and shown, never timed",
 		"one kept-alive HTTP/1.1 connection per sender, 127.0.0.1 only; the request body is the first valid example request that interop/models.py writes for the model (for mlp one row of 512 floats: online inference, the case dynamic batching is for)",
+		"the HTTP floors (a trivial gin or net/http handler answering a constant) run as processes of their own, as every server under test does; the compute floor calls the onnx flavor's predictor in the harness's process",
+		"CPU per request (closed loop): the CPU time the server's process group, or the harness's own process (the load generator), used during the point, divided by the requests sent",
 		"every server is started by the harness from the same model folders (built by interop/models.py with the pinned mlflow 3.17.2); mlflow and MLServer speak their own protocols (MLflow /invocations; MLServer's Open Inference Protocol /v2/models/m/infer, the path its adaptive batching applies to)",
 		fmt.Sprintf("tracking: %d runs in the store before runs/search: mlflow's SQLite store is filled before its server starts by a script using mlflow's own SQLAlchemy models "+
 			"(its REST API creates only a few runs per second on a busy machine), mlgate's through its REST API at concurrency 8 (at most %s); "+
