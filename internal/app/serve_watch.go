@@ -55,6 +55,46 @@ type target struct {
 	uri     string
 	served  string // the version being served ("" before the first load)
 	install func(*serve.Model) error
+	backoff loadBackoff
+}
+
+// errRetryLater is load's answer for a version that failed to load and
+// whose next try is not due yet.
+var errRetryLater = errors.New("the version failed to load; its next try is not due yet")
+
+// loadBackoff spaces out the tries of a version that failed to load (its
+// files missing, a broken model): each failure doubles the wait, from one
+// poll interval up to maxLoadBackoff, so that a broken version neither
+// hammers the artifact store nor fills the log at every poll. Any other
+// version is tried at once.
+type loadBackoff struct {
+	version  string
+	failures int
+	next     time.Time
+}
+
+// maxLoadBackoff caps the wait between two tries of a failing version
+// (unless the poll interval is longer).
+const maxLoadBackoff = 10 * time.Minute
+
+// due reports whether version may be tried at now.
+func (b *loadBackoff) due(version string, now time.Time) bool {
+	return version != b.version || !now.Before(b.next)
+}
+
+// failed records a failure of version at now and returns the wait before
+// its next try.
+func (b *loadBackoff) failed(version string, now time.Time, interval time.Duration) time.Duration {
+	if version != b.version {
+		*b = loadBackoff{version: version}
+	}
+	b.failures++
+	d := interval << min(b.failures-1, 16)
+	if d > maxLoadBackoff || d <= 0 {
+		d = max(maxLoadBackoff, interval)
+	}
+	b.next = now.Add(d)
+	return d
 }
 
 // load resolves t's URI to the version it names and, when that is not
@@ -72,22 +112,37 @@ func (s *Scoring) load(ctx context.Context, t *target) (bool, error) {
 	if res.Version == t.served {
 		return false, nil
 	}
-	m, err := s.srv.LoadModel(ctx, versionURI(res.Name, res.Version))
-	if err != nil {
-		return false, err
+	now := time.Now()
+	if !t.backoff.due(res.Version, now) {
+		return false, errRetryLater
 	}
-	m.Version = res.Version
-	if err := t.install(m); err != nil {
-		_ = m.Predictor.Close()
-		return false, err
+	if err := s.install(ctx, t, res); err != nil {
+		wait := t.backoff.failed(res.Version, now, s.opts.WatchInterval)
+		return false, fmt.Errorf("version %s: %w (next try in %s)", res.Version, err, wait)
 	}
+	t.backoff = loadBackoff{}
 	t.served = res.Version
 	return true, nil
 }
 
+// install loads the resolved version and installs it as t.
+func (s *Scoring) install(ctx context.Context, t *target, res *registry.Resolved) error {
+	m, err := s.srv.LoadModel(ctx, versionURI(res.Name, res.Version))
+	if err != nil {
+		return err
+	}
+	m.Version = res.Version
+	if err := t.install(m); err != nil {
+		_ = m.Predictor.Close()
+		return err
+	}
+	return nil
+}
+
 // watch polls the registry every WatchInterval until ctx ends and
 // switches each moving target to the version its URI names when it moves.
-// A failed poll or load is logged and keeps the served version; onSwitch,
+// A failed poll or load is logged and keeps the served version (a version
+// that failed to load is retried with a growing wait, see loadBackoff); onSwitch,
 // when set, is told each switch (role and new version).
 func (s *Scoring) watch(ctx context.Context, targets []*target, onSwitch func(ctx context.Context, role, version string)) {
 	t := time.NewTicker(s.opts.WatchInterval)
@@ -106,6 +161,7 @@ func (s *Scoring) watch(ctx context.Context, targets []*target, onSwitch func(ct
 			switch {
 			case err != nil && errors.Is(err, context.Canceled) && ctx.Err() != nil:
 				return
+			case errors.Is(err, errRetryLater):
 			case err != nil:
 				s.opts.Logger.Warn("following the model URI: keeping the served version", slog.String("role", tg.role),
 					slog.String("model_uri", tg.uri), slog.String("version", tg.served), slog.String("error", err.Error()))
