@@ -61,11 +61,36 @@ func (v *value) items() []value {
 type packedNums struct {
 	src string
 	off []uint32 // start, end of each literal
+	// vals, when set, holds each literal's value as the parser computed it
+	// while scanning (see scanNumberValue), NaN where it could not.
+	vals []float64
 }
 
 func (n *packedNums) len() int { return len(n.off) / 2 }
 
 func (n *packedNums) at(i int) string { return n.src[n.off[2*i]:n.off[2*i+1]] }
+
+// float is Python's float() of literal i.
+func (n *packedNums) float(i int) float64 {
+	if n.vals != nil {
+		if f := n.vals[i]; !math.IsNaN(f) {
+			return f
+		}
+	} else if f, ok := fastFloat(n.at(i)); ok {
+		return f
+	}
+	f, _ := strconv.ParseFloat(n.at(i), 64)
+	return f
+}
+
+// slice returns literals [from, to).
+func (n *packedNums) slice(from, to int) *packedNums {
+	out := &packedNums{src: n.src, off: n.off[2*from : 2*to : 2*to]}
+	if n.vals != nil {
+		out.vals = n.vals[from:to:to]
+	}
+	return out
+}
 
 // length is an array's element count without expanding it.
 func (v *value) length() int {
@@ -277,7 +302,8 @@ type parser struct {
 	names []string
 	pack  bool
 	lits  []uint32
-	src   string // data as a string view, made on first use
+	vals  []float64 // the values of lits' literals (see packed)
+	src   string    // data as a string view, made on first use
 	// hw and hwNames are the most stack and names held (cleared on release).
 	hw, hwNames int
 }
@@ -295,10 +321,11 @@ func (p *parser) release() {
 	clear(p.names[:p.hwNames])
 	p.hw, p.hwNames = 0, 0
 	p.data, p.src = nil, ""
-	if cap(p.stack) > maxPooledStack || cap(p.names) > maxPooledStack || cap(p.lits) > 4*maxPooledStack {
+	if cap(p.stack) > maxPooledStack || cap(p.names) > maxPooledStack || cap(p.lits) > 4*maxPooledStack ||
+		cap(p.vals) > 2*maxPooledStack {
 		return
 	}
-	p.stack, p.names, p.lits = p.stack[:0], p.names[:0], p.lits[:0]
+	p.stack, p.names, p.lits, p.vals = p.stack[:0], p.names[:0], p.lits[:0], p.vals[:0]
 	parsers.Put(p)
 }
 
@@ -314,22 +341,31 @@ func (p *parser) plainNumber() bool {
 	return c == '-' && p.i+1 < len(p.data) && p.data[p.i+1] >= '0' && p.data[p.i+1] <= '9'
 }
 
+// minPackedVals is the shortest packed array that keeps the values
+// computed while scanning.
+const minPackedVals = 16
+
 // packed parses the rest of an array whose first element starts a plain
 // number. ok is false (and nothing consumed) when a non-number follows:
 // the caller then parses the array the general way.
 func (p *parser) packed() (nums *packedNums, ok bool, err error) {
-	start, base := p.i, len(p.lits)
-	defer func() { p.lits = p.lits[:base] }()
+	start, base, vbase := p.i, len(p.lits), len(p.vals)
+	defer func() { p.lits, p.vals = p.lits[:base], p.vals[:vbase] }()
 	for {
 		if !p.plainNumber() {
 			p.i = start
 			return nil, false, nil
 		}
 		from := p.i
-		if err := p.scanNumber(); err != nil {
+		f, fast, err := p.scanNumberValue()
+		if err != nil {
 			return nil, false, err
 		}
+		if !fast {
+			f = math.NaN()
+		}
 		p.lits = append(p.lits, uint32(from), uint32(p.i))
+		p.vals = append(p.vals, f)
 		p.ws()
 		if p.i >= len(p.data) {
 			return nil, false, &errJSON{"Expecting ',' delimiter", p.i}
@@ -344,7 +380,11 @@ func (p *parser) packed() (nums *packedNums, ok bool, err error) {
 				p.src = p.view(0, len(p.data))
 			}
 			off := append(make([]uint32, 0, len(p.lits)-base), p.lits[base:]...)
-			return &packedNums{src: p.src, off: off}, true, nil
+			var vals []float64 // a short array parses again cheaper than it allocates
+			if len(p.vals)-vbase >= minPackedVals {
+				vals = append(make([]float64, 0, len(p.vals)-vbase), p.vals[vbase:]...)
+			}
+			return &packedNums{src: p.src, off: off, vals: vals}, true, nil
 		default:
 			return nil, false, &errJSON{"Expecting ',' delimiter", p.i}
 		}
@@ -419,41 +459,96 @@ func (p *parser) number() (value, error) {
 	return value{k: kNumber, num: p.view(start, p.i)}, nil
 }
 
-// scanNumber moves past one number literal.
-func (p *parser) scanNumber() error {
+// scanNumberValue moves past one number literal as scanNumber does and
+// computes its value on the way when Clinger's fast path applies (the
+// fastFloat conditions); fast is false when it does not.
+func (p *parser) scanNumberValue() (f float64, fast bool, err error) {
 	start := p.i
-	if p.data[p.i] == '-' {
+	neg := p.data[p.i] == '-'
+	if neg {
 		p.i++
 	}
-	digits := func() int {
-		n := 0
-		for p.i < len(p.data) && p.data[p.i] >= '0' && p.data[p.i] <= '9' {
-			p.i++
-			n++
-		}
-		return n
-	}
+	var mant uint64
+	sig, exp, n := 0, 0, 0 // significant digits, decimal exponent, digits seen
 	if p.i < len(p.data) && p.data[p.i] == '0' {
 		p.i++
-	} else if digits() == 0 {
-		return &errJSON{"Expecting value", start}
+	} else {
+		for ; p.i < len(p.data) && p.data[p.i] >= '0' && p.data[p.i] <= '9'; p.i++ {
+			if sig < 19 {
+				mant = mant*10 + uint64(p.data[p.i]-'0')
+			}
+			sig++ // no leading zero: every digit counts
+			n++
+		}
+		if n == 0 {
+			return 0, false, &errJSON{"Expecting value", start}
+		}
 	}
 	if p.i < len(p.data) && p.data[p.i] == '.' {
 		p.i++
-		if digits() == 0 {
-			return &errJSON{"Expecting ',' delimiter", p.i}
+		n = 0
+		for ; p.i < len(p.data) && p.data[p.i] >= '0' && p.data[p.i] <= '9'; p.i++ {
+			n++
+			exp--
+			if mant == 0 && p.data[p.i] == '0' {
+				continue
+			}
+			if sig < 19 {
+				mant = mant*10 + uint64(p.data[p.i]-'0')
+			}
+			sig++
+		}
+		if n == 0 {
+			return 0, false, &errJSON{"Expecting ',' delimiter", p.i}
 		}
 	}
 	if p.i < len(p.data) && (p.data[p.i] == 'e' || p.data[p.i] == 'E') {
 		p.i++
+		eneg := false
 		if p.i < len(p.data) && (p.data[p.i] == '+' || p.data[p.i] == '-') {
+			eneg = p.data[p.i] == '-'
 			p.i++
 		}
-		if digits() == 0 {
-			return &errJSON{"Expecting ',' delimiter", p.i}
+		e := 0
+		n = 0
+		for ; p.i < len(p.data) && p.data[p.i] >= '0' && p.data[p.i] <= '9'; p.i++ {
+			if e < 10000 {
+				e = e*10 + int(p.data[p.i]-'0')
+			}
+			n++
 		}
+		if n == 0 {
+			return 0, false, &errJSON{"Expecting ',' delimiter", p.i}
+		}
+		if eneg {
+			e = -e
+		}
+		exp += e
 	}
-	return nil
+	if sig > 15 {
+		return 0, false, nil
+	}
+	f = float64(mant)
+	switch {
+	case mant == 0:
+	case exp == 0:
+	case exp > 0 && exp <= 22:
+		f *= pow10[exp]
+	case exp < 0 && exp >= -22:
+		f /= pow10[-exp]
+	default:
+		return 0, false, nil
+	}
+	if neg {
+		f = -f
+	}
+	return f, true, nil
+}
+
+// scanNumber moves past one number literal.
+func (p *parser) scanNumber() error {
+	_, _, err := p.scanNumberValue()
+	return err
 }
 
 func (p *parser) str() (string, error) {

@@ -88,12 +88,7 @@ func packedFloats[T float32 | float64](blocks []*packedNums, n int) []T {
 	out := make([]T, 0, n)
 	for _, b := range blocks {
 		for i := range b.len() {
-			lit := b.at(i)
-			f, ok := fastFloat(lit)
-			if !ok {
-				f, _ = strconv.ParseFloat(lit, 64)
-			}
-			out = append(out, T(f))
+			out = append(out, T(b.float(i)))
 		}
 	}
 	return out

@@ -604,7 +604,7 @@ func nestPacked(n *packedNums, shape []int64) value {
 	}
 	step := n.len() / int(shape[0])
 	for j := range out.arr {
-		out.arr[j] = nestPacked(&packedNums{src: n.src, off: n.off[2*j*step : 2*(j+1)*step : 2*(j+1)*step]}, shape[1:])
+		out.arr[j] = nestPacked(n.slice(j*step, (j+1)*step), shape[1:])
 	}
 	return out
 }

@@ -60,6 +60,11 @@ var packedSeeds = []string{
 	`[300, -129, 1.9]`, `[18446744073709551615, 9223372036854775808]`, `{"x": [[1, 2], [3, 4]], "y": [5]}`,
 	`[[[1], [2]], [[3], [4]]]`, `[[1, 2], []]`, `[[], []]`, `[1, [2]]`, `[[1], 2]`, `[ 1 , 2 ]`, `[1, null]`,
 	`[1, {"a": 2}]`, `[1e400, -1e400]`, `[1`, `[1,`, `[-`, `[{"b": "it's", "a": [1, "x\ny"]}]`,
+	// arrays long enough to keep the values computed while scanning
+	`[[0.1, 0.2, 0.30000000000000004, 1e400, -1e-400, 9007199254740993, 123456789012345678, 1e22, 1e23, -0, ` +
+		`0.000001, 4.9e-324, 2.5E+3, 1.7976931348623157e308, 7, 8, 9]]`,
+	`[[1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16], [-1, -2, -3, -4, -5, -6, -7, -8, -9, -10, -11, -12, -13, -14, -15, -16.5]]`,
+	`[1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, "x"]`,
 }
 
 func TestPackedParseMatchesPlain(t *testing.T) {
@@ -137,5 +142,47 @@ func FuzzFastFloat(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, s string) {
 		checkFastFloat(t, s)
+	})
+}
+
+func TestScanNumberValue(t *testing.T) {
+	for _, s := range []string{"0", "-0", "1", "-1.5", "0.1", "3.14159", "1e22", "1e23", "123456789012345",
+		"1234567890123456", "0.000001", "1e-22", "1.5e-7", "9007199254740993", "-0.0", "2.5E+3", "00012",
+		"0.30000000000000004", "1e400", "4.9e-324", "12.", "-", "1e", "1e+", "0.000000000000000000000000001",
+		"100000000000000000000000", "0e999", "-0.849", "12,", "7]"} {
+		checkScanNumber(t, s)
+	}
+}
+
+// checkScanNumber checks that scanNumberValue accepts and rejects what
+// scanNumber does, stops at the same place, and that a value it computes is
+// strconv's.
+func checkScanNumber(t *testing.T, s string) {
+	t.Helper()
+	if s == "" || (s[0] != '-' && (s[0] < '0' || s[0] > '9')) {
+		return
+	}
+	a, b := &parser{data: []byte(s)}, &parser{data: []byte(s)}
+	f, fast, err := a.scanNumberValue()
+	errPlain := b.scanNumber()
+	if fmt.Sprint(err) != fmt.Sprint(errPlain) || a.i != b.i {
+		t.Fatalf("%q: scanNumberValue stopped at %d with %v, scanNumber at %d with %v", s, a.i, err, b.i, errPlain)
+	}
+	if err != nil || !fast {
+		return
+	}
+	want, perr := strconv.ParseFloat(s[:a.i], 64)
+	if perr != nil || math.Float64bits(f) != math.Float64bits(want) {
+		t.Fatalf("%q: value %v, strconv says %v (%v)", s[:a.i], f, want, perr)
+	}
+}
+
+// FuzzScanNumberValue checks the fused scan against scanNumber and strconv.
+func FuzzScanNumberValue(f *testing.F) {
+	for _, s := range []string{"1.25", "-3e-5", "123456789012345e7", "0.1e1", "0.0000123", "-0"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		checkScanNumber(t, s)
 	})
 }
