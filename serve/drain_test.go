@@ -26,7 +26,7 @@ func listen(t *testing.T, s *Server) (string, *http.Server) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	hs := &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 5 * time.Second}
+	hs := &http.Server{Handler: s.Handler(), ConnState: s.ConnState, ReadHeaderTimeout: 5 * time.Second}
 	go func() { _ = hs.Serve(ln) }()
 	t.Cleanup(func() {
 		_ = hs.Close()
@@ -291,5 +291,40 @@ func load(url string, n int, stop chan struct{}) func() loadResult {
 	return func() loadResult {
 		wg.Wait()
 		return r
+	}
+}
+
+// TestDrainClosesConnectionsWithoutRequest: a connection opened ahead of
+// need (as load balancers do) does not hold the drain for the 5 s
+// http.Server gives such connections; a request in flight still finishes.
+func TestDrainClosesConnectionsWithoutRequest(t *testing.T) {
+	p := &echo{gate: make(chan struct{}), entered: make(chan struct{}, 1)}
+	s, url, hs := newDrainServer(t, p, 0)
+	idle, err := net.Dial("tcp", strings.TrimPrefix(url, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer idle.Close()
+	inflight := make(chan answer, 1)
+	go func() {
+		inflight <- do(&http.Client{Timeout: 10 * time.Second}, "POST", url+"/invocations", `{"inputs": [1]}`)
+	}()
+	<-p.entered
+	time.AfterFunc(200*time.Millisecond, func() { close(p.gate) })
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	start := time.Now()
+	if err := s.Shutdown(ctx, hs); err != nil {
+		t.Fatalf("shutdown: %v", err)
+	}
+	if took := time.Since(start); took > 2*time.Second {
+		t.Fatalf("drain took %v with a connection that sent nothing", took)
+	}
+	if a := <-inflight; a.err != nil || a.status != 200 {
+		t.Fatalf("request in flight during the drain: %+v", a)
+	}
+	_ = idle.SetReadDeadline(time.Now().Add(2 * time.Second))
+	if _, err := idle.Read(make([]byte, 1)); !errors.Is(err, io.EOF) && !errors.Is(err, syscall.ECONNRESET) {
+		t.Fatalf("the connection without a request: read %v, want it closed", err)
 	}
 }

@@ -101,6 +101,7 @@ type Server struct {
 	admitted  atomic.Int64 // requests queued or running
 	draining  atomic.Bool
 	closed    atomic.Bool
+	fresh     freshConns // connections without a request yet (see ConnState)
 }
 
 // New validates opts and builds a server with no model loaded yet: /health

@@ -220,7 +220,8 @@ func NewScoring(opts ServeOptions) (*Scoring, error) {
 	}
 	return &Scoring{
 		opts: opts, srv: srv, ln: ln, source: src, done: make(chan error, 1), resolver: res, switches: switches,
-		http: &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 30 * time.Second, IdleTimeout: 120 * time.Second},
+		http: &http.Server{Handler: srv.Handler(), ConnState: srv.ConnState, ReadHeaderTimeout: 30 * time.Second,
+			IdleTimeout: 120 * time.Second},
 	}, nil
 }
 
