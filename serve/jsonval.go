@@ -199,6 +199,13 @@ func fastFloat(s string) (f float64, ok bool) {
 	if i != len(s) {
 		return 0, false
 	}
+	return exactFloat(mant, exp, neg)
+}
+
+// exactFloat is ±mant × 10^exp when one exact multiplication or division
+// gives it (mant below 2^53, |exp| ≤ 22: Clinger's fast path, correctly
+// rounded); ok is false otherwise.
+func exactFloat(mant uint64, exp int, neg bool) (f float64, ok bool) {
 	f = float64(mant)
 	switch {
 	case mant == 0:
@@ -528,21 +535,8 @@ func (p *parser) scanNumberValue() (f float64, fast bool, err error) {
 	if sig > 15 {
 		return 0, false, nil
 	}
-	f = float64(mant)
-	switch {
-	case mant == 0:
-	case exp == 0:
-	case exp > 0 && exp <= 22:
-		f *= pow10[exp]
-	case exp < 0 && exp >= -22:
-		f /= pow10[-exp]
-	default:
-		return 0, false, nil
-	}
-	if neg {
-		f = -f
-	}
-	return f, true, nil
+	f, fast = exactFloat(mant, exp, neg)
+	return f, fast, nil
 }
 
 // scanNumber moves past one number literal.

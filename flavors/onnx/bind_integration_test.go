@@ -6,9 +6,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -74,8 +71,7 @@ func TestBindingsReusedAndDetached(t *testing.T) {
 // takes long and ORT can stop it between nodes.
 func chainModel(t *testing.T) string {
 	t.Helper()
-	dir := t.TempDir()
-	script := `
+	return scriptModel(t, "chain", `
 import sys, numpy as np, onnx
 from onnx import TensorProto, helper, numpy_helper
 w = numpy_helper.from_array((np.eye(256) * 0.999).astype(np.float32), "w")
@@ -88,16 +84,7 @@ g = helper.make_graph(nodes, "chain", [helper.make_tensor_value_info("x", Tensor
 m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)])
 m.ir_version = 8
 onnx.save(m, sys.argv[1])
-`
-	out, err := exec.Command(testPython(t), "-c", script, filepath.Join(dir, "model.onnx")).CombinedOutput()
-	if err != nil {
-		t.Fatalf("building the chain model: %v\n%s", err, out)
-	}
-	mlmodel := "flavors:\n  onnx:\n    data: model.onnx\n    onnx_version: 1.17.0\n"
-	if err := os.WriteFile(filepath.Join(dir, "MLmodel"), []byte(mlmodel), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return dir
+`)
 }
 
 // TestDeadlineTerminatesRun: a deadline that passes during a long run

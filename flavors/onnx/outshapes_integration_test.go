@@ -13,12 +13,27 @@ import (
 	"github.com/mlgate/mlgate/pkgformat"
 )
 
+// scriptModel runs a Python script that saves an ONNX model at argv[1]
+// and writes an MLmodel for it; what names the model in errors.
+func scriptModel(t *testing.T, what, script string) string {
+	t.Helper()
+	dir := t.TempDir()
+	out, err := exec.Command(testPython(t), "-c", script, filepath.Join(dir, "model.onnx")).CombinedOutput()
+	if err != nil {
+		t.Fatalf("building the %s model: %v\n%s", what, err, out)
+	}
+	mlmodel := "flavors:\n  onnx:\n    data: model.onnx\n    onnx_version: 1.17.0\n"
+	if err := os.WriteFile(filepath.Join(dir, "MLmodel"), []byte(mlmodel), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
 // nonzeroModel writes a model whose output size depends on the data
 // (NonZero): the shapes learned for one input are wrong for the next.
 func nonzeroModel(t *testing.T) string {
 	t.Helper()
-	dir := t.TempDir()
-	script := `
+	return scriptModel(t, "NonZero", `
 import sys, onnx
 from onnx import TensorProto, helper
 g = helper.make_graph([helper.make_node("NonZero", ["x"], ["idx"])], "nz",
@@ -27,16 +42,7 @@ g = helper.make_graph([helper.make_node("NonZero", ["x"], ["idx"])], "nz",
 m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)])
 m.ir_version = 8
 onnx.save(m, sys.argv[1])
-`
-	out, err := exec.Command(testPython(t), "-c", script, filepath.Join(dir, "model.onnx")).CombinedOutput()
-	if err != nil {
-		t.Fatalf("building the NonZero model: %v\n%s", err, out)
-	}
-	mlmodel := "flavors:\n  onnx:\n    data: model.onnx\n    onnx_version: 1.17.0\n"
-	if err := os.WriteFile(filepath.Join(dir, "MLmodel"), []byte(mlmodel), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return dir
+`)
 }
 
 func TestLearnedOutputShapes(t *testing.T) {
