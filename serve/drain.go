@@ -6,8 +6,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"sync"
-	"sync/atomic"
 	"time"
 )
 
@@ -35,15 +33,7 @@ func (s *Server) Shutdown(ctx context.Context, hs *http.Server) error {
 		}
 		t.Stop()
 	}
-	stop := make(chan struct{})
-	closed := make(chan struct{})
-	go func() {
-		defer close(closed)
-		s.fresh.closeWhileDraining(stop)
-	}()
-	err := hs.Shutdown(ctx)
-	close(stop)
-	<-closed
+	err := s.fresh.Shutdown(ctx, hs)
 	if err != nil {
 		err = errors.Join(err, hs.Close())
 		s.log.Warn("drain cut short: open connections closed", slog.Duration("took", time.Since(start)),
@@ -55,74 +45,6 @@ func (s *Server) Shutdown(ctx context.Context, hs *http.Server) error {
 }
 
 // ConnState is the http.Server ConnState hook of a server that Shutdown
-// drains: it tracks the connections that were accepted but have sent no
-// request yet. http.Server.Shutdown waits 5 s before it counts such a
-// connection as idle, so a load balancer that opens connections ahead of
-// need would hold every drain for 5 s; Shutdown closes them instead.
-func (s *Server) ConnState(c net.Conn, st http.ConnState) {
-	switch st {
-	case http.StateNew:
-		s.fresh.add(c)
-	case http.StateActive, http.StateClosed, http.StateHijacked:
-		s.fresh.remove(c)
-	}
-}
-
-// freshConns are connections with no request yet, and when they came.
-type freshConns struct {
-	n     atomic.Int64 // len(conns), read without the lock
-	mu    sync.Mutex
-	conns map[net.Conn]time.Time
-}
-
-func (f *freshConns) add(c net.Conn) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if f.conns == nil {
-		f.conns = map[net.Conn]time.Time{}
-	}
-	f.conns[c] = time.Now()
-	f.n.Store(int64(len(f.conns)))
-}
-
-// remove forgets c; the common case (no fresh connection) takes no lock.
-func (f *freshConns) remove(c net.Conn) {
-	if f.n.Load() == 0 {
-		return
-	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	delete(f.conns, c)
-	f.n.Store(int64(len(f.conns)))
-}
-
-// freshGrace is how long a connection may stay without a request once the
-// drain closed the listener: a request already on its way gets through.
-const freshGrace = 50 * time.Millisecond
-
-// closeWhileDraining closes, until stop, every connection that has been
-// without a request for freshGrace.
-func (f *freshConns) closeWhileDraining(stop <-chan struct{}) {
-	t := time.NewTicker(freshGrace / 2)
-	defer t.Stop()
-	for {
-		f.closeStale(time.Now())
-		select {
-		case <-stop:
-			return
-		case <-t.C:
-		}
-	}
-}
-
-func (f *freshConns) closeStale(now time.Time) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	for c, since := range f.conns {
-		if now.Sub(since) >= freshGrace {
-			_ = c.Close()
-			delete(f.conns, c)
-		}
-	}
-	f.n.Store(int64(len(f.conns)))
-}
+// drains: it tracks the connections that have sent no request yet, which
+// Shutdown closes instead of waiting 5 s for them (see package conns).
+func (s *Server) ConnState(c net.Conn, st http.ConnState) { s.fresh.ConnState(c, st) }

@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/mlgate/mlgate/flavors"
+	"github.com/mlgate/mlgate/internal/conns"
 	"github.com/mlgate/mlgate/pkgformat"
 )
 
@@ -101,7 +102,7 @@ type Server struct {
 	admitted  atomic.Int64 // requests queued or running
 	draining  atomic.Bool
 	closed    atomic.Bool
-	fresh     freshConns // connections without a request yet (see ConnState)
+	fresh     conns.Fresh // connections without a request yet (see ConnState)
 }
 
 // New validates opts and builds a server with no model loaded yet: /health

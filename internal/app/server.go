@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/mlgate/mlgate/internal/auth"
+	"github.com/mlgate/mlgate/internal/conns"
 	"github.com/mlgate/mlgate/internal/db"
 	"github.com/mlgate/mlgate/internal/version"
 	regserver "github.com/mlgate/mlgate/registry/server"
@@ -128,6 +129,7 @@ type Server struct {
 	registry *regstore.Store
 	engine   *gin.Engine
 	http     *http.Server
+	fresh    conns.Fresh // connections without a request yet, closed by Stop
 
 	mu      sync.Mutex
 	ln      net.Listener
@@ -262,7 +264,8 @@ func (s *Server) build(ctx context.Context) error {
 		c.JSON(http.StatusNotFound, gin.H{"error_code": "ENDPOINT_NOT_FOUND", "message": "No such endpoint: " + c.Request.Method + " " + c.Request.URL.Path})
 	})
 	s.engine = e
-	s.http = &http.Server{Handler: e, ReadHeaderTimeout: 30 * time.Second, IdleTimeout: 120 * time.Second}
+	s.http = &http.Server{Handler: e, ConnState: s.fresh.ConnState, ReadHeaderTimeout: 30 * time.Second,
+		IdleTimeout: 120 * time.Second}
 	return nil
 }
 
@@ -328,7 +331,7 @@ func (s *Server) Stop(ctx context.Context) error {
 	s.mu.Unlock()
 	var errs []error
 	if started {
-		if err := s.http.Shutdown(ctx); err != nil {
+		if err := s.fresh.Shutdown(ctx, s.http); err != nil {
 			errs = append(errs, err, s.http.Close())
 		}
 		if err := <-s.done; err != nil {

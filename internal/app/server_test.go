@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -240,5 +241,28 @@ func TestServerOptionsValidate(t *testing.T) {
 		if err := o.validate(); err == nil {
 			t.Errorf("%+v: want an error", o)
 		}
+	}
+}
+
+// TestServerStopClosesConnectionsWithoutRequest: a connection opened
+// ahead of need does not hold the tracking server's shutdown for 5 s.
+func TestServerStopClosesConnectionsWithoutRequest(t *testing.T) {
+	s, url, _ := startServer(t, nil)
+	silent, err := net.Dial("tcp", strings.TrimPrefix(url, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer silent.Close()
+	if status, _ := call(t, "GET", url+"/health", ""); status != 200 {
+		t.Fatalf("health %d", status)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	start := time.Now()
+	if err := s.Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if took := time.Since(start); took > 2*time.Second {
+		t.Fatalf("stop took %v with a connection that sent nothing", took)
 	}
 }
