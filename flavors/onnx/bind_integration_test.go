@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/mlgate/mlgate/flavors"
-	"github.com/mlgate/mlgate/pkgformat"
 )
 
 func linearInput(x ...float32) *flavors.Input {
@@ -69,7 +68,7 @@ func TestBindingsReusedAndDetached(t *testing.T) {
 
 // chainModel writes a model of many MatMul nodes in a row, so that a run
 // takes long and ORT can stop it between nodes.
-func chainModel(t *testing.T) string {
+func chainModel(t *testing.T) *Predictor {
 	t.Helper()
 	return scriptModel(t, "chain", `
 import sys, numpy as np, onnx
@@ -91,16 +90,7 @@ onnx.save(m, sys.argv[1])
 // stops it well before the run would end, and the predictor's next runs
 // (on the reused, reset run options) work.
 func TestDeadlineTerminatesRun(t *testing.T) {
-	dir := chainModel(t)
-	m, err := pkgformat.ReadModel(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	fp, err := New(WithLibrary(ortLib(t))).Load(t.Context(), dir, m, flavors.LoadOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer fp.Close()
+	fp := chainModel(t)
 	const rows = 1000
 	x := make([]float32, rows*256)
 	for i := range x {
@@ -115,7 +105,7 @@ func TestDeadlineTerminatesRun(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), full/10)
 	defer cancel()
 	start = time.Now()
-	_, err = fp.Predict(ctx, in)
+	_, err := fp.Predict(ctx, in)
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("err = %v, want the deadline", err)
 	}

@@ -13,9 +13,10 @@ import (
 	"github.com/mlgate/mlgate/pkgformat"
 )
 
-// scriptModel runs a Python script that saves an ONNX model at argv[1]
-// and writes an MLmodel for it; what names the model in errors.
-func scriptModel(t *testing.T, what, script string) string {
+// scriptModel runs a Python script that saves an ONNX model at argv[1],
+// writes an MLmodel for it and loads it (closed at cleanup); what names
+// the model in errors.
+func scriptModel(t *testing.T, what, script string) *Predictor {
 	t.Helper()
 	dir := t.TempDir()
 	out, err := exec.Command(testPython(t), "-c", script, filepath.Join(dir, "model.onnx")).CombinedOutput()
@@ -26,12 +27,21 @@ func scriptModel(t *testing.T, what, script string) string {
 	if err := os.WriteFile(filepath.Join(dir, "MLmodel"), []byte(mlmodel), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	return dir
+	m, err := pkgformat.ReadModel(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fp, err := New(WithLibrary(ortLib(t))).Load(t.Context(), dir, m, flavors.LoadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = fp.Close() })
+	return fp.(*Predictor)
 }
 
 // nonzeroModel writes a model whose output size depends on the data
 // (NonZero): the shapes learned for one input are wrong for the next.
-func nonzeroModel(t *testing.T) string {
+func nonzeroModel(t *testing.T) *Predictor {
 	t.Helper()
 	return scriptModel(t, "NonZero", `
 import sys, onnx
@@ -46,17 +56,7 @@ onnx.save(m, sys.argv[1])
 }
 
 func TestLearnedOutputShapes(t *testing.T) {
-	dir := nonzeroModel(t)
-	m, err := pkgformat.ReadModel(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	fp, err := New(WithLibrary(ortLib(t))).Load(t.Context(), dir, m, flavors.LoadOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer fp.Close()
-	p := fp.(*Predictor)
+	p := nonzeroModel(t)
 	if !p.shapes.on {
 		t.Fatal("an int64 tensor output should be preallocatable")
 	}
