@@ -11,6 +11,7 @@ GOLANGCI := $(TOOLS)/golangci-lint-$(GOLANGCI_VERSION)
 ORT_LIB := $(MLGATE_CACHE)/onnxruntime-1.24.1/libonnxruntime.so.1
 BIN := bin/mlgate
 PG_DIR := $(CURDIR)/.cache/pg
+IMAGE_DIR := $(MLGATE_CACHE)/images/mlgate-runtime
 FUZZTIME ?= 4s
 
 export ONNXRUNTIME_LIB ?= $(ORT_LIB)
@@ -32,6 +33,10 @@ build-nocgo: ## build bin/mlgate-nocgo without cgo (no ONNX flavor)
 onnxruntime: $(ORT_LIB) ## fetch libonnxruntime.so.1 1.24.1 into the cache (checked by sha256)
 $(ORT_LIB):
 	scripts/onnxruntime.sh
+
+.PHONY: image
+image: onnxruntime ## write the runtime base image (OCI layout, no Docker daemon; pinned Debian parts) to $(IMAGE_DIR)
+	scripts/image.sh $(IMAGE_DIR) >/dev/null
 
 .PHONY: venv
 venv: ## create the pinned Python venv for interop tests (cached by requirements hash)
@@ -62,10 +67,10 @@ vet: ## go vet, a cgo-off build and go mod tidy check
 	go mod tidy -diff
 
 .PHONY: gotest
-gotest: deps ## go test -race with the integration tests (real ONNX Runtime, PostgreSQL, Python)
+gotest: deps image ## go test -race with the integration tests (real ONNX Runtime, PostgreSQL, Python, runc)
 	venv=$$(scripts/venv.sh interop/requirements.txt); \
 	dsn=$$(scripts/postgres.sh start $(PG_DIR)); trap 'scripts/postgres.sh stop $(PG_DIR)' EXIT; \
-	MLGATE_TEST_PYTHON=$$venv/bin/python MLGATE_TEST_POSTGRES_DSN=$$dsn \
+	MLGATE_TEST_PYTHON=$$venv/bin/python MLGATE_TEST_POSTGRES_DSN=$$dsn MLGATE_TEST_BASE_IMAGE=$(IMAGE_DIR) \
 	  go test -race -tags integration -count=1 -timeout 20m ./...
 
 .PHONY: fuzz

@@ -57,11 +57,14 @@ func commands() map[string][]command {
 			{name: "models", short: "package, download and serve models", run: nil},
 			{name: "quickstart", short: "embedded server + example model served from the registry (what `make run` runs)", run: runQuickstart},
 			{name: "version", short: "print the mlgate version", run: runVersion},
+			{name: "build-base", short: "write the runtime base image from staged parts (make image)", run: runBuildBase, hidden: true},
 		},
 		"models": {
 			{name: "serve", short: "serve a model over HTTP (drop-in for `mlflow models serve`)", run: runModelsServe},
 			{name: "package", short: "write an MLflow model folder from an ONNX file", run: runModelsPackage},
 			{name: "download", short: "download a model or run artifact to a local folder", run: runModelsDownload},
+			{name: "build-docker", short: "build an OCI image serving a model, without a Docker daemon (drop-in for `mlflow models build-docker`)", run: runModelsBuildDocker},
+			{name: "generate-dockerfile", short: "write a Dockerfile and build context for a model image", run: runModelsGenerateDockerfile},
 		},
 	}
 }

@@ -1,0 +1,340 @@
+//go:build integration
+
+package app
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/registry"
+
+	"github.com/mlgate/mlgate/internal/oci"
+	trackingregistry "github.com/mlgate/mlgate/registry"
+	"github.com/mlgate/mlgate/tracking"
+)
+
+// testBase is the runtime base image `make gotest` builds (scripts/image.sh).
+func testBase(t *testing.T) string {
+	t.Helper()
+	base := os.Getenv("MLGATE_TEST_BASE_IMAGE")
+	if base == "" {
+		t.Fatal("MLGATE_TEST_BASE_IMAGE is not set: run the tests with `make gotest`, which builds the runtime base with scripts/image.sh")
+	}
+	return base
+}
+
+// needTools fails unless the OCI tools the test drives are installed.
+func needTools(t *testing.T, tools ...string) {
+	t.Helper()
+	for _, tool := range tools {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Fatalf("%s is not installed (.ci/run installs runc, umoci and skopeo from apt)", tool)
+		}
+	}
+	if os.Geteuid() != 0 {
+		t.Fatal("running an image with runc needs root")
+	}
+}
+
+// registeredLinear logs the example model on an embedded server, registers
+// it as linear with alias champion and returns a model source for it.
+func registeredLinear(t *testing.T) *ModelSource {
+	t.Helper()
+	ctx := context.Background()
+	_, url, _ := startServer(t, nil)
+	discard := slog.New(slog.DiscardHandler)
+	runID, err := logQuickstartRun(ctx, QuickstartOptions{ModelDir: linearDir(t), Stdout: io.Discard, Logger: discard}, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := tracking.NewClient(tracking.Config{TrackingURI: url, Logger: discard})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg := trackingregistry.NewClient(c.Transport())
+	mv, err := reg.RegisterModel(ctx, "runs:/"+runID+"/model", "linear", time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := reg.SetRegisteredModelAlias(ctx, "linear", "champion", mv.Version); err != nil {
+		t.Fatal(err)
+	}
+	src, err := NewModelSource(ModelSourceOptions{Tracking: tracking.Config{TrackingURI: url, Logger: discard}, CacheDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return src
+}
+
+func linearDir(t *testing.T) string {
+	t.Helper()
+	dir, err := filepath.Abs(filepath.Join("..", "..", "examples", "models", "linear"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// container is an image unpacked by umoci and run by runc on the host's
+// network, so that its port is reachable on 127.0.0.1.
+type container struct {
+	root, id string
+	cmd      *exec.Cmd
+	out      bytes.Buffer
+	done     chan error
+}
+
+// runImage unpacks the layout's image and starts it with extra arguments
+// appended to its entrypoint.
+func runImage(t *testing.T, layoutDir, tag string, extra ...string) *container {
+	t.Helper()
+	tmp := t.TempDir()
+	bundle := filepath.Join(tmp, "bundle")
+	if out, err := exec.Command("umoci", "unpack", "--image", layoutDir+":"+tag, bundle).CombinedOutput(); err != nil {
+		t.Fatalf("umoci unpack: %v\n%s", err, out)
+	}
+	cfgPath := filepath.Join(bundle, "config.json")
+	raw, err := os.ReadFile(cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var spec map[string]any
+	if err := json.Unmarshal(raw, &spec); err != nil {
+		t.Fatal(err)
+	}
+	process := spec["process"].(map[string]any)
+	process["terminal"] = false
+	args := process["args"].([]any)
+	for _, a := range extra {
+		args = append(args, a)
+	}
+	process["args"] = args
+	linux := spec["linux"].(map[string]any)
+	// This machine's cgroups refuse the bundle's resources; the network
+	// namespace is dropped so that the server listens on the host's loopback.
+	delete(linux, "resources")
+	delete(linux, "cgroupsPath")
+	var ns []any
+	for _, n := range linux["namespaces"].([]any) {
+		if n.(map[string]any)["type"] != "network" {
+			ns = append(ns, n)
+		}
+	}
+	linux["namespaces"] = ns
+	raw, _ = json.Marshal(spec)
+	if err := os.WriteFile(cfgPath, raw, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c := &container{root: filepath.Join(tmp, "state"), id: fmt.Sprintf("mlgate-test-%d", time.Now().UnixNano()), done: make(chan error, 1)}
+	c.cmd = exec.Command("runc", "--root", c.root, "run", "--bundle", bundle, c.id)
+	c.cmd.Stdout, c.cmd.Stderr = &c.out, &c.out
+	if err := c.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { c.done <- c.cmd.Wait() }()
+	t.Cleanup(func() {
+		_ = exec.Command("runc", "--root", c.root, "kill", c.id, "KILL").Run()
+		_ = exec.Command("runc", "--root", c.root, "delete", "-f", c.id).Run()
+		if t.Failed() {
+			t.Logf("container output:\n%s", c.out.String())
+		}
+	})
+	return c
+}
+
+func (c *container) signal(t *testing.T, sig string) {
+	t.Helper()
+	if out, err := exec.Command("runc", "--root", c.root, "kill", c.id, sig).CombinedOutput(); err != nil {
+		t.Fatalf("runc kill %s: %v\n%s", sig, err, out)
+	}
+}
+
+// waitStatus polls url until it answers want or the deadline passes.
+func waitStatus(t *testing.T, url string, want int, done <-chan error) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		select {
+		case err := <-done:
+			t.Fatalf("the container ended while waiting for %s: %v", url, err)
+		default:
+		}
+		if resp, err := http.Get(url); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == want {
+				return
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("%s never answered %d", url, want)
+}
+
+func TestBuildDockerImageServesUnderRunc(t *testing.T) {
+	needTools(t, "umoci", "runc")
+	ctx := context.Background()
+	src := registeredLinear(t)
+	out := filepath.Join(t.TempDir(), "linear-image")
+	built, err := BuildImage(ctx, BuildImageOptions{
+		ModelURI: "models:/linear@champion", Name: "linear:v1", Base: testBase(t), Output: out, Source: src,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The same inputs, written as a tarball, give the same digest.
+	again, err := BuildImage(ctx, BuildImageOptions{
+		ModelURI: "models:/linear@champion", Name: "linear:v1", Base: testBase(t), Output: filepath.Join(t.TempDir(), "l.tar"), Source: src,
+	})
+	if err != nil || again.Digest != built.Digest {
+		t.Fatalf("second build: %v, digest %s vs %s", err, again.Digest, built.Digest)
+	}
+	example, err := os.ReadFile(filepath.Join(linearDir(t), "serving_input_example.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	request := string(example)
+	want := startScoring(t, ServeOptions{ModelURI: linearDir(t), Host: "127.0.0.1"})
+	wantCode, wantBody := invoke(t, want.Addr(), request)
+	if wantCode != 200 {
+		t.Fatalf("models serve: %d %s", wantCode, wantBody)
+	}
+
+	port := freePort(t)
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	c := runImage(t, out, "v1", "--port", fmt.Sprint(port), "--drain-delay", "1s")
+	waitStatus(t, "http://"+addr+"/v2/health/ready", 200, c.done)
+	code, body := invoke(t, addr, request)
+	if code != 200 || body != wantBody {
+		t.Fatalf("container answered %d %s; models serve answers %s", code, body, wantBody)
+	}
+	code, meta := call(t, "GET", "http://"+addr+"/v2/models/linear", "")
+	if code != 200 || !strings.Contains(meta, `"name":"linear"`) {
+		t.Fatalf("/v2/models/linear: %d %s", code, meta)
+	}
+	// SIGTERM: readiness fails at once while predictions are still served
+	// for the drain delay, then the server exits cleanly.
+	c.signal(t, "TERM")
+	waitStatus(t, "http://"+addr+"/v2/health/ready", 503, c.done)
+	if code, body := invoke(t, addr, request); code != 200 || body != wantBody {
+		t.Fatalf("during the drain: %d %s", code, body)
+	}
+	select {
+	case err := <-c.done:
+		if err != nil {
+			t.Fatalf("container exit: %v\n%s", err, c.out.String())
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("the container did not exit after SIGTERM")
+	}
+	if !strings.Contains(c.out.String(), "drained") {
+		t.Fatalf("no drain in the container's log:\n%s", c.out.String())
+	}
+}
+
+func TestBuildDockerPushPullsBackTheSameDigest(t *testing.T) {
+	needTools(t, "skopeo")
+	reg := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
+	defer reg.Close()
+	host := strings.TrimPrefix(reg.URL, "http://")
+	ref := host + "/team/linear:v1"
+	built, err := BuildImage(context.Background(), BuildImageOptions{
+		ModelURI: linearDir(t), Name: ref, Base: testBase(t), Push: true, Source: registeredLinear(t),
+		Remote: oci.Remote{Insecure: true},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if built.Pushed != host+"/team/linear@"+built.Digest {
+		t.Fatalf("pushed %s", built.Pushed)
+	}
+	out, err := exec.Command("skopeo", "inspect", "--tls-verify=false", "docker://"+ref).Output()
+	if err != nil {
+		t.Fatalf("skopeo inspect: %v", err)
+	}
+	var info struct {
+		Digest string
+		Labels map[string]string
+	}
+	if err := json.Unmarshal(out, &info); err != nil {
+		t.Fatal(err)
+	}
+	if info.Digest != built.Digest || info.Labels[oci.LabelModelURI] != linearDir(t) {
+		t.Fatalf("skopeo sees %s %v, built %s", info.Digest, info.Labels, built.Digest)
+	}
+}
+
+func TestBuildDockerErrorsLeaveNoOutput(t *testing.T) {
+	ctx := context.Background()
+	src := registeredLinear(t)
+	dir := t.TempDir()
+	out := filepath.Join(dir, "img")
+	for _, c := range []struct {
+		name string
+		o    BuildImageOptions
+		want string
+	}{
+		{"missing model", BuildImageOptions{ModelURI: "models:/nope@champion"}, "nope"},
+		{"missing folder", BuildImageOptions{ModelURI: filepath.Join(dir, "absent")}, "absent"},
+		{"other architecture", BuildImageOptions{ModelURI: linearDir(t), Platform: "linux/arm64"}, "is linux/amd64, not linux/arm64"},
+		{"unreadable base", BuildImageOptions{ModelURI: linearDir(t), Base: dir + "/no-such-layout"}, "neither a local OCI layout nor an image reference"},
+		{"python model", BuildImageOptions{ModelURI: filepath.Join("..", "..", "flavors", "pyfunc", "testdata", "jsworker", "model")}, "has no onnx flavor"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			o := c.o
+			o.Name, o.Output, o.Source = "x:1", out, src
+			if o.Base == "" {
+				o.Base = testBase(t)
+			}
+			_, err := BuildImage(ctx, o)
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("got %v, want an error with %q", err, c.want)
+			}
+			if ents, _ := os.ReadDir(dir); len(ents) != 0 {
+				t.Fatalf("output left behind: %v", ents)
+			}
+		})
+	}
+}
+
+func TestGenerateDockerfile(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "ctx")
+	err := GenerateDockerfile(context.Background(), GenerateDockerfileOptions{
+		ModelURI: "models:/linear@champion", OutDir: out, Base: "mlgate/mlgate:test", Source: registeredLinear(t),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	df, err := os.ReadFile(filepath.Join(out, "Dockerfile"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"FROM mlgate/mlgate:test\n", "LABEL io.mlgate.model.name=\"linear\"\n", "LABEL io.mlgate.model.version=\"1\"\n"} {
+		if !strings.Contains(string(df), want) {
+			t.Errorf("Dockerfile lacks %q:\n%s", want, df)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(out, oci.ModelContext, "model.onnx")); err != nil {
+		t.Fatal(err)
+	}
+	// A failed generation leaves no folder behind.
+	bad := filepath.Join(t.TempDir(), "bad")
+	if err := GenerateDockerfile(context.Background(), GenerateDockerfileOptions{ModelURI: "models:/nope/1", OutDir: bad, Base: "x", Source: registeredLinear(t)}); err == nil {
+		t.Fatal("generated for a missing model")
+	}
+	if _, err := os.Stat(bad); !os.IsNotExist(err) {
+		t.Fatalf("left %s: %v", bad, err)
+	}
+}
