@@ -87,9 +87,9 @@ interop: build deps ## pytest interop suite: the real mlflow package against the
 test: lint vet gotest fuzz interop bench-smoke ## everything CI runs: lint, vet, go test -race, fuzz, interop, bench smoke
 
 .PHONY: bench
-bench: build deps ## benchmarks next to baselines; writes docs/benchmarks.md (BENCH_QUICK=1 for a smoke run)
+bench: build deps image ## benchmarks next to baselines; writes docs/benchmarks.md (BENCH_QUICK=1 for a smoke run)
 	venv=$$(scripts/venv.sh interop/requirements.txt); \
-	go run ./bench/cmd/benchrun -mlgate $(CURDIR)/$(BIN) -python $$venv/bin/python -out docs
+	go run ./bench/cmd/benchrun -mlgate $(CURDIR)/$(BIN) -python $$venv/bin/python -base-image $(IMAGE_DIR) -out docs
 
 .PHONY: bench-smoke
 bench-smoke: ## quick benchmark run: every system starts and answers (no speed assertion)

@@ -68,9 +68,35 @@ type Report struct {
 	Tracking []TrackingRun `json:"tracking"`
 	Targets  []Target      `json:"targets"`
 	Notes    []string      `json:"notes"`
+	// Images is the image build and run measurement (nil when not run).
+	Images *ImageRun `json:"images,omitempty"`
 	// RowCost is ONNX Runtime's own time per row of a model at a batch
 	// size, in this process without HTTP or JSON (model -> batch -> ns).
 	RowCost map[string]map[int]float64 `json:"row_cost_ns,omitempty"`
+}
+
+// ImageRun is one run of the image benchmarks on the example ONNX model.
+type ImageRun struct {
+	// Base is the runtime base image the model image was built on.
+	Base string `json:"base"`
+	// Compressed and Uncompressed are the model image's layer bytes;
+	// Base* the base's alone.
+	Compressed       int64 `json:"compressed_bytes"`
+	Uncompressed     int64 `json:"uncompressed_bytes"`
+	BaseCompressed   int64 `json:"base_compressed_bytes"`
+	BaseUncompressed int64 `json:"base_uncompressed_bytes"`
+	// VenvBytes is a venv with mlflow and the model's requirements, what
+	// mlflow's build-docker installs on top of its Python base (0: not
+	// measured).
+	VenvBytes int64 `json:"mlflow_venv_bytes"`
+	// BuildFirst is the first build-docker of the run; BuildWarm the
+	// following ones.
+	BuildFirst time.Duration   `json:"build_first_ns"`
+	BuildWarm  []time.Duration `json:"build_warm_ns"`
+	// ContainerFirst is `runc run` start to the first successful
+	// prediction; HostFirst the same for `mlgate models serve` on the host.
+	ContainerFirst []time.Duration `json:"container_first_prediction_ns"`
+	HostFirst      []time.Duration `json:"host_first_prediction_ns"`
 }
 
 // Find returns the serving run with key on model.
@@ -298,6 +324,7 @@ func markdown(r *Report, charts map[string][]string) string {
 		}
 	}
 	trackingMarkdown(&b, r, charts["tracking"])
+	imagesMarkdown(&b, r.Images)
 	if len(r.Notes) > 0 {
 		p("\n## Notes\n\n")
 		for _, n := range r.Notes {
@@ -363,4 +390,38 @@ func oneLine(s string, n int) string {
 		s = s[:n] + "…"
 	}
 	return s
+}
+
+func imagesMarkdown(b *strings.Builder, im *ImageRun) {
+	if im == nil {
+		return
+	}
+	p := func(format string, a ...any) { fmt.Fprintf(b, format, a...) }
+	mb := func(n int64) string { return fmt.Sprintf("%.1f MB", float64(n)/1e6) }
+	p("\n## Images\n\n")
+	p("`mlgate models build-docker -m examples/models/linear --base <make image's runtime base> -o DIR` (no Docker daemon), ")
+	p("then the image unpacked with umoci and run with runc on the host network; the same server started as a host process is the baseline. ")
+	p("Sizes are the layers' bytes, gzip-compressed as stored and uncompressed.\n\n")
+	p("| what | value | baseline | ratio |\n|---|---:|---:|---:|\n")
+	venv, ratio := "not measured (full runs only)", ""
+	if im.VenvBytes > 0 {
+		venv, ratio = mb(im.VenvBytes)+" (venv with mlflow 3.17.2 + the model's requirements, before any Python base)", Ratio(float64(im.Uncompressed), float64(im.VenvBytes))
+	}
+	p("| model image, uncompressed | %s (base %s) | %s | %s |\n", mb(im.Uncompressed), mb(im.BaseUncompressed), venv, ratio)
+	p("| model image, compressed | %s (base %s) | | |\n", mb(im.Compressed), mb(im.BaseCompressed))
+	p("| build-docker, first of the run | %s ms | | |\n", Ms(im.BuildFirst))
+	p("| build-docker, warm (median of %d) | %s ms | | |\n", len(im.BuildWarm), Ms(Median(im.BuildWarm)))
+	c, h := Median(im.ContainerFirst), Median(im.HostFirst)
+	p("| runc run to first prediction (median of %d) | %s ms | %s ms (models serve on the host) | %s |\n",
+		len(im.ContainerFirst), Ms(c), Ms(h), Ratio(float64(c), float64(h)))
+}
+
+// Median returns the median of ds (0 for none).
+func Median(ds []time.Duration) time.Duration {
+	if len(ds) == 0 {
+		return 0
+	}
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	return s[len(s)/2]
 }

@@ -3,7 +3,6 @@
 package app
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -22,6 +21,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/registry"
 
 	"github.com/mlgate/mlgate/internal/oci"
+	"github.com/mlgate/mlgate/internal/oci/ocitest"
 	trackingregistry "github.com/mlgate/mlgate/registry"
 	"github.com/mlgate/mlgate/tracking"
 )
@@ -37,15 +37,15 @@ func testBase(t *testing.T) string {
 }
 
 // needTools fails unless the OCI tools the test drives are installed.
-func needTools(t *testing.T, tools ...string) {
+func needTools(t *testing.T, extra ...string) {
 	t.Helper()
-	for _, tool := range tools {
-		if _, err := exec.LookPath(tool); err != nil {
-			t.Fatalf("%s is not installed (.ci/run installs runc, umoci and skopeo from apt)", tool)
-		}
+	if err := ocitest.Check(); err != nil {
+		t.Fatal(err)
 	}
-	if os.Geteuid() != 0 {
-		t.Fatal("running an image with runc needs root")
+	for _, tool := range extra {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Fatalf("%s is not installed (.ci/run installs it from apt)", tool)
+		}
 	}
 }
 
@@ -88,78 +88,26 @@ func linearDir(t *testing.T) string {
 	return dir
 }
 
-// container is an image unpacked by umoci and run by runc on the host's
-// network, so that its port is reachable on 127.0.0.1.
-type container struct {
-	root, id string
-	cmd      *exec.Cmd
-	out      bytes.Buffer
-	done     chan error
-}
-
-// runImage unpacks the layout's image and starts it with extra arguments
-// appended to its entrypoint.
-func runImage(t *testing.T, layoutDir, tag string, extra ...string) *container {
+// runImage unpacks the layout's image and starts it with runc, with extra
+// arguments appended to its entrypoint.
+func runImage(t *testing.T, layoutDir, tag string, extra ...string) *ocitest.Container {
 	t.Helper()
 	tmp := t.TempDir()
 	bundle := filepath.Join(tmp, "bundle")
-	if out, err := exec.Command("umoci", "unpack", "--image", layoutDir+":"+tag, bundle).CombinedOutput(); err != nil {
-		t.Fatalf("umoci unpack: %v\n%s", err, out)
+	if err := ocitest.Unpack(layoutDir, tag, bundle, extra...); err != nil {
+		t.Fatal(err)
 	}
-	cfgPath := filepath.Join(bundle, "config.json")
-	raw, err := os.ReadFile(cfgPath)
+	c, err := ocitest.Run(bundle, filepath.Join(tmp, "state"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	var spec map[string]any
-	if err := json.Unmarshal(raw, &spec); err != nil {
-		t.Fatal(err)
-	}
-	process := spec["process"].(map[string]any)
-	process["terminal"] = false
-	args := process["args"].([]any)
-	for _, a := range extra {
-		args = append(args, a)
-	}
-	process["args"] = args
-	linux := spec["linux"].(map[string]any)
-	// This machine's cgroups refuse the bundle's resources; the network
-	// namespace is dropped so that the server listens on the host's loopback.
-	delete(linux, "resources")
-	delete(linux, "cgroupsPath")
-	var ns []any
-	for _, n := range linux["namespaces"].([]any) {
-		if n.(map[string]any)["type"] != "network" {
-			ns = append(ns, n)
-		}
-	}
-	linux["namespaces"] = ns
-	raw, _ = json.Marshal(spec)
-	if err := os.WriteFile(cfgPath, raw, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	c := &container{root: filepath.Join(tmp, "state"), id: fmt.Sprintf("mlgate-test-%d", time.Now().UnixNano()), done: make(chan error, 1)}
-	c.cmd = exec.Command("runc", "--root", c.root, "run", "--bundle", bundle, c.id)
-	c.cmd.Stdout, c.cmd.Stderr = &c.out, &c.out
-	if err := c.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { c.done <- c.cmd.Wait() }()
 	t.Cleanup(func() {
-		_ = exec.Command("runc", "--root", c.root, "kill", c.id, "KILL").Run()
-		_ = exec.Command("runc", "--root", c.root, "delete", "-f", c.id).Run()
+		c.Remove()
 		if t.Failed() {
-			t.Logf("container output:\n%s", c.out.String())
+			t.Logf("container output:\n%s", c.Output())
 		}
 	})
 	return c
-}
-
-func (c *container) signal(t *testing.T, sig string) {
-	t.Helper()
-	if out, err := exec.Command("runc", "--root", c.root, "kill", c.id, sig).CombinedOutput(); err != nil {
-		t.Fatalf("runc kill %s: %v\n%s", sig, err, out)
-	}
 }
 
 // waitStatus polls url until it answers want or the deadline passes.
@@ -184,7 +132,7 @@ func waitStatus(t *testing.T, url string, want int, done <-chan error) {
 }
 
 func TestBuildDockerImageServesUnderRunc(t *testing.T) {
-	needTools(t, "umoci", "runc")
+	needTools(t)
 	ctx := context.Background()
 	src := registeredLinear(t)
 	out := filepath.Join(t.TempDir(), "linear-image")
@@ -215,7 +163,7 @@ func TestBuildDockerImageServesUnderRunc(t *testing.T) {
 	port := freePort(t)
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
 	c := runImage(t, out, "v1", "--port", fmt.Sprint(port), "--drain-delay", "1s")
-	waitStatus(t, "http://"+addr+"/v2/health/ready", 200, c.done)
+	waitStatus(t, "http://"+addr+"/v2/health/ready", 200, c.Done)
 	code, body := invoke(t, addr, request)
 	if code != 200 || body != wantBody {
 		t.Fatalf("container answered %d %s; models serve answers %s", code, body, wantBody)
@@ -226,21 +174,23 @@ func TestBuildDockerImageServesUnderRunc(t *testing.T) {
 	}
 	// SIGTERM: readiness fails at once while predictions are still served
 	// for the drain delay, then the server exits cleanly.
-	c.signal(t, "TERM")
-	waitStatus(t, "http://"+addr+"/v2/health/ready", 503, c.done)
+	if err := c.Signal("TERM"); err != nil {
+		t.Fatal(err)
+	}
+	waitStatus(t, "http://"+addr+"/v2/health/ready", 503, c.Done)
 	if code, body := invoke(t, addr, request); code != 200 || body != wantBody {
 		t.Fatalf("during the drain: %d %s", code, body)
 	}
 	select {
-	case err := <-c.done:
+	case err := <-c.Done:
 		if err != nil {
-			t.Fatalf("container exit: %v\n%s", err, c.out.String())
+			t.Fatalf("container exit: %v", err)
 		}
 	case <-time.After(20 * time.Second):
 		t.Fatal("the container did not exit after SIGTERM")
 	}
-	if !strings.Contains(c.out.String(), "drained") {
-		t.Fatalf("no drain in the container's log:\n%s", c.out.String())
+	if !strings.Contains(c.Output(), "drained") {
+		t.Fatalf("no drain in the container's log:\n%s", c.Output())
 	}
 }
 

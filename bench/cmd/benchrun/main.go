@@ -43,6 +43,8 @@ type config struct {
 	onlySystems    map[string]bool // -only: keys to run (debugging)
 	skipTracking   bool
 	skipServing    bool
+	skipImages     bool
+	baseImage      string // runtime base image layout (make image)
 	maxReqPerPoint uint64
 }
 
@@ -61,6 +63,8 @@ func run() int {
 	flag.StringVar(&only, "only", "", "comma-separated system keys or model kinds to run (debugging)")
 	flag.BoolVar(&cfg.skipTracking, "no-tracking", false, "skip the tracking server benchmarks")
 	flag.BoolVar(&cfg.skipServing, "no-serving", false, "skip the serving benchmarks")
+	flag.BoolVar(&cfg.skipImages, "no-images", false, "skip the image benchmarks")
+	flag.StringVar(&cfg.baseImage, "base-image", "", "runtime base image layout for the image benchmarks (make image writes it)")
 	var floorKind, floorAddr string
 	flag.StringVar(&floorKind, "floor-serve", "", "internal: serve an HTTP floor (gin or nethttp) on -floor-addr until killed")
 	flag.StringVar(&floorAddr, "floor-addr", "127.0.0.1:8199", "internal: address of -floor-serve")
@@ -161,6 +165,9 @@ func runAll(ctx context.Context, log *slog.Logger, cfg *config) (*bench.Report, 
 	}
 	if !cfg.skipTracking && cfg.want("tracking") {
 		runTracking(ctx, log, cfg, rep, fail)
+	}
+	if !cfg.skipImages && cfg.want("images") {
+		runImages(ctx, log, cfg, rep, fail)
 	}
 	rep.Targets = targets(cfg, rep)
 	rep.Elapsed = time.Since(rep.Started)

@@ -118,7 +118,29 @@ func targets(cfg *config, rep *bench.Report) []bench.Target {
 				ms(a.Latency.P99), ms(b.Latency.P99)))
 		}
 	}
+	// Issue 15: images.
+	if im := rep.Images; im != nil && im.Uncompressed > 0 {
+		add(im.Uncompressed <= 100e6, true, "issue 15: ONNX example image ≤ 100 MB uncompressed",
+			fmt.Sprintf("%.1f MB uncompressed, %.1f MB compressed (base %.1f MB)", float64(im.Uncompressed)/1e6, float64(im.Compressed)/1e6, float64(im.BaseUncompressed)/1e6)+venvNote(im))
+		warm := bench.Median(im.BuildWarm)
+		add(warm > 0 && warm <= 5*time.Second, warm > 0, "issue 15: build-docker of the ONNX example ≤ 5 s warm",
+			fmt.Sprintf("median %s over %d warm builds (first of the run %s)", ms(warm), len(im.BuildWarm), ms(im.BuildFirst)))
+		c, h := bench.Median(im.ContainerFirst), bench.Median(im.HostFirst)
+		add(c > 0 && c <= 500*time.Millisecond, c > 0, "issue 15: container start (runc run) to first successful prediction ≤ 500 ms",
+			fmt.Sprintf("median %s over %d starts; the same server as a host process %s", ms(c), len(im.ContainerFirst), ms(h)))
+	} else {
+		add(false, false, "issue 15: image size, build time and container start", "not measured in this run")
+	}
 	return ts
+}
+
+// venvNote compares the image with what mlflow's build-docker installs.
+func venvNote(im *bench.ImageRun) string {
+	if im.VenvBytes == 0 {
+		return "; the mlflow venv baseline is measured in full runs"
+	}
+	return fmt.Sprintf("; mlflow build-docker's venv alone (mlflow + the model's requirements, no Python base) is %.0f MB, %s the image",
+		float64(im.VenvBytes)/1e6, bench.Ratio(float64(im.VenvBytes), float64(im.Uncompressed)))
 }
 
 // batchCeiling bounds the batching speed-up on this machine: each request
