@@ -80,6 +80,9 @@ func runModelsBuildDocker(ctx context.Context, env *cliEnv, args []string) error
 	}
 	if o.Base == "" {
 		o.Base = defaultBase(env)
+		if _, ok := oci.IsLayout(o.Base); !ok && env.getenv("MLGATE_BASE_IMAGE") == "" {
+			return fmt.Errorf("no --base given and no runtime base image at %s: write it with 'make image' (scripts/image.sh) or pass --base IMAGE", o.Base)
+		}
 	}
 	if o.Output == "" && !o.Push {
 		o.Output = imageFileName(o.Name)

@@ -2,6 +2,7 @@ package oci
 
 import (
 	"context"
+	"encoding/base64"
 	"io"
 	"log"
 	"net/http"
@@ -307,5 +308,36 @@ func TestMergeEnvAndAnnotations(t *testing.T) {
 	img := mutate.Annotations(empty.Image, map[string]string{"a": "b"}).(v1.Image)
 	if _, err := Build(Spec{Base: img}); err != nil {
 		t.Fatal(err)
+	}
+}
+
+func TestPushUsesDockerConfigCredentials(t *testing.T) {
+	host := startRegistry(t, func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if u, p, ok := r.BasicAuth(); !ok || u != "ci" || p != "s3cret" {
+				w.Header().Set("WWW-Authenticate", `Basic realm="test"`)
+				w.WriteHeader(http.StatusUnauthorized)
+				return
+			}
+			next.ServeHTTP(w, r)
+		})
+	})
+	img, err := Build(modelSpec(t, baseImage(t, amd64)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref := host + "/team/linear:v1"
+	t.Setenv("DOCKER_CONFIG", t.TempDir())
+	if _, err := Push(context.Background(), ref, img, Remote{Insecure: true}); err == nil || !strings.Contains(err.Error(), "401") || !strings.Contains(err.Error(), "docker config file") {
+		t.Fatalf("push without credentials: %v", err)
+	}
+	cfg := t.TempDir()
+	auth := base64.StdEncoding.EncodeToString([]byte("ci:s3cret"))
+	if err := os.WriteFile(filepath.Join(cfg, "config.json"), []byte(`{"auths":{"`+host+`":{"auth":"`+auth+`"}}}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("DOCKER_CONFIG", cfg)
+	if _, err := Push(context.Background(), ref, img, Remote{Insecure: true}); err != nil {
+		t.Fatalf("push with the docker config's credentials: %v", err)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,6 +14,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 )
 
@@ -135,13 +137,22 @@ func Push(ctx context.Context, ref string, img v1.Image, r Remote) (string, erro
 		return "", fmt.Errorf("image name %q: %w", ref, err)
 	}
 	if err := remote.Write(tag, img, r.options(ctx, nil)...); err != nil {
-		return "", fmt.Errorf("push %s: %w", ref, err)
+		return "", fmt.Errorf("push %s: %w%s", ref, err, authHint(err))
 	}
 	d, err := img.Digest()
 	if err != nil {
 		return "", err
 	}
 	return tag.Context().Digest(d.String()).String(), nil
+}
+
+// authHint tells where credentials come from when a registry refused them.
+func authHint(err error) string {
+	var te *transport.Error
+	if errors.As(err, &te) && (te.StatusCode == http.StatusUnauthorized || te.StatusCode == http.StatusForbidden) {
+		return " (credentials come from the docker config file, $DOCKER_CONFIG/config.json or ~/.docker/config.json, and its credential helpers: docker login, crane auth login)"
+	}
+	return ""
 }
 
 // IsTarball reports whether an output path names a tarball rather than a
