@@ -78,10 +78,10 @@ fuzz: ## run every fuzz target for FUZZTIME each (default 4s)
 	scripts/fuzz.sh $(FUZZTIME)
 
 .PHONY: interop
-interop: build deps ## pytest interop suite: the real mlflow package against the built binary
+interop: build deps image ## pytest interop suite: the real mlflow package against the built binary
 	venv=$$(scripts/venv.sh interop/requirements.txt); \
 	dsn=$$(scripts/postgres.sh start $(PG_DIR)-interop); trap 'scripts/postgres.sh stop $(PG_DIR)-interop' EXIT; \
-	MLGATE_BIN=$(CURDIR)/$(BIN) MLGATE_TEST_POSTGRES_DSN=$$dsn $$venv/bin/python -m pytest -q -p no:cacheprovider interop
+	MLGATE_BIN=$(CURDIR)/$(BIN) MLGATE_BASE_IMAGE=$(IMAGE_DIR) MLGATE_TEST_POSTGRES_DSN=$$dsn $$venv/bin/python -m pytest -q -p no:cacheprovider interop
 
 .PHONY: test
 test: lint vet gotest fuzz interop bench-smoke ## everything CI runs: lint, vet, go test -race, fuzz, interop, bench smoke

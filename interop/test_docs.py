@@ -196,3 +196,30 @@ def test_serving_examples_run_as_documented(mlgate_bin, tmp_path):
 def test_comment_splitting(line, want):
     cmd, comment = split_comment(line)
     assert (cmd.strip(), comment) == want
+
+
+def test_image_examples_run_as_documented(mlgate_bin, tmp_path):
+    """The daemonless image example of docs/images.md runs as written: both
+    builds print the same digest, skopeo sees the labels, umoci unpacks it."""
+    base = os.environ.get("MLGATE_BASE_IMAGE")
+    assert base, "MLGATE_BASE_IMAGE is not set: `make interop` points it at the base `make image` writes"
+    text = open(os.path.join(ROOT, "docs", "images.md"), encoding="utf-8").read()
+    start = text.index("\n## Example: build, inspect and unpack")
+    block = re.findall(r"```sh\n(.*?)```", text[start:text.find("\n## ", start + 1)], re.S)[0]
+    os.symlink(os.path.join(ROOT, "examples"), tmp_path / "examples")
+    env = dict(os.environ, PATH=os.path.dirname(mlgate_bin) + os.pathsep + os.environ["PATH"])
+    digests = []
+    lines = commands(block)
+    assert len(lines) == 4, lines
+    for cmd, comments in lines:
+        assert cmd.split()[0] in ("mlgate", "skopeo", "umoci"), cmd
+        r = subprocess.run(["bash", "-c", cmd], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+        assert r.returncode == 0, f"{cmd!r} failed: {r.stderr}"
+        if cmd.startswith("mlgate"):
+            digests.append(r.stdout.strip())
+        flat = re.sub(r"\s+", "", r.stdout)
+        for frag in json_fragments(comments):
+            assert frag in flat, f"{cmd!r}: {frag!r} not in {r.stdout!r}"
+    assert len(digests) == 2 and digests[0] == digests[1] and digests[0].startswith("sha256:"), digests
+    assert (tmp_path / "linear.tar").stat().st_size > 10 << 20
+    assert (tmp_path / "bundle" / "config.json").exists() and (tmp_path / "bundle" / "rootfs" / "opt" / "ml" / "model" / "MLmodel").exists()
