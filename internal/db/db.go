@@ -200,6 +200,18 @@ func retryable(err error) bool {
 		strings.Contains(s, "SQLSTATE 40001") || strings.Contains(s, "SQLSTATE 40P01")
 }
 
+// IsUniqueViolation reports whether err is a unique or primary key
+// violation (SQLite's constraint error, PostgreSQL's SQLSTATE 23505): the
+// loser of two writers creating the same row gets it.
+func IsUniqueViolation(err error) bool {
+	if err == nil {
+		return false
+	}
+	s := err.Error()
+	return strings.Contains(s, "UNIQUE constraint failed") || strings.Contains(s, "SQLSTATE 23505") ||
+		strings.Contains(s, "constraint failed: PRIMARY KEY")
+}
+
 // Migration is one schema step of a component.
 type Migration struct {
 	Version int

@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"strings"
+
+	"github.com/mlgate/mlgate/internal/db"
 )
 
 // dedupeTags keeps the last value of each key, in first-seen key order.
@@ -47,7 +49,7 @@ func (s *Store) CreateRegisteredModel(ctx context.Context, name string, tags []T
 		now := s.now()
 		if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO registered_models (name, creation_time, last_updated_time, description, next_version, change_seq) VALUES (?, ?, ?, ?, 1, ?)`),
 			name, now, now, description, seq); err != nil {
-			if isUniqueViolation(err) {
+			if db.IsUniqueViolation(err) {
 				return existsf("Registered Model (name=%s) already exists.", name)
 			}
 			return err
@@ -128,7 +130,7 @@ func (s *Store) RenameRegisteredModel(ctx context.Context, name, newName string)
 		}
 		now := s.now()
 		if _, err := tx.ExecContext(ctx, s.q(`UPDATE registered_models SET name = ?, last_updated_time = ?, change_seq = ? WHERE name = ?`), newName, now, seq, name); err != nil {
-			if isUniqueViolation(err) {
+			if db.IsUniqueViolation(err) {
 				return existsf("Registered Model (name=%s) already exists.", newName)
 			}
 			return err
