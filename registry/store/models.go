@@ -34,7 +34,7 @@ func (s *Store) CreateRegisteredModel(ctx context.Context, name string, tags []T
 		}
 	}
 	tags = dedupeTags(tags)
-	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
+	err := s.tx(ctx, func(tx *sql.Tx) error {
 		var n int
 		if err := tx.QueryRowContext(ctx, s.q(`SELECT COUNT(*) FROM registered_models WHERE name = ?`), name).Scan(&n); err != nil {
 			return err
@@ -88,7 +88,7 @@ func (s *Store) UpdateRegisteredModel(ctx context.Context, name, description str
 	if err := ValidateModelName(name); err != nil {
 		return nil, err
 	}
-	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
+	err := s.tx(ctx, func(tx *sql.Tx) error {
 		if err := s.touch(ctx, tx, name, true); err != nil {
 			return err
 		}
@@ -113,7 +113,7 @@ func (s *Store) RenameRegisteredModel(ctx context.Context, name, newName string)
 	if err := ValidateModelName(name); err != nil {
 		return nil, err
 	}
-	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
+	err := s.tx(ctx, func(tx *sql.Tx) error {
 		if _, err := s.getModelRow(ctx, tx, name); err != nil {
 			return err
 		}
@@ -149,7 +149,7 @@ func (s *Store) DeleteRegisteredModel(ctx context.Context, name string) error {
 	if err := ValidateModelName(name); err != nil {
 		return err
 	}
-	return s.db.Tx(ctx, func(tx *sql.Tx) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
 		if _, err := s.nextSeq(ctx, tx); err != nil {
 			return err
 		}
@@ -183,7 +183,7 @@ func (s *Store) SetRegisteredModelTag(ctx context.Context, name, key, value stri
 	if err := ValidateTag(key, value); err != nil {
 		return err
 	}
-	return s.db.Tx(ctx, func(tx *sql.Tx) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
 		if err := s.touch(ctx, tx, name, false); err != nil {
 			return err
 		}
@@ -201,7 +201,7 @@ func (s *Store) DeleteRegisteredModelTag(ctx context.Context, name, key string) 
 	if err := validateTagKey(key); err != nil {
 		return err
 	}
-	return s.db.Tx(ctx, func(tx *sql.Tx) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
 		if err := s.touch(ctx, tx, name, false); err != nil {
 			return err
 		}
