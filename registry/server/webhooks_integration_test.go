@@ -27,7 +27,8 @@ type delivery struct {
 type receiver struct {
 	mu       sync.Mutex
 	got      []delivery
-	failures int // answer 503 to this many requests first
+	failures int           // answer 503 to this many requests first
+	delay    time.Duration // answer each request after this long
 	srv      *httptest.Server
 }
 
@@ -35,6 +36,10 @@ func newReceiver(t *testing.T) *receiver {
 	r := &receiver{}
 	r.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		b, _ := io.ReadAll(req.Body)
+		r.mu.Lock()
+		delay := r.delay
+		r.mu.Unlock()
+		time.Sleep(delay)
 		r.mu.Lock()
 		defer r.mu.Unlock()
 		r.got = append(r.got, delivery{req.Header.Clone(), b})
@@ -161,6 +166,53 @@ func TestWebhooks(t *testing.T) {
 	c.ok("DELETE", api+"/webhooks/"+id, nil, nil)
 	c.fails("GET", api+"/webhooks/"+id, nil, nil, 404, "RESOURCE_DOES_NOT_EXIST")
 	c.fails("DELETE", api+"/webhooks/"+id, nil, nil, 404, "RESOURCE_DOES_NOT_EXIST")
+}
+
+// TestWebhookBurstIsDeliveredBeforeShutdown sends more events than there
+// are delivery workers to a slow receiver: none is dropped, and Deliveries
+// (what a stopping server waits on) returns once every one has arrived.
+func TestWebhookBurstIsDeliveredBeforeShutdown(t *testing.T) {
+	d := dbtest.Open(t, dbtest.Backend{Name: "sqlite", URI: dbtest.SQLiteURI})
+	st, err := store.New(context.Background(), d, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	gin.SetMode(gin.TestMode)
+	e := gin.New()
+	inflight := &server.Deliveries{}
+	if err := server.Mount(e, server.Options{Store: st, WebhookAllowedSchemes: []string{"http"}, WebhookAllowPrivateIPs: true, Deliveries: inflight}); err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(e)
+	t.Cleanup(srv.Close)
+	c := &client{t: t, base: srv.URL}
+	rcv := newReceiver(t)
+	rcv.delay = 200 * time.Millisecond
+	c.ok("POST", api+"/webhooks", map[string]any{"name": "slow", "url": rcv.srv.URL,
+		"events": []map[string]string{{"entity": "MODEL_VERSION", "action": "CREATED"}}}, nil)
+	c.ok("POST", api+"/registered-models/create", map[string]any{"name": "m"}, nil)
+	const n = 30
+	for i := 0; i < n; i++ {
+		c.ok("POST", api+"/model-versions/create", map[string]any{"name": "m", "source": "s3://b/x"}, nil)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := inflight.Wait(ctx); err != nil {
+		t.Fatal(err)
+	}
+	rcv.mu.Lock()
+	defer rcv.mu.Unlock()
+	versions := map[any]bool{}
+	for _, g := range rcv.got {
+		var env struct{ Data map[string]any }
+		if err := json.Unmarshal(g.body, &env); err != nil {
+			t.Fatal(err)
+		}
+		versions[env.Data["version"]] = true
+	}
+	if len(rcv.got) != n || len(versions) != n {
+		t.Fatalf("%d deliveries of %d versions when Wait returned, want %d of each", len(rcv.got), len(versions), n)
+	}
 }
 
 func TestWebhookPrivateAddressesRefused(t *testing.T) {
