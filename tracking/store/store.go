@@ -59,12 +59,13 @@ func (s *Store) DefaultArtifactRoot() string { return s.root }
 
 func (s *Store) nowMs() int64 { return s.now().UnixMilli() }
 
-// ensureDefaultExperiment creates experiment 0 unless it exists; replicas
-// starting together may race here, and the conflict leaves one row.
+// ensureDefaultExperiment creates experiment 0 unless it exists. Replicas
+// starting together race here: the conflict (on the id or on the name,
+// hence no conflict target) leaves one row.
 func (s *Store) ensureDefaultExperiment(ctx context.Context) error {
 	now := s.nowMs()
 	_, err := s.db.ExecContext(ctx, s.db.Rebind(`INSERT INTO experiments (experiment_id, name, artifact_location, lifecycle_stage, creation_time, last_update_time)
-		VALUES (0, 'Default', ?, 'active', ?, ?) ON CONFLICT (experiment_id) DO NOTHING`), AppendPath(s.root, "0"), now, now)
+		VALUES (0, 'Default', ?, 'active', ?, ?) ON CONFLICT DO NOTHING`), AppendPath(s.root, "0"), now, now)
 	return err
 }
 
