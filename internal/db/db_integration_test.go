@@ -55,41 +55,14 @@ func TestBothBackendsMigrateAndSerialise(t *testing.T) {
 func TestReplicasMigrateOneEmptyDatabaseAtOnce(t *testing.T) {
 	for _, b := range dbtest.Backends() {
 		t.Run(b.Name, func(t *testing.T) {
-			uri := b.URI(t)
-			ctx := context.Background()
 			ms := []db.Migration{
 				{Version: 1, SQL: `CREATE TABLE a (id INTEGER PRIMARY KEY); CREATE INDEX a_id ON a (id)`},
 				{Version: 2, SQL: `CREATE TABLE b (id INTEGER PRIMARY KEY); INSERT INTO b VALUES (1)`},
 			}
-			const replicas = 6
-			handles := make([]*db.DB, replicas)
-			for i := range handles {
-				d, err := db.Open(ctx, uri)
-				if err != nil {
-					t.Fatal(err)
-				}
-				t.Cleanup(func() { _ = d.Close() })
-				handles[i] = d
-			}
-			start := make(chan struct{})
-			errs := make(chan error, replicas)
-			var wg sync.WaitGroup
-			for _, d := range handles {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					<-start
-					errs <- d.Migrate(ctx, "race", ms)
-				}()
-			}
-			close(start)
-			wg.Wait()
-			close(errs)
-			for err := range errs {
-				if err != nil {
-					t.Errorf("a replica failed to migrate: %v", err)
-				}
-			}
+			handles := dbtest.Replicas(t, b, 6, func(ctx context.Context, d *db.DB) (*db.DB, error) {
+				return d, d.Migrate(ctx, "race", ms)
+			})
+			ctx := context.Background()
 			var applied, rows int
 			if err := handles[0].QueryRowContext(ctx, `SELECT COUNT(*) FROM schema_migrations WHERE component = 'race'`).Scan(&applied); err != nil {
 				t.Fatal(err)

@@ -4,10 +4,8 @@ package store_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sort"
-	"sync"
 	"testing"
 
 	"github.com/mlgate/mlgate/internal/db"
@@ -15,62 +13,29 @@ import (
 	"github.com/mlgate/mlgate/registry/store"
 )
 
-// replicaStores opens n registry stores on one fresh, empty database, each
-// through its own connection pool and all at once, as replicas of `mlgate
-// server` starting together do.
-func replicaStores(t *testing.T, b dbtest.Backend, n int) []*store.Store {
-	t.Helper()
-	uri := b.URI(t)
-	ctx := context.Background()
-	out := make([]*store.Store, n)
-	errs := make([]error, n)
-	start := make(chan struct{})
-	var wg sync.WaitGroup
-	for i := range out {
-		d, err := db.Open(ctx, uri)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = d.Close() })
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			<-start
-			out[i], errs[i] = store.New(ctx, d, store.Options{})
-		}()
-	}
-	close(start)
-	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
-		t.Fatalf("replicas starting together: %v", err)
-	}
-	return out
-}
-
 // atOnce runs fn(i, replica) for i in [0, n) at the same time, alternating
 // replicas, and returns the errors by i.
 func atOnce(rs []*store.Store, n int, fn func(i int, s *store.Store) error) []error {
-	errs := make([]error, n)
-	start := make(chan struct{})
-	var wg sync.WaitGroup
+	return dbtest.AtOnce(n, func(i int) error { return fn(i, rs[i%len(rs)]) })
+}
+
+// withVersions creates model name with n versions through rs[0].
+func withVersions(t *testing.T, rs []*store.Store, name string, n int) {
+	t.Helper()
+	ctx := context.Background()
+	must(rs[0].CreateRegisteredModel(ctx, name, nil, ""))
 	for i := 0; i < n; i++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			<-start
-			errs[i] = fn(i, rs[i%len(rs)])
-		}()
+		must(rs[0].CreateModelVersion(ctx, store.CreateVersion{Name: name, Source: fmt.Sprintf("s3://b/%d", i)}))
 	}
-	close(start)
-	wg.Wait()
-	return errs
 }
 
 func eachReplicaSet(t *testing.T, fn func(t *testing.T, rs []*store.Store)) {
 	for _, b := range dbtest.Backends() {
 		t.Run(b.Name, func(t *testing.T) {
 			t.Parallel()
-			fn(t, replicaStores(t, b, 2))
+			fn(t, dbtest.Replicas(t, b, 2, func(ctx context.Context, d *db.DB) (*store.Store, error) {
+				return store.New(ctx, d, store.Options{})
+			}))
 		})
 	}
 }
@@ -125,11 +90,8 @@ func TestReplicasNumberVersionsWithoutGapsOrDuplicates(t *testing.T) {
 func TestReplicasLeaveNoAliasOnADeletedVersion(t *testing.T) {
 	eachReplicaSet(t, func(t *testing.T, rs []*store.Store) {
 		ctx := context.Background()
-		must(rs[0].CreateRegisteredModel(ctx, "m", nil, ""))
 		const n = 12
-		for i := 0; i < n; i++ {
-			must(rs[0].CreateModelVersion(ctx, store.CreateVersion{Name: "m", Source: fmt.Sprintf("s3://b/%d", i)}))
-		}
+		withVersions(t, rs, "m", n)
 		atOnce(rs, 2*n, func(i int, s *store.Store) error {
 			v := fmt.Sprint(i/2 + 1)
 			if i%2 == 0 {
@@ -156,11 +118,8 @@ func TestReplicasLeaveNoAliasOnADeletedVersion(t *testing.T) {
 func TestReplicasKeepOneVersionInAnArchivingStage(t *testing.T) {
 	eachReplicaSet(t, func(t *testing.T, rs []*store.Store) {
 		ctx := context.Background()
-		must(rs[0].CreateRegisteredModel(ctx, "m", nil, ""))
 		const n = 8
-		for i := 0; i < n; i++ {
-			must(rs[0].CreateModelVersion(ctx, store.CreateVersion{Name: "m", Source: fmt.Sprintf("s3://b/%d", i)}))
-		}
+		withVersions(t, rs, "m", n)
 		for _, err := range atOnce(rs, n, func(i int, s *store.Store) error {
 			_, err := s.TransitionModelVersionStage(ctx, "m", fmt.Sprint(i+1), "Production", true)
 			return err

@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"sync"
 	"testing"
 
 	"github.com/mlgate/mlgate/internal/db"
@@ -15,61 +14,27 @@ import (
 	"github.com/mlgate/mlgate/tracking/store"
 )
 
-// replicas opens n stores on one fresh, empty database, each through its
-// own connection pool and all at the same moment, as replicas of `mlgate
-// server` do when they start together.
-func replicas(t *testing.T, b dbtest.Backend, n int) []*store.Store {
-	t.Helper()
-	uri := b.URI(t)
-	ctx := context.Background()
-	out := make([]*store.Store, n)
-	errs := make([]error, n)
-	var wg sync.WaitGroup
-	start := make(chan struct{})
-	for i := range out {
-		d, err := db.Open(ctx, uri)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = d.Close() })
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			<-start
-			out[i], errs[i] = store.Open(ctx, d, store.Options{DefaultArtifactRoot: "mlflow-artifacts:/"})
-		}()
-	}
-	close(start)
-	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
-		t.Fatalf("replicas starting together: %v", err)
-	}
-	return out
-}
-
 // together runs fn(i, replica) for i in [0, n) at once, alternating replicas.
 func together(rs []*store.Store, n int, fn func(i int, s *store.Store) error) []error {
-	errs := make([]error, n)
-	var wg sync.WaitGroup
-	start := make(chan struct{})
-	for i := 0; i < n; i++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			<-start
-			errs[i] = fn(i, rs[i%len(rs)])
-		}()
+	return dbtest.AtOnce(n, func(i int) error { return fn(i, rs[i%len(rs)]) })
+}
+
+func newRun(t *testing.T, s *store.Store) string {
+	t.Helper()
+	r, err := s.CreateRun(context.Background(), store.CreateRunInput{})
+	if err != nil {
+		t.Fatal(err)
 	}
-	close(start)
-	wg.Wait()
-	return errs
+	return r.Info.RunID
 }
 
 func forReplicas(t *testing.T, fn func(t *testing.T, rs []*store.Store)) {
 	for _, b := range dbtest.Backends() {
 		t.Run(b.Name, func(t *testing.T) {
 			t.Parallel()
-			fn(t, replicas(t, b, 4))
+			fn(t, dbtest.Replicas(t, b, 4, func(ctx context.Context, d *db.DB) (*store.Store, error) {
+				return store.Open(ctx, d, store.Options{DefaultArtifactRoot: "mlflow-artifacts:/"})
+			}))
 		})
 	}
 }
@@ -129,11 +94,7 @@ func TestReplicasLogOneDatasetFromManyRuns(t *testing.T) {
 			Tags: []store.Tag{{Key: "mlflow.data.context", Value: "training"}}}}
 		runs := make([]string, 8)
 		for i := range runs {
-			r, err := rs[0].CreateRun(ctx, store.CreateRunInput{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			runs[i] = r.Info.RunID
+			runs[i] = newRun(t, rs[0])
 		}
 		for _, err := range together(rs, len(runs), func(i int, s *store.Store) error {
 			return s.LogInputs(ctx, runs[i], ds, nil)
@@ -154,19 +115,16 @@ func TestReplicasLogOneDatasetFromManyRuns(t *testing.T) {
 func TestReplicasLogModelsToOneRun(t *testing.T) {
 	forReplicas(t, func(t *testing.T, rs []*store.Store) {
 		ctx := context.Background()
-		r, err := rs[0].CreateRun(ctx, store.CreateRunInput{})
-		if err != nil {
-			t.Fatal(err)
-		}
+		runID := newRun(t, rs[0])
 		const n = 8
 		for _, err := range together(rs, n, func(i int, s *store.Store) error {
-			return s.LogModel(ctx, r.Info.RunID, fmt.Sprintf(`{"artifact_path": "m%d", "flavors": {}, "utc_time_created": "now", "run_id": %q}`, i, r.Info.RunID))
+			return s.LogModel(ctx, runID, fmt.Sprintf(`{"artifact_path": "m%d", "flavors": {}, "utc_time_created": "now", "run_id": %q}`, i, runID))
 		}) {
 			if err != nil {
 				t.Fatalf("log model: %v", err)
 			}
 		}
-		got, err := rs[1].GetRun(ctx, r.Info.RunID)
+		got, err := rs[1].GetRun(ctx, runID)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -187,17 +145,14 @@ func TestReplicasLogModelsToOneRun(t *testing.T) {
 func TestReplicasLogOneParamWithDifferentValues(t *testing.T) {
 	forReplicas(t, func(t *testing.T, rs []*store.Store) {
 		ctx := context.Background()
-		r, err := rs[0].CreateRun(ctx, store.CreateRunInput{})
-		if err != nil {
-			t.Fatal(err)
-		}
+		runID := newRun(t, rs[0])
 		errs := together(rs, 8, func(i int, s *store.Store) error {
-			return s.LogParam(ctx, r.Info.RunID, store.Param{Key: "lr", Value: fmt.Sprint(i)})
+			return s.LogParam(ctx, runID, store.Param{Key: "lr", Value: fmt.Sprint(i)})
 		})
 		if ok := countErrs(t, errs, store.ErrInvalid); ok != 1 {
 			t.Fatalf("%d writers of different values succeeded, want 1", ok)
 		}
-		got, err := rs[1].GetRun(ctx, r.Info.RunID)
+		got, err := rs[1].GetRun(ctx, runID)
 		if err != nil || len(got.Data.Params) != 1 {
 			t.Fatalf("params %+v, %v", got.Data.Params, err)
 		}
@@ -207,7 +162,7 @@ func TestReplicasLogOneParamWithDifferentValues(t *testing.T) {
 			}
 		}
 		for _, err := range together(rs, 8, func(_ int, s *store.Store) error {
-			return s.LogParam(ctx, r.Info.RunID, store.Param{Key: "same", Value: "v"})
+			return s.LogParam(ctx, runID, store.Param{Key: "same", Value: "v"})
 		}) {
 			if err != nil {
 				t.Fatalf("logging one value from many writers: %v", err)
