@@ -115,17 +115,8 @@ func (s *Store) insertParams(ctx context.Context, tx *sql.Tx, runID string, para
 	if err != nil || len(fresh) == 0 {
 		return err
 	}
-	q := []byte(`INSERT INTO params (run_uuid, key, value) VALUES `)
-	args := make([]any, 0, 3*len(fresh))
-	for i, p := range fresh {
-		if i > 0 {
-			q = append(q, ',')
-		}
-		q = append(q, "(?, ?, ?)"...)
-		args = append(args, runID, p.Key, p.Value)
-	}
-	q = append(q, " ON CONFLICT (run_uuid, key) DO NOTHING"...)
-	res, err := tx.ExecContext(ctx, s.q.r(string(q)), args...)
+	q, args := runKeyValues("params", runID, len(fresh), func(i int) (string, string) { return fresh[i].Key, fresh[i].Value }, "DO NOTHING")
+	res, err := tx.ExecContext(ctx, s.q.r(q), args...)
 	if err != nil {
 		return err
 	}
