@@ -71,7 +71,10 @@ func (r *receiver) wait(t *testing.T, n int) []delivery {
 	return nil
 }
 
-func TestWebhooks(t *testing.T) {
+// webhookServer serves the registry API with opts over a fresh SQLite
+// store and returns a client of it.
+func webhookServer(t *testing.T, opts server.Options) *client {
+	t.Helper()
 	d := dbtest.Open(t, dbtest.Backend{Name: "sqlite", URI: dbtest.SQLiteURI})
 	st, err := store.New(context.Background(), d, store.Options{})
 	if err != nil {
@@ -79,12 +82,17 @@ func TestWebhooks(t *testing.T) {
 	}
 	gin.SetMode(gin.TestMode)
 	e := gin.New()
-	if err := server.Mount(e, server.Options{Store: st, WebhookAllowedSchemes: []string{"http", "https"}, WebhookAllowPrivateIPs: true, WebhookBackoff: 10 * time.Millisecond}); err != nil {
+	opts.Store = st
+	if err := server.Mount(e, opts); err != nil {
 		t.Fatal(err)
 	}
 	srv := httptest.NewServer(e)
 	t.Cleanup(srv.Close)
-	c := &client{t: t, base: srv.URL}
+	return &client{t: t, base: srv.URL}
+}
+
+func TestWebhooks(t *testing.T) {
+	c := webhookServer(t, server.Options{WebhookAllowedSchemes: []string{"http", "https"}, WebhookAllowPrivateIPs: true, WebhookBackoff: 10 * time.Millisecond})
 	rcv := newReceiver(t)
 
 	events := []map[string]string{{"entity": "MODEL_VERSION_ALIAS", "action": "CREATED"}, {"entity": "MODEL_VERSION_ALIAS", "action": "DELETED"},
@@ -172,20 +180,8 @@ func TestWebhooks(t *testing.T) {
 // are delivery workers to a slow receiver: none is dropped, and Deliveries
 // (what a stopping server waits on) returns once every one has arrived.
 func TestWebhookBurstIsDeliveredBeforeShutdown(t *testing.T) {
-	d := dbtest.Open(t, dbtest.Backend{Name: "sqlite", URI: dbtest.SQLiteURI})
-	st, err := store.New(context.Background(), d, store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	gin.SetMode(gin.TestMode)
-	e := gin.New()
 	inflight := &server.Deliveries{}
-	if err := server.Mount(e, server.Options{Store: st, WebhookAllowedSchemes: []string{"http"}, WebhookAllowPrivateIPs: true, Deliveries: inflight}); err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(e)
-	t.Cleanup(srv.Close)
-	c := &client{t: t, base: srv.URL}
+	c := webhookServer(t, server.Options{WebhookAllowedSchemes: []string{"http"}, WebhookAllowPrivateIPs: true, Deliveries: inflight})
 	rcv := newReceiver(t)
 	rcv.delay = 200 * time.Millisecond
 	c.ok("POST", api+"/webhooks", map[string]any{"name": "slow", "url": rcv.srv.URL,
@@ -216,19 +212,7 @@ func TestWebhookBurstIsDeliveredBeforeShutdown(t *testing.T) {
 }
 
 func TestWebhookPrivateAddressesRefused(t *testing.T) {
-	d := dbtest.Open(t, dbtest.Backend{Name: "sqlite", URI: dbtest.SQLiteURI})
-	st, err := store.New(context.Background(), d, store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	gin.SetMode(gin.TestMode)
-	e := gin.New()
-	if err := server.Mount(e, server.Options{Store: st, WebhookAllowedSchemes: []string{"http", "https"}}); err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(e)
-	t.Cleanup(srv.Close)
-	c := &client{t: t, base: srv.URL}
+	c := webhookServer(t, server.Options{WebhookAllowedSchemes: []string{"http", "https"}})
 	ev := []map[string]string{{"entity": "MODEL_VERSION", "action": "CREATED"}}
 	for _, u := range []string{"http://127.0.0.1:9/x", "https://10.1.2.3/x", "http://[::1]/x", "http://169.254.169.254/latest", "http://localhost/x"} {
 		c.fails("POST", api+"/webhooks", map[string]any{"name": "h", "url": u, "events": ev}, nil, 400, "INVALID_PARAMETER_VALUE")
