@@ -88,6 +88,22 @@ def start_proc(tmp_path):
 PYTHON = sys.executable
 
 
+@pytest.fixture
+def fresh_mlflow_env(monkeypatch):
+    """No tracking settings inherited from the environment, no client
+    retries (a server error fails the test instead of being retried), and
+    no run left active afterwards."""
+    import mlflow
+
+    for k in ("MLFLOW_RUN_ID", "MLFLOW_EXPERIMENT_ID", "MLFLOW_EXPERIMENT_NAME", "MLFLOW_TRACKING_URI",
+              "MLFLOW_REGISTRY_URI"):
+        monkeypatch.delenv(k, raising=False)
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
+    yield
+    while mlflow.active_run():
+        mlflow.end_run()
+
+
 def _pg_tool(name):
     tools = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}")) or [shutil.which(name)]
     assert tools[-1], f"{name} not found: scripts/postgres.sh installs PostgreSQL"
