@@ -2,13 +2,16 @@
 loopback ports, and helpers that start and stop servers (mlgate's and the
 real MLflow's) as child processes."""
 
+import glob
 import os
+import secrets
 import shutil
 import signal
 import socket
 import subprocess
 import sys
 import time
+import urllib.parse
 
 import pytest
 import requests
@@ -83,3 +86,71 @@ def start_proc(tmp_path):
 
 
 PYTHON = sys.executable
+
+
+@pytest.fixture
+def fresh_mlflow_env(monkeypatch):
+    """No tracking settings inherited from the environment, no client
+    retries (a server error fails the test instead of being retried), and
+    no run left active afterwards."""
+    import mlflow
+
+    for k in ("MLFLOW_RUN_ID", "MLFLOW_EXPERIMENT_ID", "MLFLOW_EXPERIMENT_NAME", "MLFLOW_TRACKING_URI",
+              "MLFLOW_REGISTRY_URI"):
+        monkeypatch.delenv(k, raising=False)
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
+    yield
+    while mlflow.active_run():
+        mlflow.end_run()
+
+
+def _pg_tool(name):
+    tools = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}")) or [shutil.which(name)]
+    assert tools[-1], f"{name} not found: scripts/postgres.sh installs PostgreSQL"
+    return tools[-1]
+
+
+@pytest.fixture(scope="module")
+def postgres_uri():
+    """A new, empty database on the PostgreSQL server named by
+    MLGATE_TEST_POSTGRES_DSN (started by `make interop`), dropped after the
+    module."""
+    dsn = os.environ.get("MLGATE_TEST_POSTGRES_DSN")
+    assert dsn, "set MLGATE_TEST_POSTGRES_DSN (make interop starts PostgreSQL with scripts/postgres.sh)"
+    u = urllib.parse.urlsplit(dsn)
+    name = "interop_" + secrets.token_hex(5)
+    conn = ["-h", u.hostname, "-p", str(u.port or 5432), "-U", u.username]
+    subprocess.run([_pg_tool("createdb"), *conn, name], check=True, timeout=60)
+    yield urllib.parse.urlunsplit(u._replace(path="/" + name))
+    subprocess.run([_pg_tool("dropdb"), *conn, "--force", "--if-exists", name], check=False, timeout=60)
+
+
+class S3:
+    """A real moto S3 server on a loopback port with one bucket, and the
+    environment that points mlgate and boto3 at it."""
+
+    def __init__(self, proc, bucket):
+        import boto3
+
+        self.proc, self.url, self.bucket = proc, proc.url, bucket
+        self.env = {"MLFLOW_S3_ENDPOINT_URL": proc.url, "AWS_ACCESS_KEY_ID": "testing",
+                    "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"}
+        self.client = boto3.client("s3", endpoint_url=proc.url, aws_access_key_id="testing",
+                                   aws_secret_access_key="testing", region_name="us-east-1")
+        self.client.create_bucket(Bucket=bucket)
+
+    def keys(self, prefix=""):
+        out = []
+        for page in self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=prefix):
+            out += [o["Key"] for o in page.get("Contents", [])]
+        return out
+
+
+@pytest.fixture(scope="module")
+def moto_s3(tmp_path_factory):
+    d = tmp_path_factory.mktemp("moto")
+    port = free_port()
+    p = Proc([os.path.join(os.path.dirname(PYTHON), "moto_server"), "-H", "127.0.0.1", "-p", str(port)], port,
+             cwd=str(d), ready_path="/moto-api/")
+    yield S3(p, "mlgate")
+    p.stop()

@@ -42,15 +42,7 @@ def mlflow_server(tmp_path_factory):
     p.stop()
 
 
-@pytest.fixture(autouse=True)
-def _clean_env(monkeypatch):
-    for k in ("MLFLOW_RUN_ID", "MLFLOW_EXPERIMENT_ID", "MLFLOW_EXPERIMENT_NAME", "MLFLOW_TRACKING_URI",
-              "MLFLOW_REGISTRY_URI"):
-        monkeypatch.delenv(k, raising=False)
-    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
-    yield
-    while mlflow.active_run():
-        mlflow.end_run()
+pytestmark = pytest.mark.usefixtures("fresh_mlflow_env")
 
 
 def code_of(fn):

@@ -130,6 +130,9 @@ type Server struct {
 	engine   *gin.Engine
 	http     *http.Server
 	fresh    conns.Fresh // connections without a request yet, closed by Stop
+	// hooks are the webhook events accepted and not yet delivered; Stop
+	// delivers them before closing the store.
+	hooks regserver.Deliveries
 
 	mu      sync.Mutex
 	ln      net.Listener
@@ -229,7 +232,7 @@ func (s *Server) build(ctx context.Context) error {
 	e.GET("/version", func(c *gin.Context) { c.String(http.StatusOK, version.MLflowCompat) })
 	e.GET("/metrics", gin.WrapH(promhttp.HandlerFor(o.Gatherer, promhttp.HandlerOpts{})))
 	trkserver.New(trkserver.Options{Store: tr, Logger: o.Logger}).Mount(e)
-	ropts := regserver.Options{Store: reg, Logger: o.Logger, Registerer: o.Registerer,
+	ropts := regserver.Options{Store: reg, Logger: o.Logger, Registerer: o.Registerer, Deliveries: &s.hooks,
 		WebhookAllowedSchemes: o.WebhookAllowedSchemes, WebhookAllowPrivateIPs: o.WebhookAllowPrivateIPs}
 	if o.ModelVersionSourceRegex != "" {
 		re, err := regexp.Compile(o.ModelVersionSourceRegex)
@@ -319,7 +322,8 @@ func (s *Server) Addr() string {
 // URL is the server's base URL (http://host:port) once started.
 func (s *Server) URL() string { return "http://" + s.Addr() }
 
-// Stop drains in-flight requests (bounded by ctx) and closes the stores.
+// Stop drains in-flight requests and webhook deliveries (bounded by ctx)
+// and closes the stores.
 func (s *Server) Stop(ctx context.Context) error {
 	s.mu.Lock()
 	if s.stopped {
@@ -337,6 +341,9 @@ func (s *Server) Stop(ctx context.Context) error {
 		if err := <-s.done; err != nil {
 			errs = append(errs, err)
 		}
+	}
+	if err := s.hooks.Wait(ctx); err != nil {
+		errs = append(errs, err)
 	}
 	errs = append(errs, s.db.Close())
 	return errors.Join(errs...)

@@ -266,3 +266,46 @@ func TestServerStopClosesConnectionsWithoutRequest(t *testing.T) {
 		t.Fatalf("stop took %v with a connection that sent nothing", took)
 	}
 }
+
+// TestServerStopDeliversAcceptedWebhookEvents stops a server right after a
+// request that fires a webhook to a slow receiver: Stop returns only once
+// the event is delivered, so a replica's rolling restart loses none.
+func TestServerStopDeliversAcceptedWebhookEvents(t *testing.T) {
+	got := make(chan string, 4)
+	rcv := &http.Server{ReadHeaderTimeout: time.Second, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		time.Sleep(300 * time.Millisecond)
+		got <- string(b)
+	})}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = rcv.Serve(ln) }()
+	t.Cleanup(func() { _ = rcv.Close() })
+	s, url, _ := startServer(t, func(o *ServerOptions) {
+		o.WebhookAllowedSchemes, o.WebhookAllowPrivateIPs = []string{"http"}, true
+	})
+	api := url + "/api/2.0/mlflow"
+	for _, c := range [][2]string{
+		{"/webhooks", `{"name": "h", "url": "http://` + ln.Addr().String() + `/", "events": [{"entity": "REGISTERED_MODEL", "action": "CREATED"}]}`},
+		{"/registered-models/create", `{"name": "m"}`},
+	} {
+		if code, body := call(t, http.MethodPost, api+c[0], c[1]); code != http.StatusOK {
+			t.Fatalf("%s: %d %s", c[0], code, body)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := s.Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case b := <-got:
+		if !strings.Contains(b, `"registered_model"`) {
+			t.Fatalf("delivered %s", b)
+		}
+	default:
+		t.Fatal("Stop returned before the accepted webhook event was delivered")
+	}
+}

@@ -200,6 +200,18 @@ func retryable(err error) bool {
 		strings.Contains(s, "SQLSTATE 40001") || strings.Contains(s, "SQLSTATE 40P01")
 }
 
+// IsUniqueViolation reports whether err is a unique or primary key
+// violation (SQLite's constraint error, PostgreSQL's SQLSTATE 23505): the
+// loser of two writers creating the same row gets it.
+func IsUniqueViolation(err error) bool {
+	if err == nil {
+		return false
+	}
+	s := err.Error()
+	return strings.Contains(s, "UNIQUE constraint failed") || strings.Contains(s, "SQLSTATE 23505") ||
+		strings.Contains(s, "constraint failed: PRIMARY KEY")
+}
+
 // Migration is one schema step of a component.
 type Migration struct {
 	Version int
@@ -209,18 +221,30 @@ type Migration struct {
 	Postgres string
 }
 
+// migrateLock is the PostgreSQL advisory lock key ("mlgate" in ASCII)
+// that serialises the schema migrations of every process on one database.
+const migrateLock int64 = 0x6d6c67617465
+
 // Migrate applies component's migrations that are not applied yet, in
 // version order, each in its own transaction, and records them in
-// schema_migrations. Running it again is a no-op; two processes migrating
-// at once are serialised by the transaction.
+// schema_migrations. Running it again is a no-op. Several processes may
+// migrate one database at once (replicas starting together): on SQLite the
+// immediate transactions serialise them; on PostgreSQL, where concurrent
+// DDL on an empty database fails instead of waiting, every step first takes
+// a transaction-scoped advisory lock, so one process applies a version and
+// the others find it applied.
 func (d *DB) Migrate(ctx context.Context, component string, migrations []Migration) error {
-	if _, err := d.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+	err := d.migrationTx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
 		component TEXT NOT NULL, version INTEGER NOT NULL, applied_at BIGINT NOT NULL,
-		PRIMARY KEY (component, version))`); err != nil {
+		PRIMARY KEY (component, version))`)
+		return err
+	})
+	if err != nil {
 		return fmt.Errorf("migrate %s: %w", component, err)
 	}
 	for _, m := range migrations {
-		err := d.Tx(ctx, func(tx *sql.Tx) error {
+		err := d.migrationTx(ctx, func(tx *sql.Tx) error {
 			var n int
 			if err := tx.QueryRowContext(ctx, d.Rebind(`SELECT COUNT(*) FROM schema_migrations WHERE component = ? AND version = ?`), component, m.Version).Scan(&n); err != nil {
 				return err
@@ -249,6 +273,19 @@ func (d *DB) Migrate(ctx context.Context, component string, migrations []Migrati
 		}
 	}
 	return nil
+}
+
+// migrationTx runs fn in a transaction that, on PostgreSQL, first takes
+// the migration advisory lock (released at commit or rollback).
+func (d *DB) migrationTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	return d.Tx(ctx, func(tx *sql.Tx) error {
+		if d.Dialect == Postgres {
+			if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, migrateLock); err != nil {
+				return fmt.Errorf("migration lock: %w", err)
+			}
+		}
+		return fn(tx)
+	})
 }
 
 func splitStatements(q string) []string {

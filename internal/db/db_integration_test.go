@@ -47,3 +47,32 @@ func TestBothBackendsMigrateAndSerialise(t *testing.T) {
 		})
 	}
 }
+
+// TestReplicasMigrateOneEmptyDatabaseAtOnce starts several "processes"
+// (separate connection pools) migrating one empty database at the same
+// moment, as replicas of `mlgate server` do when they start together: every
+// one succeeds and each version is applied once.
+func TestReplicasMigrateOneEmptyDatabaseAtOnce(t *testing.T) {
+	for _, b := range dbtest.Backends() {
+		t.Run(b.Name, func(t *testing.T) {
+			ms := []db.Migration{
+				{Version: 1, SQL: `CREATE TABLE a (id INTEGER PRIMARY KEY); CREATE INDEX a_id ON a (id)`},
+				{Version: 2, SQL: `CREATE TABLE b (id INTEGER PRIMARY KEY); INSERT INTO b VALUES (1)`},
+			}
+			handles := dbtest.Replicas(t, b, 6, func(ctx context.Context, d *db.DB) (*db.DB, error) {
+				return d, d.Migrate(ctx, "race", ms)
+			})
+			ctx := context.Background()
+			var applied, rows int
+			if err := handles[0].QueryRowContext(ctx, `SELECT COUNT(*) FROM schema_migrations WHERE component = 'race'`).Scan(&applied); err != nil {
+				t.Fatal(err)
+			}
+			if err := handles[0].QueryRowContext(ctx, `SELECT COUNT(*) FROM b`).Scan(&rows); err != nil {
+				t.Fatal(err)
+			}
+			if applied != 2 || rows != 1 {
+				t.Fatalf("applied %d versions and b has %d rows, want 2 and 1", applied, rows)
+			}
+		})
+	}
+}

@@ -40,6 +40,9 @@ type Options struct {
 	// WebhookBackoff is the first retry delay of a failed delivery
 	// (doubling, capped at a minute); default 1 s.
 	WebhookBackoff time.Duration
+	// Deliveries, when set, tracks webhook events not yet delivered, for
+	// the server's shutdown to wait on.
+	Deliveries *Deliveries
 }
 
 type handlers struct {
@@ -91,7 +94,11 @@ func Mount(r gin.IRouter, opts Options) error {
 	if backoff <= 0 {
 		backoff = time.Second
 	}
-	h.hooks = &deliverer{st: opts.Store, log: log, client: client, backoff: backoff, sem: make(chan struct{}, webhookWorkers),
+	track := opts.Deliveries
+	if track == nil {
+		track = &Deliveries{}
+	}
+	h.hooks = &deliverer{st: opts.Store, log: log, client: client, backoff: backoff, sem: make(chan struct{}, webhookWorkers), track: track,
 		delivered: f.NewCounterVec(prometheus.CounterOpts{
 			Name: "mlgate_registry_webhook_deliveries_total",
 			Help: "Registry webhook deliveries by result (success, failure, dropped).",

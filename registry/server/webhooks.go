@@ -15,6 +15,8 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -24,21 +26,49 @@ import (
 	"github.com/mlgate/mlgate/registry/store"
 )
 
-// Webhook delivery defaults (MLflow's MLFLOW_WEBHOOK_* defaults).
+// Webhook delivery defaults (MLflow's MLFLOW_WEBHOOK_* defaults), and how
+// many events may wait for a delivery worker before new ones are dropped.
 const (
 	webhookTimeout    = 30 * time.Second
 	webhookMaxRetries = 3
 	webhookWorkers    = 10
+	webhookMaxPending = 10000
 )
 
+// Deliveries tracks the webhook events a server has accepted and not yet
+// delivered, so that a replica stopping (a rolling restart) delivers them
+// before it exits instead of losing them.
+type Deliveries struct {
+	wg      sync.WaitGroup
+	pending atomic.Int64
+}
+
+// Wait blocks until every accepted event is delivered (or has failed
+// every retry), or until ctx ends; it then returns ctx's error.
+func (d *Deliveries) Wait(ctx context.Context) error {
+	done := make(chan struct{})
+	go func() {
+		d.wg.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("%d webhook events not delivered: %w", d.pending.Load(), ctx.Err())
+	}
+}
+
 // deliverer posts MLflow 3 webhook events: signed, retried on 429/5xx and
-// connection errors, from a bounded pool, fire-and-forget.
+// connection errors, by at most webhookWorkers at once; the events beyond
+// wait their turn, as in MLflow's thread pool.
 type deliverer struct {
 	st        *store.Store
 	log       *slog.Logger
 	client    *http.Client
 	backoff   time.Duration
 	sem       chan struct{}
+	track     *Deliveries
 	delivered *prometheus.CounterVec
 }
 
@@ -106,14 +136,17 @@ func tagMap(tags []store.Tag) map[string]string {
 // nothing, as in MLflow for model events.
 func (d *deliverer) fire(c *gin.Context, model string, ev store.WebhookEvent, data any) {
 	ctx := context.WithoutCancel(c.Request.Context())
-	select {
-	case d.sem <- struct{}{}:
-	default:
-		d.log.Warn("webhook delivery pool full; event dropped", slog.String("entity", ev.Entity), slog.String("action", ev.Action))
+	if d.track.pending.Add(1) > webhookMaxPending {
+		d.track.pending.Add(-1)
+		d.log.Warn("webhook delivery queue full; event dropped", slog.String("entity", ev.Entity), slog.String("action", ev.Action))
 		d.delivered.WithLabelValues("dropped").Inc()
 		return
 	}
+	d.track.wg.Add(1)
 	go func() {
+		defer d.track.wg.Done()
+		defer d.track.pending.Add(-1)
+		d.sem <- struct{}{}
 		defer func() { <-d.sem }()
 		if prompt, err := d.st.IsPrompt(ctx, model); err != nil || prompt {
 			return

@@ -27,7 +27,8 @@ type delivery struct {
 type receiver struct {
 	mu       sync.Mutex
 	got      []delivery
-	failures int // answer 503 to this many requests first
+	failures int           // answer 503 to this many requests first
+	delay    time.Duration // answer each request after this long
 	srv      *httptest.Server
 }
 
@@ -35,6 +36,10 @@ func newReceiver(t *testing.T) *receiver {
 	r := &receiver{}
 	r.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		b, _ := io.ReadAll(req.Body)
+		r.mu.Lock()
+		delay := r.delay
+		r.mu.Unlock()
+		time.Sleep(delay)
 		r.mu.Lock()
 		defer r.mu.Unlock()
 		r.got = append(r.got, delivery{req.Header.Clone(), b})
@@ -66,7 +71,10 @@ func (r *receiver) wait(t *testing.T, n int) []delivery {
 	return nil
 }
 
-func TestWebhooks(t *testing.T) {
+// webhookServer serves the registry API with opts over a fresh SQLite
+// store and returns a client of it.
+func webhookServer(t *testing.T, opts server.Options) *client {
+	t.Helper()
 	d := dbtest.Open(t, dbtest.Backend{Name: "sqlite", URI: dbtest.SQLiteURI})
 	st, err := store.New(context.Background(), d, store.Options{})
 	if err != nil {
@@ -74,12 +82,17 @@ func TestWebhooks(t *testing.T) {
 	}
 	gin.SetMode(gin.TestMode)
 	e := gin.New()
-	if err := server.Mount(e, server.Options{Store: st, WebhookAllowedSchemes: []string{"http", "https"}, WebhookAllowPrivateIPs: true, WebhookBackoff: 10 * time.Millisecond}); err != nil {
+	opts.Store = st
+	if err := server.Mount(e, opts); err != nil {
 		t.Fatal(err)
 	}
 	srv := httptest.NewServer(e)
 	t.Cleanup(srv.Close)
-	c := &client{t: t, base: srv.URL}
+	return &client{t: t, base: srv.URL}
+}
+
+func TestWebhooks(t *testing.T) {
+	c := webhookServer(t, server.Options{WebhookAllowedSchemes: []string{"http", "https"}, WebhookAllowPrivateIPs: true, WebhookBackoff: 10 * time.Millisecond})
 	rcv := newReceiver(t)
 
 	events := []map[string]string{{"entity": "MODEL_VERSION_ALIAS", "action": "CREATED"}, {"entity": "MODEL_VERSION_ALIAS", "action": "DELETED"},
@@ -163,20 +176,43 @@ func TestWebhooks(t *testing.T) {
 	c.fails("DELETE", api+"/webhooks/"+id, nil, nil, 404, "RESOURCE_DOES_NOT_EXIST")
 }
 
+// TestWebhookBurstIsDeliveredBeforeShutdown sends more events than there
+// are delivery workers to a slow receiver: none is dropped, and Deliveries
+// (what a stopping server waits on) returns once every one has arrived.
+func TestWebhookBurstIsDeliveredBeforeShutdown(t *testing.T) {
+	inflight := &server.Deliveries{}
+	c := webhookServer(t, server.Options{WebhookAllowedSchemes: []string{"http"}, WebhookAllowPrivateIPs: true, Deliveries: inflight})
+	rcv := newReceiver(t)
+	rcv.delay = 200 * time.Millisecond
+	c.ok("POST", api+"/webhooks", map[string]any{"name": "slow", "url": rcv.srv.URL,
+		"events": []map[string]string{{"entity": "MODEL_VERSION", "action": "CREATED"}}}, nil)
+	c.ok("POST", api+"/registered-models/create", map[string]any{"name": "m"}, nil)
+	const n = 30
+	for i := 0; i < n; i++ {
+		c.ok("POST", api+"/model-versions/create", map[string]any{"name": "m", "source": "s3://b/x"}, nil)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := inflight.Wait(ctx); err != nil {
+		t.Fatal(err)
+	}
+	rcv.mu.Lock()
+	defer rcv.mu.Unlock()
+	versions := map[any]bool{}
+	for _, g := range rcv.got {
+		var env struct{ Data map[string]any }
+		if err := json.Unmarshal(g.body, &env); err != nil {
+			t.Fatal(err)
+		}
+		versions[env.Data["version"]] = true
+	}
+	if len(rcv.got) != n || len(versions) != n {
+		t.Fatalf("%d deliveries of %d versions when Wait returned, want %d of each", len(rcv.got), len(versions), n)
+	}
+}
+
 func TestWebhookPrivateAddressesRefused(t *testing.T) {
-	d := dbtest.Open(t, dbtest.Backend{Name: "sqlite", URI: dbtest.SQLiteURI})
-	st, err := store.New(context.Background(), d, store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	gin.SetMode(gin.TestMode)
-	e := gin.New()
-	if err := server.Mount(e, server.Options{Store: st, WebhookAllowedSchemes: []string{"http", "https"}}); err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(e)
-	t.Cleanup(srv.Close)
-	c := &client{t: t, base: srv.URL}
+	c := webhookServer(t, server.Options{WebhookAllowedSchemes: []string{"http", "https"}})
 	ev := []map[string]string{{"entity": "MODEL_VERSION", "action": "CREATED"}}
 	for _, u := range []string{"http://127.0.0.1:9/x", "https://10.1.2.3/x", "http://[::1]/x", "http://169.254.169.254/latest", "http://localhost/x"} {
 		c.fails("POST", api+"/webhooks", map[string]any{"name": "h", "url": u, "events": ev}, nil, 400, "INVALID_PARAMETER_VALUE")

@@ -23,7 +23,7 @@ func (s *Store) SetRegisteredModelAlias(ctx context.Context, name, alias, versio
 	if err != nil {
 		return err
 	}
-	return s.db.Tx(ctx, func(tx *sql.Tx) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
 		if _, err := s.getVersion(ctx, tx, name, v); err != nil {
 			return err
 		}
@@ -44,7 +44,7 @@ func (s *Store) DeleteRegisteredModelAlias(ctx context.Context, name, alias stri
 	if err := ValidateAlias(alias); err != nil {
 		return err
 	}
-	return s.db.Tx(ctx, func(tx *sql.Tx) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
 		if err := s.touch(ctx, tx, name, false); err != nil {
 			return err
 		}

@@ -255,12 +255,3 @@ func (s *Store) withAliases(ctx context.Context, q querier, mv *ModelVersion) (*
 	sort.Strings(mv.Aliases)
 	return mv, rows.Err()
 }
-
-func isUniqueViolation(err error) bool {
-	if err == nil {
-		return false
-	}
-	s := err.Error()
-	return strings.Contains(s, "UNIQUE constraint failed") || strings.Contains(s, "SQLSTATE 23505") ||
-		strings.Contains(s, "constraint failed: PRIMARY KEY")
-}

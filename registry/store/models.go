@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"strings"
+
+	"github.com/mlgate/mlgate/internal/db"
 )
 
 // dedupeTags keeps the last value of each key, in first-seen key order.
@@ -32,7 +34,7 @@ func (s *Store) CreateRegisteredModel(ctx context.Context, name string, tags []T
 		}
 	}
 	tags = dedupeTags(tags)
-	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
+	err := s.tx(ctx, func(tx *sql.Tx) error {
 		var n int
 		if err := tx.QueryRowContext(ctx, s.q(`SELECT COUNT(*) FROM registered_models WHERE name = ?`), name).Scan(&n); err != nil {
 			return err
@@ -47,7 +49,7 @@ func (s *Store) CreateRegisteredModel(ctx context.Context, name string, tags []T
 		now := s.now()
 		if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO registered_models (name, creation_time, last_updated_time, description, next_version, change_seq) VALUES (?, ?, ?, ?, 1, ?)`),
 			name, now, now, description, seq); err != nil {
-			if isUniqueViolation(err) {
+			if db.IsUniqueViolation(err) {
 				return existsf("Registered Model (name=%s) already exists.", name)
 			}
 			return err
@@ -86,7 +88,7 @@ func (s *Store) UpdateRegisteredModel(ctx context.Context, name, description str
 	if err := ValidateModelName(name); err != nil {
 		return nil, err
 	}
-	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
+	err := s.tx(ctx, func(tx *sql.Tx) error {
 		if err := s.touch(ctx, tx, name, true); err != nil {
 			return err
 		}
@@ -111,7 +113,7 @@ func (s *Store) RenameRegisteredModel(ctx context.Context, name, newName string)
 	if err := ValidateModelName(name); err != nil {
 		return nil, err
 	}
-	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
+	err := s.tx(ctx, func(tx *sql.Tx) error {
 		if _, err := s.getModelRow(ctx, tx, name); err != nil {
 			return err
 		}
@@ -128,7 +130,7 @@ func (s *Store) RenameRegisteredModel(ctx context.Context, name, newName string)
 		}
 		now := s.now()
 		if _, err := tx.ExecContext(ctx, s.q(`UPDATE registered_models SET name = ?, last_updated_time = ?, change_seq = ? WHERE name = ?`), newName, now, seq, name); err != nil {
-			if isUniqueViolation(err) {
+			if db.IsUniqueViolation(err) {
 				return existsf("Registered Model (name=%s) already exists.", newName)
 			}
 			return err
@@ -147,7 +149,7 @@ func (s *Store) DeleteRegisteredModel(ctx context.Context, name string) error {
 	if err := ValidateModelName(name); err != nil {
 		return err
 	}
-	return s.db.Tx(ctx, func(tx *sql.Tx) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
 		if _, err := s.nextSeq(ctx, tx); err != nil {
 			return err
 		}
@@ -181,7 +183,7 @@ func (s *Store) SetRegisteredModelTag(ctx context.Context, name, key, value stri
 	if err := ValidateTag(key, value); err != nil {
 		return err
 	}
-	return s.db.Tx(ctx, func(tx *sql.Tx) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
 		if err := s.touch(ctx, tx, name, false); err != nil {
 			return err
 		}
@@ -199,7 +201,7 @@ func (s *Store) DeleteRegisteredModelTag(ctx context.Context, name, key string) 
 	if err := validateTagKey(key); err != nil {
 		return err
 	}
-	return s.db.Tx(ctx, func(tx *sql.Tx) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
 		if err := s.touch(ctx, tx, name, false); err != nil {
 			return err
 		}

@@ -118,6 +118,23 @@ func (s *Store) now() int64 { return s.opts.Now().UnixMilli() }
 // q rebinds a ?-placeholder query for the store's dialect.
 func (s *Store) q(query string) string { return s.db.Rebind(query) }
 
+// tx runs a registry mutation in a transaction. On PostgreSQL it first
+// locks the change sequence row, which every mutation bumps anyway, so
+// mutations from any replica run one after another as they do on SQLite:
+// a check such as "the version exists" stays true until the write that
+// relies on it commits (no alias left on a version deleted meanwhile, no
+// two versions archived into one stage each other missed).
+func (s *Store) tx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	return s.db.Tx(ctx, func(tx *sql.Tx) error {
+		if s.db.Dialect == db.Postgres {
+			if _, err := tx.ExecContext(ctx, `SELECT seq FROM registry_sequence WHERE id = 1 FOR UPDATE`); err != nil {
+				return fmt.Errorf("registry lock: %w", err)
+			}
+		}
+		return fn(tx)
+	})
+}
+
 // nextSeq bumps the registry-wide change sequence inside tx.
 func (s *Store) nextSeq(ctx context.Context, tx *sql.Tx) (int64, error) {
 	var seq int64

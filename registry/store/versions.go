@@ -131,7 +131,7 @@ func isPromptTags(tags []Tag) bool {
 func (s *Store) insertVersion(ctx context.Context, in CreateVersion, source, storage, runID, modelID string) (*ModelVersion, error) {
 	tags := dedupeTags(in.Tags)
 	var version int64
-	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
+	err := s.tx(ctx, func(tx *sql.Tx) error {
 		seq, err := s.nextSeq(ctx, tx)
 		if err != nil {
 			return err
@@ -198,7 +198,7 @@ func (s *Store) UpdateModelVersion(ctx context.Context, name, version string, de
 	if err != nil {
 		return nil, err
 	}
-	err = s.db.Tx(ctx, func(tx *sql.Tx) error {
+	err = s.tx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, s.q(`UPDATE model_versions SET description = ?, last_updated_time = ? WHERE name = ? AND version = ?`),
 			nullable(description), s.now(), name, v)
 		if err != nil {
@@ -230,7 +230,7 @@ func (s *Store) TransitionModelVersionStage(ctx context.Context, name, version, 
 	if err != nil {
 		return nil, err
 	}
-	err = s.db.Tx(ctx, func(tx *sql.Tx) error {
+	err = s.tx(ctx, func(tx *sql.Tx) error {
 		now := s.now()
 		if archive {
 			if _, err := tx.ExecContext(ctx, s.q(`UPDATE model_versions SET current_stage = ?, last_updated_time = ?
@@ -261,7 +261,7 @@ func (s *Store) DeleteModelVersion(ctx context.Context, name, version string) er
 	if err != nil {
 		return err
 	}
-	return s.db.Tx(ctx, func(tx *sql.Tx) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
 		if _, err := s.getVersion(ctx, tx, name, v); err != nil {
 			return err
 		}
@@ -300,7 +300,7 @@ func (s *Store) SetModelVersionTag(ctx context.Context, name, version, key, valu
 	if err := ValidateTag(key, value); err != nil {
 		return err
 	}
-	return s.db.Tx(ctx, func(tx *sql.Tx) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
 		if _, err := s.getVersion(ctx, tx, name, v); err != nil {
 			return err
 		}
@@ -321,7 +321,7 @@ func (s *Store) DeleteModelVersionTag(ctx context.Context, name, version, key st
 	if err := validateTagKey(key); err != nil {
 		return err
 	}
-	return s.db.Tx(ctx, func(tx *sql.Tx) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
 		if _, err := s.getVersion(ctx, tx, name, v); err != nil {
 			return err
 		}

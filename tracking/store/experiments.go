@@ -6,6 +6,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/mlgate/mlgate/internal/db"
 )
 
 // CreateExperiment creates an experiment and returns its id. An empty
@@ -37,7 +39,7 @@ func (s *Store) CreateExperiment(ctx context.Context, name, artifactLocation str
 		now := s.nowMs()
 		if err := tx.QueryRowContext(ctx, s.q.r(`INSERT INTO experiments (name, artifact_location, lifecycle_stage, creation_time, last_update_time) VALUES (?, ?, 'active', ?, ?) RETURNING experiment_id`),
 			name, artifactLocation, now, now).Scan(&id); err != nil {
-			return err
+			return experimentExists(err, name)
 		}
 		if artifactLocation == "" {
 			if _, err := tx.ExecContext(ctx, s.q.r(`UPDATE experiments SET artifact_location = ? WHERE experiment_id = ?`),
@@ -177,8 +179,18 @@ func (s *Store) RenameExperiment(ctx context.Context, id, newName string) error 
 			return err
 		}
 		_, err = tx.ExecContext(ctx, s.q.r(`UPDATE experiments SET name = ?, last_update_time = ? WHERE experiment_id = ?`), newName, s.nowMs(), idNum(e.ID))
-		return err
+		return experimentExists(err, newName)
 	})
+}
+
+// experimentExists turns the unique violation of a writer that lost a race
+// for an experiment name (another replica created it after this one
+// looked) into MLflow's RESOURCE_ALREADY_EXISTS; other errors pass.
+func experimentExists(err error, name string) error {
+	if db.IsUniqueViolation(err) {
+		return existsf("Experiment(name=%s) already exists.", name)
+	}
+	return err
 }
 
 // DeleteExperiment marks an active experiment and its runs deleted.

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+
+	"github.com/mlgate/mlgate/internal/db"
 )
 
 // LogMetric appends one metric value to an active run.
@@ -101,10 +103,33 @@ func (s *Store) LogBatch(ctx context.Context, runID string, metrics []Metric, pa
 	})
 }
 
+// insertParams adds the run's new params; a key already logged with
+// another value is refused, as MLflow does. A writer on another replica
+// may log the same key between the check and the insert: the insert then
+// skips it and the check runs again against what that writer stored.
 func (s *Store) insertParams(ctx context.Context, tx *sql.Tx, runID string, params []Param) error {
 	if len(params) == 0 {
 		return nil
 	}
+	fresh, err := s.newParams(ctx, tx, runID, params)
+	if err != nil || len(fresh) == 0 {
+		return err
+	}
+	q, args := runKeyValues("params", runID, len(fresh), func(i int) (string, string) { return fresh[i].Key, fresh[i].Value }, "DO NOTHING")
+	res, err := tx.ExecContext(ctx, s.q.r(q), args...)
+	if err != nil {
+		return err
+	}
+	if n, err := res.RowsAffected(); err != nil || n < int64(len(fresh)) {
+		_, err = s.newParams(ctx, tx, runID, fresh)
+		return err
+	}
+	return nil
+}
+
+// newParams returns the params the run does not have yet, or an error if
+// one of them is logged with another value.
+func (s *Store) newParams(ctx context.Context, tx *sql.Tx, runID string, params []Param) ([]Param, error) {
 	args := make([]any, 0, len(params)+1)
 	args = append(args, runID)
 	for _, p := range params {
@@ -112,20 +137,20 @@ func (s *Store) insertParams(ctx context.Context, tx *sql.Tx, runID string, para
 	}
 	rows, err := tx.QueryContext(ctx, s.q.r(`SELECT key, value FROM params WHERE run_uuid = ? AND key IN (`+placeholders(len(params))+`)`), args...)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	existing := map[string]string{}
 	for rows.Next() {
 		var k, v string
 		if err := rows.Scan(&k, &v); err != nil {
 			_ = rows.Close()
-			return err
+			return nil, err
 		}
 		existing[k] = v
 	}
 	_ = rows.Close()
 	if err := rows.Err(); err != nil {
-		return err
+		return nil, err
 	}
 	var changed []string
 	var fresh []Param
@@ -139,23 +164,9 @@ func (s *Store) insertParams(ctx context.Context, tx *sql.Tx, runID string, para
 		}
 	}
 	if len(changed) > 0 {
-		return invalidf("Changing param values is not allowed. Params were already logged='[%s]' for run ID='%s'.", strings.Join(changed, ", "), runID)
+		return nil, invalidf("Changing param values is not allowed. Params were already logged='[%s]' for run ID='%s'.", strings.Join(changed, ", "), runID)
 	}
-	if len(fresh) == 0 {
-		return nil
-	}
-	q := []byte(`INSERT INTO params (run_uuid, key, value) VALUES `)
-	args = args[:0]
-	for i, p := range fresh {
-		if i > 0 {
-			q = append(q, ',')
-		}
-		q = append(q, "(?, ?, ?)"...)
-		args = append(args, runID, p.Key, p.Value)
-	}
-	q = append(q, " ON CONFLICT (run_uuid, key) DO NOTHING"...)
-	_, err = tx.ExecContext(ctx, s.q.r(string(q)), args...)
-	return err
+	return fresh, nil
 }
 
 type storedMetric struct {
@@ -235,13 +246,7 @@ func (s *Store) LogInputs(ctx context.Context, runID string, datasets []DatasetI
 		}
 		exp := idNum(r.ExperimentID)
 		for _, d := range datasets {
-			var duuid string
-			err := tx.QueryRowContext(ctx, s.q.r(`SELECT dataset_uuid FROM datasets WHERE experiment_id = ? AND name = ? AND digest = ?`), exp, d.Dataset.Name, d.Dataset.Digest).Scan(&duuid)
-			if isNoRows(err) {
-				duuid = newUUIDHex()
-				_, err = tx.ExecContext(ctx, s.q.r(`INSERT INTO datasets (dataset_uuid, experiment_id, name, digest, source_type, source, schema, profile) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`),
-					duuid, exp, d.Dataset.Name, d.Dataset.Digest, d.Dataset.SourceType, d.Dataset.Source, d.Dataset.Schema, d.Dataset.Profile)
-			}
+			duuid, err := s.datasetID(ctx, tx, exp, d.Dataset)
 			if err != nil {
 				return err
 			}
@@ -261,6 +266,25 @@ func (s *Store) LogInputs(ctx context.Context, runID string, datasets []DatasetI
 		}
 		return nil
 	})
+}
+
+// datasetID returns the id of an experiment's dataset, creating it when
+// new. Runs of other replicas may create the same dataset at the same time:
+// the insert then yields to theirs and the second lookup finds it.
+func (s *Store) datasetID(ctx context.Context, tx *sql.Tx, exp int64, d Dataset) (string, error) {
+	find := s.q.r(`SELECT dataset_uuid FROM datasets WHERE experiment_id = ? AND name = ? AND digest = ?`)
+	var id string
+	err := tx.QueryRowContext(ctx, find, exp, d.Name, d.Digest).Scan(&id)
+	if !isNoRows(err) {
+		return id, err
+	}
+	if _, err := tx.ExecContext(ctx, s.q.r(`INSERT INTO datasets (dataset_uuid, experiment_id, name, digest, source_type, source, schema, profile) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (experiment_id, name, digest) DO NOTHING`),
+		newUUIDHex(), exp, d.Name, d.Digest, d.SourceType, d.Source, d.Schema, d.Profile); err != nil {
+		return "", err
+	}
+	err = tx.QueryRowContext(ctx, find, exp, d.Name, d.Digest).Scan(&id)
+	return id, err
 }
 
 // LogOutputs records logged models as outputs of an active run.
@@ -301,6 +325,9 @@ func (s *Store) LogModel(ctx context.Context, runID, modelJSON string) error {
 		if _, err := s.activeRun(ctx, tx, runID); err != nil {
 			return err
 		}
+		if err := s.lockRun(ctx, tx, runID); err != nil {
+			return err
+		}
 		var cur string
 		err := tx.QueryRowContext(ctx, s.q.r(`SELECT value FROM tags WHERE run_uuid = ? AND key = ?`), runID, TagLogModelHistory).Scan(&cur)
 		if err != nil && !isNoRows(err) {
@@ -317,4 +344,16 @@ func (s *Store) LogModel(ctx context.Context, runID, modelJSON string) error {
 		}
 		return s.upsertTags(ctx, tx, runID, []Tag{{Key: TagLogModelHistory, Value: string(b)}})
 	})
+}
+
+// lockRun holds the run's row until tx ends, so read-modify-write updates
+// of one run (the log-model history) from several replicas queue instead
+// of overwriting each other. SQLite write transactions are already
+// exclusive.
+func (s *Store) lockRun(ctx context.Context, tx *sql.Tx, runID string) error {
+	if s.db.Dialect != db.Postgres {
+		return nil
+	}
+	_, err := tx.ExecContext(ctx, `SELECT 1 FROM runs WHERE run_uuid = $1 FOR UPDATE`, runID)
+	return err
 }

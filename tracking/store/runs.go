@@ -82,21 +82,30 @@ func (s *Store) CreateRun(ctx context.Context, in CreateRunInput) (*Run, error) 
 	return run, nil
 }
 
-func (s *Store) upsertTags(ctx context.Context, tx *sql.Tx, runID string, tags []Tag) error {
-	if len(tags) == 0 {
-		return nil
-	}
-	args := make([]any, 0, 3*len(tags))
-	q := []byte(`INSERT INTO tags (run_uuid, key, value) VALUES `)
-	for i, t := range tags {
+// runKeyValues builds one INSERT of n (run_uuid, key, value) rows into
+// table (tags or params), kv giving row i, with "ON CONFLICT (run_uuid,
+// key) " + onConflict.
+func runKeyValues(table, runID string, n int, kv func(i int) (string, string), onConflict string) (string, []any) {
+	args := make([]any, 0, 3*n)
+	q := []byte(`INSERT INTO ` + table + ` (run_uuid, key, value) VALUES `)
+	for i := 0; i < n; i++ {
 		if i > 0 {
 			q = append(q, ',')
 		}
 		q = append(q, "(?, ?, ?)"...)
-		args = append(args, runID, t.Key, t.Value)
+		k, v := kv(i)
+		args = append(args, runID, k, v)
 	}
-	q = append(q, " ON CONFLICT (run_uuid, key) DO UPDATE SET value = excluded.value"...)
-	_, err := tx.ExecContext(ctx, s.q.r(string(q)), args...)
+	return string(append(q, " ON CONFLICT (run_uuid, key) "+onConflict...)), args
+}
+
+func (s *Store) upsertTags(ctx context.Context, tx *sql.Tx, runID string, tags []Tag) error {
+	if len(tags) == 0 {
+		return nil
+	}
+	q, args := runKeyValues("tags", runID, len(tags), func(i int) (string, string) { return tags[i].Key, tags[i].Value },
+		"DO UPDATE SET value = excluded.value")
+	_, err := tx.ExecContext(ctx, s.q.r(q), args...)
 	return err
 }
 

@@ -59,20 +59,14 @@ func (s *Store) DefaultArtifactRoot() string { return s.root }
 
 func (s *Store) nowMs() int64 { return s.now().UnixMilli() }
 
+// ensureDefaultExperiment creates experiment 0 unless it exists. Replicas
+// starting together race here: the conflict (on the id or on the name,
+// hence no conflict target) leaves one row.
 func (s *Store) ensureDefaultExperiment(ctx context.Context) error {
-	return s.db.Tx(ctx, func(tx *sql.Tx) error {
-		var n int
-		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM experiments WHERE experiment_id = 0`).Scan(&n); err != nil {
-			return err
-		}
-		if n > 0 {
-			return nil
-		}
-		now := s.nowMs()
-		_, err := tx.ExecContext(ctx, s.db.Rebind(`INSERT INTO experiments (experiment_id, name, artifact_location, lifecycle_stage, creation_time, last_update_time) VALUES (0, 'Default', ?, 'active', ?, ?)`),
-			AppendPath(s.root, "0"), now, now)
-		return err
-	})
+	now := s.nowMs()
+	_, err := s.db.ExecContext(ctx, s.db.Rebind(`INSERT INTO experiments (experiment_id, name, artifact_location, lifecycle_stage, creation_time, last_update_time)
+		VALUES (0, 'Default', ?, 'active', ?, ?) ON CONFLICT DO NOTHING`), AppendPath(s.root, "0"), now, now)
+	return err
 }
 
 // AppendPath joins a URI or path and a relative segment with one slash.

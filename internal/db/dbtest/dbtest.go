@@ -8,9 +8,11 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"net/url"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 
 	"github.com/mlgate/mlgate/internal/db"
@@ -76,4 +78,52 @@ func Open(t testing.TB, b Backend) *db.DB {
 	}
 	t.Cleanup(func() { _ = d.Close() })
 	return d
+}
+
+// AtOnce runs fn(i) for i in [0, n) in n goroutines released at the same
+// moment, and returns their errors by i.
+func AtOnce(n int, fn func(i int) error) []error {
+	errs := make([]error, n)
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			errs[i] = fn(i)
+		}()
+	}
+	close(start)
+	wg.Wait()
+	return errs
+}
+
+// Replicas opens n handles (separate connection pools, as separate
+// processes have) on one fresh, empty database of backend b and opens a
+// store on each with open, all at once, as replicas of `mlgate server`
+// starting together do. A replica that fails to start fails t.
+func Replicas[S any](t testing.TB, b Backend, n int, open func(ctx context.Context, d *db.DB) (S, error)) []S {
+	t.Helper()
+	uri := b.URI(t)
+	ctx := context.Background()
+	handles := make([]*db.DB, n)
+	for i := range handles {
+		d, err := db.Open(ctx, uri)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = d.Close() })
+		handles[i] = d
+	}
+	out := make([]S, n)
+	errs := AtOnce(n, func(i int) error {
+		var err error
+		out[i], err = open(ctx, handles[i])
+		return err
+	})
+	if err := errors.Join(errs...); err != nil {
+		t.Fatalf("replicas starting together: %v", err)
+	}
+	return out
 }
