@@ -101,6 +101,13 @@ func BuildImage(ctx context.Context, o BuildImageOptions) (*BuiltImage, error) {
 		return nil, fmt.Errorf("build image: %w", err)
 	}
 	out := &BuiltImage{Digest: digest.String()}
+	// Push first: a refused push then leaves no local output either.
+	if o.Push {
+		if out.Pushed, err = oci.Push(ctx, o.Name, img, o.Remote); err != nil {
+			return nil, err
+		}
+		o.Logger.Info("image pushed", "ref", out.Pushed)
+	}
 	if o.Output != "" {
 		if oci.IsTarball(o.Output) {
 			err = oci.WriteTarball(o.Output, o.Name, img)
@@ -111,12 +118,6 @@ func BuildImage(ctx context.Context, o BuildImageOptions) (*BuiltImage, error) {
 			return nil, err
 		}
 		o.Logger.Info("image written", "output", o.Output, "digest", out.Digest)
-	}
-	if o.Push {
-		if out.Pushed, err = oci.Push(ctx, o.Name, img, o.Remote); err != nil {
-			return nil, err
-		}
-		o.Logger.Info("image pushed", "ref", out.Pushed)
 	}
 	if o.Stdout != nil {
 		fmt.Fprintln(o.Stdout, out.Digest)

@@ -142,12 +142,29 @@ func TestBuildDockerImageServesUnderRunc(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The same inputs, written as a tarball, give the same digest.
+	// The same inputs, written as a tarball, give the same digest, and
+	// the tarball is a docker archive with the image's labels.
+	tarPath := filepath.Join(t.TempDir(), "l.tar")
 	again, err := BuildImage(ctx, BuildImageOptions{
-		ModelURI: "models:/linear@champion", Name: "linear:v1", Base: testBase(t), Output: filepath.Join(t.TempDir(), "l.tar"), Source: src,
+		ModelURI: "models:/linear@champion", Name: "linear:v1", Base: testBase(t), Output: tarPath, Source: src,
 	})
 	if err != nil || again.Digest != built.Digest {
 		t.Fatalf("second build: %v, digest %s vs %s", err, again.Digest, built.Digest)
+	}
+	needTools(t, "skopeo")
+	raw, err := exec.Command("skopeo", "inspect", "docker-archive:"+tarPath).Output()
+	if err != nil {
+		t.Fatalf("skopeo inspect docker-archive: %v", err)
+	}
+	var info struct {
+		RepoTags []string
+		Labels   map[string]string
+	}
+	if err := json.Unmarshal(raw, &info); err != nil {
+		t.Fatal(err)
+	}
+	if info.Labels[oci.LabelModelName] != "linear" || info.Labels[oci.LabelModelVersion] != "1" || info.Labels[oci.LabelModelURI] != "models:/linear@champion" {
+		t.Fatalf("docker archive labels %v", info.Labels)
 	}
 	example, err := os.ReadFile(filepath.Join(linearDir(t), "serving_input_example.json"))
 	if err != nil {
@@ -231,6 +248,16 @@ func TestBuildDockerErrorsLeaveNoOutput(t *testing.T) {
 	src := registeredLinear(t)
 	dir := t.TempDir()
 	out := filepath.Join(dir, "img")
+	refusing := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/v2/" {
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusForbidden)
+		_, _ = w.Write([]byte(`{"errors":[{"code":"DENIED","message":"requested access to the resource is denied"}]}`))
+	}))
+	defer refusing.Close()
+	refused := strings.TrimPrefix(refusing.URL, "http://") + "/team/linear:v1"
 	for _, c := range []struct {
 		name string
 		o    BuildImageOptions
@@ -240,11 +267,15 @@ func TestBuildDockerErrorsLeaveNoOutput(t *testing.T) {
 		{"missing folder", BuildImageOptions{ModelURI: filepath.Join(dir, "absent")}, "absent"},
 		{"other architecture", BuildImageOptions{ModelURI: linearDir(t), Platform: "linux/arm64"}, "is linux/amd64, not linux/arm64"},
 		{"unreadable base", BuildImageOptions{ModelURI: linearDir(t), Base: dir + "/no-such-layout"}, "neither a local OCI layout nor an image reference"},
+		{"push refused", BuildImageOptions{ModelURI: linearDir(t), Name: refused, Push: true, Remote: oci.Remote{Insecure: true}}, "403 Forbidden"},
 		{"python model", BuildImageOptions{ModelURI: filepath.Join("..", "..", "flavors", "pyfunc", "testdata", "jsworker", "model")}, "has no onnx flavor"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			o := c.o
-			o.Name, o.Output, o.Source = "x:1", out, src
+			o.Output, o.Source = out, src
+			if o.Name == "" {
+				o.Name = "x:1"
+			}
 			if o.Base == "" {
 				o.Base = testBase(t)
 			}
