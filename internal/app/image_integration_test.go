@@ -110,10 +110,16 @@ func runImage(t *testing.T, layoutDir, tag string, extra ...string) *ocitest.Con
 	return c
 }
 
-// waitStatus polls url until it answers want or the deadline passes.
+// waitStatus polls url until it answers want or 30 s pass.
 func waitStatus(t *testing.T, url string, want int, done <-chan error) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
+	waitStatusWithin(t, url, want, done, 30*time.Second)
+}
+
+// waitStatusWithin polls url until it answers want or d passes.
+func waitStatusWithin(t *testing.T, url string, want int, done <-chan error, d time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(d)
 	for time.Now().Before(deadline) {
 		select {
 		case err := <-done:
@@ -240,7 +246,7 @@ func TestBuildDockerErrorsLeaveNoOutput(t *testing.T) {
 		{"missing folder", BuildImageOptions{ModelURI: filepath.Join(dir, "absent")}, "absent"},
 		{"other architecture", BuildImageOptions{ModelURI: linearDir(t), Platform: "linux/arm64"}, "is linux/amd64, not linux/arm64"},
 		{"unreadable base", BuildImageOptions{ModelURI: linearDir(t), Base: dir + "/no-such-layout"}, "neither a local OCI layout nor an image reference"},
-		{"python model", BuildImageOptions{ModelURI: filepath.Join("..", "..", "flavors", "pyfunc", "testdata", "jsworker", "model")}, "has no onnx flavor"},
+		{"python model", BuildImageOptions{ModelURI: filepath.Join("..", "..", "flavors", "pyfunc", "testdata", "jsworker", "model")}, "has neither an onnx nor a python_function flavor"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			o := c.o

@@ -15,6 +15,13 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 )
 
+// Image is go-containerregistry's image, for packages that hold images
+// without importing it.
+type Image = v1.Image
+
+// Platform is go-containerregistry's OS and architecture of an image.
+type Platform = v1.Platform
+
 // File is one object of an image's file system.
 type File struct {
 	// Type is the tar type flag (tar.TypeReg, tar.TypeSymlink, ...).
