@@ -94,9 +94,11 @@ func runImage(t *testing.T, layoutDir, tag string, extra ...string) *ocitest.Con
 	t.Helper()
 	tmp := t.TempDir()
 	bundle := filepath.Join(tmp, "bundle")
+	start := time.Now()
 	if err := ocitest.Unpack(layoutDir, tag, bundle, extra...); err != nil {
 		t.Fatal(err)
 	}
+	t.Logf("umoci unpack: %s", time.Since(start).Round(time.Millisecond))
 	c, err := ocitest.Run(bundle, filepath.Join(tmp, "state"))
 	if err != nil {
 		t.Fatal(err)

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -141,6 +142,14 @@ func pythonBase(t *testing.T) string {
 	return dir
 }
 
+// testLog writes a logger's lines to the test log.
+type testLog struct{ t *testing.T }
+
+func (w testLog) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimSuffix(string(p), "\n"))
+	return len(p), nil
+}
+
 // testUV is the uv of the interop venv.
 func testUV(t *testing.T) string {
 	t.Helper()
@@ -224,6 +233,7 @@ func TestBuildDockerPythonModelServesUnderRunc(t *testing.T) {
 	start = time.Now()
 	built, err := BuildImage(ctx, BuildImageOptions{
 		ModelURI: model, Name: "pipe:v1", Base: base, Runtime: testBase(t), UV: testUV(t), Output: out, Source: localSource(t),
+		Logger: slog.New(slog.NewTextHandler(testLog{t}, nil)),
 	})
 	if err != nil {
 		t.Fatal(err)
