@@ -33,7 +33,7 @@ func (m *modelFlags) register(fs interface {
 	fs.StringVar(&m.trackingURI, "tracking-uri", "", "tracking/registry server for models:/ and runs:/ URIs (default $MLFLOW_TRACKING_URI)")
 	fs.StringVar(&m.cacheDir, "cache-dir", "", "download cache (default $MLGATE_CACHE/models or ~/.cache/mlgate/models)")
 	fs.StringVar(&m.mlflowHome, "mlflow-home", "", "accepted for compatibility (ignored)")
-	fs.StringVar(&m.envManager, "env-manager", "local", "accepted for compatibility: onnx models need no Python environment")
+	fs.StringVar(&m.envManager, "env-manager", "local", "accepted for compatibility: onnx models need no Python environment; build-docker installs a python_function model's requirements with uv")
 	for _, name := range []string{"install-mlflow", "install-java"} {
 		fs.BoolFunc(name, "accepted for compatibility (ignored)", func(string) error { return nil })
 	}
@@ -58,8 +58,9 @@ func runModelsBuildDocker(ctx context.Context, env *cliEnv, args []string) error
 	var insecure bool
 	fs.StringVar(&o.Name, "name", defaultImageName, "image name[:tag] (a registry reference with --push)")
 	fs.StringVar(&o.Name, "n", defaultImageName, "shorthand for --name")
-	fs.StringVar(&o.Base, "base-image", "", "base image: OCI layout folder or registry reference (default $MLGATE_BASE_IMAGE, else the runtime base 'make image' writes)")
+	fs.StringVar(&o.Base, "base-image", "", "base image: OCI layout folder or registry reference (default $MLGATE_BASE_IMAGE, else the runtime base 'make image' writes); a python_function model needs one with Python 3")
 	fs.StringVar(&o.Base, "base", "", "same as --base-image")
+	fs.StringVar(&o.Runtime, "runtime", "", "for a python_function model on a Python --base without mlgate: the image whose mlgate and ONNX Runtime layers are added (default as --base's default)")
 	fs.StringVar(&o.Output, "output", "", "write the image to this OCI layout folder, or to FILE.tar for docker load (default NAME.tar unless --push)")
 	fs.StringVar(&o.Output, "o", "", "shorthand for --output")
 	fs.BoolVar(&o.Push, "push", false, "push the image to the registry NAME names (credentials from the docker config file)")
@@ -84,6 +85,10 @@ func runModelsBuildDocker(ctx context.Context, env *cliEnv, args []string) error
 			return fmt.Errorf("no --base given and no runtime base image at %s: write it with 'make image' (scripts/image.sh) or pass --base IMAGE", o.Base)
 		}
 	}
+	if o.Runtime == "" {
+		o.Runtime = defaultBase(env)
+	}
+	o.UV = env.getenv("MLGATE_UV")
 	if o.Output == "" && !o.Push {
 		o.Output = imageFileName(o.Name)
 	}

@@ -136,6 +136,18 @@ func envKey(parts ...[]byte) string {
 type pythonEnvDoc struct {
 	Python            any      `yaml:"python"`
 	BuildDependencies []string `yaml:"build_dependencies"`
+	Dependencies      []string `yaml:"dependencies"`
+}
+
+// pythonEnvDoc parses python_env.yaml (empty when the model has none).
+func (ef *envFiles) pythonEnvDoc() (pythonEnvDoc, error) {
+	var doc pythonEnvDoc
+	if ef.pythonEnv != nil {
+		if err := yaml.Unmarshal(ef.pythonEnv, &doc); err != nil {
+			return doc, fmt.Errorf("%w: %s: %w", ErrEnv, ef.pythonEnvRel, err)
+		}
+	}
+	return doc, nil
 }
 
 // buildVirtualenv returns the interpreter of the model's virtualenv,
@@ -150,11 +162,9 @@ func buildVirtualenv(ctx context.Context, o Options, dir string, m *pkgformat.Mo
 	if ef.pythonEnv == nil && ef.requirements == nil {
 		return "", fmt.Errorf("%w: env manager %s needs %s or %s in the model folder", ErrEnv, manager, pkgformat.PythonEnvFile, pkgformat.RequirementsFile)
 	}
-	var doc pythonEnvDoc
-	if ef.pythonEnv != nil {
-		if err := yaml.Unmarshal(ef.pythonEnv, &doc); err != nil {
-			return "", fmt.Errorf("%w: %s: %w", ErrEnv, ef.pythonEnvRel, err)
-		}
+	doc, err := ef.pythonEnvDoc()
+	if err != nil {
+		return "", err
 	}
 	uv, _ := exec.LookPath("uv")
 	if manager == EnvUV && uv == "" {

@@ -21,7 +21,16 @@ type BuildImageOptions struct {
 	// Name is the image name[:tag] (tag default latest).
 	Name string
 	// Base is the base image: a local OCI layout or a registry reference.
+	// A python_function model (without an onnx flavor) needs a base with
+	// Python 3.
 	Base string
+	// Runtime is the image (layout or reference) whose mlgate and ONNX
+	// Runtime layers are added to a Python base that lacks mlgate: the
+	// runtime base `make image` writes.
+	Runtime string
+	// UV is the uv program that installs a python_function model's
+	// requirements (default uv on PATH).
+	UV string
 	// Output is an OCI layout folder, or a .tar file for `docker load`;
 	// empty writes nothing locally (with Push).
 	Output string
@@ -77,11 +86,11 @@ func BuildImage(ctx context.Context, o BuildImageOptions) (*BuiltImage, error) {
 	}
 	defer func() { _ = os.RemoveAll(stage) }()
 	modelDir := filepath.Join(stage, "model")
-	labels, err := stageModel(ctx, o.Source, o.ModelURI, o.Name, modelDir)
+	labels, m, err := stageModel(ctx, o.Source, o.ModelURI, o.Name, modelDir)
 	if err != nil {
 		return nil, err
 	}
-	img, err := oci.Build(oci.Spec{
+	spec := oci.Spec{
 		Base: base,
 		Layers: []oci.LayerSpec{{
 			Trees:   []oci.Tree{{Src: modelDir, Dest: oci.ModelDir}},
@@ -92,7 +101,13 @@ func BuildImage(ctx context.Context, o BuildImageOptions) (*BuiltImage, error) {
 		Labels:     labels,
 		Ports:      []string{fmt.Sprintf("%d/tcp", oci.ModelPort)},
 		Created:    o.Created,
-	})
+	}
+	if _, ok := m.Flavor("onnx"); !ok {
+		if err := pythonImage(ctx, o, platform, base, m, modelDir, stage, &spec); err != nil {
+			return nil, err
+		}
+	}
+	img, err := oci.Build(spec)
 	if err != nil {
 		return nil, fmt.Errorf("build image: %w", err)
 	}
@@ -126,25 +141,20 @@ func BuildImage(ctx context.Context, o BuildImageOptions) (*BuiltImage, error) {
 }
 
 // stageModel downloads the model into dir and returns the labels of its
-// image; only models mlgate serves in-process (onnx) are taken.
-func stageModel(ctx context.Context, src *ModelSource, uri, title, dir string) (map[string]string, error) {
+// image and its MLmodel.
+func stageModel(ctx context.Context, src *ModelSource, uri, title, dir string) (map[string]string, *pkgformat.Model, error) {
 	res, err := src.Resolve(ctx, uri)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if err := src.Download(ctx, uri, dir); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	m, err := pkgformat.ReadModel(dir)
 	if err != nil {
-		return nil, fmt.Errorf("%s is not an MLflow model: %w", uri, err)
+		return nil, nil, fmt.Errorf("%s is not an MLflow model: %w", uri, err)
 	}
-	labels := oci.ModelLabels(title, oci.ModelInfo{URI: uri, Name: res.Name, Version: res.Version, Model: m})
-	if _, ok := m.Flavor("onnx"); !ok {
-		return nil, fmt.Errorf("%s has no onnx flavor (flavors: %s); images of python_function models need a --base with Python (not yet supported)",
-			uri, labels[oci.LabelFlavors])
-	}
-	return labels, nil
+	return oci.ModelLabels(title, oci.ModelInfo{URI: uri, Name: res.Name, Version: res.Version, Model: m}), m, nil
 }
 
 // GenerateDockerfileOptions configure `mlgate models generate-dockerfile`.
@@ -178,9 +188,13 @@ func GenerateDockerfile(ctx context.Context, o GenerateDockerfileOptions) (rerr 
 			}
 		}()
 	}
-	labels, err := stageModel(ctx, o.Source, o.ModelURI, "", filepath.Join(o.OutDir, oci.ModelContext))
+	labels, m, err := stageModel(ctx, o.Source, o.ModelURI, "", filepath.Join(o.OutDir, oci.ModelContext))
 	if err != nil {
 		return err
+	}
+	if _, ok := m.Flavor("onnx"); !ok {
+		return fmt.Errorf("%s has no onnx flavor (flavors: %s); generate-dockerfile writes images of onnx models, build python_function images with build-docker --base",
+			o.ModelURI, labels[oci.LabelFlavors])
 	}
 	delete(labels, oci.LabelTitle)
 	df := oci.Dockerfile(o.Base, labels, oci.ServeEntrypoint(nil, nameArgs(labels)...))

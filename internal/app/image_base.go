@@ -20,6 +20,13 @@ const (
 	baseCACerts = "/etc/ssl/certs/ca-certificates.crt"
 )
 
+// History lines that start the runtime base's ONNX Runtime and mlgate
+// layers: python_function images take these two layers over.
+const (
+	ortLayerComment    = "ONNX Runtime "
+	mlgateLayerComment = "mlgate "
+)
+
 // BaseImageOptions configure the runtime base image that model images are
 // built on (`make image`).
 type BaseImageOptions struct {
@@ -56,8 +63,8 @@ func BuildBaseImage(o BaseImageOptions) (string, error) {
 				Owners: map[string]oci.Owner{baseHome: user},
 				Modes:  map[string]int64{"/tmp": 0o1777},
 			}}},
-			{Comment: "ONNX Runtime " + ortlib.Version, Trees: []oci.Tree{{Src: o.ORTLib, Dest: baseORTLib}}},
-			{Comment: "mlgate " + version.Version, Trees: []oci.Tree{{Src: o.Binary, Dest: baseBinary}}},
+			{Comment: ortLayerComment + ortlib.Version, Trees: []oci.Tree{{Src: o.ORTLib, Dest: baseORTLib}}},
+			{Comment: mlgateLayerComment + version.Version, Trees: []oci.Tree{{Src: o.Binary, Dest: baseBinary}}},
 		},
 		Entrypoint: []string{baseBinary},
 		Cmd:        []string{"version"},

@@ -94,9 +94,11 @@ func runImage(t *testing.T, layoutDir, tag string, extra ...string) *ocitest.Con
 	t.Helper()
 	tmp := t.TempDir()
 	bundle := filepath.Join(tmp, "bundle")
+	start := time.Now()
 	if err := ocitest.Unpack(layoutDir, tag, bundle, extra...); err != nil {
 		t.Fatal(err)
 	}
+	t.Logf("umoci unpack: %s", time.Since(start).Round(time.Millisecond))
 	c, err := ocitest.Run(bundle, filepath.Join(tmp, "state"))
 	if err != nil {
 		t.Fatal(err)
@@ -110,10 +112,16 @@ func runImage(t *testing.T, layoutDir, tag string, extra ...string) *ocitest.Con
 	return c
 }
 
-// waitStatus polls url until it answers want or the deadline passes.
+// waitStatus polls url until it answers want or 30 s pass.
 func waitStatus(t *testing.T, url string, want int, done <-chan error) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
+	waitStatusWithin(t, url, want, done, 30*time.Second)
+}
+
+// waitStatusWithin polls url until it answers want or d passes.
+func waitStatusWithin(t *testing.T, url string, want int, done <-chan error, d time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(d)
 	for time.Now().Before(deadline) {
 		select {
 		case err := <-done:
@@ -268,7 +276,7 @@ func TestBuildDockerErrorsLeaveNoOutput(t *testing.T) {
 		{"other architecture", BuildImageOptions{ModelURI: linearDir(t), Platform: "linux/arm64"}, "is linux/amd64, not linux/arm64"},
 		{"unreadable base", BuildImageOptions{ModelURI: linearDir(t), Base: dir + "/no-such-layout"}, "neither a local OCI layout nor an image reference"},
 		{"push refused", BuildImageOptions{ModelURI: linearDir(t), Name: refused, Push: true, Remote: oci.Remote{Insecure: true}}, "403 Forbidden"},
-		{"python model", BuildImageOptions{ModelURI: filepath.Join("..", "..", "flavors", "pyfunc", "testdata", "jsworker", "model")}, "has no onnx flavor"},
+		{"python model", BuildImageOptions{ModelURI: filepath.Join("..", "..", "flavors", "pyfunc", "testdata", "jsworker", "model")}, "has neither an onnx nor a python_function flavor"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			o := c.o

@@ -38,9 +38,11 @@ type Spec struct {
 	Created time.Time
 }
 
-// LayerSpec is one layer of a build.
+// LayerSpec is one layer of a build: Trees laid into a new layer, or an
+// existing Layer (e.g. one of another image) taken as it is.
 type LayerSpec struct {
 	Trees   []Tree
+	Layer   v1.Layer
 	Comment string
 }
 
@@ -64,10 +66,14 @@ func Build(s Spec) (v1.Image, error) {
 	img := mutate.MediaType(base, types.OCIManifestSchema1)
 	img = mutate.ConfigMediaType(img, types.OCIConfigJSON)
 	for _, ls := range s.Layers {
-		layer, err := Layer(created, ls.Trees...)
-		if err != nil {
-			return nil, err
+		layer := ls.Layer
+		if layer == nil {
+			var err error
+			if layer, err = Layer(created, ls.Trees...); err != nil {
+				return nil, err
+			}
 		}
+		var err error
 		img, err = mutate.Append(img, mutate.Addendum{
 			Layer: layer, MediaType: types.OCILayer,
 			History: v1.History{CreatedBy: ls.Comment, Created: v1.Time{Time: created}, Author: "mlgate"},
