@@ -169,6 +169,12 @@ func (r *serveRun) stop(t *testing.T, timeout time.Duration) {
 	if err := r.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
+	r.wait(t, timeout)
+}
+
+// wait waits for a clean exit within timeout.
+func (r *serveRun) wait(t *testing.T, timeout time.Duration) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	select {
@@ -201,9 +207,6 @@ func exampleModel(t *testing.T) string {
 	}
 	if _, err := os.Stat(filepath.Join(dir, "MLmodel")); err != nil {
 		t.Fatal(err)
-	}
-	if os.Getenv("ONNXRUNTIME_LIB") == "" {
-		t.Log("ONNXRUNTIME_LIB is not set: mlgate looks in its cache (make onnxruntime puts the library there)")
 	}
 	return dir
 }
