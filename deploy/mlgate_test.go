@@ -106,24 +106,36 @@ type serveRun struct {
 }
 
 // startServe runs `mlgate` with args (as a manifest gives them) after
-// putting a real model in place of the one the args name (modelFlagValue
-// → modelDir), 127.0.0.1 in place of the listen host and a free port in
-// place of the listen port. The process is stopped when the test ends.
+// putting a real model in place of the one the args name, 127.0.0.1 in
+// place of the listen host and a free port in place of the listen port.
+// The process is stopped when the test ends.
 func startServe(t *testing.T, args []string, modelDir string) *serveRun {
+	t.Helper()
+	return startMlgate(t, args, map[string]string{"-m": modelDir}, nil)
+}
+
+// startMlgate runs `mlgate` with args after replacing the values of the
+// flags in over (e.g. "--backend-store-uri": a test database), the listen
+// host by 127.0.0.1 and the port by a free one; env is added to the
+// process's environment.
+func startMlgate(t *testing.T, args []string, over map[string]string, env []string) *serveRun {
 	t.Helper()
 	port := freePort(t)
 	args = append([]string(nil), args...)
 	for i := 0; i+1 < len(args); i++ {
 		switch args[i] {
-		case "-m", "--model-uri", "-model-uri":
-			args[i+1] = modelDir
 		case "--host", "-h", "-host":
 			args[i+1] = "127.0.0.1"
 		case "--port", "-p", "-port":
 			args[i+1] = fmt.Sprint(port)
+		default:
+			if v, ok := over[args[i]]; ok {
+				args[i+1] = v
+			}
 		}
 	}
 	cmd := exec.Command(mlgateBin(t), args...)
+	cmd.Env = append(os.Environ(), env...)
 	r := &serveRun{cmd: cmd, base: fmt.Sprintf("http://127.0.0.1:%d", port), stderr: &bytes.Buffer{}, done: make(chan error, 1)}
 	cmd.Stderr = r.stderr
 	cmd.Stdout = r.stderr
