@@ -78,8 +78,15 @@ interop: build deps ## pytest interop suite: the real mlflow package against the
 	dsn=$$(scripts/postgres.sh start $(PG_DIR)-interop); trap 'scripts/postgres.sh stop $(PG_DIR)-interop' EXIT; \
 	MLGATE_BIN=$(CURDIR)/$(BIN) MLGATE_TEST_POSTGRES_DSN=$$dsn $$venv/bin/python -m pytest -q -p no:cacheprovider interop
 
+.PHONY: deploy-test
+deploy-test: onnxruntime $(GOLANGCI) ## the deploy/ module (own go.mod): Dockerfile, Helm charts and KServe objects, checked without a cluster
+	cd deploy && go mod tidy -diff
+	cd deploy && go vet ./...
+	cd deploy && $(GOLANGCI) run ./...
+	cd deploy && go test -count=1 -timeout 10m ./...
+
 .PHONY: test
-test: lint vet gotest fuzz interop bench-smoke ## everything CI runs: lint, vet, go test -race, fuzz, interop, bench smoke
+test: lint vet gotest deploy-test fuzz interop bench-smoke ## everything CI runs: lint, vet, go test -race, fuzz, interop, bench smoke, deploy checks
 
 .PHONY: bench
 bench: build deps ## benchmarks next to baselines; writes docs/benchmarks.md (BENCH_QUICK=1 for a smoke run)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"os"
@@ -63,7 +64,7 @@ func kserveSource(t *testing.T) string {
 		out, err := cmd.Output()
 		var info struct{ Dir, Sum, Error string }
 		if jerr := json.Unmarshal(out, &info); jerr != nil || err != nil || info.Error != "" {
-			errKServe = fmt.Errorf("go mod download %s@%s: %v %s %s", kserveModule, kserveVer, err, info.Error, out)
+			errKServe = fmt.Errorf("go mod download %s@%s: %w %s %s", kserveModule, kserveVer, errors.Join(err, jerr), info.Error, out)
 			return
 		}
 		if info.Sum != kserveSum {
