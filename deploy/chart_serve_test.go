@@ -1,7 +1,11 @@
 package deploy
 
 import (
+	"bytes"
+	"encoding/json"
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -303,4 +307,92 @@ func TestServeChartRefusesShortGrace(t *testing.T) {
 	if *dep.Spec.Template.Spec.TerminationGracePeriodSeconds != 36 {
 		t.Error("terminationGracePeriodSeconds is not the value given")
 	}
+}
+
+// TestServeChartRegistryServes runs the registry mode for real: a
+// `mlgate server` on 127.0.0.1 holds the example model as version 1 of
+// "iris" with the alias "champion", and the Deployment's arguments and
+// environment (its tracking URI pointed at that server) serve it under
+// the name iris.
+func TestServeChartRegistryServes(t *testing.T) {
+	dir := t.TempDir()
+	reg := startMlgate(t, []string{"server", "--host", "", "--port", "",
+		"--backend-store-uri", "sqlite:///" + filepath.Join(dir, "mlflow.db"),
+		"--artifacts-destination", filepath.Join(dir, "artifacts")}, nil, nil)
+	reg.waitStatus(t, "/health", 200, 30*time.Second)
+	// as the mlflow client logs a model: a run, its files through the
+	// artifacts proxy, a version whose source is in the run's artifacts
+	var run struct {
+		Run struct {
+			Info struct {
+				RunID       string `json:"run_id"`
+				ArtifactURI string `json:"artifact_uri"`
+			} `json:"info"`
+		} `json:"run"`
+	}
+	if err := json.Unmarshal(postJSON(t, reg.base+"/api/2.0/mlflow/runs/create", `{"experiment_id":"0"}`), &run); err != nil {
+		t.Fatal(err)
+	}
+	art, ok := strings.CutPrefix(run.Run.Info.ArtifactURI, "mlflow-artifacts:/")
+	if !ok {
+		t.Fatalf("artifact URI %s: want mlflow-artifacts:/", run.Run.Info.ArtifactURI)
+	}
+	model := exampleModel(t)
+	files, err := os.ReadDir(model)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range files {
+		b, err := os.ReadFile(filepath.Join(model, f.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req, _ := http.NewRequest(http.MethodPut, reg.base+"/api/2.0/mlflow-artifacts/artifacts/"+strings.TrimPrefix(art, "/")+"/model/"+f.Name(), bytes.NewReader(b))
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != 200 {
+			t.Fatalf("PUT %s: %s", f.Name(), res.Status)
+		}
+	}
+	postJSON(t, reg.base+"/api/2.0/mlflow/registered-models/create", `{"name":"iris"}`)
+	postJSON(t, reg.base+"/api/2.0/mlflow/model-versions/create",
+		`{"name":"iris","source":"`+run.Run.Info.ArtifactURI+`/model","run_id":"`+run.Run.Info.RunID+`"}`)
+	postJSON(t, reg.base+"/api/2.0/mlflow/registered-models/alias", `{"name":"iris","alias":"champion","version":"1"}`)
+
+	r := renderChart(t, serveChart, map[string]any{
+		"model":    map[string]any{"uri": "models:/iris@champion", "name": "iris", "watchInterval": "1s"},
+		"tracking": map[string]any{"uri": "http://mlgate-server.ml:5000"},
+	})
+	_, c := checkServeChart(t, r)
+	var env []string
+	for k, v := range envOf(c) {
+		if k == "MLFLOW_TRACKING_URI" {
+			v = reg.base // the in-cluster name, here on loopback
+		}
+		if k == "MLGATE_CACHE" {
+			v = filepath.Join(dir, "cache")
+		}
+		env = append(env, k+"="+v)
+	}
+	srv := startMlgate(t, c.Args, map[string]string{"--drain-delay": "1s"}, env) // the drain is TestServeChartBakedModel's
+	srv.waitStatus(t, c.ReadinessProbe.HTTPGet.Path, 200, 60*time.Second)
+	srv.waitStatus(t, "/v2/models/iris/ready", 200, time.Second)
+	srv.stop(t, 40*time.Second)
+}
+
+func postJSON(t *testing.T, url, body string) []byte {
+	t.Helper()
+	res, err := http.Post(url, "application/json", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != 200 {
+		t.Fatalf("POST %s: %s %s", url, res.Status, b)
+	}
+	return b
 }

@@ -135,7 +135,7 @@ func startMlgate(t *testing.T, args []string, over map[string]string, env []stri
 		}
 	}
 	cmd := exec.Command(mlgateBin(t), args...)
-	cmd.Env = append(os.Environ(), env...)
+	cmd.Env = append(append(os.Environ(), ortLibEnv(t)), env...)
 	r := &serveRun{cmd: cmd, base: fmt.Sprintf("http://127.0.0.1:%d", port), stderr: &bytes.Buffer{}, done: make(chan error, 1)}
 	cmd.Stderr = r.stderr
 	cmd.Stdout = r.stderr
@@ -221,4 +221,32 @@ func exampleModel(t *testing.T) string {
 		t.Fatal(err)
 	}
 	return dir
+}
+
+// ortLibEnv names ONNX Runtime for mlgate: $ONNXRUNTIME_LIB (the Makefile
+// sets it), else the library that scripts/onnxruntime.sh puts in the cache.
+// Tests may move MLGATE_CACHE, so the path is given explicitly.
+func ortLibEnv(t *testing.T) string {
+	t.Helper()
+	lib := os.Getenv("ONNXRUNTIME_LIB")
+	if lib == "" {
+		version, _ := ortScript(t)
+		cache := os.Getenv("MLGATE_CACHE")
+		if cache == "" {
+			base := os.Getenv("XDG_CACHE_HOME")
+			if base == "" {
+				home, err := os.UserHomeDir()
+				if err != nil {
+					t.Fatal(err)
+				}
+				base = filepath.Join(home, ".cache")
+			}
+			cache = filepath.Join(base, "mlgate")
+		}
+		lib = filepath.Join(cache, "onnxruntime-"+version, "libonnxruntime.so.1")
+	}
+	if _, err := os.Stat(lib); err != nil {
+		t.Fatalf("ONNX Runtime: %v (make onnxruntime fetches it)", err)
+	}
+	return "ONNXRUNTIME_LIB=" + lib
 }
