@@ -242,3 +242,27 @@ func TestStrictDecodeRejectsTypos(t *testing.T) {
 		t.Error("a ServiceMonitor with a misspelt endpoint field decoded")
 	}
 }
+
+// TestChartValuesSchema: each chart's values.schema.json refuses a
+// misspelt value and a value of the wrong type at render time, so that a
+// typo in -f values.yaml or --set is an error rather than a silent default.
+func TestChartValuesSchema(t *testing.T) {
+	cases := []struct {
+		chart string
+		vals  map[string]any
+		want  string
+	}{
+		{serveChart, map[string]any{"serve": map[string]any{"drainDelay": "5s"}}, "drainDelay"},
+		{serveChart, map[string]any{"serve": map[string]any{"port": "http"}}, "/serve/port"},
+		{serveChart, map[string]any{"model": map[string]any{"watchInterval": "30 seconds"}}, "/model/watchInterval"},
+		{serveChart, map[string]any{"replicas": 3}, "replicas"},
+		{serverChart, withValues(serverValues, map[string]any{"databse": map[string]any{"existingSecret": "db"}}), "databse"},
+		{serverChart, withValues(serverValues, map[string]any{"server": map[string]any{"logLevel": "verbose"}}), "/server/logLevel"},
+	}
+	for _, c := range cases {
+		_, err := renderManifests(c.chart, c.vals)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s %v: err = %v, want one naming %s", c.chart, c.vals, err, c.want)
+		}
+	}
+}
