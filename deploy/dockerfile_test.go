@@ -16,6 +16,8 @@ import (
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
 	"github.com/moby/buildkit/frontend/dockerfile/linter"
 	"github.com/moby/buildkit/frontend/dockerfile/parser"
+	"github.com/moby/patternmatcher"
+	"github.com/moby/patternmatcher/ignorefile"
 )
 
 // dockerfile parses the top-level Dockerfile with BuildKit's parser and
@@ -132,6 +134,7 @@ func TestDockerfileCopySources(t *testing.T) {
 			}
 		}
 	}
+	checkDockerignore(t, copied)
 	for _, f := range []string{"go.mod", "go.sum", "scripts/onnxruntime.sh"} {
 		if !copied[f] {
 			t.Errorf("the Dockerfile does not copy %s", f)
@@ -155,6 +158,52 @@ func TestDockerfileCopySources(t *testing.T) {
 	}
 	if n < 5 {
 		t.Fatalf("go list found only %d packages of the main module", n)
+	}
+}
+
+// checkDockerignore fails when .dockerignore leaves a file under a COPY
+// source out of the build context (test files and testdata may go: the
+// build does not read them), or lets in a file no COPY takes.
+func checkDockerignore(t *testing.T, copied map[string]bool) {
+	t.Helper()
+	f, err := os.Open(filepath.Join(repoRoot, ".dockerignore"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	patterns, err := ignorefile.ReadAll(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pm, err := patternmatcher.New(patterns)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command("git", "-C", repoRoot, "ls-files").Output()
+	if err != nil {
+		t.Fatalf("git ls-files: %v", err)
+	}
+	in := 0
+	for _, file := range strings.Fields(string(out)) {
+		excluded, err := pm.MatchesOrParentMatches(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		top, _, _ := strings.Cut(file, "/")
+		wanted := copied[file] || copied[top]
+		buildInput := !strings.HasSuffix(file, "_test.go") && !strings.Contains(file, "/testdata/")
+		switch {
+		case wanted && buildInput && excluded:
+			t.Errorf(".dockerignore leaves %s out of the build context", file)
+		case !wanted && !excluded:
+			t.Errorf(".dockerignore sends %s, which no COPY takes", file)
+		}
+		if !excluded {
+			in++
+		}
+	}
+	if in < 10 {
+		t.Errorf("only %d files in the build context", in)
 	}
 }
 
