@@ -291,18 +291,27 @@ func TestKServeRuntimeServes(t *testing.T) {
 	}
 	checkFlags(t, c.Args[2:], "models", "serve")
 
-	// KServe renders the args as Go templates over the InferenceService
-	var args []string
-	for _, a := range c.Args {
-		tpl, err := template.New("arg").Option("missingkey=error").Parse(a)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var b bytes.Buffer
-		if err := tpl.Execute(&b, struct{ Name, Namespace string }{is.Metadata.Name, is.Metadata.Namespace}); err != nil {
-			t.Fatal(err)
-		}
-		args = append(args, b.String())
+	// KServe renders the container, as JSON, as a Go template over the
+	// InferenceService's metadata (ReplacePlaceholders in its controller)
+	data, err := json.Marshal(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tpl, err := template.New("container").Parse(string(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	if err := tpl.Execute(&b, is.Metadata); err != nil {
+		t.Fatal(err)
+	}
+	var rendered corev1.Container
+	if err := json.Unmarshal(b.Bytes(), &rendered); err != nil {
+		t.Fatal(err)
+	}
+	args := rendered.Args
+	if argValue(args, "--name") != is.Metadata.Name {
+		t.Fatalf("rendered args %q: want --name %s", args, is.Metadata.Name)
 	}
 	run := startServe(t, args, exampleModel(t))
 	run.waitStatus(t, c.ReadinessProbe.HTTPGet.Path, 200, 60*time.Second)
