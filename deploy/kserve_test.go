@@ -313,7 +313,7 @@ func TestKServeRuntimeServes(t *testing.T) {
 	if argValue(args, "--name") != is.Metadata.Name {
 		t.Fatalf("rendered args %q: want --name %s", args, is.Metadata.Name)
 	}
-	run := startServe(t, args, exampleModel(t))
+	run := startMlgate(t, args, map[string]string{"-m": exampleModel(t), "--drain-delay": "1s"}, nil) // the drain is TestServeChartBakedModel's
 	run.waitStatus(t, c.ReadinessProbe.HTTPGet.Path, 200, 60*time.Second)
 	name := is.Metadata.Name
 	for _, p := range rt.Spec.ProtocolVersions {
