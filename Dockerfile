@@ -11,6 +11,8 @@
 #                        metrics GET /metrics.
 #   mlgate server:       GET /health ("OK"), GET /version; metrics GET /metrics.
 #
+# Its user (65532), paths and ports are those of the daemonless runtime base
+# (`make image`, docs/images.md), so the Helm charts fit either image.
 # docs/deploy.md describes the image; deploy/dockerfile_test.go checks this
 # file (parse, COPY sources, the build command of `make build`, the ONNX
 # Runtime version of scripts/onnxruntime.sh, non-root user, entrypoint).
@@ -40,18 +42,17 @@ FROM debian:bookworm-slim AS runtime
 RUN apt-get update \
  && apt-get install -y --no-install-recommends ca-certificates \
  && rm -rf /var/lib/apt/lists/* \
- && groupadd --system --gid 10001 mlgate \
- && useradd --system --uid 10001 --gid 10001 --home-dir /home/mlgate --create-home --shell /usr/sbin/nologin mlgate \
+ && groupadd --system --gid 65532 mlgate \
+ && useradd --system --uid 65532 --gid 65532 --home-dir /home/mlgate --create-home --shell /usr/sbin/nologin mlgate \
  && mkdir -p /opt/ml/model /var/cache/mlgate \
- && chown 10001:10001 /var/cache/mlgate
-COPY --from=build /opt/mlgate/onnxruntime-1.24.1/libonnxruntime.so.1 /opt/onnxruntime/libonnxruntime.so.1
+ && chown 65532:65532 /var/cache/mlgate
+COPY --from=build /opt/mlgate/onnxruntime-1.24.1/libonnxruntime.so.1 /usr/lib/mlgate/libonnxruntime.so.1
 COPY --from=build /out/mlgate /usr/local/bin/mlgate
 ENV LC_ALL=C.UTF-8 \
-    ONNXRUNTIME_LIB=/opt/onnxruntime/libonnxruntime.so.1 \
+    ONNXRUNTIME_LIB=/usr/lib/mlgate/libonnxruntime.so.1 \
     MLGATE_CACHE=/var/cache/mlgate \
-    MLFLOW_HOST=0.0.0.0 \
     HOME=/home/mlgate
-USER 10001:10001
+USER 65532:65532
 WORKDIR /home/mlgate
 # 8080: `models serve` as started by CMD (and by KServe); 5000: `mlgate server`.
 EXPOSE 8080 5000

@@ -1,8 +1,11 @@
 package deploy
 
 import (
+	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -15,8 +18,23 @@ import (
 var serverChart = filepath.Join("helm", "mlgate-server")
 
 // serverShutdownSeconds is how long mlgate server drains requests after
-// SIGTERM (internal/app/server.go).
-const serverShutdownSeconds = 10
+// SIGTERM: the bound RunServer puts on Stop in internal/app/server.go.
+func serverShutdownSeconds(t *testing.T) int64 {
+	t.Helper()
+	src, err := os.ReadFile(filepath.Join(repoRoot, "internal", "app", "server.go"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`context\.WithTimeout\(context\.Background\(\), (\d+) ?\* ?time\.Second\)`).FindAllSubmatch(src, -1)
+	if len(m) != 1 {
+		t.Fatalf("internal/app/server.go: want one shutdown bound context.WithTimeout(context.Background(), N*time.Second), found %d", len(m))
+	}
+	n, err := strconv.ParseInt(string(m[0][1]), 10, 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
 
 var serverValues = map[string]any{
 	"database": map[string]any{"existingSecret": "mlflow-db"},
@@ -68,8 +86,9 @@ func checkServerChart(t *testing.T, r *rendered) (*appsv1.Deployment, corev1.Con
 		t.Fatalf("no preStop sleep: %+v", pre)
 	}
 	sleep := seconds(t, pre.PreStop.Exec.Command[1]+"s")
-	if g := dep.Spec.Template.Spec.TerminationGracePeriodSeconds; g == nil || *g <= sleep+serverShutdownSeconds {
-		t.Errorf("terminationGracePeriodSeconds %v is not above the preStop %ds + %ds", g, sleep, serverShutdownSeconds)
+	shutdown := serverShutdownSeconds(t)
+	if g := dep.Spec.Template.Spec.TerminationGracePeriodSeconds; g == nil || *g <= sleep+shutdown {
+		t.Errorf("terminationGracePeriodSeconds %v is not above the preStop %ds + %ds", g, sleep, shutdown)
 	}
 	return dep, c
 }
@@ -102,7 +121,7 @@ func TestServerChart(t *testing.T) {
 	}, nil)
 	run.waitStatus(t, c.ReadinessProbe.HTTPGet.Path, 200, 30*time.Second)
 	run.waitStatus(t, "/api/2.0/mlflow/experiments/get-by-name?experiment_name=Default", 200, time.Second)
-	run.stop(t, serverShutdownSeconds*time.Second)
+	run.stop(t, time.Duration(serverShutdownSeconds(t))*time.Second)
 }
 
 func TestServerChartOptions(t *testing.T) {
