@@ -83,8 +83,15 @@ interop: build deps image ## pytest interop suite: the real mlflow package again
 	dsn=$$(scripts/postgres.sh start $(PG_DIR)-interop); trap 'scripts/postgres.sh stop $(PG_DIR)-interop' EXIT; \
 	MLGATE_BIN=$(CURDIR)/$(BIN) MLGATE_BASE_IMAGE=$(IMAGE_DIR) MLGATE_TEST_POSTGRES_DSN=$$dsn $$venv/bin/python -m pytest -q -p no:cacheprovider interop
 
+.PHONY: deploy-test
+deploy-test: onnxruntime $(GOLANGCI) ## the deploy/ module (own go.mod): Dockerfile, Helm charts and KServe objects, checked without a cluster
+	cd deploy && go mod tidy -diff
+	cd deploy && go vet ./...
+	cd deploy && $(GOLANGCI) run ./...
+	cd deploy && go test -count=1 -timeout 10m ./...
+
 .PHONY: test
-test: lint vet gotest fuzz interop bench-smoke ## everything CI runs: lint, vet, go test -race, fuzz, interop, bench smoke
+test: lint vet gotest deploy-test fuzz interop bench-smoke ## everything CI runs: lint, vet, go test -race, fuzz, interop, bench smoke, deploy checks
 
 .PHONY: bench
 bench: build deps image ## benchmarks next to baselines; writes docs/benchmarks.md (BENCH_QUICK=1 for a smoke run)
