@@ -10,7 +10,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -337,6 +336,21 @@ func TestKServeRuntimeServes(t *testing.T) {
 			if err != nil || res.StatusCode != 200 || out.ModelName != name || len(out.Outputs) != 1 || len(out.Outputs[0].Data) != 2 {
 				t.Errorf("v2 infer: %s %+v %v", res.Status, out, err)
 			}
+		case "v1":
+			run.waitStatus(t, "/v1/models/"+name, 200, time.Second)
+			body := `{"instances": [[1, 2, 3], [0.5, -1, 0]]}`
+			res, err := http.Post(run.base+"/v1/models/"+name+":predict", "application/json", strings.NewReader(body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var out struct {
+				Predictions json.RawMessage `json:"predictions"`
+			}
+			err = json.NewDecoder(res.Body).Decode(&out)
+			res.Body.Close()
+			if err != nil || res.StatusCode != 200 || len(out.Predictions) == 0 {
+				t.Errorf("v1 predict: %s %s %v", res.Status, out.Predictions, err)
+			}
 		default:
 			t.Errorf("protocol %s is declared but not checked here: mlgate must serve it before the runtime declares it", p)
 		}
@@ -353,18 +367,30 @@ func containsStr(list []string, s string) bool {
 	return false
 }
 
-// TestKServeV1NotServed records why the runtime does not declare protocol
-// v1: mlgate has no /v1/models/{name}:predict route. When it gets one,
-// this test fails and the runtime can declare v1.
-func TestKServeV1NotServed(t *testing.T) {
+// TestKServeProtocolsServed checks that every protocol the runtime
+// declares has its routes in serve/routes.go (and grpc-v2, which mlgate
+// does not serve, stays undeclared).
+func TestKServeProtocolsServed(t *testing.T) {
 	src, err := os.ReadFile(filepath.Join(repoRoot, "serve", "routes.go"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !regexp.MustCompile(`"/v2/models/:name/infer"`).Match(src) {
-		t.Fatal("serve/routes.go does not register the v2 infer route this test knows")
+	var rt runtimeSpec
+	if err := yaml.Unmarshal(readKServe(t, "clusterservingruntime.yaml"), &rt); err != nil {
+		t.Fatal(err)
 	}
-	if regexp.MustCompile(`"/v1/models`).Match(src) {
-		t.Error("serve/routes.go now has /v1/models routes: declare protocol v1 in kserve/clusterservingruntime.yaml and check it in TestKServeRuntimeServes")
+	routes := map[string]string{"v1": `"/v1/models/:name"`, "v2": `"/v2/models/:name/infer"`}
+	for _, p := range rt.Spec.ProtocolVersions {
+		want, ok := routes[p]
+		if !ok {
+			t.Errorf("protocol %s is declared but mlgate serves no route for it", p)
+			continue
+		}
+		if !strings.Contains(string(src), want) {
+			t.Errorf("protocol %s is declared but serve/routes.go has no %s route", p, want)
+		}
+	}
+	if !containsStr(rt.Spec.ProtocolVersions, "v1") || !containsStr(rt.Spec.ProtocolVersions, "v2") {
+		t.Errorf("the runtime declares %v, want v1 and v2", rt.Spec.ProtocolVersions)
 	}
 }

@@ -40,6 +40,9 @@ func (s *Server) routes() *gin.Engine {
 	e.GET("/v2/models/:name/versions/:version", o(s.oipModelMeta))
 	e.GET("/v2/models/:name/versions/:version/ready", o(s.oipModelReady))
 	e.POST("/v2/models/:name/versions/:version/infer", o(s.oipInfer))
+	e.GET("/v1/models", o(s.v1Models))
+	e.GET("/v1/models/:name", o(s.v1Model))
+	e.POST("/v1/models/:name", o(s.v1Predict))
 
 	e.NoRoute(h(func(c *gin.Context) error {
 		return apierr.Detail(http.StatusNotFound, apierr.EndpointNotFound, "Not Found")
