@@ -82,10 +82,11 @@ func checkServerChart(t *testing.T, r *rendered) (*appsv1.Deployment, corev1.Con
 	}
 	// the drain: preStop sleep, then the server's own drain, within the grace period
 	pre := c.Lifecycle
-	if pre == nil || pre.PreStop == nil || pre.PreStop.Exec == nil || len(pre.PreStop.Exec.Command) != 2 || pre.PreStop.Exec.Command[0] != "sleep" {
-		t.Fatalf("no preStop sleep: %+v", pre)
+	// Kubernetes' sleep handler, not an exec: the images have no sleep binary.
+	if pre == nil || pre.PreStop == nil || pre.PreStop.Sleep == nil || pre.PreStop.Exec != nil {
+		t.Fatalf("no preStop sleep handler: %+v", pre)
 	}
-	sleep := seconds(t, pre.PreStop.Exec.Command[1]+"s")
+	sleep := pre.PreStop.Sleep.Seconds
 	shutdown := serverShutdownSeconds(t)
 	if g := dep.Spec.Template.Spec.TerminationGracePeriodSeconds; g == nil || *g <= sleep+shutdown {
 		t.Errorf("terminationGracePeriodSeconds %v is not above the preStop %ds + %ds", g, sleep, shutdown)
