@@ -108,11 +108,12 @@ func runModelsGenerateDockerfile(ctx context.Context, env *cliEnv, args []string
 	var mf modelFlags
 	mf.register(fs)
 	o := app.GenerateDockerfileOptions{Stdout: env.stdout}
-	defBase := "mlgate/mlgate:" + version.Version
+	runtime := "mlgate/mlgate:" + version.Version
 	fs.StringVar(&o.OutDir, "output-directory", "mlflow-dockerfile", "folder to write the Dockerfile and the model into")
 	fs.StringVar(&o.OutDir, "d", "mlflow-dockerfile", "shorthand for --output-directory")
-	fs.StringVar(&o.Base, "base-image", defBase, "FROM image: an mlgate runtime image (the top-level Dockerfile builds one)")
-	fs.StringVar(&o.Base, "base", defBase, "same as --base-image")
+	fs.StringVar(&o.Base, "base-image", "", "FROM image: default --runtime for an onnx model, python:X.Y-slim (the model's Python) for a python_function model")
+	fs.StringVar(&o.Base, "base", "", "same as --base-image")
+	fs.StringVar(&o.Runtime, "runtime", runtime, "the mlgate runtime image (the top-level Dockerfile builds one): the base of onnx images, where python_function images copy mlgate and ONNX Runtime from")
 	fs.BoolFunc("enable-mlserver", "not supported: mlgate serves the model itself", func(string) error {
 		return usagef("models generate-dockerfile: --enable-mlserver is not supported; mlgate serves the model itself")
 	})

@@ -64,31 +64,9 @@ func InstallTarget(ctx context.Context, dir string, m *pkgformat.Model, dest str
 	if o.UV == "" || o.PythonVersion == "" || o.Platform == "" || o.Python == "" {
 		return nil, errors.New("pyfunc: InstallTarget needs uv, the Python version and platform and the interpreter path")
 	}
-	ef, err := readEnvFiles(dir, m)
+	te, err := TargetRequirements(dir, m)
 	if err != nil {
 		return nil, err
-	}
-	doc, err := ef.pythonEnvDoc()
-	if err != nil {
-		return nil, err
-	}
-	te := &TargetEnv{}
-	if doc.Python != nil {
-		te.ModelPython = fmt.Sprint(doc.Python)
-	}
-	switch {
-	case ef.requirements != nil:
-		te.Requirements = []string{"-r", pkgformat.RequirementsFile}
-		if !namesMLflow(ef.requirements) && m.MLflowVersion != "" {
-			// The worker runs mlflow's scoring code.
-			te.Requirements = append(te.Requirements, "mlflow=="+m.MLflowVersion)
-		}
-	case len(doc.Dependencies) > 0:
-		for _, d := range doc.Dependencies {
-			te.Requirements = append(te.Requirements, strings.Fields(d)...)
-		}
-	default:
-		return nil, fmt.Errorf("%w: the image's environment needs %s or %s in the model folder", ErrEnv, pkgformat.RequirementsFile, ef.pythonEnvRel)
 	}
 	defer func() {
 		if rerr != nil {
@@ -106,6 +84,39 @@ func InstallTarget(ctx context.Context, dir string, m *pkgformat.Model, dest str
 	}
 	if err := pointScripts(filepath.Join(dest, "bin"), o.Python); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrEnv, err)
+	}
+	return te, nil
+}
+
+// TargetRequirements returns what an image's environment installs for the
+// model in dir: `-r requirements.txt` (plus mlflow when it names none: the
+// worker runs mlflow's scoring code), else python_env.yaml's dependencies,
+// and the Python version the model was saved with.
+func TargetRequirements(dir string, m *pkgformat.Model) (*TargetEnv, error) {
+	ef, err := readEnvFiles(dir, m)
+	if err != nil {
+		return nil, err
+	}
+	doc, err := ef.pythonEnvDoc()
+	if err != nil {
+		return nil, err
+	}
+	te := &TargetEnv{}
+	if doc.Python != nil {
+		te.ModelPython = fmt.Sprint(doc.Python)
+	}
+	switch {
+	case ef.requirements != nil:
+		te.Requirements = []string{"-r", pkgformat.RequirementsFile}
+		if !namesMLflow(ef.requirements) && m.MLflowVersion != "" {
+			te.Requirements = append(te.Requirements, "mlflow=="+m.MLflowVersion)
+		}
+	case len(doc.Dependencies) > 0:
+		for _, d := range doc.Dependencies {
+			te.Requirements = append(te.Requirements, strings.Fields(d)...)
+		}
+	default:
+		return nil, fmt.Errorf("%w: the image's environment needs %s or %s in the model folder", ErrEnv, pkgformat.RequirementsFile, ef.pythonEnvRel)
 	}
 	return te, nil
 }

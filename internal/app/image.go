@@ -6,10 +6,13 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"path"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"time"
 
+	"github.com/mlgate/mlgate/flavors/pyfunc"
 	"github.com/mlgate/mlgate/internal/oci"
 	"github.com/mlgate/mlgate/pkgformat"
 )
@@ -163,8 +166,14 @@ type GenerateDockerfileOptions struct {
 	ModelURI string
 	// OutDir is the build context to write (must not exist or be empty).
 	OutDir string
-	// Base is the FROM image, a registry reference.
+	// Base is the FROM image, a registry reference: for an onnx model an
+	// mlgate runtime image (default Runtime); for a python_function model
+	// an image with Python (default python:X.Y-slim for the model's
+	// Python version).
 	Base string
+	// Runtime is the mlgate runtime image that python_function images copy
+	// mlgate and ONNX Runtime from.
+	Runtime string
 	// Source resolves and downloads the model.
 	Source *ModelSource
 	// Stdout receives the folder written.
@@ -175,8 +184,10 @@ type GenerateDockerfileOptions struct {
 // oci.ModelContext and a Dockerfile that builds the image build-docker
 // would, for building with Docker elsewhere.
 func GenerateDockerfile(ctx context.Context, o GenerateDockerfileOptions) (rerr error) {
-	if _, ok := oci.IsLayout(o.Base); ok {
-		return fmt.Errorf("generate-dockerfile: --base %s is a local OCI layout; a Dockerfile's FROM needs a registry reference", o.Base)
+	for _, ref := range []string{o.Base, o.Runtime} {
+		if _, ok := oci.IsLayout(ref); ok && ref != "" {
+			return fmt.Errorf("generate-dockerfile: %s is a local OCI layout; a Dockerfile's FROM needs a registry reference", ref)
+		}
 	}
 	if ents, err := os.ReadDir(o.OutDir); err == nil && len(ents) > 0 {
 		return fmt.Errorf("generate-dockerfile: %s exists and is not an empty folder", o.OutDir)
@@ -192,12 +203,12 @@ func GenerateDockerfile(ctx context.Context, o GenerateDockerfileOptions) (rerr 
 	if err != nil {
 		return err
 	}
-	if _, ok := m.Flavor("onnx"); !ok {
-		return fmt.Errorf("%s has no onnx flavor (flavors: %s); generate-dockerfile writes images of onnx models, build python_function images with build-docker --base",
-			o.ModelURI, labels[oci.LabelFlavors])
-	}
 	delete(labels, oci.LabelTitle)
-	df := oci.Dockerfile(o.Base, labels, oci.ServeEntrypoint(nil, nameArgs(labels)...))
+	spec, err := dockerfileSpec(o, labels, m, filepath.Join(o.OutDir, oci.ModelContext))
+	if err != nil {
+		return err
+	}
+	df := oci.Dockerfile(spec)
 	if err := os.WriteFile(filepath.Join(o.OutDir, "Dockerfile"), []byte(df), 0o644); err != nil {
 		return err
 	}
@@ -205,6 +216,50 @@ func GenerateDockerfile(ctx context.Context, o GenerateDockerfileOptions) (rerr 
 		fmt.Fprintln(o.Stdout, o.OutDir)
 	}
 	return nil
+}
+
+// dockerfileSpec is the Dockerfile of an onnx model (on the mlgate
+// runtime) or of a python_function model (on a Python base, with mlgate
+// copied from the runtime and the requirements installed with pip).
+func dockerfileSpec(o GenerateDockerfileOptions, labels map[string]string, m *pkgformat.Model, modelDir string) (oci.DockerfileSpec, error) {
+	if _, ok := m.Flavor("onnx"); ok {
+		return oci.DockerfileSpec{Base: orDefault(o.Base, o.Runtime), Labels: labels, Entrypoint: oci.ServeEntrypoint(nil, nameArgs(labels)...)}, nil
+	}
+	if _, ok := m.Flavor(pyfunc.Name); !ok {
+		return oci.DockerfileSpec{}, fmt.Errorf("%s has neither an onnx nor a python_function flavor (flavors: %s)", o.ModelURI, labels[oci.LabelFlavors])
+	}
+	te, err := pyfunc.TargetRequirements(modelDir, m)
+	if err != nil {
+		return oci.DockerfileSpec{}, fmt.Errorf("%s: %w", o.ModelURI, err)
+	}
+	base := o.Base
+	if base == "" {
+		v := strings.Split(te.ModelPython, ".")
+		if len(v) < 2 {
+			return oci.DockerfileSpec{}, fmt.Errorf("%s names no Python version in %s: give --base, an image with Python", o.ModelURI, pkgformat.PythonEnvFile)
+		}
+		base = fmt.Sprintf("python:%s.%s-slim", v[0], v[1])
+	}
+	install := []string{"python3", "-m", "pip", "install", "--no-cache-dir", "--target", imageEnvDir}
+	for i := 0; i < len(te.Requirements); i++ {
+		r := te.Requirements[i]
+		install = append(install, r)
+		if (r == "-r" || r == "-c") && i+1 < len(te.Requirements) {
+			i++
+			install = append(install, path.Join(oci.ModelDir, te.Requirements[i]))
+		}
+	}
+	return oci.DockerfileSpec{
+		Base: base,
+		From: []oci.CopyFrom{
+			{Image: o.Runtime, Src: baseBinary, Dest: baseBinary},
+			{Image: o.Runtime, Src: baseORTLib, Dest: baseORTLib},
+		},
+		Run:        [][]string{install},
+		Env:        []string{"PYTHONPATH=" + imageEnvDir, "ONNXRUNTIME_LIB=" + baseORTLib, "MLGATE_PYTHON=python3"},
+		Labels:     labels,
+		Entrypoint: oci.ServeEntrypoint([]string{baseBinary}, append(nameArgs(labels), "--env-manager", "local", "--python", "python3")...),
+	}, nil
 }
 
 // nameArgs serves a registered model under its registered name, as

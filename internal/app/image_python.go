@@ -80,7 +80,9 @@ func pythonImage(ctx context.Context, o BuildImageOptions, platform oci.Platform
 		Comment: fmt.Sprintf("python environment of %s for Python %s (uv pip install --target %s)", o.ModelURI, py.Version, imageEnvDir),
 	})
 	spec.Layers = append(layers, spec.Layers...)
-	spec.Env = append(env, "PYTHONPATH="+pythonPath)
+	// MLGATE_PYTHON as well as --python: a chart or runtime that replaces
+	// the entrypoint (command: mlgate) still starts workers on this Python.
+	spec.Env = append(env, "PYTHONPATH="+pythonPath, "MLGATE_PYTHON="+py.Path)
 	spec.Labels[labelPythonVersion] = py.Version
 	spec.Entrypoint = oci.ServeEntrypoint([]string{bin}, append(nameArgs(spec.Labels), "--env-manager", "local", "--python", py.Path)...)
 	return nil

@@ -345,7 +345,7 @@ func TestBuildDockerPythonImageIsReproducibleAndLayered(t *testing.T) {
 	if e := strings.Join(cf.Config.Entrypoint, " "); e != wantEntry {
 		t.Errorf("entrypoint %q, want %q", e, wantEntry)
 	}
-	for _, kv := range []string{"PYTHONPATH=/opt/ml/env", "ONNXRUNTIME_LIB=/usr/lib/mlgate/libonnxruntime.so.1", "PATH=/usr/local/bin:/usr/bin:/bin"} {
+	for _, kv := range []string{"PYTHONPATH=/opt/ml/env", "MLGATE_PYTHON=/usr/bin/python3.11", "ONNXRUNTIME_LIB=/usr/lib/mlgate/libonnxruntime.so.1", "PATH=/usr/local/bin:/usr/bin:/bin"} {
 		if !slices.Contains(cf.Config.Env, kv) {
 			t.Errorf("env %v lacks %s", cf.Config.Env, kv)
 		}

@@ -41,10 +41,16 @@ func TestServeEntrypoint(t *testing.T) {
 }
 
 func TestDockerfile(t *testing.T) {
-	df := Dockerfile("mlgate/mlgate:1.0", map[string]string{"b": `say "hi" $HOME <x>`, "a": "1"}, ServeEntrypoint(nil))
+	df := Dockerfile(DockerfileSpec{
+		Base: "mlgate/mlgate:1.0", Labels: map[string]string{"b": `say "hi" $HOME <x>`, "a": "1"}, Entrypoint: ServeEntrypoint(nil),
+		From: []CopyFrom{{"rt:1", "/usr/local/bin/mlgate", "/usr/local/bin/mlgate"}},
+		Run:  [][]string{{"python3", "-m", "pip", "install", "x"}},
+		Env:  []string{"PYTHONPATH=/opt/ml/env"},
+	})
 	for _, want := range []string{
 		"FROM mlgate/mlgate:1.0\n",
-		"COPY --chown=0:0 model_dir /opt/ml/model\n",
+		"COPY --from=rt:1 /usr/local/bin/mlgate /usr/local/bin/mlgate\nCOPY --chown=0:0 model_dir /opt/ml/model\n",
+		"RUN [\"python3\",\"-m\",\"pip\",\"install\",\"x\"]\nENV PYTHONPATH=\"/opt/ml/env\"\n",
 		"LABEL a=\"1\"\nLABEL b=\"say \\\"hi\\\" \\$HOME <x>\"\n",
 		"EXPOSE 8080\n",
 		`ENTRYPOINT ["mlgate","models","serve","-m","/opt/ml/model","--host","0.0.0.0","--port","8080"]`,
