@@ -70,8 +70,9 @@ vet: ## go vet, a cgo-off build and go mod tidy check
 gotest: deps image ## go test -race with the integration tests (real ONNX Runtime, PostgreSQL, Python, runc)
 	venv=$$(scripts/venv.sh interop/requirements.txt); \
 	dsn=$$(scripts/postgres.sh start $(PG_DIR)); trap 'scripts/postgres.sh stop $(PG_DIR)' EXIT; \
-	MLGATE_TEST_PYTHON=$$venv/bin/python MLGATE_TEST_POSTGRES_DSN=$$dsn MLGATE_TEST_BASE_IMAGE=$(IMAGE_DIR) \
-	  go test -race -tags integration -count=1 -timeout 20m ./...
+	export MLGATE_TEST_PYTHON=$$venv/bin/python MLGATE_TEST_POSTGRES_DSN=$$dsn MLGATE_TEST_BASE_IMAGE=$(IMAGE_DIR); \
+	go test -race -tags integration -count=1 -timeout 20m ./...; \
+	go test -tags integration -count=1 -timeout 10m -run '^TestBuildDockerPython' ./internal/app/
 
 .PHONY: fuzz
 fuzz: ## run every fuzz target for FUZZTIME each (default 4s)

@@ -1,4 +1,8 @@
-//go:build integration
+//go:build integration && !race
+
+// These tests build python_function images whose environment layer is
+// hundreds of MB: gzip under the race detector takes minutes on it, so
+// `make gotest` runs this file in a second go test without -race.
 
 package app
 
