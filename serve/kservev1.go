@@ -27,23 +27,14 @@ func (s *Server) v1Models(c *gin.Context) error {
 	return nil
 }
 
-// v1Model answers whether the named model is ready: 200 {"name", "ready":
-// true}, 503 while it loads or the server drains, 404 for another name.
+// v1Model answers whether the named model is ready, as the Open
+// Inference Protocol's model readiness does: 200 {"name", "ready": true},
+// 503 while it loads or the server drains, 404 for another name.
 func (s *Server) v1Model(c *gin.Context) error {
-	name := c.Param("name")
-	if strings.Contains(name, ":") {
+	if strings.Contains(c.Param("name"), ":") {
 		return apierr.New(apierr.ResourceDoesNotExist, "unknown path %s (KServe V1 serves GET /v1/models/NAME and POST /v1/models/NAME:predict)", c.Request.URL.Path)
 	}
-	h, err := s.v1Handle(name)
-	if err != nil {
-		return err
-	}
-	defer h.release()
-	if s.draining.Load() {
-		return apierr.New(apierr.TemporarilyUnavailable, "the server is shutting down")
-	}
-	c.JSON(http.StatusOK, gin.H{"name": h.m.Name, "ready": true})
-	return nil
+	return s.oipModelReady(c)
 }
 
 // v1Predict runs POST /v1/models/NAME:predict through /invocations (the
@@ -54,25 +45,11 @@ func (s *Server) v1Predict(c *gin.Context) error {
 	if !ok {
 		return apierr.New(apierr.ResourceDoesNotExist, "unknown path %s (KServe V1 serves POST /v1/models/NAME:predict; :explain is not supported)", c.Request.URL.Path)
 	}
-	h, err := s.v1Handle(name)
-	if err != nil {
-		return err
+	if name != s.opts.Name {
+		return apierr.New(apierr.ResourceDoesNotExist, "model %s not found", name)
 	}
-	h.release()
 	if ct := c.GetHeader("Content-Type"); ct == "" || strings.HasPrefix(ct, "application/x-www-form-urlencoded") {
 		c.Request.Header.Set("Content-Type", "application/json")
 	}
 	return s.invocations(c)
-}
-
-// v1Handle is the served model if name is its name.
-func (s *Server) v1Handle(name string) (*handle, error) {
-	if name != s.opts.Name {
-		return nil, apierr.New(apierr.ResourceDoesNotExist, "model %s not found", name)
-	}
-	h := s.acquire(name)
-	if h == nil {
-		return nil, apierr.New(apierr.TemporarilyUnavailable, "model %s is not loaded", name)
-	}
-	return h, nil
 }
