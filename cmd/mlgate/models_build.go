@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"log/slog"
 	"path/filepath"
@@ -24,10 +25,8 @@ type modelFlags struct {
 	uri, trackingURI, cacheDir, envManager, mlflowHome string
 }
 
-func (m *modelFlags) register(fs interface {
-	StringVar(*string, string, string, string)
-	BoolFunc(string, string, func(string) error)
-}) {
+// register adds the shared flags to fs, the flag set of command cmd.
+func (m *modelFlags) register(fs *flag.FlagSet, cmd string) {
 	fs.StringVar(&m.uri, "model-uri", "", "model URI (any URI models serve takes: folder, archive, models:/, runs:/, s3:, http(s))")
 	fs.StringVar(&m.uri, "m", "", "shorthand for --model-uri")
 	fs.StringVar(&m.trackingURI, "tracking-uri", "", "tracking/registry server for models:/ and runs:/ URIs (default $MLFLOW_TRACKING_URI)")
@@ -37,6 +36,20 @@ func (m *modelFlags) register(fs interface {
 	for _, name := range []string{"install-mlflow", "install-java"} {
 		fs.BoolFunc(name, "accepted for compatibility (ignored)", func(string) error { return nil })
 	}
+	fs.BoolFunc("enable-mlserver", "not supported: mlgate serves the model itself", func(string) error {
+		return usagef("models %s: --enable-mlserver is not supported; mlgate serves the model itself (KServe v2 included)", cmd)
+	})
+}
+
+// parse parses args into fs and checks that a model was given.
+func (m *modelFlags) parse(fs *flag.FlagSet, args []string, cmd string) error {
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if m.uri == "" {
+		return usagef("models %s: -m/--model-uri is required", cmd)
+	}
+	return nil
 }
 
 func (m *modelFlags) source(env *cliEnv, logger *slog.Logger) (*app.ModelSource, error) {
@@ -53,7 +66,7 @@ func (m *modelFlags) source(env *cliEnv, logger *slog.Logger) (*app.ModelSource,
 func runModelsBuildDocker(ctx context.Context, env *cliEnv, args []string) error {
 	fs := newFlagSet(env, "models build-docker", "mlgate models build-docker -m URI -n NAME[:TAG] [--output DIR|FILE.tar] [--push] [flags]")
 	var mf modelFlags
-	mf.register(fs)
+	mf.register(fs, "build-docker")
 	var o app.BuildImageOptions
 	var insecure bool
 	fs.StringVar(&o.Name, "name", defaultImageName, "image name[:tag] (a registry reference with --push)")
@@ -66,14 +79,8 @@ func runModelsBuildDocker(ctx context.Context, env *cliEnv, args []string) error
 	fs.BoolVar(&o.Push, "push", false, "push the image to the registry NAME names (credentials from the docker config file)")
 	fs.BoolVar(&insecure, "insecure-registry", false, "allow plain HTTP and unverified TLS to the registry")
 	fs.StringVar(&o.Platform, "platform", "", "os/arch of the image (default linux/ this machine's architecture)")
-	fs.BoolFunc("enable-mlserver", "not supported: mlgate serves the model itself", func(string) error {
-		return usagef("models build-docker: --enable-mlserver is not supported; mlgate serves the model itself (KServe v2 included)")
-	})
-	if err := parseFlags(fs, args); err != nil {
+	if err := mf.parse(fs, args, "build-docker"); err != nil {
 		return err
-	}
-	if mf.uri == "" {
-		return usagef("models build-docker: -m/--model-uri is required")
 	}
 	created, err := sourceDateEpoch(env)
 	if err != nil {
@@ -106,7 +113,7 @@ func runModelsBuildDocker(ctx context.Context, env *cliEnv, args []string) error
 func runModelsGenerateDockerfile(ctx context.Context, env *cliEnv, args []string) error {
 	fs := newFlagSet(env, "models generate-dockerfile", "mlgate models generate-dockerfile -m URI [-d DIR] [flags]")
 	var mf modelFlags
-	mf.register(fs)
+	mf.register(fs, "generate-dockerfile")
 	o := app.GenerateDockerfileOptions{Stdout: env.stdout}
 	runtime := "mlgate/mlgate:" + version.Version
 	fs.StringVar(&o.OutDir, "output-directory", "mlflow-dockerfile", "folder to write the Dockerfile and the model into")
@@ -114,14 +121,8 @@ func runModelsGenerateDockerfile(ctx context.Context, env *cliEnv, args []string
 	fs.StringVar(&o.Base, "base-image", "", "FROM image: default --runtime for an onnx model, python:X.Y-slim (the model's Python) for a python_function model")
 	fs.StringVar(&o.Base, "base", "", "same as --base-image")
 	fs.StringVar(&o.Runtime, "runtime", runtime, "the mlgate runtime image (the top-level Dockerfile builds one): the base of onnx images, where python_function images copy mlgate and ONNX Runtime from")
-	fs.BoolFunc("enable-mlserver", "not supported: mlgate serves the model itself", func(string) error {
-		return usagef("models generate-dockerfile: --enable-mlserver is not supported; mlgate serves the model itself")
-	})
-	if err := parseFlags(fs, args); err != nil {
+	if err := mf.parse(fs, args, "generate-dockerfile"); err != nil {
 		return err
-	}
-	if mf.uri == "" {
-		return usagef("models generate-dockerfile: -m/--model-uri is required")
 	}
 	src, err := mf.source(env, slog.New(slog.NewTextHandler(env.stderr, nil)))
 	if err != nil {

@@ -42,7 +42,7 @@ func runModelsDownload(ctx context.Context, env *cliEnv, args []string) error {
 	if err != nil {
 		return err
 	}
-	if err := src.Download(ctx, uri, dst); err != nil {
+	if _, err := src.Download(ctx, uri, dst); err != nil {
 		return err
 	}
 	fmt.Fprintf(env.stdout, "%s\n", dst)

@@ -107,6 +107,11 @@ func (s *ModelSource) Fetch(ctx context.Context, uri string) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	return s.fetch(ctx, uri, res)
+}
+
+// fetch is Fetch of a URI already resolved to res.
+func (s *ModelSource) fetch(ctx context.Context, uri string, res *registry.Resolved) (string, error) {
 	u, err := pkgformat.ParseURI(res.ArtifactURI)
 	if err != nil {
 		return "", fmt.Errorf("%s resolved to %w", uri, err)
@@ -135,20 +140,21 @@ func (s *ModelSource) downloadOptions() fetch.DownloadOptions {
 	return fetch.DownloadOptions{Concurrency: s.opts.Concurrency, Logger: s.opts.Logger, Progress: s.opts.Progress}
 }
 
-// Download resolves uri and writes its files into dst (which must not exist
-// or be empty), through the cache. For registry URIs it also writes
-// registered_model_meta as MLflow's client does.
-func (s *ModelSource) Download(ctx context.Context, uri, dst string) error {
+// Download resolves uri once and writes its files into dst (which must not
+// exist or be empty), through the cache, and returns what it resolved to.
+// For registry URIs it also writes registered_model_meta as MLflow's client
+// does.
+func (s *ModelSource) Download(ctx context.Context, uri, dst string) (*registry.Resolved, error) {
 	res, err := s.Resolve(ctx, uri)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	dir, err := s.Fetch(ctx, uri)
+	dir, err := s.fetch(ctx, uri, res)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if err := fetch.CopyTree(dir, dst); err != nil {
-		return fmt.Errorf("copy %s to %s: %w", uri, dst, err)
+		return nil, fmt.Errorf("copy %s to %s: %w", uri, dst, err)
 	}
 	if res.Name != "" {
 		if _, err := os.Stat(filepath.Join(dst, "MLmodel")); err == nil {
@@ -157,9 +163,9 @@ func (s *ModelSource) Download(ctx context.Context, uri, dst string) error {
 				err = os.WriteFile(filepath.Join(dst, "registered_model_meta"), meta, 0o644)
 			}
 			if err != nil {
-				return fmt.Errorf("write registered_model_meta: %w", err)
+				return nil, fmt.Errorf("write registered_model_meta: %w", err)
 			}
 		}
 	}
-	return nil
+	return res, nil
 }

@@ -127,12 +127,7 @@ func BuildImage(ctx context.Context, o BuildImageOptions) (*BuiltImage, error) {
 		o.Logger.Info("image pushed", "ref", out.Pushed)
 	}
 	if o.Output != "" {
-		if oci.IsTarball(o.Output) {
-			err = oci.WriteTarball(o.Output, o.Name, img)
-		} else {
-			err = oci.WriteLayout(o.Output, o.Name, img)
-		}
-		if err != nil {
+		if err := oci.Write(o.Output, o.Name, img); err != nil {
 			return nil, err
 		}
 		o.Logger.Info("image written", "output", o.Output, "digest", out.Digest)
@@ -146,11 +141,8 @@ func BuildImage(ctx context.Context, o BuildImageOptions) (*BuiltImage, error) {
 // stageModel downloads the model into dir and returns the labels of its
 // image and its MLmodel.
 func stageModel(ctx context.Context, src *ModelSource, uri, title, dir string) (map[string]string, *pkgformat.Model, error) {
-	res, err := src.Resolve(ctx, uri)
+	res, err := src.Download(ctx, uri, dir)
 	if err != nil {
-		return nil, nil, err
-	}
-	if err := src.Download(ctx, uri, dir); err != nil {
 		return nil, nil, err
 	}
 	m, err := pkgformat.ReadModel(dir)

@@ -88,12 +88,7 @@ func BuildBaseImage(o BaseImageOptions) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("build base image: %w", err)
 	}
-	if oci.IsTarball(o.Output) {
-		err = oci.WriteTarball(o.Output, o.Name, img)
-	} else {
-		err = oci.WriteLayout(o.Output, o.Name, img)
-	}
-	if err != nil {
+	if err := oci.Write(o.Output, o.Name, img); err != nil {
 		return "", err
 	}
 	d, err := img.Digest()

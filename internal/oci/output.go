@@ -155,8 +155,11 @@ func authHint(err error) string {
 	return ""
 }
 
-// IsTarball reports whether an output path names a tarball rather than a
-// layout folder.
-func IsTarball(out string) bool {
-	return strings.HasSuffix(out, ".tar")
+// Write writes img to out: a `docker load`-able tarball when out ends in
+// .tar, else an OCI layout folder.
+func Write(out, ref string, img v1.Image) error {
+	if strings.HasSuffix(out, ".tar") {
+		return WriteTarball(out, ref, img)
+	}
+	return WriteLayout(out, ref, img)
 }
