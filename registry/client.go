@@ -9,7 +9,7 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/mlgate/mlgate/tracking/client"
+	"github.com/mlgate/mlgate/rest"
 )
 
 const apiPrefix = "/api/2.0/mlflow"
@@ -17,16 +17,16 @@ const apiPrefix = "/api/2.0/mlflow"
 // Client is the registry part of MLflow's MlflowClient over HTTP. It is safe
 // for concurrent use.
 type Client struct {
-	t *client.Transport
+	t *rest.Transport
 }
 
 // NewClient returns a registry client over a transport (the registry URI
 // defaults to the tracking URI in MLflow, so this is usually the tracking
 // client's transport).
-func NewClient(t *client.Transport) *Client { return &Client{t: t} }
+func NewClient(t *rest.Transport) *Client { return &Client{t: t} }
 
 // Transport returns the client's transport.
-func (c *Client) Transport() *client.Transport { return c.t }
+func (c *Client) Transport() *rest.Transport { return c.t }
 
 func (c *Client) call(ctx context.Context, method, path string, req, resp any) error {
 	return c.t.Call(ctx, method, apiPrefix+path, req, resp)
@@ -126,7 +126,7 @@ func (c *Client) GetLatestVersions(ctx context.Context, name string, stages ...s
 		body["stages"] = stages
 	}
 	err := c.call(ctx, http.MethodPost, "/registered-models/get-latest-versions", body, &resp)
-	if client.IsCode(err, "ENDPOINT_NOT_FOUND") {
+	if rest.IsCode(err, "ENDPOINT_NOT_FOUND") {
 		q := url.Values{"name": {name}}
 		for _, s := range stages {
 			q.Add("stages", s)
@@ -282,7 +282,7 @@ func (c *Client) DeleteModelVersionTag(ctx context.Context, name, version, key s
 // artifact URI) under name, creating the registered model when needed, and
 // waits until the new version is READY (at most wait; 0 means 5 minutes).
 func (c *Client) RegisterModel(ctx context.Context, source, name string, wait time.Duration) (*ModelVersion, error) {
-	if _, err := c.CreateRegisteredModel(ctx, name, "", nil); err != nil && !client.IsAlreadyExists(err) {
+	if _, err := c.CreateRegisteredModel(ctx, name, "", nil); err != nil && !rest.IsAlreadyExists(err) {
 		return nil, fmt.Errorf("register model %q: %w", name, err)
 	}
 	req := CreateVersionRequest{Name: name, Source: source}

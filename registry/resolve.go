@@ -9,7 +9,7 @@ import (
 	"strings"
 
 	"github.com/mlgate/mlgate/pkgformat"
-	"github.com/mlgate/mlgate/tracking/client"
+	"github.com/mlgate/mlgate/rest"
 )
 
 // Resolved says where the files of a models:/ or runs:/ URI are.
@@ -113,7 +113,7 @@ func (c *Client) Resolve(ctx context.Context, uri string) (*Resolved, error) {
 }
 
 func (c *Client) notFound(uri, msg string, err error) error {
-	if client.IsNotFound(err) {
+	if rest.IsNotFound(err) {
 		return &NotFoundError{URI: uri, Msg: msg, Err: err}
 	}
 	var nf *NotFoundError
@@ -135,7 +135,7 @@ func (c *Client) resolveVersion(ctx context.Context, u pkgformat.URI) (*ModelVer
 		mv, err := c.GetModelVersionByAlias(ctx, u.Name, u.Alias)
 		if err != nil {
 			// MLflow answers a missing alias with INVALID_PARAMETER_VALUE.
-			if client.IsCode(err, "INVALID_PARAMETER_VALUE") && strings.Contains(err.Error(), "not found") {
+			if rest.IsCode(err, "INVALID_PARAMETER_VALUE") && strings.Contains(err.Error(), "not found") {
 				return nil, &NotFoundError{URI: u.Raw, Msg: fmt.Sprintf("no alias '%s' on model '%s'", u.Alias, u.Name), Err: err}
 			}
 			return nil, c.notFound(u.Raw, fmt.Sprintf("no alias '%s' on model '%s'", u.Alias, u.Name), err)

@@ -20,12 +20,12 @@ import (
 
 	"github.com/mlgate/mlgate/internal/fetch"
 	"github.com/mlgate/mlgate/registry"
-	"github.com/mlgate/mlgate/tracking/client"
-	"github.com/mlgate/mlgate/tracking/client/clienttest"
+	"github.com/mlgate/mlgate/rest"
+	"github.com/mlgate/mlgate/rest/resttest"
 )
 
 var (
-	mlflowServer *clienttest.MLflow
+	mlflowServer *resttest.MLflow
 	registered   struct {
 		Runs   []string            `json:"runs"`
 		Models []string            `json:"models"`
@@ -47,7 +47,7 @@ func run(m *testing.M) int {
 		return 1
 	}
 	defer os.RemoveAll(dir)
-	srv, err := clienttest.StartMLflow(py, dir, clienttest.Port())
+	srv, err := resttest.StartMLflow(py, dir, resttest.Port())
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "FAIL: start mlflow server:", err)
 		return 1
@@ -71,9 +71,9 @@ func run(m *testing.M) int {
 	return m.Run()
 }
 
-func newClient(t *testing.T) (*registry.Client, *client.Transport) {
+func newClient(t *testing.T) (*registry.Client, *rest.Transport) {
 	t.Helper()
-	tr, err := client.New(client.Config{BaseURL: mlflowServer.URL, MaxRetries: -1})
+	tr, err := rest.New(rest.Config{BaseURL: mlflowServer.URL, MaxRetries: -1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -181,7 +181,7 @@ func TestRegistryClientOperations(t *testing.T) {
 	if err != nil || rm.Name != "go-model" {
 		t.Fatalf("create %+v %v", rm, err)
 	}
-	if _, err := reg.CreateRegisteredModel(ctx, "go-model", "", nil); !client.IsAlreadyExists(err) {
+	if _, err := reg.CreateRegisteredModel(ctx, "go-model", "", nil); !rest.IsAlreadyExists(err) {
 		t.Fatalf("duplicate create: %v", err)
 	}
 	src := fmt.Sprintf("runs:/%s/model", registered.Runs[0])
@@ -234,7 +234,7 @@ func TestRegistryClientOperations(t *testing.T) {
 	}
 	must(t, reg.DeleteModelVersion(ctx, "go-model-2", "1"))
 	must(t, reg.DeleteRegisteredModel(ctx, "go-model-2"))
-	if _, err := reg.GetRegisteredModel(ctx, "go-model-2"); !client.IsNotFound(err) {
+	if _, err := reg.GetRegisteredModel(ctx, "go-model-2"); !rest.IsNotFound(err) {
 		t.Fatalf("after delete: %v", err)
 	}
 }

@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/mlgate/mlgate/internal/fetch"
-	"github.com/mlgate/mlgate/tracking/client"
+	"github.com/mlgate/mlgate/rest"
 )
 
 // Client is MLflow's tracking client on explicit run ids: the operations of
@@ -21,7 +21,7 @@ import (
 type Client struct {
 	uri       string
 	backend   Backend
-	transport *client.Transport // nil for the embedded backend
+	transport *rest.Transport // nil for the embedded backend
 	log       *slog.Logger
 	repoOpts  fetch.Options
 	artDest   string
@@ -55,7 +55,7 @@ func NewClient(cfg Config) (*Client, error) {
 		if hc.Logger == nil {
 			hc.Logger = log
 		}
-		t, err := client.New(hc)
+		t, err := rest.New(hc)
 		if err != nil {
 			return nil, err
 		}
@@ -86,7 +86,7 @@ func NewClientWithBackend(uri string, b Backend, logger *slog.Logger) *Client {
 func (c *Client) TrackingURI() string { return c.uri }
 
 // Transport returns the HTTP transport, or nil for an embedded backend.
-func (c *Client) Transport() *client.Transport { return c.transport }
+func (c *Client) Transport() *rest.Transport { return c.transport }
 
 // Backend returns the backend calls go to.
 func (c *Client) Backend() Backend { return c.backend }

@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/mlgate/mlgate/internal/fetch"
-	"github.com/mlgate/mlgate/tracking/client"
+	"github.com/mlgate/mlgate/rest"
 )
 
 // Config is everything the tracking API reads from its environment. Build it
@@ -21,7 +21,7 @@ type Config struct {
 	TrackingURI string
 	// HTTP holds credentials, TLS, timeout and retry settings; its BaseURL
 	// is filled from TrackingURI.
-	HTTP client.Config
+	HTTP rest.Config
 	// ExperimentName and ExperimentID pick the fluent API's experiment when
 	// SetExperiment was not called (MLFLOW_EXPERIMENT_NAME/_ID).
 	ExperimentName, ExperimentID string

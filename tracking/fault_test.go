@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mlgate/mlgate/tracking/client"
+	"github.com/mlgate/mlgate/rest"
 )
 
 func TestStartRunServerDownRetriesThenClearError(t *testing.T) {
@@ -20,7 +20,7 @@ func TestStartRunServerDownRetriesThenClearError(t *testing.T) {
 	}
 	url := "http://" + l.Addr().String()
 	_ = l.Close()
-	Configure(Config{TrackingURI: url, HTTP: client.Config{MaxRetries: 2, BackoffFactor: 0.01, MaxBackoff: 50 * time.Millisecond}})
+	Configure(Config{TrackingURI: url, HTTP: rest.Config{MaxRetries: 2, BackoffFactor: 0.01, MaxBackoff: 50 * time.Millisecond}})
 	defer Configure(Config{})
 	start := time.Now()
 	_, err = StartRun(context.Background())

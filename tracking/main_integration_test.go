@@ -7,14 +7,14 @@ import (
 	"os"
 	"testing"
 
-	"github.com/mlgate/mlgate/tracking/client/clienttest"
+	"github.com/mlgate/mlgate/rest/resttest"
 )
 
 // mlflowServer is one real `mlflow server` shared by this package's tests
 // (it takes a while to start on a loaded machine); mlgateURL is an
 // `mlgate server` built from this tree.
 var (
-	mlflowServer *clienttest.MLflow
+	mlflowServer *resttest.MLflow
 	mlgateURL    string
 )
 
@@ -34,14 +34,14 @@ func run(m *testing.M) int {
 		return 1
 	}
 	defer os.RemoveAll(dir)
-	srv, err := clienttest.StartMLflow(py, dir, clienttest.Port())
+	srv, err := resttest.StartMLflow(py, dir, resttest.Port())
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "FAIL: start mlflow server:", err)
 		return 1
 	}
 	defer srv.Stop()
 	mlflowServer = srv
-	url, stop, err := clienttest.StartMLgate(dir, clienttest.Port())
+	url, stop, err := resttest.StartMLgate(dir, resttest.Port())
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "FAIL: start mlgate server:", err)
 		return 1

@@ -8,18 +8,18 @@ import (
 	"net/url"
 	"strconv"
 
-	"github.com/mlgate/mlgate/tracking/client"
+	"github.com/mlgate/mlgate/rest"
 )
 
 const apiPrefix = "/api/2.0/mlflow"
 
 // restBackend talks to an MLflow-compatible tracking server over HTTP.
 type restBackend struct {
-	t *client.Transport
+	t *rest.Transport
 }
 
 // NewRESTBackend returns a Backend that calls the server behind t.
-func NewRESTBackend(t *client.Transport) Backend { return &restBackend{t: t} }
+func NewRESTBackend(t *rest.Transport) Backend { return &restBackend{t: t} }
 
 func (b *restBackend) post(ctx context.Context, path string, req, resp any) error {
 	return b.t.Call(ctx, http.MethodPost, apiPrefix+path, req, resp)
@@ -30,7 +30,7 @@ func (b *restBackend) get(ctx context.Context, path string, q url.Values, resp a
 }
 
 func notFound(err error) error {
-	if client.IsNotFound(err) {
+	if rest.IsNotFound(err) {
 		return fmt.Errorf("%w: %w", ErrNotFound, err)
 	}
 	return err

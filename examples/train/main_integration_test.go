@@ -18,7 +18,7 @@ import (
 	"time"
 
 	"github.com/mlgate/mlgate/tracking"
-	"github.com/mlgate/mlgate/tracking/client/clienttest"
+	"github.com/mlgate/mlgate/rest/resttest"
 )
 
 // startChild runs the mlgate binary with args and waits until path answers
@@ -73,7 +73,7 @@ func TestTrainExampleEndToEnd(t *testing.T) {
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("build mlgate: %v\n%s", err, out)
 	}
-	srvPort, servePort := clienttest.FreePort(t), clienttest.FreePort(t)
+	srvPort, servePort := resttest.FreePort(t), resttest.FreePort(t)
 	store := t.TempDir()
 	startChild(t, bin, srvPort, "/health", "server", "--port", strconv.Itoa(srvPort),
 		"--backend-store-uri", "sqlite:///"+filepath.Join(store, "db.sqlite"),

@@ -15,7 +15,7 @@ import (
 	"github.com/mlgate/mlgate/pkgformat"
 	"github.com/mlgate/mlgate/registry"
 	"github.com/mlgate/mlgate/tracking"
-	"github.com/mlgate/mlgate/tracking/client"
+	"github.com/mlgate/mlgate/rest"
 )
 
 // ModelSourceOptions configure a ModelSource.
@@ -55,7 +55,7 @@ func DefaultCacheDir(getenv func(string) string) string {
 // safe for concurrent use.
 type ModelSource struct {
 	opts      ModelSourceOptions
-	transport *client.Transport // nil when the tracking URI is not http(s)
+	transport *rest.Transport // nil when the tracking URI is not http(s)
 	reg       *registry.Client
 	cache     *fetch.Cache
 }
@@ -76,7 +76,7 @@ func NewModelSource(o ModelSourceOptions) (*ModelSource, error) {
 		if hc.Logger == nil {
 			hc.Logger = o.Logger
 		}
-		t, err := client.New(hc)
+		t, err := rest.New(hc)
 		if err != nil {
 			return nil, err
 		}

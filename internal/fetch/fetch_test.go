@@ -15,7 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mlgate/mlgate/tracking/client"
+	"github.com/mlgate/mlgate/rest"
 )
 
 // fakeProxy serves an mlflow-artifacts proxy over a map of files, with
@@ -114,7 +114,7 @@ func newProxy(t *testing.T, p *fakeProxy) Repo {
 	t.Helper()
 	srv := httptest.NewServer(p)
 	t.Cleanup(srv.Close)
-	tr, err := client.New(client.Config{BaseURL: srv.URL, MaxRetries: 1, BackoffFactor: 0.01, MaxBackoff: 10 * time.Millisecond})
+	tr, err := rest.New(rest.Config{BaseURL: srv.URL, MaxRetries: 1, BackoffFactor: 0.01, MaxBackoff: 10 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}

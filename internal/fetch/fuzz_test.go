@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/mlgate/mlgate/tracking/client"
+	"github.com/mlgate/mlgate/rest"
 )
 
 // FuzzProxyListing serves arbitrary listing bodies from an artifact proxy
@@ -20,7 +20,7 @@ func FuzzProxyListing(f *testing.F) {
 	var body []byte
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write(body) }))
 	defer srv.Close()
-	tr, err := client.New(client.Config{BaseURL: srv.URL, MaxRetries: -1})
+	tr, err := rest.New(rest.Config{BaseURL: srv.URL, MaxRetries: -1})
 	if err != nil {
 		f.Fatal(err)
 	}

@@ -10,7 +10,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/mlgate/mlgate/tracking/client"
+	"github.com/mlgate/mlgate/rest"
 )
 
 // proxyEndpoint is where the tracking server's artifact proxy lives.
@@ -19,7 +19,7 @@ const proxyEndpoint = "/api/2.0/mlflow-artifacts/artifacts"
 // proxyRepo is a folder behind a tracking server's artifact proxy.
 type proxyRepo struct {
 	uri  string
-	t    *client.Transport
+	t    *rest.Transport
 	root string // path under the proxy, no leading or trailing slash
 }
 
@@ -30,13 +30,13 @@ func newProxyRepo(uri string, u *url.URL, opts Options) (Repo, error) {
 		if t != nil && strings.HasPrefix(t.BaseURL(), "https://") {
 			base = "https://" + u.Host
 		}
-		cfg := client.Config{}
+		cfg := rest.Config{}
 		if t != nil {
 			cfg = t.Config()
 		}
 		cfg.BaseURL = base
 		var err error
-		if t, err = client.New(cfg); err != nil {
+		if t, err = rest.New(cfg); err != nil {
 			return nil, err
 		}
 	}
@@ -53,13 +53,13 @@ func newHTTPRepo(uri string, u *url.URL, opts Options) (Repo, error) {
 	if !ok {
 		return &fileURLRepo{uri: uri, opts: opts}, nil
 	}
-	cfg := client.Config{}
+	cfg := rest.Config{}
 	if opts.Tracking != nil {
 		cfg = opts.Tracking.Config()
 	}
 	cfg.BaseURL = u.Scheme + "://" + u.Host + strings.TrimRight(base, "/")
 	cfg.HTTPClient = nil
-	t, err := client.New(cfg)
+	t, err := rest.New(cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -144,7 +144,7 @@ func (r *proxyRepo) Put(ctx context.Context, rel string, open func() (io.ReadClo
 }
 
 // openURL GETs a file and returns its body and Content-Length.
-func openURL(ctx context.Context, t *client.Transport, target string) (io.ReadCloser, int64, error) {
+func openURL(ctx context.Context, t *rest.Transport, target string) (io.ReadCloser, int64, error) {
 	res, err := t.Do(ctx, func(ctx context.Context) (*http.Request, error) {
 		return http.NewRequestWithContext(ctx, http.MethodGet, target, nil)
 	})
@@ -173,12 +173,12 @@ func (r *fileURLRepo) Open(ctx context.Context, rel string) (io.ReadCloser, int6
 	if err != nil {
 		return nil, 0, err
 	}
-	cfg := client.Config{}
+	cfg := rest.Config{}
 	if r.opts.Tracking != nil {
 		cfg = r.opts.Tracking.Config()
 	}
 	cfg.BaseURL = u.Scheme + "://" + u.Host
-	t, err := client.New(cfg)
+	t, err := rest.New(cfg)
 	if err != nil {
 		return nil, 0, err
 	}

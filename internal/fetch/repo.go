@@ -8,7 +8,7 @@ import (
 	"net/url"
 	"strings"
 
-	"github.com/mlgate/mlgate/tracking/client"
+	"github.com/mlgate/mlgate/rest"
 )
 
 // Entry is one file or folder of an artifact listing. Path is relative to the
@@ -40,7 +40,7 @@ var ErrNotSupported = errors.New("not supported")
 type Options struct {
 	// Tracking is the transport to the tracking server; mlflow-artifacts:
 	// URIs without a host, and http(s) proxy URLs on the same host, use it.
-	Tracking *client.Transport
+	Tracking *rest.Transport
 	// S3 configures s3: URIs.
 	S3 S3Config
 }

@@ -14,7 +14,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/mlgate/mlgate/tracking/client"
+	"github.com/mlgate/mlgate/rest"
 )
 
 // S3Config configures s3: URIs; the caller fills it from AWS_ACCESS_KEY_ID,
@@ -29,7 +29,7 @@ type S3Config struct {
 	SecretAccessKey string
 	SessionToken    string
 	// HTTP carries retry and timeout settings (its BaseURL is ignored).
-	HTTP client.Config
+	HTTP rest.Config
 }
 
 // s3Repo is a prefix in an S3 bucket, read and written with SigV4-signed
@@ -38,7 +38,7 @@ type s3Repo struct {
 	uri            string
 	bucket, prefix string
 	cfg            S3Config
-	t              *client.Transport
+	t              *rest.Transport
 	now            func() time.Time
 }
 
@@ -56,7 +56,7 @@ func newS3Repo(uri string, u *url.URL, cfg S3Config) (Repo, error) {
 	hc := cfg.HTTP
 	hc.BaseURL = endpoint
 	hc.Username, hc.Password, hc.Token = "", "", ""
-	t, err := client.New(hc)
+	t, err := rest.New(hc)
 	if err != nil {
 		return nil, fmt.Errorf("artifact URI %q: S3 endpoint: %w", uri, err)
 	}

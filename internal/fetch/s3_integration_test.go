@@ -14,15 +14,15 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mlgate/mlgate/tracking/client/clienttest"
+	"github.com/mlgate/mlgate/rest/resttest"
 )
 
 // TestS3AgainstMoto uploads a model folder with boto3 to a moto S3 server on
 // loopback, then lists and downloads it with the Go S3 repository, and
 // writes a file back with Put that boto3 reads.
 func TestS3AgainstMoto(t *testing.T) {
-	py := clienttest.Python(t)
-	port := clienttest.FreePort(t)
+	py := resttest.Python(t)
+	port := resttest.FreePort(t)
 	endpoint := "http://127.0.0.1:" + strconv.Itoa(port)
 	cmd := exec.Command(filepath.Join(filepath.Dir(py), "moto_server"), "-H", "127.0.0.1", "-p", strconv.Itoa(port))
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}

@@ -1,7 +1,7 @@
-// Package clienttest starts reference servers for client tests: a real
+// Package resttest starts reference servers for client tests: a real
 // `mlflow server` from the Python environment named by MLGATE_TEST_PYTHON,
 // listening on 127.0.0.1 with a SQLite store and a local artifact proxy.
-package clienttest
+package resttest
 
 import (
 	"context"
