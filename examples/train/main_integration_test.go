@@ -17,8 +17,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mlgate/mlgate/tracking"
 	"github.com/mlgate/mlgate/rest/resttest"
+	"github.com/mlgate/mlgate/tracking"
 )
 
 // startChild runs the mlgate binary with args and waits until path answers

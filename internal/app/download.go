@@ -14,8 +14,8 @@ import (
 	"github.com/mlgate/mlgate/internal/fetch"
 	"github.com/mlgate/mlgate/pkgformat"
 	"github.com/mlgate/mlgate/registry"
-	"github.com/mlgate/mlgate/tracking"
 	"github.com/mlgate/mlgate/rest"
+	"github.com/mlgate/mlgate/tracking"
 )
 
 // ModelSourceOptions configure a ModelSource.
