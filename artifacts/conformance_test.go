@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -91,21 +92,7 @@ func entriesString(es []Entry) string {
 			parts = append(parts, e.Path+"/")
 			continue
 		}
-		parts = append(parts, e.Path+":"+itoa(e.Size))
+		parts = append(parts, e.Path+":"+strconv.FormatInt(e.Size, 10))
 	}
 	return strings.Join(parts, " ")
-}
-
-func itoa(n int64) string {
-	if n < 0 {
-		return "?"
-	}
-	var b []byte
-	for {
-		b = append([]byte{byte('0' + n%10)}, b...)
-		n /= 10
-		if n == 0 {
-			return string(b)
-		}
-	}
 }
