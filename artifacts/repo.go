@@ -80,3 +80,10 @@ func Open(ctx context.Context, uri string, opts Options) (Repo, error) {
 	}
 	return nil, fmt.Errorf("artifact URI %q: scheme %q: %w", uri, u.Scheme, ErrNotSupported)
 }
+
+// RangeOpener is implemented by stores that can read part of a file.
+// Download uses it to fetch a large file in parallel ranges.
+type RangeOpener interface {
+	// OpenRange streams n bytes of rel from offset off.
+	OpenRange(ctx context.Context, rel string, off, n int64) (io.ReadCloser, error)
+}
