@@ -1,0 +1,161 @@
+//go:build integration
+
+package artifacts
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"errors"
+	"io"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// Checks the cloud backends (gs, wasbs) share, on top of testRepo.
+
+// failingReader yields n bytes, then fails.
+type failingReader struct {
+	n   int
+	err error
+}
+
+func (f *failingReader) Read(p []byte) (int, error) {
+	if f.n == 0 {
+		return 0, f.err
+	}
+	k := min(len(p), f.n)
+	for i := range p[:k] {
+		p[i] = 'x'
+	}
+	f.n -= k
+	return k, nil
+}
+
+// testBigFile stores size random bytes at rel (with the size given, then
+// again unknown), reads them back whole and in parallel ranges through
+// RangeOpener, and compares checksums.
+func testBigFile(t *testing.T, r Repo, rel string, size int) {
+	t.Helper()
+	ctx := context.Background()
+	data := make([]byte, size)
+	_, _ = rand.Read(data)
+	want := sha256.Sum256(data)
+	for _, announced := range []int64{int64(size), -1} {
+		if err := r.Put(ctx, rel, bytes.NewReader(data), announced); err != nil {
+			t.Fatalf("put %d bytes (size %d): %v", size, announced, err)
+		}
+		rc, got, err := r.Open(ctx, rel)
+		if err != nil {
+			t.Fatalf("open: %v", err)
+		}
+		h := sha256.New()
+		n, err := io.Copy(h, rc)
+		_ = rc.Close()
+		if err != nil || n != int64(size) || got != int64(size) || !bytes.Equal(h.Sum(nil), want[:]) {
+			t.Fatalf("open read %d bytes (size %d, %v), checksum equal %v", n, got, err, bytes.Equal(h.Sum(nil), want[:]))
+		}
+	}
+	ro, ok := r.(RangeOpener)
+	if !ok {
+		t.Fatalf("%T is not a RangeOpener", r)
+	}
+	parts := 5
+	step := int64(size/parts + 1)
+	out := make([]byte, size)
+	var wg sync.WaitGroup
+	errs := make([]error, parts)
+	for i := range parts {
+		wg.Go(func() {
+			off := int64(i) * step
+			n := min(step, int64(size)-off)
+			rc, err := ro.OpenRange(ctx, rel, off, n)
+			if err != nil {
+				errs[i] = err
+				return
+			}
+			defer func() { _ = rc.Close() }()
+			_, errs[i] = io.ReadFull(rc, out[off:off+n])
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		t.Fatalf("ranged reads: %v", err)
+	}
+	if sha256.Sum256(out) != want {
+		t.Fatal("the ranged reads put together differ from the file")
+	}
+	rc, err := ro.OpenRange(ctx, rel, int64(size)-10, -1)
+	if err != nil {
+		t.Fatalf("open the last 10 bytes: %v", err)
+	}
+	tail, err := io.ReadAll(rc)
+	_ = rc.Close()
+	if err != nil || !bytes.Equal(tail, data[size-10:]) {
+		t.Fatalf("the last 10 bytes: %d bytes, %v", len(tail), err)
+	}
+}
+
+// testPutFails checks that a Put whose reader fails after n bytes, or
+// whose reader is shorter than announced, returns an error and leaves
+// nothing at rel.
+func testPutFails(t *testing.T, r Repo, rel string, n int) {
+	t.Helper()
+	ctx := context.Background()
+	boom := errors.New("disk on fire")
+	err := r.Put(ctx, rel, &failingReader{n: n, err: boom}, int64(2*n))
+	if !errors.Is(err, boom) || !strings.Contains(err.Error(), r.URI()) {
+		t.Errorf("put with a reader failing after %d bytes: %v, want the reader's error naming the store", n, err)
+	}
+	if err := r.Put(ctx, rel, strings.NewReader(strings.Repeat("y", n)), int64(n+1)); err == nil {
+		t.Errorf("put of %d bytes announced as %d: no error", n, n+1)
+	}
+	if _, _, err := r.Open(ctx, rel); !errors.Is(err, ErrNotFound) {
+		t.Errorf("after failed puts, open %s: %v, want ErrNotFound", rel, err)
+	}
+	if es, err := r.List(ctx, ""); err != nil || len(es) != 0 {
+		t.Errorf("after failed puts, the store lists %q, %v; want nothing", entriesString(es), err)
+	}
+}
+
+// testDown checks that every operation on a store that is down fails with
+// ErrUnavailable, naming the store, within seconds.
+func testDown(t *testing.T, r Repo) {
+	t.Helper()
+	ctx := context.Background()
+	ops := map[string]func() error{
+		"list":   func() error { _, err := r.List(ctx, ""); return err },
+		"open":   func() error { _, _, err := r.Open(ctx, "a.txt"); return err },
+		"put":    func() error { return r.Put(ctx, "a.txt", strings.NewReader("a"), 1) },
+		"delete": func() error { return r.Delete(ctx, "a.txt") },
+	}
+	for op, f := range ops {
+		start := time.Now()
+		err := f()
+		if took := time.Since(start); took > 15*time.Second {
+			t.Errorf("%s on a store that is down took %s", op, took)
+		}
+		if !errors.Is(err, ErrUnavailable) || !strings.Contains(err.Error(), r.URI()) {
+			t.Errorf("%s on a store that is down: %v, want ErrUnavailable naming %s", op, err, r.URI())
+		}
+		var se *StoreError
+		if errors.As(err, &se) && se.ErrorCode() != "TEMPORARILY_UNAVAILABLE" {
+			t.Errorf("%s: error code %s", op, se.ErrorCode())
+		}
+	}
+}
+
+// freePort returns a port that was free on 127.0.0.1 a moment ago.
+func freePort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = l.Close() }()
+	return l.Addr().(*net.TCPAddr).Port
+}

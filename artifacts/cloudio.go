@@ -1,0 +1,54 @@
+package artifacts
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/url"
+	"syscall"
+)
+
+// Helpers the cloud backends (gs, wasbs/abfss) share.
+
+// fileRel checks a relative path that must name a file: not the root.
+func fileRel(rel string) error {
+	if err := checkRel(rel); err != nil {
+		return err
+	}
+	if rel == "" {
+		return fmt.Errorf("%w: the root is a folder, not a file", ErrBadPath)
+	}
+	return nil
+}
+
+// trackedReader remembers the error of the reader it wraps, so that an
+// upload can tell the caller's failing reader from a failing store.
+type trackedReader struct {
+	r   io.Reader
+	err error
+}
+
+func (t *trackedReader) Read(p []byte) (int, error) {
+	n, err := t.r.Read(p)
+	if err != nil && !errors.Is(err, io.EOF) {
+		t.err = err
+	}
+	return n, err
+}
+
+// transportFailure reports whether err is a failure to reach a store:
+// refused or reset connections, DNS failures, timeouts.
+func transportFailure(err error) bool {
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, syscall.ECONNREFUSED) ||
+		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EHOSTUNREACH) || errors.Is(err, syscall.ENETUNREACH) {
+		return true
+	}
+	var dns *net.DNSError
+	var op *net.OpError
+	var ne net.Error
+	var ue *url.Error
+	return errors.As(err, &dns) || errors.As(err, &op) || errors.As(err, &ne) && ne.Timeout() ||
+		errors.As(err, &ue) && !errors.Is(err, context.Canceled)
+}

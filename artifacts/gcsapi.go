@@ -1,0 +1,491 @@
+package artifacts
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net"
+	"net/http"
+	"net/url"
+	"path"
+	"strconv"
+	"strings"
+	"time"
+
+	"golang.org/x/oauth2"
+	"golang.org/x/oauth2/google"
+)
+
+// The Cloud Storage JSON API, spoken directly over net/http with
+// golang.org/x/oauth2/google's application default credentials. (The
+// cloud.google.com/go/storage SDK links gRPC, OpenTelemetry and the xDS
+// protos whatever transport is used: it would double the binary, and
+// break the images' size budget, for the five calls a store needs.)
+
+const (
+	gcsScope         = "https://www.googleapis.com/auth/devstorage.read_write"
+	gcsDefaultHost   = "https://storage.googleapis.com/storage/v1/"
+	gcsChunkAlign    = 256 << 10
+	gcsDefaultChunk  = 16 << 20
+	gcsFirstBackoff  = 200 * time.Millisecond
+	gcsMaxBackoff    = 2 * time.Second
+	gcsDefaultTries  = 5
+	gcsDefaultTimout = 60 * time.Second
+)
+
+// gcsAPI is a JSON API client with its endpoints and options (defaults
+// applied).
+type gcsAPI struct {
+	hc         *http.Client
+	base       string // https://host/storage/v1
+	uploadBase string // https://host/upload/storage/v1
+	opts       GCSOptions
+}
+
+func newGCSAPI(ctx context.Context, opts GCSOptions, emulator string) (*gcsAPI, error) {
+	if opts.Timeout == 0 {
+		opts.Timeout = gcsDefaultTimout
+	}
+	if opts.Attempts <= 0 {
+		opts.Attempts = gcsDefaultTries
+	}
+	if opts.UploadChunkSize <= 0 {
+		opts.UploadChunkSize = gcsDefaultChunk
+	}
+	opts.UploadChunkSize = (opts.UploadChunkSize + gcsChunkAlign - 1) / gcsChunkAlign * gcsChunkAlign
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	if opts.Timeout > 0 {
+		tr.DialContext = (&net.Dialer{Timeout: opts.Timeout, KeepAlive: 30 * time.Second}).DialContext
+		tr.ResponseHeaderTimeout = opts.Timeout
+	}
+	endpoint, auth := opts.Endpoint, false
+	switch {
+	case endpoint != "":
+	case emulator != "":
+		// As the Google SDKs read STORAGE_EMULATOR_HOST: host:port (http)
+		// or a URL; the JSON API under /storage/v1/; no credentials.
+		if !strings.Contains(emulator, "://") {
+			emulator = "http://" + emulator
+		}
+		u, err := url.Parse(emulator)
+		if err != nil {
+			return nil, fmt.Errorf("%w: STORAGE_EMULATOR_HOST %q: %w", ErrBadPath, emulator, err)
+		}
+		u.Path = "/storage/v1/"
+		endpoint = u.String()
+	default:
+		endpoint, auth = gcsDefaultHost, true
+	}
+	u, err := url.Parse(endpoint)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("%w: GCS endpoint %q is not an http(s) URL", ErrBadPath, endpoint)
+	}
+	a := &gcsAPI{opts: opts, hc: &http.Client{Transport: tr}}
+	a.base = strings.TrimSuffix(u.String(), "/")
+	up := *u
+	up.Path = "/upload" + strings.TrimSuffix(u.Path, "/")
+	a.uploadBase = up.String()
+	if auth {
+		// Like MLflow, go on without credentials (public buckets) when
+		// there are none.
+		if creds, err := google.FindDefaultCredentials(context.WithoutCancel(ctx), gcsScope); err == nil {
+			a.hc.Transport = &oauth2.Transport{Source: creds.TokenSource, Base: tr}
+		}
+	}
+	return a, nil
+}
+
+func (a *gcsAPI) objectURL(bucket, key string) string {
+	return a.base + "/b/" + url.PathEscape(bucket) + "/o/" + url.PathEscape(key)
+}
+
+// call sends the request mk makes (anew for each attempt) and returns a
+// 2xx or 308 response; retryable failures are tried opts.Attempts times.
+func (a *gcsAPI) call(ctx context.Context, mk func(context.Context) (*http.Request, error)) (*http.Response, error) {
+	var err error
+	for attempt := 1; ; attempt++ {
+		var req *http.Request
+		if req, err = mk(ctx); err != nil {
+			return nil, err
+		}
+		var resp *http.Response
+		resp, err = a.hc.Do(req)
+		switch {
+		case err != nil:
+			err = gcsTransportErr(ctx, err)
+		case resp.StatusCode < 300 || resp.StatusCode == http.StatusPermanentRedirect:
+			return resp, nil
+		default:
+			err = gcsStatusErr(resp)
+		}
+		if attempt >= a.opts.Attempts || !errors.Is(err, ErrUnavailable) || !sleepCtx(ctx, backoff(attempt)) {
+			return nil, err
+		}
+	}
+}
+
+func backoff(attempt int) time.Duration {
+	return min(gcsFirstBackoff<<(attempt-1), gcsMaxBackoff)
+}
+
+// sleepCtx waits d unless ctx ends first (false).
+func sleepCtx(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+func gcsTransportErr(ctx context.Context, err error) error {
+	if ctx.Err() == nil && transportFailure(err) {
+		return fmt.Errorf("%w: %w", ErrUnavailable, err)
+	}
+	return err
+}
+
+// gcsHTTPError is an error answer of the JSON API.
+type gcsHTTPError struct {
+	Code    int
+	Message string
+}
+
+func (e *gcsHTTPError) Error() string {
+	return fmt.Sprintf("google cloud storage: HTTP %d: %s", e.Code, e.Message)
+}
+
+// gcsStatusErr reads an error answer and maps it to the sentinels.
+func gcsStatusErr(resp *http.Response) error {
+	defer func() { _ = resp.Body.Close() }()
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	e := &gcsHTTPError{Code: resp.StatusCode}
+	var body struct {
+		Error struct {
+			Message string `json:"message"`
+		} `json:"error"`
+	}
+	if json.Unmarshal(b, &body) == nil && body.Error.Message != "" {
+		e.Message = body.Error.Message
+	} else {
+		e.Message = strings.TrimSpace(string(b))
+	}
+	switch c := resp.StatusCode; {
+	case c == http.StatusNotFound:
+		return fmt.Errorf("%w: %w", ErrNotFound, e)
+	case c == http.StatusUnauthorized || c == http.StatusForbidden:
+		return fmt.Errorf("%w: %w", ErrPermission, e)
+	case c == http.StatusRequestTimeout || c == http.StatusTooManyRequests || c >= 500:
+		return fmt.Errorf("%w: %w", ErrUnavailable, e)
+	}
+	return e
+}
+
+func getRequest(u string) func(context.Context) (*http.Request, error) {
+	return func(ctx context.Context) (*http.Request, error) {
+		return http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	}
+}
+
+// gcsSize is an object size, which the API writes as a string.
+type gcsSize int64
+
+func (s *gcsSize) UnmarshalJSON(b []byte) error {
+	n, err := strconv.ParseInt(strings.Trim(string(b), `"`), 10, 64)
+	*s = gcsSize(n)
+	return err
+}
+
+// list calls fn for each object (and, with a delimiter, each folder)
+// whose name starts with prefix, page after page.
+func (a *gcsAPI) list(ctx context.Context, bucket, prefix, delim string, pageSize int, fn func(name string, size int64, isDir bool)) error {
+	token := ""
+	for {
+		q := url.Values{"fields": {"items(name,size),prefixes,nextPageToken"}}
+		for k, v := range map[string]string{"prefix": prefix, "delimiter": delim, "pageToken": token} {
+			if v != "" {
+				q.Set(k, v)
+			}
+		}
+		if pageSize > 0 {
+			q.Set("maxResults", strconv.Itoa(pageSize))
+		}
+		resp, err := a.call(ctx, getRequest(a.base+"/b/"+url.PathEscape(bucket)+"/o?"+q.Encode()))
+		if err != nil {
+			return err
+		}
+		var page struct {
+			Items []struct {
+				Name string  `json:"name"`
+				Size gcsSize `json:"size"`
+			} `json:"items"`
+			Prefixes      []string `json:"prefixes"`
+			NextPageToken string   `json:"nextPageToken"`
+		}
+		err = json.NewDecoder(resp.Body).Decode(&page)
+		_ = resp.Body.Close()
+		if err != nil {
+			return fmt.Errorf("google cloud storage: reading a listing: %w", err)
+		}
+		for _, p := range page.Prefixes {
+			fn(p, -1, true)
+		}
+		for _, it := range page.Items {
+			fn(it.Name, int64(it.Size), false)
+		}
+		if page.NextPageToken == "" || page.NextPageToken == token {
+			return nil
+		}
+		token = page.NextPageToken
+	}
+}
+
+type gcsInfo struct {
+	size       int64 // of the whole object; -1 when not known
+	generation string
+}
+
+// get streams n bytes of an object from off (n < 0: to the end), of
+// generation gen when it is not "". The timeout bounds the wait for the
+// answer, not the transfer.
+func (a *gcsAPI) get(ctx context.Context, bucket, key string, off, n int64, gen string) (io.ReadCloser, gcsInfo, error) {
+	info := gcsInfo{size: -1}
+	if n == 0 {
+		return io.NopCloser(strings.NewReader("")), info, nil
+	}
+	q := url.Values{"alt": {"media"}}
+	if gen != "" {
+		q.Set("generation", gen)
+	}
+	u := a.objectURL(bucket, key) + "?" + q.Encode()
+	ctx, cancel := context.WithCancel(ctx)
+	ranged := off > 0 || n > 0
+	resp, err := a.call(ctx, func(ctx context.Context) (*http.Request, error) { //nolint:bodyclose // the caller closes the body
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+		if err == nil && ranged {
+			end := ""
+			if n > 0 {
+				end = strconv.FormatInt(off+n-1, 10)
+			}
+			req.Header.Set("Range", "bytes="+strconv.FormatInt(off, 10)+"-"+end)
+		}
+		return req, err
+	})
+	var he *gcsHTTPError
+	if off == 0 && errors.As(err, &he) && he.Code == http.StatusRequestedRangeNotSatisfiable {
+		// An empty object has no byte 0: read it whole.
+		ranged = false
+		resp, err = a.call(ctx, getRequest(u)) //nolint:bodyclose // the caller closes the body
+	}
+	if err != nil {
+		cancel()
+		return nil, info, err
+	}
+	info.generation = resp.Header.Get("X-Goog-Generation")
+	info.size = resp.ContentLength
+	if resp.StatusCode == http.StatusPartialContent {
+		info.size = -1
+		cr := resp.Header.Get("Content-Range") // bytes a-b/total
+		if i := strings.LastIndexByte(cr, '/'); i >= 0 {
+			if total, err := strconv.ParseInt(cr[i+1:], 10, 64); err == nil {
+				info.size = total
+			}
+		}
+	}
+	return &cancelBody{ReadCloser: resp.Body, cancel: cancel}, info, nil
+}
+
+// cancelBody ends a response's context when it is closed.
+type cancelBody struct {
+	io.ReadCloser
+	cancel context.CancelFunc
+}
+
+func (c *cancelBody) Close() error {
+	err := c.ReadCloser.Close()
+	c.cancel()
+	return err
+}
+
+func (a *gcsAPI) delete(ctx context.Context, bucket, key string) error {
+	resp, err := a.call(ctx, func(ctx context.Context) (*http.Request, error) {
+		return http.NewRequestWithContext(ctx, http.MethodDelete, a.objectURL(bucket, key), nil)
+	})
+	if err != nil {
+		return err
+	}
+	return resp.Body.Close()
+}
+
+func contentType(key string) string {
+	if t := mime.TypeByExtension(path.Ext(key)); t != "" {
+		return t
+	}
+	return "application/octet-stream"
+}
+
+// upload stores body at key: in one request when it fits in one chunk,
+// else in a resumable upload of UploadChunkSize parts, finalized only with
+// the last part, so a failure (of the reader, or a size that does not
+// match) leaves nothing at key.
+func (a *gcsAPI) upload(ctx context.Context, bucket, key string, body io.Reader, size int64) error {
+	src := &trackedReader{r: body}
+	chunk := a.opts.UploadChunkSize
+	if size >= 0 && size < int64(chunk) {
+		chunk = int(size) + 1 // one read sees the end
+	}
+	cur, err := readChunk(src, make([]byte, chunk), size, 0)
+	if err != nil {
+		return err
+	}
+	if len(cur) < chunk {
+		return a.uploadOnce(ctx, bucket, key, cur)
+	}
+	session, err := a.startResumable(ctx, bucket, key)
+	if err != nil {
+		return err
+	}
+	spare := make([]byte, chunk)
+	var off int64
+	for {
+		next, err := readChunk(src, spare, size, off+int64(len(cur)))
+		if err != nil {
+			a.abortResumable(ctx, session)
+			return err
+		}
+		total := int64(-1)
+		if len(next) == 0 {
+			total = off + int64(len(cur))
+		}
+		if err := a.putChunk(ctx, session, cur, off, total); err != nil {
+			a.abortResumable(ctx, session)
+			return err
+		}
+		if total >= 0 {
+			return nil
+		}
+		off += int64(len(cur))
+		cur, spare = next, cur[:chunk]
+	}
+}
+
+// readChunk fills buf as far as the reader goes; an error of the reader,
+// or a total that passes or falls short of a known size, is an error.
+func readChunk(src *trackedReader, buf []byte, size, done int64) ([]byte, error) {
+	n := len(buf)
+	got, err := io.ReadFull(src, buf)
+	switch {
+	case src.err != nil:
+		return nil, fmt.Errorf("reading the artifact: %w", src.err)
+	case err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF):
+		return nil, err
+	}
+	total := done + int64(got)
+	if size >= 0 && (total > size || got < n && total != size) {
+		return nil, fmt.Errorf("the artifact has %d bytes or more, not the %d announced", total, size)
+	}
+	return buf[:got], nil
+}
+
+func (a *gcsAPI) uploadOnce(ctx context.Context, bucket, key string, data []byte) error {
+	u := a.uploadBase + "/b/" + url.PathEscape(bucket) + "/o?" + url.Values{"uploadType": {"media"}, "name": {key}}.Encode()
+	resp, err := a.call(ctx, func(ctx context.Context) (*http.Request, error) {
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, bytes.NewReader(data))
+		if err == nil {
+			req.Header.Set("Content-Type", contentType(key))
+		}
+		return req, err
+	})
+	if err != nil {
+		return err
+	}
+	return resp.Body.Close()
+}
+
+func (a *gcsAPI) startResumable(ctx context.Context, bucket, key string) (string, error) {
+	u := a.uploadBase + "/b/" + url.PathEscape(bucket) + "/o?" + url.Values{"uploadType": {"resumable"}, "name": {key}}.Encode()
+	resp, err := a.call(ctx, func(ctx context.Context) (*http.Request, error) {
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, http.NoBody)
+		if err == nil {
+			req.Header.Set("X-Upload-Content-Type", contentType(key))
+		}
+		return req, err
+	})
+	if err != nil {
+		return "", err
+	}
+	_ = resp.Body.Close()
+	session := resp.Header.Get("Location")
+	if session == "" {
+		return "", errors.New("google cloud storage: a resumable upload without a session URL")
+	}
+	return session, nil
+}
+
+// putChunk sends data at off of a resumable upload; total >= 0 marks the
+// last part, which finalizes the object.
+func (a *gcsAPI) putChunk(ctx context.Context, session string, data []byte, off, total int64) error {
+	sent := int64(0) // of data, persisted by the service
+	for attempt := 1; ; attempt++ {
+		size := "*"
+		if total >= 0 {
+			size = strconv.FormatInt(total, 10)
+		}
+		rng := "bytes */" + size
+		if part := data[sent:]; len(part) > 0 {
+			rng = fmt.Sprintf("bytes %d-%d/%s", off+sent, off+int64(len(data))-1, size)
+		}
+		req, err := http.NewRequestWithContext(ctx, http.MethodPut, session, bytes.NewReader(data[sent:]))
+		if err != nil {
+			return err
+		}
+		req.Header.Set("Content-Range", rng)
+		resp, err := a.hc.Do(req)
+		switch {
+		case err != nil:
+			err = gcsTransportErr(ctx, err)
+		case resp.StatusCode == http.StatusPermanentRedirect: // more is expected
+			_ = resp.Body.Close()
+			persisted := off + int64(len(data))
+			if r := resp.Header.Get("Range"); r != "" { // bytes=0-N
+				if i := strings.LastIndexByte(r, '-'); i >= 0 {
+					if last, perr := strconv.ParseInt(r[i+1:], 10, 64); perr == nil {
+						persisted = last + 1
+					}
+				}
+			}
+			if total < 0 && persisted >= off+int64(len(data)) {
+				return nil
+			}
+			sent = min(max(persisted-off, 0), int64(len(data)))
+			err = fmt.Errorf("%w: google cloud storage kept %d of %d bytes", ErrUnavailable, persisted, off+int64(len(data)))
+		case resp.StatusCode < 300:
+			return resp.Body.Close()
+		default:
+			err = gcsStatusErr(resp)
+		}
+		if attempt >= a.opts.Attempts || !errors.Is(err, ErrUnavailable) || !sleepCtx(ctx, backoff(attempt)) {
+			return err
+		}
+	}
+}
+
+// abortResumable cancels an upload session (best effort: an upload that
+// is never finalized never becomes an object either).
+func (a *gcsAPI) abortResumable(ctx context.Context, session string) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodDelete, session, nil)
+	if err != nil {
+		return
+	}
+	if resp, err := a.hc.Do(req); err == nil {
+		_ = resp.Body.Close()
+	}
+}
