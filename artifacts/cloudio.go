@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"net/url"
 	"syscall"
+	"time"
 )
 
 // Helpers the cloud backends (gs, wasbs/abfss) share.
@@ -51,4 +53,37 @@ func transportFailure(err error) bool {
 	var ue *url.Error
 	return errors.As(err, &dns) || errors.As(err, &op) || errors.As(err, &ne) && ne.Timeout() ||
 		errors.As(err, &ue) && !errors.Is(err, context.Canceled)
+}
+
+// sizedReader fails when the reader it wraps does not yield exactly want
+// bytes (want < 0: any number).
+type sizedReader struct {
+	r    io.Reader
+	want int64
+	n    int64
+}
+
+func (s *sizedReader) Read(p []byte) (int, error) {
+	n, err := s.r.Read(p)
+	s.n += int64(n)
+	switch {
+	case s.want < 0:
+	case s.n > s.want:
+		return n, fmt.Errorf("the artifact has more than the %d bytes announced", s.want)
+	case errors.Is(err, io.EOF) && s.n != s.want:
+		return n, fmt.Errorf("the artifact has %d bytes, not the %d announced", s.n, s.want)
+	}
+	return n, err
+}
+
+// timeoutTransport is an HTTP transport whose connections and waits for
+// an answer give up after timeout (negative: never); the transfer of a
+// body is not bounded.
+func timeoutTransport(timeout time.Duration) *http.Transport {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	if timeout > 0 {
+		tr.DialContext = (&net.Dialer{Timeout: timeout, KeepAlive: 30 * time.Second}).DialContext
+		tr.ResponseHeaderTimeout = timeout
+	}
+	return tr
 }

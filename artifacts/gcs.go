@@ -82,15 +82,24 @@ func openGCS(ctx context.Context, uri string, u *url.URL, opts GCSOptions) (Repo
 	if err != nil {
 		return nil, storeErr(uri, "open", "", err)
 	}
-	return &gcsRepo{uri: uri, api: api, bucket: u.Host, prefix: uriPath(u)}, nil
+	return &gcsRepo{uri: uri, api: api, bucket: u.Host, prefix: uriPath(uri)}, nil
 }
 
-// uriPath is the key prefix of a bucket URI, percent-escapes kept as they
-// were written (as MLflow reads it).
-func uriPath(u *url.URL) string {
-	p := u.Path
-	if u.RawPath != "" {
-		p = u.RawPath
+// uriPath is the key prefix of a bucket URI as written, percent-escapes
+// and all (as MLflow reads it): the path after the host, without the query
+// or fragment, trimmed of slashes.
+func uriPath(uri string) string {
+	_, rest, ok := strings.Cut(uri, "://")
+	if !ok {
+		return ""
+	}
+	i := strings.IndexByte(rest, '/')
+	if i < 0 {
+		return ""
+	}
+	p := rest[i:]
+	if j := strings.IndexAny(p, "?#"); j >= 0 {
+		p = p[:j]
 	}
 	return strings.Trim(p, "/")
 }

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"mime"
-	"net"
 	"net/http"
 	"net/url"
 	"path"
@@ -57,11 +56,7 @@ func newGCSAPI(ctx context.Context, opts GCSOptions, emulator string) (*gcsAPI, 
 		opts.UploadChunkSize = gcsDefaultChunk
 	}
 	opts.UploadChunkSize = (opts.UploadChunkSize + gcsChunkAlign - 1) / gcsChunkAlign * gcsChunkAlign
-	tr := http.DefaultTransport.(*http.Transport).Clone()
-	if opts.Timeout > 0 {
-		tr.DialContext = (&net.Dialer{Timeout: opts.Timeout, KeepAlive: 30 * time.Second}).DialContext
-		tr.ResponseHeaderTimeout = opts.Timeout
-	}
+	tr := timeoutTransport(opts.Timeout)
 	endpoint, auth := opts.Endpoint, false
 	switch {
 	case endpoint != "":

@@ -1,0 +1,107 @@
+package artifacts
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestGCSFromEnv(t *testing.T) {
+	env := map[string]string{
+		"MLFLOW_GCS_DEFAULT_TIMEOUT":     "30",
+		"MLFLOW_GCS_UPLOAD_CHUNK_SIZE":   "1048576",
+		"MLFLOW_GCS_DOWNLOAD_CHUNK_SIZE": "2097152",
+	}
+	o := gcsFromEnv(func(k string) string { return env[k] })
+	if o.Timeout != 30*time.Second || o.UploadChunkSize != 1<<20 || o.DownloadChunkSize != 2<<20 {
+		t.Errorf("gcsFromEnv = %+v", o)
+	}
+	env["MLFLOW_ARTIFACT_UPLOAD_DOWNLOAD_TIMEOUT"] = "-1" // the newer name wins; -1 is none
+	if o := gcsFromEnv(func(k string) string { return env[k] }); o.Timeout >= 0 {
+		t.Errorf("timeout -1 gave %s, want a negative (none)", o.Timeout)
+	}
+	if o := gcsFromEnv(func(string) string { return "junk" }); o != (GCSOptions{}) {
+		t.Errorf("junk values gave %+v, want the defaults", o)
+	}
+}
+
+func TestAzureFromEnv(t *testing.T) {
+	env := map[string]string{
+		"AZURE_STORAGE_CONNECTION_STRING":         "AccountName=a;AccountKey=k",
+		"AZURE_STORAGE_ACCESS_KEY":                "key",
+		"AZURE_STORAGE_SAS_TOKEN":                 "?sv=1&sig=x",
+		"MLFLOW_ARTIFACT_UPLOAD_DOWNLOAD_TIMEOUT": "12",
+	}
+	o := azureFromEnv(func(k string) string { return env[k] })
+	want := AzureOptions{ConnectionString: "AccountName=a;AccountKey=k", AccessKey: "key", SASToken: "sv=1&sig=x", Timeout: 12 * time.Second}
+	if o != want {
+		t.Errorf("azureFromEnv = %+v, want %+v", o, want)
+	}
+}
+
+func TestCloudBadURIs(t *testing.T) {
+	opts := Options{Azure: AzureOptions{AccessKey: "a2V5"}}
+	for _, uri := range []string{
+		"gs:///no-bucket",
+		"wasbs://account.blob.core.windows.net/no-container",
+		"wasbs://c@account.dfs.core.windows.net/not-the-blob-endpoint",
+		"abfss://c@/p",
+		"abfss://account.dfs.core.windows.net/p",
+	} {
+		if _, err := Open(context.Background(), uri, opts); !errors.Is(err, ErrBadPath) || !strings.Contains(err.Error(), uri) {
+			t.Errorf("open %s: %v, want ErrBadPath naming it", uri, err)
+		}
+	}
+}
+
+func TestAzureURIs(t *testing.T) {
+	for uri, want := range map[string][2]string{
+		"wasbs://ctr@acct.blob.core.windows.net/a/b%20c/": {"https://acct.blob.core.windows.net/ctr", "a/b%20c"},
+		"abfss://fs@acct.dfs.core.windows.net/x/y%20z":    {"https://acct.blob.core.windows.net/fs", "x/y z"},
+		"wasbs://ctr@acct.blob.core.chinacloudapi.cn":     {"https://acct.blob.core.chinacloudapi.cn/ctr", ""},
+	} {
+		u, err := url.Parse(uri)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, err := openAzure(context.Background(), uri, u, AzureOptions{AccessKey: "a2V5"})
+		if err != nil {
+			t.Fatalf("open %s: %v", uri, err)
+		}
+		ar := r.(*azureRepo)
+		if got := [2]string{ar.ctr.URL(), ar.prefix}; got != want {
+			t.Errorf("%s: container URL and prefix %q, want %q", uri, got, want)
+		}
+	}
+}
+
+func TestSizedReader(t *testing.T) {
+	for _, c := range []struct {
+		body string
+		want int64
+		ok   bool
+	}{{"abc", 3, true}, {"abc", -1, true}, {"abc", 2, false}, {"abc", 4, false}, {"", 0, true}} {
+		_, err := io.ReadAll(&sizedReader{r: strings.NewReader(c.body), want: c.want})
+		if (err == nil) != c.ok {
+			t.Errorf("%q announced as %d: %v", c.body, c.want, err)
+		}
+	}
+}
+
+func TestURIPath(t *testing.T) {
+	for uri, want := range map[string]string{
+		"gs://b":                                 "",
+		"gs://b/":                                "",
+		"gs://b/a/b%20c/?x=1#frag":               "a/b%20c",
+		"gs://b/path with space":                 "path with space",
+		"wasbs://c@a.blob.core.windows.net//x//": "x",
+	} {
+		if got := uriPath(uri); got != want {
+			t.Errorf("uriPath(%q) = %q, want %q", uri, got, want)
+		}
+	}
+}
