@@ -174,10 +174,7 @@ func (r *azureRepo) List(ctx context.Context, rel string) ([]Entry, error) {
 	if err := checkRel(rel); err != nil {
 		return nil, storeErr(r.uri, "list", rel, err)
 	}
-	dir := joinKey(r.prefix, rel)
-	if dir != "" {
-		dir += "/"
-	}
+	dir := dirKey(r.prefix, rel)
 	o := &container.ListBlobsHierarchyOptions{Prefix: &dir}
 	if r.pageSize > 0 {
 		o.MaxResults = &r.pageSize
@@ -286,11 +283,7 @@ func (r *azureRepo) Delete(ctx context.Context, rel string) error {
 	if err := checkRel(rel); err != nil {
 		return storeErr(r.uri, "delete", rel, err)
 	}
-	key := joinKey(r.prefix, rel)
-	under := key
-	if under != "" {
-		under += "/"
-	}
+	under := dirKey(r.prefix, rel)
 	o := &container.ListBlobsFlatOptions{Prefix: &under}
 	if r.pageSize > 0 {
 		o.MaxResults = &r.pageSize
@@ -306,8 +299,8 @@ func (r *azureRepo) Delete(ctx context.Context, rel string) error {
 			names = append(names, deref(b.Name))
 		}
 	}
-	if key != "" {
-		names = append(names, key)
+	if rel != "" || r.prefix != "" {
+		names = append(names, joinKey(r.prefix, rel))
 	}
 	include := blob.DeleteSnapshotsOptionTypeInclude
 	for _, name := range names {
@@ -333,15 +326,7 @@ func azureErr(err error) error {
 	}
 	var re *azcore.ResponseError
 	if errors.As(err, &re) {
-		switch c := re.StatusCode; {
-		case c == http.StatusNotFound:
-			return fmt.Errorf("%w: %w", ErrNotFound, err)
-		case c == http.StatusUnauthorized || c == http.StatusForbidden:
-			return fmt.Errorf("%w: %w", ErrPermission, err)
-		case c == http.StatusRequestTimeout || c == http.StatusTooManyRequests || c >= 500:
-			return fmt.Errorf("%w: %w", ErrUnavailable, err)
-		}
-		return err
+		return statusErr(re.StatusCode, err)
 	}
 	var af *azidentity.AuthenticationFailedError
 	if errors.As(err, &af) || strings.Contains(err.Error(), "DefaultAzureCredential") {

@@ -9,13 +9,12 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"os/exec"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/service"
+	"github.com/mlgate/mlgate/internal/procutil"
 )
 
 // Azurite's well-known development account.
@@ -46,45 +45,27 @@ func startAzurite(t *testing.T) string {
 	t.Helper()
 	bin := azuriteBin(t)
 	port := freePort(t)
-	dir := t.TempDir()
-	log, err := os.Create(dir + "/azurite.log")
+	p, err := procutil.Start(context.Background(), procutil.Config{Path: bin, Args: []string{
+		"--blobHost", "127.0.0.1", "--blobPort", fmt.Sprint(port), "--location", t.TempDir(),
+		"--silent", "--skipApiVersionCheck", "--disableTelemetry"}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(bin, "--blobHost", "127.0.0.1", "--blobPort", fmt.Sprint(port), "--location", dir+"/data",
-		"--silent", "--skipApiVersionCheck", "--disableTelemetry")
-	cmd.Stdout, cmd.Stderr = log, log
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start %s: %v", bin, err)
-	}
-	done := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(done) }()
-	t.Cleanup(func() {
-		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
-		select {
-		case <-done:
-		case <-time.After(10 * time.Second):
-			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-			<-done
-		}
-		_ = log.Close()
-	})
+	t.Cleanup(func() { p.Stop(context.Background()) })
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
-	for deadline := time.Now().Add(60 * time.Second); ; {
-		if c, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
-			_ = c.Close()
-			break
+	ready := make(chan error, 1)
+	go func() {
+		for !p.Exited() {
+			if c, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
+				_ = c.Close()
+				ready <- nil
+				return
+			}
+			time.Sleep(100 * time.Millisecond)
 		}
-		select {
-		case <-done:
-			b, _ := os.ReadFile(dir + "/azurite.log")
-			t.Fatalf("azurite-blob exited: %s", b)
-		case <-time.After(100 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("azurite-blob did not listen within 60s")
-		}
+	}()
+	if err := p.WaitReady(context.Background(), time.Minute, ready); err != nil {
+		t.Fatalf("azurite-blob: %v", err)
 	}
 	endpoint := "http://" + addr + "/" + azuriteAccount
 	svc, err := service.NewClientFromConnectionString(azuriteConn(endpoint, azuriteKey), nil)

@@ -55,6 +55,29 @@ func transportFailure(err error) bool {
 		errors.As(err, &ue) && !errors.Is(err, context.Canceled)
 }
 
+// dirKey is the key prefix of the objects under rel: prefix/rel/, or ""
+// for the root of a bucket.
+func dirKey(prefix, rel string) string {
+	if k := joinKey(prefix, rel); k != "" {
+		return k + "/"
+	}
+	return ""
+}
+
+// statusErr wraps err, an HTTP error answer with status code, with the
+// sentinel the status means.
+func statusErr(code int, err error) error {
+	switch {
+	case code == http.StatusNotFound:
+		return fmt.Errorf("%w: %w", ErrNotFound, err)
+	case code == http.StatusUnauthorized || code == http.StatusForbidden:
+		return fmt.Errorf("%w: %w", ErrPermission, err)
+	case code == http.StatusRequestTimeout || code == http.StatusTooManyRequests || code >= 500:
+		return fmt.Errorf("%w: %w", ErrUnavailable, err)
+	}
+	return err
+}
+
 // sizedReader fails when the reader it wraps does not yield exactly want
 // bytes (want < 0: any number).
 type sizedReader struct {

@@ -132,10 +132,7 @@ func (r *gcsRepo) List(ctx context.Context, rel string) ([]Entry, error) {
 	if err := checkRel(rel); err != nil {
 		return nil, storeErr(r.uri, "list", rel, err)
 	}
-	dir := joinKey(r.prefix, rel)
-	if dir != "" {
-		dir += "/"
-	}
+	dir := dirKey(r.prefix, rel)
 	var out []Entry
 	err := r.api.list(ctx, r.bucket, dir, "/", r.pageSize, func(name string, size int64, isDir bool) {
 		name = strings.TrimSuffix(strings.TrimPrefix(name, dir), "/")
@@ -238,19 +235,14 @@ func (r *gcsRepo) Delete(ctx context.Context, rel string) error {
 	if err := checkRel(rel); err != nil {
 		return storeErr(r.uri, "delete", rel, err)
 	}
-	key := joinKey(r.prefix, rel)
-	under := key
-	if under != "" {
-		under += "/"
-	}
 	var names []string
-	if err := r.api.list(ctx, r.bucket, under, "", r.pageSize, func(name string, _ int64, _ bool) {
+	if err := r.api.list(ctx, r.bucket, dirKey(r.prefix, rel), "", r.pageSize, func(name string, _ int64, _ bool) {
 		names = append(names, name)
 	}); err != nil {
 		return storeErr(r.uri, "delete", rel, err)
 	}
-	if key != "" {
-		names = append(names, key)
+	if rel != "" || r.prefix != "" {
+		names = append(names, joinKey(r.prefix, rel))
 	}
 	for _, name := range names {
 		if err := r.api.delete(ctx, r.bucket, name); err != nil && !errors.Is(err, ErrNotFound) {

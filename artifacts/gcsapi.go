@@ -171,15 +171,7 @@ func gcsStatusErr(resp *http.Response) error {
 	} else {
 		e.Message = strings.TrimSpace(string(b))
 	}
-	switch c := resp.StatusCode; {
-	case c == http.StatusNotFound:
-		return fmt.Errorf("%w: %w", ErrNotFound, e)
-	case c == http.StatusUnauthorized || c == http.StatusForbidden:
-		return fmt.Errorf("%w: %w", ErrPermission, e)
-	case c == http.StatusRequestTimeout || c == http.StatusTooManyRequests || c >= 500:
-		return fmt.Errorf("%w: %w", ErrUnavailable, e)
-	}
-	return e
+	return statusErr(resp.StatusCode, e)
 }
 
 func getRequest(u string) func(context.Context) (*http.Request, error) {
