@@ -91,6 +91,9 @@ func newS3Client(ctx context.Context, o S3Options) (*s3.Client, error) {
 			so.BaseEndpoint = aws.String(o.EndpointURL)
 		}
 		so.UsePathStyle = pathStyle
+		// Ranged reads carry no whole-object checksum; the SDK would log
+		// that it skips validation on each of them.
+		so.DisableLogOutputChecksumValidationSkipped = true
 	}), nil
 }
 
