@@ -127,6 +127,14 @@ func TestS3Credentials(t *testing.T) {
 			t.Fatalf("credentials from %q (key %s, token %t): want the role's session from STS", got.Source, got.AccessKeyID, got.SessionToken != "")
 		}
 	})
+	t.Run("none", func(t *testing.T) {
+		r := m.open(t, "s3://creds/none", s3FromEnv(os.Getenv))
+		_, err := r.List(ctx, "")
+		assertStoreErr(t, err, ErrPermission, "s3://creds/none")
+		if !strings.Contains(err.Error(), "no usable AWS credentials") {
+			t.Errorf("message %q does not say credentials are missing", err)
+		}
+	})
 	t.Run("wrong-keys", func(t *testing.T) {
 		t.Setenv("AWS_ACCESS_KEY_ID", "AKIAWRONGWRONGWRONG1")
 		t.Setenv("AWS_SECRET_ACCESS_KEY", "wrong")

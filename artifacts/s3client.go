@@ -86,6 +86,9 @@ func newS3Client(ctx context.Context, o S3Options) (*s3.Client, error) {
 	if cfg.Region == "" {
 		cfg.Region = "us-east-1"
 	}
+	if !o.Anonymous && cfg.Credentials != nil {
+		cfg.Credentials = s3Credentials{cfg.Credentials}
+	}
 	return s3.NewFromConfig(cfg, func(so *s3.Options) {
 		if o.EndpointURL != "" {
 			so.BaseEndpoint = aws.String(o.EndpointURL)
@@ -95,6 +98,22 @@ func newS3Client(ctx context.Context, o S3Options) (*s3.Client, error) {
 		// that it skips validation on each of them.
 		so.DisableLogOutputChecksumValidationSkipped = true
 	}), nil
+}
+
+// s3Credentials marks a failure to find or fetch credentials: refused
+// (ErrPermission) unless the credential service was unreachable.
+type s3Credentials struct{ aws.CredentialsProvider }
+
+func (c s3Credentials) Retrieve(ctx context.Context) (aws.Credentials, error) {
+	creds, err := c.CredentialsProvider.Retrieve(ctx)
+	if err == nil {
+		return creds, nil
+	}
+	if mapped := s3Err(err); mapped != err { //nolint:errorlint // s3Err returns err itself when no sentinel fits
+		return creds, mapped
+	}
+	return creds, fmt.Errorf("%w: no usable AWS credentials (environment, shared config profile, web identity, SSO, "+
+		"container or instance role): %w", ErrPermission, err)
 }
 
 // s3Err maps an SDK error to the package's sentinels (keeping the SDK's
