@@ -81,3 +81,37 @@ func TestS3LargeArtifactInPartsAndRanges(t *testing.T) {
 		t.Error("a range past the end was served")
 	}
 }
+
+// TestS3PutUnknownSize stores bodies of unknown size (-1), as a proxied
+// HTTP upload without Content-Length gives them: a small one in one
+// request, a large one in parts.
+func TestS3PutUnknownSize(t *testing.T) {
+	m := startMoto(t)
+	m.createBucket(t, "unsized")
+	r := m.open(t, "s3://unsized/p", m.options())
+	ctx := context.Background()
+	for name, size := range map[string]int64{"small.bin": 1000, "large.bin": 40 << 20} {
+		sent := sha256.New()
+		if err := r.Put(ctx, name, io.TeeReader(io.LimitReader(newPRNG(3), size), sent), -1); err != nil {
+			t.Fatalf("put %s: %v", name, err)
+		}
+		rc, n, err := r.Open(ctx, name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := sha256.New()
+		copied, err := io.Copy(got, rc)
+		_ = rc.Close()
+		if err != nil || copied != size || n != size || string(got.Sum(nil)) != string(sent.Sum(nil)) {
+			t.Fatalf("%s: read %d bytes (size %d, want %d), %v, checksum equal %t", name, copied, n, size, err,
+				string(got.Sum(nil)) == string(sent.Sum(nil)))
+		}
+		h, err := m.admin(t).HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String("unsized"), Key: aws.String("p/" + name)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if multipart := strings.Contains(aws.ToString(h.ETag), "-"); multipart != (size > s3PartSize) {
+			t.Errorf("%s: ETag %s: multipart %t, want %t", name, aws.ToString(h.ETag), multipart, size > s3PartSize)
+		}
+	}
+}

@@ -22,12 +22,14 @@ import (
 
 // How hard the S3 client tries: a store that is down fails an operation
 // within seconds (three attempts, at most a second apart, each dial at
-// most s3DialTimeout); a stalled connection fails after s3ReadTimeout.
+// most s3DialTimeout); a store that takes the request but does not answer
+// fails after s3HeaderTimeout. (No read timeout: the SDK exempts S3 from
+// one, as a slow part upload would trip it.)
 const (
-	s3Attempts    = 3
-	s3MaxBackoff  = time.Second
-	s3DialTimeout = 3 * time.Second
-	s3ReadTimeout = 2 * time.Minute
+	s3Attempts      = 3
+	s3MaxBackoff    = time.Second
+	s3DialTimeout   = 3 * time.Second
+	s3HeaderTimeout = 2 * time.Minute
 )
 
 // newS3Client loads the SDK's default configuration (the credential chain,
@@ -51,8 +53,8 @@ func newS3Client(ctx context.Context, o S3Options) (*s3.Client, error) {
 	}
 	hc := awshttp.NewBuildableClient().
 		WithDialerOptions(func(d *net.Dialer) { d.Timeout = s3DialTimeout }).
-		WithReadTimeout(s3ReadTimeout).
 		WithTransportOptions(func(t *http.Transport) {
+			t.ResponseHeaderTimeout = s3HeaderTimeout
 			if o.IgnoreTLS {
 				t.TLSClientConfig.InsecureSkipVerify = true // #nosec G402 -- asked for by MLFLOW_S3_IGNORE_TLS
 			}
