@@ -262,16 +262,6 @@ func TestS3Errors(t *testing.T) {
 			t.Errorf("error code %s", code)
 		}
 	})
-	t.Run("bad-uri", func(t *testing.T) {
-		for _, uri := range []string{"s3:///no-bucket", "s3://b/../etc", "s3://b/a/%2e%2e/x"} {
-			if _, err := Open(ctx, uri, Options{S3: m.options()}); !errors.Is(err, ErrBadPath) {
-				t.Errorf("open %s: %v, want ErrBadPath", uri, err)
-			}
-		}
-		if _, err := Open(ctx, "s3://b/p", Options{S3: S3Options{EndpointURL: "minio:9000"}}); err == nil {
-			t.Error("an endpoint without a scheme was accepted")
-		}
-	})
 	t.Run("failed-put-leaves-nothing", func(t *testing.T) {
 		m.createBucket(t, "half")
 		r := m.open(t, "s3://half/p", m.options())

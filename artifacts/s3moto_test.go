@@ -68,23 +68,6 @@ func startMoto(t *testing.T) *moto {
 	return m
 }
 
-// isolateAWSEnv hides the machine's AWS settings from the SDK's default
-// chain (no keys, no ~/.aws files) and keeps it off the EC2 metadata
-// address: a test reaches loopback only.
-func isolateAWSEnv(t *testing.T) {
-	t.Helper()
-	dir := t.TempDir()
-	for k, v := range map[string]string{
-		"AWS_CONFIG_FILE": filepath.Join(dir, "none-config"), "AWS_SHARED_CREDENTIALS_FILE": filepath.Join(dir, "none-credentials"),
-		"AWS_EC2_METADATA_DISABLED": "true", "AWS_ACCESS_KEY_ID": "", "AWS_SECRET_ACCESS_KEY": "", "AWS_SESSION_TOKEN": "",
-		"AWS_PROFILE": "", "AWS_DEFAULT_PROFILE": "", "AWS_WEB_IDENTITY_TOKEN_FILE": "", "AWS_ROLE_ARN": "",
-		"AWS_CONTAINER_CREDENTIALS_RELATIVE_URI": "", "AWS_CONTAINER_CREDENTIALS_FULL_URI": "",
-		"AWS_ENDPOINT_URL": "", "AWS_ENDPOINT_URL_STS": "", "AWS_ENDPOINT_URL_S3": "", "AWS_REGION": "us-east-1",
-	} {
-		t.Setenv(k, v)
-	}
-}
-
 // options are S3Options for this moto with its default keys.
 func (m *moto) options() S3Options {
 	return S3Options{EndpointURL: m.URL, AccessKeyID: motoKeys, SecretAccessKey: motoKeys}
