@@ -170,7 +170,10 @@ func TestS3IgnoreTLSAndPathStyle(t *testing.T) {
 	srv, paths := fakeS3(t)
 	ctx := context.Background()
 	open := func(o S3Options) Repo {
-		o.EndpointURL, o.AccessKeyID, o.SecretAccessKey = srv.URL, "k", "s"
+		if o.EndpointURL == "" {
+			o.EndpointURL = srv.URL
+		}
+		o.AccessKeyID, o.SecretAccessKey = "k", "s"
 		r, err := Open(ctx, "s3://bkt/pre/fix", Options{S3: o})
 		if err != nil {
 			t.Fatal(err)
@@ -183,8 +186,12 @@ func TestS3IgnoreTLSAndPathStyle(t *testing.T) {
 	if es, err := open(S3Options{IgnoreTLS: true}).List(ctx, "d"); err != nil || len(es) != 0 {
 		t.Fatalf("with IgnoreTLS: %v %v", es, err)
 	}
-	if got := paths(); len(got) != 1 || got[0] != "/bkt" {
-		t.Fatalf("requests %q: want one path-style request to /bkt", got)
+	// An endpoint with a base path (a gateway) keeps it.
+	if _, err := open(S3Options{IgnoreTLS: true, EndpointURL: srv.URL + "/gw/"}).List(ctx, ""); err != nil {
+		t.Fatal(err)
+	}
+	if got := paths(); len(got) != 2 || got[0] != "/bkt" || got[1] != "/gw/bkt" {
+		t.Fatalf("requests %q: want path-style requests to /bkt and /gw/bkt", got)
 	}
 }
 
