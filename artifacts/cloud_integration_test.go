@@ -18,13 +18,13 @@ import (
 
 // Checks the cloud backends (gs, wasbs) share, on top of testRepo.
 
-// failingReader yields n bytes, then fails.
-type failingReader struct {
+// halfReader yields n bytes, then fails.
+type halfReader struct {
 	n   int
 	err error
 }
 
-func (f *failingReader) Read(p []byte) (int, error) {
+func (f *halfReader) Read(p []byte) (int, error) {
 	if f.n == 0 {
 		return 0, f.err
 	}
@@ -107,7 +107,7 @@ func testPutFails(t *testing.T, r Repo, rel string, n int) {
 	t.Helper()
 	ctx := context.Background()
 	boom := errors.New("disk on fire")
-	err := r.Put(ctx, rel, &failingReader{n: n, err: boom}, int64(2*n))
+	err := r.Put(ctx, rel, &halfReader{n: n, err: boom}, int64(2*n))
 	if !errors.Is(err, boom) || !strings.Contains(err.Error(), r.URI()) {
 		t.Errorf("put with a reader failing after %d bytes: %v, want the reader's error naming the store", n, err)
 	}

@@ -3,7 +3,6 @@ package artifacts
 import (
 	"context"
 	"errors"
-	"io"
 	"net/url"
 	"strings"
 	"testing"
@@ -75,19 +74,6 @@ func TestAzureURIs(t *testing.T) {
 		ar := r.(*azureRepo)
 		if got := [2]string{ar.ctr.URL(), ar.prefix}; got != want {
 			t.Errorf("%s: container URL and prefix %q, want %q", uri, got, want)
-		}
-	}
-}
-
-func TestSizedReader(t *testing.T) {
-	for _, c := range []struct {
-		body string
-		want int64
-		ok   bool
-	}{{"abc", 3, true}, {"abc", -1, true}, {"abc", 2, false}, {"abc", 4, false}, {"", 0, true}} {
-		_, err := io.ReadAll(&sizedReader{r: strings.NewReader(c.body), want: c.want})
-		if (err == nil) != c.ok {
-			t.Errorf("%q announced as %d: %v", c.body, c.want, err)
 		}
 	}
 }

@@ -78,27 +78,6 @@ func statusErr(code int, err error) error {
 	return err
 }
 
-// sizedReader fails when the reader it wraps does not yield exactly want
-// bytes (want < 0: any number).
-type sizedReader struct {
-	r    io.Reader
-	want int64
-	n    int64
-}
-
-func (s *sizedReader) Read(p []byte) (int, error) {
-	n, err := s.r.Read(p)
-	s.n += int64(n)
-	switch {
-	case s.want < 0:
-	case s.n > s.want:
-		return n, fmt.Errorf("the artifact has more than the %d bytes announced", s.want)
-	case errors.Is(err, io.EOF) && s.n != s.want:
-		return n, fmt.Errorf("the artifact has %d bytes, not the %d announced", s.n, s.want)
-	}
-	return n, err
-}
-
 // timeoutTransport is an HTTP transport whose connections and waits for
 // an answer give up after timeout (negative: never); the transfer of a
 // body is not bounded.

@@ -7,10 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"mime"
 	"net/http"
 	"net/url"
-	"path"
 	"strconv"
 	"strings"
 	"time"
@@ -310,9 +308,12 @@ func (a *gcsAPI) delete(ctx context.Context, bucket, key string) error {
 	return resp.Body.Close()
 }
 
+// contentType is the type MLflow's clients give a file (Python's
+// mimetypes; a compression suffix is not made a Content-Encoding, which
+// would make Cloud Storage decompress downloads).
 func contentType(key string) string {
-	if t := mime.TypeByExtension(path.Ext(key)); t != "" {
-		return t
+	if t, _ := guessContentType(key); t != nil {
+		return *t
 	}
 	return "application/octet-stream"
 }

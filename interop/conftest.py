@@ -154,3 +154,22 @@ def moto_s3(tmp_path_factory):
              cwd=str(d), ready_path="/moto-api/")
     yield S3(p, "mlgate")
     p.stop()
+
+
+def start_mlgate_server(mlgate_bin, d, artifacts_destination, env=None):
+    """`mlgate server` in folder d on a free port, with a SQLite store there
+    and the given --artifacts-destination (a folder or s3://bucket/prefix)."""
+    port = free_port()
+    return Proc([mlgate_bin, "server", "--backend-store-uri", f"sqlite:///{d}/mlgate.db",
+                 "--artifacts-destination", str(artifacts_destination), "--port", str(port)],
+                port, env=env, cwd=str(d))
+
+
+@pytest.fixture(scope="module")
+def mlgate_s3_server(mlgate_bin, moto_s3, tmp_path_factory):
+    """`mlgate server` proxying artifacts to s3://<moto bucket>/proxied, with
+    MLFLOW_S3_ENDPOINT_URL and keys pointing at the moto server."""
+    p = start_mlgate_server(mlgate_bin, tmp_path_factory.mktemp("mlgate-s3"), f"s3://{moto_s3.bucket}/proxied",
+                            env=moto_s3.env)
+    yield p
+    p.stop()
