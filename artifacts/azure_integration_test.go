@@ -7,76 +7,12 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"net"
-	"os"
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/service"
-	"github.com/mlgate/mlgate/internal/procutil"
+	"github.com/mlgate/mlgate/artifacts/artifactstest"
+	"github.com/mlgate/mlgate/rest/resttest"
 )
-
-// Azurite's well-known development account.
-const (
-	azuriteAccount = "devstoreaccount1"
-	azuriteKey     = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
-)
-
-// azuriteBin returns MLGATE_TEST_AZURITE (scripts/azurite.sh prints it) or
-// fails the test.
-func azuriteBin(t *testing.T) string {
-	t.Helper()
-	bin := os.Getenv("MLGATE_TEST_AZURITE")
-	if bin == "" {
-		t.Fatal("MLGATE_TEST_AZURITE is not set: it must name the azurite-blob program that scripts/azurite.sh installs")
-	}
-	return bin
-}
-
-func azuriteConn(endpoint, key string) string {
-	return fmt.Sprintf("DefaultEndpointsProtocol=http;AccountName=%s;AccountKey=%s;BlobEndpoint=%s;", azuriteAccount, key, endpoint)
-}
-
-// startAzurite starts azurite-blob on a free loopback port with a
-// temporary workspace and returns its blob endpoint
-// (http://127.0.0.1:port/devstoreaccount1), with a container "mlgate".
-func startAzurite(t *testing.T) string {
-	t.Helper()
-	bin := azuriteBin(t)
-	port := freePort(t)
-	p, err := procutil.Start(context.Background(), procutil.Config{Path: bin, Args: []string{
-		"--blobHost", "127.0.0.1", "--blobPort", fmt.Sprint(port), "--location", t.TempDir(),
-		"--silent", "--skipApiVersionCheck", "--disableTelemetry"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { p.Stop(context.Background()) })
-	addr := fmt.Sprintf("127.0.0.1:%d", port)
-	ready := make(chan error, 1)
-	go func() {
-		for !p.Exited() {
-			if c, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
-				_ = c.Close()
-				ready <- nil
-				return
-			}
-			time.Sleep(100 * time.Millisecond)
-		}
-	}()
-	if err := p.WaitReady(context.Background(), time.Minute, ready); err != nil {
-		t.Fatalf("azurite-blob: %v", err)
-	}
-	endpoint := "http://" + addr + "/" + azuriteAccount
-	svc, err := service.NewClientFromConnectionString(azuriteConn(endpoint, azuriteKey), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := svc.CreateContainer(context.Background(), "mlgate", nil); err != nil {
-		t.Fatalf("create the container: %v", err)
-	}
-	return endpoint
-}
 
 func openAzureRepo(t *testing.T, uri string, opts AzureOptions) Repo {
 	t.Helper()
@@ -87,19 +23,19 @@ func openAzureRepo(t *testing.T, uri string, opts AzureOptions) Repo {
 	return r
 }
 
-const wasbsRoot = "wasbs://mlgate@" + azuriteAccount + ".blob.core.windows.net"
+const wasbsRoot = "wasbs://mlgate@" + artifactstest.AzuriteAccount + ".blob.core.windows.net"
 
 func TestAzure(t *testing.T) {
-	endpoint := startAzurite(t)
-	conn := AzureOptions{ConnectionString: azuriteConn(endpoint, azuriteKey)}
+	endpoint := artifactstest.Azurite(t)
+	conn := AzureOptions{ConnectionString: artifactstest.AzuriteConn(endpoint, artifactstest.AzuriteKey)}
 	ctx := context.Background()
 
 	t.Run("conformance, wasbs with a connection string", func(t *testing.T) {
 		testRepo(t, openAzureRepo(t, wasbsRoot+"/experiments/1/abc/artifacts", conn))
 	})
 	t.Run("conformance, abfss with the account key", func(t *testing.T) {
-		uri := "abfss://mlgate@" + azuriteAccount + ".dfs.core.windows.net/lake/root"
-		testRepo(t, openAzureRepo(t, uri, AzureOptions{AccessKey: azuriteKey, Endpoint: endpoint}))
+		uri := "abfss://mlgate@" + artifactstest.AzuriteAccount + ".dfs.core.windows.net/lake/root"
+		testRepo(t, openAzureRepo(t, uri, AzureOptions{AccessKey: artifactstest.AzuriteKey, Endpoint: endpoint}))
 	})
 	t.Run("conformance, the container's root", func(t *testing.T) {
 		testRepo(t, openAzureRepo(t, wasbsRoot, conn))
@@ -136,7 +72,7 @@ func TestAzure(t *testing.T) {
 	})
 	t.Run("a wrong account key", func(t *testing.T) {
 		bad := base64.StdEncoding.EncodeToString([]byte("not the key of devstoreaccount1, not at all"))
-		for _, opts := range []AzureOptions{{ConnectionString: azuriteConn(endpoint, bad)}, {AccessKey: bad, Endpoint: endpoint}} {
+		for _, opts := range []AzureOptions{{ConnectionString: artifactstest.AzuriteConn(endpoint, bad)}, {AccessKey: bad, Endpoint: endpoint}} {
 			r := openAzureRepo(t, wasbsRoot+"/denied", opts)
 			_, err := r.List(ctx, "")
 			if !errors.Is(err, ErrPermission) || !strings.Contains(err.Error(), wasbsRoot) {
@@ -151,7 +87,7 @@ func TestAzure(t *testing.T) {
 		}
 	})
 	t.Run("a missing container", func(t *testing.T) {
-		uri := "wasbs://no-such-container@" + azuriteAccount + ".blob.core.windows.net/p"
+		uri := "wasbs://no-such-container@" + artifactstest.AzuriteAccount + ".blob.core.windows.net/p"
 		r := openAzureRepo(t, uri, conn)
 		if _, err := r.List(ctx, ""); !errors.Is(err, ErrNotFound) || !strings.Contains(err.Error(), uri) {
 			t.Errorf("list in a missing container: %v, want ErrNotFound naming %s", err, uri)
@@ -166,7 +102,7 @@ func TestAzure(t *testing.T) {
 }
 
 func TestAzureDown(t *testing.T) {
-	azuriteBin(t) // the same requirements as the other Azure tests
-	endpoint := fmt.Sprintf("http://127.0.0.1:%d/%s", freePort(t), azuriteAccount)
-	testDown(t, openAzureRepo(t, wasbsRoot+"/down", AzureOptions{ConnectionString: azuriteConn(endpoint, azuriteKey)}))
+	artifactstest.AzuriteBin(t) // the same requirements as the other Azure tests
+	endpoint := fmt.Sprintf("http://127.0.0.1:%d/%s", resttest.FreePort(t), artifactstest.AzuriteAccount)
+	testDown(t, openAzureRepo(t, wasbsRoot+"/down", AzureOptions{ConnectionString: artifactstest.AzuriteConn(endpoint, artifactstest.AzuriteKey)}))
 }

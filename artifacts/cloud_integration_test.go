@@ -9,7 +9,6 @@ import (
 	"crypto/sha256"
 	"errors"
 	"io"
-	"net"
 	"strings"
 	"sync"
 	"testing"
@@ -147,15 +146,4 @@ func testDown(t *testing.T, r Repo) {
 			t.Errorf("%s: error code %s", op, se.ErrorCode())
 		}
 	}
-}
-
-// freePort returns a port that was free on 127.0.0.1 a moment ago.
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = l.Close() }()
-	return l.Addr().(*net.TCPAddr).Port
 }

@@ -14,16 +14,17 @@ func TestGCSFromEnv(t *testing.T) {
 		"MLFLOW_GCS_DEFAULT_TIMEOUT":     "30",
 		"MLFLOW_GCS_UPLOAD_CHUNK_SIZE":   "1048576",
 		"MLFLOW_GCS_DOWNLOAD_CHUNK_SIZE": "2097152",
+		"STORAGE_EMULATOR_HOST":          "127.0.0.1:4443",
 	}
 	o := gcsFromEnv(func(k string) string { return env[k] })
-	if o.Timeout != 30*time.Second || o.UploadChunkSize != 1<<20 || o.DownloadChunkSize != 2<<20 {
+	if o.Timeout != 30*time.Second || o.UploadChunkSize != 1<<20 || o.DownloadChunkSize != 2<<20 || o.EmulatorHost != "127.0.0.1:4443" {
 		t.Errorf("gcsFromEnv = %+v", o)
 	}
 	env["MLFLOW_ARTIFACT_UPLOAD_DOWNLOAD_TIMEOUT"] = "-1" // the newer name wins; -1 is none
 	if o := gcsFromEnv(func(k string) string { return env[k] }); o.Timeout >= 0 {
 		t.Errorf("timeout -1 gave %s, want a negative (none)", o.Timeout)
 	}
-	if o := gcsFromEnv(func(string) string { return "junk" }); o != (GCSOptions{}) {
+	if o := gcsFromEnv(func(string) string { return "junk" }); o != (GCSOptions{EmulatorHost: "junk"}) {
 		t.Errorf("junk values gave %+v, want the defaults", o)
 	}
 }

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net/url"
-	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -17,13 +16,15 @@ import (
 // GCSOptions configure gs:// stores. FromEnv fills them from MLflow's
 // environment variables. Credentials are Google's application default
 // credentials (GOOGLE_APPLICATION_CREDENTIALS, gcloud's user credentials,
-// the metadata server), or none when there are none, as with MLflow; and
-// STORAGE_EMULATOR_HOST points the store at an emulator without
-// credentials, as the Google SDKs do.
+// the metadata server), or none when there are none, as with MLflow.
 type GCSOptions struct {
+	// EmulatorHost is STORAGE_EMULATOR_HOST, read as the Google SDKs read
+	// it: host:port (plain HTTP) or a URL of an emulator, reached without
+	// credentials.
+	EmulatorHost string
 	// Endpoint overrides the JSON API endpoint, such as
-	// http://127.0.0.1:4443/storage/v1/ (empty: STORAGE_EMULATOR_HOST's,
-	// or Google's). An explicit endpoint is reached without credentials.
+	// http://127.0.0.1:4443/storage/v1/ (empty: EmulatorHost's, or
+	// Google's). An explicit endpoint is reached without credentials.
 	Endpoint string
 	// Timeout bounds each request's connection and wait for an answer
 	// (0: 60s, negative: none): MLFLOW_ARTIFACT_UPLOAD_DOWNLOAD_TIMEOUT, or
@@ -44,7 +45,7 @@ type GCSOptions struct {
 }
 
 func gcsFromEnv(getenv func(string) string) GCSOptions {
-	var o GCSOptions
+	o := GCSOptions{EmulatorHost: strings.TrimSpace(getenv("STORAGE_EMULATOR_HOST"))}
 	timeout := getenv("MLFLOW_ARTIFACT_UPLOAD_DOWNLOAD_TIMEOUT")
 	if timeout == "" {
 		timeout = getenv("MLFLOW_GCS_DEFAULT_TIMEOUT")
@@ -104,25 +105,19 @@ func uriPath(uri string) string {
 	return strings.Trim(p, "/")
 }
 
-type gcsClientKey struct {
-	opts     GCSOptions
-	emulator string
-}
-
 // gcsClients keeps one client per configuration: a client looks up the
 // application default credentials once and reuses its connections.
-var gcsClients sync.Map // gcsClientKey -> *gcsAPI
+var gcsClients sync.Map // GCSOptions -> *gcsAPI
 
 func gcsClient(ctx context.Context, opts GCSOptions) (*gcsAPI, error) {
-	key := gcsClientKey{opts: opts, emulator: os.Getenv("STORAGE_EMULATOR_HOST")}
-	if c, ok := gcsClients.Load(key); ok {
+	if c, ok := gcsClients.Load(opts); ok {
 		return c.(*gcsAPI), nil
 	}
-	c, err := newGCSAPI(ctx, opts, key.emulator)
+	c, err := newGCSAPI(ctx, opts)
 	if err != nil {
 		return nil, err
 	}
-	prev, _ := gcsClients.LoadOrStore(key, c)
+	prev, _ := gcsClients.LoadOrStore(opts, c)
 	return prev.(*gcsAPI), nil
 }
 

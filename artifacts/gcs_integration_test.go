@@ -10,20 +10,17 @@ import (
 	"testing"
 
 	"github.com/fsouza/fake-gcs-server/fakestorage"
+
+	"github.com/mlgate/mlgate/artifacts/artifactstest"
+	"github.com/mlgate/mlgate/rest/resttest"
 )
 
-// startGCS starts a fake GCS server on 127.0.0.1 (plain HTTP) with a
-// bucket "mlgate", and points STORAGE_EMULATOR_HOST at it.
-func startGCS(t *testing.T) *fakestorage.Server {
+// startGCS starts a fake GCS server with a bucket "mlgate" and returns it
+// with the options that reach it.
+func startGCS(t *testing.T) (*fakestorage.Server, GCSOptions) {
 	t.Helper()
-	srv, err := fakestorage.NewServerWithOptions(fakestorage.Options{Scheme: "http", Host: "127.0.0.1"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(srv.Stop)
-	srv.CreateBucketWithOpts(fakestorage.CreateBucketOpts{Name: "mlgate"})
-	t.Setenv("STORAGE_EMULATOR_HOST", strings.TrimPrefix(srv.URL(), "http://"))
-	return srv
+	srv, host := artifactstest.GCS(t)
+	return srv, GCSOptions{EmulatorHost: host}
 }
 
 func openGCSRepo(t *testing.T, uri string, opts GCSOptions) Repo {
@@ -36,17 +33,17 @@ func openGCSRepo(t *testing.T, uri string, opts GCSOptions) Repo {
 }
 
 func TestGCSRepo(t *testing.T) {
-	startGCS(t)
+	_, opts := startGCS(t)
 	for _, uri := range []string{"gs://mlgate/experiments/1/abc/artifacts", "gs://mlgate"} {
-		t.Run(uri, func(t *testing.T) { testRepo(t, openGCSRepo(t, uri, GCSOptions{})) })
+		t.Run(uri, func(t *testing.T) { testRepo(t, openGCSRepo(t, uri, opts)) })
 	}
 }
 
 func TestGCSKeysStayUnderThePrefix(t *testing.T) {
-	srv := startGCS(t)
+	srv, opts := startGCS(t)
 	ctx := context.Background()
 	srv.CreateObject(fakestorage.Object{ObjectAttrs: fakestorage.ObjectAttrs{BucketName: "mlgate", Name: "run1-sibling/x.txt"}, Content: []byte("other run")})
-	r := openGCSRepo(t, "gs://mlgate/run1", GCSOptions{})
+	r := openGCSRepo(t, "gs://mlgate/run1", opts)
 	if err := r.Put(ctx, "m/model.onnx", strings.NewReader("onnx"), 4); err != nil {
 		t.Fatal(err)
 	}
@@ -62,9 +59,9 @@ func TestGCSKeysStayUnderThePrefix(t *testing.T) {
 }
 
 func TestGCSListPages(t *testing.T) {
-	startGCS(t)
+	_, opts := startGCS(t)
 	ctx := context.Background()
-	r := openGCSRepo(t, "gs://mlgate/paged", GCSOptions{})
+	r := openGCSRepo(t, "gs://mlgate/paged", opts)
 	r.(*gcsRepo).pageSize = 2
 	var want []string
 	for i := range 5 {
@@ -93,8 +90,8 @@ func TestGCSListPages(t *testing.T) {
 }
 
 func TestGCSBigFileInChunks(t *testing.T) {
-	srv := startGCS(t)
-	opts := GCSOptions{UploadChunkSize: 256 << 10, DownloadChunkSize: 300 << 10}
+	srv, opts := startGCS(t)
+	opts.UploadChunkSize, opts.DownloadChunkSize = 256<<10, 300<<10
 	r := openGCSRepo(t, "gs://mlgate/big", opts)
 	testBigFile(t, r, "model/weights.bin", 3<<20+123)
 	if o, err := srv.GetObject("mlgate", "big/model/weights.bin"); err != nil || len(o.Content) != 3<<20+123 {
@@ -113,8 +110,9 @@ func TestGCSBigFileInChunks(t *testing.T) {
 }
 
 func TestGCSPutFailsLeavesNothing(t *testing.T) {
-	srv := startGCS(t)
-	r := openGCSRepo(t, "gs://mlgate/failing", GCSOptions{UploadChunkSize: 256 << 10})
+	srv, opts := startGCS(t)
+	opts.UploadChunkSize = 256 << 10
+	r := openGCSRepo(t, "gs://mlgate/failing", opts)
 	testPutFails(t, r, "in-one-request.bin", 1000)
 	testPutFails(t, r, "in-parts.bin", 1<<20) // four parts are sent before the reader fails
 	objs, err := srv.ListObjectsWithOptionsPaginated("mlgate", fakestorage.ListOptions{})
@@ -124,9 +122,9 @@ func TestGCSPutFailsLeavesNothing(t *testing.T) {
 }
 
 func TestGCSMissingBucket(t *testing.T) {
-	startGCS(t)
+	_, opts := startGCS(t)
 	ctx := context.Background()
-	r := openGCSRepo(t, "gs://no-such-bucket/p", GCSOptions{})
+	r := openGCSRepo(t, "gs://no-such-bucket/p", opts)
 	_, err := r.List(ctx, "")
 	if !errors.Is(err, ErrNotFound) || !strings.Contains(err.Error(), "gs://no-such-bucket") {
 		t.Errorf("list in a missing bucket: %v, want ErrNotFound naming gs://no-such-bucket", err)
@@ -140,8 +138,8 @@ func TestGCSMissingBucket(t *testing.T) {
 }
 
 func TestGCSDown(t *testing.T) {
-	t.Setenv("STORAGE_EMULATOR_HOST", fmt.Sprintf("127.0.0.1:%d", freePort(t)))
-	testDown(t, openGCSRepo(t, "gs://mlgate/down", GCSOptions{}))
+	opts := GCSOptions{EmulatorHost: fmt.Sprintf("127.0.0.1:%d", resttest.FreePort(t))}
+	testDown(t, openGCSRepo(t, "gs://mlgate/down", opts))
 }
 
 func TestGCSBadURI(t *testing.T) {

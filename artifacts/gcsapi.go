@@ -43,7 +43,7 @@ type gcsAPI struct {
 	opts       GCSOptions
 }
 
-func newGCSAPI(ctx context.Context, opts GCSOptions, emulator string) (*gcsAPI, error) {
+func newGCSAPI(ctx context.Context, opts GCSOptions) (*gcsAPI, error) {
 	if opts.Timeout == 0 {
 		opts.Timeout = gcsDefaultTimout
 	}
@@ -55,7 +55,7 @@ func newGCSAPI(ctx context.Context, opts GCSOptions, emulator string) (*gcsAPI, 
 	}
 	opts.UploadChunkSize = (opts.UploadChunkSize + gcsChunkAlign - 1) / gcsChunkAlign * gcsChunkAlign
 	tr := timeoutTransport(opts.Timeout)
-	endpoint, auth := opts.Endpoint, false
+	endpoint, emulator, auth := opts.Endpoint, opts.EmulatorHost, false
 	switch {
 	case endpoint != "":
 	case emulator != "":
