@@ -7,7 +7,6 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"path"
 	"path/filepath"
 	"sort"
 	"sync"
@@ -159,16 +158,7 @@ func forEach[T any](ctx context.Context, items []T, n int, fn func(context.Conte
 }
 
 func (d *downloader) file(ctx context.Context, f Entry, strip, dir string) error {
-	rel := f.Path
-	if strip != "" {
-		rel = rel[len(strip):]
-		if len(rel) > 0 && rel[0] == '/' {
-			rel = rel[1:]
-		}
-	}
-	if rel == "" {
-		rel = path.Base(f.Path)
-	}
+	rel := localRel(d.r.URI(), f, strip)
 	if err := checkRel(rel); err != nil {
 		return storeErr(d.r.URI(), "download", f.Path, err)
 	}

@@ -1,4 +1,4 @@
-package artifacts
+package proxy
 
 import (
 	"context"
@@ -11,6 +11,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/mlgate/mlgate/artifacts"
 	"github.com/mlgate/mlgate/internal/apierr"
 )
 
@@ -69,7 +70,7 @@ func (h *Handlers) Mount(r gin.IRouter, read, write []gin.HandlerFunc) {
 	r.GET("/model-versions/get-artifact", rd(h.getModelVersionArtifact)...)
 }
 
-func (h *Handlers) proxy() (Repo, error) {
+func (h *Handlers) proxy() (artifacts.Repo, error) {
 	if h.o.Resolver == nil || h.o.Resolver.Proxy == nil {
 		return nil, &apierr.Error{Code: apierr.TemporarilyUnavailable, Status: http.StatusServiceUnavailable,
 			Message: "This endpoint is only available when the server runs with artifact serving enabled (--serve-artifacts)."}
@@ -78,7 +79,16 @@ func (h *Handlers) proxy() (Repo, error) {
 }
 
 func wildcard(c *gin.Context) (string, error) {
-	return CleanPath(strings.TrimPrefix(c.Param("path"), "/"))
+	return cleanPath(strings.TrimPrefix(c.Param("path"), "/"))
+}
+
+// cleanPath is artifacts.CleanPath answering INVALID_PARAMETER_VALUE.
+func cleanPath(p string) (string, error) {
+	c, err := artifacts.CleanPath(p)
+	if err != nil {
+		return "", apierr.Wrap(apierr.InvalidParameterValue, err)
+	}
+	return c, nil
 }
 
 func (h *Handlers) getProxy(c *gin.Context) error {
@@ -96,7 +106,7 @@ func (h *Handlers) getProxy(c *gin.Context) error {
 	return serveFile(c, repo, rel)
 }
 
-func serveFile(c *gin.Context, repo Repo, rel string) error {
+func serveFile(c *gin.Context, repo artifacts.Repo, rel string) error {
 	rc, size, err := repo.Open(c.Request.Context(), rel)
 	if err != nil {
 		return err
@@ -122,7 +132,7 @@ func (h *Handlers) putProxy(c *gin.Context) error {
 		return err
 	}
 	if rel == "" {
-		return badPath(c.Param("path"))
+		return apierr.New(apierr.InvalidParameterValue, "Invalid path: %q. A file path is required.", c.Param("path"))
 	}
 	if err := repo.Put(c.Request.Context(), rel, c.Request.Body, c.Request.ContentLength); err != nil {
 		return err
@@ -140,6 +150,9 @@ func (h *Handlers) deleteProxy(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
+	if rel == "" {
+		return apierr.New(apierr.InvalidParameterValue, "Invalid path: %q. The artifact root cannot be deleted.", c.Param("path"))
+	}
 	if err := repo.Delete(c.Request.Context(), rel); err != nil {
 		return err
 	}
@@ -153,14 +166,14 @@ type wFile struct {
 	FileSize *int64 `json:"file_size,omitempty"`
 }
 
-func filesOut(fs []FileInfo, base bool) []wFile {
+func filesOut(fs []artifacts.Entry, base bool) []wFile {
 	out := make([]wFile, 0, len(fs))
 	for _, f := range fs {
 		w := wFile{Path: f.Path, IsDir: f.IsDir}
 		if base {
 			w.Path = path.Base(f.Path)
 		}
-		if !f.IsDir {
+		if !f.IsDir && f.Size >= 0 {
 			size := f.Size
 			w.FileSize = &size
 		}
@@ -174,7 +187,7 @@ func (h *Handlers) listProxy(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	rel, err := CleanPath(c.Query("path"))
+	rel, err := cleanPath(c.Query("path"))
 	if err != nil {
 		return err
 	}
@@ -194,7 +207,7 @@ func (h *Handlers) multipart(*gin.Context) error {
 	return apierr.New(apierr.NotImplemented, "Multipart upload is not supported for the current artifact repository")
 }
 
-func (h *Handlers) runRepo(c *gin.Context, runID string) (Repo, string, error) {
+func (h *Handlers) runRepo(c *gin.Context, runID string) (artifacts.Repo, string, error) {
 	if runID == "" {
 		return nil, "", apierr.New(apierr.InvalidParameterValue, "Missing value for required parameter 'run_id'. See the API docs for more information about request parameters.")
 	}
@@ -206,14 +219,14 @@ func (h *Handlers) runRepo(c *gin.Context, runID string) (Repo, string, error) {
 	return repo, uri, err
 }
 
-func (h *Handlers) resolve(ctx context.Context, uri string) (Repo, error) {
+func (h *Handlers) resolve(ctx context.Context, uri string) (artifacts.Repo, error) {
 	if rest, ok := strings.CutPrefix(uri, "runs:/"); ok { // runs:/<run_id>/<path>
 		runID, sub, _ := strings.Cut(strings.TrimPrefix(rest, "/"), "/")
 		runURI, err := h.o.RunArtifactURI(ctx, runID)
 		if err != nil {
 			return nil, err
 		}
-		p, err := CleanPath(sub)
+		p, err := cleanPath(sub)
 		if err != nil {
 			return nil, err
 		}
@@ -221,12 +234,15 @@ func (h *Handlers) resolve(ctx context.Context, uri string) (Repo, error) {
 		if err != nil {
 			return nil, err
 		}
-		return Sub(repo, p), nil
+		return artifacts.Sub(repo, p)
 	}
-	repo, err := h.o.Resolver.Resolve(uri)
+	repo, err := h.o.Resolver.Resolve(ctx, uri)
+	var se *artifacts.StoreError
 	switch {
 	case errors.Is(err, ErrNoProxy):
 		return nil, &apierr.Error{Code: apierr.TemporarilyUnavailable, Status: http.StatusServiceUnavailable, Message: err.Error()}
+	case errors.As(err, &se):
+		return nil, err // names the store, with its own code
 	case err != nil:
 		return nil, apierr.Wrap(apierr.InvalidParameterValue, err)
 	}
@@ -238,7 +254,7 @@ func (h *Handlers) listRun(c *gin.Context) error {
 	if runID == "" {
 		runID = c.Query("run_uuid")
 	}
-	rel, err := CleanPath(c.Query("path"))
+	rel, err := cleanPath(c.Query("path"))
 	if err != nil {
 		return err
 	}
@@ -263,7 +279,7 @@ func (h *Handlers) getRunArtifact(c *gin.Context) error {
 	if runID == "" {
 		runID = c.Query("run_uuid")
 	}
-	rel, err := CleanPath(c.Query("path"))
+	rel, err := cleanPath(c.Query("path"))
 	if err != nil {
 		return err
 	}
@@ -285,7 +301,7 @@ func (h *Handlers) getModelVersionArtifact(c *gin.Context) error {
 	if name == "" || version == "" {
 		return apierr.New(apierr.InvalidParameterValue, "Missing value for required parameters 'name' and 'version'.")
 	}
-	rel, err := CleanPath(c.Query("path"))
+	rel, err := cleanPath(c.Query("path"))
 	if err != nil {
 		return err
 	}
@@ -307,7 +323,7 @@ func (h *Handlers) listLoggedModel(c *gin.Context) error {
 	if h.o.LoggedModelURI == nil {
 		return apierr.New(apierr.EndpointNotFound, "logged model artifacts are not served")
 	}
-	rel, err := CleanPath(c.Query("artifact_directory_path"))
+	rel, err := cleanPath(c.Query("artifact_directory_path"))
 	if err != nil {
 		return err
 	}
