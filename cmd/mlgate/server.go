@@ -5,8 +5,8 @@ import (
 	"log/slog"
 	"strings"
 
-	"github.com/mlgate/mlgate/internal/app"
 	"github.com/mlgate/mlgate/artifacts"
+	"github.com/mlgate/mlgate/internal/app"
 )
 
 func runServer(ctx context.Context, env *cliEnv, args []string) error {
