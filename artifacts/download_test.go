@@ -228,31 +228,26 @@ func TestCacheRepairsDamagedEntry(t *testing.T) {
 	checkModelTree(t, dir2)
 }
 
-func TestConnectionCutMidDownloadIsRetried(t *testing.T) {
-	p := &fakeProxy{files: modelFiles(), cut: map[string]int{"1/run/artifacts/model/model.onnx": 2}}
-	repo := newProxy(t, p)
-	cache := &Cache{Dir: t.TempDir()}
-	dir, err := cache.Fetch(context.Background(), repo, "", DownloadOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	checkModelTree(t, dir)
-	if n := p.gets.Load(); n != 6 {
-		t.Fatalf("%d GETs, want 6 (two cut transfers retried)", n)
-	}
-}
-
-func TestSizeMismatchIsCaughtAndFetchedAgain(t *testing.T) {
-	p := &fakeProxy{files: modelFiles(), short: map[string]int{"1/run/artifacts/model/sub/extra.txt": 1}}
-	repo := newProxy(t, p)
-	cache := &Cache{Dir: t.TempDir()}
-	dir, err := cache.Fetch(context.Background(), repo, "", DownloadOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	checkModelTree(t, dir)
-	if p.gets.Load() != 5 {
-		t.Fatalf("%d GETs, want 5 (one refetch)", p.gets.Load())
+// TestFaultsAreRetried: a connection cut mid-transfer (twice) and a body
+// shorter than the listing (once) are fetched again.
+func TestFaultsAreRetried(t *testing.T) {
+	for name, tc := range map[string]struct {
+		p    *fakeProxy
+		gets int32
+	}{
+		"cut":   {&fakeProxy{files: modelFiles(), cut: map[string]int{"1/run/artifacts/model/model.onnx": 2}}, 6},
+		"short": {&fakeProxy{files: modelFiles(), short: map[string]int{"1/run/artifacts/model/sub/extra.txt": 1}}, 5},
+	} {
+		t.Run(name, func(t *testing.T) {
+			dir, err := (&Cache{Dir: t.TempDir()}).Fetch(context.Background(), newProxy(t, tc.p), "", DownloadOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkModelTree(t, dir)
+			if n := tc.p.gets.Load(); n != tc.gets {
+				t.Fatalf("%d GETs, want %d (4 files and the retries)", n, tc.gets)
+			}
+		})
 	}
 }
 

@@ -92,11 +92,7 @@ func cleanPath(p string) (string, error) {
 }
 
 func (h *Handlers) getProxy(c *gin.Context) error {
-	repo, err := h.proxy()
-	if err != nil {
-		return err
-	}
-	rel, err := wildcard(c)
+	repo, rel, err := h.proxyPath(c)
 	if err != nil {
 		return err
 	}
@@ -104,6 +100,25 @@ func (h *Handlers) getProxy(c *gin.Context) error {
 		return h.listProxy(c)
 	}
 	return serveFile(c, repo, rel)
+}
+
+// proxyPath returns the proxy repo and the cleaned path of the route.
+func (h *Handlers) proxyPath(c *gin.Context) (artifacts.Repo, string, error) {
+	repo, err := h.proxy()
+	if err != nil {
+		return nil, "", err
+	}
+	rel, err := wildcard(c)
+	return repo, rel, err
+}
+
+// written answers a write that succeeded, or the error.
+func written(c *gin.Context, err error) error {
+	if err != nil {
+		return err
+	}
+	c.Data(http.StatusOK, "application/json", []byte("{}"))
+	return nil
 }
 
 func serveFile(c *gin.Context, repo artifacts.Repo, rel string) error {
@@ -123,41 +138,25 @@ func serveFile(c *gin.Context, repo artifacts.Repo, rel string) error {
 }
 
 func (h *Handlers) putProxy(c *gin.Context) error {
-	repo, err := h.proxy()
-	if err != nil {
-		return err
-	}
-	rel, err := wildcard(c)
+	repo, rel, err := h.proxyPath(c)
 	if err != nil {
 		return err
 	}
 	if rel == "" {
 		return apierr.New(apierr.InvalidParameterValue, "Invalid path: %q. A file path is required.", c.Param("path"))
 	}
-	if err := repo.Put(c.Request.Context(), rel, c.Request.Body, c.Request.ContentLength); err != nil {
-		return err
-	}
-	c.Data(http.StatusOK, "application/json", []byte("{}"))
-	return nil
+	return written(c, repo.Put(c.Request.Context(), rel, c.Request.Body, c.Request.ContentLength))
 }
 
 func (h *Handlers) deleteProxy(c *gin.Context) error {
-	repo, err := h.proxy()
-	if err != nil {
-		return err
-	}
-	rel, err := wildcard(c)
+	repo, rel, err := h.proxyPath(c)
 	if err != nil {
 		return err
 	}
 	if rel == "" {
 		return apierr.New(apierr.InvalidParameterValue, "Invalid path: %q. The artifact root cannot be deleted.", c.Param("path"))
 	}
-	if err := repo.Delete(c.Request.Context(), rel); err != nil {
-		return err
-	}
-	c.Data(http.StatusOK, "application/json", []byte("{}"))
-	return nil
+	return written(c, repo.Delete(c.Request.Context(), rel))
 }
 
 type wFile struct {
@@ -249,19 +248,24 @@ func (h *Handlers) resolve(ctx context.Context, uri string) (artifacts.Repo, err
 	return repo, nil
 }
 
-func (h *Handlers) listRun(c *gin.Context) error {
-	runID := c.Query("run_id")
-	if runID == "" {
-		runID = c.Query("run_uuid")
+func runID(c *gin.Context) string {
+	if id := c.Query("run_id"); id != "" {
+		return id
 	}
+	return c.Query("run_uuid")
+}
+
+// filePath is the cleaned, required "path" query parameter.
+func filePath(c *gin.Context) (string, error) {
 	rel, err := cleanPath(c.Query("path"))
-	if err != nil {
-		return err
+	if err == nil && rel == "" {
+		err = apierr.New(apierr.InvalidParameterValue, "Missing value for required parameter 'path'. See the API docs for more information about request parameters.")
 	}
-	repo, uri, err := h.runRepo(c, runID)
-	if err != nil {
-		return err
-	}
+	return rel, err
+}
+
+// listing answers the entries of rel in repo, rooted at uri.
+func listing(c *gin.Context, repo artifacts.Repo, uri, rel string) error {
 	fs, err := repo.List(c.Request.Context(), rel)
 	if err != nil {
 		return err
@@ -274,19 +278,24 @@ func (h *Handlers) listRun(c *gin.Context) error {
 	return nil
 }
 
-func (h *Handlers) getRunArtifact(c *gin.Context) error {
-	runID := c.Query("run_id")
-	if runID == "" {
-		runID = c.Query("run_uuid")
-	}
+func (h *Handlers) listRun(c *gin.Context) error {
 	rel, err := cleanPath(c.Query("path"))
 	if err != nil {
 		return err
 	}
-	if rel == "" {
-		return apierr.New(apierr.InvalidParameterValue, "Missing value for required parameter 'path'. See the API docs for more information about request parameters.")
+	repo, uri, err := h.runRepo(c, runID(c))
+	if err != nil {
+		return err
 	}
-	repo, _, err := h.runRepo(c, runID)
+	return listing(c, repo, uri, rel)
+}
+
+func (h *Handlers) getRunArtifact(c *gin.Context) error {
+	rel, err := filePath(c)
+	if err != nil {
+		return err
+	}
+	repo, _, err := h.runRepo(c, runID(c))
 	if err != nil {
 		return err
 	}
@@ -301,12 +310,9 @@ func (h *Handlers) getModelVersionArtifact(c *gin.Context) error {
 	if name == "" || version == "" {
 		return apierr.New(apierr.InvalidParameterValue, "Missing value for required parameters 'name' and 'version'.")
 	}
-	rel, err := cleanPath(c.Query("path"))
+	rel, err := filePath(c)
 	if err != nil {
 		return err
-	}
-	if rel == "" {
-		return apierr.New(apierr.InvalidParameterValue, "Missing value for required parameter 'path'. See the API docs for more information about request parameters.")
 	}
 	uri, err := h.o.ModelVersionURI(c.Request.Context(), name, version)
 	if err != nil {
@@ -335,14 +341,5 @@ func (h *Handlers) listLoggedModel(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	fs, err := repo.List(c.Request.Context(), rel)
-	if err != nil {
-		return err
-	}
-	out := gin.H{"root_uri": uri}
-	if len(fs) > 0 {
-		out["files"] = filesOut(fs, false)
-	}
-	c.JSON(http.StatusOK, out)
-	return nil
+	return listing(c, repo, uri, rel)
 }
