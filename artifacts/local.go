@@ -105,20 +105,21 @@ func (l *localRepo) Put(_ context.Context, rel string, r io.Reader, size int64) 
 }
 
 // Open implements Repo.
-func (l *localRepo) Open(_ context.Context, rel string) (io.ReadCloser, int64, error) {
+func (l *localRepo) Open(_ context.Context, rel string) (rc io.ReadCloser, size int64, err error) {
 	if err := checkRel(rel); err != nil {
 		return nil, 0, l.fail("open", rel, err)
 	}
-	root, err := l.root(false)
-	if err != nil {
-		return nil, 0, l.fail("open", rel, err)
+	var f *os.File
+	if rel == "" {
+		// The root itself, when the URI names a file.
+		f, err = os.Open(l.dir)
+	} else {
+		var root *os.Root
+		if root, err = l.root(false); err == nil {
+			f, err = root.Open(rel)
+			_ = root.Close()
+		}
 	}
-	defer func() { _ = root.Close() }()
-	name := rel
-	if name == "" {
-		name = "."
-	}
-	f, err := root.Open(name)
 	if err != nil {
 		return nil, 0, l.fail("open", rel, err)
 	}

@@ -122,3 +122,26 @@ func TestLocalFailedPutLeavesNothing(t *testing.T) {
 		t.Fatalf("keep.txt = %q", b)
 	}
 }
+
+// TestLocalFileRoot: a URI naming a file opens that file at "" and
+// downloads under its base name.
+func TestLocalFileRoot(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "MLmodel")
+	if err := os.WriteFile(file, []byte("flavors: {}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r, err := Open(context.Background(), "file://"+file, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir, err := (&Cache{Dir: t.TempDir()}).Fetch(context.Background(), r, "", DownloadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b, err := os.ReadFile(filepath.Join(dir, "MLmodel")); err != nil || string(b) != "flavors: {}\n" {
+		t.Fatalf("downloaded %q, %v", b, err)
+	}
+	if _, _, err := r.Open(context.Background(), "x"); err == nil {
+		t.Fatal("a path under a file opened")
+	}
+}
