@@ -96,3 +96,18 @@ func entriesString(es []Entry) string {
 	}
 	return strings.Join(parts, " ")
 }
+
+// errReaderBroke is what a failingReader fails with.
+var errReaderBroke = errors.New("reader broke half-way")
+
+// failingReader gives n bytes, then fails: a client whose upload breaks.
+type failingReader struct{ n int }
+
+func (f *failingReader) Read(p []byte) (int, error) {
+	if f.n <= 0 {
+		return 0, errReaderBroke
+	}
+	k := min(len(p), f.n)
+	f.n -= k
+	return k, nil
+}

@@ -300,12 +300,6 @@ func TestS3Errors(t *testing.T) {
 	})
 }
 
-var errReaderBroke = errors.New("reader broke half-way")
-
-type failingReader struct{}
-
-func (*failingReader) Read([]byte) (int, error) { return 0, errReaderBroke }
-
 // TestS3TraversalNeverReachesBucket tries every bad path (and encoded and
 // backslashed forms) on every operation, then checks the bucket holds
 // exactly what it held: nothing was written, read or deleted outside the

@@ -18,7 +18,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/mlgate/mlgate/internal/fetch"
+	"github.com/mlgate/mlgate/artifacts"
 	"github.com/mlgate/mlgate/registry"
 	"github.com/mlgate/mlgate/rest"
 	"github.com/mlgate/mlgate/rest/resttest"
@@ -109,7 +109,7 @@ func treeOf(t *testing.T, dir string) [][3]any {
 func TestEveryURIFormMatchesPython(t *testing.T) {
 	ctx := context.Background()
 	reg, tr := newClient(t)
-	cache := &fetch.Cache{Dir: t.TempDir()}
+	cache := &artifacts.Cache{Dir: t.TempDir()}
 	if len(registered.Forms) != 8 {
 		t.Fatalf("python registered %d forms", len(registered.Forms))
 	}
@@ -122,11 +122,11 @@ func TestEveryURIFormMatchesPython(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			repo, err := fetch.OpenRepo(res.ArtifactURI, fetch.Options{Tracking: tr})
+			repo, err := artifacts.Open(ctx, res.ArtifactURI, artifacts.Options{Tracking: tr})
 			if err != nil {
 				t.Fatal(err)
 			}
-			dir, err := cache.Fetch(ctx, repo, "", fetch.DownloadOptions{})
+			dir, err := cache.Fetch(ctx, repo, "", artifacts.DownloadOptions{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -134,7 +134,7 @@ func TestEveryURIFormMatchesPython(t *testing.T) {
 			if fmt.Sprint(got) != fmt.Sprint(want) {
 				t.Fatalf("%s (%s):\n go     %v\n python %v", uri, res.ArtifactURI, got, want)
 			}
-			again, err := cache.Fetch(ctx, repo, "", fetch.DownloadOptions{})
+			again, err := cache.Fetch(ctx, repo, "", artifacts.DownloadOptions{})
 			if err != nil || again != dir {
 				t.Fatalf("second fetch %q %v, want cache hit %q", again, err, dir)
 			}

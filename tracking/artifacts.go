@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"net/url"
 	"os"
@@ -13,7 +12,7 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/mlgate/mlgate/internal/fetch"
+	"github.com/mlgate/mlgate/artifacts"
 )
 
 // uploadConcurrency bounds parallel artifact uploads.
@@ -48,13 +47,13 @@ func (c *Client) GetArtifactURI(ctx context.Context, runID, artifactPath string)
 	return strings.TrimRight(root, "/") + "/" + strings.TrimLeft(artifactPath, "/"), nil
 }
 
-func (c *Client) artifactRepo(ctx context.Context, runID string) (fetch.Repo, error) {
+func (c *Client) artifactRepo(ctx context.Context, runID string) (artifacts.Repo, error) {
 	root, err := c.ArtifactURI(ctx, runID)
 	if err != nil {
 		return nil, err
 	}
 	if strings.HasPrefix(root, "mlflow-artifacts:") && c.transport == nil {
-		// Embedded backend: the proxy's storage is a local folder.
+		// Embedded backend: the proxy's storage is ArtifactsDestination.
 		dest := c.artDest
 		if dest == "" {
 			dest = "mlartifacts"
@@ -63,10 +62,13 @@ func (c *Client) artifactRepo(ctx context.Context, runID string) (fetch.Repo, er
 		if err != nil {
 			return nil, fmt.Errorf("artifact URI %q: %w", root, err)
 		}
-		rest := u.Path
-		return fetch.OpenRepo(filepath.Join(dest, filepath.FromSlash(strings.TrimLeft(rest, "/"))), c.repoOpts)
+		repo, err := artifacts.Open(ctx, dest, c.repoOpts)
+		if err != nil {
+			return nil, err
+		}
+		return artifacts.Sub(repo, strings.Trim(u.Path, "/"))
 	}
-	return fetch.OpenRepo(root, c.repoOpts)
+	return artifacts.Open(ctx, root, c.repoOpts)
 }
 
 // LogArtifact uploads a local file into the run's artifacts, under
@@ -149,9 +151,13 @@ func cleanArtifactPath(p string) string {
 	return p
 }
 
-func putFile(ctx context.Context, repo fetch.Repo, local, rel string, size int64) error {
-	open := func() (io.ReadCloser, error) { return os.Open(local) }
-	if err := repo.Put(ctx, rel, open, size); err != nil {
+func putFile(ctx context.Context, repo artifacts.Repo, local, rel string, size int64) error {
+	f, err := os.Open(local)
+	if err != nil {
+		return fmt.Errorf("log artifact: %w", err)
+	}
+	defer func() { _ = f.Close() }()
+	if err := repo.Put(ctx, rel, f, size); err != nil {
 		return fmt.Errorf("log artifact %s: %w", local, err)
 	}
 	return nil
@@ -186,7 +192,7 @@ func (c *Client) ListArtifacts(ctx context.Context, runID, artifactPath string) 
 
 // DownloadArtifacts downloads a run's artifact path (file or folder) into
 // dst, which must not exist or be empty.
-func (c *Client) DownloadArtifacts(ctx context.Context, runID, artifactPath, dst string, o fetch.DownloadOptions) error {
+func (c *Client) DownloadArtifacts(ctx context.Context, runID, artifactPath, dst string, o artifacts.DownloadOptions) error {
 	repo, err := c.artifactRepo(ctx, runID)
 	if err != nil {
 		return err
@@ -194,5 +200,5 @@ func (c *Client) DownloadArtifacts(ctx context.Context, runID, artifactPath, dst
 	if o.Logger == nil {
 		o.Logger = c.log
 	}
-	return fetch.Download(ctx, repo, cleanArtifactPath(artifactPath), dst, o)
+	return artifacts.Download(ctx, repo, cleanArtifactPath(artifactPath), dst, o)
 }

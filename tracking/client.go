@@ -11,7 +11,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/mlgate/mlgate/internal/fetch"
+	"github.com/mlgate/mlgate/artifacts"
 	"github.com/mlgate/mlgate/rest"
 )
 
@@ -23,7 +23,7 @@ type Client struct {
 	backend   Backend
 	transport *rest.Transport // nil for the embedded backend
 	log       *slog.Logger
-	repoOpts  fetch.Options
+	repoOpts  artifacts.Options
 	artDest   string
 
 	artURIs sync.Map // run id → artifact URI
@@ -61,9 +61,10 @@ func NewClient(cfg Config) (*Client, error) {
 		}
 		c.transport = t
 		c.backend = NewRESTBackend(t)
-		c.repoOpts = fetch.Options{Tracking: t, S3: cfg.S3}
+		c.repoOpts = cfg.Artifacts
+		c.repoOpts.Tracking = t
 	default:
-		c.repoOpts = fetch.Options{S3: cfg.S3}
+		c.repoOpts = cfg.Artifacts
 		b, err := openEmbedded(uri, cfg)
 		if err != nil {
 			return nil, err

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/mlgate/mlgate/internal/fetch"
+	"github.com/mlgate/mlgate/artifacts"
 	"github.com/mlgate/mlgate/rest"
 )
 
@@ -38,8 +38,10 @@ type Config struct {
 	// experiments whose artifact location is mlflow-artifacts: (default
 	// ./mlartifacts).
 	ArtifactsDestination string
-	// S3 configures s3: artifact locations (AWS_* and MLFLOW_S3_ENDPOINT_URL).
-	S3 fetch.S3Config
+	// Artifacts reach the artifact stores (s3://, gs://, wasbs://, ...);
+	// FromEnv fills it with artifacts.FromEnv. Its Tracking transport is
+	// set by NewClient.
+	Artifacts artifacts.Options
 	// Logger receives warnings (retries, truncations); nil discards them.
 	Logger *slog.Logger
 }
@@ -54,9 +56,9 @@ const DefaultTrackingURI = "sqlite:///mlflow.db"
 // MLFLOW_TRACKING_USERNAME, MLFLOW_TRACKING_PASSWORD, MLFLOW_TRACKING_TOKEN,
 // MLFLOW_TRACKING_INSECURE_TLS, MLFLOW_HTTP_REQUEST_TIMEOUT (seconds),
 // MLFLOW_HTTP_REQUEST_MAX_RETRIES, MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR and
-// MLFLOW_ENABLE_ASYNC_LOGGING, and for s3: artifacts AWS_ACCESS_KEY_ID,
-// AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, AWS_REGION (or
-// AWS_DEFAULT_REGION) and MLFLOW_S3_ENDPOINT_URL.
+// MLFLOW_ENABLE_ASYNC_LOGGING, and the artifact stores' variables through
+// artifacts.FromEnv (MLFLOW_S3_ENDPOINT_URL, AWS_*, GOOGLE_*,
+// AZURE_STORAGE_*, ...).
 func FromEnv(getenv func(string) string) Config {
 	c := Config{
 		TrackingURI:    getenv("MLFLOW_TRACKING_URI"),
@@ -81,13 +83,7 @@ func FromEnv(getenv func(string) string) Config {
 	if f, err := strconv.ParseFloat(getenv("MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR"), 64); err == nil && f > 0 {
 		c.HTTP.BackoffFactor = f
 	}
-	c.S3 = fetch.S3Config{
-		EndpointURL:     getenv("MLFLOW_S3_ENDPOINT_URL"),
-		Region:          firstNonEmpty(getenv("AWS_REGION"), getenv("AWS_DEFAULT_REGION")),
-		AccessKeyID:     getenv("AWS_ACCESS_KEY_ID"),
-		SecretAccessKey: getenv("AWS_SECRET_ACCESS_KEY"),
-		SessionToken:    getenv("AWS_SESSION_TOKEN"),
-	}
+	c.Artifacts = artifacts.FromEnv(getenv)
 	c.User = c.HTTP.Username
 	if c.User == "" {
 		if u, err := user.Current(); err == nil {
@@ -98,15 +94,6 @@ func FromEnv(getenv func(string) string) Config {
 		c.SourceName = os.Args[0]
 	}
 	return c
-}
-
-func firstNonEmpty(ss ...string) string {
-	for _, s := range ss {
-		if s != "" {
-			return s
-		}
-	}
-	return ""
 }
 
 func envBool(s string) bool {

@@ -5,8 +5,8 @@ import (
 	"log/slog"
 	"strings"
 
+	"github.com/mlgate/mlgate/artifacts"
 	"github.com/mlgate/mlgate/internal/app"
-	"github.com/mlgate/mlgate/tracking/artifacts"
 )
 
 func runServer(ctx context.Context, env *cliEnv, args []string) error {
@@ -14,7 +14,7 @@ func runServer(ctx context.Context, env *cliEnv, args []string) error {
 	var o app.ServerOptions
 	fs.StringVar(&o.BackendStoreURI, "backend-store-uri", "sqlite:///mlgate.db", "tracking and registry store: sqlite:///path.db or postgresql://user:pass@host:port/db")
 	fs.StringVar(&o.DefaultArtifactRoot, "default-artifact-root", "", "artifact root of new experiments (default mlflow-artifacts:/ with --serve-artifacts, else ./mlruns)")
-	fs.StringVar(&o.ArtifactsDestination, "artifacts-destination", "./mlartifacts", "where proxied artifacts are stored: a folder or s3://bucket/prefix")
+	fs.StringVar(&o.ArtifactsDestination, "artifacts-destination", "./mlartifacts", "where proxied artifacts are stored: a folder or s3://, gs://, wasbs:// or abfss:// URI")
 	fs.BoolVar(&o.ServeArtifacts, "serve-artifacts", true, "serve the mlflow-artifacts proxy API")
 	noServe := fs.Bool("no-serve-artifacts", false, "disable the mlflow-artifacts proxy API")
 	fs.StringVar(&o.Host, "host", "127.0.0.1", "address to listen on")
@@ -36,13 +36,7 @@ func runServer(ctx context.Context, env *cliEnv, args []string) error {
 		return usagef("server: bad --log-level %q", *logLevel)
 	}
 	o.Logger = slog.New(slog.NewTextHandler(env.stderr, &slog.HandlerOptions{Level: level}))
-	o.S3 = artifacts.S3Options{
-		EndpointURL:     env.getenv("MLFLOW_S3_ENDPOINT_URL"),
-		Region:          firstNonEmpty(env.getenv("AWS_REGION"), env.getenv("AWS_DEFAULT_REGION")),
-		AccessKeyID:     env.getenv("AWS_ACCESS_KEY_ID"),
-		SecretAccessKey: env.getenv("AWS_SECRET_ACCESS_KEY"),
-		SessionToken:    env.getenv("AWS_SESSION_TOKEN"),
-	}
+	o.Artifacts = artifacts.FromEnv(env.getenv)
 	o.ModelVersionSourceRegex = env.getenv("MLFLOW_CREATE_MODEL_VERSION_SOURCE_VALIDATION_REGEX")
 	if v := env.getenv("MLFLOW_WEBHOOK_ALLOWED_SCHEMES"); v != "" {
 		for _, s := range strings.Split(v, ",") {
@@ -54,13 +48,4 @@ func runServer(ctx context.Context, env *cliEnv, args []string) error {
 		o.WebhookAllowPrivateIPs = true
 	}
 	return app.RunServer(ctx, o)
-}
-
-func firstNonEmpty(vals ...string) string {
-	for _, v := range vals {
-		if v != "" {
-			return v
-		}
-	}
-	return ""
 }

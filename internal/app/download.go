@@ -11,7 +11,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
-	"github.com/mlgate/mlgate/internal/fetch"
+	"github.com/mlgate/mlgate/artifacts"
 	"github.com/mlgate/mlgate/pkgformat"
 	"github.com/mlgate/mlgate/registry"
 	"github.com/mlgate/mlgate/rest"
@@ -57,7 +57,7 @@ type ModelSource struct {
 	opts      ModelSourceOptions
 	transport *rest.Transport // nil when the tracking URI is not http(s)
 	reg       *registry.Client
-	cache     *fetch.Cache
+	cache     *artifacts.Cache
 }
 
 // NewModelSource returns a ModelSource.
@@ -68,7 +68,7 @@ func NewModelSource(o ModelSourceOptions) (*ModelSource, error) {
 	if o.CacheDir == "" {
 		o.CacheDir = DefaultCacheDir(func(string) string { return "" })
 	}
-	s := &ModelSource{opts: o, cache: &fetch.Cache{Dir: o.CacheDir}}
+	s := &ModelSource{opts: o, cache: &artifacts.Cache{Dir: o.CacheDir}}
 	uri := o.Tracking.TrackingURI
 	if strings.HasPrefix(uri, "http://") || strings.HasPrefix(uri, "https://") {
 		hc := o.Tracking.HTTP
@@ -125,7 +125,9 @@ func (s *ModelSource) fetch(ctx context.Context, uri string, res *registry.Resol
 			return u.Path, nil
 		}
 	}
-	repo, err := fetch.OpenRepo(res.ArtifactURI, fetch.Options{Tracking: s.transport, S3: s.opts.Tracking.S3})
+	opts := s.opts.Tracking.Artifacts
+	opts.Tracking = s.transport
+	repo, err := artifacts.Open(ctx, res.ArtifactURI, opts)
 	if err != nil {
 		return "", fmt.Errorf("%s: %w", uri, err)
 	}
@@ -136,8 +138,8 @@ func (s *ModelSource) fetch(ctx context.Context, uri string, res *registry.Resol
 	return dir, nil
 }
 
-func (s *ModelSource) downloadOptions() fetch.DownloadOptions {
-	return fetch.DownloadOptions{Concurrency: s.opts.Concurrency, Logger: s.opts.Logger, Progress: s.opts.Progress}
+func (s *ModelSource) downloadOptions() artifacts.DownloadOptions {
+	return artifacts.DownloadOptions{Concurrency: s.opts.Concurrency, Logger: s.opts.Logger, Progress: s.opts.Progress}
 }
 
 // Download resolves uri once and writes its files into dst (which must not
@@ -153,7 +155,7 @@ func (s *ModelSource) Download(ctx context.Context, uri, dst string) (*registry.
 	if err != nil {
 		return nil, err
 	}
-	if err := fetch.CopyTree(dir, dst); err != nil {
+	if err := artifacts.CopyTree(dir, dst); err != nil {
 		return nil, fmt.Errorf("copy %s to %s: %w", uri, dst, err)
 	}
 	if res.Name != "" {

@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mlgate/mlgate/internal/fetch"
+	"github.com/mlgate/mlgate/artifacts"
 	"github.com/mlgate/mlgate/tracking"
 )
 
@@ -130,7 +130,7 @@ func TestServeLogsItsRunToTracking(t *testing.T) {
 		t.Fatalf("artifacts under serving/: %+v", files)
 	}
 	dst := t.TempDir()
-	if err := c.DownloadArtifacts(ctx, runID, "serving", dst, fetch.DownloadOptions{}); err != nil {
+	if err := c.DownloadArtifacts(ctx, runID, "serving", dst, artifacts.DownloadOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	raw, err := os.ReadFile(filepath.Join(dst, "serving", "summary.json"))

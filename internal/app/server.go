@@ -18,13 +18,14 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/mlgate/mlgate/artifacts"
 	"github.com/mlgate/mlgate/internal/auth"
 	"github.com/mlgate/mlgate/internal/conns"
 	"github.com/mlgate/mlgate/internal/db"
 	"github.com/mlgate/mlgate/internal/version"
 	regserver "github.com/mlgate/mlgate/registry/server"
 	regstore "github.com/mlgate/mlgate/registry/store"
-	"github.com/mlgate/mlgate/tracking/artifacts"
+	"github.com/mlgate/mlgate/tracking/proxy"
 	trkserver "github.com/mlgate/mlgate/tracking/server"
 	"github.com/mlgate/mlgate/tracking/store"
 )
@@ -36,8 +37,9 @@ type ServerOptions struct {
 	// DefaultArtifactRoot is where new experiments store artifacts; empty
 	// means mlflow-artifacts:/ when ServeArtifacts, else ./mlruns.
 	DefaultArtifactRoot string
-	// ArtifactsDestination is the proxied artifact store (a folder or
-	// s3://bucket/prefix; default ./mlartifacts).
+	// ArtifactsDestination is the proxied artifact store: a folder or any
+	// URI artifacts.Open reads (s3://, gs://, wasbs://, abfss://; default
+	// ./mlartifacts).
 	ArtifactsDestination string
 	// ServeArtifacts enables the mlflow-artifacts proxy routes.
 	ServeArtifacts bool
@@ -47,8 +49,9 @@ type ServerOptions struct {
 	// Auth is "none" (default) or "basic"; AuthUsersFile is the users file.
 	Auth          string
 	AuthUsersFile string
-	// S3 configures s3:// artifact roots.
-	S3 artifacts.S3Options
+	// Artifacts reach the artifact stores of the destination and of
+	// artifact roots (artifacts.FromEnv).
+	Artifacts artifacts.Options
 	// ModelVersionSourceRegex, when set, must match the source of every
 	// new model version (MLFLOW_CREATE_MODEL_VERSION_SOURCE_VALIDATION_REGEX).
 	ModelVersionSourceRegex string
@@ -192,28 +195,16 @@ func (s *Server) build(ctx context.Context) error {
 	}
 	s.registry = reg
 
-	resolver := &artifacts.Resolver{}
-	if o.S3.Configured() {
-		resolver.S3 = func(bucket, prefix string) (artifacts.Repo, error) {
-			return artifacts.NewS3(o.S3, bucket, prefix)
-		}
-	}
+	resolver := &proxy.Resolver{Options: o.Artifacts}
 	if o.ServeArtifacts {
 		dest := o.ArtifactsDestination
-		if strings.HasPrefix(dest, "s3://") {
-			repo, err := resolver.Resolve(dest)
-			if err != nil {
-				return fmt.Errorf("artifacts destination: %w", err)
-			}
-			resolver.Proxy = repo
-		} else {
-			dest = strings.TrimPrefix(dest, "file://")
-			abs, err := filepath.Abs(dest)
-			if err != nil {
-				return err
-			}
-			resolver.Proxy = artifacts.NewLocal(abs)
+		opts := o.Artifacts
+		opts.Tracking = nil
+		repo, err := artifacts.Open(ctx, dest, opts)
+		if err != nil {
+			return fmt.Errorf("artifacts destination %s: %w", dest, err)
 		}
+		resolver.Proxy = repo
 	}
 
 	gin.SetMode(gin.ReleaseMode)
@@ -244,7 +235,7 @@ func (s *Server) build(ctx context.Context) error {
 	if err := regserver.Mount(e, ropts); err != nil {
 		return err
 	}
-	artifacts.NewHandlers(artifacts.Options{
+	proxy.NewHandlers(proxy.Options{
 		Resolver: resolver,
 		RunArtifactURI: func(ctx context.Context, runID string) (string, error) {
 			r, err := tr.GetRun(ctx, runID)

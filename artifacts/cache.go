@@ -1,4 +1,4 @@
-package fetch
+package artifacts
 
 import (
 	"context"
@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"net/url"
 	"os"
 	"path"
 	"path/filepath"
@@ -36,7 +37,7 @@ func (c *Cache) Fetch(ctx context.Context, r Repo, rel string, o DownloadOptions
 	}
 	key := treeKey(r.URI(), rel, files)
 	final := filepath.Join(c.Dir, key)
-	if verifyTree(final, files, strip) == nil {
+	if verifyTree(final, r.URI(), files, strip) == nil {
 		o.Logger.DebugContext(ctx, "artifact cache hit", "uri", r.URI(), "path", rel, "dir", final)
 		return final, nil
 	}
@@ -59,12 +60,12 @@ func (c *Cache) Fetch(ctx context.Context, r Repo, rel string, o DownloadOptions
 	if err := downloadFiles(ctx, r, files, strip, tmp, o); err != nil {
 		return "", err
 	}
-	if err := verifyTree(tmp, files, strip); err != nil {
+	if err := verifyTree(tmp, r.URI(), files, strip); err != nil {
 		return "", fmt.Errorf("download %s: %w", r.URI(), err)
 	}
 	if err := os.Rename(tmp, final); err != nil {
 		// Another process may have finished the same tree first.
-		if verifyTree(final, files, strip) == nil {
+		if verifyTree(final, r.URI(), files, strip) == nil {
 			return final, nil
 		}
 		return "", fmt.Errorf("artifact cache: %w", err)
@@ -91,7 +92,7 @@ func Download(ctx context.Context, r Repo, rel, dst string, o DownloadOptions) e
 	if err := downloadFiles(ctx, r, files, strip, tmp, o); err != nil {
 		return err
 	}
-	if err := verifyTree(tmp, files, strip); err != nil {
+	if err := verifyTree(tmp, r.URI(), files, strip); err != nil {
 		return err
 	}
 	_ = os.Remove(dst) // an empty folder
@@ -172,7 +173,7 @@ func listTree(ctx context.Context, r Repo, rel string) ([]Entry, string, error) 
 	// Not a folder (or an empty one): try it as one file.
 	rc, size, err := r.Open(ctx, rel)
 	if err != nil {
-		return nil, "", fmt.Errorf("nothing found at %s: %w", joinRel(r.URI(), rel), err)
+		return nil, "", fmt.Errorf("nothing found at %q: %w", rel, err)
 	}
 	_ = rc.Close()
 	parent := path.Dir(rel)
@@ -193,12 +194,9 @@ func treeKey(uri, rel string, files []Entry) string {
 
 // verifyTree checks that every listed file exists under dir with the listed
 // size.
-func verifyTree(dir string, files []Entry, strip string) error {
+func verifyTree(dir, uri string, files []Entry, strip string) error {
 	for _, f := range files {
-		rel := strings.TrimPrefix(strings.TrimPrefix(f.Path, strip), "/")
-		if rel == "" {
-			rel = path.Base(f.Path)
-		}
+		rel := localRel(uri, f, strip)
 		st, err := os.Stat(filepath.Join(dir, filepath.FromSlash(rel)))
 		if err != nil {
 			return err
@@ -208,4 +206,23 @@ func verifyTree(dir string, files []Entry, strip string) error {
 		}
 	}
 	return nil
+}
+
+// localRel is where a listed file lands in the download folder: its path
+// under strip, or for a single file its base name (taken from the URI when
+// the URI is the file itself).
+func localRel(uri string, f Entry, strip string) string {
+	rel := strings.TrimPrefix(strings.TrimPrefix(f.Path, strip), "/")
+	if rel == "" {
+		rel = path.Base(f.Path)
+	}
+	if rel == "." || rel == "/" {
+		rel = "artifact"
+		if u, err := url.Parse(uri); err == nil {
+			if b := path.Base(u.Path); b != "." && b != "/" {
+				rel = b
+			}
+		}
+	}
+	return rel
 }

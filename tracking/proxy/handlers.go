@@ -1,4 +1,4 @@
-package artifacts
+package proxy
 
 import (
 	"context"
@@ -11,6 +11,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/mlgate/mlgate/artifacts"
 	"github.com/mlgate/mlgate/internal/apierr"
 )
 
@@ -69,7 +70,7 @@ func (h *Handlers) Mount(r gin.IRouter, read, write []gin.HandlerFunc) {
 	r.GET("/model-versions/get-artifact", rd(h.getModelVersionArtifact)...)
 }
 
-func (h *Handlers) proxy() (Repo, error) {
+func (h *Handlers) proxy() (artifacts.Repo, error) {
 	if h.o.Resolver == nil || h.o.Resolver.Proxy == nil {
 		return nil, &apierr.Error{Code: apierr.TemporarilyUnavailable, Status: http.StatusServiceUnavailable,
 			Message: "This endpoint is only available when the server runs with artifact serving enabled (--serve-artifacts)."}
@@ -78,15 +79,20 @@ func (h *Handlers) proxy() (Repo, error) {
 }
 
 func wildcard(c *gin.Context) (string, error) {
-	return CleanPath(strings.TrimPrefix(c.Param("path"), "/"))
+	return cleanPath(strings.TrimPrefix(c.Param("path"), "/"))
+}
+
+// cleanPath is artifacts.CleanPath answering INVALID_PARAMETER_VALUE.
+func cleanPath(p string) (string, error) {
+	c, err := artifacts.CleanPath(p)
+	if err != nil {
+		return "", apierr.Wrap(apierr.InvalidParameterValue, err)
+	}
+	return c, nil
 }
 
 func (h *Handlers) getProxy(c *gin.Context) error {
-	repo, err := h.proxy()
-	if err != nil {
-		return err
-	}
-	rel, err := wildcard(c)
+	repo, rel, err := h.proxyPath(c)
 	if err != nil {
 		return err
 	}
@@ -96,7 +102,26 @@ func (h *Handlers) getProxy(c *gin.Context) error {
 	return serveFile(c, repo, rel)
 }
 
-func serveFile(c *gin.Context, repo Repo, rel string) error {
+// proxyPath returns the proxy repo and the cleaned path of the route.
+func (h *Handlers) proxyPath(c *gin.Context) (artifacts.Repo, string, error) {
+	repo, err := h.proxy()
+	if err != nil {
+		return nil, "", err
+	}
+	rel, err := wildcard(c)
+	return repo, rel, err
+}
+
+// written answers a write that succeeded, or the error.
+func written(c *gin.Context, err error) error {
+	if err != nil {
+		return err
+	}
+	c.Data(http.StatusOK, "application/json", []byte("{}"))
+	return nil
+}
+
+func serveFile(c *gin.Context, repo artifacts.Repo, rel string) error {
 	rc, size, err := repo.Open(c.Request.Context(), rel)
 	if err != nil {
 		return err
@@ -113,38 +138,25 @@ func serveFile(c *gin.Context, repo Repo, rel string) error {
 }
 
 func (h *Handlers) putProxy(c *gin.Context) error {
-	repo, err := h.proxy()
-	if err != nil {
-		return err
-	}
-	rel, err := wildcard(c)
+	repo, rel, err := h.proxyPath(c)
 	if err != nil {
 		return err
 	}
 	if rel == "" {
-		return badPath(c.Param("path"))
+		return apierr.New(apierr.InvalidParameterValue, "Invalid path: %q. A file path is required.", c.Param("path"))
 	}
-	if err := repo.Put(c.Request.Context(), rel, c.Request.Body, c.Request.ContentLength); err != nil {
-		return err
-	}
-	c.Data(http.StatusOK, "application/json", []byte("{}"))
-	return nil
+	return written(c, repo.Put(c.Request.Context(), rel, c.Request.Body, c.Request.ContentLength))
 }
 
 func (h *Handlers) deleteProxy(c *gin.Context) error {
-	repo, err := h.proxy()
+	repo, rel, err := h.proxyPath(c)
 	if err != nil {
 		return err
 	}
-	rel, err := wildcard(c)
-	if err != nil {
-		return err
+	if rel == "" {
+		return apierr.New(apierr.InvalidParameterValue, "Invalid path: %q. The artifact root cannot be deleted.", c.Param("path"))
 	}
-	if err := repo.Delete(c.Request.Context(), rel); err != nil {
-		return err
-	}
-	c.Data(http.StatusOK, "application/json", []byte("{}"))
-	return nil
+	return written(c, repo.Delete(c.Request.Context(), rel))
 }
 
 type wFile struct {
@@ -153,14 +165,14 @@ type wFile struct {
 	FileSize *int64 `json:"file_size,omitempty"`
 }
 
-func filesOut(fs []FileInfo, base bool) []wFile {
+func filesOut(fs []artifacts.Entry, base bool) []wFile {
 	out := make([]wFile, 0, len(fs))
 	for _, f := range fs {
 		w := wFile{Path: f.Path, IsDir: f.IsDir}
 		if base {
 			w.Path = path.Base(f.Path)
 		}
-		if !f.IsDir {
+		if !f.IsDir && f.Size >= 0 {
 			size := f.Size
 			w.FileSize = &size
 		}
@@ -174,7 +186,7 @@ func (h *Handlers) listProxy(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	rel, err := CleanPath(c.Query("path"))
+	rel, err := cleanPath(c.Query("path"))
 	if err != nil {
 		return err
 	}
@@ -194,7 +206,7 @@ func (h *Handlers) multipart(*gin.Context) error {
 	return apierr.New(apierr.NotImplemented, "Multipart upload is not supported for the current artifact repository")
 }
 
-func (h *Handlers) runRepo(c *gin.Context, runID string) (Repo, string, error) {
+func (h *Handlers) runRepo(c *gin.Context, runID string) (artifacts.Repo, string, error) {
 	if runID == "" {
 		return nil, "", apierr.New(apierr.InvalidParameterValue, "Missing value for required parameter 'run_id'. See the API docs for more information about request parameters.")
 	}
@@ -206,14 +218,14 @@ func (h *Handlers) runRepo(c *gin.Context, runID string) (Repo, string, error) {
 	return repo, uri, err
 }
 
-func (h *Handlers) resolve(ctx context.Context, uri string) (Repo, error) {
+func (h *Handlers) resolve(ctx context.Context, uri string) (artifacts.Repo, error) {
 	if rest, ok := strings.CutPrefix(uri, "runs:/"); ok { // runs:/<run_id>/<path>
 		runID, sub, _ := strings.Cut(strings.TrimPrefix(rest, "/"), "/")
 		runURI, err := h.o.RunArtifactURI(ctx, runID)
 		if err != nil {
 			return nil, err
 		}
-		p, err := CleanPath(sub)
+		p, err := cleanPath(sub)
 		if err != nil {
 			return nil, err
 		}
@@ -221,31 +233,39 @@ func (h *Handlers) resolve(ctx context.Context, uri string) (Repo, error) {
 		if err != nil {
 			return nil, err
 		}
-		return Sub(repo, p), nil
+		return artifacts.Sub(repo, p)
 	}
-	repo, err := h.o.Resolver.Resolve(uri)
+	repo, err := h.o.Resolver.Resolve(ctx, uri)
+	var se *artifacts.StoreError
 	switch {
 	case errors.Is(err, ErrNoProxy):
 		return nil, &apierr.Error{Code: apierr.TemporarilyUnavailable, Status: http.StatusServiceUnavailable, Message: err.Error()}
+	case errors.As(err, &se):
+		return nil, err // names the store, with its own code
 	case err != nil:
 		return nil, apierr.Wrap(apierr.InvalidParameterValue, err)
 	}
 	return repo, nil
 }
 
-func (h *Handlers) listRun(c *gin.Context) error {
-	runID := c.Query("run_id")
-	if runID == "" {
-		runID = c.Query("run_uuid")
+func runID(c *gin.Context) string {
+	if id := c.Query("run_id"); id != "" {
+		return id
 	}
-	rel, err := CleanPath(c.Query("path"))
-	if err != nil {
-		return err
+	return c.Query("run_uuid")
+}
+
+// filePath is the cleaned, required "path" query parameter.
+func filePath(c *gin.Context) (string, error) {
+	rel, err := cleanPath(c.Query("path"))
+	if err == nil && rel == "" {
+		err = apierr.New(apierr.InvalidParameterValue, "Missing value for required parameter 'path'. See the API docs for more information about request parameters.")
 	}
-	repo, uri, err := h.runRepo(c, runID)
-	if err != nil {
-		return err
-	}
+	return rel, err
+}
+
+// listing answers the entries of rel in repo, rooted at uri.
+func listing(c *gin.Context, repo artifacts.Repo, uri, rel string) error {
 	fs, err := repo.List(c.Request.Context(), rel)
 	if err != nil {
 		return err
@@ -258,19 +278,24 @@ func (h *Handlers) listRun(c *gin.Context) error {
 	return nil
 }
 
-func (h *Handlers) getRunArtifact(c *gin.Context) error {
-	runID := c.Query("run_id")
-	if runID == "" {
-		runID = c.Query("run_uuid")
-	}
-	rel, err := CleanPath(c.Query("path"))
+func (h *Handlers) listRun(c *gin.Context) error {
+	rel, err := cleanPath(c.Query("path"))
 	if err != nil {
 		return err
 	}
-	if rel == "" {
-		return apierr.New(apierr.InvalidParameterValue, "Missing value for required parameter 'path'. See the API docs for more information about request parameters.")
+	repo, uri, err := h.runRepo(c, runID(c))
+	if err != nil {
+		return err
 	}
-	repo, _, err := h.runRepo(c, runID)
+	return listing(c, repo, uri, rel)
+}
+
+func (h *Handlers) getRunArtifact(c *gin.Context) error {
+	rel, err := filePath(c)
+	if err != nil {
+		return err
+	}
+	repo, _, err := h.runRepo(c, runID(c))
 	if err != nil {
 		return err
 	}
@@ -285,12 +310,9 @@ func (h *Handlers) getModelVersionArtifact(c *gin.Context) error {
 	if name == "" || version == "" {
 		return apierr.New(apierr.InvalidParameterValue, "Missing value for required parameters 'name' and 'version'.")
 	}
-	rel, err := CleanPath(c.Query("path"))
+	rel, err := filePath(c)
 	if err != nil {
 		return err
-	}
-	if rel == "" {
-		return apierr.New(apierr.InvalidParameterValue, "Missing value for required parameter 'path'. See the API docs for more information about request parameters.")
 	}
 	uri, err := h.o.ModelVersionURI(c.Request.Context(), name, version)
 	if err != nil {
@@ -307,7 +329,7 @@ func (h *Handlers) listLoggedModel(c *gin.Context) error {
 	if h.o.LoggedModelURI == nil {
 		return apierr.New(apierr.EndpointNotFound, "logged model artifacts are not served")
 	}
-	rel, err := CleanPath(c.Query("artifact_directory_path"))
+	rel, err := cleanPath(c.Query("artifact_directory_path"))
 	if err != nil {
 		return err
 	}
@@ -319,14 +341,5 @@ func (h *Handlers) listLoggedModel(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	fs, err := repo.List(c.Request.Context(), rel)
-	if err != nil {
-		return err
-	}
-	out := gin.H{"root_uri": uri}
-	if len(fs) > 0 {
-		out["files"] = filesOut(fs, false)
-	}
-	c.JSON(http.StatusOK, out)
-	return nil
+	return listing(c, repo, uri, rel)
 }

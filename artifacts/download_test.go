@@ -1,4 +1,4 @@
-package fetch
+package artifacts
 
 import (
 	"context"
@@ -118,7 +118,7 @@ func newProxy(t *testing.T, p *fakeProxy) Repo {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r, err := OpenRepo("mlflow-artifacts:/1/run/artifacts/model", Options{Tracking: tr})
+	r, err := Open(context.Background(), "mlflow-artifacts:/1/run/artifacts/model", Options{Tracking: tr})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -228,31 +228,26 @@ func TestCacheRepairsDamagedEntry(t *testing.T) {
 	checkModelTree(t, dir2)
 }
 
-func TestConnectionCutMidDownloadIsRetried(t *testing.T) {
-	p := &fakeProxy{files: modelFiles(), cut: map[string]int{"1/run/artifacts/model/model.onnx": 2}}
-	repo := newProxy(t, p)
-	cache := &Cache{Dir: t.TempDir()}
-	dir, err := cache.Fetch(context.Background(), repo, "", DownloadOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	checkModelTree(t, dir)
-	if n := p.gets.Load(); n != 6 {
-		t.Fatalf("%d GETs, want 6 (two cut transfers retried)", n)
-	}
-}
-
-func TestSizeMismatchIsCaughtAndFetchedAgain(t *testing.T) {
-	p := &fakeProxy{files: modelFiles(), short: map[string]int{"1/run/artifacts/model/sub/extra.txt": 1}}
-	repo := newProxy(t, p)
-	cache := &Cache{Dir: t.TempDir()}
-	dir, err := cache.Fetch(context.Background(), repo, "", DownloadOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	checkModelTree(t, dir)
-	if p.gets.Load() != 5 {
-		t.Fatalf("%d GETs, want 5 (one refetch)", p.gets.Load())
+// TestFaultsAreRetried: a connection cut mid-transfer (twice) and a body
+// shorter than the listing (once) are fetched again.
+func TestFaultsAreRetried(t *testing.T) {
+	for name, tc := range map[string]struct {
+		p    *fakeProxy
+		gets int32
+	}{
+		"cut":   {&fakeProxy{files: modelFiles(), cut: map[string]int{"1/run/artifacts/model/model.onnx": 2}}, 6},
+		"short": {&fakeProxy{files: modelFiles(), short: map[string]int{"1/run/artifacts/model/sub/extra.txt": 1}}, 5},
+	} {
+		t.Run(name, func(t *testing.T) {
+			dir, err := (&Cache{Dir: t.TempDir()}).Fetch(context.Background(), newProxy(t, tc.p), "", DownloadOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkModelTree(t, dir)
+			if n := tc.p.gets.Load(); n != tc.gets {
+				t.Fatalf("%d GETs, want %d (4 files and the retries)", n, tc.gets)
+			}
+		})
 	}
 }
 
@@ -318,7 +313,11 @@ func TestDownloadRefusesNonEmptyDestination(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dst, "x"), nil, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	err := Download(context.Background(), newLocalRepo(t.TempDir()), "", dst, DownloadOptions{})
+	r, err := openLocal(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = Download(context.Background(), r, "", dst, DownloadOptions{})
 	if err == nil || !strings.Contains(err.Error(), "not empty") {
 		t.Fatalf("err = %v", err)
 	}
@@ -326,12 +325,12 @@ func TestDownloadRefusesNonEmptyDestination(t *testing.T) {
 
 func TestLocalRepoRoundTrip(t *testing.T) {
 	root := t.TempDir()
-	r, err := OpenRepo("file://"+root, Options{})
+	r, err := Open(context.Background(), "file://"+root, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	for rel, body := range map[string]string{"a/b.txt": "bb", "c.txt": "c"} {
-		err := r.Put(context.Background(), rel, func() (ioReadCloser, error) { return nopCloser(body), nil }, int64(len(body)))
+		err := r.Put(context.Background(), rel, strings.NewReader(body), int64(len(body)))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -340,8 +339,8 @@ func TestLocalRepoRoundTrip(t *testing.T) {
 	if err != nil || len(files) != 2 || files[0].Path != "a/b.txt" || files[0].Size != 2 {
 		t.Fatalf("walk %v %v", files, err)
 	}
-	if err := r.Put(context.Background(), "../escape", func() (ioReadCloser, error) { return nopCloser("x"), nil }, 1); err == nil {
-		t.Fatal("put outside the root succeeded")
+	if err := r.Put(context.Background(), "../escape", strings.NewReader("x"), 1); !errors.Is(err, ErrBadPath) {
+		t.Fatalf("put outside the root: %v", err)
 	}
 	// A single file downloads under its base name.
 	dir, err := (&Cache{Dir: t.TempDir()}).Fetch(context.Background(), r, "a/b.txt", DownloadOptions{})
@@ -353,15 +352,15 @@ func TestLocalRepoRoundTrip(t *testing.T) {
 	}
 }
 
-func TestOpenRepoSchemes(t *testing.T) {
+func TestOpenSchemes(t *testing.T) {
 	for uri, ok := range map[string]bool{
 		"/tmp/x": true, "file:///tmp/x": true, "runs:/abc/model": false, "ftp://h/x": false,
 		"mlflow-artifacts:/0/x":                            false, // no tracking server
 		"https://h/api/2.0/mlflow-artifacts/artifacts/0/x": true, "https://h/file.onnx": true,
 	} {
-		_, err := OpenRepo(uri, Options{})
+		_, err := Open(context.Background(), uri, Options{})
 		if (err == nil) != ok {
-			t.Errorf("OpenRepo(%q) err = %v, want ok=%v", uri, err, ok)
+			t.Errorf("Open(%q) err = %v, want ok=%v", uri, err, ok)
 		}
 	}
 }

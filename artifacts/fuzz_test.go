@@ -1,4 +1,4 @@
-package fetch
+package artifacts
 
 import (
 	"context"
@@ -24,7 +24,7 @@ func FuzzProxyListing(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	repo, err := OpenRepo("mlflow-artifacts:/root", Options{Tracking: tr})
+	repo, err := Open(context.Background(), "mlflow-artifacts:/root", Options{Tracking: tr})
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -35,7 +35,7 @@ func FuzzProxyListing(f *testing.F) {
 			return
 		}
 		for _, e := range es {
-			if safeRel(e.Path) != nil || !strings.HasPrefix(e.Path, "dir/") || path.Clean(e.Path) != e.Path {
+			if checkRel(e.Path) != nil || !strings.HasPrefix(e.Path, "dir/") || path.Clean(e.Path) != e.Path {
 				t.Fatalf("listing entry %q escapes its folder", e.Path)
 			}
 		}
