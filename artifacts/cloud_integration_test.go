@@ -17,24 +17,6 @@ import (
 
 // Checks the cloud backends (gs, wasbs) share, on top of testRepo.
 
-// halfReader yields n bytes, then fails.
-type halfReader struct {
-	n   int
-	err error
-}
-
-func (f *halfReader) Read(p []byte) (int, error) {
-	if f.n == 0 {
-		return 0, f.err
-	}
-	k := min(len(p), f.n)
-	for i := range p[:k] {
-		p[i] = 'x'
-	}
-	f.n -= k
-	return k, nil
-}
-
 // testBigFile stores size random bytes at rel (with the size given, then
 // again unknown), reads them back whole and in parallel ranges through
 // RangeOpener, and compares checksums.
@@ -105,9 +87,8 @@ func testBigFile(t *testing.T, r Repo, rel string, size int) {
 func testPutFails(t *testing.T, r Repo, rel string, n int) {
 	t.Helper()
 	ctx := context.Background()
-	boom := errors.New("disk on fire")
-	err := r.Put(ctx, rel, &halfReader{n: n, err: boom}, int64(2*n))
-	if !errors.Is(err, boom) || !strings.Contains(err.Error(), r.URI()) {
+	err := r.Put(ctx, rel, &failingReader{n: n}, int64(2*n))
+	if !errors.Is(err, errReaderBroke) || !strings.Contains(err.Error(), r.URI()) {
 		t.Errorf("put with a reader failing after %d bytes: %v, want the reader's error naming the store", n, err)
 	}
 	if err := r.Put(ctx, rel, strings.NewReader(strings.Repeat("y", n)), int64(n+1)); err == nil {
