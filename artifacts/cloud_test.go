@@ -3,6 +3,9 @@ package artifacts
 import (
 	"context"
 	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
@@ -89,6 +92,50 @@ func TestURIPath(t *testing.T) {
 	} {
 		if got := uriPath(uri); got != want {
 			t.Errorf("uriPath(%q) = %q, want %q", uri, got, want)
+		}
+	}
+}
+
+// TestGCSRangesOfAServerThatIgnoresThem checks reads against a JSON API
+// that answers every read with the whole object, and an empty object that
+// has no byte 0 to start a range at.
+func TestGCSRangesOfAServerThatIgnoresThem(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch {
+		case r.URL.Query().Get("alt") != "media":
+			http.Error(w, "not a read", http.StatusBadRequest)
+		case strings.HasSuffix(r.URL.Path, "/o/empty") && r.Header.Get("Range") != "":
+			w.WriteHeader(http.StatusRequestedRangeNotSatisfiable)
+		case strings.HasSuffix(r.URL.Path, "/o/empty"):
+			w.WriteHeader(http.StatusOK)
+		default:
+			_, _ = io.WriteString(w, "0123456789")
+		}
+	}))
+	defer srv.Close()
+	ctx := context.Background()
+	r, err := Open(ctx, "gs://bk", Options{GCS: GCSOptions{Endpoint: srv.URL + "/storage/v1/", DownloadChunkSize: 4}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc, err := r.(RangeOpener).OpenRange(ctx, "obj", 3, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := io.ReadAll(rc)
+	_ = rc.Close()
+	if err != nil || string(got) != "3456" {
+		t.Errorf("range 3+4 = %q, %v; want 3456", got, err)
+	}
+	for rel, want := range map[string]string{"obj": "0123456789", "empty": ""} {
+		rc, _, err := r.Open(ctx, rel)
+		if err != nil {
+			t.Fatalf("open %s: %v", rel, err)
+		}
+		got, err := io.ReadAll(rc)
+		_ = rc.Close()
+		if err != nil || string(got) != want {
+			t.Errorf("open %s in chunks = %q, %v; want %q", rel, got, err, want)
 		}
 	}
 }

@@ -274,6 +274,19 @@ func (a *gcsAPI) get(ctx context.Context, bucket, key string, off, n int64, gen 
 	}
 	info.generation = resp.Header.Get("X-Goog-Generation")
 	info.size = resp.ContentLength
+	var body io.Reader = resp.Body
+	if ranged && resp.StatusCode == http.StatusOK {
+		// The whole object came back (a server that ignores ranges, or
+		// one that transcodes): cut the range out of it.
+		if _, err := io.CopyN(io.Discard, resp.Body, off); err != nil {
+			_ = resp.Body.Close()
+			cancel()
+			return nil, info, fmt.Errorf("google cloud storage: skipping to byte %d: %w", off, err)
+		}
+		if n > 0 {
+			body = io.LimitReader(resp.Body, n)
+		}
+	}
 	if resp.StatusCode == http.StatusPartialContent {
 		info.size = -1
 		cr := resp.Header.Get("Content-Range") // bytes a-b/total
@@ -283,17 +296,19 @@ func (a *gcsAPI) get(ctx context.Context, bucket, key string, off, n int64, gen 
 			}
 		}
 	}
-	return &cancelBody{ReadCloser: resp.Body, cancel: cancel}, info, nil
+	return &cancelBody{Reader: body, body: resp.Body, cancel: cancel}, info, nil
 }
 
-// cancelBody ends a response's context when it is closed.
+// cancelBody reads a response (or a part of it) and ends the response's
+// context when it is closed.
 type cancelBody struct {
-	io.ReadCloser
+	io.Reader
+	body   io.Closer
 	cancel context.CancelFunc
 }
 
 func (c *cancelBody) Close() error {
-	err := c.ReadCloser.Close()
+	err := c.body.Close()
 	c.cancel()
 	return err
 }
