@@ -251,7 +251,7 @@ func (a *gcsAPI) get(ctx context.Context, bucket, key string, off, n int64, gen 
 	u := a.objectURL(bucket, key) + "?" + q.Encode()
 	ctx, cancel := context.WithCancel(ctx)
 	ranged := off > 0 || n > 0
-	resp, err := a.call(ctx, func(ctx context.Context) (*http.Request, error) { //nolint:bodyclose // the caller closes the body
+	resp, err := a.call(ctx, func(ctx context.Context) (*http.Request, error) {
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 		if err == nil && ranged {
 			end := ""
@@ -266,7 +266,7 @@ func (a *gcsAPI) get(ctx context.Context, bucket, key string, off, n int64, gen 
 	if off == 0 && errors.As(err, &he) && he.Code == http.StatusRequestedRangeNotSatisfiable {
 		// An empty object has no byte 0: read it whole.
 		ranged = false
-		resp, err = a.call(ctx, getRequest(u)) //nolint:bodyclose // the caller closes the body
+		resp, err = a.call(ctx, getRequest(u))
 	}
 	if err != nil {
 		cancel()
