@@ -46,45 +46,50 @@ func (l *lockedBuffer) String() string {
 	return l.b.String()
 }
 
-// serveAndScore runs `mlgate models serve -m uri` in-process with env,
-// waits until it answers /ping, posts the model's serving input example
-// and returns the answer; the server is stopped before it returns.
-func serveAndScore(t *testing.T, uri string, env map[string]string) (int, string) {
+// startInProcess runs `mlgate args...` in-process with env until the test
+// ends, and waits until base+ready answers 200.
+func startInProcess(t *testing.T, env map[string]string, base, ready string, args ...string) {
 	t.Helper()
-	port := resttest.FreePort(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	var stderr lockedBuffer
 	done := make(chan int, 1)
 	go func() {
-		done <- run(ctx, &cliEnv{stdout: io.Discard, stderr: &stderr, getenv: func(k string) string { return env[k] }},
-			[]string{"models", "serve", "-m", uri, "-h", "127.0.0.1", "-p", strconv.Itoa(port)})
+		done <- run(ctx, &cliEnv{stdout: io.Discard, stderr: &stderr, getenv: func(k string) string { return env[k] }}, args)
 	}()
-	defer func() {
+	t.Cleanup(func() {
 		cancel()
 		select {
 		case <-done:
 		case <-time.After(30 * time.Second):
-			t.Errorf("models serve -m %s did not stop", uri)
+			t.Errorf("mlgate %v did not stop", args)
 		}
-	}()
-	base := fmt.Sprintf("http://127.0.0.1:%d", port)
+	})
 	for deadline := time.Now().Add(2 * time.Minute); ; {
-		if resp, err := http.Get(base + "/ping"); err == nil {
+		if resp, err := http.Get(base + ready); err == nil {
 			_ = resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
-				break
+				return
 			}
 		}
 		select {
 		case code := <-done:
 			done <- code
-			t.Fatalf("models serve -m %s exited %d:\n%s", uri, code, stderr.String())
+			t.Fatalf("mlgate %v exited %d:\n%s", args, code, stderr.String())
 		case <-time.After(200 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("models serve -m %s did not answer /ping in 2 minutes:\n%s", uri, stderr.String())
+			t.Fatalf("mlgate %v did not answer %s in 2 minutes:\n%s", args, ready, stderr.String())
 		}
 	}
+}
+
+// serveAndScore runs `mlgate models serve -m uri` in-process with env,
+// posts the model's serving input example and returns the answer.
+func serveAndScore(t *testing.T, uri string, env map[string]string) (int, string) {
+	t.Helper()
+	port := resttest.FreePort(t)
+	base := fmt.Sprintf("http://127.0.0.1:%d", port)
+	startInProcess(t, env, base, "/ping", "models", "serve", "-m", uri, "-h", "127.0.0.1", "-p", strconv.Itoa(port))
 	input, err := os.ReadFile(filepath.Join(linearDir, "serving_input_example.json"))
 	if err != nil {
 		t.Fatal(err)
