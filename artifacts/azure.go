@@ -186,21 +186,22 @@ func (r *azureRepo) List(ctx context.Context, rel string) ([]Entry, error) {
 		if err != nil {
 			return nil, storeErr(r.uri, "list", rel, azureErr(err))
 		}
-		for _, p := range page.Segment.BlobPrefixes {
-			if name := strings.TrimSuffix(strings.TrimPrefix(deref(p.Name), dir), "/"); name != "" {
-				out = append(out, Entry{Path: joinKey(rel, name), IsDir: true, Size: -1})
+		// A folder marker, or a key that is no safe path (written by
+		// another client), is not listed.
+		entry := func(name string, isDir bool, size int64) {
+			if p := joinKey(rel, strings.TrimSuffix(strings.TrimPrefix(name, dir), "/")); p != rel && checkRel(p) == nil {
+				out = append(out, Entry{Path: p, IsDir: isDir, Size: size})
 			}
 		}
+		for _, p := range page.Segment.BlobPrefixes {
+			entry(deref(p.Name), true, -1)
+		}
 		for _, b := range page.Segment.BlobItems {
-			name := strings.TrimPrefix(deref(b.Name), dir)
-			if name == "" {
-				continue
-			}
 			size := int64(-1)
 			if b.Properties != nil && b.Properties.ContentLength != nil {
 				size = *b.Properties.ContentLength
 			}
-			out = append(out, Entry{Path: joinKey(rel, name), Size: size})
+			entry(deref(b.Name), false, size)
 		}
 	}
 	slices.SortFunc(out, func(a, b Entry) int { return strings.Compare(a.Path, b.Path) })

@@ -10,6 +10,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/container"
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/service"
+
 	"github.com/mlgate/mlgate/artifacts/artifactstest"
 	"github.com/mlgate/mlgate/rest/resttest"
 )
@@ -85,6 +88,32 @@ func TestAzure(t *testing.T) {
 				t.Errorf("open with a wrong key: %v, want ErrPermission", err)
 			}
 		}
+	})
+	t.Run("traversal never reaches the container", func(t *testing.T) {
+		svc, err := service.NewClientFromConnectionString(conn.ConnectionString, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctr := svc.NewContainerClient("mlgate")
+		for _, k := range traversalSeed {
+			if _, err := ctr.NewBlockBlobClient("trav/"+k).UploadBuffer(ctx, []byte("seed"), nil); err != nil {
+				t.Fatal(err)
+			}
+		}
+		testTraversal(t, openAzureRepo(t, wasbsRoot+"/trav/root/sub", conn), func() []string {
+			var keys []string
+			pager := ctr.NewListBlobsFlatPager(&container.ListBlobsFlatOptions{Prefix: new("trav/")})
+			for pager.More() {
+				page, err := pager.NextPage(ctx)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, b := range page.Segment.BlobItems {
+					keys = append(keys, strings.TrimPrefix(*b.Name, "trav/"))
+				}
+			}
+			return keys
+		})
 	})
 	t.Run("a missing container", func(t *testing.T) {
 		uri := "wasbs://no-such-container@" + artifactstest.AzuriteAccount + ".blob.core.windows.net/p"

@@ -9,6 +9,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"io"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -126,5 +127,46 @@ func testDown(t *testing.T, r Repo) {
 		if errors.As(err, &se) && se.ErrorCode() != "TEMPORARILY_UNAVAILABLE" {
 			t.Errorf("%s: error code %s", op, se.ErrorCode())
 		}
+	}
+}
+
+// traversalSeed are the keys testTraversal puts in the bucket first: one
+// outside the repo's prefix root/sub, a sibling, a key that is no safe
+// path (as another client may write) and one file of the repo.
+var traversalSeed = []string{"outside.txt", "root/sibling.txt", "root/sub/..%2fevil", "root/sub/in.txt"}
+
+// testTraversal tries every bad path, with encoded and backslashed forms,
+// on every operation of r (rooted at root/sub of a bucket seeded with
+// traversalSeed), then checks with keys that the bucket holds exactly what
+// it held, and that the unsafe key is not listed.
+func testTraversal(t *testing.T, r Repo, keys func() []string) {
+	t.Helper()
+	ctx := context.Background()
+	bad := append(slices.Clone(badRels), "..%2f..%2foutside.txt", "..%5coutside.txt", "in.txt\\..\\..\\outside.txt",
+		"%2e%2e%2f%2e%2e%2foutside.txt", "..%252f..%252foutside.txt", "x/../../sibling.txt", "./in.txt", "in.txt/")
+	for _, p := range bad {
+		if err := r.Put(ctx, p, strings.NewReader("evil"), 4); !errors.Is(err, ErrBadPath) {
+			t.Errorf("put %q: %v", p, err)
+		}
+		if err := r.Delete(ctx, p); !errors.Is(err, ErrBadPath) {
+			t.Errorf("delete %q: %v", p, err)
+		}
+		if _, _, err := r.Open(ctx, p); !errors.Is(err, ErrBadPath) {
+			t.Errorf("open %q: %v", p, err)
+		}
+		if _, err := r.(RangeOpener).OpenRange(ctx, p, 0, 1); !errors.Is(err, ErrBadPath) {
+			t.Errorf("open range %q: %v", p, err)
+		}
+		if _, err := r.List(ctx, p); !errors.Is(err, ErrBadPath) {
+			t.Errorf("list %q: %v", p, err)
+		}
+	}
+	got := keys()
+	slices.Sort(got)
+	if want := slices.Sorted(slices.Values(traversalSeed)); !slices.Equal(got, want) {
+		t.Fatalf("the bucket holds %q, want %q", got, want)
+	}
+	if es, err := r.List(ctx, ""); err != nil || entriesString(es) != "in.txt:4" {
+		t.Fatalf("list = %q, %v; want in.txt:4 only", entriesString(es), err)
 	}
 }

@@ -130,11 +130,11 @@ func (r *gcsRepo) List(ctx context.Context, rel string) ([]Entry, error) {
 	dir := dirKey(r.prefix, rel)
 	var out []Entry
 	err := r.api.list(ctx, r.bucket, dir, "/", r.pageSize, func(name string, size int64, isDir bool) {
-		name = strings.TrimSuffix(strings.TrimPrefix(name, dir), "/")
-		if name == "" { // a folder marker object
+		p := joinKey(rel, strings.TrimSuffix(strings.TrimPrefix(name, dir), "/"))
+		if p == rel || checkRel(p) != nil { // a folder marker, or a key that is no safe path
 			return
 		}
-		out = append(out, Entry{Path: joinKey(rel, name), IsDir: isDir, Size: size})
+		out = append(out, Entry{Path: p, IsDir: isDir, Size: size})
 	})
 	if err != nil {
 		return nil, storeErr(r.uri, "list", rel, err)

@@ -147,3 +147,21 @@ func TestGCSBadURI(t *testing.T) {
 		t.Errorf("gs URI without a bucket: %v, want ErrBadPath", err)
 	}
 }
+
+func TestGCSTraversalNeverReachesBucket(t *testing.T) {
+	srv, opts := startGCS(t)
+	for _, k := range traversalSeed {
+		srv.CreateObject(fakestorage.Object{ObjectAttrs: fakestorage.ObjectAttrs{BucketName: "mlgate", Name: k}, Content: []byte("seed")})
+	}
+	testTraversal(t, openGCSRepo(t, "gs://mlgate/root/sub", opts), func() []string {
+		objs, err := srv.ListObjectsWithOptionsPaginated("mlgate", fakestorage.ListOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var names []string
+		for _, o := range objs.Objects {
+			names = append(names, o.Name)
+		}
+		return names
+	})
+}
