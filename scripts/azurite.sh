@@ -17,6 +17,8 @@ tmp=$(mktemp -d "$cache/azurite-tmp-XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 npm install --prefix "$tmp" --no-audit --no-fund --no-save --loglevel=error "azurite@$version" >&2
 [ -x "$tmp/node_modules/.bin/azurite-blob" ] || { echo "azurite.sh: azurite@$version has no azurite-blob" >&2; exit 1; }
-# A concurrent run may have finished first: keep its copy.
+# A concurrent run may have finished first: keep its copy; a broken copy
+# (no azurite-blob) is replaced.
+[ -x "$bin" ] || rm -rf "$dest"
 mv -T "$tmp" "$dest" 2>/dev/null || [ -x "$bin" ]
 echo "$bin"
