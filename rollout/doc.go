@@ -1,0 +1,7 @@
+// Package rollout keeps the state of a registry-driven progressive rollout:
+// which version is stable, which is the candidate, the candidate's share of
+// the traffic and of the shadow traffic, the steps, and how the rollout
+// ended. The state is one JSON value in one registered-model tag (TagKey),
+// so any MLflow registry holds it, every replica reads the same split, and
+// each change is a single atomic tag write.
+package rollout
