@@ -4,8 +4,6 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
-	"path"
-	"strings"
 	"testing"
 
 	"github.com/mlgate/mlgate/rest"
@@ -30,14 +28,8 @@ func FuzzProxyListing(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		body = b
-		es, err := repo.List(context.Background(), "dir")
-		if err != nil {
-			return
-		}
-		for _, e := range es {
-			if checkRel(e.Path) != nil || !strings.HasPrefix(e.Path, "dir/") || path.Clean(e.Path) != e.Path {
-				t.Fatalf("listing entry %q escapes its folder", e.Path)
-			}
+		if es, err := repo.List(context.Background(), "dir"); err == nil {
+			checkInside(t, es, "dir")
 		}
 	})
 }
