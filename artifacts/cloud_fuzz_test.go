@@ -17,10 +17,19 @@ func FuzzGCSListing(f *testing.F) {
 	f.Add([]byte(`{"items":[{"name":"root/dir/a","size":"3"}],"prefixes":["root/dir/d/"]}`))
 	f.Add([]byte(`{"items":[{"name":"root/dir/../../etc/passwd","size":12}],"prefixes":["root/dir/..%2f/"]}`))
 	f.Add([]byte(`{"items":[{"name":"elsewhere","size":"x"}],"nextPageToken":""}`))
+	fuzzListing(f, func(url string) (Repo, error) {
+		return Open(context.Background(), "gs://bk/root", Options{GCS: GCSOptions{Endpoint: url + "/storage/v1/", Attempts: 1}})
+	})
+}
+
+// fuzzListing answers every request of the store that open reaches at a
+// server's URL with the fuzz input, and checks that the entries a listing
+// of "dir" accepts stay inside it.
+func fuzzListing(f *testing.F, open func(url string) (Repo, error)) {
 	var body []byte
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write(body) }))
-	defer srv.Close()
-	repo, err := Open(context.Background(), "gs://bk/root", Options{GCS: GCSOptions{Endpoint: srv.URL + "/storage/v1/", Attempts: 1}})
+	f.Cleanup(srv.Close)
+	repo, err := open(srv.URL)
 	if err != nil {
 		f.Fatal(err)
 	}
