@@ -7,7 +7,9 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -136,6 +138,44 @@ func TestGCSRangesOfAServerThatIgnoresThem(t *testing.T) {
 		_ = rc.Close()
 		if err != nil || string(got) != want {
 			t.Errorf("open %s in chunks = %q, %v; want %q", rel, got, err, want)
+		}
+	}
+}
+
+// TestGCSErrorAnswers maps the JSON API's error answers: a refused
+// credential is ErrPermission, a service in trouble ErrUnavailable after
+// its attempts, each naming the store and keeping the service's message.
+func TestGCSErrorAnswers(t *testing.T) {
+	var calls atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		code := http.StatusForbidden
+		if strings.Contains(r.URL.Path, "/b/busy/") {
+			code = http.StatusServiceUnavailable
+		}
+		w.WriteHeader(code)
+		_, _ = io.WriteString(w, `{"error":{"code":`+strconv.Itoa(code)+`,"message":"sa@p.iam does not have storage.objects.list access"}}`)
+	}))
+	defer srv.Close()
+	opts := Options{GCS: GCSOptions{Endpoint: srv.URL + "/storage/v1/", Attempts: 2}}
+	for uri, want := range map[string]struct {
+		err   error
+		code  string
+		calls int32
+	}{
+		"gs://denied/p": {ErrPermission, "PERMISSION_DENIED", 1},
+		"gs://busy/p":   {ErrUnavailable, "TEMPORARILY_UNAVAILABLE", 2},
+	} {
+		calls.Store(0)
+		r, err := Open(context.Background(), uri, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = r.List(context.Background(), "")
+		var se *StoreError
+		if !errors.Is(err, want.err) || !errors.As(err, &se) || se.ErrorCode() != want.code || calls.Load() != want.calls ||
+			!strings.Contains(err.Error(), uri) || !strings.Contains(err.Error(), "storage.objects.list") {
+			t.Errorf("list %s: %v after %d calls; want %v (%s) after %d, naming the store and the service's message", uri, err, calls.Load(), want.err, want.code, want.calls)
 		}
 	}
 }
