@@ -9,6 +9,9 @@ import (
 	"crypto/sha256"
 	"errors"
 	"io"
+	"os"
+	"path"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -70,6 +73,14 @@ func testBigFile(t *testing.T, r Repo, rel string, size int) {
 	}
 	if sha256.Sum256(out) != want {
 		t.Fatal("the ranged reads put together differ from the file")
+	}
+	// Download fetches it in parallel ranged parts too.
+	dst := filepath.Join(t.TempDir(), "dl")
+	if err := Download(ctx, r, path.Dir(rel), dst, DownloadOptions{RangeThreshold: 1 << 20, PartSize: 700 << 10}); err != nil {
+		t.Fatalf("download: %v", err)
+	}
+	if got, err := os.ReadFile(filepath.Join(dst, path.Base(rel))); err != nil || sha256.Sum256(got) != want {
+		t.Fatalf("the downloaded file (%d bytes, %v) differs", len(got), err)
 	}
 	rc, err := ro.OpenRange(ctx, rel, int64(size)-10, -1)
 	if err != nil {
