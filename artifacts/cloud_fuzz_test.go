@@ -18,7 +18,7 @@ func FuzzGCSListing(f *testing.F) {
 	f.Add([]byte(`{"items":[{"name":"root/dir/../../etc/passwd","size":12}],"prefixes":["root/dir/..%2f/"]}`))
 	f.Add([]byte(`{"items":[{"name":"elsewhere","size":"x"}],"nextPageToken":""}`))
 	fuzzListing(f, func(url string) (Repo, error) {
-		return Open(context.Background(), "gs://bk/root", Options{GCS: GCSOptions{Endpoint: url + "/storage/v1/", Attempts: 1}})
+		return Open(context.Background(), "gs://bk/root", Options{GCS: GCSOptions{Endpoint: url + "/storage/v1/", Anonymous: true, Attempts: 1}})
 	})
 }
 

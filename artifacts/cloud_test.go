@@ -2,11 +2,18 @@ package artifacts
 
 import (
 	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/json"
+	"encoding/pem"
 	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -116,7 +123,7 @@ func TestGCSRangesOfAServerThatIgnoresThem(t *testing.T) {
 	}))
 	defer srv.Close()
 	ctx := context.Background()
-	r, err := Open(ctx, "gs://bk", Options{GCS: GCSOptions{Endpoint: srv.URL + "/storage/v1/", DownloadChunkSize: 4}})
+	r, err := Open(ctx, "gs://bk", Options{GCS: GCSOptions{Endpoint: srv.URL + "/storage/v1/", Anonymous: true, DownloadChunkSize: 4}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -157,7 +164,7 @@ func TestGCSErrorAnswers(t *testing.T) {
 		_, _ = io.WriteString(w, `{"error":{"code":`+strconv.Itoa(code)+`,"message":"sa@p.iam does not have storage.objects.list access"}}`)
 	}))
 	defer srv.Close()
-	opts := Options{GCS: GCSOptions{Endpoint: srv.URL + "/storage/v1/", Attempts: 2}}
+	opts := Options{GCS: GCSOptions{Endpoint: srv.URL + "/storage/v1/", Anonymous: true, Attempts: 2}}
 	for uri, want := range map[string]struct {
 		err   error
 		code  string
@@ -177,5 +184,70 @@ func TestGCSErrorAnswers(t *testing.T) {
 			!strings.Contains(err.Error(), uri) || !strings.Contains(err.Error(), "storage.objects.list") {
 			t.Errorf("list %s: %v after %d calls; want %v (%s) after %d, naming the store and the service's message", uri, err, calls.Load(), want.err, want.code, want.calls)
 		}
+	}
+}
+
+// TestGCSApplicationDefaultCredentials reaches a store with a service
+// account key named by GOOGLE_APPLICATION_CREDENTIALS: its token (from a
+// token endpoint on loopback) goes with each request, and a refused key is
+// ErrPermission.
+func TestGCSApplicationDefaultCredentials(t *testing.T) {
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	der, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var refuse atomic.Bool
+	tokens := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if refuse.Load() || r.ParseForm() != nil || r.Form.Get("assertion") == "" {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusBadRequest)
+			_, _ = io.WriteString(w, `{"error":"invalid_grant","error_description":"Invalid JWT Signature."}`)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, `{"access_token":"tok-123","token_type":"Bearer","expires_in":3600}`)
+	}))
+	defer tokens.Close()
+	store := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") != "Bearer tok-123" {
+			w.WriteHeader(http.StatusUnauthorized)
+			_, _ = io.WriteString(w, `{"error":{"code":401,"message":"no token"}}`)
+			return
+		}
+		_, _ = io.WriteString(w, `{"items":[{"name":"p/a.txt","size":"5"}]}`)
+	}))
+	defer store.Close()
+	sa, err := json.Marshal(map[string]string{
+		"type": "service_account", "project_id": "p", "private_key_id": "k1", "client_id": "1",
+		"private_key":  string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})),
+		"client_email": "sa@p.iam.gserviceaccount.com", "token_uri": tokens.URL + "/token",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(t.TempDir(), "sa.json")
+	if err := os.WriteFile(file, sa, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("GOOGLE_APPLICATION_CREDENTIALS", file)
+	ctx := context.Background()
+	r, err := Open(ctx, "gs://bk/p", Options{GCS: GCSOptions{Endpoint: store.URL + "/storage/v1/"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if es, err := r.List(ctx, ""); err != nil || entriesString(es) != "a.txt:5" {
+		t.Errorf("list with the service account's token = %q, %v", entriesString(es), err)
+	}
+	refuse.Store(true)
+	r, err = Open(ctx, "gs://bk/p", Options{GCS: GCSOptions{Endpoint: store.URL + "/storage/v1/", Attempts: 1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.List(ctx, ""); !errors.Is(err, ErrPermission) || !strings.Contains(err.Error(), "invalid_grant") {
+		t.Errorf("list with a refused key: %v, want ErrPermission with the token endpoint's answer", err)
 	}
 }

@@ -22,10 +22,12 @@ type GCSOptions struct {
 	// it: host:port (plain HTTP) or a URL of an emulator, reached without
 	// credentials.
 	EmulatorHost string
-	// Endpoint overrides the JSON API endpoint, such as
-	// http://127.0.0.1:4443/storage/v1/ (empty: EmulatorHost's, or
-	// Google's). An explicit endpoint is reached without credentials.
+	// Endpoint overrides the JSON API endpoint, such as a private one:
+	// https://storage-example.p.googleapis.com/storage/v1/ (empty:
+	// EmulatorHost's, or Google's).
 	Endpoint string
+	// Anonymous sends no credentials (public buckets, test servers).
+	Anonymous bool
 	// Timeout bounds each request's connection and wait for an answer
 	// (0: 60s, negative: none): MLFLOW_ARTIFACT_UPLOAD_DOWNLOAD_TIMEOUT, or
 	// the former MLFLOW_GCS_DEFAULT_TIMEOUT, in seconds (-1 for none).

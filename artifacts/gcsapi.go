@@ -55,10 +55,11 @@ func newGCSAPI(ctx context.Context, opts GCSOptions) (*gcsAPI, error) {
 	}
 	opts.UploadChunkSize = (opts.UploadChunkSize + gcsChunkAlign - 1) / gcsChunkAlign * gcsChunkAlign
 	tr := timeoutTransport(opts.Timeout)
-	endpoint, emulator, auth := opts.Endpoint, opts.EmulatorHost, false
+	endpoint, emulator, auth := opts.Endpoint, opts.EmulatorHost, !opts.Anonymous
 	switch {
 	case endpoint != "":
 	case emulator != "":
+		auth = false
 		// As the Google SDKs read STORAGE_EMULATOR_HOST: host:port (http)
 		// or a URL; the JSON API under /storage/v1/; no credentials.
 		if !strings.Contains(emulator, "://") {
@@ -71,7 +72,7 @@ func newGCSAPI(ctx context.Context, opts GCSOptions) (*gcsAPI, error) {
 		u.Path = "/storage/v1/"
 		endpoint = u.String()
 	default:
-		endpoint, auth = gcsDefaultHost, true
+		endpoint = gcsDefaultHost
 	}
 	u, err := url.Parse(endpoint)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
@@ -138,6 +139,10 @@ func sleepCtx(ctx context.Context, d time.Duration) bool {
 }
 
 func gcsTransportErr(ctx context.Context, err error) error {
+	var re *oauth2.RetrieveError
+	if errors.As(err, &re) { // the credentials were refused a token
+		return fmt.Errorf("%w: google credentials: %w", ErrPermission, err)
+	}
 	if ctx.Err() == nil && transportFailure(err) {
 		return fmt.Errorf("%w: %w", ErrUnavailable, err)
 	}
