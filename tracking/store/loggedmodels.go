@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"strings"
+
+	"github.com/mlgate/mlgate/internal/search"
 )
 
 // CreateLoggedModelInput is what CreateLoggedModel needs.
@@ -292,8 +294,8 @@ func (s *Store) SearchLoggedModels(ctx context.Context, in SearchLoggedModelsInp
 		exps = append(exps, n)
 	}
 	sb := &sqlBuilder{dialect: s.db.Dialect}
-	sb.add(`SELECT ` + prefixCols("m.", loggedModelCols) + ` FROM logged_models m WHERE m.lifecycle_stage = 'active'`)
-	sb.add(" AND m.experiment_id IN ("+placeholders(len(exps))+")", exps...)
+	sb.Add(`SELECT ` + prefixCols("m.", loggedModelCols) + ` FROM logged_models m WHERE m.lifecycle_stage = 'active'`)
+	sb.Add(" AND m.experiment_id IN ("+placeholders(len(exps))+")", exps...)
 	for _, c := range comps {
 		switch c.Kind {
 		case KindAttribute:
@@ -305,19 +307,19 @@ func (s *Store) SearchLoggedModels(ctx context.Context, in SearchLoggedModelsInp
 				if err := checkNumber(c, "attribute"); err != nil {
 					return nil, "", err
 				}
-				sb.add(" AND "+col+" "+c.Op+" ?", int64(c.Num))
+				sb.Add(" AND "+col+" "+c.Op+" ?", int64(c.Num))
 				continue
 			}
 			if err := checkString(c, "attribute", map[string]bool{"=": true, "!=": true, "LIKE": true, "ILIKE": true, "IN": true, "NOT IN": true}); err != nil {
 				return nil, "", err
 			}
-			sb.add(" AND ")
+			sb.Add(" AND ")
 			sb.strCmp(col, c)
 		case KindMetric:
 			if err := checkNumber(c, "metric"); err != nil {
 				return nil, "", err
 			}
-			sb.add(" AND EXISTS (SELECT 1 FROM metrics f WHERE f.model_id = m.model_id AND f.key = ? AND f.is_nan = 0 AND f.value "+c.Op+" ?)", c.Key, c.Num)
+			sb.Add(" AND EXISTS (SELECT 1 FROM metrics f WHERE f.model_id = m.model_id AND f.key = ? AND f.is_nan = 0 AND f.value "+c.Op+" ?)", c.Key, c.Num)
 		case KindParam, KindTag:
 			table := "logged_model_params"
 			if c.Kind == KindTag {
@@ -326,9 +328,9 @@ func (s *Store) SearchLoggedModels(ctx context.Context, in SearchLoggedModelsInp
 			if err := checkString(c, c.Kind, stringOps); err != nil {
 				return nil, "", err
 			}
-			sb.add(" AND EXISTS (SELECT 1 FROM "+table+" f WHERE f.model_id = m.model_id AND f.key = ? AND ", c.Key)
+			sb.Add(" AND EXISTS (SELECT 1 FROM "+table+" f WHERE f.model_id = m.model_id AND f.key = ? AND ", c.Key)
 			sb.strCmp("f.value", c)
-			sb.add(")")
+			sb.Add(")")
 		default:
 			return nil, "", invalidf("Invalid entity type '%s' in logged model filter", c.Kind)
 		}
@@ -346,8 +348,8 @@ func (s *Store) SearchLoggedModels(ctx context.Context, in SearchLoggedModelsInp
 		order = append(order, col+dir)
 	}
 	order = append(order, "m.creation_timestamp_ms DESC", "m.model_id ASC")
-	sb.add(" ORDER BY "+strings.Join(order, ", ")+" LIMIT ? OFFSET ?", limit+1, offset)
-	rows, err := s.db.QueryContext(ctx, s.q.r(sb.b.String()), sb.args...)
+	sb.Add(" ORDER BY "+strings.Join(order, ", ")+" LIMIT ? OFFSET ?", limit+1, offset)
+	rows, err := s.db.QueryContext(ctx, s.q.r(sb.String()), sb.Args...)
 	if err != nil {
 		return nil, "", err
 	}
@@ -364,11 +366,7 @@ func (s *Store) SearchLoggedModels(ctx context.Context, in SearchLoggedModelsInp
 		return nil, "", err
 	}
 	_ = rows.Close()
-	next := ""
-	if len(out) > limit {
-		out = out[:limit]
-		next = EncodePageToken(offset + limit)
-	}
+	out, next := search.Page(out, offset, limit)
 	return out, next, s.loadModelData(ctx, out)
 }
 

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/mlgate/mlgate/internal/db"
+	"github.com/mlgate/mlgate/internal/search"
 )
 
 // Search limits.
@@ -44,40 +45,16 @@ var (
 	stringOps  = map[string]bool{"=": true, "!=": true, "LIKE": true, "ILIKE": true}
 )
 
-// sqlBuilder accumulates SQL text and its arguments.
+// sqlBuilder accumulates SQL text and its arguments for a dialect.
 type sqlBuilder struct {
-	b       strings.Builder
-	args    []any
+	search.Query
 	dialect db.Dialect
-}
-
-func (sb *sqlBuilder) add(s string, args ...any) {
-	sb.b.WriteString(s)
-	sb.args = append(sb.args, args...)
 }
 
 // strCmp writes "<col> <op> ?" for a string comparison.
 func (sb *sqlBuilder) strCmp(col string, c Comparison) {
-	switch c.Op {
-	case "ILIKE":
-		if sb.dialect == db.Postgres {
-			sb.add(col+" ILIKE ?", c.Str)
-		} else {
-			sb.add("LOWER("+col+") LIKE LOWER(?)", c.Str)
-		}
-	case "IN", "NOT IN":
-		sb.add(col+" "+c.Op+" ("+placeholders(len(c.List))+")", toAny(c.List)...)
-	default:
-		sb.add(col+" "+c.Op+" ?", c.Str)
-	}
-}
-
-func toAny(s []string) []any {
-	out := make([]any, len(s))
-	for i, v := range s {
-		out[i] = v
-	}
-	return out
+	cond, args := search.Cond(sb.dialect, col, c)
+	sb.Add(cond, args...)
 }
 
 func checkString(c Comparison, what string, ops map[string]bool) error {
@@ -118,7 +95,7 @@ func runFilterSQL(sb *sqlBuilder, comps []Comparison) error {
 			if err := checkNumber(c, "metric"); err != nil {
 				return err
 			}
-			sb.add(" AND EXISTS (SELECT 1 FROM latest_metrics f WHERE f.run_uuid = r.run_uuid AND f.key = ? AND f.is_nan = 0 AND f.value "+c.Op+" ?)", c.Key, c.Num)
+			sb.Add(" AND EXISTS (SELECT 1 FROM latest_metrics f WHERE f.run_uuid = r.run_uuid AND f.key = ? AND f.is_nan = 0 AND f.value "+c.Op+" ?)", c.Key, c.Num)
 		case KindParam, KindTag:
 			table := "params"
 			if c.Kind == KindTag {
@@ -126,24 +103,24 @@ func runFilterSQL(sb *sqlBuilder, comps []Comparison) error {
 			}
 			switch c.Op {
 			case "IS NULL":
-				sb.add(" AND NOT EXISTS (SELECT 1 FROM "+table+" f WHERE f.run_uuid = r.run_uuid AND f.key = ?)", c.Key)
+				sb.Add(" AND NOT EXISTS (SELECT 1 FROM "+table+" f WHERE f.run_uuid = r.run_uuid AND f.key = ?)", c.Key)
 				continue
 			case "IS NOT NULL":
-				sb.add(" AND EXISTS (SELECT 1 FROM "+table+" f WHERE f.run_uuid = r.run_uuid AND f.key = ?)", c.Key)
+				sb.Add(" AND EXISTS (SELECT 1 FROM "+table+" f WHERE f.run_uuid = r.run_uuid AND f.key = ?)", c.Key)
 				continue
 			}
 			if err := checkString(c, c.Kind, stringOps); err != nil {
 				return err
 			}
-			sb.add(" AND EXISTS (SELECT 1 FROM "+table+" f WHERE f.run_uuid = r.run_uuid AND f.key = ? AND ", c.Key)
+			sb.Add(" AND EXISTS (SELECT 1 FROM "+table+" f WHERE f.run_uuid = r.run_uuid AND f.key = ? AND ", c.Key)
 			sb.strCmp("f.value", c)
-			sb.add(")")
+			sb.Add(")")
 		case KindAttribute:
 			if col, ok := runNumericAttrs[c.Key]; ok {
 				if err := checkNumber(c, "attribute"); err != nil {
 					return err
 				}
-				sb.add(" AND "+col+" "+c.Op+" ?", int64(c.Num))
+				sb.Add(" AND "+col+" "+c.Op+" ?", int64(c.Num))
 				continue
 			}
 			col, ok := runStringAttrs[c.Key]
@@ -157,7 +134,7 @@ func runFilterSQL(sb *sqlBuilder, comps []Comparison) error {
 			if err := checkString(c, "attribute", ops); err != nil {
 				return err
 			}
-			sb.add(" AND ")
+			sb.Add(" AND ")
 			sb.strCmp(col, c)
 		case KindDataset:
 			ops := map[string]bool{"=": true, "!=": true, "LIKE": true, "ILIKE": true, "IN": true, "NOT IN": true}
@@ -166,13 +143,13 @@ func runFilterSQL(sb *sqlBuilder, comps []Comparison) error {
 			}
 			switch c.Key {
 			case "name", "digest":
-				sb.add(" AND EXISTS (SELECT 1 FROM run_datasets rd JOIN datasets d ON d.dataset_uuid = rd.dataset_uuid WHERE rd.run_uuid = r.run_uuid AND ")
+				sb.Add(" AND EXISTS (SELECT 1 FROM run_datasets rd JOIN datasets d ON d.dataset_uuid = rd.dataset_uuid WHERE rd.run_uuid = r.run_uuid AND ")
 				sb.strCmp("d."+c.Key, c)
-				sb.add(")")
+				sb.Add(")")
 			case "context":
-				sb.add(" AND EXISTS (SELECT 1 FROM run_dataset_tags t WHERE t.run_uuid = r.run_uuid AND t.key = 'mlflow.data.context' AND ")
+				sb.Add(" AND EXISTS (SELECT 1 FROM run_dataset_tags t WHERE t.run_uuid = r.run_uuid AND t.key = 'mlflow.data.context' AND ")
 				sb.strCmp("t.value", c)
-				sb.add(")")
+				sb.Add(")")
 			default:
 				return invalidf("Invalid dataset key '%s' specified. Valid keys are ['name', 'digest', 'context']", c.Key)
 			}
@@ -215,14 +192,14 @@ func runOrderSQL(sb *sqlBuilder, orderBy []string) (string, error) {
 			}
 			order = append(order, col+dir)
 		case KindMetric:
-			sb.add(" LEFT JOIN latest_metrics "+alias+" ON "+alias+".run_uuid = r.run_uuid AND "+alias+".key = ?", o.Key)
+			sb.Add(" LEFT JOIN latest_metrics "+alias+" ON "+alias+".run_uuid = r.run_uuid AND "+alias+".key = ?", o.Key)
 			order = append(order, "CASE WHEN "+alias+".is_nan = 1 THEN 1 WHEN "+alias+".value IS NULL THEN 2 ELSE 0 END", alias+".value"+dir)
 		case KindParam, KindTag:
 			table := "params"
 			if o.Kind == KindTag {
 				table = "tags"
 			}
-			sb.add(" LEFT JOIN "+table+" "+alias+" ON "+alias+".run_uuid = r.run_uuid AND "+alias+".key = ?", o.Key)
+			sb.Add(" LEFT JOIN "+table+" "+alias+" ON "+alias+".run_uuid = r.run_uuid AND "+alias+".key = ?", o.Key)
 			order = append(order, "CASE WHEN "+alias+".value IS NULL THEN 1 ELSE 0 END", alias+".value"+dir)
 		default:
 			return "", invalidf("Invalid identifier type '%s' in order_by clause '%s'", o.Kind, s)
@@ -282,19 +259,19 @@ func (s *Store) SearchRuns(ctx context.Context, in SearchRunsInput) ([]*Run, str
 		exps = append(exps, n)
 	}
 	sb := &sqlBuilder{dialect: s.db.Dialect}
-	sb.add(`SELECT r.run_uuid, r.name, r.experiment_id, r.user_id, r.status, r.start_time, r.end_time, r.artifact_uri, r.lifecycle_stage FROM runs r`)
+	sb.Add(`SELECT r.run_uuid, r.name, r.experiment_id, r.user_id, r.status, r.start_time, r.end_time, r.artifact_uri, r.lifecycle_stage FROM runs r`)
 	order, err := runOrderSQL(sb, in.OrderBy)
 	if err != nil {
 		return nil, "", err
 	}
 	stages := stagesFor(in.ViewType)
-	sb.add(" WHERE r.experiment_id IN ("+placeholders(len(exps))+")", exps...)
-	sb.add(" AND r.lifecycle_stage IN ("+placeholders(len(stages))+")", stages...)
+	sb.Add(" WHERE r.experiment_id IN ("+placeholders(len(exps))+")", exps...)
+	sb.Add(" AND r.lifecycle_stage IN ("+placeholders(len(stages))+")", stages...)
 	if err := runFilterSQL(sb, comps); err != nil {
 		return nil, "", err
 	}
-	sb.add(" ORDER BY "+order+" LIMIT ? OFFSET ?", limit+1, offset)
-	rows, err := s.db.QueryContext(ctx, s.q.r(sb.b.String()), sb.args...)
+	sb.Add(" ORDER BY "+order+" LIMIT ? OFFSET ?", limit+1, offset)
+	rows, err := s.db.QueryContext(ctx, s.q.r(sb.String()), sb.Args...)
 	if err != nil {
 		return nil, "", err
 	}
@@ -311,11 +288,7 @@ func (s *Store) SearchRuns(ctx context.Context, in SearchRunsInput) ([]*Run, str
 		return nil, "", err
 	}
 	_ = rows.Close()
-	next := ""
-	if len(runs) > limit {
-		runs = runs[:limit]
-		next = EncodePageToken(offset + limit)
-	}
+	runs, next := search.Page(runs, offset, limit)
 	if err := s.loadRunData(ctx, s.db, runs); err != nil {
 		return nil, "", err
 	}
@@ -346,9 +319,9 @@ func (s *Store) SearchExperiments(ctx context.Context, in SearchExperimentsInput
 		return nil, "", err
 	}
 	sb := &sqlBuilder{dialect: s.db.Dialect}
-	sb.add(`SELECT e.experiment_id, e.name, e.artifact_location, e.lifecycle_stage, e.creation_time, e.last_update_time FROM experiments e`)
+	sb.Add(`SELECT e.experiment_id, e.name, e.artifact_location, e.lifecycle_stage, e.creation_time, e.last_update_time FROM experiments e`)
 	stages := stagesFor(in.ViewType)
-	sb.add(" WHERE e.lifecycle_stage IN ("+placeholders(len(stages))+")", stages...)
+	sb.Add(" WHERE e.lifecycle_stage IN ("+placeholders(len(stages))+")", stages...)
 	for _, c := range comps {
 		switch c.Kind {
 		case KindAttribute:
@@ -357,13 +330,13 @@ func (s *Store) SearchExperiments(ctx context.Context, in SearchExperimentsInput
 				if err := checkString(c, "attribute", stringOps); err != nil {
 					return nil, "", err
 				}
-				sb.add(" AND ")
+				sb.Add(" AND ")
 				sb.strCmp("e.name", c)
 			case "creation_time", "last_update_time":
 				if err := checkNumber(c, "attribute"); err != nil {
 					return nil, "", err
 				}
-				sb.add(" AND e."+c.Key+" "+c.Op+" ?", int64(c.Num))
+				sb.Add(" AND e."+c.Key+" "+c.Op+" ?", int64(c.Num))
 			default:
 				return nil, "", invalidf("Invalid attribute key '%s' specified. Valid keys are '{'name', 'creation_time', 'last_update_time'}'", c.Key)
 			}
@@ -371,9 +344,9 @@ func (s *Store) SearchExperiments(ctx context.Context, in SearchExperimentsInput
 			if err := checkString(c, "tag", stringOps); err != nil {
 				return nil, "", err
 			}
-			sb.add(" AND EXISTS (SELECT 1 FROM experiment_tags t WHERE t.experiment_id = e.experiment_id AND t.key = ? AND ", c.Key)
+			sb.Add(" AND EXISTS (SELECT 1 FROM experiment_tags t WHERE t.experiment_id = e.experiment_id AND t.key = ? AND ", c.Key)
 			sb.strCmp("t.value", c)
-			sb.add(")")
+			sb.Add(")")
 		default:
 			return nil, "", invalidf("Invalid entity type '%s'. Valid entity types are ['attribute', 'tag']", c.Kind)
 		}
@@ -404,8 +377,8 @@ func (s *Store) SearchExperiments(ctx context.Context, in SearchExperimentsInput
 		order = append(order, "e.creation_time DESC")
 	}
 	order = append(order, "e.experiment_id ASC")
-	sb.add(" ORDER BY "+strings.Join(order, ", ")+" LIMIT ? OFFSET ?", limit+1, offset)
-	rows, err := s.db.QueryContext(ctx, s.q.r(sb.b.String()), sb.args...)
+	sb.Add(" ORDER BY "+strings.Join(order, ", ")+" LIMIT ? OFFSET ?", limit+1, offset)
+	rows, err := s.db.QueryContext(ctx, s.q.r(sb.String()), sb.Args...)
 	if err != nil {
 		return nil, "", err
 	}
@@ -422,11 +395,7 @@ func (s *Store) SearchExperiments(ctx context.Context, in SearchExperimentsInput
 		return nil, "", err
 	}
 	_ = rows.Close()
-	next := ""
-	if len(exps) > limit {
-		exps = exps[:limit]
-		next = EncodePageToken(offset + limit)
-	}
+	exps, next := search.Page(exps, offset, limit)
 	return exps, next, s.loadExperimentTags(ctx, s.db, exps)
 }
 

@@ -4,9 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"database/sql"
-	"encoding/base64"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math/big"
@@ -14,6 +12,7 @@ import (
 	"time"
 
 	"github.com/mlgate/mlgate/internal/db"
+	"github.com/mlgate/mlgate/internal/search"
 )
 
 // Options configure a Store.
@@ -120,44 +119,11 @@ func GenerateRunName() string {
 	return fmt.Sprintf("%s-%s-%03d", pick(adjectives), pick(nouns), n.Int64())
 }
 
-type pageToken struct {
-	Offset int `json:"offset"`
-}
-
-// EncodePageToken returns the opaque token for an offset.
-func EncodePageToken(offset int) string {
-	b, _ := json.Marshal(pageToken{Offset: offset})
-	return base64.StdEncoding.EncodeToString(b)
-}
-
-// DecodePageToken parses a token made by EncodePageToken ("" = 0).
-func DecodePageToken(tok string) (int, error) {
-	if tok == "" {
-		return 0, nil
-	}
-	b, err := base64.StdEncoding.DecodeString(tok)
-	if err != nil {
-		b, err = base64.URLEncoding.DecodeString(tok)
-	}
-	var p pageToken
-	if err == nil {
-		err = json.Unmarshal(b, &p)
-	}
-	if err != nil || p.Offset < 0 {
-		return 0, invalidf("Invalid page token, could not base64-decode or parse offset: %q", tok)
-	}
-	return p.Offset, nil
-}
-
 // isNoRows reports sql.ErrNoRows.
 func isNoRows(err error) bool { return errors.Is(err, sql.ErrNoRows) }
 
-func placeholders(n int) string {
-	if n <= 0 {
-		return ""
-	}
-	return strings.Repeat("?,", n-1) + "?"
-}
+// placeholders returns n comma-separated "?".
+var placeholders = search.Placeholders
 
 func boolInt(b bool) int {
 	if b {
