@@ -12,6 +12,8 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+
+	"github.com/mlgate/mlgate/internal/search"
 )
 
 // WebhookEvent is an (entity, action) pair, upper-case on the wire
@@ -303,10 +305,8 @@ func (s *Store) ListWebhooks(ctx context.Context, maxResults int, pageToken stri
 	if err != nil {
 		return nil, err
 	}
-	p := &Page[Webhook]{Items: ws}
-	if len(ws) > maxResults {
-		p.Items, p.NextPageToken = ws[:maxResults], PageToken(offset+maxResults)
-	}
+	p := &Page[Webhook]{}
+	p.Items, p.NextPageToken = search.Page(ws, offset, maxResults)
 	return p, nil
 }
 
