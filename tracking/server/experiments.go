@@ -7,6 +7,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/mlgate/mlgate/internal/apierr"
+	"github.com/mlgate/mlgate/internal/wire"
 	"github.com/mlgate/mlgate/tracking/store"
 )
 
@@ -16,29 +17,29 @@ func (a *API) createExperiment(c *gin.Context) error {
 		ArtifactLocation string `json:"artifact_location"`
 		Tags             []wTag `json:"tags"`
 	}
-	if err := bind(c, &req); err != nil {
+	if err := reader.Bind(c, &req); err != nil {
 		return err
 	}
 	if req.Name == "" {
-		return missing("name")
+		return wire.Missing("name")
 	}
 	id, err := a.st.CreateExperiment(c.Request.Context(), req.Name, req.ArtifactLocation, tagsIn(req.Tags))
 	if err != nil {
 		return err
 	}
-	return ok(c, gin.H{"experiment_id": id})
+	return wire.OK(c, gin.H{"experiment_id": id})
 }
 
 func bindExperimentID(c *gin.Context) (string, error) {
 	var req struct {
 		ExperimentID any `json:"experiment_id"`
 	}
-	if err := bind(c, &req); err != nil {
+	if err := reader.Bind(c, &req); err != nil {
 		return "", err
 	}
 	id := idString(req.ExperimentID)
 	if id == "" {
-		return "", missing("experiment_id")
+		return "", wire.Missing("experiment_id")
 	}
 	return id, nil
 }
@@ -63,24 +64,24 @@ func (a *API) getExperiment(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	return ok(c, gin.H{"experiment": experimentOut(e)})
+	return wire.OK(c, gin.H{"experiment": experimentOut(e)})
 }
 
 func (a *API) getExperimentByName(c *gin.Context) error {
 	var req struct {
 		Name string `json:"experiment_name"`
 	}
-	if err := bind(c, &req); err != nil {
+	if err := reader.Bind(c, &req); err != nil {
 		return err
 	}
 	if req.Name == "" {
-		return missing("experiment_name")
+		return wire.Missing("experiment_name")
 	}
 	e, err := a.st.GetExperimentByName(c.Request.Context(), req.Name)
 	if err != nil {
 		return err
 	}
-	return ok(c, gin.H{"experiment": experimentOut(e)})
+	return wire.OK(c, gin.H{"experiment": experimentOut(e)})
 }
 
 func parseViewType(v string) (store.ViewType, error) {
@@ -109,13 +110,13 @@ func (e *enumString) UnmarshalJSON(b []byte) error {
 
 func (a *API) searchExperiments(c *gin.Context) error {
 	var req struct {
-		MaxResults Int64      `json:"max_results"`
+		MaxResults wire.Int64 `json:"max_results"`
 		PageToken  string     `json:"page_token"`
 		Filter     string     `json:"filter"`
 		OrderBy    []string   `json:"order_by"`
 		ViewType   enumString `json:"view_type"`
 	}
-	if err := bind(c, &req, "order_by"); err != nil {
+	if err := reader.Bind(c, &req, "order_by"); err != nil {
 		return err
 	}
 	vt, err := parseViewType(string(req.ViewType))
@@ -135,7 +136,7 @@ func (a *API) searchExperiments(c *gin.Context) error {
 	for _, e := range exps {
 		out.Experiments = append(out.Experiments, experimentOut(e))
 	}
-	return ok(c, out)
+	return wire.OK(c, out)
 }
 
 func (a *API) updateExperiment(c *gin.Context) error {
@@ -143,20 +144,20 @@ func (a *API) updateExperiment(c *gin.Context) error {
 		ExperimentID any    `json:"experiment_id"`
 		NewName      string `json:"new_name"`
 	}
-	if err := bind(c, &req); err != nil {
+	if err := reader.Bind(c, &req); err != nil {
 		return err
 	}
 	id := idString(req.ExperimentID)
 	if id == "" {
-		return missing("experiment_id")
+		return wire.Missing("experiment_id")
 	}
 	if req.NewName == "" {
-		return missing("new_name")
+		return wire.Missing("new_name")
 	}
 	if err := a.st.RenameExperiment(c.Request.Context(), id, req.NewName); err != nil {
 		return err
 	}
-	return ok(c, nil)
+	return wire.OK(c, nil)
 }
 
 func (a *API) deleteExperiment(c *gin.Context) error {
@@ -167,7 +168,7 @@ func (a *API) deleteExperiment(c *gin.Context) error {
 	if err := a.st.DeleteExperiment(c.Request.Context(), id); err != nil {
 		return err
 	}
-	return ok(c, nil)
+	return wire.OK(c, nil)
 }
 
 func (a *API) restoreExperiment(c *gin.Context) error {
@@ -178,7 +179,7 @@ func (a *API) restoreExperiment(c *gin.Context) error {
 	if err := a.st.RestoreExperiment(c.Request.Context(), id); err != nil {
 		return err
 	}
-	return ok(c, nil)
+	return wire.OK(c, nil)
 }
 
 func (a *API) setExperimentTag(c *gin.Context) error {
@@ -187,20 +188,20 @@ func (a *API) setExperimentTag(c *gin.Context) error {
 		Key          string `json:"key"`
 		Value        string `json:"value"`
 	}
-	if err := bind(c, &req); err != nil {
+	if err := reader.Bind(c, &req); err != nil {
 		return err
 	}
 	id := idString(req.ExperimentID)
 	if id == "" {
-		return missing("experiment_id")
+		return wire.Missing("experiment_id")
 	}
 	if req.Key == "" {
-		return missing("key")
+		return wire.Missing("key")
 	}
 	if err := a.st.SetExperimentTag(c.Request.Context(), id, store.Tag{Key: req.Key, Value: req.Value}); err != nil {
 		return err
 	}
-	return ok(c, nil)
+	return wire.OK(c, nil)
 }
 
 func (a *API) deleteExperimentTag(c *gin.Context) error {
@@ -208,18 +209,18 @@ func (a *API) deleteExperimentTag(c *gin.Context) error {
 		ExperimentID any    `json:"experiment_id"`
 		Key          string `json:"key"`
 	}
-	if err := bind(c, &req); err != nil {
+	if err := reader.Bind(c, &req); err != nil {
 		return err
 	}
 	id := idString(req.ExperimentID)
 	if id == "" {
-		return missing("experiment_id")
+		return wire.Missing("experiment_id")
 	}
 	if req.Key == "" {
-		return missing("key")
+		return wire.Missing("key")
 	}
 	if err := a.st.DeleteExperimentTag(c.Request.Context(), id, req.Key); err != nil {
 		return err
 	}
-	return ok(c, nil)
+	return wire.OK(c, nil)
 }

@@ -6,6 +6,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/mlgate/mlgate/internal/apierr"
+	"github.com/mlgate/mlgate/internal/wire"
 	"github.com/mlgate/mlgate/tracking/store"
 )
 
@@ -18,12 +19,12 @@ func (a *API) createLoggedModel(c *gin.Context) error {
 		Params       []wTag `json:"params"`
 		Tags         []wTag `json:"tags"`
 	}
-	if err := bind(c, &req); err != nil {
+	if err := reader.Bind(c, &req); err != nil {
 		return err
 	}
 	exp := idString(req.ExperimentID)
 	if exp == "" {
-		return missing("experiment_id")
+		return wire.Missing("experiment_id")
 	}
 	params := make([]store.Param, len(req.Params))
 	for i, p := range req.Params {
@@ -42,7 +43,7 @@ func (a *API) createLoggedModel(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	return ok(c, gin.H{"model": loggedModelOut(m)})
+	return wire.OK(c, gin.H{"model": loggedModelOut(m)})
 }
 
 func (a *API) getLoggedModel(c *gin.Context) error {
@@ -50,20 +51,20 @@ func (a *API) getLoggedModel(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	return ok(c, gin.H{"model": loggedModelOut(m)})
+	return wire.OK(c, gin.H{"model": loggedModelOut(m)})
 }
 
 func (a *API) finalizeLoggedModel(c *gin.Context) error {
 	var req struct {
 		Status enumString `json:"status"`
 	}
-	if err := bind(c, &req); err != nil {
+	if err := reader.Bind(c, &req); err != nil {
 		return err
 	}
 	status := strings.ToUpper(string(req.Status))
 	switch status {
 	case "":
-		return missing("status")
+		return wire.Missing("status")
 	case "1":
 		status = store.ModelPending
 	case "2":
@@ -75,42 +76,42 @@ func (a *API) finalizeLoggedModel(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	return ok(c, gin.H{"model": loggedModelOut(m)})
+	return wire.OK(c, gin.H{"model": loggedModelOut(m)})
 }
 
 func (a *API) deleteLoggedModel(c *gin.Context) error {
 	if err := a.st.DeleteLoggedModel(c.Request.Context(), c.Param("model_id")); err != nil {
 		return err
 	}
-	return ok(c, nil)
+	return wire.OK(c, nil)
 }
 
 func (a *API) setLoggedModelTags(c *gin.Context) error {
 	var req struct {
 		Tags []wTag `json:"tags"`
 	}
-	if err := bind(c, &req); err != nil {
+	if err := reader.Bind(c, &req); err != nil {
 		return err
 	}
 	m, err := a.st.SetLoggedModelTags(c.Request.Context(), c.Param("model_id"), tagsIn(req.Tags))
 	if err != nil {
 		return err
 	}
-	return ok(c, gin.H{"model": loggedModelOut(m)})
+	return wire.OK(c, gin.H{"model": loggedModelOut(m)})
 }
 
 func (a *API) deleteLoggedModelTag(c *gin.Context) error {
 	if err := a.st.DeleteLoggedModelTag(c.Request.Context(), c.Param("model_id"), c.Param("tag_key")); err != nil {
 		return err
 	}
-	return ok(c, nil)
+	return wire.OK(c, nil)
 }
 
 func (a *API) logLoggedModelParams(c *gin.Context) error {
 	var req struct {
 		Params []wTag `json:"params"`
 	}
-	if err := bind(c, &req); err != nil {
+	if err := reader.Bind(c, &req); err != nil {
 		return err
 	}
 	params := make([]store.Param, len(req.Params))
@@ -120,21 +121,21 @@ func (a *API) logLoggedModelParams(c *gin.Context) error {
 	if err := a.st.LogLoggedModelParams(c.Request.Context(), c.Param("model_id"), params); err != nil {
 		return err
 	}
-	return ok(c, nil)
+	return wire.OK(c, nil)
 }
 
 func (a *API) searchLoggedModels(c *gin.Context) error {
 	var req struct {
-		ExperimentIDs []any  `json:"experiment_ids"`
-		Filter        string `json:"filter"`
-		MaxResults    Int64  `json:"max_results"`
+		ExperimentIDs []any      `json:"experiment_ids"`
+		Filter        string     `json:"filter"`
+		MaxResults    wire.Int64 `json:"max_results"`
 		OrderBy       []struct {
-			FieldName string `json:"field_name"`
-			Ascending *Bool  `json:"ascending"`
+			FieldName string     `json:"field_name"`
+			Ascending *wire.Bool `json:"ascending"`
 		} `json:"order_by"`
 		PageToken string `json:"page_token"`
 	}
-	if err := bind(c, &req); err != nil {
+	if err := reader.Bind(c, &req); err != nil {
 		return err
 	}
 	in := store.SearchLoggedModelsInput{Filter: req.Filter, MaxResults: int(req.MaxResults.V), PageToken: req.PageToken}
@@ -159,5 +160,5 @@ func (a *API) searchLoggedModels(c *gin.Context) error {
 	for _, m := range models {
 		out.Models = append(out.Models, loggedModelOut(m))
 	}
-	return ok(c, out)
+	return wire.OK(c, out)
 }

@@ -6,6 +6,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/mlgate/mlgate/internal/apierr"
+	"github.com/mlgate/mlgate/internal/wire"
 	"github.com/mlgate/mlgate/tracking/store"
 )
 
@@ -20,20 +21,20 @@ func (r runIDReq) id() (string, error) {
 		id = r.RunUUID
 	}
 	if id == "" {
-		return "", missing("run_id")
+		return "", wire.Missing("run_id")
 	}
 	return id, nil
 }
 
 func (a *API) createRun(c *gin.Context) error {
 	var req struct {
-		ExperimentID any    `json:"experiment_id"`
-		UserID       string `json:"user_id"`
-		RunName      string `json:"run_name"`
-		StartTime    Int64  `json:"start_time"`
-		Tags         []wTag `json:"tags"`
+		ExperimentID any        `json:"experiment_id"`
+		UserID       string     `json:"user_id"`
+		RunName      string     `json:"run_name"`
+		StartTime    wire.Int64 `json:"start_time"`
+		Tags         []wTag     `json:"tags"`
 	}
-	if err := bind(c, &req); err != nil {
+	if err := reader.Bind(c, &req); err != nil {
 		return err
 	}
 	r, err := a.st.CreateRun(c.Request.Context(), store.CreateRunInput{
@@ -43,7 +44,7 @@ func (a *API) createRun(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	return ok(c, gin.H{"run": runOut(r)})
+	return wire.OK(c, gin.H{"run": runOut(r)})
 }
 
 var statusNames = map[string]string{
@@ -58,10 +59,10 @@ func (a *API) updateRun(c *gin.Context) error {
 	var req struct {
 		runIDReq
 		Status  enumString `json:"status"`
-		EndTime Int64      `json:"end_time"`
+		EndTime wire.Int64 `json:"end_time"`
 		RunName string     `json:"run_name"`
 	}
-	if err := bind(c, &req); err != nil {
+	if err := reader.Bind(c, &req); err != nil {
 		return err
 	}
 	id, err := req.id()
@@ -83,12 +84,12 @@ func (a *API) updateRun(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	return ok(c, gin.H{"run_info": runInfoOut(info)})
+	return wire.OK(c, gin.H{"run_info": runInfoOut(info)})
 }
 
 func (a *API) deleteRun(c *gin.Context) error {
 	var req runIDReq
-	if err := bind(c, &req); err != nil {
+	if err := reader.Bind(c, &req); err != nil {
 		return err
 	}
 	id, err := req.id()
@@ -98,12 +99,12 @@ func (a *API) deleteRun(c *gin.Context) error {
 	if err := a.st.DeleteRun(c.Request.Context(), id); err != nil {
 		return err
 	}
-	return ok(c, nil)
+	return wire.OK(c, nil)
 }
 
 func (a *API) restoreRun(c *gin.Context) error {
 	var req runIDReq
-	if err := bind(c, &req); err != nil {
+	if err := reader.Bind(c, &req); err != nil {
 		return err
 	}
 	id, err := req.id()
@@ -113,12 +114,12 @@ func (a *API) restoreRun(c *gin.Context) error {
 	if err := a.st.RestoreRun(c.Request.Context(), id); err != nil {
 		return err
 	}
-	return ok(c, nil)
+	return wire.OK(c, nil)
 }
 
 func (a *API) getRun(c *gin.Context) error {
 	var req runIDReq
-	if err := bind(c, &req); err != nil {
+	if err := reader.Bind(c, &req); err != nil {
 		return err
 	}
 	id, err := req.id()
@@ -129,7 +130,7 @@ func (a *API) getRun(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	return ok(c, gin.H{"run": runOut(r)})
+	return wire.OK(c, gin.H{"run": runOut(r)})
 }
 
 func (a *API) searchRuns(c *gin.Context) error {
@@ -137,11 +138,11 @@ func (a *API) searchRuns(c *gin.Context) error {
 		ExperimentIDs []any      `json:"experiment_ids"`
 		Filter        string     `json:"filter"`
 		RunViewType   enumString `json:"run_view_type"`
-		MaxResults    Int64      `json:"max_results"`
+		MaxResults    wire.Int64 `json:"max_results"`
 		OrderBy       []string   `json:"order_by"`
 		PageToken     string     `json:"page_token"`
 	}
-	if err := bind(c, &req, "experiment_ids", "order_by"); err != nil {
+	if err := reader.Bind(c, &req, "experiment_ids", "order_by"); err != nil {
 		return err
 	}
 	vt, err := parseViewType(string(req.RunViewType))
@@ -169,28 +170,28 @@ func (a *API) searchRuns(c *gin.Context) error {
 	for _, r := range runs {
 		out.Runs = append(out.Runs, runOut(r))
 	}
-	return ok(c, out)
+	return wire.OK(c, out)
 }
 
 type wMetricIn struct {
-	Key           string `json:"key"`
-	Value         Float  `json:"value"`
-	Timestamp     Int64  `json:"timestamp"`
-	Step          Int64  `json:"step"`
-	ModelID       string `json:"model_id"`
-	DatasetName   string `json:"dataset_name"`
-	DatasetDigest string `json:"dataset_digest"`
+	Key           string     `json:"key"`
+	Value         wire.Float `json:"value"`
+	Timestamp     wire.Int64 `json:"timestamp"`
+	Step          wire.Int64 `json:"step"`
+	ModelID       string     `json:"model_id"`
+	DatasetName   string     `json:"dataset_name"`
+	DatasetDigest string     `json:"dataset_digest"`
 }
 
 func (m wMetricIn) toStore(prefix string) (store.Metric, error) {
 	if m.Key == "" {
-		return store.Metric{}, missing(prefix + "key")
+		return store.Metric{}, wire.Missing(prefix + "key")
 	}
 	if !m.Value.Set {
-		return store.Metric{}, missing(prefix + "value")
+		return store.Metric{}, wire.Missing(prefix + "value")
 	}
 	if !m.Timestamp.Set {
-		return store.Metric{}, missing(prefix + "timestamp")
+		return store.Metric{}, wire.Missing(prefix + "timestamp")
 	}
 	return store.Metric{Key: m.Key, Value: m.Value.V, Timestamp: m.Timestamp.V, Step: m.Step.V,
 		ModelID: m.ModelID, DatasetName: m.DatasetName, DatasetDigest: m.DatasetDigest}, nil
@@ -201,7 +202,7 @@ func (a *API) logMetric(c *gin.Context) error {
 		runIDReq
 		wMetricIn
 	}
-	if err := bind(c, &req); err != nil {
+	if err := reader.Bind(c, &req); err != nil {
 		return err
 	}
 	id, err := req.id()
@@ -215,7 +216,7 @@ func (a *API) logMetric(c *gin.Context) error {
 	if err := a.st.LogMetric(c.Request.Context(), id, m); err != nil {
 		return err
 	}
-	return ok(c, nil)
+	return wire.OK(c, nil)
 }
 
 func (a *API) logParam(c *gin.Context) error {
@@ -224,7 +225,7 @@ func (a *API) logParam(c *gin.Context) error {
 		Key   string `json:"key"`
 		Value string `json:"value"`
 	}
-	if err := bind(c, &req); err != nil {
+	if err := reader.Bind(c, &req); err != nil {
 		return err
 	}
 	id, err := req.id()
@@ -232,12 +233,12 @@ func (a *API) logParam(c *gin.Context) error {
 		return err
 	}
 	if req.Key == "" {
-		return missing("key")
+		return wire.Missing("key")
 	}
 	if err := a.st.LogParam(c.Request.Context(), id, store.Param{Key: req.Key, Value: req.Value}); err != nil {
 		return err
 	}
-	return ok(c, nil)
+	return wire.OK(c, nil)
 }
 
 func (a *API) setTag(c *gin.Context) error {
@@ -246,7 +247,7 @@ func (a *API) setTag(c *gin.Context) error {
 		Key   string `json:"key"`
 		Value string `json:"value"`
 	}
-	if err := bind(c, &req); err != nil {
+	if err := reader.Bind(c, &req); err != nil {
 		return err
 	}
 	id, err := req.id()
@@ -254,12 +255,12 @@ func (a *API) setTag(c *gin.Context) error {
 		return err
 	}
 	if req.Key == "" {
-		return missing("key")
+		return wire.Missing("key")
 	}
 	if err := a.st.SetTag(c.Request.Context(), id, store.Tag{Key: req.Key, Value: req.Value}); err != nil {
 		return err
 	}
-	return ok(c, nil)
+	return wire.OK(c, nil)
 }
 
 func (a *API) deleteTag(c *gin.Context) error {
@@ -267,7 +268,7 @@ func (a *API) deleteTag(c *gin.Context) error {
 		runIDReq
 		Key string `json:"key"`
 	}
-	if err := bind(c, &req); err != nil {
+	if err := reader.Bind(c, &req); err != nil {
 		return err
 	}
 	id, err := req.id()
@@ -275,12 +276,12 @@ func (a *API) deleteTag(c *gin.Context) error {
 		return err
 	}
 	if req.Key == "" {
-		return missing("key")
+		return wire.Missing("key")
 	}
 	if err := a.st.DeleteTag(c.Request.Context(), id, req.Key); err != nil {
 		return err
 	}
-	return ok(c, nil)
+	return wire.OK(c, nil)
 }
 
 func (a *API) logBatch(c *gin.Context) error {
@@ -290,7 +291,7 @@ func (a *API) logBatch(c *gin.Context) error {
 		Params  []wTag      `json:"params"`
 		Tags    []wTag      `json:"tags"`
 	}
-	if err := bind(c, &req); err != nil {
+	if err := reader.Bind(c, &req); err != nil {
 		return err
 	}
 	id, err := req.id()
@@ -312,7 +313,7 @@ func (a *API) logBatch(c *gin.Context) error {
 	if err := a.st.LogBatch(c.Request.Context(), id, metrics, params, tagsIn(req.Tags)); err != nil {
 		return err
 	}
-	return ok(c, nil)
+	return wire.OK(c, nil)
 }
 
 func (a *API) logModel(c *gin.Context) error {
@@ -320,7 +321,7 @@ func (a *API) logModel(c *gin.Context) error {
 		runIDReq
 		ModelJSON string `json:"model_json"`
 	}
-	if err := bind(c, &req); err != nil {
+	if err := reader.Bind(c, &req); err != nil {
 		return err
 	}
 	id, err := req.id()
@@ -328,12 +329,12 @@ func (a *API) logModel(c *gin.Context) error {
 		return err
 	}
 	if req.ModelJSON == "" {
-		return missing("model_json")
+		return wire.Missing("model_json")
 	}
 	if err := a.st.LogModel(c.Request.Context(), id, req.ModelJSON); err != nil {
 		return err
 	}
-	return ok(c, nil)
+	return wire.OK(c, nil)
 }
 
 func (a *API) logInputs(c *gin.Context) error {
@@ -342,7 +343,7 @@ func (a *API) logInputs(c *gin.Context) error {
 		Datasets []wDatasetInput `json:"datasets"`
 		Models   []wModelInput   `json:"models"`
 	}
-	if err := bind(c, &req); err != nil {
+	if err := reader.Bind(c, &req); err != nil {
 		return err
 	}
 	id, err := req.id()
@@ -360,18 +361,18 @@ func (a *API) logInputs(c *gin.Context) error {
 	if err := a.st.LogInputs(c.Request.Context(), id, ds, ms); err != nil {
 		return err
 	}
-	return ok(c, nil)
+	return wire.OK(c, nil)
 }
 
 func (a *API) logOutputs(c *gin.Context) error {
 	var req struct {
 		runIDReq
 		Models []struct {
-			ModelID string `json:"model_id"`
-			Step    Int64  `json:"step"`
+			ModelID string     `json:"model_id"`
+			Step    wire.Int64 `json:"step"`
 		} `json:"models"`
 	}
-	if err := bind(c, &req); err != nil {
+	if err := reader.Bind(c, &req); err != nil {
 		return err
 	}
 	id, err := req.id()
@@ -379,7 +380,7 @@ func (a *API) logOutputs(c *gin.Context) error {
 		return err
 	}
 	if len(req.Models) == 0 {
-		return missing("models")
+		return wire.Missing("models")
 	}
 	out := make([]store.ModelOutput, len(req.Models))
 	for i, m := range req.Models {
@@ -388,17 +389,17 @@ func (a *API) logOutputs(c *gin.Context) error {
 	if err := a.st.LogOutputs(c.Request.Context(), id, out); err != nil {
 		return err
 	}
-	return ok(c, nil)
+	return wire.OK(c, nil)
 }
 
 func (a *API) getMetricHistory(c *gin.Context) error {
 	var req struct {
 		runIDReq
-		MetricKey  string `json:"metric_key"`
-		PageToken  string `json:"page_token"`
-		MaxResults Int64  `json:"max_results"`
+		MetricKey  string     `json:"metric_key"`
+		PageToken  string     `json:"page_token"`
+		MaxResults wire.Int64 `json:"max_results"`
 	}
-	if err := bind(c, &req); err != nil {
+	if err := reader.Bind(c, &req); err != nil {
 		return err
 	}
 	id, err := req.id()
@@ -406,13 +407,13 @@ func (a *API) getMetricHistory(c *gin.Context) error {
 		return err
 	}
 	if req.MetricKey == "" {
-		return missing("metric_key")
+		return wire.Missing("metric_key")
 	}
 	ms, next, err := a.st.GetMetricHistory(c.Request.Context(), id, req.MetricKey, store.Page{MaxResults: int(req.MaxResults.V), Token: req.PageToken})
 	if err != nil {
 		return err
 	}
-	return ok(c, metricsAnswer(ms, next, false))
+	return wire.OK(c, metricsAnswer(ms, next, false))
 }
 
 func metricsAnswer(ms []store.Metric, next string, withRun bool) any {
@@ -428,32 +429,32 @@ func metricsAnswer(ms []store.Metric, next string, withRun bool) any {
 
 func (a *API) getMetricHistoryBulk(c *gin.Context) error {
 	var req struct {
-		RunIDs     []string `json:"run_id"`
-		MetricKey  string   `json:"metric_key"`
-		MaxResults Int64    `json:"max_results"`
+		RunIDs     []string   `json:"run_id"`
+		MetricKey  string     `json:"metric_key"`
+		MaxResults wire.Int64 `json:"max_results"`
 	}
-	if err := bind(c, &req, "run_id"); err != nil {
+	if err := reader.Bind(c, &req, "run_id"); err != nil {
 		return err
 	}
 	if req.MetricKey == "" {
-		return missing("metric_key")
+		return wire.Missing("metric_key")
 	}
 	ms, err := a.st.GetMetricHistoryBulk(c.Request.Context(), req.RunIDs, req.MetricKey, int(req.MaxResults.V))
 	if err != nil {
 		return err
 	}
-	return ok(c, metricsAnswer(ms, "", true))
+	return wire.OK(c, metricsAnswer(ms, "", true))
 }
 
 func (a *API) getMetricHistoryBulkInterval(c *gin.Context) error {
 	var req struct {
-		RunIDs     []string `json:"run_ids"`
-		MetricKey  string   `json:"metric_key"`
-		StartStep  Int64    `json:"start_step"`
-		EndStep    Int64    `json:"end_step"`
-		MaxResults Int64    `json:"max_results"`
+		RunIDs     []string   `json:"run_ids"`
+		MetricKey  string     `json:"metric_key"`
+		StartStep  wire.Int64 `json:"start_step"`
+		EndStep    wire.Int64 `json:"end_step"`
+		MaxResults wire.Int64 `json:"max_results"`
 	}
-	if err := bind(c, &req, "run_ids"); err != nil {
+	if err := reader.Bind(c, &req, "run_ids"); err != nil {
 		return err
 	}
 	var start, end *int64
@@ -467,5 +468,5 @@ func (a *API) getMetricHistoryBulkInterval(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	return ok(c, metricsAnswer(ms, "", true))
+	return wire.OK(c, metricsAnswer(ms, "", true))
 }
