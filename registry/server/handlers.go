@@ -1,18 +1,11 @@
 package server
 
 import (
-	"net/http"
-
 	"github.com/gin-gonic/gin"
 
+	"github.com/mlgate/mlgate/internal/wire"
 	"github.com/mlgate/mlgate/registry/store"
 )
-
-// ok writes a 200 JSON response (an object, possibly empty).
-func ok(c *gin.Context, v any) error {
-	c.JSON(http.StatusOK, v)
-	return nil
-}
 
 type rmResponse struct {
 	RegisteredModel *store.RegisteredModel `json:"registered_model"`
@@ -33,19 +26,19 @@ type rmsResponse struct {
 }
 
 func (h *handlers) createRegisteredModel(c *gin.Context) error {
-	r, err := parseRequest(c)
+	r, err := reader.Read(c)
 	if err != nil {
 		return err
 	}
-	name, err := r.required("name")
+	name, err := r.Required("name")
 	if err != nil {
 		return err
 	}
-	tags, err := r.tags()
+	tags, err := tags(r)
 	if err != nil {
 		return err
 	}
-	desc, err := r.optional("description")
+	desc, err := r.Optional("description")
 	if err != nil {
 		return err
 	}
@@ -55,15 +48,15 @@ func (h *handlers) createRegisteredModel(c *gin.Context) error {
 	}
 	h.hooks.fire(c, name, store.WebhookEvent{Entity: "REGISTERED_MODEL", Action: "CREATED"},
 		registeredModelCreated{Name: name, Tags: tagMap(tags), Description: &desc})
-	return ok(c, rmResponse{rm})
+	return wire.OK(c, rmResponse{rm})
 }
 
 func (h *handlers) getRegisteredModel(c *gin.Context) error {
-	r, err := parseRequest(c)
+	r, err := reader.Read(c)
 	if err != nil {
 		return err
 	}
-	name, err := r.required("name")
+	name, err := r.Required("name")
 	if err != nil {
 		return err
 	}
@@ -71,19 +64,19 @@ func (h *handlers) getRegisteredModel(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	return ok(c, rmResponse{rm})
+	return wire.OK(c, rmResponse{rm})
 }
 
 func (h *handlers) renameRegisteredModel(c *gin.Context) error {
-	r, err := parseRequest(c)
+	r, err := reader.Read(c)
 	if err != nil {
 		return err
 	}
-	name, err := r.required("name")
+	name, err := r.Required("name")
 	if err != nil {
 		return err
 	}
-	newName, err := r.required("new_name")
+	newName, err := r.Required("new_name")
 	if err != nil {
 		return err
 	}
@@ -91,19 +84,19 @@ func (h *handlers) renameRegisteredModel(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	return ok(c, rmResponse{rm})
+	return wire.OK(c, rmResponse{rm})
 }
 
 func (h *handlers) updateRegisteredModel(c *gin.Context) error {
-	r, err := parseRequest(c)
+	r, err := reader.Read(c)
 	if err != nil {
 		return err
 	}
-	name, err := r.required("name")
+	name, err := r.Required("name")
 	if err != nil {
 		return err
 	}
-	desc, err := r.optional("description")
+	desc, err := r.Optional("description")
 	if err != nil {
 		return err
 	}
@@ -111,42 +104,42 @@ func (h *handlers) updateRegisteredModel(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	return ok(c, rmResponse{rm})
+	return wire.OK(c, rmResponse{rm})
 }
 
 func (h *handlers) deleteRegisteredModel(c *gin.Context) error {
-	r, err := parseRequest(c)
+	r, err := reader.Read(c)
 	if err != nil {
 		return err
 	}
-	name, err := r.required("name")
+	name, err := r.Required("name")
 	if err != nil {
 		return err
 	}
 	if err := h.st.DeleteRegisteredModel(c.Request.Context(), name); err != nil {
 		return err
 	}
-	return ok(c, struct{}{})
+	return wire.OK(c, struct{}{})
 }
 
 func (h *handlers) searchRegisteredModels(c *gin.Context) error {
-	r, err := parseRequest(c)
+	r, err := reader.Read(c)
 	if err != nil {
 		return err
 	}
-	filter, err := r.optional("filter")
+	filter, err := r.Optional("filter")
 	if err != nil {
 		return err
 	}
-	maxResults, err := r.integer("max_results", store.SearchModelsDefault)
+	maxResults, err := r.Int("max_results", store.SearchModelsDefault)
 	if err != nil {
 		return err
 	}
-	orderBy, err := r.list("order_by")
+	orderBy, err := r.List("order_by")
 	if err != nil {
 		return err
 	}
-	token, err := r.optional("page_token")
+	token, err := r.Optional("page_token")
 	if err != nil {
 		return err
 	}
@@ -154,19 +147,19 @@ func (h *handlers) searchRegisteredModels(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	return ok(c, rmsResponse{page.Items, page.NextPageToken})
+	return wire.OK(c, rmsResponse{page.Items, page.NextPageToken})
 }
 
 func (h *handlers) getLatestVersions(c *gin.Context) error {
-	r, err := parseRequest(c)
+	r, err := reader.Read(c)
 	if err != nil {
 		return err
 	}
-	name, err := r.required("name")
+	name, err := r.Required("name")
 	if err != nil {
 		return err
 	}
-	stages, err := r.list("stages")
+	stages, err := r.List("stages")
 	if err != nil {
 		return err
 	}
@@ -174,65 +167,65 @@ func (h *handlers) getLatestVersions(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	return ok(c, mvsResponse{ModelVersions: mvs})
+	return wire.OK(c, mvsResponse{ModelVersions: mvs})
 }
 
 func (h *handlers) setRegisteredModelTag(c *gin.Context) error {
-	r, err := parseRequest(c)
+	r, err := reader.Read(c)
 	if err != nil {
 		return err
 	}
-	name, err := r.required("name")
+	name, err := r.Required("name")
 	if err != nil {
 		return err
 	}
-	key, err := r.required("key")
+	key, err := r.Required("key")
 	if err != nil {
 		return err
 	}
-	value, err := r.optional("value")
+	value, err := r.Optional("value")
 	if err != nil {
 		return err
 	}
 	if err := h.st.SetRegisteredModelTag(c.Request.Context(), name, key, value); err != nil {
 		return err
 	}
-	return ok(c, struct{}{})
+	return wire.OK(c, struct{}{})
 }
 
 func (h *handlers) deleteRegisteredModelTag(c *gin.Context) error {
-	r, err := parseRequest(c)
+	r, err := reader.Read(c)
 	if err != nil {
 		return err
 	}
-	name, err := r.required("name")
+	name, err := r.Required("name")
 	if err != nil {
 		return err
 	}
-	key, err := r.required("key")
+	key, err := r.Required("key")
 	if err != nil {
 		return err
 	}
 	if err := h.st.DeleteRegisteredModelTag(c.Request.Context(), name, key); err != nil {
 		return err
 	}
-	return ok(c, struct{}{})
+	return wire.OK(c, struct{}{})
 }
 
 func (h *handlers) setAlias(c *gin.Context) error {
-	r, err := parseRequest(c)
+	r, err := reader.Read(c)
 	if err != nil {
 		return err
 	}
-	name, err := r.required("name")
+	name, err := r.Required("name")
 	if err != nil {
 		return err
 	}
-	alias, err := r.required("alias")
+	alias, err := r.Required("alias")
 	if err != nil {
 		return err
 	}
-	version, err := r.required("version")
+	version, err := r.Required("version")
 	if err != nil {
 		return err
 	}
@@ -241,19 +234,19 @@ func (h *handlers) setAlias(c *gin.Context) error {
 	}
 	h.hooks.fire(c, name, store.WebhookEvent{Entity: "MODEL_VERSION_ALIAS", Action: "CREATED"},
 		aliasCreated{Name: name, Alias: alias, Version: version})
-	return ok(c, struct{}{})
+	return wire.OK(c, struct{}{})
 }
 
 func (h *handlers) deleteAlias(c *gin.Context) error {
-	r, err := parseRequest(c)
+	r, err := reader.Read(c)
 	if err != nil {
 		return err
 	}
-	name, err := r.required("name")
+	name, err := r.Required("name")
 	if err != nil {
 		return err
 	}
-	alias, err := r.required("alias")
+	alias, err := r.Required("alias")
 	if err != nil {
 		return err
 	}
@@ -262,19 +255,19 @@ func (h *handlers) deleteAlias(c *gin.Context) error {
 	}
 	h.hooks.fire(c, name, store.WebhookEvent{Entity: "MODEL_VERSION_ALIAS", Action: "DELETED"},
 		aliasDeleted{Name: name, Alias: alias})
-	return ok(c, struct{}{})
+	return wire.OK(c, struct{}{})
 }
 
 func (h *handlers) getByAlias(c *gin.Context) error {
-	r, err := parseRequest(c)
+	r, err := reader.Read(c)
 	if err != nil {
 		return err
 	}
-	name, err := r.required("name")
+	name, err := r.Required("name")
 	if err != nil {
 		return err
 	}
-	alias, err := r.required("alias")
+	alias, err := r.Required("alias")
 	if err != nil {
 		return err
 	}
@@ -282,5 +275,5 @@ func (h *handlers) getByAlias(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	return ok(c, mvResponse{mv})
+	return wire.OK(c, mvResponse{mv})
 }

@@ -5,34 +5,35 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/mlgate/mlgate/internal/wire"
 	"github.com/mlgate/mlgate/registry/store"
 )
 
 func (h *handlers) createModelVersion(c *gin.Context) error {
-	r, err := parseRequest(c)
+	r, err := reader.Read(c)
 	if err != nil {
 		return err
 	}
 	in := store.CreateVersion{SourceRegex: h.srcRegex}
-	if in.Name, err = r.required("name"); err != nil {
+	if in.Name, err = r.Required("name"); err != nil {
 		return err
 	}
-	if in.Source, err = r.required("source"); err != nil {
+	if in.Source, err = r.Required("source"); err != nil {
 		return err
 	}
-	if in.RunID, in.HasRunID, err = r.str("run_id"); err != nil {
+	if in.RunID, in.HasRunID, err = r.Str("run_id"); err != nil {
 		return err
 	}
-	if in.ModelID, in.HasModelID, err = r.str("model_id"); err != nil {
+	if in.ModelID, in.HasModelID, err = r.Str("model_id"); err != nil {
 		return err
 	}
-	if in.RunLink, err = r.optional("run_link"); err != nil {
+	if in.RunLink, err = r.Optional("run_link"); err != nil {
 		return err
 	}
-	if in.Description, err = r.optional("description"); err != nil {
+	if in.Description, err = r.Optional("description"); err != nil {
 		return err
 	}
-	if in.Tags, err = r.tags(); err != nil {
+	if in.Tags, err = tags(r); err != nil {
 		return err
 	}
 	mv, err := h.st.CreateModelVersion(c.Request.Context(), in)
@@ -46,21 +47,21 @@ func (h *handlers) createModelVersion(c *gin.Context) error {
 	h.hooks.fire(c, in.Name, store.WebhookEvent{Entity: "MODEL_VERSION", Action: "CREATED"},
 		modelVersionCreated{Name: in.Name, Version: strconv.FormatInt(mv.Version, 10), Source: mv.Source,
 			RunID: strOrNil(runID), Tags: tagMap(in.Tags), Description: strOrNil(in.Description)})
-	return ok(c, mvResponse{mv})
+	return wire.OK(c, mvResponse{mv})
 }
 
 // nameVersion reads the two required fields of every version endpoint.
-func nameVersion(r *request) (string, string, error) {
-	name, err := r.required("name")
+func nameVersion(r *wire.Request) (string, string, error) {
+	name, err := r.Required("name")
 	if err != nil {
 		return "", "", err
 	}
-	version, err := r.required("version")
+	version, err := r.Required("version")
 	return name, version, err
 }
 
 func (h *handlers) getModelVersion(c *gin.Context) error {
-	r, err := parseRequest(c)
+	r, err := reader.Read(c)
 	if err != nil {
 		return err
 	}
@@ -72,11 +73,11 @@ func (h *handlers) getModelVersion(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	return ok(c, mvResponse{mv})
+	return wire.OK(c, mvResponse{mv})
 }
 
 func (h *handlers) updateModelVersion(c *gin.Context) error {
-	r, err := parseRequest(c)
+	r, err := reader.Read(c)
 	if err != nil {
 		return err
 	}
@@ -84,7 +85,7 @@ func (h *handlers) updateModelVersion(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	desc, has, err := r.str("description")
+	desc, has, err := r.Str("description")
 	if err != nil {
 		return err
 	}
@@ -96,11 +97,11 @@ func (h *handlers) updateModelVersion(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	return ok(c, mvResponse{mv})
+	return wire.OK(c, mvResponse{mv})
 }
 
 func (h *handlers) deleteModelVersion(c *gin.Context) error {
-	r, err := parseRequest(c)
+	r, err := reader.Read(c)
 	if err != nil {
 		return err
 	}
@@ -111,27 +112,27 @@ func (h *handlers) deleteModelVersion(c *gin.Context) error {
 	if err := h.st.DeleteModelVersion(c.Request.Context(), name, version); err != nil {
 		return err
 	}
-	return ok(c, struct{}{})
+	return wire.OK(c, struct{}{})
 }
 
 func (h *handlers) searchModelVersions(c *gin.Context) error {
-	r, err := parseRequest(c)
+	r, err := reader.Read(c)
 	if err != nil {
 		return err
 	}
-	filter, err := r.optional("filter")
+	filter, err := r.Optional("filter")
 	if err != nil {
 		return err
 	}
-	maxResults, err := r.integer("max_results", store.SearchVersionsThreshold)
+	maxResults, err := r.Int("max_results", store.SearchVersionsThreshold)
 	if err != nil {
 		return err
 	}
-	orderBy, err := r.list("order_by")
+	orderBy, err := r.List("order_by")
 	if err != nil {
 		return err
 	}
-	token, err := r.optional("page_token")
+	token, err := r.Optional("page_token")
 	if err != nil {
 		return err
 	}
@@ -139,11 +140,11 @@ func (h *handlers) searchModelVersions(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	return ok(c, mvsResponse{page.Items, page.NextPageToken})
+	return wire.OK(c, mvsResponse{page.Items, page.NextPageToken})
 }
 
 func (h *handlers) transitionStage(c *gin.Context) error {
-	r, err := parseRequest(c)
+	r, err := reader.Read(c)
 	if err != nil {
 		return err
 	}
@@ -151,11 +152,11 @@ func (h *handlers) transitionStage(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	stage, err := r.required("stage")
+	stage, err := r.Required("stage")
 	if err != nil {
 		return err
 	}
-	archive, err := r.boolean("archive_existing_versions")
+	archive, err := r.Bool("archive_existing_versions")
 	if err != nil {
 		return err
 	}
@@ -163,11 +164,11 @@ func (h *handlers) transitionStage(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	return ok(c, mvResponse{mv})
+	return wire.OK(c, mvResponse{mv})
 }
 
 func (h *handlers) getDownloadURI(c *gin.Context) error {
-	r, err := parseRequest(c)
+	r, err := reader.Read(c)
 	if err != nil {
 		return err
 	}
@@ -179,13 +180,13 @@ func (h *handlers) getDownloadURI(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	return ok(c, struct {
+	return wire.OK(c, struct {
 		ArtifactURI string `json:"artifact_uri"`
 	}{uri})
 }
 
 func (h *handlers) setModelVersionTag(c *gin.Context) error {
-	r, err := parseRequest(c)
+	r, err := reader.Read(c)
 	if err != nil {
 		return err
 	}
@@ -193,11 +194,11 @@ func (h *handlers) setModelVersionTag(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	key, err := r.required("key")
+	key, err := r.Required("key")
 	if err != nil {
 		return err
 	}
-	value, err := r.optional("value")
+	value, err := r.Optional("value")
 	if err != nil {
 		return err
 	}
@@ -206,11 +207,11 @@ func (h *handlers) setModelVersionTag(c *gin.Context) error {
 	}
 	h.hooks.fire(c, name, store.WebhookEvent{Entity: "MODEL_VERSION_TAG", Action: "SET"},
 		versionTagSet{Name: name, Version: version, Key: key, Value: value})
-	return ok(c, struct{}{})
+	return wire.OK(c, struct{}{})
 }
 
 func (h *handlers) deleteModelVersionTag(c *gin.Context) error {
-	r, err := parseRequest(c)
+	r, err := reader.Read(c)
 	if err != nil {
 		return err
 	}
@@ -218,7 +219,7 @@ func (h *handlers) deleteModelVersionTag(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	key, err := r.required("key")
+	key, err := r.Required("key")
 	if err != nil {
 		return err
 	}
@@ -227,5 +228,5 @@ func (h *handlers) deleteModelVersionTag(c *gin.Context) error {
 	}
 	h.hooks.fire(c, name, store.WebhookEvent{Entity: "MODEL_VERSION_TAG", Action: "DELETED"},
 		versionTagDeleted{Name: name, Version: version, Key: key})
-	return ok(c, struct{}{})
+	return wire.OK(c, struct{}{})
 }

@@ -1,11 +1,11 @@
 package server
 
 import (
-	"encoding/json"
 	"strings"
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/mlgate/mlgate/internal/wire"
 	"github.com/mlgate/mlgate/registry/store"
 )
 
@@ -13,11 +13,11 @@ type webhookResponse struct {
 	Webhook *store.Webhook `json:"webhook"`
 }
 
-func (h *handlers) webhookInput(r *request) (store.WebhookInput, error) {
+func (h *handlers) webhookInput(r *wire.Request) (store.WebhookInput, error) {
 	in := store.WebhookInput{AllowedSchemes: h.webhookSchemes, AllowPrivateIPs: h.webhookAllowPrivate}
 	for name, dst := range map[string]**string{"name": &in.Name, "url": &in.URL, "description": &in.Description,
 		"secret": &in.Secret, "status": &in.Status} {
-		v, has, err := r.str(name)
+		v, has, err := r.Str(name)
 		if err != nil {
 			return in, err
 		}
@@ -25,23 +25,19 @@ func (h *handlers) webhookInput(r *request) (store.WebhookInput, error) {
 			*dst = &v
 		}
 	}
-	if raw, ok := r.fields["events"]; ok && string(raw) != "null" {
-		if err := json.Unmarshal(raw, &in.Events); err != nil {
-			return in, badType("events", raw)
-		}
-	}
-	return in, nil
+	_, err := r.Decode("events", &in.Events)
+	return in, err
 }
 
 func (h *handlers) createWebhook(c *gin.Context) error {
-	r, err := parseRequest(c)
+	r, err := reader.Read(c)
 	if err != nil {
 		return err
 	}
-	if _, err := r.required("name"); err != nil {
+	if _, err := r.Required("name"); err != nil {
 		return err
 	}
-	if _, err := r.required("url"); err != nil {
+	if _, err := r.Required("url"); err != nil {
 		return err
 	}
 	in, err := h.webhookInput(r)
@@ -52,19 +48,19 @@ func (h *handlers) createWebhook(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	return ok(c, webhookResponse{w})
+	return wire.OK(c, webhookResponse{w})
 }
 
 func (h *handlers) listWebhooks(c *gin.Context) error {
-	r, err := parseRequest(c)
+	r, err := reader.Read(c)
 	if err != nil {
 		return err
 	}
-	maxResults, err := r.integer("max_results", 100)
+	maxResults, err := r.Int("max_results", 100)
 	if err != nil {
 		return err
 	}
-	token, err := r.optional("page_token")
+	token, err := r.Optional("page_token")
 	if err != nil {
 		return err
 	}
@@ -72,7 +68,7 @@ func (h *handlers) listWebhooks(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	return ok(c, struct {
+	return wire.OK(c, struct {
 		Webhooks      []store.Webhook `json:"webhooks,omitempty"`
 		NextPageToken string          `json:"next_page_token,omitempty"`
 	}{p.Items, p.NextPageToken})
@@ -83,11 +79,11 @@ func (h *handlers) getWebhook(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	return ok(c, webhookResponse{w})
+	return wire.OK(c, webhookResponse{w})
 }
 
 func (h *handlers) updateWebhook(c *gin.Context) error {
-	r, err := parseRequest(c)
+	r, err := reader.Read(c)
 	if err != nil {
 		return err
 	}
@@ -99,14 +95,14 @@ func (h *handlers) updateWebhook(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	return ok(c, webhookResponse{w})
+	return wire.OK(c, webhookResponse{w})
 }
 
 func (h *handlers) deleteWebhook(c *gin.Context) error {
 	if err := h.st.DeleteWebhook(c.Request.Context(), c.Param("webhook_id")); err != nil {
 		return err
 	}
-	return ok(c, struct{}{})
+	return wire.OK(c, struct{}{})
 }
 
 // testWebhook sends the example payload of the given (or the first
@@ -116,19 +112,17 @@ func (h *handlers) testWebhook(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	r, err := parseRequest(c)
+	r, err := reader.Read(c)
 	if err != nil {
 		return err
 	}
 	ev := w.Events[0]
-	if raw, ok := r.fields["event"]; ok && string(raw) != "null" {
-		if err := json.Unmarshal(raw, &ev); err != nil {
-			return badType("event", raw)
-		}
+	if _, err := r.Decode("event", &ev); err != nil {
+		return err
 	}
 	ev = store.WebhookEvent{Entity: strings.ToUpper(ev.Entity), Action: strings.ToUpper(ev.Action)}
 	res := h.hooks.send(c.Request.Context(), *w, ev, examplePayload(ev))
-	return ok(c, struct {
+	return wire.OK(c, struct {
 		Result testResult `json:"result"`
 	}{res})
 }

@@ -1,0 +1,44 @@
+package server
+
+import (
+	"net/http"
+
+	"github.com/mlgate/mlgate/internal/wire"
+	"github.com/mlgate/mlgate/registry/store"
+)
+
+// reader reads registry requests with MLflow's rules: GET parameters from
+// the query string, a JSON body otherwise (an unparsable one reads as
+// empty, as Flask's get_json(silent=True) does); registry requests are
+// small.
+var reader = &wire.Reader{
+	MaxBody:            8 << 20,
+	QueryMethods:       []string{http.MethodGet},
+	JSONMethods:        []string{http.MethodPost, http.MethodPut},
+	RequireContentType: true,
+	BadContentType:     "Bad Request. Content-Type must be one of ['application/json'].",
+	Lenient:            true,
+}
+
+// tags reads the repeated {key, value} parameter "tags" of a JSON body.
+func tags(r *wire.Request) ([]store.Tag, error) {
+	var items []struct {
+		Key   *string `json:"key"`
+		Value *string `json:"value"`
+	}
+	if has, err := r.Decode("tags", &items); !has || err != nil {
+		return nil, err
+	}
+	out := make([]store.Tag, 0, len(items))
+	for _, it := range items {
+		if it.Key == nil || *it.Key == "" {
+			return nil, wire.Missing("tags")
+		}
+		t := store.Tag{Key: *it.Key}
+		if it.Value != nil {
+			t.Value = *it.Value
+		}
+		out = append(out, t)
+	}
+	return out, nil
+}
