@@ -17,7 +17,9 @@ var invalid = &storeerr.Error{Code: storeerr.InvalidParameterValue}
 // fallback, as a store's grammar does.
 var testGrammar = &Grammar{
 	Entities: map[string]string{"tags": Tag, "metrics": Metric},
-	KeyByte:  func(c byte) bool { return c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' },
+	KeyByte: func(c byte) bool {
+		return c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
+	},
 	Messages: Messages{
 		Unterminated: "unterminated at {pos}: {rest}",
 		BadEntity:    "entity '{word}' in '{filter}'",
