@@ -15,7 +15,6 @@ package wire
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"mime"
@@ -88,13 +87,13 @@ func (rd *Reader) Read(c *gin.Context) (*Request, error) {
 	if r.Body == nil {
 		return req, nil
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(c.Writer, r.Body, rd.MaxBody))
+	body, err := io.ReadAll(io.LimitReader(r.Body, rd.MaxBody+1))
 	if err != nil {
-		if mbe := (*http.MaxBytesError)(nil); errors.As(err, &mbe) {
-			return nil, &apierr.Error{Code: apierr.InvalidParameterValue, Status: http.StatusRequestEntityTooLarge,
-				Message: fmt.Sprintf("Request body larger than %d bytes.", rd.MaxBody)}
-		}
 		return nil, Invalid("Bad Request. Could not read the request body: %v", err)
+	}
+	if int64(len(body)) > rd.MaxBody {
+		return nil, &apierr.Error{Code: apierr.InvalidParameterValue, Status: http.StatusRequestEntityTooLarge,
+			Message: fmt.Sprintf("Request body larger than %d bytes.", rd.MaxBody)}
 	}
 	if err := rd.parse(bytes.TrimSpace(body), req); err != nil && !rd.Lenient {
 		return nil, err
@@ -277,4 +276,25 @@ func OK(c *gin.Context, v any) error {
 	}
 	c.Data(http.StatusOK, "application/json", b)
 	return nil
+}
+
+// Handler is the shape of an MLflow REST handler: it takes the request's
+// parameters and returns the answer's body (nil answers {}); an error is
+// answered through internal/apierr in MLflow's format.
+type Handler func(c *gin.Context, r *Request) (any, error)
+
+// Handle adapts h to apierr.HandlerFunc: it reads the request with rd's
+// rules, calls h and writes its answer with OK (unless h wrote its own).
+func (rd *Reader) Handle(h Handler) apierr.HandlerFunc {
+	return func(c *gin.Context) error {
+		r, err := rd.Read(c)
+		if err != nil {
+			return err
+		}
+		v, err := h(c, r)
+		if err != nil || c.Writer.Written() {
+			return err
+		}
+		return OK(c, v)
+	}
 }

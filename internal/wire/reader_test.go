@@ -231,3 +231,39 @@ func FuzzRead(f *testing.F) {
 		}
 	})
 }
+
+func TestHandle(t *testing.T) {
+	h := lenient.Handle(func(c *gin.Context, r *Request) (any, error) {
+		name, err := r.Required("name")
+		if err != nil {
+			return nil, err
+		}
+		if name == "self" {
+			c.Data(http.StatusNotModified, "application/json", nil)
+			return nil, nil
+		}
+		return map[string]string{"hello": name}, nil
+	})
+	for _, tc := range []struct {
+		target, body string
+		status       int
+		want         string
+	}{
+		{"/x?name=a", `{"name":"b"}`, 200, `{"hello":"a"}`},
+		{"/x", `{"name":"b"}`, 200, `{"hello":"b"}`},
+		{"/x?name=self", "", 304, ""},
+	} {
+		c, w := ctx(http.MethodGet, tc.target, tc.body, "application/json")
+		if err := h(c); err != nil || w.Code != tc.status || w.Body.String() != tc.want {
+			t.Errorf("%s: %v %d %q", tc.target, err, w.Code, w.Body.String())
+		}
+	}
+	c, w := ctx(http.MethodPost, "/x", `{}`, "text/plain")
+	err := h(c)
+	failsWith(t, err, 400, "Bad Request. Content-Type must be one of ['application/json'].")
+	if w.Body.Len() != 0 {
+		t.Fatalf("wrote %q before the error", w.Body.String())
+	}
+	c, _ = ctx(http.MethodPost, "/x", `{}`, "application/json")
+	failsWith(t, h(c), 400, "Missing value for required parameter 'name'. See the API docs for more information about request parameters.")
+}
