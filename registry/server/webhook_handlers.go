@@ -29,100 +29,84 @@ func (h *handlers) webhookInput(r *wire.Request) (store.WebhookInput, error) {
 	return in, err
 }
 
-func (h *handlers) createWebhook(c *gin.Context) error {
-	r, err := reader.Read(c)
-	if err != nil {
-		return err
-	}
+func (h *handlers) createWebhook(c *gin.Context, r *wire.Request) (any, error) {
 	if _, err := r.Required("name"); err != nil {
-		return err
+		return nil, err
 	}
 	if _, err := r.Required("url"); err != nil {
-		return err
+		return nil, err
 	}
 	in, err := h.webhookInput(r)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	w, err := h.st.CreateWebhook(c.Request.Context(), in)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	return wire.OK(c, webhookResponse{w})
+	return webhookResponse{w}, nil
 }
 
-func (h *handlers) listWebhooks(c *gin.Context) error {
-	r, err := reader.Read(c)
-	if err != nil {
-		return err
-	}
+func (h *handlers) listWebhooks(c *gin.Context, r *wire.Request) (any, error) {
 	maxResults, err := r.Int("max_results", 100)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	token, err := r.Optional("page_token")
 	if err != nil {
-		return err
+		return nil, err
 	}
 	p, err := h.st.ListWebhooks(c.Request.Context(), maxResults, token)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	return wire.OK(c, struct {
+	return struct {
 		Webhooks      []store.Webhook `json:"webhooks,omitempty"`
 		NextPageToken string          `json:"next_page_token,omitempty"`
-	}{p.Items, p.NextPageToken})
+	}{p.Items, p.NextPageToken}, nil
 }
 
-func (h *handlers) getWebhook(c *gin.Context) error {
+func (h *handlers) getWebhook(c *gin.Context, r *wire.Request) (any, error) {
 	w, err := h.st.GetWebhook(c.Request.Context(), c.Param("webhook_id"))
 	if err != nil {
-		return err
+		return nil, err
 	}
-	return wire.OK(c, webhookResponse{w})
+	return webhookResponse{w}, nil
 }
 
-func (h *handlers) updateWebhook(c *gin.Context) error {
-	r, err := reader.Read(c)
-	if err != nil {
-		return err
-	}
+func (h *handlers) updateWebhook(c *gin.Context, r *wire.Request) (any, error) {
 	in, err := h.webhookInput(r)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	w, err := h.st.UpdateWebhook(c.Request.Context(), c.Param("webhook_id"), in)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	return wire.OK(c, webhookResponse{w})
+	return webhookResponse{w}, nil
 }
 
-func (h *handlers) deleteWebhook(c *gin.Context) error {
+func (h *handlers) deleteWebhook(c *gin.Context, r *wire.Request) (any, error) {
 	if err := h.st.DeleteWebhook(c.Request.Context(), c.Param("webhook_id")); err != nil {
-		return err
+		return nil, err
 	}
-	return wire.OK(c, struct{}{})
+	return struct{}{}, nil
 }
 
 // testWebhook sends the example payload of the given (or the first
 // subscribed) event, synchronously, whatever the webhook's status.
-func (h *handlers) testWebhook(c *gin.Context) error {
+func (h *handlers) testWebhook(c *gin.Context, r *wire.Request) (any, error) {
 	w, err := h.st.GetWebhook(c.Request.Context(), c.Param("webhook_id"))
 	if err != nil {
-		return err
-	}
-	r, err := reader.Read(c)
-	if err != nil {
-		return err
+		return nil, err
 	}
 	ev := w.Events[0]
 	if _, err := r.Decode("event", &ev); err != nil {
-		return err
+		return nil, err
 	}
 	ev = store.WebhookEvent{Entity: strings.ToUpper(ev.Entity), Action: strings.ToUpper(ev.Action)}
 	res := h.hooks.send(c.Request.Context(), *w, ev, examplePayload(ev))
-	return wire.OK(c, struct {
+	return struct {
 		Result testResult `json:"result"`
-	}{res})
+	}{res}, nil
 }

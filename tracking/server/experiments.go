@@ -11,30 +11,30 @@ import (
 	"github.com/mlgate/mlgate/tracking/store"
 )
 
-func (a *API) createExperiment(c *gin.Context) error {
+func (a *API) createExperiment(c *gin.Context, rq *wire.Request) (any, error) {
 	var req struct {
 		Name             string `json:"name"`
 		ArtifactLocation string `json:"artifact_location"`
 		Tags             []wTag `json:"tags"`
 	}
-	if err := reader.Bind(c, &req); err != nil {
-		return err
+	if err := rq.Bind(&req); err != nil {
+		return nil, err
 	}
 	if req.Name == "" {
-		return wire.Missing("name")
+		return nil, wire.Missing("name")
 	}
 	id, err := a.st.CreateExperiment(c.Request.Context(), req.Name, req.ArtifactLocation, tagsIn(req.Tags))
 	if err != nil {
-		return err
+		return nil, err
 	}
-	return wire.OK(c, gin.H{"experiment_id": id})
+	return gin.H{"experiment_id": id}, nil
 }
 
-func bindExperimentID(c *gin.Context) (string, error) {
+func bindExperimentID(rq *wire.Request) (string, error) {
 	var req struct {
 		ExperimentID any `json:"experiment_id"`
 	}
-	if err := reader.Bind(c, &req); err != nil {
+	if err := rq.Bind(&req); err != nil {
 		return "", err
 	}
 	id := idString(req.ExperimentID)
@@ -55,33 +55,33 @@ func idString(v any) string {
 	return ""
 }
 
-func (a *API) getExperiment(c *gin.Context) error {
-	id, err := bindExperimentID(c)
+func (a *API) getExperiment(c *gin.Context, rq *wire.Request) (any, error) {
+	id, err := bindExperimentID(rq)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	e, err := a.st.GetExperiment(c.Request.Context(), id)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	return wire.OK(c, gin.H{"experiment": experimentOut(e)})
+	return gin.H{"experiment": experimentOut(e)}, nil
 }
 
-func (a *API) getExperimentByName(c *gin.Context) error {
+func (a *API) getExperimentByName(c *gin.Context, rq *wire.Request) (any, error) {
 	var req struct {
 		Name string `json:"experiment_name"`
 	}
-	if err := reader.Bind(c, &req); err != nil {
-		return err
+	if err := rq.Bind(&req); err != nil {
+		return nil, err
 	}
 	if req.Name == "" {
-		return wire.Missing("experiment_name")
+		return nil, wire.Missing("experiment_name")
 	}
 	e, err := a.st.GetExperimentByName(c.Request.Context(), req.Name)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	return wire.OK(c, gin.H{"experiment": experimentOut(e)})
+	return gin.H{"experiment": experimentOut(e)}, nil
 }
 
 func parseViewType(v string) (store.ViewType, error) {
@@ -108,7 +108,7 @@ func (e *enumString) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-func (a *API) searchExperiments(c *gin.Context) error {
+func (a *API) searchExperiments(c *gin.Context, rq *wire.Request) (any, error) {
 	var req struct {
 		MaxResults wire.Int64 `json:"max_results"`
 		PageToken  string     `json:"page_token"`
@@ -116,18 +116,18 @@ func (a *API) searchExperiments(c *gin.Context) error {
 		OrderBy    []string   `json:"order_by"`
 		ViewType   enumString `json:"view_type"`
 	}
-	if err := reader.Bind(c, &req, "order_by"); err != nil {
-		return err
+	if err := rq.Bind(&req, "order_by"); err != nil {
+		return nil, err
 	}
 	vt, err := parseViewType(string(req.ViewType))
 	if err != nil {
-		return err
+		return nil, err
 	}
 	exps, next, err := a.st.SearchExperiments(c.Request.Context(), store.SearchExperimentsInput{
 		Filter: req.Filter, ViewType: vt, MaxResults: int(req.MaxResults.V), OrderBy: req.OrderBy, PageToken: req.PageToken,
 	})
 	if err != nil {
-		return err
+		return nil, err
 	}
 	out := struct {
 		Experiments   []wExperiment `json:"experiments,omitempty"`
@@ -136,91 +136,91 @@ func (a *API) searchExperiments(c *gin.Context) error {
 	for _, e := range exps {
 		out.Experiments = append(out.Experiments, experimentOut(e))
 	}
-	return wire.OK(c, out)
+	return out, nil
 }
 
-func (a *API) updateExperiment(c *gin.Context) error {
+func (a *API) updateExperiment(c *gin.Context, rq *wire.Request) (any, error) {
 	var req struct {
 		ExperimentID any    `json:"experiment_id"`
 		NewName      string `json:"new_name"`
 	}
-	if err := reader.Bind(c, &req); err != nil {
-		return err
+	if err := rq.Bind(&req); err != nil {
+		return nil, err
 	}
 	id := idString(req.ExperimentID)
 	if id == "" {
-		return wire.Missing("experiment_id")
+		return nil, wire.Missing("experiment_id")
 	}
 	if req.NewName == "" {
-		return wire.Missing("new_name")
+		return nil, wire.Missing("new_name")
 	}
 	if err := a.st.RenameExperiment(c.Request.Context(), id, req.NewName); err != nil {
-		return err
+		return nil, err
 	}
-	return wire.OK(c, nil)
+	return nil, nil
 }
 
-func (a *API) deleteExperiment(c *gin.Context) error {
-	id, err := bindExperimentID(c)
+func (a *API) deleteExperiment(c *gin.Context, rq *wire.Request) (any, error) {
+	id, err := bindExperimentID(rq)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if err := a.st.DeleteExperiment(c.Request.Context(), id); err != nil {
-		return err
+		return nil, err
 	}
-	return wire.OK(c, nil)
+	return nil, nil
 }
 
-func (a *API) restoreExperiment(c *gin.Context) error {
-	id, err := bindExperimentID(c)
+func (a *API) restoreExperiment(c *gin.Context, rq *wire.Request) (any, error) {
+	id, err := bindExperimentID(rq)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if err := a.st.RestoreExperiment(c.Request.Context(), id); err != nil {
-		return err
+		return nil, err
 	}
-	return wire.OK(c, nil)
+	return nil, nil
 }
 
-func (a *API) setExperimentTag(c *gin.Context) error {
+func (a *API) setExperimentTag(c *gin.Context, rq *wire.Request) (any, error) {
 	var req struct {
 		ExperimentID any    `json:"experiment_id"`
 		Key          string `json:"key"`
 		Value        string `json:"value"`
 	}
-	if err := reader.Bind(c, &req); err != nil {
-		return err
+	if err := rq.Bind(&req); err != nil {
+		return nil, err
 	}
 	id := idString(req.ExperimentID)
 	if id == "" {
-		return wire.Missing("experiment_id")
+		return nil, wire.Missing("experiment_id")
 	}
 	if req.Key == "" {
-		return wire.Missing("key")
+		return nil, wire.Missing("key")
 	}
 	if err := a.st.SetExperimentTag(c.Request.Context(), id, store.Tag{Key: req.Key, Value: req.Value}); err != nil {
-		return err
+		return nil, err
 	}
-	return wire.OK(c, nil)
+	return nil, nil
 }
 
-func (a *API) deleteExperimentTag(c *gin.Context) error {
+func (a *API) deleteExperimentTag(c *gin.Context, rq *wire.Request) (any, error) {
 	var req struct {
 		ExperimentID any    `json:"experiment_id"`
 		Key          string `json:"key"`
 	}
-	if err := reader.Bind(c, &req); err != nil {
-		return err
+	if err := rq.Bind(&req); err != nil {
+		return nil, err
 	}
 	id := idString(req.ExperimentID)
 	if id == "" {
-		return wire.Missing("experiment_id")
+		return nil, wire.Missing("experiment_id")
 	}
 	if req.Key == "" {
-		return wire.Missing("key")
+		return nil, wire.Missing("key")
 	}
 	if err := a.st.DeleteExperimentTag(c.Request.Context(), id, req.Key); err != nil {
-		return err
+		return nil, err
 	}
-	return wire.OK(c, nil)
+	return nil, nil
 }

@@ -10,7 +10,7 @@ import (
 	"github.com/mlgate/mlgate/tracking/store"
 )
 
-func (a *API) createLoggedModel(c *gin.Context) error {
+func (a *API) createLoggedModel(c *gin.Context, rq *wire.Request) (any, error) {
 	var req struct {
 		ExperimentID any    `json:"experiment_id"`
 		Name         string `json:"name"`
@@ -19,12 +19,12 @@ func (a *API) createLoggedModel(c *gin.Context) error {
 		Params       []wTag `json:"params"`
 		Tags         []wTag `json:"tags"`
 	}
-	if err := reader.Bind(c, &req); err != nil {
-		return err
+	if err := rq.Bind(&req); err != nil {
+		return nil, err
 	}
 	exp := idString(req.ExperimentID)
 	if exp == "" {
-		return wire.Missing("experiment_id")
+		return nil, wire.Missing("experiment_id")
 	}
 	params := make([]store.Param, len(req.Params))
 	for i, p := range req.Params {
@@ -41,30 +41,30 @@ func (a *API) createLoggedModel(c *gin.Context) error {
 		CreatorID: creator, Params: params, Tags: tagsIn(req.Tags),
 	})
 	if err != nil {
-		return err
+		return nil, err
 	}
-	return wire.OK(c, gin.H{"model": loggedModelOut(m)})
+	return gin.H{"model": loggedModelOut(m)}, nil
 }
 
-func (a *API) getLoggedModel(c *gin.Context) error {
+func (a *API) getLoggedModel(c *gin.Context, rq *wire.Request) (any, error) {
 	m, err := a.st.GetLoggedModel(c.Request.Context(), c.Param("model_id"))
 	if err != nil {
-		return err
+		return nil, err
 	}
-	return wire.OK(c, gin.H{"model": loggedModelOut(m)})
+	return gin.H{"model": loggedModelOut(m)}, nil
 }
 
-func (a *API) finalizeLoggedModel(c *gin.Context) error {
+func (a *API) finalizeLoggedModel(c *gin.Context, rq *wire.Request) (any, error) {
 	var req struct {
 		Status enumString `json:"status"`
 	}
-	if err := reader.Bind(c, &req); err != nil {
-		return err
+	if err := rq.Bind(&req); err != nil {
+		return nil, err
 	}
 	status := strings.ToUpper(string(req.Status))
 	switch status {
 	case "":
-		return wire.Missing("status")
+		return nil, wire.Missing("status")
 	case "1":
 		status = store.ModelPending
 	case "2":
@@ -74,57 +74,57 @@ func (a *API) finalizeLoggedModel(c *gin.Context) error {
 	}
 	m, err := a.st.FinalizeLoggedModel(c.Request.Context(), c.Param("model_id"), status)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	return wire.OK(c, gin.H{"model": loggedModelOut(m)})
+	return gin.H{"model": loggedModelOut(m)}, nil
 }
 
-func (a *API) deleteLoggedModel(c *gin.Context) error {
+func (a *API) deleteLoggedModel(c *gin.Context, rq *wire.Request) (any, error) {
 	if err := a.st.DeleteLoggedModel(c.Request.Context(), c.Param("model_id")); err != nil {
-		return err
+		return nil, err
 	}
-	return wire.OK(c, nil)
+	return nil, nil
 }
 
-func (a *API) setLoggedModelTags(c *gin.Context) error {
+func (a *API) setLoggedModelTags(c *gin.Context, rq *wire.Request) (any, error) {
 	var req struct {
 		Tags []wTag `json:"tags"`
 	}
-	if err := reader.Bind(c, &req); err != nil {
-		return err
+	if err := rq.Bind(&req); err != nil {
+		return nil, err
 	}
 	m, err := a.st.SetLoggedModelTags(c.Request.Context(), c.Param("model_id"), tagsIn(req.Tags))
 	if err != nil {
-		return err
+		return nil, err
 	}
-	return wire.OK(c, gin.H{"model": loggedModelOut(m)})
+	return gin.H{"model": loggedModelOut(m)}, nil
 }
 
-func (a *API) deleteLoggedModelTag(c *gin.Context) error {
+func (a *API) deleteLoggedModelTag(c *gin.Context, rq *wire.Request) (any, error) {
 	if err := a.st.DeleteLoggedModelTag(c.Request.Context(), c.Param("model_id"), c.Param("tag_key")); err != nil {
-		return err
+		return nil, err
 	}
-	return wire.OK(c, nil)
+	return nil, nil
 }
 
-func (a *API) logLoggedModelParams(c *gin.Context) error {
+func (a *API) logLoggedModelParams(c *gin.Context, rq *wire.Request) (any, error) {
 	var req struct {
 		Params []wTag `json:"params"`
 	}
-	if err := reader.Bind(c, &req); err != nil {
-		return err
+	if err := rq.Bind(&req); err != nil {
+		return nil, err
 	}
 	params := make([]store.Param, len(req.Params))
 	for i, p := range req.Params {
 		params[i] = store.Param(p)
 	}
 	if err := a.st.LogLoggedModelParams(c.Request.Context(), c.Param("model_id"), params); err != nil {
-		return err
+		return nil, err
 	}
-	return wire.OK(c, nil)
+	return nil, nil
 }
 
-func (a *API) searchLoggedModels(c *gin.Context) error {
+func (a *API) searchLoggedModels(c *gin.Context, rq *wire.Request) (any, error) {
 	var req struct {
 		ExperimentIDs []any      `json:"experiment_ids"`
 		Filter        string     `json:"filter"`
@@ -135,8 +135,8 @@ func (a *API) searchLoggedModels(c *gin.Context) error {
 		} `json:"order_by"`
 		PageToken string `json:"page_token"`
 	}
-	if err := reader.Bind(c, &req); err != nil {
-		return err
+	if err := rq.Bind(&req); err != nil {
+		return nil, err
 	}
 	in := store.SearchLoggedModelsInput{Filter: req.Filter, MaxResults: int(req.MaxResults.V), PageToken: req.PageToken}
 	for _, e := range req.ExperimentIDs {
@@ -144,14 +144,14 @@ func (a *API) searchLoggedModels(c *gin.Context) error {
 	}
 	for _, o := range req.OrderBy {
 		if o.FieldName == "" {
-			return apierr.New(apierr.InvalidParameterValue, "order_by entries need a field_name")
+			return nil, apierr.New(apierr.InvalidParameterValue, "order_by entries need a field_name")
 		}
 		asc := o.Ascending == nil || o.Ascending.V
 		in.OrderBy = append(in.OrderBy, store.LoggedModelOrder{FieldName: o.FieldName, Ascending: asc})
 	}
 	models, next, err := a.st.SearchLoggedModels(c.Request.Context(), in)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	out := struct {
 		Models        []wLoggedModel `json:"models,omitempty"`
@@ -160,5 +160,5 @@ func (a *API) searchLoggedModels(c *gin.Context) error {
 	for _, m := range models {
 		out.Models = append(out.Models, loggedModelOut(m))
 	}
-	return wire.OK(c, out)
+	return out, nil
 }
