@@ -19,7 +19,8 @@ func TestIsMatchesByCode(t *testing.T) {
 	if !errors.As(err, &e) || e.ErrorCode() != ResourceDoesNotExist || e.Error() != "Run 'r1' not found" {
 		t.Fatalf("got %#v", e)
 	}
-	if got := Existsf("x %d", 1).(*Error); got.Code != ResourceAlreadyExists || got.Message != "x 1" {
+	var got *Error
+	if !errors.As(Existsf("x %d", 1), &got) || got.Code != ResourceAlreadyExists || got.Message != "x 1" {
 		t.Fatalf("got %#v", got)
 	}
 }
