@@ -1,9 +1,9 @@
 package server
 
 import (
+	"bytes"
 	"net/http"
 	"net/http/httptest"
-	"strings"
 	"testing"
 
 	"github.com/gin-gonic/gin"
@@ -14,51 +14,44 @@ import (
 func ctxFor(method, target, body string) *gin.Context {
 	gin.SetMode(gin.TestMode)
 	c, _ := gin.CreateTestContext(httptest.NewRecorder())
-	c.Request = httptest.NewRequest(method, target, strings.NewReader(body))
+	c.Request = httptest.NewRequest(method, target, bytes.NewBufferString(body))
 	c.Request.Header.Set("Content-Type", "application/json")
 	return c
 }
 
-func TestReader(t *testing.T) {
-	r, err := reader.Read(ctxFor(http.MethodGet, "/x?name=a&stages=None&stages=Staging&max_results=5&archive=TRUE", ""))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if n, _ := r.Required("name"); n != "a" {
-		t.Fatalf("name %q", n)
-	}
-	if st, _ := r.List("stages"); len(st) != 2 || st[1] != "Staging" {
-		t.Fatalf("stages %v", st)
-	}
-	if m, _ := r.Int("max_results", 1); m != 5 {
-		t.Fatalf("max_results %d", m)
-	}
-	if b, err := r.Bool("archive"); !b || err != nil {
-		t.Fatalf("bool %v %v", b, err)
-	}
-	// Double-encoded legacy body, numeric strings for int64 fields.
-	r, err = reader.Read(ctxFor(http.MethodPost, "/x", `"{\"name\": \"b\", \"max_results\": \"7\"}"`))
+// TestReaderRules checks the registry's request rules (MLflow's): a
+// legacy double-encoded body, an unparsable body read as empty, tags.
+func TestReaderRules(t *testing.T) {
+	r, err := reader.Read(ctxFor(http.MethodPost, "/x", `"{\"name\": \"b\", \"tags\": [{\"key\": \"k\"}]}"`))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if n, _ := r.Required("name"); n != "b" {
 		t.Fatalf("legacy name %q", n)
 	}
-	if m, _ := r.Int("max_results", 1); m != 7 {
-		t.Fatalf("string max_results %d", m)
+	if tg, err := tags(r); err != nil || len(tg) != 1 || tg[0].Key != "k" || tg[0].Value != "" {
+		t.Fatalf("tags %v %v", tg, err)
 	}
-	r, _ = reader.Read(ctxFor(http.MethodPost, "/x", `{"name": 3, "flag": "x", "tags": [{"value": "v"}]}`))
-	if _, err := r.Required("name"); err == nil {
-		t.Fatal("number accepted as string")
+	r, err = reader.Read(ctxFor(http.MethodPost, "/x", `{"name": `))
+	if err != nil {
+		t.Fatalf("unparsable body refused: %v", err)
 	}
-	if _, err := r.Bool("flag"); err == nil {
-		t.Fatal("string accepted as bool")
+	if tg, err := tags(r); tg != nil || err != nil {
+		t.Fatalf("absent tags %v %v", tg, err)
 	}
-	if _, err := tags(r); err == nil {
-		t.Fatal("tag without key accepted")
+	for body, want := range map[string]string{
+		`{"tags": [{"value": "v"}]}`: "Missing value for required parameter 'tags'. See the API docs for more information about request parameters.",
+		`{"tags": {"key": "k"}}`:     `Invalid value {"key": "k"} for parameter 'tags' supplied. Hint: Value was of type 'dict'. See the API docs for more information about request parameters.`,
+	} {
+		r, _ := reader.Read(ctxFor(http.MethodPost, "/x", body))
+		if _, err := tags(r); err == nil || err.Error() != want || apierr.From(err).HTTPStatus() != 400 {
+			t.Errorf("%s: %v, want %q", body, err, want)
+		}
 	}
-	if _, err := r.Required("missing"); err == nil {
-		t.Fatal("missing required accepted")
+	if r, _ := reader.Read(ctxFor(http.MethodGet, "/x?tags=k", "")); r == nil {
+		t.Fatal("query refused")
+	} else if tg, err := tags(r); tg != nil || err != nil {
+		t.Fatalf("query tags %v %v", tg, err)
 	}
 }
 
