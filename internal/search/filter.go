@@ -64,6 +64,9 @@ const (
 	NoAnd                      // something other than AND at Pos after a clause
 	DanglingAnd                // AND at the end
 	OrderIdent                 // order_by entry Filter has no identifier; Word is the cause
+	BadBang                    // Strict: a '!' at Pos that is not "!="
+	BadNumber                  // Strict: Word (Go-quoted) at Pos is not a number
+	BadChar                    // Strict: the byte Word (Go-quoted) at Pos starts no token
 )
 
 // problem is a syntax fault with where it happened.
@@ -87,6 +90,12 @@ type Grammar struct {
 	Null bool
 	// Backslash lets \q stand for the quote q inside a quoted string.
 	Backslash bool
+	// Strict reads a filter as a tokenizer that reads the whole filter
+	// before parsing does: every token is checked first (see scan), so the
+	// first bad token, wherever it is, is the error; an identifier starts
+	// with a letter, '_' or a backquote, is not the keyword AND, and a
+	// double-quoted text is a string, never a name.
+	Strict bool
 	// ZeroToken accepts a page token whose offset is 0.
 	ZeroToken bool
 	// Messages holds the entity's message for each syntax fault, and
@@ -168,15 +177,18 @@ func (l *lexer) quoted() (string, error) {
 func (l *lexer) identifier() (kind, key string, err error) {
 	l.skipSpace()
 	start := l.pos
-	if l.at("\"`") {
+	if l.at("`") || l.at("\"") && !l.g.Strict {
 		k, err := l.quoted()
 		return Attribute, k, err
+	}
+	if l.g.Strict && l.pos < len(l.s) && (isDigit(l.s[l.pos]) || l.s[l.pos] == '.') {
+		return "", "", l.fail(NoIdentifier, start) // a number, not a name
 	}
 	for l.pos < len(l.s) && l.g.KeyByte(l.s[l.pos]) && l.s[l.pos] != '.' {
 		l.pos++
 	}
 	word := l.s[start:l.pos]
-	if word == "" {
+	if word == "" || l.g.Strict && strings.EqualFold(word, "and") {
 		return "", "", l.fail(NoIdentifier, start)
 	}
 	if !l.at(".") {
@@ -314,6 +326,11 @@ func (g *Grammar) ParseFilter(filter string) ([]Clause, error) {
 	l := &lexer{g: g, s: filter}
 	if l.eof() {
 		return nil, nil
+	}
+	if g.Strict {
+		if err := g.scan(filter); err != nil {
+			return nil, err
+		}
 	}
 	var out []Clause
 	for {

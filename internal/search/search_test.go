@@ -193,8 +193,10 @@ func FuzzParseFilter(f *testing.F) {
 	}
 	g := *testGrammar
 	g.Null, g.Backslash, g.FoldEntities = true, true, true
+	strict := *testGrammar
+	strict.Strict = true
 	f.Fuzz(func(t *testing.T, s string) {
-		for _, gr := range []*Grammar{testGrammar, &g} {
+		for _, gr := range []*Grammar{testGrammar, &g, &strict} {
 			cl, err := gr.ParseFilter(s)
 			if err != nil {
 				if !errors.Is(err, invalid) || strings.Contains(err.Error(), "{") && !strings.Contains(s, "{") {
@@ -222,4 +224,29 @@ func FuzzDecodePageToken(f *testing.F) {
 			t.Fatalf("%q: %d %v", tok, n, err)
 		}
 	})
+}
+
+func TestStrict(t *testing.T) {
+	g := *testGrammar
+	g.Strict = true
+	g.Messages = Messages{}.With("scan {word} at {pos}: {rest}", BadBang, BadNumber, BadChar, Unterminated)
+	for in, want := range map[string]string{
+		"a = 'x' and b ! 'y'":  "scan  at 14: ! 'y'",
+		"a = 'x' and b = 1e":   `scan "1e" at 16: 1e`,
+		"a = 'x' # and b = 'y": "scan '#' at 8: # and b = 'y", // the first bad token wins
+		"a = 'x' and `b = 'y'": "scan  at 12: `b = 'y'",
+		`"a" = 'x'`:            `bad filter '"a" = 'x'' at 0`, // a string is no name
+		"1a = 'x'":             "bad filter '1a = 'x'' at 0",
+		"and = 'x'":            "bad filter 'and = 'x'' at 0",
+	} {
+		_, err := g.ParseFilter(in)
+		if !errors.Is(err, invalid) || err.Error() != want {
+			t.Errorf("%q: %v, want %q", in, err, want)
+		}
+	}
+	got, err := g.ParseFilter("tags.`a-b` = 'x' and c_1 != \"y\"")
+	want := []Clause{{Kind: Tag, Key: "a-b", Op: "=", Str: "x"}, {Kind: Attribute, Key: "c_1", Op: "!=", Str: "y"}}
+	if err != nil || !reflect.DeepEqual(got, want) {
+		t.Fatalf("got %+v %v", got, err)
+	}
 }

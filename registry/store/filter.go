@@ -18,13 +18,17 @@ var grammar = &search.Grammar{
 	KeyByte: func(c byte) bool {
 		return c == '_' || c == '.' || c >= '0' && c <= '9' || unicode.IsLetter(rune(c))
 	},
+	Strict: true,
 	Messages: search.Messages{
 		search.Unterminated: "Invalid filter: unterminated quoted string {rest}",
 		search.BadEntity:    "Invalid entity type '{word}'. Valid entity types are ('attribute', 'tag', 'tags')",
 		search.OrderIdent:   "Invalid order_by clause '{filter}'. Could not be parsed.",
-	}.With("Invalid comparison clause in filter string: '{filter}'", search.BadComparator, search.NoValue, search.BadValue).
-		With("While parsing a list in the query, expected a non-empty list of string values, but got ill-formed list.", search.EmptyList, search.ListItem, search.ListEnd),
-	// No identifier, no key, OR, no AND, a dangling AND.
+	}.With("Invalid comparison clause in filter string: '{filter}'", search.NoKey, search.BadComparator, search.NoValue, search.BadValue).
+		With("While parsing a list in the query, expected a non-empty list of string values, but got ill-formed list.", search.EmptyList, search.ListItem, search.ListEnd).
+		With("Invalid filter: unexpected '!' at position {pos}", search.BadBang).
+		With("Invalid filter: bad number {word}", search.BadNumber).
+		With("Invalid filter: unexpected character {word} at position {pos}", search.BadChar),
+	// No identifier, OR, no AND, a dangling AND.
 	Fallback: "Invalid clause(s) in filter string: '{filter}'",
 	// MLflow's messages.
 	TokenMessages: map[search.TokenFault]string{
