@@ -6,6 +6,28 @@ import (
 	"strings"
 )
 
+// The parameter readers below record the first error they meet on the
+// request instead of returning it, so that a handler reads all its
+// parameters and then checks Err once:
+//
+//	name, key := r.Required("name"), r.Required("key")
+//	if err := r.Err(); err != nil {
+//		return nil, err
+//	}
+//
+// The error is the one of the first parameter read that was wrong, as if
+// each had been checked in turn.
+
+// Err returns the first error met reading a parameter.
+func (r *Request) Err() error { return r.err }
+
+// Fail records err (when not nil) unless an earlier error is recorded.
+func (r *Request) Fail(err error) {
+	if r.err == nil {
+		r.err = err
+	}
+}
+
 // raw returns a body member that is present and not null.
 func (r *Request) raw(name string) (json.RawMessage, bool) {
 	raw, ok := r.members()[name]
@@ -13,108 +35,107 @@ func (r *Request) raw(name string) (json.RawMessage, bool) {
 }
 
 // Str returns a string parameter and whether it was present (and not null).
-func (r *Request) Str(name string) (string, bool, error) {
+func (r *Request) Str(name string) (string, bool) {
 	if r.query != nil {
 		if _, ok := r.query[name]; !ok {
-			return "", false, nil
+			return "", false
 		}
-		return r.query.Get(name), true, nil
-	}
-	raw, ok := r.raw(name)
-	if !ok {
-		return "", false, nil
+		return r.query.Get(name), true
 	}
 	var s string
-	if err := json.Unmarshal(raw, &s); err != nil {
-		return "", false, &FieldError{Param: name, Value: raw}
-	}
-	return s, true, nil
+	has := r.Decode(name, &s)
+	return s, has
 }
 
 // Optional returns a string parameter, "" when absent.
-func (r *Request) Optional(name string) (string, error) {
-	s, _, err := r.Str(name)
-	return s, err
+func (r *Request) Optional(name string) string {
+	s, _ := r.Str(name)
+	return s
 }
 
 // Required returns a string parameter that must be present and not empty.
-func (r *Request) Required(name string) (string, error) {
-	s, _, err := r.Str(name)
-	if err == nil && s == "" {
-		err = Missing(name)
+func (r *Request) Required(name string) string {
+	s, _ := r.Str(name)
+	if s == "" {
+		r.Fail(Missing(name))
 	}
-	return s, err
+	return s
 }
 
 // Bool returns a boolean parameter, false when absent.
-func (r *Request) Bool(name string) (bool, error) {
-	if r.query != nil {
-		v, ok := r.query[name]
-		if !ok {
-			return false, nil
-		}
-		switch strings.ToLower(v[0]) {
-		case "true":
-			return true, nil
-		case "false":
-			return false, nil
-		}
-		return false, Invalid("Invalid boolean value: %s, must be 'true' or 'false'.", v[0])
+func (r *Request) Bool(name string) bool {
+	if r.query == nil {
+		var b bool
+		r.Decode(name, &b)
+		return b
 	}
-	var b bool
-	_, err := r.Decode(name, &b)
-	return b, err
+	v, ok := r.query[name]
+	if !ok {
+		return false
+	}
+	switch strings.ToLower(v[0]) {
+	case "true":
+		return true
+	case "false":
+		return false
+	}
+	r.Fail(Invalid("Invalid boolean value: %s, must be 'true' or 'false'.", v[0]))
+	return false
 }
 
 // Int returns an int64-like parameter (a number or a numeric string), def
 // when absent.
-func (r *Request) Int(name string, def int) (int, error) {
+func (r *Request) Int(name string, def int) int {
 	var s string
 	if r.query != nil {
 		if _, ok := r.query[name]; !ok {
-			return def, nil
+			return def
 		}
 		s = r.query.Get(name)
 	} else {
 		raw, ok := r.raw(name)
 		if !ok {
-			return def, nil
+			return def
 		}
 		if t := typeName(raw); t != "int" && t != "str" {
-			return 0, &FieldError{Param: name, Value: raw}
+			r.Fail(&FieldError{Param: name, Value: raw})
+			return 0
 		}
 		s = strings.Trim(strings.TrimSpace(string(raw)), `"`)
 	}
 	n, err := strconv.Atoi(strings.TrimSpace(s))
 	if err != nil {
-		return 0, Invalid("Invalid value %q for parameter '%s' supplied.%s", s, name, apiHint)
+		r.Fail(Invalid("Invalid value %q for parameter '%s' supplied.%s", s, name, apiHint))
+		return 0
 	}
-	return n, nil
+	return n
 }
 
 // List returns a repeated string parameter.
-func (r *Request) List(name string) ([]string, error) {
+func (r *Request) List(name string) []string {
 	if r.query != nil {
-		return r.query[name], nil
+		return r.query[name]
 	}
 	var out []string
-	_, err := r.Decode(name, &out)
-	return out, err
+	r.Decode(name, &out)
+	return out
 }
 
 // Decode decodes a body parameter into v and reports whether it was
-// present (and not null); a value that does not fit v is a *FieldError.
-// A query string has no structured parameters: Decode reports them absent.
-func (r *Request) Decode(name string, v any) (bool, error) {
+// present (and not null); a value that does not fit v records a
+// *FieldError. A query string has no structured parameters: Decode reports
+// them absent.
+func (r *Request) Decode(name string, v any) bool {
 	if r.query != nil {
-		return false, nil
+		return false
 	}
 	raw, ok := r.raw(name)
 	if !ok {
-		return false, nil
+		return false
 	}
 	if err := json.Unmarshal(raw, v); err != nil {
-		return false, &FieldError{Param: name, Value: raw}
+		r.Fail(&FieldError{Param: name, Value: raw})
+		return false
 	}
-	return true, nil
+	return true
 }

@@ -56,6 +56,7 @@ type Request struct {
 	body   []byte                     // a JSON object, or nil
 	fields map[string]json.RawMessage // its members, read when first asked for
 	query  url.Values                 // or the query string
+	err    error                      // the first parameter error (see Err)
 }
 
 // members returns the body's members.

@@ -109,8 +109,8 @@ func TestReadRules(t *testing.T) {
 	c, _ = ctx(http.MethodPost, "/x", `{"run_id":`, "application/json")
 	if r, err := lenient.Read(c); err != nil || r.FromQuery() {
 		t.Fatalf("lenient reader refused a malformed body: %v", err)
-	} else if s, has, err := r.Str("run_id"); s != "" || has || err != nil {
-		t.Fatalf("malformed body read as %q %v %v", s, has, err)
+	} else if s, has := r.Str("run_id"); s != "" || has || r.Err() != nil {
+		t.Fatalf("malformed body read as %q %v %v", s, has, r.Err())
 	}
 	c, _ = ctx(http.MethodPost, "/x", `{"name":"`+strings.Repeat("a", 100)+`"}`, "application/json")
 	_, err = lenient.Read(c)
@@ -136,61 +136,86 @@ func TestBindQuery(t *testing.T) {
 	// DELETE reads its body when the reader does not read DELETE queries.
 	c, _ = ctx(http.MethodDelete, "/x?name=q", `{"name":"b"}`, "application/json")
 	r, err := lenient.Read(c)
-	if n, _ := r.Required("name"); err != nil || n != "b" {
+	if n := r.Required("name"); err != nil || n != "b" {
 		t.Fatalf("%q %v", n, err)
 	}
 }
 
 func TestParams(t *testing.T) {
 	c, _ := ctx(http.MethodGet, "/x?name=a&stages=None&stages=Staging&max_results=5&archive=TRUE&bad=x", "", "")
-	r, err := lenient.Read(c)
-	if err != nil || !r.FromQuery() {
-		t.Fatal(err)
+	read := func() *Request {
+		t.Helper()
+		r, err := lenient.Read(c)
+		if err != nil || !r.FromQuery() {
+			t.Fatal(err)
+		}
+		return r
 	}
-	if n, _ := r.Required("name"); n != "a" {
+	r := read()
+	if n := r.Required("name"); n != "a" {
 		t.Fatalf("name %q", n)
 	}
-	if st, _ := r.List("stages"); len(st) != 2 || st[1] != "Staging" {
+	if st := r.List("stages"); len(st) != 2 || st[1] != "Staging" {
 		t.Fatalf("stages %v", st)
 	}
-	if m, _ := r.Int("max_results", 1); m != 5 {
+	if m := r.Int("max_results", 1); m != 5 {
 		t.Fatalf("max_results %d", m)
 	}
-	if m, _ := r.Int("absent", 7); m != 7 {
+	if m := r.Int("absent", 7); m != 7 {
 		t.Fatalf("default %d", m)
 	}
-	if b, err := r.Bool("archive"); !b || err != nil {
-		t.Fatalf("bool %v %v", b, err)
+	if b := r.Bool("archive"); !b || r.Err() != nil {
+		t.Fatalf("bool %v %v", b, r.Err())
 	}
-	_, err = r.Bool("bad")
-	failsWith(t, err, 400, "Invalid boolean value: x, must be 'true' or 'false'.")
-	_, err = r.Int("bad", 0)
-	failsWith(t, err, 400, `Invalid value "x" for parameter 'bad' supplied. See the API docs for more information about request parameters.`)
-	_, err = r.Required("missing")
-	failsWith(t, err, 400, "Missing value for required parameter 'missing'. See the API docs for more information about request parameters.")
+	// Each reader records its error; the first one recorded stays.
+	for _, tc := range []struct {
+		read func(r *Request)
+		msg  string
+	}{
+		{func(r *Request) { r.Bool("bad") }, "Invalid boolean value: x, must be 'true' or 'false'."},
+		{func(r *Request) { r.Int("bad", 0) }, `Invalid value "x" for parameter 'bad' supplied. See the API docs for more information about request parameters.`},
+		{func(r *Request) { r.Required("missing"); r.Int("bad", 0) }, "Missing value for required parameter 'missing'. See the API docs for more information about request parameters."},
+	} {
+		r := read()
+		tc.read(r)
+		failsWith(t, r.Err(), 400, tc.msg)
+	}
 
-	c, _ = ctx(http.MethodPost, "/x", `{"name": 3, "flag": "x", "n": "7", "f": 1.5, "l": "s", "d": {"a": [1]}}`, "application/json")
 	big := *lenient
 	big.MaxBody = 1 << 10
-	r, err = big.Read(c)
-	if err != nil {
-		t.Fatal(err)
+	body := func() *Request {
+		t.Helper()
+		c, _ := ctx(http.MethodPost, "/x", `{"name": 3, "flag": "x", "n": "7", "f": 1.5, "l": "s", "d": {"a": [1]}}`, "application/json")
+		r, err := big.Read(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	r = body()
+	if n := r.Int("n", 0); n != 7 || r.Err() != nil {
+		t.Fatalf("string int %d %v", n, r.Err())
+	}
+	var d map[string][]int
+	if has := r.Decode("d", &d); !has || r.Err() != nil || d["a"][0] != 1 {
+		t.Fatalf("decode %v %v %v", has, r.Err(), d)
+	}
+	if s, has := r.Str("absent"); s != "" || has || r.Err() != nil {
+		t.Fatalf("absent %q %v %v", s, has, r.Err())
 	}
 	const hint = " See the API docs for more information about request parameters."
-	_, err = r.Required("name")
-	failsWith(t, err, 400, "Invalid value 3 for parameter 'name' supplied. Hint: Value was of type 'int'."+hint)
-	_, err = r.Bool("flag")
-	failsWith(t, err, 400, `Invalid value "x" for parameter 'flag' supplied. Hint: Value was of type 'str'.`+hint)
-	if n, err := r.Int("n", 0); n != 7 || err != nil {
-		t.Fatalf("string int %d %v", n, err)
-	}
-	_, err = r.Int("f", 0)
-	failsWith(t, err, 400, "Invalid value 1.5 for parameter 'f' supplied. Hint: Value was of type 'float'."+hint)
-	_, err = r.List("l")
-	failsWith(t, err, 400, `Invalid value "s" for parameter 'l' supplied. Hint: Value was of type 'str'.`+hint)
-	var d map[string][]int
-	if has, err := r.Decode("d", &d); !has || err != nil || d["a"][0] != 1 {
-		t.Fatalf("decode %v %v %v", has, err, d)
+	for _, tc := range []struct {
+		read func(r *Request)
+		msg  string
+	}{
+		{func(r *Request) { r.Required("name") }, "Invalid value 3 for parameter 'name' supplied. Hint: Value was of type 'int'." + hint},
+		{func(r *Request) { r.Bool("flag") }, `Invalid value "x" for parameter 'flag' supplied. Hint: Value was of type 'str'.` + hint},
+		{func(r *Request) { r.Int("f", 0) }, "Invalid value 1.5 for parameter 'f' supplied. Hint: Value was of type 'float'." + hint},
+		{func(r *Request) { r.List("l"); r.Required("name") }, `Invalid value "s" for parameter 'l' supplied. Hint: Value was of type 'str'.` + hint},
+	} {
+		r := body()
+		tc.read(r)
+		failsWith(t, r.Err(), 400, tc.msg)
 	}
 }
 
@@ -222,8 +247,9 @@ func FuzzRead(f *testing.F) {
 				continue
 			}
 			var req batchReq
-			for _, e := range []error{r.Bind(&req), func() error { _, err := r.Int("step", 0); return err }(),
-				func() error { _, err := r.List("metrics"); return err }()} {
+			r.Int("step", 0)
+			r.List("metrics")
+			for _, e := range []error{r.Bind(&req), r.Err()} {
 				if e != nil && (apierr.From(e).HTTPStatus() != 400 || strings.Contains(e.Error(), "wire.")) {
 					t.Fatalf("%q: %v", body, e)
 				}
@@ -234,8 +260,8 @@ func FuzzRead(f *testing.F) {
 
 func TestHandle(t *testing.T) {
 	h := lenient.Handle(func(c *gin.Context, r *Request) (any, error) {
-		name, err := r.Required("name")
-		if err != nil {
+		name := r.Required("name")
+		if err := r.Err(); err != nil {
 			return nil, err
 		}
 		if name == "self" {

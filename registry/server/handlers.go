@@ -26,97 +26,64 @@ type rmsResponse struct {
 }
 
 func (h *handlers) createRegisteredModel(c *gin.Context, r *wire.Request) (any, error) {
-	name, err := r.Required("name")
-	if err != nil {
+	name := r.Required("name")
+	tg := tags(r)
+	desc := r.Optional("description")
+	if err := r.Err(); err != nil {
 		return nil, err
 	}
-	tags, err := tags(r)
-	if err != nil {
-		return nil, err
-	}
-	desc, err := r.Optional("description")
-	if err != nil {
-		return nil, err
-	}
-	rm, err := h.st.CreateRegisteredModel(c.Request.Context(), name, tags, desc)
+	rm, err := h.st.CreateRegisteredModel(c.Request.Context(), name, tg, desc)
 	if err != nil {
 		return nil, err
 	}
 	h.hooks.fire(c, name, store.WebhookEvent{Entity: "REGISTERED_MODEL", Action: "CREATED"},
-		registeredModelCreated{Name: name, Tags: tagMap(tags), Description: &desc})
+		registeredModelCreated{Name: name, Tags: tagMap(tg), Description: &desc})
 	return rmResponse{rm}, nil
 }
 
 func (h *handlers) getRegisteredModel(c *gin.Context, r *wire.Request) (any, error) {
-	name, err := r.Required("name")
-	if err != nil {
+	name := r.Required("name")
+	if err := r.Err(); err != nil {
 		return nil, err
 	}
 	rm, err := h.st.GetRegisteredModel(c.Request.Context(), name)
-	if err != nil {
-		return nil, err
-	}
-	return rmResponse{rm}, nil
+	return rmResponse{rm}, err
 }
 
 func (h *handlers) renameRegisteredModel(c *gin.Context, r *wire.Request) (any, error) {
-	name, err := r.Required("name")
-	if err != nil {
-		return nil, err
-	}
-	newName, err := r.Required("new_name")
-	if err != nil {
+	name := r.Required("name")
+	newName := r.Required("new_name")
+	if err := r.Err(); err != nil {
 		return nil, err
 	}
 	rm, err := h.st.RenameRegisteredModel(c.Request.Context(), name, newName)
-	if err != nil {
-		return nil, err
-	}
-	return rmResponse{rm}, nil
+	return rmResponse{rm}, err
 }
 
 func (h *handlers) updateRegisteredModel(c *gin.Context, r *wire.Request) (any, error) {
-	name, err := r.Required("name")
-	if err != nil {
-		return nil, err
-	}
-	desc, err := r.Optional("description")
-	if err != nil {
+	name := r.Required("name")
+	desc := r.Optional("description")
+	if err := r.Err(); err != nil {
 		return nil, err
 	}
 	rm, err := h.st.UpdateRegisteredModel(c.Request.Context(), name, desc)
-	if err != nil {
-		return nil, err
-	}
-	return rmResponse{rm}, nil
+	return rmResponse{rm}, err
 }
 
 func (h *handlers) deleteRegisteredModel(c *gin.Context, r *wire.Request) (any, error) {
-	name, err := r.Required("name")
-	if err != nil {
+	name := r.Required("name")
+	if err := r.Err(); err != nil {
 		return nil, err
 	}
-	if err := h.st.DeleteRegisteredModel(c.Request.Context(), name); err != nil {
-		return nil, err
-	}
-	return struct{}{}, nil
+	return struct{}{}, h.st.DeleteRegisteredModel(c.Request.Context(), name)
 }
 
 func (h *handlers) searchRegisteredModels(c *gin.Context, r *wire.Request) (any, error) {
-	filter, err := r.Optional("filter")
-	if err != nil {
-		return nil, err
-	}
-	maxResults, err := r.Int("max_results", store.SearchModelsDefault)
-	if err != nil {
-		return nil, err
-	}
-	orderBy, err := r.List("order_by")
-	if err != nil {
-		return nil, err
-	}
-	token, err := r.Optional("page_token")
-	if err != nil {
+	filter := r.Optional("filter")
+	maxResults := r.Int("max_results", store.SearchModelsDefault)
+	orderBy := r.List("order_by")
+	token := r.Optional("page_token")
+	if err := r.Err(); err != nil {
 		return nil, err
 	}
 	page, err := h.st.SearchRegisteredModels(c.Request.Context(), filter, maxResults, orderBy, token)
@@ -127,66 +94,39 @@ func (h *handlers) searchRegisteredModels(c *gin.Context, r *wire.Request) (any,
 }
 
 func (h *handlers) getLatestVersions(c *gin.Context, r *wire.Request) (any, error) {
-	name, err := r.Required("name")
-	if err != nil {
-		return nil, err
-	}
-	stages, err := r.List("stages")
-	if err != nil {
+	name := r.Required("name")
+	stages := r.List("stages")
+	if err := r.Err(); err != nil {
 		return nil, err
 	}
 	mvs, err := h.st.GetLatestVersions(c.Request.Context(), name, stages)
-	if err != nil {
-		return nil, err
-	}
-	return mvsResponse{ModelVersions: mvs}, nil
+	return mvsResponse{ModelVersions: mvs}, err
 }
 
 func (h *handlers) setRegisteredModelTag(c *gin.Context, r *wire.Request) (any, error) {
-	name, err := r.Required("name")
-	if err != nil {
+	name := r.Required("name")
+	key := r.Required("key")
+	value := r.Optional("value")
+	if err := r.Err(); err != nil {
 		return nil, err
 	}
-	key, err := r.Required("key")
-	if err != nil {
-		return nil, err
-	}
-	value, err := r.Optional("value")
-	if err != nil {
-		return nil, err
-	}
-	if err := h.st.SetRegisteredModelTag(c.Request.Context(), name, key, value); err != nil {
-		return nil, err
-	}
-	return struct{}{}, nil
+	return struct{}{}, h.st.SetRegisteredModelTag(c.Request.Context(), name, key, value)
 }
 
 func (h *handlers) deleteRegisteredModelTag(c *gin.Context, r *wire.Request) (any, error) {
-	name, err := r.Required("name")
-	if err != nil {
+	name := r.Required("name")
+	key := r.Required("key")
+	if err := r.Err(); err != nil {
 		return nil, err
 	}
-	key, err := r.Required("key")
-	if err != nil {
-		return nil, err
-	}
-	if err := h.st.DeleteRegisteredModelTag(c.Request.Context(), name, key); err != nil {
-		return nil, err
-	}
-	return struct{}{}, nil
+	return struct{}{}, h.st.DeleteRegisteredModelTag(c.Request.Context(), name, key)
 }
 
 func (h *handlers) setAlias(c *gin.Context, r *wire.Request) (any, error) {
-	name, err := r.Required("name")
-	if err != nil {
-		return nil, err
-	}
-	alias, err := r.Required("alias")
-	if err != nil {
-		return nil, err
-	}
-	version, err := r.Required("version")
-	if err != nil {
+	name := r.Required("name")
+	alias := r.Required("alias")
+	version := r.Required("version")
+	if err := r.Err(); err != nil {
 		return nil, err
 	}
 	if err := h.st.SetRegisteredModelAlias(c.Request.Context(), name, alias, version); err != nil {
@@ -198,12 +138,9 @@ func (h *handlers) setAlias(c *gin.Context, r *wire.Request) (any, error) {
 }
 
 func (h *handlers) deleteAlias(c *gin.Context, r *wire.Request) (any, error) {
-	name, err := r.Required("name")
-	if err != nil {
-		return nil, err
-	}
-	alias, err := r.Required("alias")
-	if err != nil {
+	name := r.Required("name")
+	alias := r.Required("alias")
+	if err := r.Err(); err != nil {
 		return nil, err
 	}
 	if err := h.st.DeleteRegisteredModelAlias(c.Request.Context(), name, alias); err != nil {
@@ -215,17 +152,11 @@ func (h *handlers) deleteAlias(c *gin.Context, r *wire.Request) (any, error) {
 }
 
 func (h *handlers) getByAlias(c *gin.Context, r *wire.Request) (any, error) {
-	name, err := r.Required("name")
-	if err != nil {
-		return nil, err
-	}
-	alias, err := r.Required("alias")
-	if err != nil {
+	name := r.Required("name")
+	alias := r.Required("alias")
+	if err := r.Err(); err != nil {
 		return nil, err
 	}
 	mv, err := h.st.GetModelVersionByAlias(c.Request.Context(), name, alias)
-	if err != nil {
-		return nil, err
-	}
-	return mvResponse{mv}, nil
+	return mvResponse{mv}, err
 }

@@ -20,19 +20,21 @@ var reader = &wire.Reader{
 	Lenient:            true,
 }
 
-// tags reads the repeated {key, value} parameter "tags" of a JSON body.
-func tags(r *wire.Request) ([]store.Tag, error) {
+// tags reads the repeated {key, value} parameter "tags" of a JSON body
+// (an error is recorded on r).
+func tags(r *wire.Request) []store.Tag {
 	var items []struct {
 		Key   *string `json:"key"`
 		Value *string `json:"value"`
 	}
-	if has, err := r.Decode("tags", &items); !has || err != nil {
-		return nil, err
+	if !r.Decode("tags", &items) {
+		return nil
 	}
 	out := make([]store.Tag, 0, len(items))
 	for _, it := range items {
 		if it.Key == nil || *it.Key == "" {
-			return nil, wire.Missing("tags")
+			r.Fail(wire.Missing("tags"))
+			return nil
 		}
 		t := store.Tag{Key: *it.Key}
 		if it.Value != nil {
@@ -40,5 +42,5 @@ func tags(r *wire.Request) ([]store.Tag, error) {
 		}
 		out = append(out, t)
 	}
-	return out, nil
+	return out
 }

@@ -26,32 +26,32 @@ func TestReaderRules(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n, _ := r.Required("name"); n != "b" {
+	if n := r.Required("name"); n != "b" {
 		t.Fatalf("legacy name %q", n)
 	}
-	if tg, err := tags(r); err != nil || len(tg) != 1 || tg[0].Key != "k" || tg[0].Value != "" {
-		t.Fatalf("tags %v %v", tg, err)
+	if tg := tags(r); r.Err() != nil || len(tg) != 1 || tg[0].Key != "k" || tg[0].Value != "" {
+		t.Fatalf("tags %v %v", tg, r.Err())
 	}
 	r, err = reader.Read(ctxFor(http.MethodPost, "/x", `{"name": `))
 	if err != nil {
 		t.Fatalf("unparsable body refused: %v", err)
 	}
-	if tg, err := tags(r); tg != nil || err != nil {
-		t.Fatalf("absent tags %v %v", tg, err)
+	if tg := tags(r); tg != nil || r.Err() != nil {
+		t.Fatalf("absent tags %v %v", tg, r.Err())
 	}
 	for body, want := range map[string]string{
 		`{"tags": [{"value": "v"}]}`: "Missing value for required parameter 'tags'. See the API docs for more information about request parameters.",
 		`{"tags": {"key": "k"}}`:     `Invalid value {"key": "k"} for parameter 'tags' supplied. Hint: Value was of type 'dict'. See the API docs for more information about request parameters.`,
 	} {
 		r, _ := reader.Read(ctxFor(http.MethodPost, "/x", body))
-		if _, err := tags(r); err == nil || err.Error() != want || apierr.From(err).HTTPStatus() != 400 {
-			t.Errorf("%s: %v, want %q", body, err, want)
+		if tg := tags(r); tg != nil || r.Err() == nil || r.Err().Error() != want || apierr.From(r.Err()).HTTPStatus() != 400 {
+			t.Errorf("%s: %v, want %q", body, r.Err(), want)
 		}
 	}
 	if r, _ := reader.Read(ctxFor(http.MethodGet, "/x?tags=k", "")); r == nil {
 		t.Fatal("query refused")
-	} else if tg, err := tags(r); tg != nil || err != nil {
-		t.Fatalf("query tags %v %v", tg, err)
+	} else if tg := tags(r); tg != nil || r.Err() != nil {
+		t.Fatalf("query tags %v %v", tg, r.Err())
 	}
 }
 
@@ -67,16 +67,13 @@ func FuzzParseRequest(f *testing.F) {
 			}
 			return
 		}
-		for _, e := range []error{
-			func() error { _, err := r.Required("name"); return err }(),
-			func() error { _, err := r.Int("max_results", 1); return err }(),
-			func() error { _, err := r.List("stages"); return err }(),
-			func() error { _, err := tags(r); return err }(),
-			func() error { _, err := r.Bool("archive_existing_versions"); return err }(),
-		} {
-			if e != nil && apierr.From(e).HTTPStatus() != http.StatusBadRequest {
-				t.Fatalf("%q: error status %d: %v", body, apierr.From(e).HTTPStatus(), e)
-			}
+		r.Required("name")
+		r.Int("max_results", 1)
+		r.List("stages")
+		tags(r)
+		r.Bool("archive_existing_versions")
+		if e := r.Err(); e != nil && apierr.From(e).HTTPStatus() != http.StatusBadRequest {
+			t.Fatalf("%q: error status %d: %v", body, apierr.From(e).HTTPStatus(), e)
 		}
 	})
 }

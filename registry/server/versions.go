@@ -10,27 +10,15 @@ import (
 )
 
 func (h *handlers) createModelVersion(c *gin.Context, r *wire.Request) (any, error) {
-	var err error
 	in := store.CreateVersion{SourceRegex: h.srcRegex}
-	if in.Name, err = r.Required("name"); err != nil {
-		return nil, err
-	}
-	if in.Source, err = r.Required("source"); err != nil {
-		return nil, err
-	}
-	if in.RunID, in.HasRunID, err = r.Str("run_id"); err != nil {
-		return nil, err
-	}
-	if in.ModelID, in.HasModelID, err = r.Str("model_id"); err != nil {
-		return nil, err
-	}
-	if in.RunLink, err = r.Optional("run_link"); err != nil {
-		return nil, err
-	}
-	if in.Description, err = r.Optional("description"); err != nil {
-		return nil, err
-	}
-	if in.Tags, err = tags(r); err != nil {
+	in.Name = r.Required("name")
+	in.Source = r.Required("source")
+	in.RunID, in.HasRunID = r.Str("run_id")
+	in.ModelID, in.HasModelID = r.Str("model_id")
+	in.RunLink = r.Optional("run_link")
+	in.Description = r.Optional("description")
+	in.Tags = tags(r)
+	if err := r.Err(); err != nil {
 		return nil, err
 	}
 	mv, err := h.st.CreateModelVersion(c.Request.Context(), in)
@@ -48,34 +36,23 @@ func (h *handlers) createModelVersion(c *gin.Context, r *wire.Request) (any, err
 }
 
 // nameVersion reads the two required fields of every version endpoint.
-func nameVersion(r *wire.Request) (string, string, error) {
-	name, err := r.Required("name")
-	if err != nil {
-		return "", "", err
-	}
-	version, err := r.Required("version")
-	return name, version, err
+func nameVersion(r *wire.Request) (string, string) {
+	return r.Required("name"), r.Required("version")
 }
 
 func (h *handlers) getModelVersion(c *gin.Context, r *wire.Request) (any, error) {
-	name, version, err := nameVersion(r)
-	if err != nil {
+	name, version := nameVersion(r)
+	if err := r.Err(); err != nil {
 		return nil, err
 	}
 	mv, err := h.st.GetModelVersion(c.Request.Context(), name, version)
-	if err != nil {
-		return nil, err
-	}
-	return mvResponse{mv}, nil
+	return mvResponse{mv}, err
 }
 
 func (h *handlers) updateModelVersion(c *gin.Context, r *wire.Request) (any, error) {
-	name, version, err := nameVersion(r)
-	if err != nil {
-		return nil, err
-	}
-	desc, has, err := r.Str("description")
-	if err != nil {
+	name, version := nameVersion(r)
+	desc, has := r.Str("description")
+	if err := r.Err(); err != nil {
 		return nil, err
 	}
 	var dp *string
@@ -83,38 +60,23 @@ func (h *handlers) updateModelVersion(c *gin.Context, r *wire.Request) (any, err
 		dp = &desc
 	}
 	mv, err := h.st.UpdateModelVersion(c.Request.Context(), name, version, dp)
-	if err != nil {
-		return nil, err
-	}
-	return mvResponse{mv}, nil
+	return mvResponse{mv}, err
 }
 
 func (h *handlers) deleteModelVersion(c *gin.Context, r *wire.Request) (any, error) {
-	name, version, err := nameVersion(r)
-	if err != nil {
+	name, version := nameVersion(r)
+	if err := r.Err(); err != nil {
 		return nil, err
 	}
-	if err := h.st.DeleteModelVersion(c.Request.Context(), name, version); err != nil {
-		return nil, err
-	}
-	return struct{}{}, nil
+	return struct{}{}, h.st.DeleteModelVersion(c.Request.Context(), name, version)
 }
 
 func (h *handlers) searchModelVersions(c *gin.Context, r *wire.Request) (any, error) {
-	filter, err := r.Optional("filter")
-	if err != nil {
-		return nil, err
-	}
-	maxResults, err := r.Int("max_results", store.SearchVersionsThreshold)
-	if err != nil {
-		return nil, err
-	}
-	orderBy, err := r.List("order_by")
-	if err != nil {
-		return nil, err
-	}
-	token, err := r.Optional("page_token")
-	if err != nil {
+	filter := r.Optional("filter")
+	maxResults := r.Int("max_results", store.SearchVersionsThreshold)
+	orderBy := r.List("order_by")
+	token := r.Optional("page_token")
+	if err := r.Err(); err != nil {
 		return nil, err
 	}
 	page, err := h.st.SearchModelVersions(c.Request.Context(), filter, maxResults, orderBy, token)
@@ -125,28 +87,19 @@ func (h *handlers) searchModelVersions(c *gin.Context, r *wire.Request) (any, er
 }
 
 func (h *handlers) transitionStage(c *gin.Context, r *wire.Request) (any, error) {
-	name, version, err := nameVersion(r)
-	if err != nil {
-		return nil, err
-	}
-	stage, err := r.Required("stage")
-	if err != nil {
-		return nil, err
-	}
-	archive, err := r.Bool("archive_existing_versions")
-	if err != nil {
+	name, version := nameVersion(r)
+	stage := r.Required("stage")
+	archive := r.Bool("archive_existing_versions")
+	if err := r.Err(); err != nil {
 		return nil, err
 	}
 	mv, err := h.st.TransitionModelVersionStage(c.Request.Context(), name, version, stage, archive)
-	if err != nil {
-		return nil, err
-	}
-	return mvResponse{mv}, nil
+	return mvResponse{mv}, err
 }
 
 func (h *handlers) getDownloadURI(c *gin.Context, r *wire.Request) (any, error) {
-	name, version, err := nameVersion(r)
-	if err != nil {
+	name, version := nameVersion(r)
+	if err := r.Err(); err != nil {
 		return nil, err
 	}
 	uri, err := h.st.GetModelVersionDownloadURI(c.Request.Context(), name, version)
@@ -159,16 +112,10 @@ func (h *handlers) getDownloadURI(c *gin.Context, r *wire.Request) (any, error) 
 }
 
 func (h *handlers) setModelVersionTag(c *gin.Context, r *wire.Request) (any, error) {
-	name, version, err := nameVersion(r)
-	if err != nil {
-		return nil, err
-	}
-	key, err := r.Required("key")
-	if err != nil {
-		return nil, err
-	}
-	value, err := r.Optional("value")
-	if err != nil {
+	name, version := nameVersion(r)
+	key := r.Required("key")
+	value := r.Optional("value")
+	if err := r.Err(); err != nil {
 		return nil, err
 	}
 	if err := h.st.SetModelVersionTag(c.Request.Context(), name, version, key, value); err != nil {
@@ -180,12 +127,9 @@ func (h *handlers) setModelVersionTag(c *gin.Context, r *wire.Request) (any, err
 }
 
 func (h *handlers) deleteModelVersionTag(c *gin.Context, r *wire.Request) (any, error) {
-	name, version, err := nameVersion(r)
-	if err != nil {
-		return nil, err
-	}
-	key, err := r.Required("key")
-	if err != nil {
+	name, version := nameVersion(r)
+	key := r.Required("key")
+	if err := r.Err(); err != nil {
 		return nil, err
 	}
 	if err := h.st.DeleteModelVersionTag(c.Request.Context(), name, version, key); err != nil {

@@ -17,23 +17,18 @@ func (h *handlers) webhookInput(r *wire.Request) (store.WebhookInput, error) {
 	in := store.WebhookInput{AllowedSchemes: h.webhookSchemes, AllowPrivateIPs: h.webhookAllowPrivate}
 	for name, dst := range map[string]**string{"name": &in.Name, "url": &in.URL, "description": &in.Description,
 		"secret": &in.Secret, "status": &in.Status} {
-		v, has, err := r.Str(name)
-		if err != nil {
-			return in, err
-		}
-		if has {
+		if v, has := r.Str(name); has {
 			*dst = &v
 		}
 	}
-	_, err := r.Decode("events", &in.Events)
-	return in, err
+	r.Decode("events", &in.Events)
+	return in, r.Err()
 }
 
 func (h *handlers) createWebhook(c *gin.Context, r *wire.Request) (any, error) {
-	if _, err := r.Required("name"); err != nil {
-		return nil, err
-	}
-	if _, err := r.Required("url"); err != nil {
+	r.Required("name")
+	r.Required("url")
+	if err := r.Err(); err != nil {
 		return nil, err
 	}
 	in, err := h.webhookInput(r)
@@ -41,19 +36,13 @@ func (h *handlers) createWebhook(c *gin.Context, r *wire.Request) (any, error) {
 		return nil, err
 	}
 	w, err := h.st.CreateWebhook(c.Request.Context(), in)
-	if err != nil {
-		return nil, err
-	}
-	return webhookResponse{w}, nil
+	return webhookResponse{w}, err
 }
 
 func (h *handlers) listWebhooks(c *gin.Context, r *wire.Request) (any, error) {
-	maxResults, err := r.Int("max_results", 100)
-	if err != nil {
-		return nil, err
-	}
-	token, err := r.Optional("page_token")
-	if err != nil {
+	maxResults := r.Int("max_results", 100)
+	token := r.Optional("page_token")
+	if err := r.Err(); err != nil {
 		return nil, err
 	}
 	p, err := h.st.ListWebhooks(c.Request.Context(), maxResults, token)
@@ -68,10 +57,7 @@ func (h *handlers) listWebhooks(c *gin.Context, r *wire.Request) (any, error) {
 
 func (h *handlers) getWebhook(c *gin.Context, r *wire.Request) (any, error) {
 	w, err := h.st.GetWebhook(c.Request.Context(), c.Param("webhook_id"))
-	if err != nil {
-		return nil, err
-	}
-	return webhookResponse{w}, nil
+	return webhookResponse{w}, err
 }
 
 func (h *handlers) updateWebhook(c *gin.Context, r *wire.Request) (any, error) {
@@ -80,17 +66,11 @@ func (h *handlers) updateWebhook(c *gin.Context, r *wire.Request) (any, error) {
 		return nil, err
 	}
 	w, err := h.st.UpdateWebhook(c.Request.Context(), c.Param("webhook_id"), in)
-	if err != nil {
-		return nil, err
-	}
-	return webhookResponse{w}, nil
+	return webhookResponse{w}, err
 }
 
 func (h *handlers) deleteWebhook(c *gin.Context, r *wire.Request) (any, error) {
-	if err := h.st.DeleteWebhook(c.Request.Context(), c.Param("webhook_id")); err != nil {
-		return nil, err
-	}
-	return struct{}{}, nil
+	return struct{}{}, h.st.DeleteWebhook(c.Request.Context(), c.Param("webhook_id"))
 }
 
 // testWebhook sends the example payload of the given (or the first
@@ -101,7 +81,8 @@ func (h *handlers) testWebhook(c *gin.Context, r *wire.Request) (any, error) {
 		return nil, err
 	}
 	ev := w.Events[0]
-	if _, err := r.Decode("event", &ev); err != nil {
+	r.Decode("event", &ev)
+	if err := r.Err(); err != nil {
 		return nil, err
 	}
 	ev = store.WebhookEvent{Entity: strings.ToUpper(ev.Entity), Action: strings.ToUpper(ev.Action)}
