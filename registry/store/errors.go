@@ -20,9 +20,3 @@ var (
 	ErrAlreadyExists = &Error{Code: CodeResourceAlreadyExists}
 	ErrInvalid       = &Error{Code: CodeInvalidParameterValue}
 )
-
-var (
-	invalidf  = storeerr.Invalidf
-	notFoundf = storeerr.NotFoundf
-	existsf   = storeerr.Existsf
-)

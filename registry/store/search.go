@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/mlgate/mlgate/internal/search"
+	"github.com/mlgate/mlgate/internal/storeerr"
 )
 
 // Search limits (mlflow/store/model_registry/__init__.py).
@@ -45,17 +46,17 @@ func checkStringClause(c Clause, allowIn bool) error {
 	switch c.Op {
 	case "=", "!=", "LIKE", "ILIKE":
 		if c.List != nil || c.IsNum {
-			return invalidf("Expected a quoted string value for %s '%s'", c.Kind, c.Key)
+			return storeerr.Invalidf("Expected a quoted string value for %s '%s'", c.Kind, c.Key)
 		}
 	case "IN", "NOT IN":
 		if !allowIn {
-			return invalidf("Invalid comparator for %s: %s", c.Kind, c.Op)
+			return storeerr.Invalidf("Invalid comparator for %s: %s", c.Kind, c.Op)
 		}
 		if c.List == nil {
-			return invalidf("Expected a list of quoted string values for %s '%s'", c.Kind, c.Key)
+			return storeerr.Invalidf("Expected a list of quoted string values for %s '%s'", c.Kind, c.Key)
 		}
 	default:
-		return invalidf("Invalid comparator for %s: %s", c.Kind, c.Op)
+		return storeerr.Invalidf("Invalid comparator for %s: %s", c.Kind, c.Op)
 	}
 	return nil
 }
@@ -73,10 +74,10 @@ func (s *Store) tagClause(table, join string, c Clause) (string, []any, error) {
 // SearchRegisteredModels searches registered models by name and tags.
 func (s *Store) SearchRegisteredModels(ctx context.Context, filter string, maxResults int, orderBy []string, pageToken string) (*Page[RegisteredModel], error) {
 	if maxResults > SearchModelsThreshold {
-		return nil, invalidf("Invalid value for request parameter max_results. It must be at most %d, but got value %d", SearchModelsThreshold, maxResults)
+		return nil, storeerr.Invalidf("Invalid value for request parameter max_results. It must be at most %d, but got value %d", SearchModelsThreshold, maxResults)
 	}
 	if maxResults < 0 {
-		return nil, invalidf("Invalid value for max_results. It must be a positive integer, but got %d", maxResults)
+		return nil, storeerr.Invalidf("Invalid value for max_results. It must be a positive integer, but got %d", maxResults)
 	}
 	clauses, err := ParseFilter(filter)
 	if err != nil {
@@ -88,7 +89,7 @@ func (s *Store) SearchRegisteredModels(ctx context.Context, filter string, maxRe
 		switch c.Kind {
 		case "attribute":
 			if c.Key != "name" {
-				return nil, invalidf("Invalid attribute key '%s' specified. Valid keys are '{'name'}'", c.Key)
+				return nil, storeerr.Invalidf("Invalid attribute key '%s' specified. Valid keys are '{'name'}'", c.Key)
 			}
 			if err := checkStringClause(c, true); err != nil {
 				return nil, err
@@ -123,10 +124,10 @@ func (s *Store) SearchRegisteredModels(ctx context.Context, filter string, maxRe
 		case orderKeyTimestamp, orderKeyLastUpdated:
 			col = "rm.last_updated_time"
 		default:
-			return nil, invalidf("Invalid order by key '%s' specified. Valid keys are '{'name', 'timestamp'}'", key)
+			return nil, storeerr.Invalidf("Invalid order by key '%s' specified. Valid keys are '{'name', 'timestamp'}'", key)
 		}
 		if seen[col] {
-			return nil, invalidf("`order_by` contains duplicate fields: %v", orderBy)
+			return nil, storeerr.Invalidf("`order_by` contains duplicate fields: %v", orderBy)
 		}
 		seen[col] = true
 		terms = append(terms, search.Order{Col: col, Asc: asc})
@@ -174,10 +175,10 @@ func (s *Store) SearchRegisteredModels(ctx context.Context, filter string, maxRe
 // source_path and tags.
 func (s *Store) SearchModelVersions(ctx context.Context, filter string, maxResults int, orderBy []string, pageToken string) (*Page[ModelVersion], error) {
 	if maxResults < 1 {
-		return nil, invalidf("Invalid value for max_results. It must be a positive integer, but got %d", maxResults)
+		return nil, storeerr.Invalidf("Invalid value for max_results. It must be a positive integer, but got %d", maxResults)
 	}
 	if maxResults > SearchVersionsThreshold {
-		return nil, invalidf("Invalid value for request parameter max_results. It must be at most %d, but got value %d", SearchVersionsThreshold, maxResults)
+		return nil, storeerr.Invalidf("Invalid value for request parameter max_results. It must be at most %d, but got value %d", SearchVersionsThreshold, maxResults)
 	}
 	clauses, err := ParseFilter(filter)
 	if err != nil {
@@ -193,11 +194,11 @@ func (s *Store) SearchModelVersions(ctx context.Context, filter string, maxResul
 				switch c.Op {
 				case "=", "!=", ">", ">=", "<", "<=":
 				default:
-					return nil, invalidf("Invalid comparator for attribute %s: %s", c.Key, c.Op)
+					return nil, storeerr.Invalidf("Invalid comparator for attribute %s: %s", c.Key, c.Op)
 				}
 				n, err := strconv.ParseInt(c.Str, 10, 64)
 				if err != nil || c.List != nil {
-					return nil, invalidf("Invalid value for numeric attribute '%s': '%s'", c.Key, c.Str)
+					return nil, storeerr.Invalidf("Invalid value for numeric attribute '%s': '%s'", c.Key, c.Str)
 				}
 				w.Add("mv.version "+c.Op+" ?", n)
 			case "name", "run_id", "source_path":
@@ -211,7 +212,7 @@ func (s *Store) SearchModelVersions(ctx context.Context, filter string, maxResul
 				cond, args := search.Cond(s.db.Dialect, col, c)
 				w.Add(cond, args...)
 			default:
-				return nil, invalidf("Invalid attribute key '%s' specified. Valid keys are '{'name', 'version_number', 'run_id', 'source_path'}'", c.Key)
+				return nil, storeerr.Invalidf("Invalid attribute key '%s' specified. Valid keys are '{'name', 'version_number', 'run_id', 'source_path'}'", c.Key)
 			}
 		case "tag":
 			if c.Key == isPromptTagKey && !prompts {
@@ -249,10 +250,10 @@ func (s *Store) SearchModelVersions(ctx context.Context, filter string, maxResul
 		case orderKeyLastUpdated:
 			col = "mv.last_updated_time"
 		default:
-			return nil, invalidf("Invalid order by key '%s' specified. Valid keys are {'name', 'version_number', 'creation_timestamp', 'last_updated_timestamp'}", key)
+			return nil, storeerr.Invalidf("Invalid order by key '%s' specified. Valid keys are {'name', 'version_number', 'creation_timestamp', 'last_updated_timestamp'}", key)
 		}
 		if seen[col] {
-			return nil, invalidf("`order_by` contains duplicate fields: %v", orderBy)
+			return nil, storeerr.Invalidf("`order_by` contains duplicate fields: %v", orderBy)
 		}
 		seen[col] = true
 		terms = append(terms, search.Order{Col: col, Asc: asc})

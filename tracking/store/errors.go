@@ -13,9 +13,3 @@ var (
 	ErrExists   = &Error{Code: storeerr.ResourceAlreadyExists, Message: "resource already exists"}
 	ErrState    = &Error{Code: storeerr.InvalidState, Message: "invalid state"}
 )
-
-var (
-	notFoundf = storeerr.NotFoundf
-	invalidf  = storeerr.Invalidf
-	existsf   = storeerr.Existsf
-)

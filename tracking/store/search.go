@@ -8,6 +8,7 @@ import (
 
 	"github.com/mlgate/mlgate/internal/db"
 	"github.com/mlgate/mlgate/internal/search"
+	"github.com/mlgate/mlgate/internal/storeerr"
 )
 
 // Search limits.
@@ -59,20 +60,20 @@ func (sb *sqlBuilder) strCmp(col string, c Comparison) {
 
 func checkString(c Comparison, what string, ops map[string]bool) error {
 	if !ops[c.Op] {
-		return invalidf("Invalid comparator '%s' not one of '%s' for %s '%s'", c.Op, opList(ops), what, c.Key)
+		return storeerr.Invalidf("Invalid comparator '%s' not one of '%s' for %s '%s'", c.Op, opList(ops), what, c.Key)
 	}
 	if c.IsNum {
-		return invalidf("Expected a quoted string value for %s '%s'. Got value %v", what, c.Key, c.Num)
+		return storeerr.Invalidf("Expected a quoted string value for %s '%s'. Got value %v", what, c.Key, c.Num)
 	}
 	return nil
 }
 
 func checkNumber(c Comparison, what string) error {
 	if !numericOps[c.Op] {
-		return invalidf("Invalid comparator '%s' not one of '%s' for %s '%s'", c.Op, opList(numericOps), what, c.Key)
+		return storeerr.Invalidf("Invalid comparator '%s' not one of '%s' for %s '%s'", c.Op, opList(numericOps), what, c.Key)
 	}
 	if !c.IsNum {
-		return invalidf("Expected numeric value type for %s '%s'. Found '%s'", what, c.Key, c.Str)
+		return storeerr.Invalidf("Expected numeric value type for %s '%s'. Found '%s'", what, c.Key, c.Str)
 	}
 	return nil
 }
@@ -125,7 +126,7 @@ func runFilterSQL(sb *sqlBuilder, comps []Comparison) error {
 			}
 			col, ok := runStringAttrs[c.Key]
 			if !ok {
-				return invalidf("Invalid attribute key '%s' specified. Valid keys are '%s'", c.Key, "['run_id', 'run_name', 'status', 'user_id', 'artifact_uri', 'start_time', 'end_time', 'created', 'Created', 'run name', 'Run name', 'Run Name']")
+				return storeerr.Invalidf("Invalid attribute key '%s' specified. Valid keys are '%s'", c.Key, "['run_id', 'run_name', 'status', 'user_id', 'artifact_uri', 'start_time', 'end_time', 'created', 'Created', 'run name', 'Run name', 'Run Name']")
 			}
 			ops := stringOps
 			if c.Key == "run_id" {
@@ -151,7 +152,7 @@ func runFilterSQL(sb *sqlBuilder, comps []Comparison) error {
 				sb.strCmp("t.value", c)
 				sb.Add(")")
 			default:
-				return invalidf("Invalid dataset key '%s' specified. Valid keys are ['name', 'digest', 'context']", c.Key)
+				return storeerr.Invalidf("Invalid dataset key '%s' specified. Valid keys are ['name', 'digest', 'context']", c.Key)
 			}
 		}
 	}
@@ -174,7 +175,7 @@ func runOrderSQL(sb *sqlBuilder, orderBy []string) (string, error) {
 		}
 		id := o.Kind + "\x00" + o.Key
 		if seen[id] {
-			return "", invalidf("`order_by` contains duplicate fields: %v", orderBy)
+			return "", storeerr.Invalidf("`order_by` contains duplicate fields: %v", orderBy)
 		}
 		seen[id] = true
 		alias := fmt.Sprintf("o%d", i)
@@ -182,7 +183,7 @@ func runOrderSQL(sb *sqlBuilder, orderBy []string) (string, error) {
 		case KindAttribute:
 			col, ok := runOrderAttrs[o.Key]
 			if !ok {
-				return "", invalidf("Invalid order_by key '%s' specified. Valid keys are ['experiment_id', 'start_time', 'end_time', 'status', 'run_name', 'user_id', 'run_id', 'artifact_uri']", o.Key)
+				return "", storeerr.Invalidf("Invalid order_by key '%s' specified. Valid keys are ['experiment_id', 'start_time', 'end_time', 'status', 'run_name', 'user_id', 'run_id', 'artifact_uri']", o.Key)
 			}
 			if col == "r.start_time" {
 				startSeen = true
@@ -202,7 +203,7 @@ func runOrderSQL(sb *sqlBuilder, orderBy []string) (string, error) {
 			sb.Add(" LEFT JOIN "+table+" "+alias+" ON "+alias+".run_uuid = r.run_uuid AND "+alias+".key = ?", o.Key)
 			order = append(order, "CASE WHEN "+alias+".value IS NULL THEN 1 ELSE 0 END", alias+".value"+dir)
 		default:
-			return "", invalidf("Invalid identifier type '%s' in order_by clause '%s'", o.Kind, s)
+			return "", storeerr.Invalidf("Invalid identifier type '%s' in order_by clause '%s'", o.Kind, s)
 		}
 	}
 	if !startSeen {
@@ -217,7 +218,7 @@ func pageSize(n int) (int, error) {
 		return DefaultSearchResults, nil
 	}
 	if n < 0 || n > MaxSearchResults {
-		return 0, invalidf("Invalid value %d for parameter 'max_results' supplied. It must be at most %d, but got value %d", n, MaxSearchResults, n)
+		return 0, storeerr.Invalidf("Invalid value %d for parameter 'max_results' supplied. It must be at most %d, but got value %d", n, MaxSearchResults, n)
 	}
 	return n, nil
 }
@@ -338,7 +339,7 @@ func (s *Store) SearchExperiments(ctx context.Context, in SearchExperimentsInput
 				}
 				sb.Add(" AND e."+c.Key+" "+c.Op+" ?", int64(c.Num))
 			default:
-				return nil, "", invalidf("Invalid attribute key '%s' specified. Valid keys are '{'name', 'creation_time', 'last_update_time'}'", c.Key)
+				return nil, "", storeerr.Invalidf("Invalid attribute key '%s' specified. Valid keys are '{'name', 'creation_time', 'last_update_time'}'", c.Key)
 			}
 		case KindTag:
 			if err := checkString(c, "tag", stringOps); err != nil {
@@ -348,7 +349,7 @@ func (s *Store) SearchExperiments(ctx context.Context, in SearchExperimentsInput
 			sb.strCmp("t.value", c)
 			sb.Add(")")
 		default:
-			return nil, "", invalidf("Invalid entity type '%s'. Valid entity types are ['attribute', 'tag']", c.Kind)
+			return nil, "", storeerr.Invalidf("Invalid entity type '%s'. Valid entity types are ['attribute', 'tag']", c.Kind)
 		}
 	}
 	var order []string
@@ -359,7 +360,7 @@ func (s *Store) SearchExperiments(ctx context.Context, in SearchExperimentsInput
 			return nil, "", err
 		}
 		if o.Kind != KindAttribute {
-			return nil, "", invalidf("Invalid order_by entity type '%s'. Only attributes can be used to order experiments.", o.Kind)
+			return nil, "", storeerr.Invalidf("Invalid order_by entity type '%s'. Only attributes can be used to order experiments.", o.Kind)
 		}
 		dir := " ASC"
 		if !o.Asc {
@@ -370,7 +371,7 @@ func (s *Store) SearchExperiments(ctx context.Context, in SearchExperimentsInput
 			order = append(order, "e."+o.Key+dir)
 			seenCreation = seenCreation || o.Key == "creation_time"
 		default:
-			return nil, "", invalidf("Invalid attribute key '%s' specified. Valid keys are '{'name', 'experiment_id', 'creation_time', 'last_update_time'}'", o.Key)
+			return nil, "", storeerr.Invalidf("Invalid attribute key '%s' specified. Valid keys are '{'name', 'experiment_id', 'creation_time', 'last_update_time'}'", o.Key)
 		}
 	}
 	if !seenCreation {
