@@ -126,7 +126,9 @@ func (rd *Reader) parse(body []byte, req *Request) error {
 		if err := json.Unmarshal(body, &inner); err != nil {
 			return Invalid("Malformed request body: %v", err)
 		}
-		body = []byte(inner)
+		if body = bytes.TrimSpace([]byte(inner)); len(body) == 0 {
+			return nil
+		}
 	}
 	if !json.Valid(body) {
 		return Invalid("Malformed request: %v", json.Unmarshal(body, new(any)))

@@ -69,6 +69,8 @@ func TestBindNamesParametersNotGoTypes(t *testing.T) {
 		`{"run_id": "r", "metrics": "m"} `:  `Invalid value "m" for parameter 'metrics' supplied. Hint: Value was of type 'str'.` + hint,
 		`{"run_id": "r", "step": 1.5} `:     "Invalid value 1.5 for parameter 'step' supplied. Hint: Value was of type 'float'." + hint,
 		`{"run_id": "r", "metrics": null} `: "",
+		`" {\"run_id\": \"r\"} "`:           "",
+		`""`:                                "",
 	} {
 		var req batchReq
 		err := DecodeJSON([]byte(body), &req)
