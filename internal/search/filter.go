@@ -48,25 +48,25 @@ type Clause struct {
 // message its MLflow entity answers with.
 type Fault int
 
-// The syntax faults.
+// The syntax faults, with what their message templates can show.
 const (
-	Unterminated  Fault = iota // a quoted string has no end; Pos is its opening quote
-	NoIdentifier               // no identifier at Pos
-	BadEntity                  // Word is not an entity prefix the grammar allows
-	NoKey                      // nothing after "Word." at Pos
-	BadComparator              // no comparator at Pos
-	NoValue                    // the filter ends after the comparator Op
+	Unterminated  Fault = iota // a quoted string has no end; {pos} is its opening quote
+	NoIdentifier               // no identifier at {pos}
+	BadEntity                  // {word} is not an entity prefix the grammar allows
+	NoKey                      // nothing after "{word}." at {pos}
+	BadComparator              // no comparator at {pos}
+	NoValue                    // the filter ends after the comparator {op}
 	EmptyList                  // "()"
 	ListItem                   // a list item that is not a quoted string
 	ListEnd                    // a list item not followed by ',' or ')'
-	BadValue                   // neither a quoted string nor a number at Pos
+	BadValue                   // neither a quoted string nor a number at {pos}
 	Or                         // clauses joined by OR
-	NoAnd                      // something other than AND at Pos after a clause
+	NoAnd                      // something other than AND at {pos} after a clause
 	DanglingAnd                // AND at the end
-	OrderIdent                 // order_by entry Filter has no identifier; Word is the cause
-	BadBang                    // Strict: a '!' at Pos that is not "!="
-	BadNumber                  // Strict: Word (Go-quoted) at Pos is not a number
-	BadChar                    // Strict: the byte Word (Go-quoted) at Pos starts no token
+	OrderIdent                 // order_by entry {filter} has no identifier; {word} is the cause
+	BadBang                    // Strict: a '!' at {pos} that is not "!="
+	BadNumber                  // Strict: {word} (Go-quoted) at {pos} is not a number
+	BadChar                    // Strict: the byte {word} (Go-quoted) at {pos} starts no token
 )
 
 // problem is a syntax fault with where it happened.
