@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"math"
 	"strconv"
+
+	"github.com/mlgate/mlgate/internal/wire"
 )
 
 // RunStatus is the status of a run as MLflow names it.
@@ -147,18 +149,7 @@ func (i *Int64) UnmarshalJSON(b []byte) error {
 type Float float64
 
 // MarshalJSON writes NaN and ±Inf as strings.
-func (f Float) MarshalJSON() ([]byte, error) {
-	v := float64(f)
-	switch {
-	case math.IsNaN(v):
-		return []byte(`"NaN"`), nil
-	case math.IsInf(v, 1):
-		return []byte(`"Infinity"`), nil
-	case math.IsInf(v, -1):
-		return []byte(`"-Infinity"`), nil
-	}
-	return json.Marshal(v)
-}
+func (f Float) MarshalJSON() ([]byte, error) { return wire.Double(f).MarshalJSON() }
 
 // UnmarshalJSON accepts numbers and the strings above (and numeric strings).
 func (f *Float) UnmarshalJSON(b []byte) error {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/mlgate/mlgate/internal/wire"
 	"github.com/mlgate/mlgate/registry/store"
 )
 
@@ -23,7 +24,7 @@ func since(c *gin.Context) (int64, error) {
 	if s := c.Query("since"); s != "" {
 		n, err := strconv.ParseInt(s, 10, 64)
 		if err != nil || n < 0 {
-			return 0, invalid("Invalid value %q for parameter 'since' supplied: expected a change sequence (a non-negative integer).", s)
+			return 0, wire.Invalid("Invalid value %q for parameter 'since' supplied: expected a change sequence (a non-negative integer).", s)
 		}
 		return n, nil
 	}
@@ -42,7 +43,7 @@ func since(c *gin.Context) (int64, error) {
 func (h *handlers) modelChanges(c *gin.Context) error {
 	name := c.Query("name")
 	if name == "" {
-		return invalid("Missing value for required parameter 'name'.%s", apiHint)
+		return wire.Missing("name")
 	}
 	last, err := since(c)
 	if err != nil {
@@ -63,7 +64,7 @@ func (h *handlers) modelChanges(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	return ok(c, changesResponse{ChangeSeq: rm.ChangeSeq, RegisteredModel: rm})
+	return wire.OK(c, changesResponse{ChangeSeq: rm.ChangeSeq, RegisteredModel: rm})
 }
 
 // registryChanges is GET /api/2.0/mlgate/registry/changes?since=: the
@@ -83,5 +84,5 @@ func (h *handlers) registryChanges(c *gin.Context) error {
 		c.Status(http.StatusNotModified)
 		return nil
 	}
-	return ok(c, changesResponse{ChangeSeq: seq})
+	return wire.OK(c, changesResponse{ChangeSeq: seq})
 }

@@ -1,18 +1,11 @@
 package server
 
 import (
-	"net/http"
-
 	"github.com/gin-gonic/gin"
 
+	"github.com/mlgate/mlgate/internal/wire"
 	"github.com/mlgate/mlgate/registry/store"
 )
-
-// ok writes a 200 JSON response (an object, possibly empty).
-func ok(c *gin.Context, v any) error {
-	c.JSON(http.StatusOK, v)
-	return nil
-}
 
 type rmResponse struct {
 	RegisteredModel *store.RegisteredModel `json:"registered_model"`
@@ -32,255 +25,138 @@ type rmsResponse struct {
 	NextPageToken    string                  `json:"next_page_token,omitempty"`
 }
 
-func (h *handlers) createRegisteredModel(c *gin.Context) error {
-	r, err := parseRequest(c)
-	if err != nil {
-		return err
+func (h *handlers) createRegisteredModel(c *gin.Context, r *wire.Request) (any, error) {
+	name := r.Required("name")
+	tg := tags(r)
+	desc := r.Optional("description")
+	if err := r.Err(); err != nil {
+		return nil, err
 	}
-	name, err := r.required("name")
+	rm, err := h.st.CreateRegisteredModel(c.Request.Context(), name, tg, desc)
 	if err != nil {
-		return err
-	}
-	tags, err := r.tags()
-	if err != nil {
-		return err
-	}
-	desc, err := r.optional("description")
-	if err != nil {
-		return err
-	}
-	rm, err := h.st.CreateRegisteredModel(c.Request.Context(), name, tags, desc)
-	if err != nil {
-		return err
+		return nil, err
 	}
 	h.hooks.fire(c, name, store.WebhookEvent{Entity: "REGISTERED_MODEL", Action: "CREATED"},
-		registeredModelCreated{Name: name, Tags: tagMap(tags), Description: &desc})
-	return ok(c, rmResponse{rm})
+		registeredModelCreated{Name: name, Tags: tagMap(tg), Description: &desc})
+	return rmResponse{rm}, nil
 }
 
-func (h *handlers) getRegisteredModel(c *gin.Context) error {
-	r, err := parseRequest(c)
-	if err != nil {
-		return err
-	}
-	name, err := r.required("name")
-	if err != nil {
-		return err
+func (h *handlers) getRegisteredModel(c *gin.Context, r *wire.Request) (any, error) {
+	name := r.Required("name")
+	if err := r.Err(); err != nil {
+		return nil, err
 	}
 	rm, err := h.st.GetRegisteredModel(c.Request.Context(), name)
-	if err != nil {
-		return err
-	}
-	return ok(c, rmResponse{rm})
+	return rmResponse{rm}, err
 }
 
-func (h *handlers) renameRegisteredModel(c *gin.Context) error {
-	r, err := parseRequest(c)
-	if err != nil {
-		return err
-	}
-	name, err := r.required("name")
-	if err != nil {
-		return err
-	}
-	newName, err := r.required("new_name")
-	if err != nil {
-		return err
+func (h *handlers) renameRegisteredModel(c *gin.Context, r *wire.Request) (any, error) {
+	name := r.Required("name")
+	newName := r.Required("new_name")
+	if err := r.Err(); err != nil {
+		return nil, err
 	}
 	rm, err := h.st.RenameRegisteredModel(c.Request.Context(), name, newName)
-	if err != nil {
-		return err
-	}
-	return ok(c, rmResponse{rm})
+	return rmResponse{rm}, err
 }
 
-func (h *handlers) updateRegisteredModel(c *gin.Context) error {
-	r, err := parseRequest(c)
-	if err != nil {
-		return err
-	}
-	name, err := r.required("name")
-	if err != nil {
-		return err
-	}
-	desc, err := r.optional("description")
-	if err != nil {
-		return err
+func (h *handlers) updateRegisteredModel(c *gin.Context, r *wire.Request) (any, error) {
+	name := r.Required("name")
+	desc := r.Optional("description")
+	if err := r.Err(); err != nil {
+		return nil, err
 	}
 	rm, err := h.st.UpdateRegisteredModel(c.Request.Context(), name, desc)
-	if err != nil {
-		return err
-	}
-	return ok(c, rmResponse{rm})
+	return rmResponse{rm}, err
 }
 
-func (h *handlers) deleteRegisteredModel(c *gin.Context) error {
-	r, err := parseRequest(c)
-	if err != nil {
-		return err
+func (h *handlers) deleteRegisteredModel(c *gin.Context, r *wire.Request) (any, error) {
+	name := r.Required("name")
+	if err := r.Err(); err != nil {
+		return nil, err
 	}
-	name, err := r.required("name")
-	if err != nil {
-		return err
-	}
-	if err := h.st.DeleteRegisteredModel(c.Request.Context(), name); err != nil {
-		return err
-	}
-	return ok(c, struct{}{})
+	return struct{}{}, h.st.DeleteRegisteredModel(c.Request.Context(), name)
 }
 
-func (h *handlers) searchRegisteredModels(c *gin.Context) error {
-	r, err := parseRequest(c)
-	if err != nil {
-		return err
-	}
-	filter, err := r.optional("filter")
-	if err != nil {
-		return err
-	}
-	maxResults, err := r.integer("max_results", store.SearchModelsDefault)
-	if err != nil {
-		return err
-	}
-	orderBy, err := r.list("order_by")
-	if err != nil {
-		return err
-	}
-	token, err := r.optional("page_token")
-	if err != nil {
-		return err
+func (h *handlers) searchRegisteredModels(c *gin.Context, r *wire.Request) (any, error) {
+	filter := r.Optional("filter")
+	maxResults := r.Int("max_results", store.SearchModelsDefault)
+	orderBy := r.List("order_by")
+	token := r.Optional("page_token")
+	if err := r.Err(); err != nil {
+		return nil, err
 	}
 	page, err := h.st.SearchRegisteredModels(c.Request.Context(), filter, maxResults, orderBy, token)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	return ok(c, rmsResponse{page.Items, page.NextPageToken})
+	return rmsResponse{page.Items, page.NextPageToken}, nil
 }
 
-func (h *handlers) getLatestVersions(c *gin.Context) error {
-	r, err := parseRequest(c)
-	if err != nil {
-		return err
-	}
-	name, err := r.required("name")
-	if err != nil {
-		return err
-	}
-	stages, err := r.list("stages")
-	if err != nil {
-		return err
+func (h *handlers) getLatestVersions(c *gin.Context, r *wire.Request) (any, error) {
+	name := r.Required("name")
+	stages := r.List("stages")
+	if err := r.Err(); err != nil {
+		return nil, err
 	}
 	mvs, err := h.st.GetLatestVersions(c.Request.Context(), name, stages)
-	if err != nil {
-		return err
-	}
-	return ok(c, mvsResponse{ModelVersions: mvs})
+	return mvsResponse{ModelVersions: mvs}, err
 }
 
-func (h *handlers) setRegisteredModelTag(c *gin.Context) error {
-	r, err := parseRequest(c)
-	if err != nil {
-		return err
+func (h *handlers) setRegisteredModelTag(c *gin.Context, r *wire.Request) (any, error) {
+	name := r.Required("name")
+	key := r.Required("key")
+	value := r.Optional("value")
+	if err := r.Err(); err != nil {
+		return nil, err
 	}
-	name, err := r.required("name")
-	if err != nil {
-		return err
-	}
-	key, err := r.required("key")
-	if err != nil {
-		return err
-	}
-	value, err := r.optional("value")
-	if err != nil {
-		return err
-	}
-	if err := h.st.SetRegisteredModelTag(c.Request.Context(), name, key, value); err != nil {
-		return err
-	}
-	return ok(c, struct{}{})
+	return struct{}{}, h.st.SetRegisteredModelTag(c.Request.Context(), name, key, value)
 }
 
-func (h *handlers) deleteRegisteredModelTag(c *gin.Context) error {
-	r, err := parseRequest(c)
-	if err != nil {
-		return err
+func (h *handlers) deleteRegisteredModelTag(c *gin.Context, r *wire.Request) (any, error) {
+	name := r.Required("name")
+	key := r.Required("key")
+	if err := r.Err(); err != nil {
+		return nil, err
 	}
-	name, err := r.required("name")
-	if err != nil {
-		return err
-	}
-	key, err := r.required("key")
-	if err != nil {
-		return err
-	}
-	if err := h.st.DeleteRegisteredModelTag(c.Request.Context(), name, key); err != nil {
-		return err
-	}
-	return ok(c, struct{}{})
+	return struct{}{}, h.st.DeleteRegisteredModelTag(c.Request.Context(), name, key)
 }
 
-func (h *handlers) setAlias(c *gin.Context) error {
-	r, err := parseRequest(c)
-	if err != nil {
-		return err
-	}
-	name, err := r.required("name")
-	if err != nil {
-		return err
-	}
-	alias, err := r.required("alias")
-	if err != nil {
-		return err
-	}
-	version, err := r.required("version")
-	if err != nil {
-		return err
+func (h *handlers) setAlias(c *gin.Context, r *wire.Request) (any, error) {
+	name := r.Required("name")
+	alias := r.Required("alias")
+	version := r.Required("version")
+	if err := r.Err(); err != nil {
+		return nil, err
 	}
 	if err := h.st.SetRegisteredModelAlias(c.Request.Context(), name, alias, version); err != nil {
-		return err
+		return nil, err
 	}
 	h.hooks.fire(c, name, store.WebhookEvent{Entity: "MODEL_VERSION_ALIAS", Action: "CREATED"},
 		aliasCreated{Name: name, Alias: alias, Version: version})
-	return ok(c, struct{}{})
+	return struct{}{}, nil
 }
 
-func (h *handlers) deleteAlias(c *gin.Context) error {
-	r, err := parseRequest(c)
-	if err != nil {
-		return err
-	}
-	name, err := r.required("name")
-	if err != nil {
-		return err
-	}
-	alias, err := r.required("alias")
-	if err != nil {
-		return err
+func (h *handlers) deleteAlias(c *gin.Context, r *wire.Request) (any, error) {
+	name := r.Required("name")
+	alias := r.Required("alias")
+	if err := r.Err(); err != nil {
+		return nil, err
 	}
 	if err := h.st.DeleteRegisteredModelAlias(c.Request.Context(), name, alias); err != nil {
-		return err
+		return nil, err
 	}
 	h.hooks.fire(c, name, store.WebhookEvent{Entity: "MODEL_VERSION_ALIAS", Action: "DELETED"},
 		aliasDeleted{Name: name, Alias: alias})
-	return ok(c, struct{}{})
+	return struct{}{}, nil
 }
 
-func (h *handlers) getByAlias(c *gin.Context) error {
-	r, err := parseRequest(c)
-	if err != nil {
-		return err
-	}
-	name, err := r.required("name")
-	if err != nil {
-		return err
-	}
-	alias, err := r.required("alias")
-	if err != nil {
-		return err
+func (h *handlers) getByAlias(c *gin.Context, r *wire.Request) (any, error) {
+	name := r.Required("name")
+	alias := r.Required("alias")
+	if err := r.Err(); err != nil {
+		return nil, err
 	}
 	mv, err := h.st.GetModelVersionByAlias(c.Request.Context(), name, alias)
-	if err != nil {
-		return err
-	}
-	return ok(c, mvResponse{mv})
+	return mvResponse{mv}, err
 }

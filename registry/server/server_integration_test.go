@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/mlgate/mlgate/internal/db/dbtest"
+	"github.com/mlgate/mlgate/internal/wire/wiretest"
 	"github.com/mlgate/mlgate/registry/server"
 	"github.com/mlgate/mlgate/registry/store"
 )
@@ -96,18 +97,6 @@ func setup(t *testing.T, b dbtest.Backend) (*client, *prometheus.Registry) {
 
 const api = "/api/2.0/mlflow"
 
-func dig(m map[string]any, path ...string) any {
-	var cur any = m
-	for _, p := range path {
-		mm, ok := cur.(map[string]any)
-		if !ok {
-			return nil
-		}
-		cur = mm[p]
-	}
-	return cur
-}
-
 func TestEndpoints(t *testing.T) {
 	for _, b := range dbtest.Backends() {
 		t.Run(b.Name, func(t *testing.T) {
@@ -120,10 +109,10 @@ func TestEndpoints(t *testing.T) {
 				return v
 			}
 			out := c.ok("POST", api+"/registered-models/create", map[string]any{"name": "m", "tags": []map[string]string{{"key": "k", "value": "v"}}, "description": "d"}, nil)
-			if dig(out, "registered_model", "name") != "m" || dig(out, "registered_model", "description") != "d" {
+			if wiretest.Dig(out, "registered_model", "name") != "m" || wiretest.Dig(out, "registered_model", "description") != "d" {
 				t.Fatalf("create: %v", out)
 			}
-			if _, isNum := dig(out, "registered_model", "creation_timestamp").(float64); !isNum {
+			if _, isNum := wiretest.Dig(out, "registered_model", "creation_timestamp").(float64); !isNum {
 				t.Fatalf("creation_timestamp not a JSON number: %v", out)
 			}
 			c.fails("POST", api+"/registered-models/create", map[string]any{"name": "m"}, nil, 400, "RESOURCE_ALREADY_EXISTS")
@@ -142,15 +131,15 @@ func TestEndpoints(t *testing.T) {
 			}
 			// The ajax prefix serves the same API, GET falls back to a JSON body.
 			out = c.ok("GET", "/ajax-api/2.0/mlflow/registered-models/get", map[string]any{"name": "m"}, nil)
-			if dig(out, "registered_model", "name") != "m" {
+			if wiretest.Dig(out, "registered_model", "name") != "m" {
 				t.Fatalf("ajax get: %v", out)
 			}
 			c.fails("GET", api+"/registered-models/get", nil, q("name", "nope"), 404, "RESOURCE_DOES_NOT_EXIST")
 
 			for i := 1; i <= 3; i++ {
 				out = c.ok("POST", api+"/model-versions/create", map[string]any{"name": "m", "source": fmt.Sprintf("s3://b/%d", i)}, nil)
-				if dig(out, "model_version", "version") != fmt.Sprint(i) || dig(out, "model_version", "current_stage") != "None" ||
-					dig(out, "model_version", "status") != "READY" || dig(out, "model_version", "run_id") != "" {
+				if wiretest.Dig(out, "model_version", "version") != fmt.Sprint(i) || wiretest.Dig(out, "model_version", "current_stage") != "None" ||
+					wiretest.Dig(out, "model_version", "status") != "READY" || wiretest.Dig(out, "model_version", "run_id") != "" {
 					t.Fatalf("create version %d: %v", i, out)
 				}
 			}
@@ -165,12 +154,12 @@ func TestEndpoints(t *testing.T) {
 			}
 
 			out = c.ok("POST", api+"/model-versions/transition-stage", map[string]any{"name": "m", "version": "1", "stage": "staging"}, nil)
-			if dig(out, "model_version", "current_stage") != "Staging" {
+			if wiretest.Dig(out, "model_version", "current_stage") != "Staging" {
 				t.Fatalf("transition %v", out)
 			}
 			c.ok("POST", api+"/model-versions/transition-stage", map[string]any{"name": "m", "version": "2", "stage": "Staging", "archive_existing_versions": true}, nil)
 			out = c.ok("GET", api+"/model-versions/get", nil, q("name", "m", "version", "1"))
-			if dig(out, "model_version", "current_stage") != "Archived" {
+			if wiretest.Dig(out, "model_version", "current_stage") != "Archived" {
 				t.Fatalf("archived? %v", out)
 			}
 			c.fails("POST", api+"/model-versions/transition-stage", map[string]any{"name": "m", "version": "2", "stage": "bogus"}, nil, 400, "INVALID_PARAMETER_VALUE")
@@ -197,12 +186,12 @@ func TestEndpoints(t *testing.T) {
 			c.fails("POST", api+"/registered-models/alias", map[string]any{"name": "m", "alias": "v3", "version": "2"}, nil, 400, "INVALID_PARAMETER_VALUE")
 			c.fails("POST", api+"/registered-models/alias", map[string]any{"name": "m", "alias": "x", "version": "9"}, nil, 404, "RESOURCE_DOES_NOT_EXIST")
 			out = c.ok("GET", api+"/registered-models/alias", nil, q("name", "m", "alias", "champ"))
-			if dig(out, "model_version", "version") != "2" || fmt.Sprint(dig(out, "model_version", "aliases")) != "[champ]" {
+			if wiretest.Dig(out, "model_version", "version") != "2" || fmt.Sprint(wiretest.Dig(out, "model_version", "aliases")) != "[champ]" {
 				t.Fatalf("by alias %v", out)
 			}
 			out = c.ok("GET", api+"/registered-models/get", nil, q("name", "m"))
-			if fmt.Sprint(dig(out, "registered_model", "aliases")) != "[map[alias:champ version:2]]" {
-				t.Fatalf("model aliases %v", dig(out, "registered_model", "aliases"))
+			if fmt.Sprint(wiretest.Dig(out, "registered_model", "aliases")) != "[map[alias:champ version:2]]" {
+				t.Fatalf("model aliases %v", wiretest.Dig(out, "registered_model", "aliases"))
 			}
 			c.fails("GET", api+"/registered-models/alias", nil, q("name", "m", "alias", "nope"), 400, "INVALID_PARAMETER_VALUE")
 			c.ok("DELETE", api+"/registered-models/alias", map[string]any{"name": "m", "alias": "champ"}, nil)
@@ -214,27 +203,27 @@ func TestEndpoints(t *testing.T) {
 			c.ok("POST", api+"/model-versions/set-tag", map[string]any{"name": "m", "version": "3", "key": "vt", "value": "x"}, nil)
 			c.fails("POST", api+"/model-versions/set-tag", map[string]any{"name": "m", "version": "3", "key": "../x", "value": "x"}, nil, 400, "INVALID_PARAMETER_VALUE")
 			out = c.ok("GET", api+"/model-versions/get", nil, q("name", "m", "version", "3"))
-			if fmt.Sprint(dig(out, "model_version", "tags")) != "[map[key:vt value:x]]" {
+			if fmt.Sprint(wiretest.Dig(out, "model_version", "tags")) != "[map[key:vt value:x]]" {
 				t.Fatalf("version tags %v", out)
 			}
 			c.ok("DELETE", api+"/model-versions/delete-tag", map[string]any{"name": "m", "version": "3", "key": "vt"}, nil)
 			out = c.ok("PATCH", api+"/model-versions/update", map[string]any{"name": "m", "version": "3", "description": "vd"}, nil)
-			if dig(out, "model_version", "description") != "vd" {
+			if wiretest.Dig(out, "model_version", "description") != "vd" {
 				t.Fatalf("update version %v", out)
 			}
 			out = c.ok("PATCH", api+"/registered-models/update", map[string]any{"name": "m", "description": "md"}, nil)
-			if dig(out, "registered_model", "description") != "md" {
+			if wiretest.Dig(out, "registered_model", "description") != "md" {
 				t.Fatalf("update model %v", out)
 			}
 
 			// Search with GET query encoding (repeated order_by) and paging.
 			c.ok("POST", api+"/registered-models/create", map[string]any{"name": "n"}, nil)
 			out = c.ok("GET", api+"/registered-models/search", nil, q("filter", "name LIKE '%'", "max_results", "1", "order_by", "name DESC"))
-			if len(out["registered_models"].([]any)) != 1 || dig(out["registered_models"].([]any)[0].(map[string]any), "name") != "n" || out["next_page_token"] == nil {
+			if len(out["registered_models"].([]any)) != 1 || wiretest.Dig(out["registered_models"].([]any)[0].(map[string]any), "name") != "n" || out["next_page_token"] == nil {
 				t.Fatalf("search page 1 %v", out)
 			}
 			out = c.ok("GET", api+"/registered-models/search", nil, q("max_results", "1", "order_by", "name DESC", "page_token", out["next_page_token"].(string)))
-			if dig(out["registered_models"].([]any)[0].(map[string]any), "name") != "m" || out["next_page_token"] != nil {
+			if wiretest.Dig(out["registered_models"].([]any)[0].(map[string]any), "name") != "m" || out["next_page_token"] != nil {
 				t.Fatalf("search page 2 %v", out)
 			}
 			c.fails("GET", api+"/registered-models/search", nil, q("filter", "bogus = 'x'"), 400, "INVALID_PARAMETER_VALUE")
@@ -254,7 +243,7 @@ func TestEndpoints(t *testing.T) {
 
 			// Rename carries versions; delete cascades.
 			out = c.ok("POST", api+"/registered-models/rename", map[string]any{"name": "m", "new_name": "m2"}, nil)
-			if dig(out, "registered_model", "name") != "m2" {
+			if wiretest.Dig(out, "registered_model", "name") != "m2" {
 				t.Fatalf("rename %v", out)
 			}
 			c.fails("POST", api+"/registered-models/rename", map[string]any{"name": "m2", "new_name": "n"}, nil, 400, "RESOURCE_ALREADY_EXISTS")
@@ -301,7 +290,7 @@ func TestChangesEndpoint(t *testing.T) {
 	c.ok("POST", api+"/registered-models/create", map[string]any{"name": "w"}, nil)
 	c.ok("POST", api+"/model-versions/create", map[string]any{"name": "w", "source": "s3://b/1"}, nil)
 	st, out, hdr := c.do("GET", "/api/2.0/mlgate/registered-models/changes", nil, url.Values{"name": {"w"}})
-	if st != 200 || dig(out, "registered_model", "name") != "w" || hdr.Get("ETag") == "" {
+	if st != 200 || wiretest.Dig(out, "registered_model", "name") != "w" || hdr.Get("ETag") == "" {
 		t.Fatalf("first poll %d %v %v", st, out, hdr)
 	}
 	seq := int64(out["change_seq"].(float64))
@@ -322,7 +311,7 @@ func TestChangesEndpoint(t *testing.T) {
 	}
 	c.ok("POST", api+"/registered-models/alias", map[string]any{"name": "w", "alias": "champ", "version": "1"}, nil)
 	st, out, _ = c.do("GET", "/api/2.0/mlgate/registered-models/changes", nil, url.Values{"name": {"w"}, "since": {fmt.Sprint(seq)}})
-	if st != 200 || int64(out["change_seq"].(float64)) <= seq || fmt.Sprint(dig(out, "registered_model", "aliases")) != "[map[alias:champ version:1]]" {
+	if st != 200 || int64(out["change_seq"].(float64)) <= seq || fmt.Sprint(wiretest.Dig(out, "registered_model", "aliases")) != "[map[alias:champ version:1]]" {
 		t.Fatalf("poll after alias move %d %v", st, out)
 	}
 	c.fails("GET", "/api/2.0/mlgate/registered-models/changes", nil, url.Values{"name": {"nope"}}, 404, "RESOURCE_DOES_NOT_EXIST")

@@ -1,11 +1,11 @@
 package server
 
 import (
-	"encoding/json"
 	"strings"
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/mlgate/mlgate/internal/wire"
 	"github.com/mlgate/mlgate/registry/store"
 )
 
@@ -13,122 +13,81 @@ type webhookResponse struct {
 	Webhook *store.Webhook `json:"webhook"`
 }
 
-func (h *handlers) webhookInput(r *request) (store.WebhookInput, error) {
+func (h *handlers) webhookInput(r *wire.Request) (store.WebhookInput, error) {
 	in := store.WebhookInput{AllowedSchemes: h.webhookSchemes, AllowPrivateIPs: h.webhookAllowPrivate}
 	for name, dst := range map[string]**string{"name": &in.Name, "url": &in.URL, "description": &in.Description,
 		"secret": &in.Secret, "status": &in.Status} {
-		v, has, err := r.str(name)
-		if err != nil {
-			return in, err
-		}
-		if has {
+		if v, has := r.Str(name); has {
 			*dst = &v
 		}
 	}
-	if raw, ok := r.fields["events"]; ok && string(raw) != "null" {
-		if err := json.Unmarshal(raw, &in.Events); err != nil {
-			return in, badType("events", raw)
-		}
-	}
-	return in, nil
+	r.Decode("events", &in.Events)
+	return in, r.Err()
 }
 
-func (h *handlers) createWebhook(c *gin.Context) error {
-	r, err := parseRequest(c)
-	if err != nil {
-		return err
-	}
-	if _, err := r.required("name"); err != nil {
-		return err
-	}
-	if _, err := r.required("url"); err != nil {
-		return err
+func (h *handlers) createWebhook(c *gin.Context, r *wire.Request) (any, error) {
+	r.Required("name")
+	r.Required("url")
+	if err := r.Err(); err != nil {
+		return nil, err
 	}
 	in, err := h.webhookInput(r)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	w, err := h.st.CreateWebhook(c.Request.Context(), in)
-	if err != nil {
-		return err
-	}
-	return ok(c, webhookResponse{w})
+	return webhookResponse{w}, err
 }
 
-func (h *handlers) listWebhooks(c *gin.Context) error {
-	r, err := parseRequest(c)
-	if err != nil {
-		return err
-	}
-	maxResults, err := r.integer("max_results", 100)
-	if err != nil {
-		return err
-	}
-	token, err := r.optional("page_token")
-	if err != nil {
-		return err
+func (h *handlers) listWebhooks(c *gin.Context, r *wire.Request) (any, error) {
+	maxResults := r.Int("max_results", 100)
+	token := r.Optional("page_token")
+	if err := r.Err(); err != nil {
+		return nil, err
 	}
 	p, err := h.st.ListWebhooks(c.Request.Context(), maxResults, token)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	return ok(c, struct {
+	return struct {
 		Webhooks      []store.Webhook `json:"webhooks,omitempty"`
 		NextPageToken string          `json:"next_page_token,omitempty"`
-	}{p.Items, p.NextPageToken})
+	}{p.Items, p.NextPageToken}, nil
 }
 
-func (h *handlers) getWebhook(c *gin.Context) error {
+func (h *handlers) getWebhook(c *gin.Context, r *wire.Request) (any, error) {
 	w, err := h.st.GetWebhook(c.Request.Context(), c.Param("webhook_id"))
-	if err != nil {
-		return err
-	}
-	return ok(c, webhookResponse{w})
+	return webhookResponse{w}, err
 }
 
-func (h *handlers) updateWebhook(c *gin.Context) error {
-	r, err := parseRequest(c)
-	if err != nil {
-		return err
-	}
+func (h *handlers) updateWebhook(c *gin.Context, r *wire.Request) (any, error) {
 	in, err := h.webhookInput(r)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	w, err := h.st.UpdateWebhook(c.Request.Context(), c.Param("webhook_id"), in)
-	if err != nil {
-		return err
-	}
-	return ok(c, webhookResponse{w})
+	return webhookResponse{w}, err
 }
 
-func (h *handlers) deleteWebhook(c *gin.Context) error {
-	if err := h.st.DeleteWebhook(c.Request.Context(), c.Param("webhook_id")); err != nil {
-		return err
-	}
-	return ok(c, struct{}{})
+func (h *handlers) deleteWebhook(c *gin.Context, r *wire.Request) (any, error) {
+	return struct{}{}, h.st.DeleteWebhook(c.Request.Context(), c.Param("webhook_id"))
 }
 
 // testWebhook sends the example payload of the given (or the first
 // subscribed) event, synchronously, whatever the webhook's status.
-func (h *handlers) testWebhook(c *gin.Context) error {
+func (h *handlers) testWebhook(c *gin.Context, r *wire.Request) (any, error) {
 	w, err := h.st.GetWebhook(c.Request.Context(), c.Param("webhook_id"))
 	if err != nil {
-		return err
-	}
-	r, err := parseRequest(c)
-	if err != nil {
-		return err
+		return nil, err
 	}
 	ev := w.Events[0]
-	if raw, ok := r.fields["event"]; ok && string(raw) != "null" {
-		if err := json.Unmarshal(raw, &ev); err != nil {
-			return badType("event", raw)
-		}
+	r.Decode("event", &ev)
+	if err := r.Err(); err != nil {
+		return nil, err
 	}
 	ev = store.WebhookEvent{Entity: strings.ToUpper(ev.Entity), Action: strings.ToUpper(ev.Action)}
 	res := h.hooks.send(c.Request.Context(), *w, ev, examplePayload(ev))
-	return ok(c, struct {
+	return struct {
 		Result testResult `json:"result"`
-	}{res})
+	}{res}, nil
 }

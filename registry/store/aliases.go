@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"errors"
 	"strings"
+
+	"github.com/mlgate/mlgate/internal/storeerr"
 )
 
 // SetRegisteredModelAlias points alias at a version of the model, moving
@@ -74,7 +76,7 @@ func (s *Store) GetModelVersionByAlias(ctx context.Context, name, alias string) 
 			}
 		}
 		if best == nil {
-			return nil, notFoundf("Latest version not found for model %s.", name)
+			return nil, storeerr.NotFoundf("Latest version not found for model %s.", name)
 		}
 		return best, nil
 	}
@@ -84,7 +86,7 @@ func (s *Store) GetModelVersionByAlias(ctx context.Context, name, alias string) 
 	var v int64
 	err := s.db.QueryRowContext(ctx, s.q(`SELECT version FROM registered_model_aliases WHERE name = ? AND alias = ?`), name, alias).Scan(&v)
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, invalidf("Registered model alias %s not found.", alias)
+		return nil, storeerr.Invalidf("Registered model alias %s not found.", alias)
 	}
 	if err != nil {
 		return nil, err

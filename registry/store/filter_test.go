@@ -12,13 +12,13 @@ func TestParseFilter(t *testing.T) {
 		want string
 	}{
 		{"", "[]"},
-		{"name = 'a'", "[{attribute name = a [] false}]"},
-		{`name="a b"`, "[{attribute name = a b [] false}]"},
-		{"name LIKE 'a%' and tags.`my-tag` != 'x''y'", "[{attribute name LIKE a% [] false} {tag my-tag != x'y [] false}]"},
-		{"run_id IN ('a', 'b') AND version_number >= 2", "[{attribute run_id IN  [a b] false} {attribute version_number >= 2 [] true}]"},
-		{"name not in ('a')", "[{attribute name NOT IN  [a] false}]"},
-		{`tags."a.b" ilike '%x%'`, "[{tag a.b ILIKE %x% [] false}]"},
-		{"attribute.name <> 'a'", "[{attribute name != a [] false}]"},
+		{"name = 'a'", "[{attribute name = a 0 false []}]"},
+		{`name="a b"`, "[{attribute name = a b 0 false []}]"},
+		{"name LIKE 'a%' and tags.`my-tag` != 'x''y'", "[{attribute name LIKE a% 0 false []} {tag my-tag != x'y 0 false []}]"},
+		{"run_id IN ('a', 'b') AND version_number >= 2", "[{attribute run_id IN  0 false [a b]} {attribute version_number >= 2 2 true []}]"},
+		{"name not in ('a')", "[{attribute name NOT IN  0 false [a]}]"},
+		{`tags."a.b" ilike '%x%'`, "[{tag a.b ILIKE %x% 0 false []}]"},
+		{"attribute.name <> 'a'", "[{attribute name != a 0 false []}]"},
 	}
 	for _, c := range cases {
 		got, err := ParseFilter(c.in)
@@ -130,7 +130,7 @@ func FuzzParseFilter(f *testing.F) {
 			return
 		}
 		for _, c := range cl {
-			if c.Comparator == "" || (c.Type != "attribute" && c.Type != "tag") {
+			if c.Op == "" || (c.Kind != "attribute" && c.Kind != "tag") {
 				t.Fatalf("%q: bad clause %+v", s, c)
 			}
 		}

@@ -5,7 +5,8 @@ import (
 	"database/sql"
 	"errors"
 	"sort"
-	"strings"
+
+	"github.com/mlgate/mlgate/internal/search"
 )
 
 // querier is what loaders need from *sql.DB or *sql.Tx.
@@ -29,17 +30,10 @@ func scanVersion(sc interface{ Scan(...any) error }) (ModelVersion, error) {
 	return mv, err
 }
 
-func placeholders(n int) string {
-	return strings.TrimSuffix(strings.Repeat("?,", n), ",")
-}
-
-func anys(ss []string) []any {
-	out := make([]any, len(ss))
-	for i, s := range ss {
-		out[i] = s
-	}
-	return out
-}
+var (
+	placeholders = search.Placeholders
+	anys         = search.Args
+)
 
 func uniq(ss []string) []string {
 	seen := map[string]bool{}

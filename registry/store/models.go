@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/mlgate/mlgate/internal/db"
+	"github.com/mlgate/mlgate/internal/storeerr"
 )
 
 // dedupeTags keeps the last value of each key, in first-seen key order.
@@ -40,7 +41,7 @@ func (s *Store) CreateRegisteredModel(ctx context.Context, name string, tags []T
 			return err
 		}
 		if n > 0 {
-			return existsf("Registered Model (name=%s) already exists.", name)
+			return storeerr.Existsf("Registered Model (name=%s) already exists.", name)
 		}
 		seq, err := s.nextSeq(ctx, tx)
 		if err != nil {
@@ -50,7 +51,7 @@ func (s *Store) CreateRegisteredModel(ctx context.Context, name string, tags []T
 		if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO registered_models (name, creation_time, last_updated_time, description, next_version, change_seq) VALUES (?, ?, ?, ?, 1, ?)`),
 			name, now, now, description, seq); err != nil {
 			if db.IsUniqueViolation(err) {
-				return existsf("Registered Model (name=%s) already exists.", name)
+				return storeerr.Existsf("Registered Model (name=%s) already exists.", name)
 			}
 			return err
 		}
@@ -122,7 +123,7 @@ func (s *Store) RenameRegisteredModel(ctx context.Context, name, newName string)
 			return err
 		}
 		if n > 0 && newName != name {
-			return existsf("Registered Model (name=%s) already exists.", newName)
+			return storeerr.Existsf("Registered Model (name=%s) already exists.", newName)
 		}
 		seq, err := s.nextSeq(ctx, tx)
 		if err != nil {
@@ -131,7 +132,7 @@ func (s *Store) RenameRegisteredModel(ctx context.Context, name, newName string)
 		now := s.now()
 		if _, err := tx.ExecContext(ctx, s.q(`UPDATE registered_models SET name = ?, last_updated_time = ?, change_seq = ? WHERE name = ?`), newName, now, seq, name); err != nil {
 			if db.IsUniqueViolation(err) {
-				return existsf("Registered Model (name=%s) already exists.", newName)
+				return storeerr.Existsf("Registered Model (name=%s) already exists.", newName)
 			}
 			return err
 		}

@@ -13,12 +13,6 @@ import (
 	"github.com/mlgate/mlgate/registry/store"
 )
 
-// atOnce runs fn(i, replica) for i in [0, n) at the same time, alternating
-// replicas, and returns the errors by i.
-func atOnce(rs []*store.Store, n int, fn func(i int, s *store.Store) error) []error {
-	return dbtest.AtOnce(n, func(i int) error { return fn(i, rs[i%len(rs)]) })
-}
-
 // withVersions creates model name with n versions through rs[0].
 func withVersions(t *testing.T, rs []*store.Store, name string, n int) {
 	t.Helper()
@@ -43,7 +37,7 @@ func eachReplicaSet(t *testing.T, fn func(t *testing.T, rs []*store.Store)) {
 func TestReplicasNumberVersionsWithoutGapsOrDuplicates(t *testing.T) {
 	eachReplicaSet(t, func(t *testing.T, rs []*store.Store) {
 		ctx := context.Background()
-		errs := atOnce(rs, 8, func(_ int, s *store.Store) error {
+		errs := dbtest.OnReplicas(rs, 8, func(_ int, s *store.Store) error {
 			_, err := s.CreateRegisteredModel(ctx, "shared", nil, "")
 			return err
 		})
@@ -60,7 +54,7 @@ func TestReplicasNumberVersionsWithoutGapsOrDuplicates(t *testing.T) {
 		}
 		const n = 24
 		got := make([]int64, n)
-		for _, err := range atOnce(rs, n, func(i int, s *store.Store) error {
+		for _, err := range dbtest.OnReplicas(rs, n, func(i int, s *store.Store) error {
 			mv, err := s.CreateModelVersion(ctx, store.CreateVersion{Name: "shared", Source: fmt.Sprintf("s3://b/%d", i)})
 			if err == nil {
 				got[i] = mv.Version
@@ -92,7 +86,7 @@ func TestReplicasLeaveNoAliasOnADeletedVersion(t *testing.T) {
 		ctx := context.Background()
 		const n = 12
 		withVersions(t, rs, "m", n)
-		atOnce(rs, 2*n, func(i int, s *store.Store) error {
+		dbtest.OnReplicas(rs, 2*n, func(i int, s *store.Store) error {
 			v := fmt.Sprint(i/2 + 1)
 			if i%2 == 0 {
 				return s.SetRegisteredModelAlias(ctx, "m", "a"+v, v)
@@ -120,7 +114,7 @@ func TestReplicasKeepOneVersionInAnArchivingStage(t *testing.T) {
 		ctx := context.Background()
 		const n = 8
 		withVersions(t, rs, "m", n)
-		for _, err := range atOnce(rs, n, func(i int, s *store.Store) error {
+		for _, err := range dbtest.OnReplicas(rs, n, func(i int, s *store.Store) error {
 			_, err := s.TransitionModelVersionStage(ctx, "m", fmt.Sprint(i+1), "Production", true)
 			return err
 		}) {

@@ -3,13 +3,12 @@ package store
 import (
 	"context"
 	"database/sql"
-	"encoding/base64"
-	"encoding/json"
 	"fmt"
 	"strconv"
 	"strings"
 
-	"github.com/mlgate/mlgate/internal/db"
+	"github.com/mlgate/mlgate/internal/search"
+	"github.com/mlgate/mlgate/internal/storeerr"
 )
 
 // Search limits (mlflow/store/model_registry/__init__.py).
@@ -33,126 +32,31 @@ type Page[T any] struct {
 	NextPageToken string
 }
 
-// ParsePageToken decodes MLflow's offset page token.
-func ParsePageToken(tok string) (int, error) {
-	if tok == "" {
-		return 0, nil
-	}
-	raw, err := base64.StdEncoding.DecodeString(tok)
-	if err != nil {
-		raw, err = base64.URLEncoding.DecodeString(tok)
-	}
-	if err != nil {
-		return 0, invalidf("Invalid page token, could not base64-decode")
-	}
-	var parsed map[string]any
-	if err := json.Unmarshal(raw, &parsed); err != nil {
-		return 0, invalidf("Invalid page token, decoded value=%s", raw)
-	}
-	var off int
-	switch v := parsed["offset"].(type) {
-	case float64:
-		off = int(v)
-	case string:
-		off, err = strconv.Atoi(v)
-		if err != nil {
-			return 0, invalidf("Invalid page token, not stringable %s", v)
-		}
-	}
-	if off <= 0 {
-		return 0, invalidf("Invalid page token, parsed value=%s", raw)
-	}
-	return off, nil
-}
-
-// PageToken encodes an offset the way MLflow does.
-func PageToken(offset int) string {
-	return base64.StdEncoding.EncodeToString([]byte(fmt.Sprintf(`{"offset": %d}`, offset)))
-}
-
-type sqlWhere struct {
-	conds []string
-	args  []any
-}
-
-func (w *sqlWhere) add(cond string, args ...any) {
-	w.conds = append(w.conds, cond)
-	w.args = append(w.args, args...)
-}
-
-func (w *sqlWhere) sql() string {
-	if len(w.conds) == 0 {
-		return ""
-	}
-	return " WHERE " + strings.Join(w.conds, " AND ")
-}
-
-// likeToGlob turns a LIKE pattern into a GLOB pattern (SQLite's
-// case-sensitive match; MLflow runs SQLite with case_sensitive_like).
-func likeToGlob(p string) string {
-	var b strings.Builder
-	for _, r := range p {
-		switch r {
-		case '%':
-			b.WriteByte('*')
-		case '_':
-			b.WriteByte('?')
-		case '*', '?', '[':
-			b.WriteByte('[')
-			b.WriteRune(r)
-			b.WriteByte(']')
-		default:
-			b.WriteRune(r)
-		}
-	}
-	return b.String()
-}
-
-// compare renders "col <op> value" for a string comparison.
-func (s *Store) compare(col, op string, c Clause) (string, []any) {
-	switch op {
-	case "LIKE":
-		if s.db.Dialect == db.SQLite {
-			return col + " GLOB ?", []any{likeToGlob(c.Value)}
-		}
-		return col + " LIKE ?", []any{c.Value}
-	case "ILIKE":
-		if s.db.Dialect == db.SQLite {
-			return "LOWER(" + col + ") LIKE LOWER(?)", []any{c.Value}
-		}
-		return col + " ILIKE ?", []any{c.Value}
-	case "IN", "NOT IN":
-		return col + " " + op + " (" + placeholders(len(c.List)) + ")", anys(c.List)
-	default:
-		return col + " " + op + " ?", []any{c.Value}
-	}
-}
-
 func isQuerying(clauses []Clause) bool {
 	for _, c := range clauses {
-		if c.Type == "tag" && c.Key == isPromptTagKey {
-			v := strings.ToLower(c.Value)
-			return (c.Comparator == "=" && v == "true") || (c.Comparator == "!=" && v == "false")
+		if c.Kind == "tag" && c.Key == isPromptTagKey {
+			v := strings.ToLower(c.Str)
+			return (c.Op == "=" && v == "true") || (c.Op == "!=" && v == "false")
 		}
 	}
 	return false
 }
 
 func checkStringClause(c Clause, allowIn bool) error {
-	switch c.Comparator {
+	switch c.Op {
 	case "=", "!=", "LIKE", "ILIKE":
-		if c.List != nil || c.IsNumber {
-			return invalidf("Expected a quoted string value for %s '%s'", c.Type, c.Key)
+		if c.List != nil || c.IsNum {
+			return storeerr.Invalidf("Expected a quoted string value for %s '%s'", c.Kind, c.Key)
 		}
 	case "IN", "NOT IN":
 		if !allowIn {
-			return invalidf("Invalid comparator for %s: %s", c.Type, c.Comparator)
+			return storeerr.Invalidf("Invalid comparator for %s: %s", c.Kind, c.Op)
 		}
 		if c.List == nil {
-			return invalidf("Expected a list of quoted string values for %s '%s'", c.Type, c.Key)
+			return storeerr.Invalidf("Expected a list of quoted string values for %s '%s'", c.Kind, c.Key)
 		}
 	default:
-		return invalidf("Invalid comparator for %s: %s", c.Type, c.Comparator)
+		return storeerr.Invalidf("Invalid comparator for %s: %s", c.Kind, c.Op)
 	}
 	return nil
 }
@@ -162,70 +66,36 @@ func (s *Store) tagClause(table, join string, c Clause) (string, []any, error) {
 	if err := checkStringClause(c, false); err != nil {
 		return "", nil, err
 	}
-	cond, args := s.compare("t.value", c.Comparator, c)
+	cond, args := search.Cond(s.db.Dialect, "t.value", c)
 	return "EXISTS (SELECT 1 FROM " + table + " t WHERE " + join + " AND t.key = ? AND " + cond + ")",
 		append([]any{c.Key}, args...), nil
-}
-
-type orderTerm struct {
-	col string
-	asc bool
-}
-
-func parseOrderBy(ob string) (string, bool, error) {
-	fields := strings.Fields(strings.ReplaceAll(ob, "`", ""))
-	switch len(fields) {
-	case 1:
-		return fields[0], true, nil
-	case 2:
-		switch strings.ToLower(fields[1]) {
-		case "asc":
-			return fields[0], true, nil
-		case "desc":
-			return fields[0], false, nil
-		}
-		return "", false, invalidf("Invalid ordering key in order_by clause '%s'.", ob)
-	}
-	return "", false, invalidf("Invalid order_by clause '%s'. Could not be parsed.", ob)
-}
-
-func orderSQL(terms []orderTerm) string {
-	parts := make([]string, len(terms))
-	for i, t := range terms {
-		dir := "ASC"
-		if !t.asc {
-			dir = "DESC"
-		}
-		parts[i] = t.col + " " + dir
-	}
-	return " ORDER BY " + strings.Join(parts, ", ")
 }
 
 // SearchRegisteredModels searches registered models by name and tags.
 func (s *Store) SearchRegisteredModels(ctx context.Context, filter string, maxResults int, orderBy []string, pageToken string) (*Page[RegisteredModel], error) {
 	if maxResults > SearchModelsThreshold {
-		return nil, invalidf("Invalid value for request parameter max_results. It must be at most %d, but got value %d", SearchModelsThreshold, maxResults)
+		return nil, storeerr.Invalidf("Invalid value for request parameter max_results. It must be at most %d, but got value %d", SearchModelsThreshold, maxResults)
 	}
 	if maxResults < 0 {
-		return nil, invalidf("Invalid value for max_results. It must be a positive integer, but got %d", maxResults)
+		return nil, storeerr.Invalidf("Invalid value for max_results. It must be a positive integer, but got %d", maxResults)
 	}
 	clauses, err := ParseFilter(filter)
 	if err != nil {
 		return nil, err
 	}
-	var w sqlWhere
+	var w search.Where
 	prompts := isQuerying(clauses)
 	for _, c := range clauses {
-		switch c.Type {
+		switch c.Kind {
 		case "attribute":
 			if c.Key != "name" {
-				return nil, invalidf("Invalid attribute key '%s' specified. Valid keys are '{'name'}'", c.Key)
+				return nil, storeerr.Invalidf("Invalid attribute key '%s' specified. Valid keys are '{'name'}'", c.Key)
 			}
 			if err := checkStringClause(c, true); err != nil {
 				return nil, err
 			}
-			cond, args := s.compare("rm.name", c.Comparator, c)
-			w.add(cond, args...)
+			cond, args := search.Cond(s.db.Dialect, "rm.name", c)
+			w.Add(cond, args...)
 		case "tag":
 			if c.Key == isPromptTagKey && !prompts {
 				continue
@@ -234,16 +104,16 @@ func (s *Store) SearchRegisteredModels(ctx context.Context, filter string, maxRe
 			if err != nil {
 				return nil, err
 			}
-			w.add(cond, args...)
+			w.Add(cond, args...)
 		}
 	}
 	if !prompts {
-		w.add("NOT EXISTS (SELECT 1 FROM registered_model_tags p WHERE p.name = rm.name AND p.key = ? AND p.value = 'true')", isPromptTagKey)
+		w.Add("NOT EXISTS (SELECT 1 FROM registered_model_tags p WHERE p.name = rm.name AND p.key = ? AND p.value = 'true')", isPromptTagKey)
 	}
-	var terms []orderTerm
+	var terms []search.Order
 	seen := map[string]bool{}
 	for _, ob := range orderBy {
-		key, asc, err := parseOrderBy(ob)
+		key, asc, err := search.SplitOrderBy(ob)
 		if err != nil {
 			return nil, err
 		}
@@ -254,24 +124,24 @@ func (s *Store) SearchRegisteredModels(ctx context.Context, filter string, maxRe
 		case orderKeyTimestamp, orderKeyLastUpdated:
 			col = "rm.last_updated_time"
 		default:
-			return nil, invalidf("Invalid order by key '%s' specified. Valid keys are '{'name', 'timestamp'}'", key)
+			return nil, storeerr.Invalidf("Invalid order by key '%s' specified. Valid keys are '{'name', 'timestamp'}'", key)
 		}
 		if seen[col] {
-			return nil, invalidf("`order_by` contains duplicate fields: %v", orderBy)
+			return nil, storeerr.Invalidf("`order_by` contains duplicate fields: %v", orderBy)
 		}
 		seen[col] = true
-		terms = append(terms, orderTerm{col, asc})
+		terms = append(terms, search.Order{Col: col, Asc: asc})
 	}
 	if !seen["rm.name"] {
-		terms = append(terms, orderTerm{"rm.name", true})
+		terms = append(terms, search.Order{Col: "rm.name", Asc: true})
 	}
 	offset, err := ParsePageToken(pageToken)
 	if err != nil {
 		return nil, err
 	}
 	q := `SELECT rm.name, rm.creation_time, rm.last_updated_time, rm.description, rm.change_seq FROM registered_models rm` +
-		w.sql() + orderSQL(terms) + fmt.Sprintf(" LIMIT %d OFFSET %d", maxResults+1, offset)
-	rows, err := s.db.QueryContext(ctx, s.q(q), w.args...)
+		w.SQL() + search.OrderSQL(terms) + fmt.Sprintf(" LIMIT %d OFFSET %d", maxResults+1, offset)
+	rows, err := s.db.QueryContext(ctx, s.q(q), w.Args...)
 	if err != nil {
 		return nil, err
 	}
@@ -291,10 +161,7 @@ func (s *Store) SearchRegisteredModels(ctx context.Context, filter string, maxRe
 		return nil, err
 	}
 	page := &Page[RegisteredModel]{}
-	if len(models) > maxResults {
-		models = models[:maxResults]
-		page.NextPageToken = PageToken(offset + maxResults)
-	}
+	models, page.NextPageToken = search.Page(models, offset, maxResults)
 	if err := s.fillModels(ctx, s.db, models); err != nil {
 		return nil, err
 	}
@@ -308,32 +175,32 @@ func (s *Store) SearchRegisteredModels(ctx context.Context, filter string, maxRe
 // source_path and tags.
 func (s *Store) SearchModelVersions(ctx context.Context, filter string, maxResults int, orderBy []string, pageToken string) (*Page[ModelVersion], error) {
 	if maxResults < 1 {
-		return nil, invalidf("Invalid value for max_results. It must be a positive integer, but got %d", maxResults)
+		return nil, storeerr.Invalidf("Invalid value for max_results. It must be a positive integer, but got %d", maxResults)
 	}
 	if maxResults > SearchVersionsThreshold {
-		return nil, invalidf("Invalid value for request parameter max_results. It must be at most %d, but got value %d", SearchVersionsThreshold, maxResults)
+		return nil, storeerr.Invalidf("Invalid value for request parameter max_results. It must be at most %d, but got value %d", SearchVersionsThreshold, maxResults)
 	}
 	clauses, err := ParseFilter(filter)
 	if err != nil {
 		return nil, err
 	}
-	var w sqlWhere
+	var w search.Where
 	prompts := isQuerying(clauses)
 	for _, c := range clauses {
-		switch c.Type {
+		switch c.Kind {
 		case "attribute":
 			switch c.Key {
 			case "version_number":
-				switch c.Comparator {
+				switch c.Op {
 				case "=", "!=", ">", ">=", "<", "<=":
 				default:
-					return nil, invalidf("Invalid comparator for attribute %s: %s", c.Key, c.Comparator)
+					return nil, storeerr.Invalidf("Invalid comparator for attribute %s: %s", c.Key, c.Op)
 				}
-				n, err := strconv.ParseInt(c.Value, 10, 64)
+				n, err := strconv.ParseInt(c.Str, 10, 64)
 				if err != nil || c.List != nil {
-					return nil, invalidf("Invalid value for numeric attribute '%s': '%s'", c.Key, c.Value)
+					return nil, storeerr.Invalidf("Invalid value for numeric attribute '%s': '%s'", c.Key, c.Str)
 				}
-				w.add("mv.version "+c.Comparator+" ?", n)
+				w.Add("mv.version "+c.Op+" ?", n)
 			case "name", "run_id", "source_path":
 				if err := checkStringClause(c, c.Key != "source_path"); err != nil {
 					return nil, err
@@ -342,10 +209,10 @@ func (s *Store) SearchModelVersions(ctx context.Context, filter string, maxResul
 				if c.Key == "source_path" {
 					col = "mv.source"
 				}
-				cond, args := s.compare(col, c.Comparator, c)
-				w.add(cond, args...)
+				cond, args := search.Cond(s.db.Dialect, col, c)
+				w.Add(cond, args...)
 			default:
-				return nil, invalidf("Invalid attribute key '%s' specified. Valid keys are '{'name', 'version_number', 'run_id', 'source_path'}'", c.Key)
+				return nil, storeerr.Invalidf("Invalid attribute key '%s' specified. Valid keys are '{'name', 'version_number', 'run_id', 'source_path'}'", c.Key)
 			}
 		case "tag":
 			if c.Key == isPromptTagKey && !prompts {
@@ -355,19 +222,19 @@ func (s *Store) SearchModelVersions(ctx context.Context, filter string, maxResul
 			if err != nil {
 				return nil, err
 			}
-			w.add(cond, args...)
+			w.Add(cond, args...)
 		}
 	}
 	if !prompts {
-		w.add("NOT EXISTS (SELECT 1 FROM model_version_tags p WHERE p.name = mv.name AND p.key = ? AND p.value = 'true')", isPromptTagKey)
+		w.Add("NOT EXISTS (SELECT 1 FROM model_version_tags p WHERE p.name = mv.name AND p.key = ? AND p.value = 'true')", isPromptTagKey)
 	}
 	if len(orderBy) == 0 {
 		orderBy = []string{"last_updated_timestamp DESC", "name ASC", "version_number DESC"}
 	}
-	var terms []orderTerm
+	var terms []search.Order
 	seen := map[string]bool{}
 	for _, ob := range orderBy {
-		key, asc, err := parseOrderBy(ob)
+		key, asc, err := search.SplitOrderBy(ob)
 		if err != nil {
 			return nil, err
 		}
@@ -383,27 +250,27 @@ func (s *Store) SearchModelVersions(ctx context.Context, filter string, maxResul
 		case orderKeyLastUpdated:
 			col = "mv.last_updated_time"
 		default:
-			return nil, invalidf("Invalid order by key '%s' specified. Valid keys are {'name', 'version_number', 'creation_timestamp', 'last_updated_timestamp'}", key)
+			return nil, storeerr.Invalidf("Invalid order by key '%s' specified. Valid keys are {'name', 'version_number', 'creation_timestamp', 'last_updated_timestamp'}", key)
 		}
 		if seen[col] {
-			return nil, invalidf("`order_by` contains duplicate fields: %v", orderBy)
+			return nil, storeerr.Invalidf("`order_by` contains duplicate fields: %v", orderBy)
 		}
 		seen[col] = true
-		terms = append(terms, orderTerm{col, asc})
+		terms = append(terms, search.Order{Col: col, Asc: asc})
 	}
 	if !seen["mv.name"] {
-		terms = append(terms, orderTerm{"mv.name", true})
+		terms = append(terms, search.Order{Col: "mv.name", Asc: true})
 	}
 	if !seen["mv.version"] {
-		terms = append(terms, orderTerm{"mv.version", false})
+		terms = append(terms, search.Order{Col: "mv.version", Asc: false})
 	}
 	offset, err := ParsePageToken(pageToken)
 	if err != nil {
 		return nil, err
 	}
-	q := `SELECT ` + versionCols + ` FROM model_versions mv` + w.sql() + orderSQL(terms) +
+	q := `SELECT ` + versionCols + ` FROM model_versions mv` + w.SQL() + search.OrderSQL(terms) +
 		fmt.Sprintf(" LIMIT %d OFFSET %d", maxResults+1, offset)
-	rows, err := s.db.QueryContext(ctx, s.q(q), w.args...)
+	rows, err := s.db.QueryContext(ctx, s.q(q), w.Args...)
 	if err != nil {
 		return nil, err
 	}
@@ -421,10 +288,7 @@ func (s *Store) SearchModelVersions(ctx context.Context, filter string, maxResul
 		return nil, err
 	}
 	page := &Page[ModelVersion]{}
-	if len(out) > maxResults {
-		out = out[:maxResults]
-		page.NextPageToken = PageToken(offset + maxResults)
-	}
+	out, page.NextPageToken = search.Page(out, offset, maxResults)
 	if err := s.fillVersionTags(ctx, s.db, out); err != nil {
 		return nil, err
 	}

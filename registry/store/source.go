@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+
+	"github.com/mlgate/mlgate/internal/storeerr"
 )
 
 // ModelURI is a parsed models:/ URI.
@@ -27,7 +29,7 @@ var digitsRE = regexp.MustCompile(`^[0-9]+$`)
 // ParseModelURI parses models:/<name>/<version|stage|latest>,
 // models:/<name>@<alias> and models:/<model_id> as MLflow does.
 func ParseModelURI(uri string) (ModelURI, error) {
-	bad := invalidf("Not a proper models:/ URI: %s. Models URIs must be of the form 'models:/model_name/suffix' or 'models:/model_name@alias' where suffix is a model version, stage, or the string 'latest' and where alias is a registered model alias. Only one of suffix or alias can be defined at a time.", uri)
+	bad := storeerr.Invalidf("Not a proper models:/ URI: %s. Models URIs must be of the form 'models:/model_name/suffix' or 'models:/model_name@alias' where suffix is a model version, stage, or the string 'latest' and where alias is a registered model alias. Only one of suffix or alias can be defined at a time.", uri)
 	u, err := url.Parse(uri)
 	if err != nil || u.Scheme != "models" {
 		return ModelURI{}, bad
@@ -66,7 +68,7 @@ func ParseModelURI(uri string) (ModelURI, error) {
 }
 
 func sourceError(source, idName string) error {
-	return invalidf("Invalid model version source: '%s'. The %s request parameter must identify the resource that contains the source.", source, idName)
+	return storeerr.Invalidf("Invalid model version source: '%s'. The %s request parameter must identify the resource that contains the source.", source, idName)
 }
 
 // isLocalURI mirrors mlflow.utils.uri.is_local_uri for a server: no scheme
@@ -100,7 +102,7 @@ var slashesRE = regexp.MustCompile(`/+`)
 // checkNoTraversal refuses sources with ".." segments or NUL after
 // repeated URL-decoding, or whose path is not already clean and absolute.
 func checkNoTraversal(source string) error {
-	bad := invalidf("Invalid model version source: '%s'. If supplying a source as an http, https, local file path, ftp, objectstore, or mlflow-artifacts uri, an absolute path must be provided without relative path references present. Please provide an absolute path.", source)
+	bad := storeerr.Invalidf("Invalid model version source: '%s'. If supplying a source as an http, https, local file path, ftp, objectstore, or mlflow-artifacts uri, an absolute path must be provided without relative path references present. Please provide an absolute path.", source)
 	s := source
 	for i := 0; i < 32; i++ {
 		u, err := url.QueryUnescape(s)
@@ -217,7 +219,7 @@ func (s *Store) validateSourceRun(ctx context.Context, source, runID string) err
 				return nil
 			}
 		}
-		return invalidf("Invalid model version source: '%s'. To use a local path as a model version source, the run_id request parameter has to be specified and the local path has to be contained within the artifact directory of the run specified by the run_id.", source)
+		return storeerr.Invalidf("Invalid model version source: '%s'. To use a local path as a model version source, the run_id request parameter has to be specified and the local path has to be contained within the artifact directory of the run specified by the run_id.", source)
 	}
 	if err := checkNoTraversal(source); err != nil {
 		return err
@@ -271,7 +273,7 @@ func (s *Store) validateSourceModel(ctx context.Context, source, modelID string)
 		if isLocalURI(m.ArtifactLocation) && within(localPath(source), localPath(m.ArtifactLocation)) {
 			return nil
 		}
-		return invalidf("Invalid model version source: '%s'. To use a local path as a model version source, the model_id request parameter has to be specified and the local path has to be contained within the artifact directory of the run specified by the model_id.", source)
+		return storeerr.Invalidf("Invalid model version source: '%s'. To use a local path as a model version source, the model_id request parameter has to be specified and the local path has to be contained within the artifact directory of the run specified by the model_id.", source)
 	}
 	if err := checkNoTraversal(source); err != nil {
 		return err
@@ -336,7 +338,7 @@ func (s *Store) resolveModelVersionRef(ctx context.Context, mu ModelURI) (*Model
 		if mu.Stage != "" {
 			stage = fmt.Sprintf(" and stage '%s'", mu.Stage)
 		}
-		return nil, invalidf("No versions of model with name '%s'%s found", mu.Name, stage)
+		return nil, storeerr.Invalidf("No versions of model with name '%s'%s found", mu.Name, stage)
 	}
 	return best, nil
 }

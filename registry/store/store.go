@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/mlgate/mlgate/internal/db"
+	"github.com/mlgate/mlgate/internal/storeerr"
 )
 
 // LoggedModel is what the registry needs to know about an MLflow 3 logged
@@ -168,11 +169,11 @@ func (s *Store) touch(ctx context.Context, tx *sql.Tx, name string, updateTime b
 }
 
 func modelNotFound(name string) error {
-	return notFoundf("Registered Model with name=%s not found", name)
+	return storeerr.NotFoundf("Registered Model with name=%s not found", name)
 }
 
 func versionNotFound(name string, version int64) error {
-	return notFoundf("Model Version (name=%s, version=%d) not found", name, version)
+	return storeerr.NotFoundf("Model Version (name=%s, version=%d) not found", name, version)
 }
 
 // ModelChangeSeq returns the change sequence of the last mutation that

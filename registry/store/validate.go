@@ -6,6 +6,8 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+
+	"github.com/mlgate/mlgate/internal/storeerr"
 )
 
 // Limits from mlflow/utils/validation.py.
@@ -27,7 +29,7 @@ func jsonString(s string) string {
 }
 
 func missing(param string) error {
-	return invalidf("Missing value for required parameter '%s'.", param)
+	return storeerr.Invalidf("Missing value for required parameter '%s'.", param)
 }
 
 // pathNotUnique mirrors MLflow's path_not_unique: the name must equal its
@@ -38,7 +40,7 @@ func pathNotUnique(name string) bool {
 }
 
 func badPath(param, name string) error {
-	return invalidf("Invalid value %s for parameter '%s' supplied: Names may be treated as files in certain cases, and must not resolve to other names when treated as such. This name would resolve to '%s'",
+	return storeerr.Invalidf("Invalid value %s for parameter '%s' supplied: Names may be treated as files in certain cases, and must not resolve to other names when treated as such. This name would resolve to '%s'",
 		jsonString(name), param, path.Clean(name))
 }
 
@@ -48,7 +50,7 @@ func ValidateModelName(name string) error {
 		return missing("name")
 	}
 	if strings.ContainsAny(name, "/:") {
-		return invalidf("Invalid model name '%s'. Names cannot contain '/' or ':'.", name)
+		return storeerr.Invalidf("Invalid model name '%s'. Names cannot contain '/' or ':'.", name)
 	}
 	if pathNotUnique(name) {
 		return badPath("name", name)
@@ -60,14 +62,14 @@ func ValidateModelName(name string) error {
 func ParseVersion(v string) (int64, error) {
 	n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
 	if err != nil {
-		return 0, invalidf("Parameter 'version' must be an integer, got '%s'.", v)
+		return 0, storeerr.Invalidf("Parameter 'version' must be an integer, got '%s'.", v)
 	}
 	return n, nil
 }
 
 func validateTagKey(key string) error {
 	if !tagKeyRE.MatchString(key) {
-		return invalidf("Invalid value %s for parameter 'key' supplied: Names may only contain alphanumerics, underscores (_), dashes (-), periods (.), spaces ( ), colon(:) and slashes (/).", jsonString(key))
+		return storeerr.Invalidf("Invalid value %s for parameter 'key' supplied: Names may only contain alphanumerics, underscores (_), dashes (-), periods (.), spaces ( ), colon(:) and slashes (/).", jsonString(key))
 	}
 	if pathNotUnique(key) {
 		return badPath("key", key)
@@ -81,10 +83,10 @@ func ValidateTag(key, value string) error {
 		return err
 	}
 	if len([]rune(key)) > maxTagKeyLength {
-		return invalidf("'key' exceeds the maximum length of %d characters", maxTagKeyLength)
+		return storeerr.Invalidf("'key' exceeds the maximum length of %d characters", maxTagKeyLength)
 	}
 	if len([]rune(value)) > maxTagValueLength {
-		return invalidf("'value' exceeds the maximum length of %d characters", maxTagValueLength)
+		return storeerr.Invalidf("'value' exceeds the maximum length of %d characters", maxTagValueLength)
 	}
 	return nil
 }
@@ -92,13 +94,13 @@ func ValidateTag(key, value string) error {
 // ValidateAlias checks an alias name (characters and length).
 func ValidateAlias(alias string) error {
 	if alias == "" {
-		return invalidf("Registered model alias name cannot be empty.")
+		return storeerr.Invalidf("Registered model alias name cannot be empty.")
 	}
 	if !aliasRE.MatchString(alias) {
-		return invalidf("Invalid alias name: '%s'. Names may only contain alphanumerics, underscores (_), and dashes (-).", alias)
+		return storeerr.Invalidf("Invalid alias name: '%s'. Names may only contain alphanumerics, underscores (_), and dashes (-).", alias)
 	}
 	if len([]rune(alias)) > maxAliasLength {
-		return invalidf("'Registered model alias name' exceeds the maximum length of %d characters", maxAliasLength)
+		return storeerr.Invalidf("'Registered model alias name' exceeds the maximum length of %d characters", maxAliasLength)
 	}
 	return nil
 }
@@ -106,10 +108,10 @@ func ValidateAlias(alias string) error {
 // validateAliasReserved refuses the names an alias may not take when set.
 func validateAliasReserved(alias string) error {
 	if strings.EqualFold(alias, "latest") {
-		return invalidf("'latest' alias name (case insensitive) is reserved.")
+		return storeerr.Invalidf("'latest' alias name (case insensitive) is reserved.")
 	}
 	if aliasVersionRE.MatchString(alias) {
-		return invalidf("Version alias name '%s' is reserved.", alias)
+		return storeerr.Invalidf("Version alias name '%s' is reserved.", alias)
 	}
 	return nil
 }
@@ -122,5 +124,5 @@ func CanonicalStage(stage string) (string, error) {
 			return s, nil
 		}
 	}
-	return "", invalidf("Invalid Model Version stage: %s. Value must be one of %s.", stage, strings.Join(AllStages, ", "))
+	return "", storeerr.Invalidf("Invalid Model Version stage: %s. Value must be one of %s.", stage, strings.Join(AllStages, ", "))
 }

@@ -8,6 +8,8 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+
+	"github.com/mlgate/mlgate/internal/storeerr"
 )
 
 // CreateVersion is the input of CreateModelVersion. Has* report whether
@@ -39,7 +41,7 @@ func (s *Store) CreateModelVersion(ctx context.Context, in CreateVersion) (*Mode
 		return nil, missing("source")
 	}
 	if in.SourceRegex != nil && !in.SourceRegex.MatchString(in.Source) {
-		return nil, invalidf("Invalid model version source: '%s'.", in.Source)
+		return nil, storeerr.Invalidf("Invalid model version source: '%s'.", in.Source)
 	}
 	for _, t := range in.Tags {
 		if err := ValidateTag(t.Key, t.Value); err != nil {
@@ -51,13 +53,13 @@ func (s *Store) CreateModelVersion(ctx context.Context, in CreateVersion) (*Mode
 	if isPromptTags(in.Tags) {
 		// Prompt versions (mlflow.genai) carry a placeholder source.
 		if source != "dummy-source" && source != "prompt-template" {
-			return nil, invalidf("Invalid prompt source: '%s'. Prompt sources must use an MLflow placeholder.", source)
+			return nil, storeerr.Invalidf("Invalid prompt source: '%s'. Prompt sources must use an MLflow placeholder.", source)
 		}
 		return s.insertVersion(ctx, in, source, storage, runID, modelID)
 	}
 	if u, err := url.Parse(source); err == nil && u.Scheme == "models" {
 		if u.Host != "" {
-			return nil, invalidf("Invalid model version source: '%s'. Registered model sources must use the active model registry.", source)
+			return nil, storeerr.Invalidf("Invalid model version source: '%s'. Registered model sources must use the active model registry.", source)
 		}
 		mu, err := ParseModelURI(source)
 		if err != nil {
@@ -73,7 +75,7 @@ func (s *Store) CreateModelVersion(ctx context.Context, in CreateVersion) (*Mode
 				refRun = *ref.RunID
 			}
 			if (in.HasRunID && runID != refRun) || (in.HasModelID && modelID != ref.ModelID) {
-				return nil, invalidf("Invalid model version source: '%s'. The run_id and model_id request parameters must match the referenced model version.", source)
+				return nil, storeerr.Invalidf("Invalid model version source: '%s'. The run_id and model_id request parameters must match the referenced model version.", source)
 			}
 			source = "models:/" + ref.Name + "/" + strconv.FormatInt(ref.Version, 10)
 			if !in.HasRunID {
@@ -224,7 +226,7 @@ func (s *Store) TransitionModelVersionStage(ctx context.Context, name, version, 
 		return nil, err
 	}
 	if archive && canon != StageStaging && canon != StageProduction {
-		return nil, invalidf("Model version transition cannot archive existing model versions because '%s' is not an Active stage. Valid stages are ['Staging', 'Production']", stage)
+		return nil, storeerr.Invalidf("Model version transition cannot archive existing model versions because '%s' is not an Active stage. Valid stages are ['Staging', 'Production']", stage)
 	}
 	v, err := s.parseNameVersion(name, version)
 	if err != nil {

@@ -12,6 +12,9 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+
+	"github.com/mlgate/mlgate/internal/search"
+	"github.com/mlgate/mlgate/internal/storeerr"
 )
 
 // WebhookEvent is an (entity, action) pair, upper-case on the wire
@@ -64,17 +67,17 @@ func PublicIP(ip netip.Addr) bool {
 func checkPublicHost(ctx context.Context, host string) error {
 	if ip, err := netip.ParseAddr(host); err == nil {
 		if !PublicIP(ip) {
-			return invalidf("Webhook URL host %s is not a public address; set MLFLOW_WEBHOOK_ALLOW_PRIVATE_IPS=true on the server to allow it.", host)
+			return storeerr.Invalidf("Webhook URL host %s is not a public address; set MLFLOW_WEBHOOK_ALLOW_PRIVATE_IPS=true on the server to allow it.", host)
 		}
 		return nil
 	}
 	addrs, err := net.DefaultResolver.LookupNetIP(ctx, "ip", host)
 	if err != nil || len(addrs) == 0 {
-		return invalidf("Webhook URL host %s could not be resolved: %v", host, err)
+		return storeerr.Invalidf("Webhook URL host %s could not be resolved: %v", host, err)
 	}
 	for _, a := range addrs {
 		if !PublicIP(a) {
-			return invalidf("Webhook URL host %s resolves to the non-public address %s; set MLFLOW_WEBHOOK_ALLOW_PRIVATE_IPS=true on the server to allow it.", host, a)
+			return storeerr.Invalidf("Webhook URL host %s resolves to the non-public address %s; set MLFLOW_WEBHOOK_ALLOW_PRIVATE_IPS=true on the server to allow it.", host, a)
 		}
 	}
 	return nil
@@ -116,7 +119,7 @@ CREATE TABLE webhook_events (
 
 func validateWebhookEvents(events []WebhookEvent) ([]WebhookEvent, error) {
 	if len(events) == 0 {
-		return nil, invalidf("Webhook events must be a non-empty list of WebhookEvent objects: [].")
+		return nil, storeerr.Invalidf("Webhook events must be a non-empty list of WebhookEvent objects: [].")
 	}
 	seen := map[WebhookEvent]bool{}
 	var out []WebhookEvent
@@ -127,7 +130,7 @@ func validateWebhookEvents(events []WebhookEvent) ([]WebhookEvent, error) {
 			ok = ok || a == e.Action
 		}
 		if !ok {
-			return nil, invalidf("Invalid action '%s' for entity '%s'.", strings.ToLower(e.Action), strings.ToLower(e.Entity))
+			return nil, storeerr.Invalidf("Invalid action '%s' for entity '%s'.", strings.ToLower(e.Action), strings.ToLower(e.Entity))
 		}
 		if !seen[e] {
 			seen[e] = true
@@ -139,11 +142,11 @@ func validateWebhookEvents(events []WebhookEvent) ([]WebhookEvent, error) {
 
 func validateWebhookURL(ctx context.Context, u string, schemes []string, allowPrivate bool) error {
 	if strings.TrimSpace(u) == "" {
-		return invalidf("Webhook URL cannot be empty or just whitespace: '%s'", u)
+		return storeerr.Invalidf("Webhook URL cannot be empty or just whitespace: '%s'", u)
 	}
 	p, err := url.Parse(u)
 	if err != nil {
-		return invalidf("Invalid webhook URL '%s': %v", u, err)
+		return storeerr.Invalidf("Invalid webhook URL '%s': %v", u, err)
 	}
 	if len(schemes) == 0 {
 		schemes = []string{"https"}
@@ -153,10 +156,10 @@ func validateWebhookURL(ctx context.Context, u string, schemes []string, allowPr
 		ok = ok || strings.EqualFold(s, p.Scheme)
 	}
 	if !ok {
-		return invalidf("Invalid webhook URL scheme: '%s'. Allowed schemes are: %s.", p.Scheme, strings.Join(schemes, ", "))
+		return storeerr.Invalidf("Invalid webhook URL scheme: '%s'. Allowed schemes are: %s.", p.Scheme, strings.Join(schemes, ", "))
 	}
 	if p.Hostname() == "" {
-		return invalidf("Webhook URL must include a hostname: '%s'", u)
+		return storeerr.Invalidf("Webhook URL must include a hostname: '%s'", u)
 	}
 	if !allowPrivate {
 		return checkPublicHost(ctx, p.Hostname())
@@ -169,7 +172,7 @@ func validateWebhookStatus(s string) (string, error) {
 	case "ACTIVE", "DISABLED":
 		return up, nil
 	}
-	return "", invalidf("Invalid webhook status '%s': must be ACTIVE or DISABLED.", s)
+	return "", storeerr.Invalidf("Invalid webhook status '%s': must be ACTIVE or DISABLED.", s)
 }
 
 func newUUID() string {
@@ -191,7 +194,7 @@ func (s *Store) CreateWebhook(ctx context.Context, in WebhookInput) (*Webhook, e
 		if in.Name != nil {
 			name = *in.Name
 		}
-		return nil, invalidf("Webhook name '%s' is invalid. It must start and end with a letter or digit, be less than 63 characters long, and contain only letters, digits, dots (.), underscores (_), and hyphens (-).", name)
+		return nil, storeerr.Invalidf("Webhook name '%s' is invalid. It must start and end with a letter or digit, be less than 63 characters long, and contain only letters, digits, dots (.), underscores (_), and hyphens (-).", name)
 	}
 	if in.URL == nil {
 		return nil, missing("url")
@@ -282,7 +285,7 @@ func (s *Store) GetWebhook(ctx context.Context, id string) (*Webhook, error) {
 		return nil, err
 	}
 	if len(ws) == 0 {
-		return nil, notFoundf("Webhook with ID %s not found.", id)
+		return nil, storeerr.NotFoundf("Webhook with ID %s not found.", id)
 	}
 	return &ws[0], nil
 }
@@ -293,7 +296,7 @@ func (s *Store) ListWebhooks(ctx context.Context, maxResults int, pageToken stri
 		maxResults = 100
 	}
 	if maxResults < 1 || maxResults > 1000 {
-		return nil, invalidf("max_results must be between 1 and 1000.")
+		return nil, storeerr.Invalidf("max_results must be between 1 and 1000.")
 	}
 	offset, err := ParsePageToken(pageToken)
 	if err != nil {
@@ -303,10 +306,8 @@ func (s *Store) ListWebhooks(ctx context.Context, maxResults int, pageToken stri
 	if err != nil {
 		return nil, err
 	}
-	p := &Page[Webhook]{Items: ws}
-	if len(ws) > maxResults {
-		p.Items, p.NextPageToken = ws[:maxResults], PageToken(offset+maxResults)
-	}
+	p := &Page[Webhook]{}
+	p.Items, p.NextPageToken = search.Page(ws, offset, maxResults)
 	return p, nil
 }
 
@@ -326,7 +327,7 @@ func (s *Store) UpdateWebhook(ctx context.Context, id string, in WebhookInput) (
 	args := []any{s.now()}
 	if in.Name != nil && *in.Name != "" {
 		if !webhookNameRE.MatchString(*in.Name) || len(*in.Name) > 63 {
-			return nil, invalidf("Webhook name '%s' is invalid.", *in.Name)
+			return nil, storeerr.Invalidf("Webhook name '%s' is invalid.", *in.Name)
 		}
 		set, args = append(set, "name = ?"), append(args, *in.Name)
 	}
@@ -381,7 +382,7 @@ func (s *Store) DeleteWebhook(ctx context.Context, id string) error {
 		return err
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
-		return notFoundf("Webhook with ID %s not found.", id)
+		return storeerr.NotFoundf("Webhook with ID %s not found.", id)
 	}
 	return nil
 }

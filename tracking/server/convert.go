@@ -1,6 +1,10 @@
 package server
 
-import "github.com/mlgate/mlgate/tracking/store"
+import (
+	"github.com/mlgate/mlgate/tracking/store"
+
+	"github.com/mlgate/mlgate/internal/wire"
+)
 
 type wTag struct {
 	Key   string `json:"key"`
@@ -19,14 +23,14 @@ type wExperiment struct {
 }
 
 type wMetric struct {
-	Key           string `json:"key"`
-	Value         wfloat `json:"value"`
-	Timestamp     int64  `json:"timestamp"`
-	Step          int64  `json:"step"`
-	DatasetName   string `json:"dataset_name,omitempty"`
-	DatasetDigest string `json:"dataset_digest,omitempty"`
-	ModelID       string `json:"model_id,omitempty"`
-	RunID         string `json:"run_id,omitempty"`
+	Key           string      `json:"key"`
+	Value         wire.Double `json:"value"`
+	Timestamp     int64       `json:"timestamp"`
+	Step          int64       `json:"step"`
+	DatasetName   string      `json:"dataset_name,omitempty"`
+	DatasetDigest string      `json:"dataset_digest,omitempty"`
+	ModelID       string      `json:"model_id,omitempty"`
+	RunID         string      `json:"run_id,omitempty"`
 }
 
 type wRunInfo struct {
@@ -125,7 +129,7 @@ func experimentOut(e *store.Experiment) wExperiment {
 }
 
 func metricOut(m store.Metric, withRun bool) wMetric {
-	w := wMetric{Key: m.Key, Value: wfloat(m.Value), Timestamp: m.Timestamp, Step: m.Step,
+	w := wMetric{Key: m.Key, Value: wire.Double(m.Value), Timestamp: m.Timestamp, Step: m.Step,
 		DatasetName: m.DatasetName, DatasetDigest: m.DatasetDigest, ModelID: m.ModelID}
 	if withRun {
 		w.RunID = m.RunID

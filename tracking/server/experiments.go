@@ -7,38 +7,39 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/mlgate/mlgate/internal/apierr"
+	"github.com/mlgate/mlgate/internal/wire"
 	"github.com/mlgate/mlgate/tracking/store"
 )
 
-func (a *API) createExperiment(c *gin.Context) error {
+func (a *API) createExperiment(c *gin.Context, rq *wire.Request) (any, error) {
 	var req struct {
 		Name             string `json:"name"`
 		ArtifactLocation string `json:"artifact_location"`
 		Tags             []wTag `json:"tags"`
 	}
-	if err := bind(c, &req); err != nil {
-		return err
+	if err := rq.Bind(&req); err != nil {
+		return nil, err
 	}
 	if req.Name == "" {
-		return missing("name")
+		return nil, wire.Missing("name")
 	}
 	id, err := a.st.CreateExperiment(c.Request.Context(), req.Name, req.ArtifactLocation, tagsIn(req.Tags))
 	if err != nil {
-		return err
+		return nil, err
 	}
-	return ok(c, gin.H{"experiment_id": id})
+	return gin.H{"experiment_id": id}, nil
 }
 
-func bindExperimentID(c *gin.Context) (string, error) {
+func bindExperimentID(rq *wire.Request) (string, error) {
 	var req struct {
 		ExperimentID any `json:"experiment_id"`
 	}
-	if err := bind(c, &req); err != nil {
+	if err := rq.Bind(&req); err != nil {
 		return "", err
 	}
 	id := idString(req.ExperimentID)
 	if id == "" {
-		return "", missing("experiment_id")
+		return "", wire.Missing("experiment_id")
 	}
 	return id, nil
 }
@@ -54,33 +55,33 @@ func idString(v any) string {
 	return ""
 }
 
-func (a *API) getExperiment(c *gin.Context) error {
-	id, err := bindExperimentID(c)
+func (a *API) getExperiment(c *gin.Context, rq *wire.Request) (any, error) {
+	id, err := bindExperimentID(rq)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	e, err := a.st.GetExperiment(c.Request.Context(), id)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	return ok(c, gin.H{"experiment": experimentOut(e)})
+	return gin.H{"experiment": experimentOut(e)}, nil
 }
 
-func (a *API) getExperimentByName(c *gin.Context) error {
+func (a *API) getExperimentByName(c *gin.Context, rq *wire.Request) (any, error) {
 	var req struct {
 		Name string `json:"experiment_name"`
 	}
-	if err := bind(c, &req); err != nil {
-		return err
+	if err := rq.Bind(&req); err != nil {
+		return nil, err
 	}
 	if req.Name == "" {
-		return missing("experiment_name")
+		return nil, wire.Missing("experiment_name")
 	}
 	e, err := a.st.GetExperimentByName(c.Request.Context(), req.Name)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	return ok(c, gin.H{"experiment": experimentOut(e)})
+	return gin.H{"experiment": experimentOut(e)}, nil
 }
 
 func parseViewType(v string) (store.ViewType, error) {
@@ -107,26 +108,26 @@ func (e *enumString) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-func (a *API) searchExperiments(c *gin.Context) error {
+func (a *API) searchExperiments(c *gin.Context, rq *wire.Request) (any, error) {
 	var req struct {
-		MaxResults Int64      `json:"max_results"`
+		MaxResults wire.Int64 `json:"max_results"`
 		PageToken  string     `json:"page_token"`
 		Filter     string     `json:"filter"`
 		OrderBy    []string   `json:"order_by"`
 		ViewType   enumString `json:"view_type"`
 	}
-	if err := bind(c, &req, "order_by"); err != nil {
-		return err
+	if err := rq.Bind(&req, "order_by"); err != nil {
+		return nil, err
 	}
 	vt, err := parseViewType(string(req.ViewType))
 	if err != nil {
-		return err
+		return nil, err
 	}
 	exps, next, err := a.st.SearchExperiments(c.Request.Context(), store.SearchExperimentsInput{
 		Filter: req.Filter, ViewType: vt, MaxResults: int(req.MaxResults.V), OrderBy: req.OrderBy, PageToken: req.PageToken,
 	})
 	if err != nil {
-		return err
+		return nil, err
 	}
 	out := struct {
 		Experiments   []wExperiment `json:"experiments,omitempty"`
@@ -135,91 +136,91 @@ func (a *API) searchExperiments(c *gin.Context) error {
 	for _, e := range exps {
 		out.Experiments = append(out.Experiments, experimentOut(e))
 	}
-	return ok(c, out)
+	return out, nil
 }
 
-func (a *API) updateExperiment(c *gin.Context) error {
+func (a *API) updateExperiment(c *gin.Context, rq *wire.Request) (any, error) {
 	var req struct {
 		ExperimentID any    `json:"experiment_id"`
 		NewName      string `json:"new_name"`
 	}
-	if err := bind(c, &req); err != nil {
-		return err
+	if err := rq.Bind(&req); err != nil {
+		return nil, err
 	}
 	id := idString(req.ExperimentID)
 	if id == "" {
-		return missing("experiment_id")
+		return nil, wire.Missing("experiment_id")
 	}
 	if req.NewName == "" {
-		return missing("new_name")
+		return nil, wire.Missing("new_name")
 	}
 	if err := a.st.RenameExperiment(c.Request.Context(), id, req.NewName); err != nil {
-		return err
+		return nil, err
 	}
-	return ok(c, nil)
+	return nil, nil
 }
 
-func (a *API) deleteExperiment(c *gin.Context) error {
-	id, err := bindExperimentID(c)
+func (a *API) deleteExperiment(c *gin.Context, rq *wire.Request) (any, error) {
+	id, err := bindExperimentID(rq)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if err := a.st.DeleteExperiment(c.Request.Context(), id); err != nil {
-		return err
+		return nil, err
 	}
-	return ok(c, nil)
+	return nil, nil
 }
 
-func (a *API) restoreExperiment(c *gin.Context) error {
-	id, err := bindExperimentID(c)
+func (a *API) restoreExperiment(c *gin.Context, rq *wire.Request) (any, error) {
+	id, err := bindExperimentID(rq)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if err := a.st.RestoreExperiment(c.Request.Context(), id); err != nil {
-		return err
+		return nil, err
 	}
-	return ok(c, nil)
+	return nil, nil
 }
 
-func (a *API) setExperimentTag(c *gin.Context) error {
+func (a *API) setExperimentTag(c *gin.Context, rq *wire.Request) (any, error) {
 	var req struct {
 		ExperimentID any    `json:"experiment_id"`
 		Key          string `json:"key"`
 		Value        string `json:"value"`
 	}
-	if err := bind(c, &req); err != nil {
-		return err
+	if err := rq.Bind(&req); err != nil {
+		return nil, err
 	}
 	id := idString(req.ExperimentID)
 	if id == "" {
-		return missing("experiment_id")
+		return nil, wire.Missing("experiment_id")
 	}
 	if req.Key == "" {
-		return missing("key")
+		return nil, wire.Missing("key")
 	}
 	if err := a.st.SetExperimentTag(c.Request.Context(), id, store.Tag{Key: req.Key, Value: req.Value}); err != nil {
-		return err
+		return nil, err
 	}
-	return ok(c, nil)
+	return nil, nil
 }
 
-func (a *API) deleteExperimentTag(c *gin.Context) error {
+func (a *API) deleteExperimentTag(c *gin.Context, rq *wire.Request) (any, error) {
 	var req struct {
 		ExperimentID any    `json:"experiment_id"`
 		Key          string `json:"key"`
 	}
-	if err := bind(c, &req); err != nil {
-		return err
+	if err := rq.Bind(&req); err != nil {
+		return nil, err
 	}
 	id := idString(req.ExperimentID)
 	if id == "" {
-		return missing("experiment_id")
+		return nil, wire.Missing("experiment_id")
 	}
 	if req.Key == "" {
-		return missing("key")
+		return nil, wire.Missing("key")
 	}
 	if err := a.st.DeleteExperimentTag(c.Request.Context(), id, req.Key); err != nil {
-		return err
+		return nil, err
 	}
-	return ok(c, nil)
+	return nil, nil
 }

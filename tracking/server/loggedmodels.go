@@ -6,10 +6,11 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/mlgate/mlgate/internal/apierr"
+	"github.com/mlgate/mlgate/internal/wire"
 	"github.com/mlgate/mlgate/tracking/store"
 )
 
-func (a *API) createLoggedModel(c *gin.Context) error {
+func (a *API) createLoggedModel(c *gin.Context, rq *wire.Request) (any, error) {
 	var req struct {
 		ExperimentID any    `json:"experiment_id"`
 		Name         string `json:"name"`
@@ -18,12 +19,12 @@ func (a *API) createLoggedModel(c *gin.Context) error {
 		Params       []wTag `json:"params"`
 		Tags         []wTag `json:"tags"`
 	}
-	if err := bind(c, &req); err != nil {
-		return err
+	if err := rq.Bind(&req); err != nil {
+		return nil, err
 	}
 	exp := idString(req.ExperimentID)
 	if exp == "" {
-		return missing("experiment_id")
+		return nil, wire.Missing("experiment_id")
 	}
 	params := make([]store.Param, len(req.Params))
 	for i, p := range req.Params {
@@ -40,30 +41,30 @@ func (a *API) createLoggedModel(c *gin.Context) error {
 		CreatorID: creator, Params: params, Tags: tagsIn(req.Tags),
 	})
 	if err != nil {
-		return err
+		return nil, err
 	}
-	return ok(c, gin.H{"model": loggedModelOut(m)})
+	return gin.H{"model": loggedModelOut(m)}, nil
 }
 
-func (a *API) getLoggedModel(c *gin.Context) error {
+func (a *API) getLoggedModel(c *gin.Context, rq *wire.Request) (any, error) {
 	m, err := a.st.GetLoggedModel(c.Request.Context(), c.Param("model_id"))
 	if err != nil {
-		return err
+		return nil, err
 	}
-	return ok(c, gin.H{"model": loggedModelOut(m)})
+	return gin.H{"model": loggedModelOut(m)}, nil
 }
 
-func (a *API) finalizeLoggedModel(c *gin.Context) error {
+func (a *API) finalizeLoggedModel(c *gin.Context, rq *wire.Request) (any, error) {
 	var req struct {
 		Status enumString `json:"status"`
 	}
-	if err := bind(c, &req); err != nil {
-		return err
+	if err := rq.Bind(&req); err != nil {
+		return nil, err
 	}
 	status := strings.ToUpper(string(req.Status))
 	switch status {
 	case "":
-		return missing("status")
+		return nil, wire.Missing("status")
 	case "1":
 		status = store.ModelPending
 	case "2":
@@ -73,69 +74,69 @@ func (a *API) finalizeLoggedModel(c *gin.Context) error {
 	}
 	m, err := a.st.FinalizeLoggedModel(c.Request.Context(), c.Param("model_id"), status)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	return ok(c, gin.H{"model": loggedModelOut(m)})
+	return gin.H{"model": loggedModelOut(m)}, nil
 }
 
-func (a *API) deleteLoggedModel(c *gin.Context) error {
+func (a *API) deleteLoggedModel(c *gin.Context, rq *wire.Request) (any, error) {
 	if err := a.st.DeleteLoggedModel(c.Request.Context(), c.Param("model_id")); err != nil {
-		return err
+		return nil, err
 	}
-	return ok(c, nil)
+	return nil, nil
 }
 
-func (a *API) setLoggedModelTags(c *gin.Context) error {
+func (a *API) setLoggedModelTags(c *gin.Context, rq *wire.Request) (any, error) {
 	var req struct {
 		Tags []wTag `json:"tags"`
 	}
-	if err := bind(c, &req); err != nil {
-		return err
+	if err := rq.Bind(&req); err != nil {
+		return nil, err
 	}
 	m, err := a.st.SetLoggedModelTags(c.Request.Context(), c.Param("model_id"), tagsIn(req.Tags))
 	if err != nil {
-		return err
+		return nil, err
 	}
-	return ok(c, gin.H{"model": loggedModelOut(m)})
+	return gin.H{"model": loggedModelOut(m)}, nil
 }
 
-func (a *API) deleteLoggedModelTag(c *gin.Context) error {
+func (a *API) deleteLoggedModelTag(c *gin.Context, rq *wire.Request) (any, error) {
 	if err := a.st.DeleteLoggedModelTag(c.Request.Context(), c.Param("model_id"), c.Param("tag_key")); err != nil {
-		return err
+		return nil, err
 	}
-	return ok(c, nil)
+	return nil, nil
 }
 
-func (a *API) logLoggedModelParams(c *gin.Context) error {
+func (a *API) logLoggedModelParams(c *gin.Context, rq *wire.Request) (any, error) {
 	var req struct {
 		Params []wTag `json:"params"`
 	}
-	if err := bind(c, &req); err != nil {
-		return err
+	if err := rq.Bind(&req); err != nil {
+		return nil, err
 	}
 	params := make([]store.Param, len(req.Params))
 	for i, p := range req.Params {
 		params[i] = store.Param(p)
 	}
 	if err := a.st.LogLoggedModelParams(c.Request.Context(), c.Param("model_id"), params); err != nil {
-		return err
+		return nil, err
 	}
-	return ok(c, nil)
+	return nil, nil
 }
 
-func (a *API) searchLoggedModels(c *gin.Context) error {
+func (a *API) searchLoggedModels(c *gin.Context, rq *wire.Request) (any, error) {
 	var req struct {
-		ExperimentIDs []any  `json:"experiment_ids"`
-		Filter        string `json:"filter"`
-		MaxResults    Int64  `json:"max_results"`
+		ExperimentIDs []any      `json:"experiment_ids"`
+		Filter        string     `json:"filter"`
+		MaxResults    wire.Int64 `json:"max_results"`
 		OrderBy       []struct {
-			FieldName string `json:"field_name"`
-			Ascending *Bool  `json:"ascending"`
+			FieldName string     `json:"field_name"`
+			Ascending *wire.Bool `json:"ascending"`
 		} `json:"order_by"`
 		PageToken string `json:"page_token"`
 	}
-	if err := bind(c, &req); err != nil {
-		return err
+	if err := rq.Bind(&req); err != nil {
+		return nil, err
 	}
 	in := store.SearchLoggedModelsInput{Filter: req.Filter, MaxResults: int(req.MaxResults.V), PageToken: req.PageToken}
 	for _, e := range req.ExperimentIDs {
@@ -143,14 +144,14 @@ func (a *API) searchLoggedModels(c *gin.Context) error {
 	}
 	for _, o := range req.OrderBy {
 		if o.FieldName == "" {
-			return apierr.New(apierr.InvalidParameterValue, "order_by entries need a field_name")
+			return nil, apierr.New(apierr.InvalidParameterValue, "order_by entries need a field_name")
 		}
 		asc := o.Ascending == nil || o.Ascending.V
 		in.OrderBy = append(in.OrderBy, store.LoggedModelOrder{FieldName: o.FieldName, Ascending: asc})
 	}
 	models, next, err := a.st.SearchLoggedModels(c.Request.Context(), in)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	out := struct {
 		Models        []wLoggedModel `json:"models,omitempty"`
@@ -159,5 +160,5 @@ func (a *API) searchLoggedModels(c *gin.Context) error {
 	for _, m := range models {
 		out.Models = append(out.Models, loggedModelOut(m))
 	}
-	return ok(c, out)
+	return out, nil
 }

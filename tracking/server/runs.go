@@ -6,6 +6,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/mlgate/mlgate/internal/apierr"
+	"github.com/mlgate/mlgate/internal/wire"
 	"github.com/mlgate/mlgate/tracking/store"
 )
 
@@ -20,30 +21,30 @@ func (r runIDReq) id() (string, error) {
 		id = r.RunUUID
 	}
 	if id == "" {
-		return "", missing("run_id")
+		return "", wire.Missing("run_id")
 	}
 	return id, nil
 }
 
-func (a *API) createRun(c *gin.Context) error {
+func (a *API) createRun(c *gin.Context, rq *wire.Request) (any, error) {
 	var req struct {
-		ExperimentID any    `json:"experiment_id"`
-		UserID       string `json:"user_id"`
-		RunName      string `json:"run_name"`
-		StartTime    Int64  `json:"start_time"`
-		Tags         []wTag `json:"tags"`
+		ExperimentID any        `json:"experiment_id"`
+		UserID       string     `json:"user_id"`
+		RunName      string     `json:"run_name"`
+		StartTime    wire.Int64 `json:"start_time"`
+		Tags         []wTag     `json:"tags"`
 	}
-	if err := bind(c, &req); err != nil {
-		return err
+	if err := rq.Bind(&req); err != nil {
+		return nil, err
 	}
 	r, err := a.st.CreateRun(c.Request.Context(), store.CreateRunInput{
 		ExperimentID: idString(req.ExperimentID), UserID: req.UserID, RunName: req.RunName,
 		StartTime: req.StartTime.V, Tags: tagsIn(req.Tags),
 	})
 	if err != nil {
-		return err
+		return nil, err
 	}
-	return ok(c, gin.H{"run": runOut(r)})
+	return gin.H{"run": runOut(r)}, nil
 }
 
 var statusNames = map[string]string{
@@ -54,25 +55,25 @@ var statusNames = map[string]string{
 	"KILLED": store.StatusKilled, "5": store.StatusKilled,
 }
 
-func (a *API) updateRun(c *gin.Context) error {
+func (a *API) updateRun(c *gin.Context, rq *wire.Request) (any, error) {
 	var req struct {
 		runIDReq
 		Status  enumString `json:"status"`
-		EndTime Int64      `json:"end_time"`
+		EndTime wire.Int64 `json:"end_time"`
 		RunName string     `json:"run_name"`
 	}
-	if err := bind(c, &req); err != nil {
-		return err
+	if err := rq.Bind(&req); err != nil {
+		return nil, err
 	}
 	id, err := req.id()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	in := store.UpdateRunInput{RunID: id, RunName: req.RunName}
 	if req.Status != "" {
 		st, found := statusNames[strings.ToUpper(string(req.Status))]
 		if !found {
-			return apierr.New(apierr.InvalidParameterValue, "Invalid value '%s' for parameter 'status'.", req.Status)
+			return nil, apierr.New(apierr.InvalidParameterValue, "Invalid value '%s' for parameter 'status'.", req.Status)
 		}
 		in.Status = st
 	}
@@ -81,77 +82,77 @@ func (a *API) updateRun(c *gin.Context) error {
 	}
 	info, err := a.st.UpdateRun(c.Request.Context(), in)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	return ok(c, gin.H{"run_info": runInfoOut(info)})
+	return gin.H{"run_info": runInfoOut(info)}, nil
 }
 
-func (a *API) deleteRun(c *gin.Context) error {
+func (a *API) deleteRun(c *gin.Context, rq *wire.Request) (any, error) {
 	var req runIDReq
-	if err := bind(c, &req); err != nil {
-		return err
+	if err := rq.Bind(&req); err != nil {
+		return nil, err
 	}
 	id, err := req.id()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if err := a.st.DeleteRun(c.Request.Context(), id); err != nil {
-		return err
+		return nil, err
 	}
-	return ok(c, nil)
+	return nil, nil
 }
 
-func (a *API) restoreRun(c *gin.Context) error {
+func (a *API) restoreRun(c *gin.Context, rq *wire.Request) (any, error) {
 	var req runIDReq
-	if err := bind(c, &req); err != nil {
-		return err
+	if err := rq.Bind(&req); err != nil {
+		return nil, err
 	}
 	id, err := req.id()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if err := a.st.RestoreRun(c.Request.Context(), id); err != nil {
-		return err
+		return nil, err
 	}
-	return ok(c, nil)
+	return nil, nil
 }
 
-func (a *API) getRun(c *gin.Context) error {
+func (a *API) getRun(c *gin.Context, rq *wire.Request) (any, error) {
 	var req runIDReq
-	if err := bind(c, &req); err != nil {
-		return err
+	if err := rq.Bind(&req); err != nil {
+		return nil, err
 	}
 	id, err := req.id()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	r, err := a.st.GetRun(c.Request.Context(), id)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	return ok(c, gin.H{"run": runOut(r)})
+	return gin.H{"run": runOut(r)}, nil
 }
 
-func (a *API) searchRuns(c *gin.Context) error {
+func (a *API) searchRuns(c *gin.Context, rq *wire.Request) (any, error) {
 	var req struct {
 		ExperimentIDs []any      `json:"experiment_ids"`
 		Filter        string     `json:"filter"`
 		RunViewType   enumString `json:"run_view_type"`
-		MaxResults    Int64      `json:"max_results"`
+		MaxResults    wire.Int64 `json:"max_results"`
 		OrderBy       []string   `json:"order_by"`
 		PageToken     string     `json:"page_token"`
 	}
-	if err := bind(c, &req, "experiment_ids", "order_by"); err != nil {
-		return err
+	if err := rq.Bind(&req, "experiment_ids", "order_by"); err != nil {
+		return nil, err
 	}
 	vt, err := parseViewType(string(req.RunViewType))
 	if err != nil {
-		return err
+		return nil, err
 	}
 	in := store.SearchRunsInput{Filter: req.Filter, ViewType: vt, OrderBy: req.OrderBy, PageToken: req.PageToken}
 	if req.MaxResults.Set {
 		if req.MaxResults.V <= 0 || req.MaxResults.V > store.MaxSearchResults {
-			return apierr.New(apierr.InvalidParameterValue, "Invalid value %d for parameter 'max_results' supplied. It must be at most %d, but got value %d", req.MaxResults.V, store.MaxSearchResults, req.MaxResults.V)
+			return nil, apierr.New(apierr.InvalidParameterValue, "Invalid value %d for parameter 'max_results' supplied. It must be at most %d, but got value %d", req.MaxResults.V, store.MaxSearchResults, req.MaxResults.V)
 		}
 		in.MaxResults = int(req.MaxResults.V)
 	}
@@ -160,7 +161,7 @@ func (a *API) searchRuns(c *gin.Context) error {
 	}
 	runs, next, err := a.st.SearchRuns(c.Request.Context(), in)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	out := struct {
 		Runs          []wRun `json:"runs,omitempty"`
@@ -169,139 +170,139 @@ func (a *API) searchRuns(c *gin.Context) error {
 	for _, r := range runs {
 		out.Runs = append(out.Runs, runOut(r))
 	}
-	return ok(c, out)
+	return out, nil
 }
 
 type wMetricIn struct {
-	Key           string `json:"key"`
-	Value         Float  `json:"value"`
-	Timestamp     Int64  `json:"timestamp"`
-	Step          Int64  `json:"step"`
-	ModelID       string `json:"model_id"`
-	DatasetName   string `json:"dataset_name"`
-	DatasetDigest string `json:"dataset_digest"`
+	Key           string     `json:"key"`
+	Value         wire.Float `json:"value"`
+	Timestamp     wire.Int64 `json:"timestamp"`
+	Step          wire.Int64 `json:"step"`
+	ModelID       string     `json:"model_id"`
+	DatasetName   string     `json:"dataset_name"`
+	DatasetDigest string     `json:"dataset_digest"`
 }
 
 func (m wMetricIn) toStore(prefix string) (store.Metric, error) {
 	if m.Key == "" {
-		return store.Metric{}, missing(prefix + "key")
+		return store.Metric{}, wire.Missing(prefix + "key")
 	}
 	if !m.Value.Set {
-		return store.Metric{}, missing(prefix + "value")
+		return store.Metric{}, wire.Missing(prefix + "value")
 	}
 	if !m.Timestamp.Set {
-		return store.Metric{}, missing(prefix + "timestamp")
+		return store.Metric{}, wire.Missing(prefix + "timestamp")
 	}
 	return store.Metric{Key: m.Key, Value: m.Value.V, Timestamp: m.Timestamp.V, Step: m.Step.V,
 		ModelID: m.ModelID, DatasetName: m.DatasetName, DatasetDigest: m.DatasetDigest}, nil
 }
 
-func (a *API) logMetric(c *gin.Context) error {
+func (a *API) logMetric(c *gin.Context, rq *wire.Request) (any, error) {
 	var req struct {
 		runIDReq
 		wMetricIn
 	}
-	if err := bind(c, &req); err != nil {
-		return err
+	if err := rq.Bind(&req); err != nil {
+		return nil, err
 	}
 	id, err := req.id()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	m, err := req.toStore("")
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if err := a.st.LogMetric(c.Request.Context(), id, m); err != nil {
-		return err
+		return nil, err
 	}
-	return ok(c, nil)
+	return nil, nil
 }
 
-func (a *API) logParam(c *gin.Context) error {
+func (a *API) logParam(c *gin.Context, rq *wire.Request) (any, error) {
 	var req struct {
 		runIDReq
 		Key   string `json:"key"`
 		Value string `json:"value"`
 	}
-	if err := bind(c, &req); err != nil {
-		return err
+	if err := rq.Bind(&req); err != nil {
+		return nil, err
 	}
 	id, err := req.id()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if req.Key == "" {
-		return missing("key")
+		return nil, wire.Missing("key")
 	}
 	if err := a.st.LogParam(c.Request.Context(), id, store.Param{Key: req.Key, Value: req.Value}); err != nil {
-		return err
+		return nil, err
 	}
-	return ok(c, nil)
+	return nil, nil
 }
 
-func (a *API) setTag(c *gin.Context) error {
+func (a *API) setTag(c *gin.Context, rq *wire.Request) (any, error) {
 	var req struct {
 		runIDReq
 		Key   string `json:"key"`
 		Value string `json:"value"`
 	}
-	if err := bind(c, &req); err != nil {
-		return err
+	if err := rq.Bind(&req); err != nil {
+		return nil, err
 	}
 	id, err := req.id()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if req.Key == "" {
-		return missing("key")
+		return nil, wire.Missing("key")
 	}
 	if err := a.st.SetTag(c.Request.Context(), id, store.Tag{Key: req.Key, Value: req.Value}); err != nil {
-		return err
+		return nil, err
 	}
-	return ok(c, nil)
+	return nil, nil
 }
 
-func (a *API) deleteTag(c *gin.Context) error {
+func (a *API) deleteTag(c *gin.Context, rq *wire.Request) (any, error) {
 	var req struct {
 		runIDReq
 		Key string `json:"key"`
 	}
-	if err := bind(c, &req); err != nil {
-		return err
+	if err := rq.Bind(&req); err != nil {
+		return nil, err
 	}
 	id, err := req.id()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if req.Key == "" {
-		return missing("key")
+		return nil, wire.Missing("key")
 	}
 	if err := a.st.DeleteTag(c.Request.Context(), id, req.Key); err != nil {
-		return err
+		return nil, err
 	}
-	return ok(c, nil)
+	return nil, nil
 }
 
-func (a *API) logBatch(c *gin.Context) error {
+func (a *API) logBatch(c *gin.Context, rq *wire.Request) (any, error) {
 	var req struct {
 		runIDReq
 		Metrics []wMetricIn `json:"metrics"`
 		Params  []wTag      `json:"params"`
 		Tags    []wTag      `json:"tags"`
 	}
-	if err := bind(c, &req); err != nil {
-		return err
+	if err := rq.Bind(&req); err != nil {
+		return nil, err
 	}
 	id, err := req.id()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	metrics := make([]store.Metric, 0, len(req.Metrics))
 	for _, m := range req.Metrics {
 		sm, err := m.toStore("metrics.")
 		if err != nil {
-			return err
+			return nil, err
 		}
 		metrics = append(metrics, sm)
 	}
@@ -310,44 +311,44 @@ func (a *API) logBatch(c *gin.Context) error {
 		params[i] = store.Param(p)
 	}
 	if err := a.st.LogBatch(c.Request.Context(), id, metrics, params, tagsIn(req.Tags)); err != nil {
-		return err
+		return nil, err
 	}
-	return ok(c, nil)
+	return nil, nil
 }
 
-func (a *API) logModel(c *gin.Context) error {
+func (a *API) logModel(c *gin.Context, rq *wire.Request) (any, error) {
 	var req struct {
 		runIDReq
 		ModelJSON string `json:"model_json"`
 	}
-	if err := bind(c, &req); err != nil {
-		return err
+	if err := rq.Bind(&req); err != nil {
+		return nil, err
 	}
 	id, err := req.id()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if req.ModelJSON == "" {
-		return missing("model_json")
+		return nil, wire.Missing("model_json")
 	}
 	if err := a.st.LogModel(c.Request.Context(), id, req.ModelJSON); err != nil {
-		return err
+		return nil, err
 	}
-	return ok(c, nil)
+	return nil, nil
 }
 
-func (a *API) logInputs(c *gin.Context) error {
+func (a *API) logInputs(c *gin.Context, rq *wire.Request) (any, error) {
 	var req struct {
 		runIDReq
 		Datasets []wDatasetInput `json:"datasets"`
 		Models   []wModelInput   `json:"models"`
 	}
-	if err := bind(c, &req); err != nil {
-		return err
+	if err := rq.Bind(&req); err != nil {
+		return nil, err
 	}
 	id, err := req.id()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	ds := make([]store.DatasetInput, len(req.Datasets))
 	for i, d := range req.Datasets {
@@ -358,61 +359,61 @@ func (a *API) logInputs(c *gin.Context) error {
 		ms[i] = store.ModelInput(m)
 	}
 	if err := a.st.LogInputs(c.Request.Context(), id, ds, ms); err != nil {
-		return err
+		return nil, err
 	}
-	return ok(c, nil)
+	return nil, nil
 }
 
-func (a *API) logOutputs(c *gin.Context) error {
+func (a *API) logOutputs(c *gin.Context, rq *wire.Request) (any, error) {
 	var req struct {
 		runIDReq
 		Models []struct {
-			ModelID string `json:"model_id"`
-			Step    Int64  `json:"step"`
+			ModelID string     `json:"model_id"`
+			Step    wire.Int64 `json:"step"`
 		} `json:"models"`
 	}
-	if err := bind(c, &req); err != nil {
-		return err
+	if err := rq.Bind(&req); err != nil {
+		return nil, err
 	}
 	id, err := req.id()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if len(req.Models) == 0 {
-		return missing("models")
+		return nil, wire.Missing("models")
 	}
 	out := make([]store.ModelOutput, len(req.Models))
 	for i, m := range req.Models {
 		out[i] = store.ModelOutput{ModelID: m.ModelID, Step: m.Step.V}
 	}
 	if err := a.st.LogOutputs(c.Request.Context(), id, out); err != nil {
-		return err
+		return nil, err
 	}
-	return ok(c, nil)
+	return nil, nil
 }
 
-func (a *API) getMetricHistory(c *gin.Context) error {
+func (a *API) getMetricHistory(c *gin.Context, rq *wire.Request) (any, error) {
 	var req struct {
 		runIDReq
-		MetricKey  string `json:"metric_key"`
-		PageToken  string `json:"page_token"`
-		MaxResults Int64  `json:"max_results"`
+		MetricKey  string     `json:"metric_key"`
+		PageToken  string     `json:"page_token"`
+		MaxResults wire.Int64 `json:"max_results"`
 	}
-	if err := bind(c, &req); err != nil {
-		return err
+	if err := rq.Bind(&req); err != nil {
+		return nil, err
 	}
 	id, err := req.id()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if req.MetricKey == "" {
-		return missing("metric_key")
+		return nil, wire.Missing("metric_key")
 	}
 	ms, next, err := a.st.GetMetricHistory(c.Request.Context(), id, req.MetricKey, store.Page{MaxResults: int(req.MaxResults.V), Token: req.PageToken})
 	if err != nil {
-		return err
+		return nil, err
 	}
-	return ok(c, metricsAnswer(ms, next, false))
+	return metricsAnswer(ms, next, false), nil
 }
 
 func metricsAnswer(ms []store.Metric, next string, withRun bool) any {
@@ -426,35 +427,35 @@ func metricsAnswer(ms []store.Metric, next string, withRun bool) any {
 	return out
 }
 
-func (a *API) getMetricHistoryBulk(c *gin.Context) error {
+func (a *API) getMetricHistoryBulk(c *gin.Context, rq *wire.Request) (any, error) {
 	var req struct {
-		RunIDs     []string `json:"run_id"`
-		MetricKey  string   `json:"metric_key"`
-		MaxResults Int64    `json:"max_results"`
+		RunIDs     []string   `json:"run_id"`
+		MetricKey  string     `json:"metric_key"`
+		MaxResults wire.Int64 `json:"max_results"`
 	}
-	if err := bind(c, &req, "run_id"); err != nil {
-		return err
+	if err := rq.Bind(&req, "run_id"); err != nil {
+		return nil, err
 	}
 	if req.MetricKey == "" {
-		return missing("metric_key")
+		return nil, wire.Missing("metric_key")
 	}
 	ms, err := a.st.GetMetricHistoryBulk(c.Request.Context(), req.RunIDs, req.MetricKey, int(req.MaxResults.V))
 	if err != nil {
-		return err
+		return nil, err
 	}
-	return ok(c, metricsAnswer(ms, "", true))
+	return metricsAnswer(ms, "", true), nil
 }
 
-func (a *API) getMetricHistoryBulkInterval(c *gin.Context) error {
+func (a *API) getMetricHistoryBulkInterval(c *gin.Context, rq *wire.Request) (any, error) {
 	var req struct {
-		RunIDs     []string `json:"run_ids"`
-		MetricKey  string   `json:"metric_key"`
-		StartStep  Int64    `json:"start_step"`
-		EndStep    Int64    `json:"end_step"`
-		MaxResults Int64    `json:"max_results"`
+		RunIDs     []string   `json:"run_ids"`
+		MetricKey  string     `json:"metric_key"`
+		StartStep  wire.Int64 `json:"start_step"`
+		EndStep    wire.Int64 `json:"end_step"`
+		MaxResults wire.Int64 `json:"max_results"`
 	}
-	if err := bind(c, &req, "run_ids"); err != nil {
-		return err
+	if err := rq.Bind(&req, "run_ids"); err != nil {
+		return nil, err
 	}
 	var start, end *int64
 	if req.StartStep.Set {
@@ -465,7 +466,7 @@ func (a *API) getMetricHistoryBulkInterval(c *gin.Context) error {
 	}
 	ms, err := a.st.GetMetricHistoryBulkInterval(c.Request.Context(), req.RunIDs, req.MetricKey, start, end, int(req.MaxResults.V))
 	if err != nil {
-		return err
+		return nil, err
 	}
-	return ok(c, metricsAnswer(ms, "", true))
+	return metricsAnswer(ms, "", true), nil
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/mlgate/mlgate/internal/db/dbtest"
+	"github.com/mlgate/mlgate/internal/wire/wiretest"
 	"github.com/mlgate/mlgate/tracking/server"
 	"github.com/mlgate/mlgate/tracking/store"
 )
@@ -77,18 +78,6 @@ func newClient(t *testing.T, b dbtest.Backend) *client {
 	return &client{t: t, h: e}
 }
 
-func dig(m map[string]any, path ...string) any {
-	var v any = m
-	for _, p := range path {
-		mm, ok := v.(map[string]any)
-		if !ok {
-			return nil
-		}
-		v = mm[p]
-	}
-	return v
-}
-
 func TestEndpoints(t *testing.T) {
 	for _, b := range dbtest.Backends() {
 		t.Run(b.Name, func(t *testing.T) {
@@ -100,7 +89,7 @@ func TestEndpoints(t *testing.T) {
 			c.fail("POST", A+"/experiments/create", `{"name":"e"}`, 400, "RESOURCE_ALREADY_EXISTS")
 			c.fail("POST", A+"/experiments/create", `{}`, 400, "INVALID_PARAMETER_VALUE")
 			c.fail("POST", A+"/experiments/create", `{"name":"x","artifact_location":"runs:/abc"}`, 400, "INVALID_PARAMETER_VALUE")
-			if got := dig(c.ok("GET", A+"/experiments/get?experiment_id="+exp, ""), "experiment", "name"); got != "e" {
+			if got := wiretest.Dig(c.ok("GET", A+"/experiments/get?experiment_id="+exp, ""), "experiment", "name"); got != "e" {
 				t.Fatalf("get experiment name %v", got)
 			}
 			c.ok("GET", "/ajax-api/2.0/mlflow/experiments/get-by-name?experiment_name=e", "")
@@ -121,8 +110,8 @@ func TestEndpoints(t *testing.T) {
 			c.fail("POST", A+"/experiments/search", `{"filter":"name = "}`, 400, "INVALID_PARAMETER_VALUE")
 			// runs
 			run := c.ok("POST", A+"/runs/create", `{"experiment_id":"`+exp+`","start_time":"1000","run_name":"r","tags":[{"key":"t","value":"1"}]}`)
-			id := dig(run, "run", "info", "run_id").(string)
-			if dig(run, "run", "info", "run_uuid") != id || dig(run, "run", "info", "start_time") != float64(1000) || dig(run, "run", "info", "end_time") != nil {
+			id := wiretest.Dig(run, "run", "info", "run_id").(string)
+			if wiretest.Dig(run, "run", "info", "run_uuid") != id || wiretest.Dig(run, "run", "info", "start_time") != float64(1000) || wiretest.Dig(run, "run", "info", "end_time") != nil {
 				t.Fatalf("run info %v", run)
 			}
 			c.fail("POST", A+"/runs/create", `{"experiment_id":"`+exp+`","run_name":"a","tags":[{"key":"mlflow.runName","value":"b"}]}`, 400, "INVALID_PARAMETER_VALUE")
@@ -149,10 +138,10 @@ func TestEndpoints(t *testing.T) {
 			c.fail("POST", A+"/runs/log-model", `{"run_id":"`+id+`","model_json":"{}"}`, 400, "INVALID_PARAMETER_VALUE")
 			c.ok("POST", A+"/runs/log-inputs", `{"run_id":"`+id+`","datasets":[{"tags":[{"key":"mlflow.data.context","value":"train"}],"dataset":{"name":"d","digest":"abc","source_type":"local","source":"{}"}}]}`)
 			got := c.ok("GET", A+"/runs/get?run_id="+id, "")
-			if dig(got, "run", "info", "run_name") != "renamed" {
+			if wiretest.Dig(got, "run", "info", "run_name") != "renamed" {
 				t.Fatalf("run name %v", got)
 			}
-			ms := dig(got, "run", "data", "metrics").([]any)
+			ms := wiretest.Dig(got, "run", "data", "metrics").([]any)
 			vals := map[string]any{}
 			for _, m := range ms {
 				vals[m.(map[string]any)["key"].(string)] = m.(map[string]any)["value"]
@@ -160,7 +149,7 @@ func TestEndpoints(t *testing.T) {
 			if vals["m"] != "NaN" || vals["b"] != 1.5 || vals["inf"] != 1.7976931348623157e308 {
 				t.Fatalf("metrics %v", ms)
 			}
-			if ds := dig(got, "run", "inputs", "dataset_inputs").([]any); len(ds) != 1 {
+			if ds := wiretest.Dig(got, "run", "inputs", "dataset_inputs").([]any); len(ds) != 1 {
 				t.Fatalf("inputs %v", got)
 			}
 			c.fail("GET", A+"/runs/get?run_id=0123456789abcdef0123456789abcdef", "", 404, "RESOURCE_DOES_NOT_EXIST")
@@ -171,7 +160,7 @@ func TestEndpoints(t *testing.T) {
 			}
 			c.ok("GET", "/ajax-api/2.0/mlflow/metrics/get-history-bulk?run_id="+id+"&run_id="+id+"&metric_key=b", "")
 			bi := c.ok("GET", A+"/metrics/get-history-bulk-interval?run_ids="+id+"&metric_key=b&start_step=0&end_step=5&max_results=10", "")
-			if len(bi["metrics"].([]any)) != 1 || dig(bi["metrics"].([]any)[0].(map[string]any), "run_id") != id {
+			if len(bi["metrics"].([]any)) != 1 || wiretest.Dig(bi["metrics"].([]any)[0].(map[string]any), "run_id") != id {
 				t.Fatalf("bulk interval %v", bi)
 			}
 			c.fail("GET", A+"/metrics/get-history-bulk-interval?run_ids="+id+"&metric_key=b&start_step=0", "", 400, "INVALID_PARAMETER_VALUE")
@@ -182,19 +171,19 @@ func TestEndpoints(t *testing.T) {
 			c.fail("POST", A+"/runs/search", `{"experiment_ids":["`+exp+`"],"filter":"metrics.b > 'x'"}`, 400, "INVALID_PARAMETER_VALUE")
 			c.fail("POST", A+"/runs/search", `{"experiment_ids":["`+exp+`"],"max_results":50001}`, 400, "INVALID_PARAMETER_VALUE")
 			ui := c.ok("POST", A+"/runs/update", `{"run_id":"`+id+`","status":"FINISHED","end_time":2000}`)
-			if dig(ui, "run_info", "status") != "FINISHED" || dig(ui, "run_info", "end_time") != float64(2000) {
+			if wiretest.Dig(ui, "run_info", "status") != "FINISHED" || wiretest.Dig(ui, "run_info", "end_time") != float64(2000) {
 				t.Fatalf("update %v", ui)
 			}
 			c.fail("POST", A+"/runs/update", `{"run_id":"`+id+`","status":"DONE"}`, 400, "INVALID_PARAMETER_VALUE")
 			// logged models
 			lm := c.ok("POST", A+"/logged-models", `{"experiment_id":"`+exp+`","name":"model","source_run_id":"`+id+`","params":[{"key":"a","value":"1"}]}`)
-			mid := dig(lm, "model", "info", "model_id").(string)
-			if !strings.HasPrefix(mid, "m-") || dig(lm, "model", "info", "status") != "LOGGED_MODEL_PENDING" {
+			mid := wiretest.Dig(lm, "model", "info", "model_id").(string)
+			if !strings.HasPrefix(mid, "m-") || wiretest.Dig(lm, "model", "info", "status") != "LOGGED_MODEL_PENDING" {
 				t.Fatalf("logged model %v", lm)
 			}
 			c.ok("POST", A+"/runs/outputs", `{"run_id":"`+id+`","models":[{"model_id":"`+mid+`","step":0}]}`)
 			c.ok("GET", A+"/logged-models/"+mid, "")
-			if st := dig(c.ok("PATCH", A+"/logged-models/"+mid, `{"model_id":"`+mid+`","status":"LOGGED_MODEL_READY"}`), "model", "info", "status"); st != "LOGGED_MODEL_READY" {
+			if st := wiretest.Dig(c.ok("PATCH", A+"/logged-models/"+mid, `{"model_id":"`+mid+`","status":"LOGGED_MODEL_READY"}`), "model", "info", "status"); st != "LOGGED_MODEL_READY" {
 				t.Fatalf("finalize %v", st)
 			}
 			c.ok("PATCH", A+"/logged-models/"+mid+"/tags", `{"tags":[{"key":"x","value":"y"}]}`)
@@ -221,6 +210,19 @@ func TestEndpoints(t *testing.T) {
 			code, m = c.do("POST", A+"/runs/set-tag", `{"run_id":`)
 			if code != 400 || m["error_code"] != "INVALID_PARAMETER_VALUE" {
 				t.Fatalf("malformed JSON: %d %v", code, m)
+			}
+			// Type errors name the parameter as sent, in MLflow's words, never a
+			// Go type or field (issue 21: 'runIDReq.run_id', '[]server.wMetricIn').
+			const hint = " See the API docs for more information about request parameters."
+			for _, tc := range []struct{ path, body, msg string }{
+				{"/runs/set-tag", `{"run_id":123,"key":"a","value":"b"}`, "Invalid value 123 for parameter 'run_id' supplied. Hint: Value was of type 'int'." + hint},
+				{"/runs/log-batch", `{"run_id":"` + id + `","metrics":5}`, "Invalid value 5 for parameter 'metrics' supplied. Hint: Value was of type 'int'." + hint},
+				{"/experiments/create", `{"name":123}`, "Invalid value 123 for parameter 'name' supplied. Hint: Value was of type 'int'." + hint},
+			} {
+				code, m = c.do("POST", A+tc.path, tc.body)
+				if code != 400 || m["error_code"] != "INVALID_PARAMETER_VALUE" || m["message"] != tc.msg {
+					t.Fatalf("%s %s: %d %v, want %q", tc.path, tc.body, code, m, tc.msg)
+				}
 			}
 		})
 	}

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/mlgate/mlgate/internal/db"
+	"github.com/mlgate/mlgate/internal/storeerr"
 )
 
 // CreateExperiment creates an experiment and returns its id. An empty
@@ -17,7 +18,7 @@ func (s *Store) CreateExperiment(ctx context.Context, name, artifactLocation str
 		return "", err
 	}
 	if strings.HasPrefix(artifactLocation, "runs:") {
-		return "", invalidf("Artifact location cannot be a runs:/ URI. Given: '%s'", artifactLocation)
+		return "", storeerr.Invalidf("Artifact location cannot be a runs:/ URI. Given: '%s'", artifactLocation)
 	}
 	for _, t := range tags {
 		if err := validateExperimentTag(t); err != nil {
@@ -30,9 +31,9 @@ func (s *Store) CreateExperiment(ctx context.Context, name, artifactLocation str
 		err := tx.QueryRowContext(ctx, s.q.r(`SELECT lifecycle_stage FROM experiments WHERE name = ?`), name).Scan(&stage)
 		switch {
 		case err == nil && stage == StageDeleted:
-			return existsf("Experiment '%s' already exists in deleted state. You can restore the experiment, or permanently delete the experiment to create a new one.", name)
+			return storeerr.Existsf("Experiment '%s' already exists in deleted state. You can restore the experiment, or permanently delete the experiment to create a new one.", name)
 		case err == nil:
-			return existsf("Experiment(name=%s) already exists.", name)
+			return storeerr.Existsf("Experiment(name=%s) already exists.", name)
 		case !isNoRows(err):
 			return err
 		}
@@ -62,7 +63,7 @@ func (s *Store) CreateExperiment(ctx context.Context, name, artifactLocation str
 
 func validateExperimentName(name string) error {
 	if name == "" {
-		return invalidf("Invalid experiment name: '%s'", name)
+		return storeerr.Invalidf("Invalid experiment name: '%s'", name)
 	}
 	return validateLength("name", MaxExperimentNameLength, name)
 }
@@ -102,7 +103,7 @@ func (s *Store) getExperiment(ctx context.Context, q querier, id string) (*Exper
 	}
 	e, err := scanExperiment(q.QueryRowContext(ctx, s.q.r(`SELECT `+experimentCols+` FROM experiments WHERE experiment_id = ?`), n))
 	if isNoRows(err) {
-		return nil, notFoundf("No Experiment with id=%s exists", id)
+		return nil, storeerr.NotFoundf("No Experiment with id=%s exists", id)
 	}
 	return e, err
 }
@@ -149,7 +150,7 @@ func (s *Store) GetExperiment(ctx context.Context, id string) (*Experiment, erro
 func (s *Store) GetExperimentByName(ctx context.Context, name string) (*Experiment, error) {
 	e, err := scanExperiment(s.db.QueryRowContext(ctx, s.q.r(`SELECT `+experimentCols+` FROM experiments WHERE name = ?`), name))
 	if isNoRows(err) {
-		return nil, notFoundf("Could not find experiment with name '%s'", name)
+		return nil, storeerr.NotFoundf("Could not find experiment with name '%s'", name)
 	}
 	if err != nil {
 		return nil, err
@@ -173,7 +174,7 @@ func (s *Store) RenameExperiment(ctx context.Context, id, newName string) error 
 		var other string
 		err = tx.QueryRowContext(ctx, s.q.r(`SELECT experiment_id FROM experiments WHERE name = ? AND experiment_id <> ?`), newName, idNum(e.ID)).Scan(&other)
 		if err == nil {
-			return existsf("Experiment(name=%s) already exists.", newName)
+			return storeerr.Existsf("Experiment(name=%s) already exists.", newName)
 		}
 		if !isNoRows(err) {
 			return err
@@ -188,7 +189,7 @@ func (s *Store) RenameExperiment(ctx context.Context, id, newName string) error 
 // looked) into MLflow's RESOURCE_ALREADY_EXISTS; other errors pass.
 func experimentExists(err error, name string) error {
 	if db.IsUniqueViolation(err) {
-		return existsf("Experiment(name=%s) already exists.", name)
+		return storeerr.Existsf("Experiment(name=%s) already exists.", name)
 	}
 	return err
 }
@@ -211,9 +212,9 @@ func (s *Store) setExperimentStage(ctx context.Context, id, from, to string) err
 		}
 		if e.LifecycleStage != from {
 			if from == StageActive {
-				return notFoundf("No Experiment with id=%s exists", id)
+				return storeerr.NotFoundf("No Experiment with id=%s exists", id)
 			}
-			return notFoundf("No Experiment with id=%s exists", id)
+			return storeerr.NotFoundf("No Experiment with id=%s exists", id)
 		}
 		now := s.nowMs()
 		if _, err := tx.ExecContext(ctx, s.q.r(`UPDATE experiments SET lifecycle_stage = ?, last_update_time = ? WHERE experiment_id = ?`), to, now, idNum(e.ID)); err != nil {
@@ -239,7 +240,7 @@ func (s *Store) SetExperimentTag(ctx context.Context, id string, t Tag) error {
 			return err
 		}
 		if e.LifecycleStage != StageActive {
-			return invalidf("The experiment %s must be in the 'active' state. Current state is %s.", e.ID, e.LifecycleStage)
+			return storeerr.Invalidf("The experiment %s must be in the 'active' state. Current state is %s.", e.ID, e.LifecycleStage)
 		}
 		_, err = tx.ExecContext(ctx, s.q.r(`INSERT INTO experiment_tags (experiment_id, key, value) VALUES (?, ?, ?) ON CONFLICT (experiment_id, key) DO UPDATE SET value = excluded.value`), idNum(e.ID), t.Key, t.Value)
 		return err
@@ -254,14 +255,14 @@ func (s *Store) DeleteExperimentTag(ctx context.Context, id, key string) error {
 			return err
 		}
 		if e.LifecycleStage != StageActive {
-			return invalidf("The experiment %s must be in the 'active' state. Current state is %s.", e.ID, e.LifecycleStage)
+			return storeerr.Invalidf("The experiment %s must be in the 'active' state. Current state is %s.", e.ID, e.LifecycleStage)
 		}
 		res, err := tx.ExecContext(ctx, s.q.r(`DELETE FROM experiment_tags WHERE experiment_id = ? AND key = ?`), idNum(e.ID), key)
 		if err != nil {
 			return err
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
-			return notFoundf("No tag with name: %s in experiment with id %s", key, id)
+			return storeerr.NotFoundf("No tag with name: %s in experiment with id %s", key, id)
 		}
 		return nil
 	})

@@ -11,7 +11,7 @@ func TestParseFilter(t *testing.T) {
 		want []Comparison
 	}{
 		{"", nil},
-		{"metrics.rmse < 1", []Comparison{{Kind: KindMetric, Key: "rmse", Op: "<", Num: 1, IsNum: true}}},
+		{"metrics.rmse < 1", []Comparison{{Kind: KindMetric, Key: "rmse", Op: "<", Str: "1", Num: 1, IsNum: true}}},
 		{"params.model = 'lr' and attributes.status = \"FINISHED\"", []Comparison{
 			{Kind: KindParam, Key: "model", Op: "=", Str: "lr"},
 			{Kind: KindAttribute, Key: "status", Op: "=", Str: "FINISHED"}}},
@@ -20,7 +20,7 @@ func TestParseFilter(t *testing.T) {
 		{"tags.mlflow.runName = 'a'", []Comparison{{Kind: KindTag, Key: "mlflow.runName", Op: "=", Str: "a"}}},
 		{"attribute.run_id IN ('a', 'b')", []Comparison{{Kind: KindAttribute, Key: "run_id", Op: "IN", List: []string{"a", "b"}}}},
 		{"run_id not in ('a')", []Comparison{{Kind: KindAttribute, Key: "run_id", Op: "NOT IN", List: []string{"a"}}}},
-		{"metrics.a>=-1.5e3", []Comparison{{Kind: KindMetric, Key: "a", Op: ">=", Num: -1500, IsNum: true}}},
+		{"metrics.a>=-1.5e3", []Comparison{{Kind: KindMetric, Key: "a", Op: ">=", Str: "-1.5e3", Num: -1500, IsNum: true}}},
 		{"tags.x IS NOT NULL", []Comparison{{Kind: KindTag, Key: "x", Op: "IS NOT NULL"}}},
 		{"\"run name\" = 'x'", []Comparison{{Kind: KindAttribute, Key: "run name", Op: "=", Str: "x"}}},
 	}

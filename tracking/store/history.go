@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"math"
 	"sort"
+
+	"github.com/mlgate/mlgate/internal/storeerr"
 )
 
 const metricCols = `run_uuid, key, value, is_nan, timestamp, step, model_id, dataset_name, dataset_digest`
@@ -71,10 +73,10 @@ func (s *Store) GetMetricHistory(ctx context.Context, runID, key string, page Pa
 // most maxResults values in all), each value carrying its RunID.
 func (s *Store) GetMetricHistoryBulk(ctx context.Context, runIDs []string, key string, maxResults int) ([]Metric, error) {
 	if len(runIDs) == 0 {
-		return nil, invalidf("GetMetricHistoryBulk request must specify at least one run_id.")
+		return nil, storeerr.Invalidf("GetMetricHistoryBulk request must specify at least one run_id.")
 	}
 	if len(runIDs) > 100 {
-		return nil, invalidf("GetMetricHistoryBulk request cannot specify more than 100 run_ids. Received %d run_ids.", len(runIDs))
+		return nil, storeerr.Invalidf("GetMetricHistoryBulk request cannot specify more than 100 run_ids. Received %d run_ids.", len(runIDs))
 	}
 	if maxResults <= 0 {
 		maxResults = 25000
@@ -92,25 +94,25 @@ func (s *Store) GetMetricHistoryBulk(ctx context.Context, runIDs []string, key s
 // inclusive; nil means unbounded), always keeping the first and last step.
 func (s *Store) GetMetricHistoryBulkInterval(ctx context.Context, runIDs []string, key string, startStep, endStep *int64, maxResults int) ([]Metric, error) {
 	if len(runIDs) == 0 {
-		return nil, invalidf("Missing value for required parameter 'run_ids'. See the API docs for more information about request parameters.")
+		return nil, storeerr.Invalidf("Missing value for required parameter 'run_ids'. See the API docs for more information about request parameters.")
 	}
 	if len(runIDs) > 100 {
-		return nil, invalidf("GetMetricHistoryBulkInterval request must specify at most 100 run_ids. Received %d run_ids.", len(runIDs))
+		return nil, storeerr.Invalidf("GetMetricHistoryBulkInterval request must specify at most 100 run_ids. Received %d run_ids.", len(runIDs))
 	}
 	if key == "" {
-		return nil, invalidf("Missing value for required parameter 'metric_key'. See the API docs for more information about request parameters.")
+		return nil, storeerr.Invalidf("Missing value for required parameter 'metric_key'. See the API docs for more information about request parameters.")
 	}
 	if (startStep == nil) != (endStep == nil) {
-		return nil, invalidf("If either start step or end step are specified, both must be specified.")
+		return nil, storeerr.Invalidf("If either start step or end step are specified, both must be specified.")
 	}
 	if startStep != nil && *startStep > *endStep {
-		return nil, invalidf("end_step must be greater than start_step. Found start_step=%d and end_step=%d.", *startStep, *endStep)
+		return nil, storeerr.Invalidf("end_step must be greater than start_step. Found start_step=%d and end_step=%d.", *startStep, *endStep)
 	}
 	if maxResults == 0 {
 		maxResults = 2500
 	}
 	if maxResults < 1 || maxResults > 2500 {
-		return nil, invalidf("max_results must be between 1 and 2500.")
+		return nil, storeerr.Invalidf("max_results must be between 1 and 2500.")
 	}
 	args := []any{key}
 	for _, id := range runIDs {

@@ -4,6 +4,9 @@ import (
 	"context"
 	"database/sql"
 	"strings"
+
+	"github.com/mlgate/mlgate/internal/search"
+	"github.com/mlgate/mlgate/internal/storeerr"
 )
 
 // CreateLoggedModelInput is what CreateLoggedModel needs.
@@ -53,7 +56,7 @@ func (s *Store) CreateLoggedModel(ctx context.Context, in CreateLoggedModelInput
 			return err
 		}
 		if e.LifecycleStage != StageActive {
-			return invalidf("The experiment %s must be in the 'active' state. Current state is %s.", e.ID, e.LifecycleStage)
+			return storeerr.Invalidf("The experiment %s must be in the 'active' state. Current state is %s.", e.ID, e.LifecycleStage)
 		}
 		if in.SourceRunID != "" {
 			if _, err := s.getRunInfo(ctx, tx, in.SourceRunID); err != nil {
@@ -97,7 +100,7 @@ func (s *Store) upsertModelKV(ctx context.Context, tx *sql.Tx, table, id string,
 func (s *Store) getLoggedModel(ctx context.Context, q querier, id string) (*LoggedModel, error) {
 	m, err := scanLoggedModel(q.QueryRowContext(ctx, s.q.r(`SELECT `+loggedModelCols+` FROM logged_models WHERE model_id = ?`), id))
 	if isNoRows(err) || err == nil && m.LifecycleStage != StageActive {
-		return nil, notFoundf("Logged model with ID '%s' not found.", id)
+		return nil, storeerr.NotFoundf("Logged model with ID '%s' not found.", id)
 	}
 	return m, err
 }
@@ -164,7 +167,7 @@ func (s *Store) FinalizeLoggedModel(ctx context.Context, id, status string) (*Lo
 	switch status {
 	case ModelReady, ModelUploadFailed, ModelPending:
 	default:
-		return nil, invalidf("Invalid model status '%s'. Expected LOGGED_MODEL_READY or LOGGED_MODEL_UPLOAD_FAILED.", status)
+		return nil, storeerr.Invalidf("Invalid model status '%s'. Expected LOGGED_MODEL_READY or LOGGED_MODEL_UPLOAD_FAILED.", status)
 	}
 	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
 		if _, err := s.getLoggedModel(ctx, tx, id); err != nil {
@@ -220,7 +223,7 @@ func (s *Store) DeleteLoggedModelTag(ctx context.Context, id, key string) error 
 			return err
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
-			return notFoundf("No tag with key '%s' found for model with ID '%s'.", key, id)
+			return storeerr.NotFoundf("No tag with key '%s' found for model with ID '%s'.", key, id)
 		}
 		return nil
 	})
@@ -270,7 +273,7 @@ func (s *Store) SearchLoggedModels(ctx context.Context, in SearchLoggedModelsInp
 		limit = 50
 	}
 	if limit < 0 || limit > 50 {
-		return nil, "", invalidf("Invalid value %d for parameter 'max_results' supplied. It must be at most 50.", limit)
+		return nil, "", storeerr.Invalidf("Invalid value %d for parameter 'max_results' supplied. It must be at most 50.", limit)
 	}
 	offset, err := DecodePageToken(in.PageToken)
 	if err != nil {
@@ -281,7 +284,7 @@ func (s *Store) SearchLoggedModels(ctx context.Context, in SearchLoggedModelsInp
 		return nil, "", err
 	}
 	if len(in.ExperimentIDs) == 0 {
-		return nil, "", invalidf("Missing value for required parameter 'experiment_ids'. See the API docs for more information about request parameters.")
+		return nil, "", storeerr.Invalidf("Missing value for required parameter 'experiment_ids'. See the API docs for more information about request parameters.")
 	}
 	exps := make([]any, 0, len(in.ExperimentIDs))
 	for _, id := range in.ExperimentIDs {
@@ -292,32 +295,32 @@ func (s *Store) SearchLoggedModels(ctx context.Context, in SearchLoggedModelsInp
 		exps = append(exps, n)
 	}
 	sb := &sqlBuilder{dialect: s.db.Dialect}
-	sb.add(`SELECT ` + prefixCols("m.", loggedModelCols) + ` FROM logged_models m WHERE m.lifecycle_stage = 'active'`)
-	sb.add(" AND m.experiment_id IN ("+placeholders(len(exps))+")", exps...)
+	sb.Add(`SELECT ` + prefixCols("m.", loggedModelCols) + ` FROM logged_models m WHERE m.lifecycle_stage = 'active'`)
+	sb.Add(" AND m.experiment_id IN ("+placeholders(len(exps))+")", exps...)
 	for _, c := range comps {
 		switch c.Kind {
 		case KindAttribute:
 			col, ok := loggedModelAttrs[c.Key]
 			if !ok {
-				return nil, "", invalidf("Invalid attribute key '%s' in logged model filter", c.Key)
+				return nil, "", storeerr.Invalidf("Invalid attribute key '%s' in logged model filter", c.Key)
 			}
 			if strings.HasSuffix(col, "_ms") {
 				if err := checkNumber(c, "attribute"); err != nil {
 					return nil, "", err
 				}
-				sb.add(" AND "+col+" "+c.Op+" ?", int64(c.Num))
+				sb.Add(" AND "+col+" "+c.Op+" ?", int64(c.Num))
 				continue
 			}
 			if err := checkString(c, "attribute", map[string]bool{"=": true, "!=": true, "LIKE": true, "ILIKE": true, "IN": true, "NOT IN": true}); err != nil {
 				return nil, "", err
 			}
-			sb.add(" AND ")
+			sb.Add(" AND ")
 			sb.strCmp(col, c)
 		case KindMetric:
 			if err := checkNumber(c, "metric"); err != nil {
 				return nil, "", err
 			}
-			sb.add(" AND EXISTS (SELECT 1 FROM metrics f WHERE f.model_id = m.model_id AND f.key = ? AND f.is_nan = 0 AND f.value "+c.Op+" ?)", c.Key, c.Num)
+			sb.Add(" AND EXISTS (SELECT 1 FROM metrics f WHERE f.model_id = m.model_id AND f.key = ? AND f.is_nan = 0 AND f.value "+c.Op+" ?)", c.Key, c.Num)
 		case KindParam, KindTag:
 			table := "logged_model_params"
 			if c.Kind == KindTag {
@@ -326,18 +329,18 @@ func (s *Store) SearchLoggedModels(ctx context.Context, in SearchLoggedModelsInp
 			if err := checkString(c, c.Kind, stringOps); err != nil {
 				return nil, "", err
 			}
-			sb.add(" AND EXISTS (SELECT 1 FROM "+table+" f WHERE f.model_id = m.model_id AND f.key = ? AND ", c.Key)
+			sb.Add(" AND EXISTS (SELECT 1 FROM "+table+" f WHERE f.model_id = m.model_id AND f.key = ? AND ", c.Key)
 			sb.strCmp("f.value", c)
-			sb.add(")")
+			sb.Add(")")
 		default:
-			return nil, "", invalidf("Invalid entity type '%s' in logged model filter", c.Kind)
+			return nil, "", storeerr.Invalidf("Invalid entity type '%s' in logged model filter", c.Kind)
 		}
 	}
 	var order []string
 	for _, o := range in.OrderBy {
 		col, ok := loggedModelAttrs[o.FieldName]
 		if !ok {
-			return nil, "", invalidf("Invalid order by field name '%s'", o.FieldName)
+			return nil, "", storeerr.Invalidf("Invalid order by field name '%s'", o.FieldName)
 		}
 		dir := " DESC"
 		if o.Ascending {
@@ -346,8 +349,8 @@ func (s *Store) SearchLoggedModels(ctx context.Context, in SearchLoggedModelsInp
 		order = append(order, col+dir)
 	}
 	order = append(order, "m.creation_timestamp_ms DESC", "m.model_id ASC")
-	sb.add(" ORDER BY "+strings.Join(order, ", ")+" LIMIT ? OFFSET ?", limit+1, offset)
-	rows, err := s.db.QueryContext(ctx, s.q.r(sb.b.String()), sb.args...)
+	sb.Add(" ORDER BY "+strings.Join(order, ", ")+" LIMIT ? OFFSET ?", limit+1, offset)
+	rows, err := s.db.QueryContext(ctx, s.q.r(sb.String()), sb.Args...)
 	if err != nil {
 		return nil, "", err
 	}
@@ -364,11 +367,7 @@ func (s *Store) SearchLoggedModels(ctx context.Context, in SearchLoggedModelsInp
 		return nil, "", err
 	}
 	_ = rows.Close()
-	next := ""
-	if len(out) > limit {
-		out = out[:limit]
-		next = EncodePageToken(offset + limit)
-	}
+	out, next := search.Page(out, offset, limit)
 	return out, next, s.loadModelData(ctx, out)
 }
 

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/mlgate/mlgate/internal/db"
+	"github.com/mlgate/mlgate/internal/storeerr"
 )
 
 // LogMetric appends one metric value to an active run.
@@ -37,7 +38,7 @@ func (s *Store) DeleteTag(ctx context.Context, runID, key string) error {
 			return err
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
-			return notFoundf("No tag with name: %s in run with id %s", key, runID)
+			return storeerr.NotFoundf("No tag with name: %s in run with id %s", key, runID)
 		}
 		return nil
 	})
@@ -74,7 +75,7 @@ func (s *Store) LogBatch(ctx context.Context, runID string, metrics []Metric, pa
 		seen[params[i].Key] = true
 	}
 	if len(dupes) > 0 {
-		return invalidf("Duplicate parameter keys have been submitted: %v. Please ensure the request contains only one param value per param key.", dupes)
+		return storeerr.Invalidf("Duplicate parameter keys have been submitted: %v. Please ensure the request contains only one param value per param key.", dupes)
 	}
 	for i := range tags {
 		if err := ValidateKey("key", tags[i].Key); err != nil {
@@ -164,7 +165,7 @@ func (s *Store) newParams(ctx context.Context, tx *sql.Tx, runID string, params 
 		}
 	}
 	if len(changed) > 0 {
-		return nil, invalidf("Changing param values is not allowed. Params were already logged='[%s]' for run ID='%s'.", strings.Join(changed, ", "), runID)
+		return nil, storeerr.Invalidf("Changing param values is not allowed. Params were already logged='[%s]' for run ID='%s'.", strings.Join(changed, ", "), runID)
 	}
 	return fresh, nil
 }
@@ -295,7 +296,7 @@ func (s *Store) LogOutputs(ctx context.Context, runID string, models []ModelOutp
 		}
 		for _, m := range models {
 			if m.ModelID == "" {
-				return invalidf("Missing value for required parameter 'models.model_id'. See the API docs for more information about request parameters.")
+				return storeerr.Invalidf("Missing value for required parameter 'models.model_id'. See the API docs for more information about request parameters.")
 			}
 			if _, err := tx.ExecContext(ctx, s.q.r(`INSERT INTO run_model_outputs (run_uuid, model_id, step) VALUES (?, ?, ?) ON CONFLICT (run_uuid, model_id) DO UPDATE SET step = excluded.step`), runID, m.ModelID, m.Step); err != nil {
 				return err
@@ -310,7 +311,7 @@ func (s *Store) LogOutputs(ctx context.Context, runID string, models []ModelOutp
 func (s *Store) LogModel(ctx context.Context, runID, modelJSON string) error {
 	var m map[string]any
 	if err := json.Unmarshal([]byte(modelJSON), &m); err != nil {
-		return invalidf("Malformed model info. \n%s\n is not a valid JSON.", modelJSON)
+		return storeerr.Invalidf("Malformed model info. \n%s\n is not a valid JSON.", modelJSON)
 	}
 	var missing []string
 	for _, k := range []string{"artifact_path", "flavors", "utc_time_created", "run_id"} {
@@ -319,7 +320,7 @@ func (s *Store) LogModel(ctx context.Context, runID, modelJSON string) error {
 		}
 	}
 	if len(missing) > 0 {
-		return invalidf("Model json is missing mandatory fields: %v", missing)
+		return storeerr.Invalidf("Model json is missing mandatory fields: %v", missing)
 	}
 	return s.db.Tx(ctx, func(tx *sql.Tx) error {
 		if _, err := s.activeRun(ctx, tx, runID); err != nil {

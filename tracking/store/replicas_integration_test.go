@@ -14,11 +14,6 @@ import (
 	"github.com/mlgate/mlgate/tracking/store"
 )
 
-// together runs fn(i, replica) for i in [0, n) at once, alternating replicas.
-func together(rs []*store.Store, n int, fn func(i int, s *store.Store) error) []error {
-	return dbtest.AtOnce(n, func(i int) error { return fn(i, rs[i%len(rs)]) })
-}
-
 func newRun(t *testing.T, s *store.Store) string {
 	t.Helper()
 	r, err := s.CreateRun(context.Background(), store.CreateRunInput{})
@@ -67,14 +62,14 @@ func TestReplicasStartTogetherWithOneDefaultExperiment(t *testing.T) {
 func TestReplicasCreateOneExperimentAtOnce(t *testing.T) {
 	forReplicas(t, func(t *testing.T, rs []*store.Store) {
 		ctx := context.Background()
-		errs := together(rs, 8, func(_ int, s *store.Store) error {
+		errs := dbtest.OnReplicas(rs, 8, func(_ int, s *store.Store) error {
 			_, err := s.CreateExperiment(ctx, "shared", "", nil)
 			return err
 		})
 		if ok := countErrs(t, errs, store.ErrExists); ok != 1 {
 			t.Fatalf("%d creations succeeded, want 1", ok)
 		}
-		errs = together(rs, 8, func(i int, s *store.Store) error {
+		errs = dbtest.OnReplicas(rs, 8, func(i int, s *store.Store) error {
 			id, err := s.CreateExperiment(ctx, fmt.Sprintf("own-%d", i), "", nil)
 			if err != nil {
 				return err
@@ -96,7 +91,7 @@ func TestReplicasLogOneDatasetFromManyRuns(t *testing.T) {
 		for i := range runs {
 			runs[i] = newRun(t, rs[0])
 		}
-		for _, err := range together(rs, len(runs), func(i int, s *store.Store) error {
+		for _, err := range dbtest.OnReplicas(rs, len(runs), func(i int, s *store.Store) error {
 			return s.LogInputs(ctx, runs[i], ds, nil)
 		}) {
 			if err != nil {
@@ -117,7 +112,7 @@ func TestReplicasLogModelsToOneRun(t *testing.T) {
 		ctx := context.Background()
 		runID := newRun(t, rs[0])
 		const n = 8
-		for _, err := range together(rs, n, func(i int, s *store.Store) error {
+		for _, err := range dbtest.OnReplicas(rs, n, func(i int, s *store.Store) error {
 			return s.LogModel(ctx, runID, fmt.Sprintf(`{"artifact_path": "m%d", "flavors": {}, "utc_time_created": "now", "run_id": %q}`, i, runID))
 		}) {
 			if err != nil {
@@ -146,7 +141,7 @@ func TestReplicasLogOneParamWithDifferentValues(t *testing.T) {
 	forReplicas(t, func(t *testing.T, rs []*store.Store) {
 		ctx := context.Background()
 		runID := newRun(t, rs[0])
-		errs := together(rs, 8, func(i int, s *store.Store) error {
+		errs := dbtest.OnReplicas(rs, 8, func(i int, s *store.Store) error {
 			return s.LogParam(ctx, runID, store.Param{Key: "lr", Value: fmt.Sprint(i)})
 		})
 		if ok := countErrs(t, errs, store.ErrInvalid); ok != 1 {
@@ -161,7 +156,7 @@ func TestReplicasLogOneParamWithDifferentValues(t *testing.T) {
 				t.Fatalf("writer %d succeeded but the run has lr=%s", i, got.Data.Params[0].Value)
 			}
 		}
-		for _, err := range together(rs, 8, func(_ int, s *store.Store) error {
+		for _, err := range dbtest.OnReplicas(rs, 8, func(_ int, s *store.Store) error {
 			return s.LogParam(ctx, runID, store.Param{Key: "same", Value: "v"})
 		}) {
 			if err != nil {

@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"strconv"
+
+	"github.com/mlgate/mlgate/internal/storeerr"
 )
 
 // CreateRunInput is what CreateRun needs.
@@ -41,7 +43,7 @@ func (s *Store) CreateRun(ctx context.Context, in CreateRunInput) (*Run, error) 
 	name := in.RunName
 	switch {
 	case name != "" && nameTag != "" && name != nameTag:
-		return nil, invalidf("Both 'run_name' argument and 'mlflow.runName' tag are specified, but with different values (run_name='%s', mlflow.runName='%s').", name, nameTag)
+		return nil, storeerr.Invalidf("Both 'run_name' argument and 'mlflow.runName' tag are specified, but with different values (run_name='%s', mlflow.runName='%s').", name, nameTag)
 	case name == "" && nameTag != "":
 		name = nameTag
 	case name == "":
@@ -64,7 +66,7 @@ func (s *Store) CreateRun(ctx context.Context, in CreateRunInput) (*Run, error) 
 			return err
 		}
 		if e.LifecycleStage != StageActive {
-			return invalidf("The experiment %s must be in the 'active' state. Current state is %s.", e.ID, e.LifecycleStage)
+			return storeerr.Invalidf("The experiment %s must be in the 'active' state. Current state is %s.", e.ID, e.LifecycleStage)
 		}
 		run.Info.ExperimentID = e.ID
 		run.Info.ArtifactURI = AppendPath(AppendPath(e.ArtifactLocation, run.Info.RunID), "artifacts")
@@ -125,11 +127,11 @@ func scanRunInfo(row interface{ Scan(...any) error }) (*RunInfo, error) {
 
 func (s *Store) getRunInfo(ctx context.Context, q querier, runID string) (*RunInfo, error) {
 	if runID == "" {
-		return nil, invalidf("Missing value for required parameter 'run_id'. See the API docs for more information about request parameters.")
+		return nil, storeerr.Invalidf("Missing value for required parameter 'run_id'. See the API docs for more information about request parameters.")
 	}
 	r, err := scanRunInfo(q.QueryRowContext(ctx, s.q.r(`SELECT `+runCols+` FROM runs WHERE run_uuid = ?`), runID))
 	if isNoRows(err) {
-		return nil, notFoundf("Run with id=%s not found", runID)
+		return nil, storeerr.NotFoundf("Run with id=%s not found", runID)
 	}
 	return r, err
 }
@@ -141,7 +143,7 @@ func (s *Store) activeRun(ctx context.Context, q querier, runID string) (*RunInf
 		return nil, err
 	}
 	if r.LifecycleStage != StageActive {
-		return nil, invalidf("The run %s must be in the 'active' state. Current state is %s.", runID, r.LifecycleStage)
+		return nil, storeerr.Invalidf("The run %s must be in the 'active' state. Current state is %s.", runID, r.LifecycleStage)
 	}
 	return r, nil
 }

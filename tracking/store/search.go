@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"github.com/mlgate/mlgate/internal/db"
+	"github.com/mlgate/mlgate/internal/search"
+	"github.com/mlgate/mlgate/internal/storeerr"
 )
 
 // Search limits.
@@ -44,58 +46,34 @@ var (
 	stringOps  = map[string]bool{"=": true, "!=": true, "LIKE": true, "ILIKE": true}
 )
 
-// sqlBuilder accumulates SQL text and its arguments.
+// sqlBuilder accumulates SQL text and its arguments for a dialect.
 type sqlBuilder struct {
-	b       strings.Builder
-	args    []any
+	search.Query
 	dialect db.Dialect
-}
-
-func (sb *sqlBuilder) add(s string, args ...any) {
-	sb.b.WriteString(s)
-	sb.args = append(sb.args, args...)
 }
 
 // strCmp writes "<col> <op> ?" for a string comparison.
 func (sb *sqlBuilder) strCmp(col string, c Comparison) {
-	switch c.Op {
-	case "ILIKE":
-		if sb.dialect == db.Postgres {
-			sb.add(col+" ILIKE ?", c.Str)
-		} else {
-			sb.add("LOWER("+col+") LIKE LOWER(?)", c.Str)
-		}
-	case "IN", "NOT IN":
-		sb.add(col+" "+c.Op+" ("+placeholders(len(c.List))+")", toAny(c.List)...)
-	default:
-		sb.add(col+" "+c.Op+" ?", c.Str)
-	}
-}
-
-func toAny(s []string) []any {
-	out := make([]any, len(s))
-	for i, v := range s {
-		out[i] = v
-	}
-	return out
+	cond, args := search.Cond(sb.dialect, col, c)
+	sb.Add(cond, args...)
 }
 
 func checkString(c Comparison, what string, ops map[string]bool) error {
 	if !ops[c.Op] {
-		return invalidf("Invalid comparator '%s' not one of '%s' for %s '%s'", c.Op, opList(ops), what, c.Key)
+		return storeerr.Invalidf("Invalid comparator '%s' not one of '%s' for %s '%s'", c.Op, opList(ops), what, c.Key)
 	}
 	if c.IsNum {
-		return invalidf("Expected a quoted string value for %s '%s'. Got value %v", what, c.Key, c.Num)
+		return storeerr.Invalidf("Expected a quoted string value for %s '%s'. Got value %v", what, c.Key, c.Num)
 	}
 	return nil
 }
 
 func checkNumber(c Comparison, what string) error {
 	if !numericOps[c.Op] {
-		return invalidf("Invalid comparator '%s' not one of '%s' for %s '%s'", c.Op, opList(numericOps), what, c.Key)
+		return storeerr.Invalidf("Invalid comparator '%s' not one of '%s' for %s '%s'", c.Op, opList(numericOps), what, c.Key)
 	}
 	if !c.IsNum {
-		return invalidf("Expected numeric value type for %s '%s'. Found '%s'", what, c.Key, c.Str)
+		return storeerr.Invalidf("Expected numeric value type for %s '%s'. Found '%s'", what, c.Key, c.Str)
 	}
 	return nil
 }
@@ -118,7 +96,7 @@ func runFilterSQL(sb *sqlBuilder, comps []Comparison) error {
 			if err := checkNumber(c, "metric"); err != nil {
 				return err
 			}
-			sb.add(" AND EXISTS (SELECT 1 FROM latest_metrics f WHERE f.run_uuid = r.run_uuid AND f.key = ? AND f.is_nan = 0 AND f.value "+c.Op+" ?)", c.Key, c.Num)
+			sb.Add(" AND EXISTS (SELECT 1 FROM latest_metrics f WHERE f.run_uuid = r.run_uuid AND f.key = ? AND f.is_nan = 0 AND f.value "+c.Op+" ?)", c.Key, c.Num)
 		case KindParam, KindTag:
 			table := "params"
 			if c.Kind == KindTag {
@@ -126,29 +104,29 @@ func runFilterSQL(sb *sqlBuilder, comps []Comparison) error {
 			}
 			switch c.Op {
 			case "IS NULL":
-				sb.add(" AND NOT EXISTS (SELECT 1 FROM "+table+" f WHERE f.run_uuid = r.run_uuid AND f.key = ?)", c.Key)
+				sb.Add(" AND NOT EXISTS (SELECT 1 FROM "+table+" f WHERE f.run_uuid = r.run_uuid AND f.key = ?)", c.Key)
 				continue
 			case "IS NOT NULL":
-				sb.add(" AND EXISTS (SELECT 1 FROM "+table+" f WHERE f.run_uuid = r.run_uuid AND f.key = ?)", c.Key)
+				sb.Add(" AND EXISTS (SELECT 1 FROM "+table+" f WHERE f.run_uuid = r.run_uuid AND f.key = ?)", c.Key)
 				continue
 			}
 			if err := checkString(c, c.Kind, stringOps); err != nil {
 				return err
 			}
-			sb.add(" AND EXISTS (SELECT 1 FROM "+table+" f WHERE f.run_uuid = r.run_uuid AND f.key = ? AND ", c.Key)
+			sb.Add(" AND EXISTS (SELECT 1 FROM "+table+" f WHERE f.run_uuid = r.run_uuid AND f.key = ? AND ", c.Key)
 			sb.strCmp("f.value", c)
-			sb.add(")")
+			sb.Add(")")
 		case KindAttribute:
 			if col, ok := runNumericAttrs[c.Key]; ok {
 				if err := checkNumber(c, "attribute"); err != nil {
 					return err
 				}
-				sb.add(" AND "+col+" "+c.Op+" ?", int64(c.Num))
+				sb.Add(" AND "+col+" "+c.Op+" ?", int64(c.Num))
 				continue
 			}
 			col, ok := runStringAttrs[c.Key]
 			if !ok {
-				return invalidf("Invalid attribute key '%s' specified. Valid keys are '%s'", c.Key, "['run_id', 'run_name', 'status', 'user_id', 'artifact_uri', 'start_time', 'end_time', 'created', 'Created', 'run name', 'Run name', 'Run Name']")
+				return storeerr.Invalidf("Invalid attribute key '%s' specified. Valid keys are '%s'", c.Key, "['run_id', 'run_name', 'status', 'user_id', 'artifact_uri', 'start_time', 'end_time', 'created', 'Created', 'run name', 'Run name', 'Run Name']")
 			}
 			ops := stringOps
 			if c.Key == "run_id" {
@@ -157,7 +135,7 @@ func runFilterSQL(sb *sqlBuilder, comps []Comparison) error {
 			if err := checkString(c, "attribute", ops); err != nil {
 				return err
 			}
-			sb.add(" AND ")
+			sb.Add(" AND ")
 			sb.strCmp(col, c)
 		case KindDataset:
 			ops := map[string]bool{"=": true, "!=": true, "LIKE": true, "ILIKE": true, "IN": true, "NOT IN": true}
@@ -166,15 +144,15 @@ func runFilterSQL(sb *sqlBuilder, comps []Comparison) error {
 			}
 			switch c.Key {
 			case "name", "digest":
-				sb.add(" AND EXISTS (SELECT 1 FROM run_datasets rd JOIN datasets d ON d.dataset_uuid = rd.dataset_uuid WHERE rd.run_uuid = r.run_uuid AND ")
+				sb.Add(" AND EXISTS (SELECT 1 FROM run_datasets rd JOIN datasets d ON d.dataset_uuid = rd.dataset_uuid WHERE rd.run_uuid = r.run_uuid AND ")
 				sb.strCmp("d."+c.Key, c)
-				sb.add(")")
+				sb.Add(")")
 			case "context":
-				sb.add(" AND EXISTS (SELECT 1 FROM run_dataset_tags t WHERE t.run_uuid = r.run_uuid AND t.key = 'mlflow.data.context' AND ")
+				sb.Add(" AND EXISTS (SELECT 1 FROM run_dataset_tags t WHERE t.run_uuid = r.run_uuid AND t.key = 'mlflow.data.context' AND ")
 				sb.strCmp("t.value", c)
-				sb.add(")")
+				sb.Add(")")
 			default:
-				return invalidf("Invalid dataset key '%s' specified. Valid keys are ['name', 'digest', 'context']", c.Key)
+				return storeerr.Invalidf("Invalid dataset key '%s' specified. Valid keys are ['name', 'digest', 'context']", c.Key)
 			}
 		}
 	}
@@ -197,7 +175,7 @@ func runOrderSQL(sb *sqlBuilder, orderBy []string) (string, error) {
 		}
 		id := o.Kind + "\x00" + o.Key
 		if seen[id] {
-			return "", invalidf("`order_by` contains duplicate fields: %v", orderBy)
+			return "", storeerr.Invalidf("`order_by` contains duplicate fields: %v", orderBy)
 		}
 		seen[id] = true
 		alias := fmt.Sprintf("o%d", i)
@@ -205,7 +183,7 @@ func runOrderSQL(sb *sqlBuilder, orderBy []string) (string, error) {
 		case KindAttribute:
 			col, ok := runOrderAttrs[o.Key]
 			if !ok {
-				return "", invalidf("Invalid order_by key '%s' specified. Valid keys are ['experiment_id', 'start_time', 'end_time', 'status', 'run_name', 'user_id', 'run_id', 'artifact_uri']", o.Key)
+				return "", storeerr.Invalidf("Invalid order_by key '%s' specified. Valid keys are ['experiment_id', 'start_time', 'end_time', 'status', 'run_name', 'user_id', 'run_id', 'artifact_uri']", o.Key)
 			}
 			if col == "r.start_time" {
 				startSeen = true
@@ -215,17 +193,17 @@ func runOrderSQL(sb *sqlBuilder, orderBy []string) (string, error) {
 			}
 			order = append(order, col+dir)
 		case KindMetric:
-			sb.add(" LEFT JOIN latest_metrics "+alias+" ON "+alias+".run_uuid = r.run_uuid AND "+alias+".key = ?", o.Key)
+			sb.Add(" LEFT JOIN latest_metrics "+alias+" ON "+alias+".run_uuid = r.run_uuid AND "+alias+".key = ?", o.Key)
 			order = append(order, "CASE WHEN "+alias+".is_nan = 1 THEN 1 WHEN "+alias+".value IS NULL THEN 2 ELSE 0 END", alias+".value"+dir)
 		case KindParam, KindTag:
 			table := "params"
 			if o.Kind == KindTag {
 				table = "tags"
 			}
-			sb.add(" LEFT JOIN "+table+" "+alias+" ON "+alias+".run_uuid = r.run_uuid AND "+alias+".key = ?", o.Key)
+			sb.Add(" LEFT JOIN "+table+" "+alias+" ON "+alias+".run_uuid = r.run_uuid AND "+alias+".key = ?", o.Key)
 			order = append(order, "CASE WHEN "+alias+".value IS NULL THEN 1 ELSE 0 END", alias+".value"+dir)
 		default:
-			return "", invalidf("Invalid identifier type '%s' in order_by clause '%s'", o.Kind, s)
+			return "", storeerr.Invalidf("Invalid identifier type '%s' in order_by clause '%s'", o.Kind, s)
 		}
 	}
 	if !startSeen {
@@ -240,7 +218,7 @@ func pageSize(n int) (int, error) {
 		return DefaultSearchResults, nil
 	}
 	if n < 0 || n > MaxSearchResults {
-		return 0, invalidf("Invalid value %d for parameter 'max_results' supplied. It must be at most %d, but got value %d", n, MaxSearchResults, n)
+		return 0, storeerr.Invalidf("Invalid value %d for parameter 'max_results' supplied. It must be at most %d, but got value %d", n, MaxSearchResults, n)
 	}
 	return n, nil
 }
@@ -282,19 +260,19 @@ func (s *Store) SearchRuns(ctx context.Context, in SearchRunsInput) ([]*Run, str
 		exps = append(exps, n)
 	}
 	sb := &sqlBuilder{dialect: s.db.Dialect}
-	sb.add(`SELECT r.run_uuid, r.name, r.experiment_id, r.user_id, r.status, r.start_time, r.end_time, r.artifact_uri, r.lifecycle_stage FROM runs r`)
+	sb.Add(`SELECT r.run_uuid, r.name, r.experiment_id, r.user_id, r.status, r.start_time, r.end_time, r.artifact_uri, r.lifecycle_stage FROM runs r`)
 	order, err := runOrderSQL(sb, in.OrderBy)
 	if err != nil {
 		return nil, "", err
 	}
 	stages := stagesFor(in.ViewType)
-	sb.add(" WHERE r.experiment_id IN ("+placeholders(len(exps))+")", exps...)
-	sb.add(" AND r.lifecycle_stage IN ("+placeholders(len(stages))+")", stages...)
+	sb.Add(" WHERE r.experiment_id IN ("+placeholders(len(exps))+")", exps...)
+	sb.Add(" AND r.lifecycle_stage IN ("+placeholders(len(stages))+")", stages...)
 	if err := runFilterSQL(sb, comps); err != nil {
 		return nil, "", err
 	}
-	sb.add(" ORDER BY "+order+" LIMIT ? OFFSET ?", limit+1, offset)
-	rows, err := s.db.QueryContext(ctx, s.q.r(sb.b.String()), sb.args...)
+	sb.Add(" ORDER BY "+order+" LIMIT ? OFFSET ?", limit+1, offset)
+	rows, err := s.db.QueryContext(ctx, s.q.r(sb.String()), sb.Args...)
 	if err != nil {
 		return nil, "", err
 	}
@@ -311,11 +289,7 @@ func (s *Store) SearchRuns(ctx context.Context, in SearchRunsInput) ([]*Run, str
 		return nil, "", err
 	}
 	_ = rows.Close()
-	next := ""
-	if len(runs) > limit {
-		runs = runs[:limit]
-		next = EncodePageToken(offset + limit)
-	}
+	runs, next := search.Page(runs, offset, limit)
 	if err := s.loadRunData(ctx, s.db, runs); err != nil {
 		return nil, "", err
 	}
@@ -346,9 +320,9 @@ func (s *Store) SearchExperiments(ctx context.Context, in SearchExperimentsInput
 		return nil, "", err
 	}
 	sb := &sqlBuilder{dialect: s.db.Dialect}
-	sb.add(`SELECT e.experiment_id, e.name, e.artifact_location, e.lifecycle_stage, e.creation_time, e.last_update_time FROM experiments e`)
+	sb.Add(`SELECT e.experiment_id, e.name, e.artifact_location, e.lifecycle_stage, e.creation_time, e.last_update_time FROM experiments e`)
 	stages := stagesFor(in.ViewType)
-	sb.add(" WHERE e.lifecycle_stage IN ("+placeholders(len(stages))+")", stages...)
+	sb.Add(" WHERE e.lifecycle_stage IN ("+placeholders(len(stages))+")", stages...)
 	for _, c := range comps {
 		switch c.Kind {
 		case KindAttribute:
@@ -357,25 +331,25 @@ func (s *Store) SearchExperiments(ctx context.Context, in SearchExperimentsInput
 				if err := checkString(c, "attribute", stringOps); err != nil {
 					return nil, "", err
 				}
-				sb.add(" AND ")
+				sb.Add(" AND ")
 				sb.strCmp("e.name", c)
 			case "creation_time", "last_update_time":
 				if err := checkNumber(c, "attribute"); err != nil {
 					return nil, "", err
 				}
-				sb.add(" AND e."+c.Key+" "+c.Op+" ?", int64(c.Num))
+				sb.Add(" AND e."+c.Key+" "+c.Op+" ?", int64(c.Num))
 			default:
-				return nil, "", invalidf("Invalid attribute key '%s' specified. Valid keys are '{'name', 'creation_time', 'last_update_time'}'", c.Key)
+				return nil, "", storeerr.Invalidf("Invalid attribute key '%s' specified. Valid keys are '{'name', 'creation_time', 'last_update_time'}'", c.Key)
 			}
 		case KindTag:
 			if err := checkString(c, "tag", stringOps); err != nil {
 				return nil, "", err
 			}
-			sb.add(" AND EXISTS (SELECT 1 FROM experiment_tags t WHERE t.experiment_id = e.experiment_id AND t.key = ? AND ", c.Key)
+			sb.Add(" AND EXISTS (SELECT 1 FROM experiment_tags t WHERE t.experiment_id = e.experiment_id AND t.key = ? AND ", c.Key)
 			sb.strCmp("t.value", c)
-			sb.add(")")
+			sb.Add(")")
 		default:
-			return nil, "", invalidf("Invalid entity type '%s'. Valid entity types are ['attribute', 'tag']", c.Kind)
+			return nil, "", storeerr.Invalidf("Invalid entity type '%s'. Valid entity types are ['attribute', 'tag']", c.Kind)
 		}
 	}
 	var order []string
@@ -386,7 +360,7 @@ func (s *Store) SearchExperiments(ctx context.Context, in SearchExperimentsInput
 			return nil, "", err
 		}
 		if o.Kind != KindAttribute {
-			return nil, "", invalidf("Invalid order_by entity type '%s'. Only attributes can be used to order experiments.", o.Kind)
+			return nil, "", storeerr.Invalidf("Invalid order_by entity type '%s'. Only attributes can be used to order experiments.", o.Kind)
 		}
 		dir := " ASC"
 		if !o.Asc {
@@ -397,15 +371,15 @@ func (s *Store) SearchExperiments(ctx context.Context, in SearchExperimentsInput
 			order = append(order, "e."+o.Key+dir)
 			seenCreation = seenCreation || o.Key == "creation_time"
 		default:
-			return nil, "", invalidf("Invalid attribute key '%s' specified. Valid keys are '{'name', 'experiment_id', 'creation_time', 'last_update_time'}'", o.Key)
+			return nil, "", storeerr.Invalidf("Invalid attribute key '%s' specified. Valid keys are '{'name', 'experiment_id', 'creation_time', 'last_update_time'}'", o.Key)
 		}
 	}
 	if !seenCreation {
 		order = append(order, "e.creation_time DESC")
 	}
 	order = append(order, "e.experiment_id ASC")
-	sb.add(" ORDER BY "+strings.Join(order, ", ")+" LIMIT ? OFFSET ?", limit+1, offset)
-	rows, err := s.db.QueryContext(ctx, s.q.r(sb.b.String()), sb.args...)
+	sb.Add(" ORDER BY "+strings.Join(order, ", ")+" LIMIT ? OFFSET ?", limit+1, offset)
+	rows, err := s.db.QueryContext(ctx, s.q.r(sb.String()), sb.Args...)
 	if err != nil {
 		return nil, "", err
 	}
@@ -422,11 +396,7 @@ func (s *Store) SearchExperiments(ctx context.Context, in SearchExperimentsInput
 		return nil, "", err
 	}
 	_ = rows.Close()
-	next := ""
-	if len(exps) > limit {
-		exps = exps[:limit]
-		next = EncodePageToken(offset + limit)
-	}
+	exps, next := search.Page(exps, offset, limit)
 	return exps, next, s.loadExperimentTags(ctx, s.db, exps)
 }
 

@@ -2,18 +2,14 @@ package store
 
 import (
 	"context"
-	"crypto/rand"
 	"database/sql"
-	"encoding/base64"
-	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"math/big"
 	"strings"
 	"time"
 
 	"github.com/mlgate/mlgate/internal/db"
+	"github.com/mlgate/mlgate/internal/search"
 )
 
 // Options configure a Store.
@@ -83,81 +79,11 @@ func AppendPath(root, seg string) string {
 	return root + "/" + seg
 }
 
-// newUUIDHex returns uuid4().hex: 32 lowercase hex digits.
-func newUUIDHex() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	return hex.EncodeToString(b[:])
-}
-
-var (
-	adjectives = []string{"able", "bold", "brave", "bright", "calm", "clever", "crisp", "dapper", "eager", "fair",
-		"fun", "gentle", "glad", "grand", "happy", "honest", "jolly", "kind", "lively", "loud", "lucky", "merry",
-		"nimble", "polite", "proud", "quick", "quiet", "rare", "shy", "silent", "smiling", "sneaky", "stately",
-		"sunny", "swift", "tasteful", "thundering", "upbeat", "useful", "valuable", "vaunted", "wise", "witty"}
-	nouns = []string{"ant", "ape", "asp", "bass", "bat", "bear", "bee", "bird", "boar", "bug", "calf", "carp", "cat",
-		"colt", "conch", "cow", "crab", "crane", "deer", "doe", "dog", "dove", "duck", "eel", "elk", "fawn", "finch",
-		"fish", "flea", "fly", "foal", "fowl", "fox", "frog", "gnat", "goat", "grouse", "gull", "hare", "hawk", "hen",
-		"hog", "hound", "jay", "kit", "koi", "lamb", "lark", "loon", "lynx", "mare", "mink", "mole", "moth", "mouse",
-		"mule", "newt", "owl", "ox", "panda", "perch", "pig", "pug", "ram", "rat", "ray", "roo", "seal", "shark",
-		"shrew", "skink", "slug", "snail", "snake", "squid", "stag", "stork", "swan", "toad", "trout", "wasp",
-		"whale", "wolf", "worm", "wren", "yak", "zebra"}
-)
-
-func pick(words []string) string {
-	n, err := rand.Int(rand.Reader, big.NewInt(int64(len(words))))
-	if err != nil {
-		return words[0]
-	}
-	return words[n.Int64()]
-}
-
-// GenerateRunName returns a random "<adjective>-<noun>-<3 digits>" name.
-func GenerateRunName() string {
-	n, _ := rand.Int(rand.Reader, big.NewInt(1000))
-	return fmt.Sprintf("%s-%s-%03d", pick(adjectives), pick(nouns), n.Int64())
-}
-
-type pageToken struct {
-	Offset int `json:"offset"`
-}
-
-// EncodePageToken returns the opaque token for an offset.
-func EncodePageToken(offset int) string {
-	b, _ := json.Marshal(pageToken{Offset: offset})
-	return base64.StdEncoding.EncodeToString(b)
-}
-
-// DecodePageToken parses a token made by EncodePageToken ("" = 0).
-func DecodePageToken(tok string) (int, error) {
-	if tok == "" {
-		return 0, nil
-	}
-	b, err := base64.StdEncoding.DecodeString(tok)
-	if err != nil {
-		b, err = base64.URLEncoding.DecodeString(tok)
-	}
-	var p pageToken
-	if err == nil {
-		err = json.Unmarshal(b, &p)
-	}
-	if err != nil || p.Offset < 0 {
-		return 0, invalidf("Invalid page token, could not base64-decode or parse offset: %q", tok)
-	}
-	return p.Offset, nil
-}
-
 // isNoRows reports sql.ErrNoRows.
 func isNoRows(err error) bool { return errors.Is(err, sql.ErrNoRows) }
 
-func placeholders(n int) string {
-	if n <= 0 {
-		return ""
-	}
-	return strings.Repeat("?,", n-1) + "?"
-}
+// placeholders returns n comma-separated "?".
+var placeholders = search.Placeholders
 
 func boolInt(b bool) int {
 	if b {

@@ -7,6 +7,8 @@ import (
 	"regexp"
 	"strconv"
 	"unicode/utf8"
+
+	"github.com/mlgate/mlgate/internal/storeerr"
 )
 
 // Validation limits (mlflow/utils/validation.py).
@@ -41,16 +43,16 @@ const badChars = "Names may only contain alphanumerics, underscores (_), dashes 
 // the message ("key", "name", "metrics[0].key"…).
 func ValidateKey(what, key string) error {
 	if key == "" {
-		return invalidf("Missing value for required parameter '%s'. See the API docs for more information about request parameters.", what)
+		return storeerr.Invalidf("Missing value for required parameter '%s'. See the API docs for more information about request parameters.", what)
 	}
 	if !keyRE.MatchString(key) {
-		return invalidf("Invalid value %q for parameter '%s' supplied: %s", key, what, badChars)
+		return storeerr.Invalidf("Invalid value %q for parameter '%s' supplied: %s", key, what, badChars)
 	}
 	if n := path.Clean(key); n != key || n == "." || len(n) >= 2 && n[:2] == ".." || n[0] == '/' {
-		return invalidf("Invalid value %q for parameter '%s' supplied: Names may be treated as files in certain cases, and must not resolve to other names when treated as such. This name would resolve to %q", key, what, path.Clean(key))
+		return storeerr.Invalidf("Invalid value %q for parameter '%s' supplied: Names may be treated as files in certain cases, and must not resolve to other names when treated as such. This name would resolve to %q", key, what, path.Clean(key))
 	}
 	if utf8.RuneCountInString(key) > MaxEntityKeyLength {
-		return invalidf("'%s' exceeds the maximum length of %d characters", what, MaxEntityKeyLength)
+		return storeerr.Invalidf("'%s' exceeds the maximum length of %d characters", what, MaxEntityKeyLength)
 	}
 	return nil
 }
@@ -68,10 +70,10 @@ func truncate(s string, n int) string {
 // ValidateRunID checks the run id pattern.
 func ValidateRunID(id string) error {
 	if id == "" {
-		return invalidf("Missing value for required parameter 'run_id'. See the API docs for more information about request parameters.")
+		return storeerr.Invalidf("Missing value for required parameter 'run_id'. See the API docs for more information about request parameters.")
 	}
 	if !runIDRE.MatchString(id) {
-		return invalidf("Invalid value %q for parameter 'run_id' supplied.", id)
+		return storeerr.Invalidf("Invalid value %q for parameter 'run_id' supplied.", id)
 	}
 	return nil
 }
@@ -79,14 +81,14 @@ func ValidateRunID(id string) error {
 // parseExperimentID turns an experiment id string into its integer key.
 func parseExperimentID(id string) (int64, error) {
 	if id == "" {
-		return 0, invalidf("Missing value for required parameter 'experiment_id'. See the API docs for more information about request parameters.")
+		return 0, storeerr.Invalidf("Missing value for required parameter 'experiment_id'. See the API docs for more information about request parameters.")
 	}
 	if !experimentIDRE.MatchString(id) {
-		return 0, invalidf("Invalid experiment ID: '%s'", id)
+		return 0, storeerr.Invalidf("Invalid experiment ID: '%s'", id)
 	}
 	n, err := strconv.ParseInt(id, 10, 64)
 	if err != nil {
-		return 0, invalidf("Invalid experiment ID '%s'. Experiment ID must be a valid integer.", id)
+		return 0, storeerr.Invalidf("Invalid experiment ID '%s'. Experiment ID must be a valid integer.", id)
 	}
 	return n, nil
 }
@@ -96,7 +98,7 @@ func validateMetric(m Metric, what string) error {
 		return err
 	}
 	if m.Timestamp < 0 {
-		return invalidf("Invalid value %d for parameter '%stimestamp' supplied: metric '%s' (value=%v). Timestamp must be a nonnegative long (64-bit integer)", m.Timestamp, what, m.Key, m.Value)
+		return storeerr.Invalidf("Invalid value %d for parameter '%stimestamp' supplied: metric '%s' (value=%v). Timestamp must be a nonnegative long (64-bit integer)", m.Timestamp, what, m.Key, m.Value)
 	}
 	return nil
 }
@@ -125,7 +127,7 @@ func metricValue(v float64, isNaN bool) float64 {
 func validateBatch(metrics, params, tags int) error {
 	check := func(name string, limit, n int) error {
 		if n > limit {
-			return invalidf("A batch logging request can contain at most %d %s. Got %d %s. Please split up %s across multiple requests and try again.", limit, name, n, name, name)
+			return storeerr.Invalidf("A batch logging request can contain at most %d %s. Got %d %s. Please split up %s across multiple requests and try again.", limit, name, n, name, name)
 		}
 		return nil
 	}
@@ -139,14 +141,14 @@ func validateBatch(metrics, params, tags int) error {
 		return err
 	}
 	if total := metrics + params + tags; total > MaxEntitiesPerBatch {
-		return invalidf("A batch logging request can contain at most %d total metrics, params, and tags. Got %d. Please split up across multiple requests and try again.", MaxEntitiesPerBatch, total)
+		return storeerr.Invalidf("A batch logging request can contain at most %d total metrics, params, and tags. Got %d. Please split up across multiple requests and try again.", MaxEntitiesPerBatch, total)
 	}
 	return nil
 }
 
 func validateLength(what string, limit int, s string) error {
 	if utf8.RuneCountInString(s) > limit {
-		return invalidf("'%s' exceeds the maximum length of %d characters", what, limit)
+		return storeerr.Invalidf("'%s' exceeds the maximum length of %d characters", what, limit)
 	}
 	return nil
 }
@@ -154,10 +156,10 @@ func validateLength(what string, limit int, s string) error {
 func validateDataset(i int, d DatasetInput) error {
 	w := fmt.Sprintf("datasets[%d].dataset.", i)
 	if d.Dataset.Name == "" {
-		return invalidf("Missing value for required parameter '%sname'. See the API docs for more information about request parameters.", w)
+		return storeerr.Invalidf("Missing value for required parameter '%sname'. See the API docs for more information about request parameters.", w)
 	}
 	if d.Dataset.Digest == "" {
-		return invalidf("Missing value for required parameter '%sdigest'. See the API docs for more information about request parameters.", w)
+		return storeerr.Invalidf("Missing value for required parameter '%sdigest'. See the API docs for more information about request parameters.", w)
 	}
 	for _, c := range []struct {
 		what  string

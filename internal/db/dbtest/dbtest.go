@@ -99,6 +99,12 @@ func AtOnce(n int, fn func(i int) error) []error {
 	return errs
 }
 
+// OnReplicas runs fn(i, replica) for i in [0, n) at once (AtOnce),
+// alternating the replicas.
+func OnReplicas[S any](rs []S, n int, fn func(i int, s S) error) []error {
+	return AtOnce(n, func(i int) error { return fn(i, rs[i%len(rs)]) })
+}
+
 // Replicas opens n handles (separate connection pools, as separate
 // processes have) on one fresh, empty database of backend b and opens a
 // store on each with open, all at once, as replicas of `mlgate server`

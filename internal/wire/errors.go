@@ -1,0 +1,62 @@
+package wire
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/mlgate/mlgate/internal/apierr"
+)
+
+// apiHint ends MLflow's messages about request parameters.
+const apiHint = " See the API docs for more information about request parameters."
+
+// FieldError is a request parameter whose value does not fit it. It
+// renders MLflow's message, naming the parameter as the client sent it and
+// the JSON type of the value (never a Go type or field name):
+//
+//	Invalid value 123 for parameter 'name' supplied. Hint: Value was of type 'int'. See the API docs for more information about request parameters.
+type FieldError struct {
+	Param string
+	// Value is the value as sent: JSON text, or a query string value
+	// (which reads as a JSON string).
+	Value []byte
+}
+
+// Error implements error.
+func (e *FieldError) Error() string {
+	return fmt.Sprintf("Invalid value %s for parameter '%s' supplied. Hint: Value was of type '%s'.%s",
+		e.Value, e.Param, typeName(e.Value), apiHint)
+}
+
+// ErrorCode is INVALID_PARAMETER_VALUE (apierr.Coder).
+func (e *FieldError) ErrorCode() string { return string(apierr.InvalidParameterValue) }
+
+// typeName is the Python type name MLflow reports for a JSON value.
+func typeName(raw []byte) string {
+	switch t := strings.TrimSpace(string(raw)); {
+	case t == "true" || t == "false":
+		return "bool"
+	case strings.HasPrefix(t, "["):
+		return "list"
+	case strings.HasPrefix(t, "{"):
+		return "dict"
+	case strings.HasPrefix(t, "\""):
+		return "str"
+	case t == "null":
+		return "NoneType"
+	case strings.ContainsAny(t, ".eE"):
+		return "float"
+	default:
+		return "int"
+	}
+}
+
+// Invalid returns an INVALID_PARAMETER_VALUE error with a formatted message.
+func Invalid(format string, args ...any) error {
+	return apierr.New(apierr.InvalidParameterValue, format, args...)
+}
+
+// Missing is MLflow's error for an absent required parameter.
+func Missing(name string) error {
+	return Invalid("Missing value for required parameter '%s'.%s", name, apiHint)
+}

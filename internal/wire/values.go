@@ -1,0 +1,119 @@
+package wire
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+)
+
+// Int64 is an int64 that accepts a JSON number or a decimal string, as
+// MLflow's int64 fields do.
+type Int64 struct {
+	V   int64
+	Set bool
+}
+
+// UnmarshalJSON implements json.Unmarshaler.
+func (i *Int64) UnmarshalJSON(b []byte) error {
+	s := string(bytes.TrimSpace(b))
+	if s == "null" {
+		return nil
+	}
+	if len(s) > 0 && s[0] == '"' {
+		if err := json.Unmarshal(b, &s); err != nil {
+			return err
+		}
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil {
+		f, ferr := strconv.ParseFloat(s, 64)
+		if ferr != nil || f != math.Trunc(f) || math.Abs(f) > 1<<62 {
+			return fmt.Errorf("expected an integer, got %s", s)
+		}
+		n = int64(f)
+	}
+	i.V, i.Set = n, true
+	return nil
+}
+
+// Float is a float64 that accepts a JSON number, a numeric string or
+// "NaN", "Infinity", "-Infinity".
+type Float struct {
+	V   float64
+	Set bool
+}
+
+// UnmarshalJSON implements json.Unmarshaler.
+func (f *Float) UnmarshalJSON(b []byte) error {
+	s := string(bytes.TrimSpace(b))
+	switch s {
+	case "null":
+		return nil
+	case "true", "false":
+		return fmt.Errorf("expected a number, got %s", s)
+	}
+	if len(s) > 0 && s[0] == '"' {
+		if err := json.Unmarshal(b, &s); err != nil {
+			return err
+		}
+	}
+	var v float64
+	switch strings.ToLower(s) {
+	case "nan":
+		v = math.NaN()
+	case "infinity", "inf", "+infinity":
+		v = math.Inf(1)
+	case "-infinity", "-inf":
+		v = math.Inf(-1)
+	default:
+		var err error
+		if v, err = strconv.ParseFloat(s, 64); err != nil {
+			return fmt.Errorf("expected a number, got %s", s)
+		}
+	}
+	f.V, f.Set = v, true
+	return nil
+}
+
+// Double is a float64 written as MLflow writes doubles: "NaN",
+// "Infinity" and "-Infinity" as strings.
+type Double float64
+
+// MarshalJSON implements json.Marshaler.
+func (f Double) MarshalJSON() ([]byte, error) {
+	v := float64(f)
+	switch {
+	case math.IsNaN(v):
+		return []byte(`"NaN"`), nil
+	case math.IsInf(v, 1):
+		return []byte(`"Infinity"`), nil
+	case math.IsInf(v, -1):
+		return []byte(`"-Infinity"`), nil
+	}
+	return json.Marshal(v)
+}
+
+// Bool accepts a JSON bool or "true"/"false" (any case), 1 or 0.
+type Bool struct {
+	V   bool
+	Set bool
+}
+
+// UnmarshalJSON implements json.Unmarshaler.
+func (v *Bool) UnmarshalJSON(b []byte) error {
+	s := strings.ToLower(strings.Trim(string(bytes.TrimSpace(b)), `"`))
+	switch s {
+	case "null":
+		return nil
+	case "true", "1":
+		v.V, v.Set = true, true
+	case "false", "0":
+		v.V, v.Set = false, true
+	default:
+		return fmt.Errorf("expected a boolean, got %s", s)
+	}
+	return nil
+}
