@@ -43,9 +43,10 @@ venv: ## create the pinned Python venv for interop tests (cached by requirements
 	@scripts/venv.sh interop/requirements.txt
 
 .PHONY: deps
-deps: onnxruntime ## install everything the tests need (ONNX Runtime, locale, venv, PostgreSQL)
+deps: onnxruntime ## install everything the tests need (ONNX Runtime, locale, venv, Azurite, PostgreSQL)
 	scripts/locale.sh
 	scripts/venv.sh interop/requirements.txt >/dev/null
+	scripts/azurite.sh >/dev/null
 
 .PHONY: run
 run: build onnxruntime ## run the main job: embedded tracking+registry server with an example model served on 127.0.0.1:5001
@@ -67,10 +68,10 @@ vet: ## go vet, a cgo-off build and go mod tidy check
 	go mod tidy -diff
 
 .PHONY: gotest
-gotest: deps image ## go test -race with the integration tests (real ONNX Runtime, PostgreSQL, Python, runc)
-	venv=$$(scripts/venv.sh interop/requirements.txt); \
+gotest: deps image ## go test -race with the integration tests (real ONNX Runtime, PostgreSQL, Python, runc, Azurite)
+	venv=$$(scripts/venv.sh interop/requirements.txt); azurite=$$(scripts/azurite.sh); \
 	dsn=$$(scripts/postgres.sh start $(PG_DIR)); trap 'scripts/postgres.sh stop $(PG_DIR)' EXIT; \
-	export MLGATE_TEST_PYTHON=$$venv/bin/python MLGATE_TEST_POSTGRES_DSN=$$dsn MLGATE_TEST_BASE_IMAGE=$(IMAGE_DIR); \
+	export MLGATE_TEST_PYTHON=$$venv/bin/python MLGATE_TEST_POSTGRES_DSN=$$dsn MLGATE_TEST_BASE_IMAGE=$(IMAGE_DIR) MLGATE_TEST_AZURITE=$$azurite; \
 	go test -race -tags integration -count=1 -timeout 20m ./...; \
 	go test -tags integration -count=1 -timeout 10m -run '^TestBuildDockerPython' ./internal/app/
 

@@ -66,7 +66,8 @@ func FuzzParseSchema(f *testing.F) {
 
 func FuzzParseURI(f *testing.F) {
 	for _, s := range []string{"models:/iris/3/sub", "models:/iris@champ", "models:/m-abc", "runs:/r/model",
-		"file:///tmp/x", "mlflow-artifacts://h:5000/a", "s3://b/k", "https://h/p", "./rel", "models:/a/Staging"} {
+		"file:///tmp/x", "mlflow-artifacts://h:5000/a", "s3://b/k", "https://h/p", "./rel", "models:/a/Staging",
+		"gs://b/k", "wasbs://c@a.blob.core.windows.net/p", "abfss://f@a.dfs.core.windows.net/p"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {

@@ -29,6 +29,12 @@ const (
 	KindMLflowArtifacts Kind = "mlflow-artifacts"
 	// KindS3 is s3://<bucket>/<key>.
 	KindS3 Kind = "s3"
+	// KindGCS is gs://<bucket>/<key> (Google Cloud Storage).
+	KindGCS Kind = "gs"
+	// KindAzure is wasbs://<container>@<account>.blob.core.windows.net/<path>
+	// or abfss://<filesystem>@<account>.dfs.core.windows.net/<path> (Azure
+	// Blob Storage, Data Lake Storage Gen2); Host is <container>@<account>....
+	KindAzure Kind = "azure"
 	// KindHTTP is an http:// or https:// URL.
 	KindHTTP Kind = "http"
 )
@@ -90,9 +96,11 @@ const (
 	runsForm   = "'runs:/<run_id>/<path>'"
 	artsForm   = "'mlflow-artifacts:/<path>' or 'mlflow-artifacts://<host>/<path>'"
 	s3Form     = "'s3://<bucket>/<key>'"
+	gsForm     = "'gs://<bucket>/<key>'"
+	azureForm  = "'wasbs://<container>@<account>.blob.core.windows.net/<path>' or 'abfss://<filesystem>@<account>.dfs.core.windows.net/<path>'"
 	httpForm   = "'http(s)://<host>/<path>'"
 	fileForm   = "'file:///<absolute path>' or a plain path"
-	anyURIForm = "a models:/, runs:/, file:, mlflow-artifacts:, s3:// or http(s):// URI, or a local path"
+	anyURIForm = "a models:/, runs:/, file:, mlflow-artifacts:, s3://, gs://, wasbs://, abfss:// or http(s):// URI, or a local path"
 )
 
 // splitScheme returns the scheme (lower case) and the rest, or "" when s
@@ -185,6 +193,20 @@ func ParseURI(s string) (URI, error) {
 			return bad("missing bucket", s3Form)
 		}
 		u.Kind, u.Host, u.Path = KindS3, host, strings.TrimPrefix(path, "/")
+		return u, nil
+	case "gs":
+		host, path, hasHost := splitAuthority(rest)
+		if !hasHost || host == "" {
+			return bad("missing bucket", gsForm)
+		}
+		u.Kind, u.Host, u.Path = KindGCS, host, strings.TrimPrefix(path, "/")
+		return u, nil
+	case "wasbs", "abfss":
+		host, path, hasHost := splitAuthority(rest)
+		if c, acct, ok := strings.Cut(host, "@"); !hasHost || !ok || c == "" || !strings.Contains(acct, ".") {
+			return bad("missing container or account", azureForm)
+		}
+		u.Kind, u.Host, u.Path = KindAzure, host, strings.TrimPrefix(path, "/")
 		return u, nil
 	case "http", "https":
 		pu, err := url.Parse(s)

@@ -38,6 +38,9 @@ func TestParseURI(t *testing.T) {
 		{"mlflow-artifacts://127.0.0.1:5000/1/abc", URI{Scheme: "mlflow-artifacts", Kind: KindMLflowArtifacts, Host: "127.0.0.1:5000", Path: "1/abc"}},
 		{"s3://bucket/path/to/model", URI{Scheme: "s3", Kind: KindS3, Host: "bucket", Path: "path/to/model"}},
 		{"s3://bucket", URI{Scheme: "s3", Kind: KindS3, Host: "bucket"}},
+		{"gs://bucket/path/to/model", URI{Scheme: "gs", Kind: KindGCS, Host: "bucket", Path: "path/to/model"}},
+		{"wasbs://ctr@acct.blob.core.windows.net/m", URI{Scheme: "wasbs", Kind: KindAzure, Host: "ctr@acct.blob.core.windows.net", Path: "m"}},
+		{"abfss://fs@acct.dfs.core.windows.net/m", URI{Scheme: "abfss", Kind: KindAzure, Host: "fs@acct.dfs.core.windows.net", Path: "m"}},
 		{"https://example.com/m/model.tar.gz", URI{Scheme: "https", Kind: KindHTTP, Host: "example.com", Path: "m/model.tar.gz"}},
 		{"http://127.0.0.1:8080/x", URI{Scheme: "http", Kind: KindHTTP, Host: "127.0.0.1:8080", Path: "x"}},
 	}
@@ -56,21 +59,23 @@ func TestParseURI(t *testing.T) {
 
 func TestParseURIErrors(t *testing.T) {
 	cases := map[string]string{
-		"":                    "empty URI",
-		"models:/":            "models:/<name>/<version>",
-		"models:":             "missing model name",
-		"models:/ /1":         "empty model name",
-		"models:/iris@":       "alias",
-		"models:/@champion":   "alias",
-		"models:/iris/ /x":    "empty version",
-		"runs:/":              "'runs:/<run_id>/<path>'",
-		"runs:":               "missing run id",
-		"s3:/bucket/key":      "missing bucket",
-		"https:///x":          "host",
-		"gs://b/k":            `unsupported scheme "gs"`,
-		"file://remote/x":     "not local",
-		"mlflow-artifacts://": "empty host",
-		"models:/a\n/1":       "control character",
+		"":                                     "empty URI",
+		"models:/":                             "models:/<name>/<version>",
+		"models:":                              "missing model name",
+		"models:/ /1":                          "empty model name",
+		"models:/iris@":                        "alias",
+		"models:/@champion":                    "alias",
+		"models:/iris/ /x":                     "empty version",
+		"runs:/":                               "'runs:/<run_id>/<path>'",
+		"runs:":                                "missing run id",
+		"s3:/bucket/key":                       "missing bucket",
+		"https:///x":                           "host",
+		"ftp://b/k":                            `unsupported scheme "ftp"`,
+		"gs:///k":                              "missing bucket",
+		"wasbs://acct.blob.core.windows.net/k": "missing container",
+		"file://remote/x":                      "not local",
+		"mlflow-artifacts://":                  "empty host",
+		"models:/a\n/1":                        "control character",
 	}
 	for in, want := range cases {
 		_, err := ParseURI(in)
