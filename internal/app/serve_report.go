@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"math"
 	"os"
 	"path/filepath"
@@ -14,6 +15,8 @@ import (
 	"time"
 
 	"github.com/mlgate/mlgate/internal/version"
+	"github.com/mlgate/mlgate/pkgformat"
+	"github.com/mlgate/mlgate/rollout"
 	"github.com/mlgate/mlgate/serve"
 	"github.com/mlgate/mlgate/tracking"
 )
@@ -84,6 +87,14 @@ func startServingRun(ctx context.Context, o ServeOptions, srv *serve.Server, add
 		{Key: "max_queue", Value: strconv.Itoa(o.MaxQueue)}, {Key: "max_batch_size", Value: strconv.Itoa(o.MaxBatchSize)},
 		{Key: "max_batch_delay", Value: o.MaxBatchDelay.String()}, {Key: "workers", Value: strconv.Itoa(o.Workers)},
 		{Key: "watch_interval", Value: o.WatchInterval.String()},
+	}
+	if o.FollowRollout {
+		u, _ := pkgformat.ParseURI(o.ModelURI) // validated
+		if err := c.SetTag(ctx, id, rollout.RunModelTag, u.Name); err != nil {
+			_ = c.Close(ctx)
+			return nil, err
+		}
+		params = append(params, tracking.Param{Key: "follow_rollout", Value: "true"})
 	}
 	if o.CanaryURI != "" {
 		params = append(params, tracking.Param{Key: "canary_uri", Value: o.CanaryURI},
@@ -181,8 +192,10 @@ func (r *servingRun) tick(ctx context.Context) error {
 		return err
 	}
 	now := time.Now()
-	ms := intervalMetrics(st.Sub(r.prev), now.Sub(r.last))
+	d := st.Sub(r.prev)
+	ms := intervalMetrics(d, now.Sub(r.last))
 	ms["requests_total"] = float64(st.Requests - r.first.Requests)
+	maps.Copy(ms, versionMetrics(d))
 	metrics := make([]tracking.Metric, 0, len(ms))
 	for k, v := range ms {
 		metrics = append(metrics, tracking.Metric{Key: k, Value: tracking.Float(v),
@@ -225,6 +238,36 @@ func intervalMetrics(d serve.Stats, period time.Duration) map[string]float64 {
 	}
 	if d.Batches > 0 {
 		m["rows_per_call"] = d.Rows / float64(d.Batches)
+	}
+	return m
+}
+
+// versionMetrics are the per-version metrics of one interval (see package
+// rollout): for each version that answered requests, its counts and
+// latency; for each that shadow traffic was mirrored to, the mirrors. A
+// version that did neither logs nothing.
+func versionMetrics(d serve.Stats) map[string]float64 {
+	m := map[string]float64{}
+	for v, vs := range d.Versions {
+		if v == "" {
+			continue
+		}
+		if vs.Requests > 0 {
+			m[rollout.MetricRequests(v)] = float64(vs.Requests)
+			m[rollout.MetricErrors4xx(v)] = float64(vs.ClientErrors)
+			m[rollout.MetricErrors5xx(v)] = float64(vs.ServerErrors)
+			if p := vs.LatencyQuantile(0.5); !math.IsNaN(p) {
+				m[rollout.MetricLatencyP50(v)] = p * 1000
+			}
+			if p := vs.LatencyQuantile(0.99); !math.IsNaN(p) {
+				m[rollout.MetricLatencyP99(v)] = p * 1000
+			}
+		}
+		if vs.ShadowRequests > 0 || vs.ShadowDropped > 0 {
+			m[rollout.MetricShadowRequests(v)] = float64(vs.ShadowRequests)
+			m[rollout.MetricShadowDisagreements(v)] = float64(vs.ShadowDisagreements)
+			m[rollout.MetricShadowDropped(v)] = float64(vs.ShadowDropped)
+		}
 	}
 	return m
 }
