@@ -131,6 +131,12 @@ func TestServeFollowsRollout(t *testing.T) {
 	addr := "127.0.0.1:" + strconv.Itoa(port)
 	waitHealthy(t, addr, done)
 	runID := waitRun(t, c, "serving")
+	// the run counts from its first snapshot: score once it logged a step
+	for deadline := time.Now().Add(10 * time.Second); len(metricHistory(t, c, runID, "requests")) == 0; time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the serving run logged no interval")
+		}
+	}
 
 	answered := map[string]int{} // by version over the whole test
 	bodies := map[string]string{}
