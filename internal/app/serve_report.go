@@ -39,6 +39,10 @@ type servingRun struct {
 	start   time.Time
 	last    time.Time
 	step    int64
+	// pending is a step whose logging failed: sent again, unchanged,
+	// before the next one (the server keeps one copy of a metric logged
+	// twice with the same step, timestamp and value).
+	pending []tracking.Metric
 	stop    chan struct{}
 	stopped chan struct{}
 }
@@ -182,11 +186,21 @@ func (r *servingRun) loop(base context.Context) {
 	}
 }
 
-// tick logs the figures since the last successful tick as one step; a
-// failed one is folded into the next.
+// tick logs the figures since the last step as the next step. A step
+// that fails is sent again as it is at the next tick, alone (never folded
+// into the next step, which would count its requests twice when the
+// server stored it after all); the figures of the ticks until it gets
+// through are folded into the step after it.
 func (r *servingRun) tick(ctx context.Context) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if r.pending != nil {
+		if err := r.c.LogBatch(ctx, r.runID, r.pending, nil, nil); err != nil {
+			return err
+		}
+		r.pending = nil
+		return nil
+	}
 	st, err := r.srv.Stats()
 	if err != nil {
 		return err
@@ -201,12 +215,24 @@ func (r *servingRun) tick(ctx context.Context) error {
 		metrics = append(metrics, tracking.Metric{Key: k, Value: tracking.Float(v),
 			Timestamp: tracking.Int64(now.UnixMilli()), Step: tracking.Int64(r.step)})
 	}
-	if err := r.c.LogBatch(ctx, r.runID, metrics, nil, nil); err != nil {
-		return err
-	}
 	r.prev, r.last = st, now
 	r.step++
+	if err := r.c.LogBatch(ctx, r.runID, metrics, nil, nil); err != nil {
+		r.pending = metrics
+		return err
+	}
 	return nil
+}
+
+// flush logs a pending step, then the last interval.
+func (r *servingRun) flush(ctx context.Context) error {
+	r.mu.Lock()
+	pending := r.pending != nil
+	r.mu.Unlock()
+	if err := r.tick(ctx); err != nil || !pending {
+		return err
+	}
+	return r.tick(ctx)
 }
 
 // intervalMetrics are the metrics of one interval; latency and mean times
@@ -292,7 +318,7 @@ func (r *servingRun) finish(ctx context.Context, o ServeOptions, serveErr error)
 	close(r.stop)
 	<-r.stopped
 	defer func() { _ = r.c.Close(ctx) }()
-	errs := []error{r.tick(ctx)}
+	errs := []error{r.flush(ctx)}
 	r.mu.Lock()
 	all, err := r.srv.Stats()
 	r.mu.Unlock()

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/mlgate/mlgate/registry"
+	"github.com/mlgate/mlgate/rest/resttest"
 	"github.com/mlgate/mlgate/rollout"
 	"github.com/mlgate/mlgate/serve"
 	"github.com/mlgate/mlgate/tracking"
@@ -80,8 +81,26 @@ func scoreAs(addr, key string) (string, string, error) {
 // and goes back to the alias when the rollout ends: the candidate removed
 // when aborted, taken over as it is loaded when promoted.
 func TestServeFollowsRollout(t *testing.T) {
-	ctx := context.Background()
 	_, url, _ := startServer(t, nil)
+	followRollout(t, url)
+}
+
+// The same against a real `mlflow server`: the rollout lives in plain
+// MLflow registered-model tags.
+func TestServeFollowsRolloutOnMLflow(t *testing.T) {
+	m, err := resttest.StartMLflow(resttest.Python(t), t.TempDir(), resttest.FreePort(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(m.Stop)
+	followRollout(t, m.URL)
+}
+
+// followRollout registers two versions of the linear model on the
+// tracking server at url, serves models:/lin@champion with
+// --follow-rollout and drives it through rollouts with the tag.
+func followRollout(t *testing.T, url string) {
+	ctx := context.Background()
 	discard := slog.New(slog.DiscardHandler)
 	c, err := tracking.NewClient(tracking.Config{TrackingURI: url, Logger: discard})
 	if err != nil {
