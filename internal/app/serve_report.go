@@ -33,12 +33,12 @@ type servingRun struct {
 	interval time.Duration
 	mlmodel  []byte
 
-	mu      sync.Mutex // guards what follows: ticks and finish
-	first   serve.Stats
-	prev    serve.Stats
-	start   time.Time
-	last    time.Time
-	step    int64
+	mu    sync.Mutex // guards what follows: ticks and finish
+	first serve.Stats
+	prev  serve.Stats
+	start time.Time
+	last  time.Time
+	step  int64
 	// pending is a step whose logging failed: sent again, unchanged,
 	// before the next one (the server keeps one copy of a metric logged
 	// twice with the same step, timestamp and value).
