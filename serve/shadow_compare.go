@@ -3,6 +3,7 @@ package serve
 import (
 	"bytes"
 	"math"
+	"slices"
 
 	"github.com/mlgate/mlgate/flavors"
 )
@@ -68,15 +69,29 @@ func sameValue(a, b *value, tol float64) bool {
 		if len(a.keys) != len(b.keys) {
 			return false
 		}
-		for i, k := range a.keys {
-			w, ok := b.get(k)
-			if !ok || !sameValue(&a.vals[i], w, tol) {
-				return false
+		if slices.Equal(a.keys, b.keys) {
+			for i := range a.vals {
+				if !sameValue(&a.vals[i], &b.vals[i], tol) {
+					return false
+				}
 			}
+			return true
 		}
-		return true
+		return sameMembers(a, b, tol) && sameMembers(b, a, tol)
 	}
 	return false
+}
+
+// sameMembers reports whether each member of a agrees with b's member of
+// the same key.
+func sameMembers(a, b *value, tol float64) bool {
+	for i, k := range a.keys {
+		w, ok := b.get(k)
+		if !ok || !sameValue(&a.vals[i], w, tol) {
+			return false
+		}
+	}
+	return true
 }
 
 // sameNumber compares integers (literals without fraction or exponent)
