@@ -13,11 +13,29 @@ import (
 // BenchmarkInvocationsHandler is the server's own cost per /invocations
 // request (no network, a predictor that answers a fixed tensor): parsing,
 // schema enforcement, admission, metrics, rendering, gin.
-func BenchmarkInvocationsHandler(b *testing.B) {
+func BenchmarkInvocationsHandler(b *testing.B) { benchInvocations(b, -1) }
+
+// BenchmarkInvocationsHandlerShadow is the same with a canary beside the
+// model and every answer mirrored to it (the caller's cost of shadow
+// traffic: sampling, queueing or dropping).
+func BenchmarkInvocationsHandlerShadow(b *testing.B) { benchInvocations(b, 100) }
+
+// benchInvocations runs the benchmark with a canary taking no requests
+// and mirroring shadow percent of them, or without a canary (shadow < 0).
+func benchInvocations(b *testing.B, shadow int) {
 	t := &testing.T{}
 	body := []byte(`{"dataframe_split": {"columns": ["x1", "x2", "x3"], "data": [[1.0, 2.0, 3.0], [0.0, 0.0, 0.0], [-1.5, 4.0, 2.5]]}}`)
 	s, ts := newTestServer(t, fixed{}, frameSig, nil)
 	defer ts.Close()
+	defer func() { _ = s.Close() }()
+	if shadow >= 0 {
+		if err := s.InstallCanary(&Model{Predictor: fixed{}, Flavor: "fake", Version: "2"}, 0); err != nil {
+			b.Fatal(err)
+		}
+		if err := s.SetShadow(shadow); err != nil {
+			b.Fatal(err)
+		}
+	}
 	h := s.Handler()
 	b.ReportAllocs()
 	for b.Loop() {

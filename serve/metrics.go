@@ -19,6 +19,8 @@ type metrics struct {
 	batchSize    *prometheus.HistogramVec
 	loadSeconds  *prometheus.GaugeVec
 	loadFailures *prometheus.CounterVec
+	// shadow traffic, by model and the canary's version
+	shadowRequests, shadowDisagreements, shadowDropped *prometheus.CounterVec
 
 	series sync.Map // requestKey → *requestSeries
 }
@@ -49,7 +51,7 @@ func newMetrics(reg prometheus.Registerer, limit func() float64) (m *metrics, er
 		total: f.NewHistogramVec(prometheus.HistogramOpts{
 			Name: "mlgate_serve_request_duration_seconds", Buckets: latencyBuckets,
 			Help: "Total time of a scoring request, from the first byte read to the response.",
-		}, []string{"route", "model"}),
+		}, []string{"route", "model", "version"}),
 		queue: f.NewHistogramVec(prometheus.HistogramOpts{
 			Name: "mlgate_serve_queue_duration_seconds", Buckets: latencyBuckets,
 			Help: "Time a request waited for an inference slot or a batch.",
@@ -78,6 +80,18 @@ func newMetrics(reg prometheus.Registerer, limit func() float64) (m *metrics, er
 			Name: "mlgate_serve_model_load_failures_total",
 			Help: "Failed model loads.",
 		}, []string{"model"}),
+		shadowRequests: f.NewCounterVec(prometheus.CounterOpts{
+			Name: "mlgate_serve_shadow_requests_total",
+			Help: "Predictions of the main model mirrored to the canary and compared, by the canary's version.",
+		}, []string{"model", "version"}),
+		shadowDisagreements: f.NewCounterVec(prometheus.CounterOpts{
+			Name: "mlgate_serve_shadow_disagreements_total",
+			Help: "Mirrored predictions the canary answered differently or failed, by the canary's version.",
+		}, []string{"model", "version"}),
+		shadowDropped: f.NewCounterVec(prometheus.CounterOpts{
+			Name: "mlgate_serve_shadow_dropped_total",
+			Help: "Mirrored predictions dropped because the shadow queue was full, by the canary's version.",
+		}, []string{"model", "version"}),
 	}, nil
 }
 
@@ -117,7 +131,7 @@ func (m *metrics) requestSeries(model string, key requestKey) *requestSeries {
 	}
 	rs := &requestSeries{
 		count: m.requests.WithLabelValues(key.route, model, key.version, strconv.Itoa(key.status)),
-		total: m.total.WithLabelValues(key.route, model),
+		total: m.total.WithLabelValues(key.route, model, key.version),
 	}
 	v, _ := m.series.LoadOrStore(key, rs)
 	return v.(*requestSeries)

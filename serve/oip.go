@@ -218,6 +218,7 @@ func (s *Server) oipInfer(c *gin.Context) error {
 		return err
 	}
 	defer h.release()
+	s.answeredBy(c, h)
 	// packed: numeric tensor data stays number literals in place until
 	// the cast (see nestPacked)
 	root, err := parseJSONPacked(header)
@@ -314,10 +315,11 @@ func (s *Server) oipInfer(c *gin.Context) error {
 	b := appendOIPResponse(nil, &resp)
 	if tail == nil {
 		c.Data(http.StatusOK, "application/json", b)
-		return nil
+	} else {
+		c.Header(binaryHeader, strconv.Itoa(len(b)))
+		c.Data(http.StatusOK, "application/octet-stream", append(b, tail...))
 	}
-	c.Header(binaryHeader, strconv.Itoa(len(b)))
-	c.Data(http.StatusOK, "application/octet-stream", append(b, tail...))
+	s.mirror(h, in, out)
 	return nil
 }
 

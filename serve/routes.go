@@ -142,6 +142,7 @@ func (s *Server) invocations(c *gin.Context) error {
 		return apierr.New(apierr.TemporarilyUnavailable, "the model is not loaded")
 	}
 	defer h.release()
+	s.answeredBy(c, h)
 
 	var req *request
 	if mt == "text/csv" {
@@ -181,6 +182,7 @@ func (s *Server) invocations(c *gin.Context) error {
 		return apierr.New(apierr.InternalError, "rendering predictions: %s", err.Error())
 	}
 	c.Data(http.StatusOK, "application/json", b)
+	s.mirror(h, in, out)
 	return nil
 }
 

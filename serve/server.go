@@ -65,6 +65,18 @@ type Options struct {
 	MLflowVersion string
 	// ServerVersion is the /v2 server metadata version.
 	ServerVersion string
+	// RouteKeyHeader, when set, names a request header whose value picks
+	// the version of a prediction while a canary takes a share (see
+	// RouteBucket): the same key goes to the same version on every
+	// replica. Requests without it are split at random.
+	RouteKeyHeader string
+	// ShadowQueue bounds the mirrored requests waiting for the canary
+	// (default 64; see SetShadow); more are dropped and counted.
+	// ShadowWorkers run them (default 1). ShadowTolerance is the relative
+	// difference under which two numbers agree (default 1e-6).
+	ShadowQueue     int
+	ShadowWorkers   int
+	ShadowTolerance float64
 	// DrainDelay is how long Shutdown keeps accepting and serving requests
 	// after readiness turned false, so that load balancers see the failing
 	// probe and stop routing before the listener closes (default 0: close
@@ -99,6 +111,7 @@ type Server struct {
 	// the requests (see InstallCanary).
 	canary    slot
 	canaryPct atomic.Int32
+	shadow    *shadow
 	admitted  atomic.Int64 // requests queued or running
 	draining  atomic.Bool
 	closed    atomic.Bool
@@ -133,6 +146,18 @@ func New(opts Options) (*Server, error) {
 	if opts.MaxBatchSize < 0 || opts.MaxBatchDelay < 0 {
 		return nil, errors.New("serve: batch size and delay must not be negative")
 	}
+	if opts.ShadowQueue < 0 || opts.ShadowWorkers < 0 || opts.ShadowTolerance < 0 {
+		return nil, errors.New("serve: shadow queue, workers and tolerance must not be negative")
+	}
+	if opts.ShadowQueue == 0 {
+		opts.ShadowQueue = 64
+	}
+	if opts.ShadowWorkers == 0 {
+		opts.ShadowWorkers = 1
+	}
+	if opts.ShadowTolerance == 0 {
+		opts.ShadowTolerance = 1e-6
+	}
 	if opts.MLflowVersion == "" {
 		opts.MLflowVersion = "3.17.2"
 	}
@@ -152,6 +177,7 @@ func New(opts Options) (*Server, error) {
 		log:    opts.Logger,
 		models: map[string]*slot{},
 		slots:  make(chan struct{}, opts.MaxConcurrency),
+		shadow: newShadow(opts),
 	}
 	if adaptive {
 		s.limit = newLimiter(s.slots)
@@ -271,6 +297,7 @@ func (s *Server) Close() error {
 	if s.limit != nil {
 		s.limit.stop()
 	}
+	s.stopShadow()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for name, sl := range s.models {
@@ -349,7 +376,13 @@ func (s *Server) Install(m *Model) {
 	if m.Version == "" {
 		m.Version = s.opts.Version
 	}
-	h := newHandle(m, s)
+	s.installHandle(newHandle(m, s))
+}
+
+// installHandle serves h under its model's name, retiring the handle it
+// replaces.
+func (s *Server) installHandle(h *handle) {
+	m := h.m
 	s.mu.Lock()
 	sl, ok := s.models[m.Name]
 	if !ok {

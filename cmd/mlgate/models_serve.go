@@ -70,6 +70,9 @@ func runModelsServe(ctx context.Context, env *cliEnv, args []string) error {
 	fs.DurationVar(&o.WatchInterval, "watch-interval", 0, "follow a models:/ URI with an alias, a stage or latest: ask the registry this often and switch to the version it names without a restart (e.g. 10s; 0 = off)")
 	fs.StringVar(&o.CanaryURI, "canary", "", "a second model URI served under the same name, taking --canary-percent of the predictions (the new version of a rollout)")
 	fs.IntVar(&o.CanaryPercent, "canary-percent", 10, "with --canary: share of the predictions, 0-100")
+	fs.BoolVar(&o.FollowRollout, "follow-rollout", false, "with -m models:/NAME@ALIAS (or a stage): follow the model's rollout (tag mlgate.rollout, see docs/rollouts.md) every --watch-interval (default 10s): serve its stable version with the candidate beside it at its weight and shadow share")
+	fs.StringVar(&o.RouteKeyHeader, "route-key-header", "", "while a canary takes a share, route by a hash of this request header (e.g. X-User-Id): one key, one version, on every replica; requests without it are split at random")
+	fs.Float64Var(&o.ShadowTolerance, "shadow-tolerance", 1e-6, "shadow traffic: relative difference under which two numeric answers agree")
 	fs.StringVar(&cacheDir, "cache-dir", "", "download cache (default $MLGATE_CACHE/models or ~/.cache/mlgate/models)")
 	fs.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	fs.StringVar(&o.Python, "python", env.getenv("MLGATE_PYTHON"), "python interpreter for python_function workers with --env-manager local (env MLGATE_PYTHON; default python3)")
@@ -116,6 +119,12 @@ func runModelsServe(ctx context.Context, env *cliEnv, args []string) error {
 	cfg := tracking.FromEnv(env.getenv)
 	if trackingURI != "" {
 		cfg.TrackingURI = trackingURI
+	}
+	if o.FollowRollout && (!app.MovingURI(o.ModelURI) || o.CanaryURI != "") {
+		return usagef("models serve: --follow-rollout needs -m models:/NAME@ALIAS (or a stage) and no --canary")
+	}
+	if o.ShadowTolerance < 0 {
+		return usagef("models serve: --shadow-tolerance must not be negative")
 	}
 	if o.WatchInterval < 0 || (o.WatchInterval > 0 && !app.MovingURI(o.ModelURI) && !app.MovingURI(o.CanaryURI)) {
 		return usagef("models serve: --watch-interval follows a models:/ URI with an alias, a stage or latest")

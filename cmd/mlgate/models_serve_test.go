@@ -22,6 +22,9 @@ func TestModelsServeUsage(t *testing.T) {
 		{"zero log interval", []string{"models", "serve", "-m", "x", "--log-experiment", "e", "--log-interval", "0s"}, nil, "--log-interval must be positive"},
 		{"watch a fixed version", []string{"models", "serve", "-m", "models:/m/3", "--watch-interval", "1s"}, nil, "--watch-interval follows"},
 		{"canary share", []string{"models", "serve", "-m", "x", "--canary", "y", "--canary-percent", "150"}, nil, "--canary-percent must be between 0 and 100"},
+		{"rollout of a fixed version", []string{"models", "serve", "-m", "models:/m/3", "--follow-rollout"}, nil, "--follow-rollout needs"},
+		{"rollout and canary", []string{"models", "serve", "-m", "models:/m@champion", "--follow-rollout", "--canary", "models:/m/4"}, nil, "--follow-rollout needs"},
+		{"negative tolerance", []string{"models", "serve", "-m", "x", "--shadow-tolerance", "-1"}, nil, "--shadow-tolerance must not be negative"},
 		{"missing ort lib", []string{"models", "serve", "-m", "x", "--onnxruntime-lib", "/nonexistent/lib.so"}, nil, "--onnxruntime-lib"},
 	}
 	for _, c := range cases {

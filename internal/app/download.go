@@ -171,3 +171,20 @@ func (s *ModelSource) Download(ctx context.Context, uri, dst string) (*registry.
 	}
 	return res, nil
 }
+
+// RegisteredModelTags returns the tags of a registered model (what
+// `models serve --follow-rollout` reads the rollout's state from).
+func (s *ModelSource) RegisteredModelTags(ctx context.Context, name string) (map[string]string, error) {
+	if s.reg == nil {
+		return nil, fmt.Errorf("reading the tags of registered model %s needs an http(s) tracking server; set MLFLOW_TRACKING_URI or --tracking-uri (now %q)", name, s.opts.Tracking.TrackingURI)
+	}
+	rm, err := s.reg.GetRegisteredModel(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	tags := make(map[string]string, len(rm.Tags))
+	for _, t := range rm.Tags {
+		tags[t.Key] = t.Value
+	}
+	return tags, nil
+}

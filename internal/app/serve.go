@@ -97,6 +97,19 @@ type ServeOptions struct {
 	// is labelled with its version (and followed with WatchInterval).
 	CanaryURI     string
 	CanaryPercent int
+	// FollowRollout makes the server follow the rollout of the registered
+	// model that ModelURI (an alias or a stage) names: every WatchInterval
+	// (default 10s) it reads the model's rollout tag (rollout.TagKey) and,
+	// while the rollout is active, serves its stable version with the
+	// candidate beside it, taking the rollout's weight and shadow share;
+	// otherwise the URI alone. Not with CanaryURI.
+	FollowRollout bool
+	// RouteKeyHeader, when set, names the request header whose hash picks
+	// the version while a canary takes a share (see serve.RouteBucket).
+	RouteKeyHeader string
+	// ShadowTolerance is the relative difference under which a shadow
+	// answer's numbers agree with the stable's (default 1e-6).
+	ShadowTolerance float64
 	// Logger is required.
 	Logger *slog.Logger
 }
@@ -132,6 +145,20 @@ func (o *ServeOptions) validate() error {
 	if o.CanaryPercent < 0 || o.CanaryPercent > 100 {
 		return fmt.Errorf("models serve: canary share %d%% is not between 0 and 100", o.CanaryPercent)
 	}
+	if o.ShadowTolerance < 0 {
+		return fmt.Errorf("models serve: shadow tolerance %v is negative", o.ShadowTolerance)
+	}
+	if o.FollowRollout {
+		if !MovingURI(o.ModelURI) {
+			return fmt.Errorf("models serve: following a rollout needs -m models:/NAME@ALIAS (or a stage), not %s", o.ModelURI)
+		}
+		if o.CanaryURI != "" {
+			return errors.New("models serve: --canary and --follow-rollout do not go together: the rollout names the candidate")
+		}
+		if o.WatchInterval == 0 {
+			o.WatchInterval = 10 * time.Second
+		}
+	}
 	if o.WatchTimeout == 0 {
 		o.WatchTimeout = 10 * time.Minute
 	}
@@ -161,6 +188,8 @@ type Scoring struct {
 	resolver     resolver
 	main, canary *target
 	switches     prometheus.Counter
+	// rollout is set with FollowRollout.
+	rollout *rolloutFollower
 }
 
 // NewScoring builds the scoring server and binds its listener (Port 0
@@ -182,6 +211,15 @@ func NewScoring(opts ServeOptions) (*Scoring, error) {
 	if opts.WatchInterval > 0 && res == nil {
 		return nil, errors.New("models serve: following a models:/ URI needs a registry to ask")
 	}
+	var follower *rolloutFollower
+	if opts.FollowRollout {
+		tags, ok := opts.Source.(tagReader)
+		if !ok {
+			return nil, errors.New("models serve: following a rollout needs a registry to read its tag from")
+		}
+		u, _ := pkgformat.ParseURI(opts.ModelURI) // validated
+		follower = &rolloutFollower{name: u.Name, tags: tags}
+	}
 	switches := promauto.With(promReg).NewCounter(prometheus.CounterOpts{
 		Name: "mlgate_serve_model_switches_total",
 		Help: "Times a followed models:/ URI moved and the server switched to the new version.",
@@ -198,18 +236,20 @@ func NewScoring(opts ServeOptions) (*Scoring, error) {
 			IntraOpThreads: opts.IntraOpThreads, InterOpThreads: opts.InterOpThreads,
 			Workers: opts.Workers, EnvManager: opts.EnvManager,
 		},
-		Timeout:        opts.Timeout,
-		MaxConcurrency: opts.MaxConcurrency,
-		MaxQueue:       opts.MaxQueue,
-		MaxBodyBytes:   opts.MaxBodyBytes,
-		MaxBatchSize:   opts.MaxBatchSize,
-		MaxBatchDelay:  opts.MaxBatchDelay,
-		DrainDelay:     opts.DrainDelay,
-		MLflowVersion:  version.MLflowCompat,
-		ServerVersion:  version.Version,
-		Logger:         opts.Logger,
-		Registerer:     promReg,
-		Gatherer:       promReg,
+		Timeout:         opts.Timeout,
+		MaxConcurrency:  opts.MaxConcurrency,
+		MaxQueue:        opts.MaxQueue,
+		MaxBodyBytes:    opts.MaxBodyBytes,
+		MaxBatchSize:    opts.MaxBatchSize,
+		MaxBatchDelay:   opts.MaxBatchDelay,
+		DrainDelay:      opts.DrainDelay,
+		RouteKeyHeader:  opts.RouteKeyHeader,
+		ShadowTolerance: opts.ShadowTolerance,
+		MLflowVersion:   version.MLflowCompat,
+		ServerVersion:   version.Version,
+		Logger:          opts.Logger,
+		Registerer:      promReg,
+		Gatherer:        promReg,
 	})
 	if err != nil {
 		return nil, err
@@ -219,7 +259,7 @@ func NewScoring(opts ServeOptions) (*Scoring, error) {
 		return nil, fmt.Errorf("models serve: %w", err)
 	}
 	return &Scoring{
-		opts: opts, srv: srv, ln: ln, source: src, done: make(chan error, 1), resolver: res, switches: switches,
+		opts: opts, srv: srv, ln: ln, source: src, done: make(chan error, 1), resolver: res, switches: switches, rollout: follower,
 		http: &http.Server{Handler: srv.Handler(), ConnState: srv.ConnState, ReadHeaderTimeout: 30 * time.Second,
 			IdleTimeout: 120 * time.Second},
 	}, nil
@@ -252,6 +292,12 @@ func (s *Scoring) Start(ctx context.Context) error {
 		}
 	} else if err := s.srv.Load(ctx, s.opts.ModelURI); err != nil {
 		return err
+	}
+	if s.rollout != nil {
+		// the rollout's candidate, loaded by the watcher (see pollRollout)
+		s.canary = &target{role: "canary", uri: "rollout of models:/" + s.rollout.name, install: func(m *serve.Model) error {
+			return s.srv.InstallCanary(m, 0)
+		}}
 	}
 	if s.opts.CanaryURI != "" {
 		if err := s.startCanary(ctx); err != nil {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"math"
 	"os"
 	"path/filepath"
@@ -14,6 +15,8 @@ import (
 	"time"
 
 	"github.com/mlgate/mlgate/internal/version"
+	"github.com/mlgate/mlgate/pkgformat"
+	"github.com/mlgate/mlgate/rollout"
 	"github.com/mlgate/mlgate/serve"
 	"github.com/mlgate/mlgate/tracking"
 )
@@ -30,12 +33,16 @@ type servingRun struct {
 	interval time.Duration
 	mlmodel  []byte
 
-	mu      sync.Mutex // guards what follows: ticks and finish
-	first   serve.Stats
-	prev    serve.Stats
-	start   time.Time
-	last    time.Time
-	step    int64
+	mu    sync.Mutex // guards what follows: ticks and finish
+	first serve.Stats
+	prev  serve.Stats
+	start time.Time
+	last  time.Time
+	step  int64
+	// pending is a step whose logging failed: sent again, unchanged,
+	// before the next one (the server keeps one copy of a metric logged
+	// twice with the same step, timestamp and value).
+	pending []tracking.Metric
 	stop    chan struct{}
 	stopped chan struct{}
 }
@@ -84,6 +91,14 @@ func startServingRun(ctx context.Context, o ServeOptions, srv *serve.Server, add
 		{Key: "max_queue", Value: strconv.Itoa(o.MaxQueue)}, {Key: "max_batch_size", Value: strconv.Itoa(o.MaxBatchSize)},
 		{Key: "max_batch_delay", Value: o.MaxBatchDelay.String()}, {Key: "workers", Value: strconv.Itoa(o.Workers)},
 		{Key: "watch_interval", Value: o.WatchInterval.String()},
+	}
+	if o.FollowRollout {
+		u, _ := pkgformat.ParseURI(o.ModelURI) // validated
+		if err := c.SetTag(ctx, id, rollout.RunModelTag, u.Name); err != nil {
+			_ = c.Close(ctx)
+			return nil, err
+		}
+		params = append(params, tracking.Param{Key: "follow_rollout", Value: "true"})
 	}
 	if o.CanaryURI != "" {
 		params = append(params, tracking.Param{Key: "canary_uri", Value: o.CanaryURI},
@@ -171,29 +186,53 @@ func (r *servingRun) loop(base context.Context) {
 	}
 }
 
-// tick logs the figures since the last successful tick as one step; a
-// failed one is folded into the next.
+// tick logs the figures since the last step as the next step. A step
+// that fails is sent again as it is at the next tick, alone (never folded
+// into the next step, which would count its requests twice when the
+// server stored it after all); the figures of the ticks until it gets
+// through are folded into the step after it.
 func (r *servingRun) tick(ctx context.Context) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if r.pending != nil {
+		if err := r.c.LogBatch(ctx, r.runID, r.pending, nil, nil); err != nil {
+			return err
+		}
+		r.pending = nil
+		return nil
+	}
 	st, err := r.srv.Stats()
 	if err != nil {
 		return err
 	}
 	now := time.Now()
-	ms := intervalMetrics(st.Sub(r.prev), now.Sub(r.last))
+	d := st.Sub(r.prev)
+	ms := intervalMetrics(d, now.Sub(r.last))
 	ms["requests_total"] = float64(st.Requests - r.first.Requests)
+	maps.Copy(ms, versionMetrics(d))
 	metrics := make([]tracking.Metric, 0, len(ms))
 	for k, v := range ms {
 		metrics = append(metrics, tracking.Metric{Key: k, Value: tracking.Float(v),
 			Timestamp: tracking.Int64(now.UnixMilli()), Step: tracking.Int64(r.step)})
 	}
-	if err := r.c.LogBatch(ctx, r.runID, metrics, nil, nil); err != nil {
-		return err
-	}
 	r.prev, r.last = st, now
 	r.step++
+	if err := r.c.LogBatch(ctx, r.runID, metrics, nil, nil); err != nil {
+		r.pending = metrics
+		return err
+	}
 	return nil
+}
+
+// flush logs a pending step, then the last interval.
+func (r *servingRun) flush(ctx context.Context) error {
+	r.mu.Lock()
+	pending := r.pending != nil
+	r.mu.Unlock()
+	if err := r.tick(ctx); err != nil || !pending {
+		return err
+	}
+	return r.tick(ctx)
 }
 
 // intervalMetrics are the metrics of one interval; latency and mean times
@@ -229,6 +268,36 @@ func intervalMetrics(d serve.Stats, period time.Duration) map[string]float64 {
 	return m
 }
 
+// versionMetrics are the per-version metrics of one interval (see package
+// rollout): for each version that answered requests, its counts and
+// latency; for each that shadow traffic was mirrored to, the mirrors. A
+// version that did neither logs nothing.
+func versionMetrics(d serve.Stats) map[string]float64 {
+	m := map[string]float64{}
+	for v, vs := range d.Versions {
+		if v == "" {
+			continue
+		}
+		if vs.Requests > 0 {
+			m[rollout.MetricRequests(v)] = float64(vs.Requests)
+			m[rollout.MetricErrors4xx(v)] = float64(vs.ClientErrors)
+			m[rollout.MetricErrors5xx(v)] = float64(vs.ServerErrors)
+			if p := vs.LatencyQuantile(0.5); !math.IsNaN(p) {
+				m[rollout.MetricLatencyP50(v)] = p * 1000
+			}
+			if p := vs.LatencyQuantile(0.99); !math.IsNaN(p) {
+				m[rollout.MetricLatencyP99(v)] = p * 1000
+			}
+		}
+		if vs.ShadowRequests > 0 || vs.ShadowDropped > 0 {
+			m[rollout.MetricShadowRequests(v)] = float64(vs.ShadowRequests)
+			m[rollout.MetricShadowDisagreements(v)] = float64(vs.ShadowDisagreements)
+			m[rollout.MetricShadowDropped(v)] = float64(vs.ShadowDropped)
+		}
+	}
+	return m
+}
+
 // servingSummary is serving/summary.json.
 type servingSummary struct {
 	ModelURI      string             `json:"model_uri"`
@@ -249,7 +318,7 @@ func (r *servingRun) finish(ctx context.Context, o ServeOptions, serveErr error)
 	close(r.stop)
 	<-r.stopped
 	defer func() { _ = r.c.Close(ctx) }()
-	errs := []error{r.tick(ctx)}
+	errs := []error{r.flush(ctx)}
 	r.mu.Lock()
 	all, err := r.srv.Stats()
 	r.mu.Unlock()

@@ -38,3 +38,29 @@ func TestIntervalMetrics(t *testing.T) {
 		}
 	}
 }
+
+// Each version that answered or was mirrored to logs its figures under
+// the rollout's names; an idle or unversioned one logs nothing.
+func TestVersionMetrics(t *testing.T) {
+	lat := []serve.Bucket{{Le: 0.001, Count: 50}, {Le: 0.01, Count: 100}, {Le: math.Inf(1), Count: 100}}
+	got := versionMetrics(serve.Stats{Versions: map[string]serve.VersionStats{
+		"1":  {Requests: 100, ClientErrors: 2, ServerErrors: 1, Latency: lat},
+		"2":  {ShadowRequests: 40, ShadowDisagreements: 4, ShadowDropped: 3},
+		"3":  {Latency: []serve.Bucket{{Le: math.Inf(1)}}},
+		"":   {Requests: 5, Latency: lat},
+		"42": {},
+	}})
+	want := map[string]float64{
+		"version.1.requests": 100, "version.1.errors_4xx": 2, "version.1.errors_5xx": 1,
+		"version.1.latency_p50_ms": 1, "version.1.latency_p99_ms": 9.82,
+		"version.2.shadow_requests": 40, "version.2.shadow_disagreements": 4, "version.2.shadow_dropped": 3,
+	}
+	if len(got) != len(want) {
+		t.Errorf("metrics %v, want %v", got, want)
+	}
+	for k, v := range want {
+		if g, ok := got[k]; !ok || math.Abs(g-v) > 1e-9 {
+			t.Errorf("%s = %v, want %v", k, g, v)
+		}
+	}
+}

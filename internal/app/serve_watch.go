@@ -97,10 +97,8 @@ func (b *loadBackoff) failed(version string, now time.Time, interval time.Durati
 	return d
 }
 
-// load resolves t's URI to the version it names and, when that is not
-// the one served, loads it beside the one being served (warm-up
-// included) and installs it: traffic switches at once and the old model
-// closes after its last request. It reports whether it switched.
+// load resolves t's URI to the version it names and switches t to it
+// (see switchTo). It reports whether it switched.
 func (s *Scoring) load(ctx context.Context, t *target) (bool, error) {
 	res, err := s.resolver.Resolve(ctx, t.uri)
 	if err != nil {
@@ -109,29 +107,39 @@ func (s *Scoring) load(ctx context.Context, t *target) (bool, error) {
 	if res.Name == "" || res.Version == "" {
 		return false, fmt.Errorf("%s resolved to no registered model version", t.uri)
 	}
-	if res.Version == t.served {
+	return s.switchTo(ctx, t, res.Name, res.Version)
+}
+
+// switchTo makes t serve version of the registered model name: when that
+// is not the version served, it is loaded beside the one being served
+// (warm-up included) and installed: traffic switches at once and the old
+// model closes after its last request. A version that fails to load is
+// retried with a growing wait (see loadBackoff). It reports whether it
+// switched.
+func (s *Scoring) switchTo(ctx context.Context, t *target, name, version string) (bool, error) {
+	if version == t.served {
 		return false, nil
 	}
 	now := time.Now()
-	if !t.backoff.due(res.Version, now) {
+	if !t.backoff.due(version, now) {
 		return false, errRetryLater
 	}
-	if err := s.install(ctx, t, res); err != nil {
-		wait := t.backoff.failed(res.Version, now, s.opts.WatchInterval)
-		return false, fmt.Errorf("version %s: %w (next try in %s)", res.Version, err, wait)
+	if err := s.install(ctx, t, name, version); err != nil {
+		wait := t.backoff.failed(version, now, s.opts.WatchInterval)
+		return false, fmt.Errorf("version %s: %w (next try in %s)", version, err, wait)
 	}
 	t.backoff = loadBackoff{}
-	t.served = res.Version
+	t.served = version
 	return true, nil
 }
 
-// install loads the resolved version and installs it as t.
-func (s *Scoring) install(ctx context.Context, t *target, res *registry.Resolved) error {
-	m, err := s.srv.LoadModel(ctx, versionURI(res.Name, res.Version))
+// install loads a version of the registered model name and installs it as t.
+func (s *Scoring) install(ctx context.Context, t *target, name, version string) error {
+	m, err := s.srv.LoadModel(ctx, versionURI(name, version))
 	if err != nil {
 		return err
 	}
-	m.Version = res.Version
+	m.Version = version
 	if err := t.install(m); err != nil {
 		_ = m.Predictor.Close()
 		return err
@@ -139,40 +147,68 @@ func (s *Scoring) install(ctx context.Context, t *target, res *registry.Resolved
 	return nil
 }
 
+// switchFunc tries to switch a target within ctx and reports whether it did.
+type switchFunc func(ctx context.Context) (bool, error)
+
 // watch polls the registry every WatchInterval until ctx ends and
-// switches each moving target to the version its URI names when it moves.
-// A failed poll or load is logged and keeps the served version (a version
-// that failed to load is retried with a growing wait, see loadBackoff); onSwitch,
-// when set, is told each switch (role and new version).
+// switches each moving target to the version its URI names when it moves
+// or, when following a rollout, applies the rollout's state (see
+// pollRollout; once at once, then every interval). A failed poll or load
+// is logged and keeps the served version (a version that failed to load
+// is retried with a growing wait, see loadBackoff); onSwitch, when set,
+// is told each switch (role and new version).
 func (s *Scoring) watch(ctx context.Context, targets []*target, onSwitch func(ctx context.Context, role, version string)) {
 	t := time.NewTicker(s.opts.WatchInterval)
 	defer t.Stop()
+	if s.rollout != nil && !s.pollRollout(ctx, onSwitch) {
+		return
+	}
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
 		}
-		for _, tg := range targets {
-			from := tg.served
-			lctx, cancel := context.WithTimeout(ctx, s.opts.WatchTimeout)
-			switched, err := s.load(lctx, tg)
-			cancel()
-			switch {
-			case err != nil && errors.Is(err, context.Canceled) && ctx.Err() != nil:
+		if s.rollout != nil {
+			if !s.pollRollout(ctx, onSwitch) {
 				return
-			case errors.Is(err, errRetryLater):
-			case err != nil:
-				s.opts.Logger.Warn("following the model URI: keeping the served version", slog.String("role", tg.role),
-					slog.String("model_uri", tg.uri), slog.String("version", tg.served), slog.String("error", err.Error()))
-			case switched:
-				s.opts.Logger.Info("model version switched", slog.String("role", tg.role), slog.String("model_uri", tg.uri),
-					slog.String("from", from), slog.String("to", tg.served))
-				s.switches.Inc()
-				if onSwitch != nil {
-					onSwitch(ctx, tg.role, tg.served)
-				}
+			}
+			continue
+		}
+		for _, tg := range targets {
+			if !s.step(ctx, tg, func(lctx context.Context) (bool, error) { return s.load(lctx, tg) }, onSwitch) {
+				return
 			}
 		}
+	}
+}
+
+// step runs one try to switch tg, bounded by WatchTimeout, and logs its
+// outcome; it reports false when ctx ended.
+func (s *Scoring) step(ctx context.Context, tg *target, try switchFunc, onSwitch func(ctx context.Context, role, version string)) bool {
+	from := tg.served
+	lctx, cancel := context.WithTimeout(ctx, s.opts.WatchTimeout)
+	switched, err := try(lctx)
+	cancel()
+	switch {
+	case err != nil && errors.Is(err, context.Canceled) && ctx.Err() != nil:
+		return false
+	case errors.Is(err, errRetryLater):
+	case err != nil:
+		s.opts.Logger.Warn("following the model URI: keeping the served version", slog.String("role", tg.role),
+			slog.String("model_uri", tg.uri), slog.String("version", tg.served), slog.String("error", err.Error()))
+	case switched:
+		s.switched(ctx, tg, from, onSwitch)
+	}
+	return true
+}
+
+// switched logs and counts a switch of tg from version from.
+func (s *Scoring) switched(ctx context.Context, tg *target, from string, onSwitch func(ctx context.Context, role, version string)) {
+	s.opts.Logger.Info("model version switched", slog.String("role", tg.role), slog.String("model_uri", tg.uri),
+		slog.String("from", from), slog.String("to", tg.served))
+	s.switches.Inc()
+	if onSwitch != nil {
+		onSwitch(ctx, tg.role, tg.served)
 	}
 }

@@ -1,0 +1,320 @@
+//go:build integration
+
+package app
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"math"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mlgate/mlgate/registry"
+	"github.com/mlgate/mlgate/rest/resttest"
+	"github.com/mlgate/mlgate/rollout"
+	"github.com/mlgate/mlgate/serve"
+	"github.com/mlgate/mlgate/tracking"
+)
+
+// shiftedLinear is a copy of examples/models/linear whose intercept is
+// 10 more: the same signature, answers 10 apart.
+func shiftedLinear(t *testing.T) string {
+	t.Helper()
+	src := linearDir(t)
+	dst := filepath.Join(t.TempDir(), "linear-shifted")
+	if err := os.CopyFS(dst, os.DirFS(src)); err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(dst, "model.onnx")
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// the LinearRegressor's attribute "intercepts": name, then one float
+	// (field 7, fixed32: tag 0x3d) 1.0 = 00 00 80 3f little-endian
+	i := bytes.Index(b, []byte("intercepts\x3d\x00\x00\x80\x3f"))
+	if i < 0 {
+		t.Fatal("examples/models/linear/model.onnx has no intercept 1.0 to shift")
+	}
+	copy(b[i+len("intercepts\x3d"):], []byte{0x00, 0x00, 0x30, 0x41}) // 11.0
+	if err := os.WriteFile(p, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return dst
+}
+
+// scoreAs posts one prediction with a route key and returns the answering
+// version and the body.
+func scoreAs(addr, key string) (string, string, error) {
+	req, err := http.NewRequest(http.MethodPost, "http://"+addr+"/invocations", strings.NewReader(`{"inputs": [[1.0, 2.0, 3.0]]}`))
+	if err != nil {
+		return "", "", err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if key != "" {
+		req.Header.Set("X-User", key)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return "", "", err
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 {
+		return "", "", fmt.Errorf("status %d: %s", resp.StatusCode, b)
+	}
+	return resp.Header.Get(serve.VersionHeader), string(b), nil
+}
+
+// A replica started with --follow-rollout against a real mlgate server
+// applies the rollout tag within one watch interval (stable and candidate
+// side by side at the tag's weight, shadow mirrored), keeps what it serves
+// when the tag is broken, logs per-version figures to its serving run,
+// and goes back to the alias when the rollout ends: the candidate removed
+// when aborted, taken over as it is loaded when promoted.
+func TestServeFollowsRollout(t *testing.T) {
+	_, url, _ := startServer(t, nil)
+	followRollout(t, url)
+}
+
+// The same against a real `mlflow server`: the rollout lives in plain
+// MLflow registered-model tags.
+func TestServeFollowsRolloutOnMLflow(t *testing.T) {
+	m, err := resttest.StartMLflow(resttest.Python(t), t.TempDir(), resttest.FreePort(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(m.Stop)
+	followRollout(t, m.URL)
+}
+
+// followRollout registers two versions of the linear model on the
+// tracking server at url, serves models:/lin@champion with
+// --follow-rollout and drives it through rollouts with the tag.
+func followRollout(t *testing.T, url string) {
+	ctx := context.Background()
+	discard := slog.New(slog.DiscardHandler)
+	c, err := tracking.NewClient(tracking.Config{TrackingURI: url, Logger: discard})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg := registry.NewClient(c.Transport())
+	expID, err := c.CreateExperiment(ctx, "models")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, dir := range []string{linearDir(t), shiftedLinear(t)} {
+		run, err := c.CreateRun(ctx, expID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		runID := run.Info.RunID
+		if err := c.LogArtifacts(ctx, runID, dir, "model"); err != nil {
+			t.Fatal(err)
+		}
+		mv, err := reg.RegisterModel(ctx, "runs:/"+runID+"/model", "lin", time.Minute)
+		if err != nil || mv.Version != strconv.Itoa(i+1) {
+			t.Fatalf("registered %+v: %v", mv, err)
+		}
+	}
+	if err := reg.SetRegisteredModelAlias(ctx, "lin", "champion", "1"); err != nil {
+		t.Fatal(err)
+	}
+	src, err := NewModelSource(ModelSourceOptions{Tracking: tracking.Config{TrackingURI: url, Logger: discard}, CacheDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	const interval = time.Second
+	port := freePort(t)
+	sctx, stop := context.WithCancel(ctx)
+	defer stop()
+	done := make(chan error, 1)
+	lib := ortLib(t)
+	go func() {
+		done <- RunServe(sctx, ServeOptions{
+			ModelURI: "models:/lin@champion", Host: "127.0.0.1", Port: port, Timeout: 10 * time.Second,
+			ONNXRuntimeLib: lib, Logger: discard, Source: src,
+			FollowRollout: true, WatchInterval: interval, RouteKeyHeader: "X-User",
+			LogExperiment: "serving", LogInterval: 500 * time.Millisecond, Tracking: tracking.Config{TrackingURI: url},
+		})
+	}()
+	addr := "127.0.0.1:" + strconv.Itoa(port)
+	waitHealthy(t, addr, done)
+	runID := waitRun(t, c, "serving")
+	// the run counts from its first snapshot: score once it logged a step
+	for deadline := time.Now().Add(10 * time.Second); len(metricHistory(t, c, runID, "requests")) == 0; time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the serving run logged no interval")
+		}
+	}
+
+	answered := map[string]int{} // by version over the whole test
+	bodies := map[string]string{}
+	score := func(key string) string {
+		t.Helper()
+		v, body, err := scoreAs(addr, key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if b, ok := bodies[v]; ok && b != body {
+			t.Fatalf("version %s answered %s and %s", v, b, body)
+		}
+		bodies[v] = body
+		answered[v]++
+		return v
+	}
+	setState := func(st rollout.State) {
+		t.Helper()
+		val, err := st.Encode()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := reg.SetRegisteredModelTag(ctx, "lin", rollout.TagKey, val); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// waitVersion scores until version v answers, at most within one
+	// interval and the candidate's load, and returns how long it took
+	waitVersion := func(what string, ok func(v string) bool) time.Duration {
+		t.Helper()
+		start := time.Now()
+		for !ok(score("")) {
+			if time.Since(start) > interval+5*time.Second {
+				t.Fatalf("%s: not applied %s after the tag changed", what, time.Since(start))
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		return time.Since(start)
+	}
+
+	for range 20 {
+		if v := score(""); v != "1" {
+			t.Fatalf("before the rollout version %s answered", v)
+		}
+	}
+	setState(rollout.State{ID: "r1", Stable: "1", Candidate: "2", Alias: "champion", Weight: 30, Shadow: 100,
+		Steps: []int{30, 100}, Status: rollout.Running, Updated: time.Now().UnixMilli()})
+	took := waitVersion("the rollout's candidate", func(v string) bool { return v == "2" })
+	t.Logf("the candidate answered %s after the tag was set", took)
+
+	// the split: 2,000 requests within 3 points of the weight
+	split := map[string]int{}
+	for range 2000 {
+		split[score("")]++
+	}
+	if share := float64(split["2"]) / 2000 * 100; math.Abs(share-30) > 3 || split["1"]+split["2"] != 2000 {
+		t.Fatalf("split %v: candidate share %.1f%%, want 30±3", split, share)
+	}
+	if bodies["1"] == bodies["2"] {
+		t.Fatalf("both versions answered %s", bodies["1"])
+	}
+	// a key sticks to its bucket's version
+	for i := range 50 {
+		k := fmt.Sprintf("user-%d", i)
+		want := map[bool]string{true: "2", false: "1"}[serve.RouteBucket(k) < 30]
+		if v := score(k); v != want {
+			t.Fatalf("key %s answered by %s, want %s", k, v, want)
+		}
+	}
+
+	// a broken tag changes nothing
+	if err := reg.SetRegisteredModelTag(ctx, "lin", rollout.TagKey, `{"stable": "1", "candidate": "nope"`); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(2 * interval)
+	seen := map[string]int{}
+	for range 200 {
+		seen[score("")]++
+	}
+	if seen["1"] == 0 || seen["2"] == 0 {
+		t.Fatalf("with a broken tag the split changed: %v", seen)
+	}
+
+	// aborted: back to the alias alone
+	setState(rollout.State{ID: "r1", Stable: "1", Candidate: "2", Alias: "champion", Weight: 0, Shadow: 0,
+		Steps: []int{30, 100}, Status: rollout.Aborted, Reason: "test"})
+	streak := 0
+	waitVersion("the abort", func(v string) bool {
+		if v == "1" {
+			streak++
+		} else {
+			streak = 0
+		}
+		return streak >= 100
+	})
+
+	// promoted: the alias moves to the candidate, which takes over
+	setState(rollout.State{ID: "r2", Stable: "1", Candidate: "2", Alias: "champion", Weight: 50, Steps: []int{50, 100},
+		Status: rollout.Running})
+	waitVersion("the second rollout", func(v string) bool { return v == "2" })
+	if err := reg.SetRegisteredModelAlias(ctx, "lin", "champion", "2"); err != nil {
+		t.Fatal(err)
+	}
+	setState(rollout.State{ID: "r2", Stable: "1", Candidate: "2", Alias: "champion", Weight: 100, Steps: []int{50, 100},
+		Step: 1, Status: rollout.Promoted})
+	streak = 0
+	waitVersion("the promotion", func(v string) bool {
+		if v == "2" {
+			streak++
+		} else {
+			streak = 0
+		}
+		return streak >= 100
+	})
+
+	stop()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("serve: %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("serve did not stop")
+	}
+	run, err := c.GetRun(ctx, runID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tags := map[string]string{}
+	for _, tg := range run.Data.Tags {
+		tags[tg.Key] = tg.Value
+	}
+	if tags[rollout.RunModelTag] != "lin" {
+		t.Errorf("run tags %v: no %s=lin", tags, rollout.RunModelTag)
+	}
+	for _, v := range []string{"1", "2"} {
+		if got := sumValues(t, c, runID, rollout.MetricRequests(v)); int(got) != answered[v] {
+			t.Errorf("%s summed to %v, version %s answered %d", rollout.MetricRequests(v), got, v, answered[v])
+		}
+		if got := sumValues(t, c, runID, rollout.MetricErrors5xx(v)); got != 0 {
+			t.Errorf("%s = %v", rollout.MetricErrors5xx(v), got)
+		}
+		for _, m := range metricHistory(t, c, runID, rollout.MetricLatencyP99(v)) {
+			if !(m.Value > 0) || m.Timestamp <= 0 {
+				t.Errorf("%s: %+v", rollout.MetricLatencyP99(v), m)
+			}
+		}
+	}
+	// every mirror of the stable's answers disagreed: version 2 adds 10
+	mirrored := sumValues(t, c, runID, rollout.MetricShadowRequests("2"))
+	dropped := sumValues(t, c, runID, rollout.MetricShadowDropped("2"))
+	if !(mirrored > 0) || sumValues(t, c, runID, rollout.MetricShadowDisagreements("2")) != mirrored {
+		t.Errorf("shadow: %v mirrored, %v disagreed, %v dropped", mirrored, sumValues(t, c, runID, rollout.MetricShadowDisagreements("2")), dropped)
+	}
+	t.Logf("answered %v; shadow: %v mirrored, %v dropped", answered, mirrored, dropped)
+	if mirrored+dropped > float64(answered["1"]) {
+		t.Errorf("%v mirrors and %v drops of %d stable answers", mirrored, dropped, answered["1"])
+	}
+	if h := metricHistory(t, c, runID, rollout.MetricShadowRequests("1")); len(h) != 0 {
+		t.Errorf("the stable version got shadow traffic: %+v", h)
+	}
+}
