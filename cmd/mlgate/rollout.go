@@ -18,7 +18,7 @@ import (
 
 // rolloutFlags are the flags every rollout command takes.
 type rolloutFlags struct {
-	model, trackingURI, registryURI, logLevel string
+	model, trackingURI, registryURI, logLevel, owner string
 }
 
 func (f *rolloutFlags) register(fs *flag.FlagSet) {
@@ -26,6 +26,7 @@ func (f *rolloutFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.trackingURI, "tracking-uri", "", "tracking server with the replicas' serving runs (default $MLFLOW_TRACKING_URI)")
 	fs.StringVar(&f.registryURI, "registry-uri", "", "registry server holding the rollout (default $MLFLOW_REGISTRY_URI, else the tracking URI)")
 	fs.StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn, error")
+	fs.StringVar(&f.owner, "owner", "", "this controller's name in the state (default host/pid/random): a restarted controller of the same name resumes its rollout at once")
 }
 
 // controller checks the common flags and builds the controller.
@@ -46,7 +47,7 @@ func (f *rolloutFlags) controller(env *cliEnv, name string) (*rollout.Controller
 		reg = f.registryURI
 	}
 	logger := slog.New(slog.NewTextHandler(env.stderr, &slog.HandlerOptions{Level: level}))
-	return app.NewRolloutController(app.RolloutOptions{Tracking: cfg, RegistryURI: reg, Controller: rollout.Options{Logger: logger}})
+	return app.NewRolloutController(app.RolloutOptions{Tracking: cfg, RegistryURI: reg, Controller: rollout.Options{Owner: f.owner, Logger: logger}})
 }
 
 // parseSteps reads "5,25,50,100".
