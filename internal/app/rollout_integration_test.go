@@ -347,7 +347,16 @@ func rolloutScenarios(t *testing.T, url string) {
 		if _, err := next.Run(ctx, e.model, false); !errors.Is(err, rollout.ErrOwned) {
 			t.Fatalf("run beside a fresh controller: %v", err)
 		}
-		// ... until it is stale, then it resumes from the registry alone
+		// the same controller (same owner) restarted resumes at once
+		rctx, stop := context.WithCancel(ctx)
+		same := e.controller("ctl-a", func(ctx context.Context, st *rollout.State) error {
+			stop()
+			return nil
+		})
+		if _, err := same.Run(rctx, e.model, false); !errors.Is(err, context.Canceled) {
+			t.Fatalf("restarted ctl-a: %v", err)
+		}
+		// ... and another one once ctl-a is stale, from the registry alone
 		time.Sleep(rollout.StaleAfter*rolloutInterval + 100*time.Millisecond)
 		final, err := next.Run(ctx, e.model, false)
 		if err != nil || final.Status != rollout.Promoted || final.Owner != "ctl-b" || e.alias() != "2" {
