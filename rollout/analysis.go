@@ -122,11 +122,13 @@ type Decision struct {
 
 // Analyze judges the candidate's figures of one window against t, with
 // the stable version's figures of the same window for relative bounds.
+// The comparisons are written so that a NaN figure (MLflow metrics may
+// hold NaN) never passes: too few requests wait, anything else breaches.
 func Analyze(stable, candidate Figures, t Thresholds) Decision {
-	if candidate.Requests < float64(t.MinRequests) {
+	if !(candidate.Requests >= float64(t.MinRequests)) { // NaN-safe: garbage is not traffic
 		return Decision{Wait, fmt.Sprintf("the candidate served %v requests, fewer than the %d needed to judge", candidate.Requests, t.MinRequests)}
 	}
-	if r := candidate.ErrorRate(t.Count4xx); r > t.MaxErrorRate {
+	if r := candidate.ErrorRate(t.Count4xx); !(r <= t.MaxErrorRate) {
 		kind := "5xx"
 		if t.Count4xx {
 			kind = "4xx+5xx"
@@ -134,13 +136,13 @@ func Analyze(stable, candidate Figures, t Thresholds) Decision {
 		return Decision{Breach, fmt.Sprintf("error rate %.4f (%s, %v of %v requests) is above %v", r, kind,
 			candidate.Errors5xx+boolF(t.Count4xx)*candidate.Errors4xx, candidate.Requests, t.MaxErrorRate)}
 	}
-	if t.MaxP99Ms > 0 && candidate.P99Ms > t.MaxP99Ms {
+	if t.MaxP99Ms > 0 && !(candidate.P99Ms <= t.MaxP99Ms) {
 		return Decision{Breach, fmt.Sprintf("p99 latency %.1f ms is above %v ms", candidate.P99Ms, t.MaxP99Ms)}
 	}
 	notes := ""
 	if t.MaxP99Ratio > 0 {
 		if stable.Requests > 0 && stable.P99Ms > 0 {
-			if candidate.P99Ms > t.MaxP99Ratio*stable.P99Ms {
+			if !(candidate.P99Ms <= t.MaxP99Ratio*stable.P99Ms) {
 				return Decision{Breach, fmt.Sprintf("p99 latency %.1f ms is above %v × the stable version's %.1f ms",
 					candidate.P99Ms, t.MaxP99Ratio, stable.P99Ms)}
 			}
@@ -150,7 +152,7 @@ func Analyze(stable, candidate Figures, t Thresholds) Decision {
 	}
 	if t.MaxDisagreement >= 0 {
 		if candidate.ShadowRequests >= float64(t.MinRequests) {
-			if d := candidate.Disagreement(); d > t.MaxDisagreement {
+			if d := candidate.Disagreement(); !(d <= t.MaxDisagreement) {
 				return Decision{Breach, fmt.Sprintf("disagreement with the stable version %.4f (%v of %v shadow requests) is above %v",
 					d, candidate.ShadowDisagreements, candidate.ShadowRequests, t.MaxDisagreement)}
 			}

@@ -41,6 +41,9 @@ func TestAnalyze(t *testing.T) {
 		{"disagreement too few shadow requests", stable, Figures{Requests: 1000, ShadowRequests: 10, ShadowDisagreements: 10},
 			with(func(t *Thresholds) { t.MaxDisagreement = 0.1 }), Pass, "disagreement not judged (10 shadow"},
 		{"disagreement off", stable, Figures{Requests: 1000, ShadowRequests: 500, ShadowDisagreements: 500}, def, Pass, ""},
+		{"NaN requests wait", stable, Figures{Requests: math.NaN()}, def, Wait, "fewer than"},
+		{"NaN errors breach", stable, Figures{Requests: 1000, Errors5xx: math.NaN()}, def, Breach, "error rate NaN"},
+		{"NaN p99 breaches", stable, Figures{Requests: 1000, P99Ms: math.NaN()}, with(func(t *Thresholds) { t.MaxP99Ms = 5 }), Breach, "p99 latency NaN"},
 		{"zero disagreement allowed", stable, Figures{Requests: 1000, ShadowRequests: 500, ShadowDisagreements: 1},
 			with(func(t *Thresholds) { t.MaxDisagreement = 0 }), Breach, "disagreement"},
 	}
@@ -115,4 +118,27 @@ func TestSumRunWindow(t *testing.T) {
 	if want := (100*10 + 300*30 + 10*50) / 410.0; all.Requests != 410 || math.Abs(all.P99Ms-want) > 1e-9 {
 		t.Fatalf("merged %+v, want p99 %v", all, want)
 	}
+}
+
+// Whatever the figures (they come from runs anyone may write), Analyze
+// never passes a window with too few requests or too many errors.
+func FuzzAnalyze(f *testing.F) {
+	f.Add(1000.0, 5.0, 40.0, 20.0, 10.0, 0.01, 100, false)
+	f.Add(0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1, true)
+	f.Add(math.NaN(), 0.0, 0.0, 0.0, 0.0, 0.01, 1, false)
+	f.Add(500.0, math.NaN(), 0.0, math.NaN(), 1.0, 0.01, 1, false)
+	f.Fuzz(func(t *testing.T, req, e5, e4, p99, stableP99, maxRate float64, minReq int, with4xx bool) {
+		th := Thresholds{MaxErrorRate: maxRate, Count4xx: with4xx, MaxP99Ratio: 1.5, MaxDisagreement: -1, MinRequests: minReq}
+		if th.Validate() != nil {
+			return
+		}
+		c := Figures{Requests: req, Errors5xx: e5, Errors4xx: e4, P99Ms: p99}
+		d := Analyze(Figures{Requests: 1, P99Ms: stableP99}, c, th)
+		if d.Verdict == Pass && (!(req >= float64(minReq)) || c.ErrorRate(with4xx) > maxRate) {
+			t.Fatalf("passed %+v under %+v: %s", c, th, d.Reason)
+		}
+		if d.Reason == "" {
+			t.Fatal("a decision without a reason")
+		}
+	})
 }
