@@ -30,10 +30,10 @@ var figureNames = []string{figRequests, figErrors4xx, figErrors5xx, figP50, figP
 // figureKey is the serving-run metric of one figure of one version.
 func figureKey(version, figure string) string { return "version." + version + "." + figure }
 
-// RunModelTag is the serving-run tag naming the registered model a
+// runModelTag is the serving-run tag naming the registered model a
 // replica follows the rollout of.
 // TODO(merge): use the constant of metrics.go.
-const RunModelTag = "mlgate.rollout.model"
+const runModelTag = "mlgate.rollout.model"
 
 // setFigure stores one metric value in an interval's figures.
 func setFigure(f *Figures, figure string, v float64) {
@@ -110,7 +110,7 @@ func Window(ctx context.Context, tc *tracking.Client, experiment, model string, 
 	for page := 0; page < maxRunPages; page++ {
 		found, next, err := tc.SearchRuns(ctx, tracking.SearchRunsRequest{
 			ExperimentIDs: []string{exp.ExperimentID},
-			Filter:        fmt.Sprintf(`tags."%s" = '%s'`, RunModelTag, model),
+			Filter:        fmt.Sprintf(`tags."%s" = '%s'`, runModelTag, model),
 			MaxResults:    1000, OrderBy: []string{"attributes.start_time DESC"}, PageToken: token,
 		})
 		if err != nil {

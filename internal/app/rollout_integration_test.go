@@ -88,7 +88,7 @@ func newRolloutEnv(t *testing.T, url, model string) *rolloutEnv {
 	}
 	for i := range e.runs {
 		r, err := trk.CreateRun(ctx, expID, tracking.WithRunName(fmt.Sprintf("replica-%d", i)),
-			tracking.WithRunTags(map[string]string{rollout.RunModelTag: model}))
+			tracking.WithRunTags(map[string]string{"mlgate.rollout.model": model}))
 		if err != nil {
 			t.Fatal(err)
 		}
