@@ -105,9 +105,13 @@ func (c *Controller) tick(ctx context.Context, model string, st *State) (done bo
 	from := max(now.Add(-spec.Interval()).UnixMilli(), st.Updated)
 	rep := Report{ID: st.ID, Time: now.UnixMilli(), From: from, Step: st.Step, Weight: st.Weight}
 	figs, runs, ferr := Window(ctx, c.trk, spec.Experiment, model, time.UnixMilli(from), now, st.Stable, st.Candidate)
-	if ferr != nil {
+	switch {
+	case ferr != nil:
 		rep.Decision = Decision{Wait, "figures unavailable: " + ferr.Error()}
-	} else {
+	case runs == 0:
+		rep.Decision = Decision{Wait, fmt.Sprintf("no serving run tagged %s = %s in experiment %q: are the replicas started with --follow-rollout --log-experiment %s?",
+			runModelTag, model, spec.Experiment, spec.Experiment)}
+	default:
 		rep.Runs, rep.Stable, rep.Candidate = runs, figs[st.Stable], figs[st.Candidate]
 		rep.Decision = Analyze(rep.Stable, rep.Candidate, spec.Thresholds)
 	}

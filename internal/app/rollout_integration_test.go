@@ -367,9 +367,29 @@ func rolloutScenarios(t *testing.T, url string) {
 	t.Run("abort and promote", func(t *testing.T) {
 		e := newRolloutEnv(t, url, "manual")
 		c := e.controller("ctl-a", nil)
-		if _, err := e.start(c, "3", 5, 50); err != nil {
+		// a rollout whose experiment holds no serving run waits and says why
+		kctx, kill := context.WithCancel(ctx)
+		defer kill()
+		ticks := 0
+		lost := e.controller("ctl-lost", func(context.Context, *rollout.State) error {
+			if ticks++; ticks == 2 {
+				kill()
+			}
+			return nil
+		})
+		if _, err := lost.Start(ctx, rollout.StartOptions{Model: e.model, Candidate: "3", Alias: "champion", Steps: []int{5, 50},
+			Interval: rolloutInterval, Experiment: "nowhere", Thresholds: rollout.DefaultThresholds()}); err != nil {
 			t.Fatal(err)
 		}
+		if _, err := lost.Run(kctx, e.model, false); !errors.Is(err, context.Canceled) {
+			t.Fatalf("run: %v", err)
+		}
+		v, err := c.Status(ctx, e.model)
+		if err != nil || v.Report == nil || v.Report.Verdict != rollout.Wait ||
+			!strings.Contains(v.Report.Reason, `no serving run tagged mlgate.rollout.model = manual in experiment "nowhere"`) {
+			t.Fatalf("last analysis %+v (%v)", v.Report, err)
+		}
+		// anyone may abort it
 		st, err := c.Abort(ctx, e.model, "")
 		if err != nil || st.Status != rollout.Aborted || st.Weight != 0 || !strings.Contains(st.Reason, "ctl-a") || e.alias() != "1" {
 			t.Fatalf("abort: %+v %v, champion → %s", st, err, e.alias())
