@@ -55,9 +55,17 @@ func commands() map[string][]command {
 		"": {
 			{name: "server", short: "run the tracking and model registry server (drop-in for `mlflow server`)", run: runServer},
 			{name: "models", short: "package, download and serve models", run: nil},
+			{name: "rollout", short: "drive a registry-driven progressive rollout: start, status, promote, abort, run", run: nil},
 			{name: "quickstart", short: "embedded server + example model served from the registry (what `make run` runs)", run: runQuickstart},
 			{name: "version", short: "print the mlgate version", run: runVersion},
 			{name: "build-base", short: "write the runtime base image from staged parts (make image)", run: runBuildBase, hidden: true},
+		},
+		"rollout": {
+			{name: "start", short: "start rolling a candidate version out in steps (writes the state replicas follow)", run: runRolloutStart},
+			{name: "status", short: "print a model's rollout and its last analysis", run: runRolloutStatus},
+			{name: "promote", short: "move the stable alias to the candidate now and end the rollout", run: runRolloutPromote},
+			{name: "abort", short: "stop a rollout: weight 0, the alias untouched", run: runRolloutAbort},
+			{name: "run", short: "drive a rollout to its end: analyse, advance, promote or roll back", run: runRolloutRun},
 		},
 		"models": {
 			{name: "serve", short: "serve a model over HTTP (drop-in for `mlflow models serve`)", run: runModelsServe},
