@@ -105,7 +105,8 @@ func (r *Request) Int(name string, def int) int {
 	}
 	n, err := strconv.Atoi(strings.TrimSpace(s))
 	if err != nil {
-		r.Fail(Invalid("Invalid value %q for parameter '%s' supplied.%s", s, name, apiHint))
+		raw, _ := json.Marshal(s)
+		r.Fail(&FieldError{Param: name, Value: raw})
 		return 0
 	}
 	return n

@@ -29,3 +29,25 @@ func TestWireNumbers(t *testing.T) {
 		t.Fatalf("encoded %s", b)
 	}
 }
+
+// TestPyJSON checks values are quoted as Python's json.dumps(v,
+// sort_keys=True, separators=(",", ":")) quotes them in MLflow's messages.
+func TestPyJSON(t *testing.T) {
+	for in, want := range map[string]string{
+		`{"b": 1, "a": [1.0, "x"]}`: `{"a":[1.0,"x"],"b":1}`,
+		`1e16`:                      `1e+16`,
+		`1e-5`:                      `1e-05`,
+		`100000.0`:                  `100000.0`,
+		`0.0001`:                    `0.0001`,
+		`1.50`:                      `1.5`,
+		`-0`:                        `0`,
+		`1e400`:                     `Infinity`,
+		`"é\n<&>\u0001😀"`:           `"\u00e9\n<&>\u0001\ud83d\ude00"`,
+		`12345678901234567.0`:       `1.2345678901234568e+16`,
+		`not json`:                  `not json`,
+	} {
+		if got := pyJSON([]byte(in)); got != want {
+			t.Errorf("pyJSON(%s) = %s, want %s", in, got, want)
+		}
+	}
+}

@@ -41,7 +41,7 @@ func TestReaderRules(t *testing.T) {
 	}
 	for body, want := range map[string]string{
 		`{"tags": [{"value": "v"}]}`: "Missing value for required parameter 'tags'. See the API docs for more information about request parameters.",
-		`{"tags": {"key": "k"}}`:     `Invalid value {"key": "k"} for parameter 'tags' supplied. Hint: Value was of type 'dict'. See the API docs for more information about request parameters.`,
+		`{"tags": {"key": "k"}}`:     `Invalid value {"key":"k"} for parameter 'tags' supplied:  Hint: Value was of type 'dict'. See the API docs for more information about request parameters.`,
 	} {
 		r, _ := reader.Read(ctxFor(http.MethodPost, "/x", body))
 		if tg := tags(r); tg != nil || r.Err() == nil || r.Err().Error() != want || apierr.From(r.Err()).HTTPStatus() != 400 {

@@ -215,9 +215,9 @@ func TestEndpoints(t *testing.T) {
 			// Go type or field (issue 21: 'runIDReq.run_id', '[]server.wMetricIn').
 			const hint = " See the API docs for more information about request parameters."
 			for _, tc := range []struct{ path, body, msg string }{
-				{"/runs/set-tag", `{"run_id":123,"key":"a","value":"b"}`, "Invalid value 123 for parameter 'run_id' supplied. Hint: Value was of type 'int'." + hint},
-				{"/runs/log-batch", `{"run_id":"` + id + `","metrics":5}`, "Invalid value 5 for parameter 'metrics' supplied. Hint: Value was of type 'int'." + hint},
-				{"/experiments/create", `{"name":123}`, "Invalid value 123 for parameter 'name' supplied. Hint: Value was of type 'int'." + hint},
+				{"/runs/set-tag", `{"run_id":123,"key":"a","value":"b"}`, "Invalid value 123 for parameter 'run_id' supplied:  Hint: Value was of type 'int'." + hint},
+				{"/runs/log-batch", `{"run_id":"` + id + `","metrics":5}`, "Invalid value 5 for parameter 'metrics' supplied:  Hint: Value was of type 'int'." + hint},
+				{"/experiments/create", `{"name":123}`, "Invalid value 123 for parameter 'name' supplied:  Hint: Value was of type 'int'." + hint},
 			} {
 				code, m = c.do("POST", A+tc.path, tc.body)
 				if code != 400 || m["error_code"] != "INVALID_PARAMETER_VALUE" || m["message"] != tc.msg {
