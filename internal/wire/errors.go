@@ -59,6 +59,12 @@ func Invalid(format string, args ...any) error {
 	return apierr.New(apierr.InvalidParameterValue, format, args...)
 }
 
+// BadPath is MLflow's error for an artifact path that is not a safe
+// relative path (absolute, with "..", a backslash, or an encoded form).
+func BadPath() error {
+	return Invalid("Invalid path")
+}
+
 // Missing is MLflow's error for an absent required parameter.
 func Missing(name string) error {
 	return Invalid("Missing value for required parameter '%s'.%s", name, apiHint)
@@ -70,10 +76,17 @@ func Rule(message string) error {
 	return Invalid("%s%s", message, apiHint)
 }
 
-// Range checks that an int parameter read from r lies in [lo, hi]; when it
-// does not, it records Rule(message).
-func (r *Request) Range(n, lo, hi int, message string) {
+// InRange is nil when n lies in [lo, hi], and Rule(message) otherwise
+// (MLflow's range checks that carry their own message).
+func InRange(n, lo, hi int64, message string) error {
 	if n < lo || n > hi {
-		r.Fail(Rule(message))
+		return Rule(message)
 	}
+	return nil
+}
+
+// NotPositive is MLflow's error for a max_results-like parameter that is
+// not a positive integer.
+func NotPositive(name string, n int64) error {
+	return Invalid("Invalid value %d for parameter '%s' supplied. It must be a positive integer.", n, name)
 }

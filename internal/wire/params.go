@@ -112,6 +112,28 @@ func (r *Request) Int(name string, def int) int {
 	return n
 }
 
+// IntAtMost is Int for a parameter MLflow caps at most: a larger value is
+// refused as MLflow's schema check refuses it, with the type error text
+// quoting the value as sent (a *FieldError).
+func (r *Request) IntAtMost(name string, def, most int) int {
+	n := r.Int(name, def)
+	if n > most {
+		r.Fail(r.Misfit(name))
+	}
+	return n
+}
+
+// Misfit is the *FieldError for the parameter name as sent (a query string
+// value reads as a JSON string).
+func (r *Request) Misfit(name string) error {
+	if r.query != nil {
+		raw, _ := json.Marshal(r.query.Get(name))
+		return &FieldError{Param: name, Value: raw}
+	}
+	raw, _ := member(r.members(), name)
+	return &FieldError{Param: name, Value: raw}
+}
+
 // List returns a repeated string parameter.
 func (r *Request) List(name string) []string {
 	if r.query != nil {

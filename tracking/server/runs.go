@@ -151,8 +151,11 @@ func (a *API) searchRuns(c *gin.Context, rq *wire.Request) (any, error) {
 	}
 	in := store.SearchRunsInput{Filter: req.Filter, ViewType: vt, OrderBy: req.OrderBy, PageToken: req.PageToken}
 	if req.MaxResults.Set {
-		if req.MaxResults.V <= 0 || req.MaxResults.V > store.MaxSearchResults {
-			return nil, apierr.New(apierr.InvalidParameterValue, "Invalid value %d for parameter 'max_results' supplied. It must be at most %d, but got value %d", req.MaxResults.V, store.MaxSearchResults, req.MaxResults.V)
+		if req.MaxResults.V > store.MaxSearchResults {
+			return nil, rq.Misfit("max_results") // MLflow's schema check: its type error text
+		}
+		if err := store.CheckMaxResults(int(req.MaxResults.V)); err != nil {
+			return nil, err
 		}
 		in.MaxResults = int(req.MaxResults.V)
 	}
@@ -409,6 +412,9 @@ func (a *API) getMetricHistory(c *gin.Context, rq *wire.Request) (any, error) {
 	if req.MetricKey == "" {
 		return nil, wire.Missing("metric_key")
 	}
+	if req.MaxResults.Set && req.MaxResults.V <= 0 {
+		return nil, wire.NotPositive("max_results", req.MaxResults.V)
+	}
 	ms, next, err := a.st.GetMetricHistory(c.Request.Context(), id, req.MetricKey, store.Page{MaxResults: int(req.MaxResults.V), Token: req.PageToken})
 	if err != nil {
 		return nil, err
@@ -463,6 +469,11 @@ func (a *API) getMetricHistoryBulkInterval(c *gin.Context, rq *wire.Request) (an
 	}
 	if req.EndStep.Set {
 		end = &req.EndStep.V
+	}
+	if req.MaxResults.Set {
+		if err := wire.InRange(req.MaxResults.V, 1, 2500, "max_results must be between 1 and 2500."); err != nil {
+			return nil, err
+		}
 	}
 	ms, err := a.st.GetMetricHistoryBulkInterval(c.Request.Context(), req.RunIDs, req.MetricKey, start, end, int(req.MaxResults.V))
 	if err != nil {
