@@ -134,11 +134,18 @@ func (a *API) searchLoggedModels(c *gin.Context, rq *wire.Request) (any, error) 
 			Ascending *wire.Bool `json:"ascending"`
 		} `json:"order_by"`
 		PageToken string `json:"page_token"`
+		Datasets  []struct {
+			Name   string `json:"dataset_name"`
+			Digest string `json:"dataset_digest"`
+		} `json:"datasets"`
 	}
 	if err := rq.Bind(&req); err != nil {
 		return nil, err
 	}
 	in := store.SearchLoggedModelsInput{Filter: req.Filter, MaxResults: int(req.MaxResults.V), PageToken: req.PageToken}
+	for _, d := range req.Datasets {
+		in.Datasets = append(in.Datasets, store.DatasetFilter{Name: d.Name, Digest: d.Digest})
+	}
 	for _, e := range req.ExperimentIDs {
 		in.ExperimentIDs = append(in.ExperimentIDs, idString(e))
 	}

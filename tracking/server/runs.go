@@ -5,7 +5,6 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/mlgate/mlgate/internal/apierr"
 	"github.com/mlgate/mlgate/internal/wire"
 	"github.com/mlgate/mlgate/tracking/store"
 )
@@ -70,11 +69,9 @@ func (a *API) updateRun(c *gin.Context, rq *wire.Request) (any, error) {
 		return nil, err
 	}
 	in := store.UpdateRunInput{RunID: id, RunName: req.RunName}
-	if req.Status != "" {
-		st, found := statusNames[strings.ToUpper(string(req.Status))]
-		if !found {
-			return nil, apierr.New(apierr.InvalidParameterValue, "Invalid value '%s' for parameter 'status'.", req.Status)
-		}
+	// A status that names no RunStatus is left out, as MLflow's proto
+	// parsing leaves it unset: the run keeps its status.
+	if st, found := statusNames[strings.ToUpper(string(req.Status))]; found {
 		in.Status = st
 	}
 	if req.EndTime.Set {

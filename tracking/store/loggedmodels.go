@@ -58,11 +58,7 @@ func (s *Store) CreateLoggedModel(ctx context.Context, in CreateLoggedModelInput
 		if e.LifecycleStage != StageActive {
 			return storeerr.Invalidf("The experiment %s must be in the 'active' state. Current state is %s.", e.ID, e.LifecycleStage)
 		}
-		if in.SourceRunID != "" {
-			if _, err := s.getRunInfo(ctx, tx, in.SourceRunID); err != nil {
-				return err
-			}
-		}
+		// The source run is recorded as given: MLflow does not check it names a run.
 		now := s.nowMs()
 		loc := AppendPath(AppendPath(AppendPath(e.ArtifactLocation, "models"), id), "artifacts")
 		if _, err := tx.ExecContext(ctx, s.q.r(`INSERT INTO logged_models (`+loggedModelCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, 'active', ?, ?, '', ?)`),
@@ -257,6 +253,27 @@ type SearchLoggedModelsInput struct {
 	MaxResults    int // 0 = 50
 	OrderBy       []LoggedModelOrder
 	PageToken     string
+	// Datasets keeps the models with metrics on one of these datasets (with
+	// the metric filters, the metrics compared must be on one of them).
+	Datasets []DatasetFilter
+}
+
+// DatasetFilter names a dataset of a logged model search. As in MLflow's
+// REST server, the digest is always compared: "" matches the metrics
+// logged without a digest.
+type DatasetFilter struct {
+	Name, Digest string
+}
+
+// datasetsClause is the SQL condition on metrics f for ds, with its args.
+func datasetsClause(ds []DatasetFilter) (string, []any) {
+	conds := make([]string, len(ds))
+	var args []any
+	for i, d := range ds {
+		conds[i] = "(f.dataset_name = ? AND f.dataset_digest = ?)"
+		args = append(args, d.Name, d.Digest)
+	}
+	return "(" + strings.Join(conds, " OR ") + ")", args
 }
 
 var loggedModelAttrs = map[string]string{
@@ -272,8 +289,13 @@ func (s *Store) SearchLoggedModels(ctx context.Context, in SearchLoggedModelsInp
 	if limit == 0 {
 		limit = 50
 	}
-	if limit < 0 || limit > 50 {
-		return nil, "", storeerr.Invalidf("Invalid value %d for parameter 'max_results' supplied. It must be at most 50.", limit)
+	if limit < 0 {
+		return nil, "", storeerr.Invalidf("Invalid value %d for parameter 'max_results' supplied. It must be a positive integer", limit)
+	}
+	for _, d := range in.Datasets {
+		if d.Name == "" {
+			return nil, "", storeerr.Invalidf("`dataset_name` in the `datasets` clause must be specified.")
+		}
 	}
 	offset, err := DecodePageToken(in.PageToken)
 	if err != nil {
@@ -297,6 +319,7 @@ func (s *Store) SearchLoggedModels(ctx context.Context, in SearchLoggedModelsInp
 	sb := &sqlBuilder{dialect: s.db.Dialect}
 	sb.Add(`SELECT ` + prefixCols("m.", loggedModelCols) + ` FROM logged_models m WHERE m.lifecycle_stage = 'active'`)
 	sb.Add(" AND m.experiment_id IN ("+placeholders(len(exps))+")", exps...)
+	metricFilters := false
 	for _, c := range comps {
 		switch c.Kind {
 		case KindAttribute:
@@ -320,7 +343,13 @@ func (s *Store) SearchLoggedModels(ctx context.Context, in SearchLoggedModelsInp
 			if err := checkNumber(c, "metric"); err != nil {
 				return nil, "", err
 			}
-			sb.Add(" AND EXISTS (SELECT 1 FROM metrics f WHERE f.model_id = m.model_id AND f.key = ? AND f.is_nan = 0 AND f.value "+c.Op+" ?)", c.Key, c.Num)
+			sb.Add(" AND EXISTS (SELECT 1 FROM metrics f WHERE f.model_id = m.model_id AND f.key = ? AND f.is_nan = 0 AND f.value "+c.Op+" ?", c.Key, c.Num)
+			if len(in.Datasets) > 0 {
+				cond, args := datasetsClause(in.Datasets)
+				sb.Add(" AND "+cond, args...)
+			}
+			sb.Add(")")
+			metricFilters = true
 		case KindParam, KindTag:
 			table := "logged_model_params"
 			if c.Kind == KindTag {
@@ -335,6 +364,10 @@ func (s *Store) SearchLoggedModels(ctx context.Context, in SearchLoggedModelsInp
 		default:
 			return nil, "", storeerr.Invalidf("Invalid entity type '%s' in logged model filter", c.Kind)
 		}
+	}
+	if len(in.Datasets) > 0 && !metricFilters {
+		cond, args := datasetsClause(in.Datasets)
+		sb.Add(" AND EXISTS (SELECT 1 FROM metrics f WHERE f.model_id = m.model_id AND "+cond+")", args...)
 	}
 	var order []string
 	for _, o := range in.OrderBy {

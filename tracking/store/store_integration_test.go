@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strings"
 	"sync"
 	"testing"
 
@@ -285,6 +286,38 @@ func TestLoggedModels(t *testing.T) {
 		found, _, err := s.SearchLoggedModels(ctx, store.SearchLoggedModelsInput{ExperimentIDs: []string{"0"}, Filter: "name = 'model' AND metrics.acc > 0.5"})
 		if err != nil || len(found) != 1 {
 			t.Fatalf("search %+v %v", found, err)
+		}
+		// The datasets filter: a model's metrics must be on one of them.
+		other, err := s.CreateLoggedModel(ctx, store.CreateLoggedModelInput{ExperimentID: "0", Name: "other", SourceRunID: "no-such-run"})
+		if err != nil || other.SourceRunID != "no-such-run" {
+			t.Fatalf("a source run naming no run is recorded as given: %+v %v", other, err)
+		}
+		if err := s.LogMetric(ctx, r.Info.RunID, store.Metric{Key: "acc", Value: 0.7, Timestamp: 1, ModelID: other.ModelID, DatasetName: "ds", DatasetDigest: "d1"}); err != nil {
+			t.Fatal(err)
+		}
+		for _, tc := range []struct {
+			filter string
+			ds     []store.DatasetFilter
+			want   string
+		}{
+			{"", []store.DatasetFilter{{Name: "ds", Digest: "d1"}}, "other"},
+			{"", []store.DatasetFilter{{Name: "ds", Digest: "d2"}}, ""},
+			{"", []store.DatasetFilter{{Name: "ds"}}, ""},
+			{"metrics.acc > 0.5", []store.DatasetFilter{{Name: "ds", Digest: "d1"}}, "other"},
+			{"metrics.acc > 0.8", []store.DatasetFilter{{Name: "ds", Digest: "d1"}}, ""},
+			{"metrics.acc > 0.8", nil, "model"},
+		} {
+			found, _, err := s.SearchLoggedModels(ctx, store.SearchLoggedModelsInput{ExperimentIDs: []string{"0"}, Filter: tc.filter, Datasets: tc.ds})
+			var names []string
+			for _, f := range found {
+				names = append(names, f.Name)
+			}
+			if err != nil || strings.Join(names, ",") != tc.want {
+				t.Errorf("search %q %v: %v %v, want %q", tc.filter, tc.ds, names, err, tc.want)
+			}
+		}
+		if _, _, err := s.SearchLoggedModels(ctx, store.SearchLoggedModelsInput{ExperimentIDs: []string{"0"}, Datasets: []store.DatasetFilter{{Digest: "x"}}}); !errors.Is(err, store.ErrInvalid) {
+			t.Errorf("a dataset without a name: %v", err)
 		}
 		if err := s.DeleteLoggedModel(ctx, m.ModelID); err != nil {
 			t.Fatal(err)
