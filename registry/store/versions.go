@@ -166,6 +166,11 @@ func (s *Store) insertVersion(ctx context.Context, in CreateVersion, source, sto
 	if err != nil {
 		return nil, err
 	}
+	if modelID != "" && s.opts.AddModelVersion != nil && !isPromptTags(in.Tags) {
+		if err := s.opts.AddModelVersion(ctx, modelID, in.Name, version); err != nil {
+			return nil, err
+		}
+	}
 	mv, err := s.getVersion(ctx, s.db, in.Name, version)
 	if err != nil {
 		return nil, err

@@ -174,7 +174,10 @@ func TestEndpoints(t *testing.T) {
 			if wiretest.Dig(ui, "run_info", "status") != "FINISHED" || wiretest.Dig(ui, "run_info", "end_time") != float64(2000) {
 				t.Fatalf("update %v", ui)
 			}
-			c.fail("POST", A+"/runs/update", `{"run_id":"`+id+`","status":"DONE"}`, 400, "INVALID_PARAMETER_VALUE")
+			// MLflow leaves a status naming no RunStatus unset: the run keeps its own.
+			if st := wiretest.Dig(c.ok("POST", A+"/runs/update", `{"run_id":"`+id+`","status":"DONE"}`), "run_info", "status"); st != "FINISHED" {
+				t.Fatalf("status after an unknown one: %v", st)
+			}
 			// logged models
 			lm := c.ok("POST", A+"/logged-models", `{"experiment_id":"`+exp+`","name":"model","source_run_id":"`+id+`","params":[{"key":"a","value":"1"}]}`)
 			mid := wiretest.Dig(lm, "model", "info", "model_id").(string)

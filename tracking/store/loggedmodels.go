@@ -3,6 +3,9 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
+	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/mlgate/mlgate/internal/search"
@@ -410,4 +413,48 @@ func prefixCols(p, cols string) string {
 		parts[i] = p + parts[i]
 	}
 	return strings.Join(parts, ", ")
+}
+
+// TagModelVersions is the logged model tag listing the registered model
+// versions made from the model.
+const TagModelVersions = "mlflow.modelVersions"
+
+// AddModelVersion records that version of the registered model name was
+// made from the logged model id: it appends {"name", "version"} to the
+// model's mlflow.modelVersions tag, in MLflow's text
+// ([{"name": "m", "version": 1}], Python's json.dumps), unless it is there.
+func (s *Store) AddModelVersion(ctx context.Context, id, name string, version int64) error {
+	return s.db.Tx(ctx, func(tx *sql.Tx) error {
+		if _, err := s.getLoggedModel(ctx, tx, id); err != nil {
+			return err
+		}
+		var old string
+		err := tx.QueryRowContext(ctx, s.q.r(`SELECT value FROM logged_model_tags WHERE model_id = ? AND key = ?`), id, TagModelVersions).Scan(&old)
+		if err != nil && !isNoRows(err) {
+			return err
+		}
+		type entry struct {
+			Name    string          `json:"name"`
+			Version json.RawMessage `json:"version"`
+		}
+		var list []entry
+		if old != "" {
+			_ = json.Unmarshal([]byte(old), &list) // a tag that is not such a list is replaced
+		}
+		v := strconv.FormatInt(version, 10)
+		parts := make([]string, 0, len(list)+1)
+		for _, e := range list {
+			if e.Name == name && string(e.Version) == v {
+				return nil
+			}
+			if len(e.Version) == 0 {
+				e.Version = json.RawMessage("null")
+			}
+			n, _ := json.Marshal(e.Name)
+			parts = append(parts, fmt.Sprintf(`{"name": %s, "version": %s}`, n, e.Version))
+		}
+		n, _ := json.Marshal(name)
+		parts = append(parts, fmt.Sprintf(`{"name": %s, "version": %s}`, n, v))
+		return s.upsertModelKV(ctx, tx, "logged_model_tags", id, []Tag{{Key: TagModelVersions, Value: "[" + strings.Join(parts, ", ") + "]"}})
+	})
 }
