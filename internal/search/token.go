@@ -86,3 +86,11 @@ func Page[T any](items []T, offset, limit int) ([]T, string) {
 	}
 	return items, ""
 }
+
+// MLflowTokenMessages are MLflow's messages for a bad page token
+// (SearchUtils.parse_start_offset_from_page_token), shared by the runs,
+// experiments and registry searches.
+var MLflowTokenMessages = map[TokenFault]string{
+	TokenBase64: "Invalid page token, could not base64-decode", TokenJSON: "Invalid page token, decoded value={decoded}",
+	TokenString: "Invalid page token, not stringable {offset}", TokenOffset: "Invalid page token, parsed value={decoded}",
+}

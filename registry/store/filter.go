@@ -31,10 +31,9 @@ var grammar = &search.Grammar{
 	// No identifier, OR, no AND, a dangling AND.
 	Fallback: "Invalid clause(s) in filter string: '{filter}'",
 	// MLflow's messages.
-	TokenMessages: map[search.TokenFault]string{
-		search.TokenBase64: "Invalid page token, could not base64-decode", search.TokenJSON: "Invalid page token, decoded value={decoded}",
-		search.TokenString: "Invalid page token, not stringable {offset}", search.TokenOffset: "Invalid page token, parsed value={decoded}",
-	},
+	TokenMessages: search.MLflowTokenMessages,
+	// MLflow's registry searches accept "name = 'a' AND".
+	TrailingAnd: true,
 }
 
 // ParseFilter parses a registry search filter: comparisons joined by AND.

@@ -37,7 +37,7 @@ var grammar = &search.Grammar{
 		search.BadEntity:     "Invalid entity type '{word}'. Valid values are ['metric', 'parameter', 'tag', 'attribute', 'dataset']",
 		search.NoKey:         "Invalid filter: missing key after '{word}.' at position {pos}",
 		search.BadComparator: "Invalid comparator at position {pos} in filter '{filter}'",
-		search.NoValue:       "Invalid filter '{filter}': missing value after '{op}'",
+		search.NoValue:       "Invalid clause(s) in filter string: '{ident}', '{op}'",
 		search.EmptyList:     "While parsing a list in the query, expected a non-empty list of string values, but got empty list",
 		search.ListItem:      "While parsing a list in the query, expected string value, punctuation, or whitespace, but got different type in list: '{filter}'",
 		search.ListEnd:       "Invalid list in filter '{filter}': expected ',' or ')'",
@@ -47,12 +47,8 @@ var grammar = &search.Grammar{
 		search.DanglingAnd:   "Invalid filter '{filter}': dangling 'AND'",
 		search.OrderIdent:    "Invalid order_by clause '{filter}'. {word}",
 	},
-	TokenMessages: map[search.TokenFault]string{
-		search.TokenBase64: tokenMessage, search.TokenJSON: tokenMessage, search.TokenString: tokenMessage, search.TokenOffset: tokenMessage,
-	},
+	TokenMessages: search.MLflowTokenMessages,
 }
-
-const tokenMessage = "Invalid page token, could not base64-decode or parse offset: {token}"
 
 func isBareKeyChar(c byte) bool {
 	return c == '_' || c == '.' || c == '-' || c == '/' || c == ':' || c >= 0x80 ||

@@ -49,7 +49,7 @@ func ValidateKey(what, key string) error {
 		return storeerr.Invalidf("Invalid value %q for parameter '%s' supplied: %s", key, what, badChars)
 	}
 	if n := path.Clean(key); n != key || n == "." || len(n) >= 2 && n[:2] == ".." || n[0] == '/' {
-		return storeerr.Invalidf("Invalid value %q for parameter '%s' supplied: Names may be treated as files in certain cases, and must not resolve to other names when treated as such. This name would resolve to %q", key, what, path.Clean(key))
+		return storeerr.BadPathName(what, key)
 	}
 	if utf8.RuneCountInString(key) > MaxEntityKeyLength {
 		return storeerr.Invalidf("'%s' exceeds the maximum length of %d characters", what, MaxEntityKeyLength)
