@@ -2,6 +2,7 @@ package wire
 
 import (
 	"encoding/json"
+	"math"
 	"strconv"
 	"strings"
 )
@@ -97,13 +98,22 @@ func (r *Request) Int(name string, def int) int {
 		if !ok {
 			return def
 		}
-		if t := typeName(raw); t != "int" && t != "str" {
+		switch typeName(raw) {
+		case "int", "str":
+		case "float", "bool": // MLflow's int() check takes them, its proto parsing leaves the field unset
+			if typeName(raw) == "bool" || !isIntegral(raw) {
+				return def
+			}
+		default:
 			r.Fail(&FieldError{Param: name, Value: raw})
 			return 0
 		}
 		s = strings.Trim(strings.TrimSpace(string(raw)), `"`)
 	}
 	n, err := strconv.Atoi(strings.TrimSpace(s))
+	if f, ferr := strconv.ParseFloat(strings.TrimSpace(s), 64); err != nil && ferr == nil && f == math.Trunc(f) && math.Abs(f) < 1<<62 {
+		n, err = int(f), nil
+	}
 	if err != nil {
 		raw, _ := json.Marshal(s)
 		r.Fail(&FieldError{Param: name, Value: raw})
@@ -161,4 +171,10 @@ func (r *Request) Decode(name string, v any) bool {
 		return false
 	}
 	return true
+}
+
+// isIntegral reports whether a JSON number has no fraction (1.0, 1e3).
+func isIntegral(raw []byte) bool {
+	f, err := strconv.ParseFloat(strings.TrimSpace(string(raw)), 64)
+	return err == nil && f == math.Trunc(f)
 }

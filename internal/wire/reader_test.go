@@ -67,7 +67,6 @@ func TestBindNamesParametersNotGoTypes(t *testing.T) {
 		`{"RUN_ID": {"a":1}}`:               `Invalid value {"a":1} for parameter 'run_id' supplied:  Hint: Value was of type 'dict'.` + hint,
 		`"{\"run_id\": true}"`:              "Invalid value true for parameter 'run_id' supplied:  Hint: Value was of type 'bool'." + hint,
 		`{"run_id": "r", "metrics": "m"} `:  `Invalid value "m" for parameter 'metrics' supplied:  Hint: Value was of type 'str'.` + hint,
-		`{"run_id": "r", "step": 1.5} `:     "Invalid value 1.5 for parameter 'step' supplied:  Hint: Value was of type 'float'." + hint,
 		`{"run_id": "r", "metrics": null} `: "",
 		`" {\"run_id\": \"r\"} "`:           "",
 		`""`:                                "",
@@ -212,7 +211,7 @@ func TestParams(t *testing.T) {
 	}{
 		{func(r *Request) { r.Required("name") }, "Invalid value 3 for parameter 'name' supplied:  Hint: Value was of type 'int'." + hint},
 		{func(r *Request) { r.Bool("flag") }, `Invalid value "x" for parameter 'flag' supplied:  Hint: Value was of type 'str'.` + hint},
-		{func(r *Request) { r.Int("f", 0) }, "Invalid value 1.5 for parameter 'f' supplied:  Hint: Value was of type 'float'." + hint},
+		{func(r *Request) { r.Int("d", 0) }, `Invalid value {"a":[1]} for parameter 'd' supplied:  Hint: Value was of type 'dict'.` + hint},
 		{func(r *Request) { r.List("l"); r.Required("name") }, `Invalid value "s" for parameter 'l' supplied:  Hint: Value was of type 'str'.` + hint},
 	} {
 		r := body()
@@ -294,4 +293,18 @@ func TestHandle(t *testing.T) {
 	}
 	c, _ = ctx(http.MethodPost, "/x", `{}`, "application/json")
 	failsWith(t, h(c), 400, "Missing value for required parameter 'name'. See the API docs for more information about request parameters.")
+}
+
+// TestIntLikeMLflow checks Int takes what MLflow's int check takes: 1.5
+// and true leave the parameter at its default (MLflow's proto parsing
+// leaves it unset), 2.0 is 2.
+func TestIntLikeMLflow(t *testing.T) {
+	c, _ := ctx(http.MethodPost, "/x", `{"f": 1.5, "b": true, "g": 2.0}`, "application/json")
+	r, err := (&Reader{MaxBody: 1 << 20}).Read(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f, b, g := r.Int("f", 7), r.Int("b", 7), r.Int("g", 7); f != 7 || b != 7 || g != 2 || r.Err() != nil {
+		t.Fatalf("f=%d b=%d g=%d err=%v", f, b, g, r.Err())
+	}
 }

@@ -19,9 +19,17 @@ func TestWireNumbers(t *testing.T) {
 	if v.A.V != 123 || !math.IsNaN(v.B.V) || !math.IsInf(v.C.V, -1) || !v.D.V {
 		t.Fatalf("%+v", v)
 	}
-	for _, bad := range []string{`{"a":"x"}`, `{"a":1.5}`, `{"b":true}`, `{"b":"abc"}`, `{"d":"maybe"}`} {
+	for _, bad := range []string{`{"a":"x"}`, `{"b":true}`, `{"b":"abc"}`, `{"d":"maybe"}`} {
 		if err := json.Unmarshal([]byte(bad), &v); err == nil {
 			t.Errorf("%s: want an error", bad)
+		}
+	}
+	// MLflow's type check takes 1.5 and true for an int64, its proto
+	// parsing leaves the field unset; 2.0 is 2.
+	for in, want := range map[string]Int64{`{"a":1.5}`: {}, `{"a":true}`: {}, `{"a":2.0}`: {V: 2, Set: true}} {
+		v.A = Int64{}
+		if err := json.Unmarshal([]byte(in), &v); err != nil || v.A != want {
+			t.Errorf("%s: %+v %v, want %+v", in, v.A, err, want)
 		}
 	}
 	b, _ := json.Marshal([]Double{Double(math.NaN()), Double(math.Inf(1)), 1.5})
