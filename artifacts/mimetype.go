@@ -38,12 +38,13 @@ func GuessType(rel string) (ctype, encoding string) {
 var textExtensions = []string{
 	"txt", "log", "err", "cfg", "conf", "cnf", "cf", "ini", "properties", "prop", "hocon",
 	"toml", "yaml", "yml", "xml", "json", "js", "py", "py3", "csv", "tsv", "md", "rst", "ipynb",
-	"MLmodel", "MLproject",
+	"MLmodel", "mlproject",
 }
 
 // DownloadType is the Content-Type MLflow's server sends for an artifact
 // download (its _guess_mime_type): text/plain, without a charset, for text
-// files and MLmodel/MLproject; the guessed type otherwise;
+// files, MLmodel and "mlproject" (MLflow lists its MLproject file name in
+// lower case, so "MLproject" is not text to it); the guessed type otherwise;
 // application/octet-stream when nothing is known.
 func DownloadType(rel string) string {
 	name := path.Base(rel)

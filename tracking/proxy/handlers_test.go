@@ -78,8 +78,9 @@ func TestHandlersAnswerMLflowErrors(t *testing.T) {
 		}
 	}
 	// MLflow's download content types: text/plain without a charset for
-	// text files and MLmodel/MLproject, the guessed type otherwise.
-	for name, want := range map[string]string{"a.txt": "text/plain", "MLmodel": "text/plain", "MLproject": "text/plain",
+	// text files and MLmodel (not "MLproject": MLflow lists it in lower case),
+	// the guessed type otherwise.
+	for name, want := range map[string]string{"a.txt": "text/plain", "MLmodel": "text/plain", "MLproject": "application/octet-stream", "mlproject": "text/plain",
 		"c.json": "text/plain", "m.pkl": "application/octet-stream", "p.png": "image/png", "t.tar.gz": "application/x-tar"} {
 		if code, _, body := call("PUT", art+"/d/ct/"+name, "x"); code != 200 {
 			t.Fatalf("put %s: %d %s", name, code, body)
