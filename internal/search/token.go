@@ -1,6 +1,7 @@
 package search
 
 import (
+	"bytes"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -23,7 +24,8 @@ const (
 
 // tokenProblem is a page token that does not decode. A message template
 // for it names in braces {token} (the token as sent, Go-quoted), {decoded}
-// (its base64-decoded bytes) and {offset} (an offset string).
+// (its base64-decoded bytes), {bytes} (them as Python's repr shows bytes)
+// and {offset} (an offset string).
 type tokenProblem struct {
 	Fault   TokenFault
 	Decoded []byte
@@ -42,7 +44,7 @@ func (g *Grammar) DecodePageToken(tok string) (int, error) {
 		return 0, nil
 	}
 	fail := func(p tokenProblem) (int, error) {
-		msg := strings.NewReplacer("{token}", strconv.Quote(tok), "{decoded}", string(p.Decoded),
+		msg := strings.NewReplacer("{token}", strconv.Quote(tok), "{decoded}", string(p.Decoded), "{bytes}", bytesRepr(p.Decoded),
 			"{offset}", p.Offset).Replace(g.TokenMessages[p.Fault])
 		return 0, &storeerr.Error{Code: storeerr.InvalidParameterValue, Message: msg}
 	}
@@ -91,6 +93,38 @@ func Page[T any](items []T, offset, limit int) ([]T, string) {
 // (SearchUtils.parse_start_offset_from_page_token), shared by the runs,
 // experiments and registry searches.
 var MLflowTokenMessages = map[TokenFault]string{
-	TokenBase64: "Invalid page token, could not base64-decode", TokenJSON: "Invalid page token, decoded value={decoded}",
+	TokenBase64: "Invalid page token, could not base64-decode", TokenJSON: "Invalid page token, decoded value={bytes}",
 	TokenString: "Invalid page token, not stringable {offset}", TokenOffset: "Invalid page token, parsed value={decoded}",
+}
+
+// bytesRepr is Python's repr of a bytes value: b'...' (or b"..." when it
+// holds a single quote and no double quote), with \\xNN for bytes that are
+// not printable ASCII.
+func bytesRepr(b []byte) string {
+	q := byte('\'')
+	if bytes.IndexByte(b, '\'') >= 0 && bytes.IndexByte(b, '"') < 0 {
+		q = '"'
+	}
+	var sb strings.Builder
+	sb.WriteString("b")
+	sb.WriteByte(q)
+	for _, c := range b {
+		switch {
+		case c == q || c == '\\':
+			sb.WriteByte('\\')
+			sb.WriteByte(c)
+		case c == '\t':
+			sb.WriteString(`\t`)
+		case c == '\n':
+			sb.WriteString(`\n`)
+		case c == '\r':
+			sb.WriteString(`\r`)
+		case c < 0x20 || c >= 0x7f:
+			fmt.Fprintf(&sb, `\x%02x`, c)
+		default:
+			sb.WriteByte(c)
+		}
+	}
+	sb.WriteByte(q)
+	return sb.String()
 }
