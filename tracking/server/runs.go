@@ -439,9 +439,6 @@ func (a *API) getMetricHistoryBulk(c *gin.Context, rq *wire.Request) (any, error
 	if err := rq.Bind(&req, "run_id"); err != nil {
 		return nil, err
 	}
-	if req.MetricKey == "" {
-		return nil, wire.Missing("metric_key")
-	}
 	ms, err := a.st.GetMetricHistoryBulk(c.Request.Context(), req.RunIDs, req.MetricKey, int(req.MaxResults.V))
 	if err != nil {
 		return nil, err

@@ -103,11 +103,12 @@ func TestEndpoints(t *testing.T) {
 			if n := len(s["experiments"].([]any)); n != 1 || s["next_page_token"] == nil {
 				t.Fatalf("experiments search page %v", s)
 			}
-			s = c.ok("POST", A+"/experiments/search", `{"filter":"name = 'e2'","view_type":"ALL"}`)
+			s = c.ok("POST", A+"/experiments/search", `{"filter":"name = 'e2'","view_type":"ALL","max_results":10}`)
+			c.fail("POST", A+"/experiments/search", `{"filter":"name = 'e2'"}`, 400, "INVALID_PARAMETER_VALUE") // no max_results, as MLflow
 			if n := len(s["experiments"].([]any)); n != 1 {
 				t.Fatalf("experiments search %v", s)
 			}
-			c.fail("POST", A+"/experiments/search", `{"filter":"name = "}`, 400, "INVALID_PARAMETER_VALUE")
+			c.fail("POST", A+"/experiments/search", `{"filter":"name = ","max_results":10}`, 400, "INVALID_PARAMETER_VALUE")
 			// runs
 			run := c.ok("POST", A+"/runs/create", `{"experiment_id":"`+exp+`","start_time":"1000","run_name":"r","tags":[{"key":"t","value":"1"}]}`)
 			id := wiretest.Dig(run, "run", "info", "run_id").(string)
