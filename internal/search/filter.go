@@ -60,7 +60,7 @@ const (
 	ListItem                   // a list item that is not a quoted string
 	ListEnd                    // a list item not followed by ',' or ')'
 	BadValue                   // neither a quoted string nor a number at {pos}
-	Or                         // clauses joined by OR
+	Or                         // clauses joined by OR ({word}: the OR as written)
 	NoAnd                      // something other than AND at {pos} after a clause
 	DanglingAnd                // AND at the end
 	OrderIdent                 // order_by entry {filter} has no identifier; {word} is the cause
@@ -361,9 +361,9 @@ func (g *Grammar) ParseFilter(filter string) ([]Clause, error) {
 			return out, nil
 		}
 		at := l.pos
-		if w := strings.ToUpper(l.word()); w != "AND" {
-			if w == "OR" {
-				return nil, l.fail(Or, at)
+		if word := l.word(); strings.ToUpper(word) != "AND" {
+			if strings.ToUpper(word) == "OR" {
+				return nil, l.g.fail(problem{Fault: Or, Filter: l.s, Pos: at, Word: word})
 			}
 			return nil, l.fail(NoAnd, at)
 		}

@@ -42,12 +42,31 @@ var grammar = &search.Grammar{
 		search.ListItem:      "While parsing a list in the query, expected string value, punctuation, or whitespace, but got different type in list: '{filter}'",
 		search.ListEnd:       "Invalid list in filter '{filter}': expected ',' or ')'",
 		search.BadValue:      "Invalid filter '{filter}': expected a quoted string or a number at position {pos}",
-		search.Or:            "Invalid clause(s) in filter string: 'OR'. Only 'AND' is supported to join comparisons in filter '{filter}'",
+		search.Or:            "Invalid clause(s) in filter string: '{word}'",
 		search.NoAnd:         "Invalid filter '{filter}': expected 'AND' at position {pos}",
 		search.DanglingAnd:   "Invalid filter '{filter}': dangling 'AND'",
-		search.OrderIdent:    "Invalid order_by clause '{filter}'. {word}",
+		search.OrderIdent:    "{word}",
 	},
 	TokenMessages: search.MLflowTokenMessages,
+	// MLflow's searches accept "metrics.a > 1 AND".
+	TrailingAnd: true,
+}
+
+// experimentGrammar is grammar with MLflow's experiment search messages.
+var experimentGrammar = func() *search.Grammar {
+	g := *grammar
+	g.Messages = search.Messages{}
+	for f, m := range grammar.Messages {
+		g.Messages[f] = m
+	}
+	g.Messages[search.NoValue] = "Invalid clause(s) in filter string: {ident}, {op}"
+	return &g
+}()
+
+// ParseExperimentFilter parses an experiment search filter (ParseFilter's
+// language, MLflow's experiment search messages).
+func ParseExperimentFilter(filter string) ([]Comparison, error) {
+	return experimentGrammar.ParseFilter(filter)
 }
 
 func isBareKeyChar(c byte) bool {

@@ -324,7 +324,7 @@ func (s *Store) SearchExperiments(ctx context.Context, in SearchExperimentsInput
 	if err != nil {
 		return nil, "", err
 	}
-	comps, err := ParseFilter(in.Filter)
+	comps, err := ParseExperimentFilter(in.Filter)
 	if err != nil {
 		return nil, "", err
 	}
