@@ -1,6 +1,7 @@
 package server
 
 import (
+	"fmt"
 	"strings"
 
 	"github.com/gin-gonic/gin"
@@ -299,8 +300,8 @@ func (a *API) logBatch(c *gin.Context, rq *wire.Request) (any, error) {
 		return nil, err
 	}
 	metrics := make([]store.Metric, 0, len(req.Metrics))
-	for _, m := range req.Metrics {
-		sm, err := m.toStore("metrics.")
+	for i, m := range req.Metrics {
+		sm, err := m.toStore(fmt.Sprintf("metrics[%d].", i))
 		if err != nil {
 			return nil, err
 		}
@@ -308,7 +309,15 @@ func (a *API) logBatch(c *gin.Context, rq *wire.Request) (any, error) {
 	}
 	params := make([]store.Param, len(req.Params))
 	for i, p := range req.Params {
+		if p.Key == "" {
+			return nil, wire.Missing(fmt.Sprintf("params[%d].key", i))
+		}
 		params[i] = store.Param(p)
+	}
+	for i, t := range req.Tags {
+		if t.Key == "" {
+			return nil, wire.Missing(fmt.Sprintf("tags[%d].key", i))
+		}
 	}
 	if err := a.st.LogBatch(c.Request.Context(), id, metrics, params, tagsIn(req.Tags)); err != nil {
 		return nil, err

@@ -37,12 +37,8 @@ func scanLoggedModel(row interface{ Scan(...any) error }) (*LoggedModel, error) 
 }
 
 // CreateLoggedModel creates a PENDING logged model in an active experiment.
+// As MLflow's, the params' keys are stored as given, unchecked.
 func (s *Store) CreateLoggedModel(ctx context.Context, in CreateLoggedModelInput) (*LoggedModel, error) {
-	for _, p := range in.Params {
-		if err := ValidateKey("key", p.Key); err != nil {
-			return nil, err
-		}
-	}
 	for _, t := range in.Tags {
 		if err := ValidateKey("key", t.Key); err != nil {
 			return nil, err

@@ -6,6 +6,7 @@ import (
 	"path"
 	"regexp"
 	"strconv"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/mlgate/mlgate/internal/storeerr"
@@ -41,7 +42,11 @@ const badChars = "Names may only contain alphanumerics, underscores (_), dashes 
 
 // ValidateKey checks a metric, param or tag key; what names the field in
 // the message ("key", "name", "metrics[0].key"…).
-func ValidateKey(what, key string) error {
+func ValidateKey(what, key string) error { return validateKey(what, what, key) }
+
+// validateKey is ValidateKey naming the key label in the length message,
+// as MLflow does ("Param key", "Metric name").
+func validateKey(what, label, key string) error {
 	if key == "" {
 		return storeerr.Invalidf("Missing value for required parameter '%s'. See the API docs for more information about request parameters.", what)
 	}
@@ -52,9 +57,23 @@ func ValidateKey(what, key string) error {
 		return storeerr.BadPathName(what, key)
 	}
 	if utf8.RuneCountInString(key) > MaxEntityKeyLength {
-		return storeerr.Invalidf("'%s' exceeds the maximum length of %d characters", what, MaxEntityKeyLength)
+		return storeerr.Invalidf("'%s' exceeds the maximum length of %d characters", label, MaxEntityKeyLength)
 	}
 	return nil
+}
+
+// pyList renders strings as Python prints a list of them: ['a', 'b'].
+func pyList(ss []string) string {
+	parts := make([]string, len(ss))
+	for i, s := range ss {
+		s = strings.ReplaceAll(s, `\`, `\\`)
+		if strings.Contains(s, "'") && !strings.Contains(s, `"`) {
+			parts[i] = `"` + s + `"`
+			continue
+		}
+		parts[i] = "'" + strings.ReplaceAll(s, "'", `\'`) + "'"
+	}
+	return "[" + strings.Join(parts, ", ") + "]"
 }
 
 // truncate cuts s to at most n characters (MLflow truncates long param and
@@ -94,7 +113,7 @@ func parseExperimentID(id string) (int64, error) {
 }
 
 func validateMetric(m Metric, what string) error {
-	if err := ValidateKey(what+"key", m.Key); err != nil {
+	if err := validateKey(what+"key", "Metric name", m.Key); err != nil {
 		return err
 	}
 	if m.Timestamp < 0 {
@@ -170,7 +189,7 @@ func validateDataset(i int, d DatasetInput) error {
 		{"source", MaxDatasetSourceSize, d.Dataset.Source}, {"schema", MaxDatasetSchemaSize, d.Dataset.Schema},
 		{"profile", MaxDatasetProfileSize, d.Dataset.Profile},
 	} {
-		if err := validateLength("Dataset "+c.what, c.limit, c.v); err != nil {
+		if err := validateLength(c.what, c.limit, c.v); err != nil {
 			return err
 		}
 	}
