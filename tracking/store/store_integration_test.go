@@ -287,6 +287,15 @@ func TestLoggedModels(t *testing.T) {
 		if err != nil || len(found) != 1 {
 			t.Fatalf("search %+v %v", found, err)
 		}
+		// Model versions made from the model, in MLflow's tag text, once each.
+		for _, v := range []int64{1, 2, 1} {
+			if err := s.AddModelVersion(ctx, m.ModelID, "reg", v); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if got, _ := s.GetLoggedModel(ctx, m.ModelID); tagValue(got.Tags, store.TagModelVersions) != `[{"name": "reg", "version": 1}, {"name": "reg", "version": 2}]` {
+			t.Errorf("mlflow.modelVersions = %q", tagValue(got.Tags, store.TagModelVersions))
+		}
 		// The datasets filter: a model's metrics must be on one of them.
 		other, err := s.CreateLoggedModel(ctx, store.CreateLoggedModelInput{ExperimentID: "0", Name: "other", SourceRunID: "no-such-run"})
 		if err != nil || other.SourceRunID != "no-such-run" {
@@ -326,4 +335,13 @@ func TestLoggedModels(t *testing.T) {
 			t.Fatalf("deleted model: %v", err)
 		}
 	})
+}
+
+func tagValue(tags []store.Tag, key string) string {
+	for _, t := range tags {
+		if t.Key == key {
+			return t.Value
+		}
+	}
+	return ""
 }
