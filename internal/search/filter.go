@@ -9,7 +9,7 @@
 // the IS NULL operators and the MLflow message of every syntax error — is a
 // Grammar value each store defines. Errors are *storeerr.Error values with
 // code INVALID_PARAMETER_VALUE. The package imports no mlgate package but
-// internal/db and internal/storeerr.
+// internal/db, internal/storeerr and internal/pyfmt.
 package search
 
 import (

@@ -250,15 +250,3 @@ func TestStrict(t *testing.T) {
 		t.Fatalf("got %+v %v", got, err)
 	}
 }
-
-// TestBytesRepr checks Python's repr of bytes, which MLflow's page token
-// message shows.
-func TestBytesRepr(t *testing.T) {
-	for in, want := range map[string]string{
-		"abc": `b'abc'`, "a'b": `b"a'b"`, `a'"b`: `b'a\'"b'`, "\x00\n\xff\\": `b'\x00\n\xff\\'`,
-	} {
-		if got := bytesRepr([]byte(in)); got != want {
-			t.Errorf("bytesRepr(%q) = %s, want %s", in, got, want)
-		}
-	}
-}

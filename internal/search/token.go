@@ -1,13 +1,13 @@
 package search
 
 import (
-	"bytes"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"strconv"
 	"strings"
 
+	"github.com/mlgate/mlgate/internal/pyfmt"
 	"github.com/mlgate/mlgate/internal/storeerr"
 )
 
@@ -44,7 +44,7 @@ func (g *Grammar) DecodePageToken(tok string) (int, error) {
 		return 0, nil
 	}
 	fail := func(p tokenProblem) (int, error) {
-		msg := strings.NewReplacer("{token}", strconv.Quote(tok), "{decoded}", string(p.Decoded), "{bytes}", bytesRepr(p.Decoded),
+		msg := strings.NewReplacer("{token}", strconv.Quote(tok), "{decoded}", string(p.Decoded), "{bytes}", pyfmt.Bytes(p.Decoded),
 			"{offset}", p.Offset).Replace(g.TokenMessages[p.Fault])
 		return 0, &storeerr.Error{Code: storeerr.InvalidParameterValue, Message: msg}
 	}
@@ -95,36 +95,4 @@ func Page[T any](items []T, offset, limit int) ([]T, string) {
 var MLflowTokenMessages = map[TokenFault]string{
 	TokenBase64: "Invalid page token, could not base64-decode", TokenJSON: "Invalid page token, decoded value={bytes}",
 	TokenString: "Invalid page token, not stringable {offset}", TokenOffset: "Invalid page token, parsed value={decoded}",
-}
-
-// bytesRepr is Python's repr of a bytes value: b'...' (or b"..." when it
-// holds a single quote and no double quote), with \\xNN for bytes that are
-// not printable ASCII.
-func bytesRepr(b []byte) string {
-	q := byte('\'')
-	if bytes.IndexByte(b, '\'') >= 0 && bytes.IndexByte(b, '"') < 0 {
-		q = '"'
-	}
-	var sb strings.Builder
-	sb.WriteString("b")
-	sb.WriteByte(q)
-	for _, c := range b {
-		switch {
-		case c == q || c == '\\':
-			sb.WriteByte('\\')
-			sb.WriteByte(c)
-		case c == '\t':
-			sb.WriteString(`\t`)
-		case c == '\n':
-			sb.WriteString(`\n`)
-		case c == '\r':
-			sb.WriteString(`\r`)
-		case c < 0x20 || c >= 0x7f:
-			fmt.Fprintf(&sb, `\x%02x`, c)
-		default:
-			sb.WriteByte(c)
-		}
-	}
-	sb.WriteByte(q)
-	return sb.String()
 }

@@ -3,12 +3,12 @@ package wire
 import (
 	"bytes"
 	"encoding/json"
-	"fmt"
 	"math"
 	"slices"
 	"strconv"
 	"strings"
-	"unicode/utf16"
+
+	"github.com/mlgate/mlgate/internal/pyfmt"
 )
 
 // pyJSON renders a JSON value as MLflow quotes it in its messages: Python's
@@ -36,7 +36,7 @@ func writePy(b *strings.Builder, v any) {
 	case json.Number:
 		b.WriteString(pyNumber(string(t)))
 	case string:
-		writePyString(b, t)
+		pyfmt.String(b, t)
 	case []any:
 		b.WriteByte('[')
 		for i, e := range t {
@@ -57,7 +57,7 @@ func writePy(b *strings.Builder, v any) {
 			if i > 0 {
 				b.WriteByte(',')
 			}
-			writePyString(b, k)
+			pyfmt.String(b, k)
 			b.WriteByte(':')
 			writePy(b, t[k])
 		}
@@ -75,60 +75,8 @@ func pyNumber(s string) string {
 		return s
 	}
 	f, err := strconv.ParseFloat(s, 64)
-	switch {
-	case math.IsInf(f, 1):
-		return "Infinity"
-	case math.IsInf(f, -1):
-		return "-Infinity"
-	case err != nil:
+	if err != nil && !math.IsInf(f, 0) {
 		return s
 	}
-	e := strconv.FormatFloat(f, 'e', -1, 64) // -d.ddde±XX
-	mant, exps, _ := strings.Cut(e, "e")
-	exp, _ := strconv.Atoi(exps)
-	if exp < -4 || exp >= 16 {
-		sign := "+"
-		if exp < 0 {
-			sign, exp = "-", -exp
-		}
-		return fmt.Sprintf("%se%s%02d", mant, sign, exp)
-	}
-	return strconv.FormatFloat(f, 'f', max(decimals(mant)-exp, 1), 64)
-}
-
-// decimals counts the digits after the point of a mantissa "-d.ddd".
-func decimals(mant string) int {
-	_, frac, _ := strings.Cut(mant, ".")
-	return len(frac)
-}
-
-// writePyString writes s as Python's json.dumps does with ensure_ascii.
-func writePyString(b *strings.Builder, s string) {
-	b.WriteByte('"')
-	for _, r := range s {
-		switch {
-		case r == '"':
-			b.WriteString(`\"`)
-		case r == '\\':
-			b.WriteString(`\\`)
-		case r == '\n':
-			b.WriteString(`\n`)
-		case r == '\r':
-			b.WriteString(`\r`)
-		case r == '\t':
-			b.WriteString(`\t`)
-		case r == '\b':
-			b.WriteString(`\b`)
-		case r == '\f':
-			b.WriteString(`\f`)
-		case r < 0x20 || (r > 0x7e && r < 0x10000 && r != 0x7f):
-			fmt.Fprintf(b, `\u%04x`, r)
-		case r >= 0x10000:
-			hi, lo := utf16.EncodeRune(r)
-			fmt.Fprintf(b, `\u%04x\u%04x`, hi, lo)
-		default:
-			b.WriteRune(r)
-		}
-	}
-	b.WriteByte('"')
+	return pyfmt.Float(f)
 }
