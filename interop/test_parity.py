@@ -161,7 +161,7 @@ def test_metric_history_bulk_interval_same(mlgate_server, mlflow_server):
     from mlflow.utils.rest_utils import MlflowHostCreds, http_request
 
     def run(url):
-        c = MlflowClient(url)
+        c = MlflowClient(url, registry_uri=url)
         e = c.create_experiment("bulk")
         r = c.create_run(e).info.run_id
         c.log_batch(r, metrics=[Metric("m", float(i), 1000 + i, i) for i in range(40)])
@@ -185,7 +185,7 @@ def test_metric_history_bulk_interval_same(mlgate_server, mlflow_server):
 def test_create_experiment_relative_artifact_location_same(mlgate_server, mlflow_server):
     def run(server):
         mlflow.set_tracking_uri(server.url)
-        c = MlflowClient(server.url)
+        c = MlflowClient(server.url, registry_uri=server.url)
         out = []
         for i, loc in enumerate(["my_location", "./dot/sub", "file:rel", "file:///abs/x", "/abs/y", "s3://b/x"]):
             e = c.create_experiment(f"loc-{i}", artifact_location=loc)
@@ -203,7 +203,7 @@ def test_create_experiment_relative_artifact_location_same(mlgate_server, mlflow
 def test_logged_models_same(mlgate_server, mlflow_server):
     def run(url):
         mlflow.set_tracking_uri(url)
-        c = MlflowClient(url)
+        c = MlflowClient(url, registry_uri=url)
         e = c.create_experiment("lm")
         r = c.create_run(e).info.run_id
         a = c.create_logged_model(e, name="a", source_run_id=r)
@@ -240,7 +240,7 @@ def test_artifact_download_content_types_same(mlgate_server, mlflow_server, tmp_
 
     def run(url):
         mlflow.set_tracking_uri(url)
-        c = MlflowClient(url)
+        c = MlflowClient(url, registry_uri=url)
         e = c.create_experiment("ct")
         r = c.create_run(e)
         src = tmp_path / url.rsplit(":", 1)[1]
