@@ -104,6 +104,19 @@ CASES = [
     ("POST", A + "/registered-models/create", {"name": "a/../b"}, None),
     ("GET", A + "/registered-models/get", None, {"name": "nope"}),
     ("POST", A + "/registered-models/set-tag", {"name": "nope", "key": "k", "value": "v"}, None),
+    # registry
+    ("POST", A + "/registered-models/create", {"name": "r:x"}, None),
+    ("POST", A + "/registered-models/create", {"name": "rm", "tags": [{"key": "", "value": "v"}]}, None),
+    ("POST", A + "/registered-models/create", {"name": "rm2", "tags": [{"key": "k" * 251, "value": "v"}]}, None),
+    ("POST", A + "/registered-models/create", {"name": "rm3", "tags": {"key": "k"}}, None),
+    ("GET", A + "/model-versions/get", None, {"name": "nope", "version": "x"}),
+    ("GET", A + "/model-versions/get", None, {"name": "nope", "version": "1"}),
+    ("POST", A + "/registered-models/alias", {"name": "nope", "alias": "latest", "version": "1"}, None),
+    ("GET", A + "/registered-models/search", None, {"filter": "tags.a = 'x' or name = 'b'"}),
+    ("GET", A + "/registered-models/search", None, {"order_by": "bogus"}),
+    # (not compared: an unknown model version attribute, whose message lists a Python set in hash order)
+    ("GET", A + "/model-versions/search", None, {"page_token": "garbage"}),
+    ("POST", A + "/model-versions/create", {"name": "nope", "source": "s3://b/x", "model_id": "m-nope"}, None),
     # search filters and page tokens
     ("POST", A + "/runs/search", {"experiment_ids": ["EXP"], "filter": "metrics.a > 1 and"}, None),
     ("POST", A + "/runs/search", {"experiment_ids": ["EXP"], "filter": "metrics.a > 1 or params.b = 'x'"}, None),

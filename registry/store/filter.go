@@ -27,7 +27,8 @@ var grammar = &search.Grammar{
 		With("While parsing a list in the query, expected a non-empty list of string values, but got ill-formed list.", search.EmptyList, search.ListItem, search.ListEnd).
 		With("Invalid filter: unexpected '!' at position {pos}", search.BadBang).
 		With("Invalid filter: bad number {word}", search.BadNumber).
-		With("Invalid filter: unexpected character {word} at position {pos}", search.BadChar),
+		With("Invalid filter: unexpected character {word} at position {pos}", search.BadChar).
+		With("Invalid clause(s) in filter string: {word}", search.Or),
 	// No identifier, OR, no AND, a dangling AND.
 	Fallback: "Invalid clause(s) in filter string: '{filter}'",
 	// MLflow's messages.
