@@ -56,10 +56,14 @@ func (a *API) getLoggedModel(c *gin.Context, rq *wire.Request) (any, error) {
 
 func (a *API) finalizeLoggedModel(c *gin.Context, rq *wire.Request) (any, error) {
 	var req struct {
-		Status enumString `json:"status"`
+		ModelID string     `json:"model_id"`
+		Status  enumString `json:"status"`
 	}
 	if err := rq.Bind(&req); err != nil {
 		return nil, err
+	}
+	if req.ModelID == "" { // MLflow's handler reads model_id from the body, as its client sends it
+		return nil, wire.Missing("model_id")
 	}
 	status := strings.ToUpper(string(req.Status))
 	switch status {

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/mlgate/mlgate/internal/pyfmt"
 	"github.com/mlgate/mlgate/internal/storeerr"
 )
 
@@ -117,7 +118,7 @@ func validateMetric(m Metric, what string) error {
 		return err
 	}
 	if m.Timestamp < 0 {
-		return storeerr.Invalidf("Invalid value %d for parameter '%stimestamp' supplied: metric '%s' (value=%v). Timestamp must be a nonnegative long (64-bit integer)", m.Timestamp, what, m.Key, m.Value)
+		return storeerr.Invalidf("Invalid value %d for parameter '%stimestamp' supplied: metric '%s' (value=%s). Timestamp must be a nonnegative long (64-bit integer) ", m.Timestamp, what, m.Key, pyfmt.Float(m.Value))
 	}
 	return nil
 }
@@ -177,9 +178,7 @@ func validateDataset(i int, d DatasetInput) error {
 	if d.Dataset.Name == "" {
 		return storeerr.Invalidf("Missing value for required parameter '%sname'. See the API docs for more information about request parameters.", w)
 	}
-	if d.Dataset.Digest == "" {
-		return storeerr.Invalidf("Missing value for required parameter '%sdigest'. See the API docs for more information about request parameters.", w)
-	}
+	// As MLflow's: a dataset without a digest is stored with "".
 	for _, c := range []struct {
 		what  string
 		limit int
