@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"mime"
-	"path"
 	"sort"
 	"strings"
 	"time"
@@ -77,26 +75,15 @@ func (s *sizedReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// compressedExts are the encodings Python's mimetypes.guess_type reports.
-var compressedExts = map[string]string{".gz": "gzip", ".Z": "compress", ".bz2": "bzip2", ".xz": "xz", ".br": "br"}
-
-// guessContentType guesses like Python's mimetypes.guess_type, which MLflow
-// uses: a compression suffix is the encoding, the suffix before it the type.
+// guessContentType is GuessType for an S3 upload's ContentType and
+// ContentEncoding (nil when unknown).
 func guessContentType(rel string) (ctype, encoding *string) {
-	name := path.Base(rel)
-	if strings.HasSuffix(name, ".tgz") {
-		name = strings.TrimSuffix(name, ".tgz") + ".tar.gz"
-	}
-	ext := path.Ext(name)
-	if enc, ok := compressedExts[ext]; ok {
-		encoding = aws.String(enc)
-		ext = path.Ext(strings.TrimSuffix(name, ext))
-	}
-	if t := mime.TypeByExtension(ext); t != "" && ext != "" {
-		if mt, _, err := mime.ParseMediaType(t); err == nil {
-			t = mt
-		}
+	t, enc := GuessType(rel)
+	if t != "" {
 		ctype = aws.String(t)
+	}
+	if enc != "" {
+		encoding = aws.String(enc)
 	}
 	return ctype, encoding
 }

@@ -36,6 +36,7 @@ class Proc:
     def __init__(self, args, port, env=None, cwd=None, ready_path="/health", timeout=60):
         self.port = port
         self.url = f"http://127.0.0.1:{port}"
+        self.cwd = cwd
         self.log = open(os.path.join(cwd or ".", f"proc-{port}.log"), "wb") if cwd else subprocess.DEVNULL
         full_env = dict(os.environ)
         full_env.update(env or {})
@@ -171,5 +172,31 @@ def mlgate_s3_server(mlgate_bin, moto_s3, tmp_path_factory):
     MLFLOW_S3_ENDPOINT_URL and keys pointing at the moto server."""
     p = start_mlgate_server(mlgate_bin, tmp_path_factory.mktemp("mlgate-s3"), f"s3://{moto_s3.bucket}/proxied",
                             env=moto_s3.env)
+    yield p
+    p.stop()
+
+
+MLFLOW = os.path.join(os.path.dirname(sys.executable), "mlflow")
+
+
+@pytest.fixture(scope="module")
+def mlgate_server(mlgate_bin, tmp_path_factory):
+    """`mlgate server` with a SQLite store and proxied artifacts in its own
+    folder, which is also its working directory."""
+    d = tmp_path_factory.mktemp("mlgate-server")
+    p = start_mlgate_server(mlgate_bin, d, d / "artifacts")
+    yield p
+    p.stop()
+
+
+@pytest.fixture(scope="module")
+def mlflow_server(tmp_path_factory):
+    """A real `mlflow server` (the reference) laid out as mlgate_server."""
+    d = tmp_path_factory.mktemp("mlflow-server")
+    port = free_port()
+    p = Proc([MLFLOW, "server", "--backend-store-uri", f"sqlite:///{d}/mlflow.db",
+              "--artifacts-destination", str(d / "artifacts"), "--host", "127.0.0.1", "--port", str(port),
+              "--workers", "1"], port, cwd=str(d), timeout=240,
+             env={"MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"})
     yield p
     p.stop()

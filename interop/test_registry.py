@@ -4,7 +4,6 @@ models:/ URIs loaded through mlflow.pyfunc from mlgate."""
 
 import json
 import os
-import sys
 import time
 
 import numpy as np
@@ -17,29 +16,6 @@ from mlflow.exceptions import MlflowException
 
 from conftest import Proc, free_port
 
-MLFLOW = os.path.join(os.path.dirname(sys.executable), "mlflow")
-
-
-@pytest.fixture(scope="module")
-def mlgate_server(mlgate_bin, tmp_path_factory):
-    d = tmp_path_factory.mktemp("mlgate-registry")
-    port = free_port()
-    p = Proc([mlgate_bin, "server", "--backend-store-uri", f"sqlite:///{d}/mlgate.db",
-              "--artifacts-destination", str(d / "artifacts"), "--port", str(port)], port, cwd=str(d))
-    yield p
-    p.stop()
-
-
-@pytest.fixture(scope="module")
-def mlflow_server(tmp_path_factory):
-    d = tmp_path_factory.mktemp("mlflow-registry")
-    port = free_port()
-    p = Proc([MLFLOW, "server", "--backend-store-uri", f"sqlite:///{d}/mlflow.db",
-              "--artifacts-destination", str(d / "artifacts"), "--host", "127.0.0.1", "--port", str(port),
-              "--workers", "1"], port, cwd=str(d), timeout=240,
-             env={"MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"})
-    yield p
-    p.stop()
 
 
 pytestmark = pytest.mark.usefixtures("fresh_mlflow_env")

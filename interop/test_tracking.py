@@ -3,7 +3,6 @@ with a real `mlflow server` started by the test on the same machine."""
 
 import math
 import os
-import sys
 
 import numpy as np
 import pytest
@@ -15,28 +14,6 @@ from mlflow.exceptions import MlflowException
 from conftest import Proc, free_port
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-MLFLOW = os.path.join(os.path.dirname(sys.executable), "mlflow")
-
-
-@pytest.fixture(scope="module")
-def mlgate_server(mlgate_bin, tmp_path_factory):
-    d = tmp_path_factory.mktemp("mlgate-server")
-    port = free_port()
-    p = Proc([mlgate_bin, "server", "--backend-store-uri", f"sqlite:///{d}/mlgate.db",
-              "--artifacts-destination", str(d / "artifacts"), "--port", str(port)], port, cwd=str(d))
-    yield p
-    p.stop()
-
-
-@pytest.fixture(scope="module")
-def mlflow_server(tmp_path_factory):
-    d = tmp_path_factory.mktemp("mlflow-server")
-    port = free_port()
-    p = Proc([MLFLOW, "server", "--backend-store-uri", f"sqlite:///{d}/mlflow.db",
-              "--artifacts-destination", str(d / "artifacts"), "--host", "127.0.0.1", "--port", str(port),
-              "--workers", "1"], port, cwd=str(d), timeout=120)
-    yield p
-    p.stop()
 
 
 pytestmark = pytest.mark.usefixtures("fresh_mlflow_env")

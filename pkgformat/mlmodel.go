@@ -13,6 +13,8 @@ import (
 	"unicode/utf8"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/mlgate/mlgate/internal/pyfmt"
 )
 
 // ErrBadMLmodel is wrapped by every MLmodel parse error.
@@ -412,7 +414,7 @@ func printableOneLine(s string) bool {
 }
 
 func yamlFloat(f float64) string {
-	switch s := pyFloat(f); s {
+	switch s := pyfmt.Float(f); s {
 	case "NaN":
 		return ".nan"
 	case "Infinity":

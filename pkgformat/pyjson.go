@@ -4,12 +4,12 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"math"
 	"reflect"
 	"sort"
 	"strconv"
 	"strings"
-	"unicode/utf8"
+
+	"github.com/mlgate/mlgate/internal/pyfmt"
 )
 
 // orderedMap is a JSON object whose keys are written in the given order.
@@ -56,13 +56,13 @@ func pyEncode(b *strings.Builder, v any, depth int) error {
 			b.WriteString("false")
 		}
 	case string:
-		pyString(b, x)
+		pyfmt.String(b, x)
 	case json.Number:
 		b.WriteString(x.String())
 	case float64:
-		b.WriteString(pyFloat(x))
+		b.WriteString(pyfmt.Float(x))
 	case float32:
-		b.WriteString(pyFloat(float64(x)))
+		b.WriteString(pyfmt.Float(float64(x)))
 	case int:
 		b.WriteString(strconv.Itoa(x))
 	case int64:
@@ -77,7 +77,7 @@ func pyEncode(b *strings.Builder, v any, depth int) error {
 			if i > 0 {
 				b.WriteString(", ")
 			}
-			pyString(b, k)
+			pyfmt.String(b, k)
 			b.WriteString(": ")
 			if err := pyEncode(b, x.vals[k], depth+1); err != nil {
 				return err
@@ -138,84 +138,6 @@ func pyEncode(b *strings.Builder, v any, depth int) error {
 		return pyEncode(b, generic, depth+1)
 	}
 	return nil
-}
-
-func pyString(b *strings.Builder, s string) {
-	b.WriteByte('"')
-	for _, r := range s {
-		switch {
-		case r == '"':
-			b.WriteString(`\"`)
-		case r == '\\':
-			b.WriteString(`\\`)
-		case r == '\n':
-			b.WriteString(`\n`)
-		case r == '\r':
-			b.WriteString(`\r`)
-		case r == '\t':
-			b.WriteString(`\t`)
-		case r == '\b':
-			b.WriteString(`\b`)
-		case r == '\f':
-			b.WriteString(`\f`)
-		case r < 0x20 || (r >= 0x7f && r < utf8.RuneSelf):
-			fmt.Fprintf(b, `\u%04x`, r)
-		case r < utf8.RuneSelf:
-			b.WriteRune(r)
-		case r > 0xffff:
-			r -= 0x10000
-			fmt.Fprintf(b, `\u%04x\u%04x`, 0xd800+(r>>10), 0xdc00+(r&0x3ff))
-		default:
-			fmt.Fprintf(b, `\u%04x`, r)
-		}
-	}
-	b.WriteByte('"')
-}
-
-// pyFloat formats f like Python's repr(float).
-func pyFloat(f float64) string {
-	switch {
-	case math.IsNaN(f):
-		return "NaN"
-	case math.IsInf(f, 1):
-		return "Infinity"
-	case math.IsInf(f, -1):
-		return "-Infinity"
-	}
-	// Shortest round-trip digits and decimal exponent.
-	e := strconv.FormatFloat(f, 'e', -1, 64) // d.dddde±XX
-	mant, expS, _ := strings.Cut(e, "e")
-	exp, _ := strconv.Atoi(expS)
-	neg := strings.HasPrefix(mant, "-")
-	mant = strings.TrimPrefix(mant, "-")
-	digits := strings.Replace(mant, ".", "", 1)
-	decpt := exp + 1 // position of the decimal point relative to digits
-	var out string
-	if decpt > 16 || decpt < -3 {
-		m := digits[:1]
-		if len(digits) > 1 {
-			m += "." + digits[1:]
-		}
-		sign := "+"
-		if exp < 0 {
-			sign = "-"
-			exp = -exp
-		}
-		out = fmt.Sprintf("%se%s%02d", m, sign, exp)
-	} else {
-		switch {
-		case decpt <= 0:
-			out = "0." + strings.Repeat("0", -decpt) + digits
-		case decpt >= len(digits):
-			out = digits + strings.Repeat("0", decpt-len(digits)) + ".0"
-		default:
-			out = digits[:decpt] + "." + digits[decpt:]
-		}
-	}
-	if neg {
-		out = "-" + out
-	}
-	return out
 }
 
 // decodeOrdered decodes one JSON value keeping object key order (objects

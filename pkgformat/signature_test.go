@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/mlgate/mlgate/internal/pyfmt"
 )
 
 func TestGoldenCustomSignatureFields(t *testing.T) {
@@ -117,8 +119,8 @@ func TestPyFloat(t *testing.T) {
 		-2.5: "-2.5", 123456789.125: "123456789.125", 1.5e300: "1.5e+300", 0: "0.0",
 	}
 	for f, want := range cases {
-		if got := pyFloat(f); got != want {
-			t.Errorf("pyFloat(%v) = %s, want %s", f, got, want)
+		if got := pyfmt.Float(f); got != want {
+			t.Errorf("Float(%v) = %s, want %s", f, got, want)
 		}
 	}
 }

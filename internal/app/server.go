@@ -189,6 +189,7 @@ func (s *Server) build(ctx context.Context) error {
 			}
 			return regstore.LoggedModel{ArtifactLocation: m.ArtifactURI, SourceRunID: m.SourceRunID}, nil
 		},
+		AddModelVersion: tr.AddModelVersion,
 	})
 	if err != nil {
 		return fmt.Errorf("registry store: %w", err)

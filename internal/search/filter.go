@@ -9,7 +9,7 @@
 // the IS NULL operators and the MLflow message of every syntax error — is a
 // Grammar value each store defines. Errors are *storeerr.Error values with
 // code INVALID_PARAMETER_VALUE. The package imports no mlgate package but
-// internal/db and internal/storeerr.
+// internal/db, internal/storeerr and internal/pyfmt.
 package search
 
 import (
@@ -60,7 +60,7 @@ const (
 	ListItem                   // a list item that is not a quoted string
 	ListEnd                    // a list item not followed by ',' or ')'
 	BadValue                   // neither a quoted string nor a number at {pos}
-	Or                         // clauses joined by OR
+	Or                         // clauses joined by OR ({word}: the OR as written)
 	NoAnd                      // something other than AND at {pos} after a clause
 	DanglingAnd                // AND at the end
 	OrderIdent                 // order_by entry {filter} has no identifier; {word} is the cause
@@ -76,6 +76,7 @@ type problem struct {
 	Pos    int
 	Word   string
 	Op     string
+	Ident  string // the clause's identifier as written
 }
 
 // Grammar is what differs between the entities searched with the language.
@@ -96,6 +97,9 @@ type Grammar struct {
 	// with a letter, '_' or a backquote, is not the keyword AND, and a
 	// double-quoted text is a string, never a name.
 	Strict bool
+	// TrailingAnd accepts a filter ending in AND, as MLflow's registry
+	// searches do.
+	TrailingAnd bool
 	// ZeroToken accepts a page token whose offset is 0.
 	ZeroToken bool
 	// Messages holds the entity's message for each syntax fault, and
@@ -109,7 +113,8 @@ type Grammar struct {
 // Messages maps syntax faults to message templates. A template names what
 // it shows in braces: {filter} (the whole filter or order_by entry), {pos},
 // {rest} (the filter from pos on), {word} (a prefix, or for OrderIdent the
-// identifier's own error) and {op} (the comparator).
+// identifier's own error), {op} (the comparator) and, for NoValue, {ident}
+// (the clause's identifier as written).
 type Messages map[Fault]string
 
 // With returns m with msg for each of faults.
@@ -127,13 +132,14 @@ func (g *Grammar) fail(p problem) error {
 	}
 	return &storeerr.Error{Code: storeerr.InvalidParameterValue, Message: strings.NewReplacer(
 		"{filter}", p.Filter, "{pos}", strconv.Itoa(p.Pos), "{rest}", p.Filter[min(p.Pos, len(p.Filter)):],
-		"{word}", p.Word, "{op}", p.Op).Replace(msg)}
+		"{word}", p.Word, "{op}", p.Op, "{ident}", p.Ident).Replace(msg)}
 }
 
 type lexer struct {
-	g   *Grammar
-	s   string
-	pos int
+	g     *Grammar
+	s     string
+	pos   int
+	ident string // the identifier of the clause being read, as written
 }
 
 func (l *lexer) fail(f Fault, pos int) error {
@@ -269,7 +275,7 @@ func isNumberByte(c byte) bool {
 func (l *lexer) value(c *Clause) error {
 	l.skipSpace()
 	if l.pos >= len(l.s) {
-		return l.g.fail(problem{Fault: NoValue, Filter: l.s, Pos: l.pos, Op: c.Op})
+		return l.g.fail(problem{Fault: NoValue, Filter: l.s, Pos: l.pos, Op: c.Op, Ident: l.ident})
 	}
 	switch l.s[l.pos] {
 	case '\'', '"':
@@ -336,9 +342,12 @@ func (g *Grammar) ParseFilter(filter string) ([]Clause, error) {
 	for {
 		var c Clause
 		var err error
+		l.skipSpace()
+		start := l.pos
 		if c.Kind, c.Key, err = l.identifier(); err != nil {
 			return nil, err
 		}
+		l.ident = strings.TrimSpace(l.s[start:l.pos])
 		if c.Op, err = l.comparator(); err != nil {
 			return nil, err
 		}
@@ -352,13 +361,16 @@ func (g *Grammar) ParseFilter(filter string) ([]Clause, error) {
 			return out, nil
 		}
 		at := l.pos
-		if w := strings.ToUpper(l.word()); w != "AND" {
-			if w == "OR" {
-				return nil, l.fail(Or, at)
+		if word := l.word(); strings.ToUpper(word) != "AND" {
+			if strings.ToUpper(word) == "OR" {
+				return nil, l.g.fail(problem{Fault: Or, Filter: l.s, Pos: at, Word: word})
 			}
 			return nil, l.fail(NoAnd, at)
 		}
 		if l.eof() {
+			if g.TrailingAnd {
+				return out, nil
+			}
 			return nil, l.fail(DanglingAnd, l.pos)
 		}
 	}

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/mlgate/mlgate/internal/pyfmt"
 	"github.com/mlgate/mlgate/internal/storeerr"
 )
 
@@ -23,7 +24,8 @@ const (
 
 // tokenProblem is a page token that does not decode. A message template
 // for it names in braces {token} (the token as sent, Go-quoted), {decoded}
-// (its base64-decoded bytes) and {offset} (an offset string).
+// (its base64-decoded bytes), {bytes} (them as Python's repr shows bytes)
+// and {offset} (an offset string).
 type tokenProblem struct {
 	Fault   TokenFault
 	Decoded []byte
@@ -42,7 +44,7 @@ func (g *Grammar) DecodePageToken(tok string) (int, error) {
 		return 0, nil
 	}
 	fail := func(p tokenProblem) (int, error) {
-		msg := strings.NewReplacer("{token}", strconv.Quote(tok), "{decoded}", string(p.Decoded),
+		msg := strings.NewReplacer("{token}", strconv.Quote(tok), "{decoded}", string(p.Decoded), "{bytes}", pyfmt.Bytes(p.Decoded),
 			"{offset}", p.Offset).Replace(g.TokenMessages[p.Fault])
 		return 0, &storeerr.Error{Code: storeerr.InvalidParameterValue, Message: msg}
 	}
@@ -85,4 +87,12 @@ func Page[T any](items []T, offset, limit int) ([]T, string) {
 		return items[:limit], PageToken(offset + limit)
 	}
 	return items, ""
+}
+
+// MLflowTokenMessages are MLflow's messages for a bad page token
+// (SearchUtils.parse_start_offset_from_page_token), shared by the runs,
+// experiments and registry searches.
+var MLflowTokenMessages = map[TokenFault]string{
+	TokenBase64: "Invalid page token, could not base64-decode", TokenJSON: "Invalid page token, decoded value={bytes}",
+	TokenString: "Invalid page token, not stringable {offset}", TokenOffset: "Invalid page token, parsed value={decoded}",
 }

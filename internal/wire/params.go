@@ -2,6 +2,7 @@ package wire
 
 import (
 	"encoding/json"
+	"math"
 	"strconv"
 	"strings"
 )
@@ -97,18 +98,50 @@ func (r *Request) Int(name string, def int) int {
 		if !ok {
 			return def
 		}
-		if t := typeName(raw); t != "int" && t != "str" {
+		switch typeName(raw) {
+		case "int", "str":
+		case "float", "bool": // MLflow's int() check takes them, its proto parsing leaves the field unset
+			if typeName(raw) == "bool" || !isIntegral(raw) {
+				return def
+			}
+		default:
 			r.Fail(&FieldError{Param: name, Value: raw})
 			return 0
 		}
 		s = strings.Trim(strings.TrimSpace(string(raw)), `"`)
 	}
 	n, err := strconv.Atoi(strings.TrimSpace(s))
+	if f, ferr := strconv.ParseFloat(strings.TrimSpace(s), 64); err != nil && ferr == nil && f == math.Trunc(f) && math.Abs(f) < 1<<62 {
+		n, err = int(f), nil
+	}
 	if err != nil {
-		r.Fail(Invalid("Invalid value %q for parameter '%s' supplied.%s", s, name, apiHint))
+		raw, _ := json.Marshal(s)
+		r.Fail(&FieldError{Param: name, Value: raw})
 		return 0
 	}
 	return n
+}
+
+// IntAtMost is Int for a parameter MLflow caps at most: a larger value is
+// refused as MLflow's schema check refuses it, with the type error text
+// quoting the value as sent (a *FieldError).
+func (r *Request) IntAtMost(name string, def, most int) int {
+	n := r.Int(name, def)
+	if n > most {
+		r.Fail(r.Misfit(name))
+	}
+	return n
+}
+
+// Misfit is the *FieldError for the parameter name as sent (a query string
+// value reads as a JSON string).
+func (r *Request) Misfit(name string) error {
+	if r.query != nil {
+		raw, _ := json.Marshal(r.query.Get(name))
+		return &FieldError{Param: name, Value: raw}
+	}
+	raw, _ := member(r.members(), name)
+	return &FieldError{Param: name, Value: raw}
 }
 
 // List returns a repeated string parameter.
@@ -138,4 +171,10 @@ func (r *Request) Decode(name string, v any) bool {
 		return false
 	}
 	return true
+}
+
+// isIntegral reports whether a JSON number has no fraction (1.0, 1e3).
+func isIntegral(raw []byte) bool {
+	f, err := strconv.ParseFloat(strings.TrimSpace(string(raw)), 64)
+	return err == nil && f == math.Trunc(f)
 }

@@ -8,8 +8,8 @@
 // object body (or the legacy JSON string holding one), or the query string
 // of a GET; int64 fields as numbers or decimal strings. Every validation
 // message is produced here, in MLflow's words (FieldError, Missing), and
-// names parameters as the client sent them. It imports only gin and
-// internal/apierr.
+// names parameters as the client sent them. It imports only gin,
+// internal/apierr and internal/pyfmt.
 package wire
 
 import (

@@ -59,15 +59,14 @@ type batchReq struct {
 func TestBindNamesParametersNotGoTypes(t *testing.T) {
 	const hint = " See the API docs for more information about request parameters."
 	for body, want := range map[string]string{
-		`{"run_id": 123}`:                   "Invalid value 123 for parameter 'run_id' supplied. Hint: Value was of type 'int'." + hint,
-		`{"run_id": "r", "metrics": 5}`:     "Invalid value 5 for parameter 'metrics' supplied. Hint: Value was of type 'int'." + hint,
-		`{"metrics": [{"key": ["a"]}]}`:     `Invalid value [{"key": ["a"]}] for parameter 'metrics' supplied. Hint: Value was of type 'list'.` + hint,
-		`{"metrics": [{"value": "much"}]}`:  `Invalid value [{"value": "much"}] for parameter 'metrics' supplied. Hint: Value was of type 'list'.` + hint,
-		`{"step": "x"}`:                     `Invalid value "x" for parameter 'step' supplied. Hint: Value was of type 'str'.` + hint,
-		`{"RUN_ID": {"a": 1}}`:              `Invalid value {"a": 1} for parameter 'run_id' supplied. Hint: Value was of type 'dict'.` + hint,
-		`"{\"run_id\": true}"`:              "Invalid value true for parameter 'run_id' supplied. Hint: Value was of type 'bool'." + hint,
-		`{"run_id": "r", "metrics": "m"} `:  `Invalid value "m" for parameter 'metrics' supplied. Hint: Value was of type 'str'.` + hint,
-		`{"run_id": "r", "step": 1.5} `:     "Invalid value 1.5 for parameter 'step' supplied. Hint: Value was of type 'float'." + hint,
+		`{"run_id": 123}`:                   "Invalid value 123 for parameter 'run_id' supplied:  Hint: Value was of type 'int'." + hint,
+		`{"run_id": "r", "metrics": 5}`:     "Invalid value 5 for parameter 'metrics' supplied:  Hint: Value was of type 'int'." + hint,
+		`{"metrics": [{"key":["a"]}]}`:      `Invalid value [{"key":["a"]}] for parameter 'metrics' supplied:  Hint: Value was of type 'list'.` + hint,
+		`{"metrics": [{"value":"much"}]}`:   `Invalid value [{"value":"much"}] for parameter 'metrics' supplied:  Hint: Value was of type 'list'.` + hint,
+		`{"step": "x"}`:                     `Invalid value "x" for parameter 'step' supplied:  Hint: Value was of type 'str'.` + hint,
+		`{"RUN_ID": {"a":1}}`:               `Invalid value {"a":1} for parameter 'run_id' supplied:  Hint: Value was of type 'dict'.` + hint,
+		`"{\"run_id\": true}"`:              "Invalid value true for parameter 'run_id' supplied:  Hint: Value was of type 'bool'." + hint,
+		`{"run_id": "r", "metrics": "m"} `:  `Invalid value "m" for parameter 'metrics' supplied:  Hint: Value was of type 'str'.` + hint,
 		`{"run_id": "r", "metrics": null} `: "",
 		`" {\"run_id\": \"r\"} "`:           "",
 		`""`:                                "",
@@ -134,7 +133,7 @@ func TestBindQuery(t *testing.T) {
 	}
 	c, _ = ctx(http.MethodGet, "/x?max_results=many", "", "")
 	failsWith(t, strict.Bind(c, &req), 400,
-		`Invalid value "many" for parameter 'max_results' supplied. Hint: Value was of type 'str'. See the API docs for more information about request parameters.`)
+		`Invalid value "many" for parameter 'max_results' supplied:  Hint: Value was of type 'str'. See the API docs for more information about request parameters.`)
 	// DELETE reads its body when the reader does not read DELETE queries.
 	c, _ = ctx(http.MethodDelete, "/x?name=q", `{"name":"b"}`, "application/json")
 	r, err := lenient.Read(c)
@@ -175,7 +174,7 @@ func TestParams(t *testing.T) {
 		msg  string
 	}{
 		{func(r *Request) { r.Bool("bad") }, "Invalid boolean value: x, must be 'true' or 'false'."},
-		{func(r *Request) { r.Int("bad", 0) }, `Invalid value "x" for parameter 'bad' supplied. See the API docs for more information about request parameters.`},
+		{func(r *Request) { r.Int("bad", 0) }, `Invalid value "x" for parameter 'bad' supplied:  Hint: Value was of type 'str'. See the API docs for more information about request parameters.`},
 		{func(r *Request) { r.Required("missing"); r.Int("bad", 0) }, "Missing value for required parameter 'missing'. See the API docs for more information about request parameters."},
 	} {
 		r := read()
@@ -210,10 +209,10 @@ func TestParams(t *testing.T) {
 		read func(r *Request)
 		msg  string
 	}{
-		{func(r *Request) { r.Required("name") }, "Invalid value 3 for parameter 'name' supplied. Hint: Value was of type 'int'." + hint},
-		{func(r *Request) { r.Bool("flag") }, `Invalid value "x" for parameter 'flag' supplied. Hint: Value was of type 'str'.` + hint},
-		{func(r *Request) { r.Int("f", 0) }, "Invalid value 1.5 for parameter 'f' supplied. Hint: Value was of type 'float'." + hint},
-		{func(r *Request) { r.List("l"); r.Required("name") }, `Invalid value "s" for parameter 'l' supplied. Hint: Value was of type 'str'.` + hint},
+		{func(r *Request) { r.Required("name") }, "Invalid value 3 for parameter 'name' supplied:  Hint: Value was of type 'int'." + hint},
+		{func(r *Request) { r.Bool("flag") }, `Invalid value "x" for parameter 'flag' supplied:  Hint: Value was of type 'str'.` + hint},
+		{func(r *Request) { r.Int("d", 0) }, `Invalid value {"a":[1]} for parameter 'd' supplied:  Hint: Value was of type 'dict'.` + hint},
+		{func(r *Request) { r.List("l"); r.Required("name") }, `Invalid value "s" for parameter 'l' supplied:  Hint: Value was of type 'str'.` + hint},
 	} {
 		r := body()
 		tc.read(r)
@@ -294,4 +293,18 @@ func TestHandle(t *testing.T) {
 	}
 	c, _ = ctx(http.MethodPost, "/x", `{}`, "application/json")
 	failsWith(t, h(c), 400, "Missing value for required parameter 'name'. See the API docs for more information about request parameters.")
+}
+
+// TestIntLikeMLflow checks Int takes what MLflow's int check takes: 1.5
+// and true leave the parameter at its default (MLflow's proto parsing
+// leaves it unset), 2.0 is 2.
+func TestIntLikeMLflow(t *testing.T) {
+	c, _ := ctx(http.MethodPost, "/x", `{"f": 1.5, "b": true, "g": 2.0}`, "application/json")
+	r, err := (&Reader{MaxBody: 1 << 20}).Read(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f, b, g := r.Int("f", 7), r.Int("b", 7), r.Int("g", 7); f != 7 || b != 7 || g != 2 || r.Err() != nil {
+		t.Fatalf("f=%d b=%d g=%d err=%v", f, b, g, r.Err())
+	}
 }

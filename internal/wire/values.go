@@ -10,7 +10,9 @@ import (
 )
 
 // Int64 is an int64 that accepts a JSON number or a decimal string, as
-// MLflow's int64 fields do.
+// MLflow's int64 fields do. A number with a fraction or a boolean passes
+// MLflow's type check (Python's int() takes it) but not its proto parsing,
+// which leaves the field unset: Int64 reads it as absent.
 type Int64 struct {
 	V   int64
 	Set bool
@@ -19,7 +21,10 @@ type Int64 struct {
 // UnmarshalJSON implements json.Unmarshaler.
 func (i *Int64) UnmarshalJSON(b []byte) error {
 	s := string(bytes.TrimSpace(b))
-	if s == "null" {
+	if s == "null" || s == "true" || s == "false" {
+		return nil
+	}
+	if f, err := strconv.ParseFloat(s, 64); err == nil && f != math.Trunc(f) {
 		return nil
 	}
 	if len(s) > 0 && s[0] == '"' {

@@ -80,7 +80,7 @@ func (h *handlers) deleteRegisteredModel(c *gin.Context, r *wire.Request) (any, 
 
 func (h *handlers) searchRegisteredModels(c *gin.Context, r *wire.Request) (any, error) {
 	filter := r.Optional("filter")
-	maxResults := r.Int("max_results", store.SearchModelsDefault)
+	maxResults := r.IntAtMost("max_results", store.SearchModelsDefault, store.SearchModelsThreshold)
 	orderBy := r.List("order_by")
 	token := r.Optional("page_token")
 	if err := r.Err(); err != nil {

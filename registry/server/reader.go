@@ -32,11 +32,10 @@ func tags(r *wire.Request) []store.Tag {
 	}
 	out := make([]store.Tag, 0, len(items))
 	for _, it := range items {
-		if it.Key == nil || *it.Key == "" {
-			r.Fail(wire.Missing("tags"))
-			return nil
+		var t store.Tag // an absent key is "", which the store refuses in MLflow's words
+		if it.Key != nil {
+			t.Key = *it.Key
 		}
-		t := store.Tag{Key: *it.Key}
 		if it.Value != nil {
 			t.Value = *it.Value
 		}

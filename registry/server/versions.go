@@ -73,7 +73,7 @@ func (h *handlers) deleteModelVersion(c *gin.Context, r *wire.Request) (any, err
 
 func (h *handlers) searchModelVersions(c *gin.Context, r *wire.Request) (any, error) {
 	filter := r.Optional("filter")
-	maxResults := r.Int("max_results", store.SearchVersionsThreshold)
+	maxResults := r.IntAtMost("max_results", store.SearchVersionsThreshold, store.SearchVersionsThreshold)
 	orderBy := r.List("order_by")
 	token := r.Optional("page_token")
 	if err := r.Err(); err != nil {

@@ -27,14 +27,14 @@ var grammar = &search.Grammar{
 		With("While parsing a list in the query, expected a non-empty list of string values, but got ill-formed list.", search.EmptyList, search.ListItem, search.ListEnd).
 		With("Invalid filter: unexpected '!' at position {pos}", search.BadBang).
 		With("Invalid filter: bad number {word}", search.BadNumber).
-		With("Invalid filter: unexpected character {word} at position {pos}", search.BadChar),
+		With("Invalid filter: unexpected character {word} at position {pos}", search.BadChar).
+		With("Invalid clause(s) in filter string: {word}", search.Or),
 	// No identifier, OR, no AND, a dangling AND.
 	Fallback: "Invalid clause(s) in filter string: '{filter}'",
 	// MLflow's messages.
-	TokenMessages: map[search.TokenFault]string{
-		search.TokenBase64: "Invalid page token, could not base64-decode", search.TokenJSON: "Invalid page token, decoded value={decoded}",
-		search.TokenString: "Invalid page token, not stringable {offset}", search.TokenOffset: "Invalid page token, parsed value={decoded}",
-	},
+	TokenMessages: search.MLflowTokenMessages,
+	// MLflow's registry searches accept "name = 'a' AND".
+	TrailingAnd: true,
 }
 
 // ParseFilter parses a registry search filter: comparisons joined by AND.

@@ -30,6 +30,9 @@ type Options struct {
 	// LoggedModel returns a logged model by id. It returns an error wrapping
 	// ErrNotFound when the model does not exist.
 	LoggedModel func(ctx context.Context, modelID string) (LoggedModel, error)
+	// AddModelVersion records on a logged model that a model version was
+	// made from it (MLflow's mlflow.modelVersions tag); nil records nothing.
+	AddModelVersion func(ctx context.Context, modelID, name string, version int64) error
 	// Now returns the current time; time.Now when nil.
 	Now func() time.Time
 }

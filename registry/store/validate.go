@@ -39,10 +39,7 @@ func pathNotUnique(name string) bool {
 	return norm != name || norm == "." || strings.HasPrefix(norm, "..") || strings.HasPrefix(norm, "/")
 }
 
-func badPath(param, name string) error {
-	return storeerr.Invalidf("Invalid value %s for parameter '%s' supplied: Names may be treated as files in certain cases, and must not resolve to other names when treated as such. This name would resolve to '%s'",
-		jsonString(name), param, path.Clean(name))
-}
+func badPath(param, name string) error { return storeerr.BadPathName(param, name) }
 
 // ValidateModelName checks a registered model name the way MLflow does.
 func ValidateModelName(name string) error {

@@ -109,6 +109,10 @@ func (s *Store) CreateModelVersion(ctx context.Context, in CreateVersion) (*Mode
 	}
 	if runID == "" && modelID != "" {
 		m, err := s.loggedModel(ctx, modelID, source)
+		if errors.Is(err, ErrInvalid) && s.opts.LoggedModel != nil {
+			// MLflow looks the model_id up in the tracking store: 404.
+			return nil, storeerr.NotFoundf("Logged model with ID '%s' not found.", modelID)
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -165,6 +169,11 @@ func (s *Store) insertVersion(ctx context.Context, in CreateVersion, source, sto
 	})
 	if err != nil {
 		return nil, err
+	}
+	if modelID != "" && s.opts.AddModelVersion != nil && !isPromptTags(in.Tags) {
+		if err := s.opts.AddModelVersion(ctx, modelID, in.Name, version); err != nil {
+			return nil, err
+		}
 	}
 	mv, err := s.getVersion(ctx, s.db, in.Name, version)
 	if err != nil {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/mlgate/mlgate/artifacts"
 	"github.com/mlgate/mlgate/internal/apierr"
+	"github.com/mlgate/mlgate/internal/wire"
 )
 
 // Options configure the artifact routes.
@@ -82,11 +83,11 @@ func wildcard(c *gin.Context) (string, error) {
 	return cleanPath(strings.TrimPrefix(c.Param("path"), "/"))
 }
 
-// cleanPath is artifacts.CleanPath answering INVALID_PARAMETER_VALUE.
+// cleanPath is artifacts.CleanPath answering MLflow's "Invalid path".
 func cleanPath(p string) (string, error) {
 	c, err := artifacts.CleanPath(p)
 	if err != nil {
-		return "", apierr.Wrap(apierr.InvalidParameterValue, err)
+		return "", wire.BadPath()
 	}
 	return c, nil
 }
@@ -127,10 +128,7 @@ func serveFile(c *gin.Context, repo artifacts.Repo, rel string) error {
 		return err
 	}
 	defer func() { _ = rc.Close() }()
-	ct := mime.TypeByExtension(path.Ext(rel))
-	if ct == "" {
-		ct = "application/octet-stream"
-	}
+	ct := artifacts.DownloadType(rel)
 	c.Header("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": path.Base(rel)}))
 	c.Header("X-Content-Type-Options", "nosniff")
 	c.DataFromReader(http.StatusOK, size, ct, rc, nil)

@@ -64,7 +64,7 @@ func TestHandlersAnswerMLflowErrors(t *testing.T) {
 	}{
 		{"GET", "/get-artifact?run_id=r1&path=d/missing.txt", 404, "RESOURCE_DOES_NOT_EXIST", dest},
 		{"GET", art + "/missing.bin", 404, "RESOURCE_DOES_NOT_EXIST", "missing.bin"},
-		{"GET", "/get-artifact?run_id=r1&path=..%2f..%2fx", 400, "INVALID_PARAMETER_VALUE", "invalid artifact path"},
+		{"GET", "/get-artifact?run_id=r1&path=..%2f..%2fx", 400, "INVALID_PARAMETER_VALUE", `"message":"Invalid path"`},
 		{"GET", "/get-artifact?run_id=r1", 400, "INVALID_PARAMETER_VALUE", "'path'"},
 		{"PUT", "/api/2.0/mlflow-artifacts/artifacts/", 400, "INVALID_PARAMETER_VALUE", "file path"},
 		{"DELETE", "/api/2.0/mlflow-artifacts/artifacts/", 400, "INVALID_PARAMETER_VALUE", "cannot be deleted"},
@@ -75,6 +75,23 @@ func TestHandlersAnswerMLflowErrors(t *testing.T) {
 		status, code, body := call(tc.method, tc.path, "")
 		if status != tc.status || code != tc.code || !strings.Contains(body, tc.says) {
 			t.Errorf("%s %s: %d %s, want %d %s naming %q", tc.method, tc.path, status, body, tc.status, tc.code, tc.says)
+		}
+	}
+	// MLflow's download content types: text/plain without a charset for
+	// text files and MLmodel (not "MLproject": MLflow lists it in lower case),
+	// the guessed type otherwise.
+	for name, want := range map[string]string{"a.txt": "text/plain", "MLmodel": "text/plain", "MLproject": "application/octet-stream", "mlproject": "text/plain",
+		"c.json": "text/plain", "m.pkl": "application/octet-stream", "p.png": "image/png", "t.tar.gz": "application/x-tar"} {
+		if code, _, body := call("PUT", art+"/d/ct/"+name, "x"); code != 200 {
+			t.Fatalf("put %s: %d %s", name, code, body)
+		}
+		res, err := http.Get(srv.URL + art + "/d/ct/" + name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = res.Body.Close()
+		if got := res.Header.Get("Content-Type"); got != want {
+			t.Errorf("%s: Content-Type %q, want %q", name, got, want)
 		}
 	}
 	if code, _, body := call("DELETE", art+"/d", ""); code != 200 {

@@ -123,6 +123,10 @@ func (a *API) searchExperiments(c *gin.Context, rq *wire.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	// As MLflow's: an absent max_results reads as 0 and is refused.
+	if err := store.CheckMaxResults(int(req.MaxResults.V)); err != nil {
+		return nil, err
+	}
 	exps, next, err := a.st.SearchExperiments(c.Request.Context(), store.SearchExperimentsInput{
 		Filter: req.Filter, ViewType: vt, MaxResults: int(req.MaxResults.V), OrderBy: req.OrderBy, PageToken: req.PageToken,
 	})

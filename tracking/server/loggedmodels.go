@@ -56,10 +56,14 @@ func (a *API) getLoggedModel(c *gin.Context, rq *wire.Request) (any, error) {
 
 func (a *API) finalizeLoggedModel(c *gin.Context, rq *wire.Request) (any, error) {
 	var req struct {
-		Status enumString `json:"status"`
+		ModelID string     `json:"model_id"`
+		Status  enumString `json:"status"`
 	}
 	if err := rq.Bind(&req); err != nil {
 		return nil, err
+	}
+	if req.ModelID == "" { // MLflow's handler reads model_id from the body, as its client sends it
+		return nil, wire.Missing("model_id")
 	}
 	status := strings.ToUpper(string(req.Status))
 	switch status {
@@ -134,11 +138,18 @@ func (a *API) searchLoggedModels(c *gin.Context, rq *wire.Request) (any, error) 
 			Ascending *wire.Bool `json:"ascending"`
 		} `json:"order_by"`
 		PageToken string `json:"page_token"`
+		Datasets  []struct {
+			Name   string `json:"dataset_name"`
+			Digest string `json:"dataset_digest"`
+		} `json:"datasets"`
 	}
 	if err := rq.Bind(&req); err != nil {
 		return nil, err
 	}
 	in := store.SearchLoggedModelsInput{Filter: req.Filter, MaxResults: int(req.MaxResults.V), PageToken: req.PageToken}
+	for _, d := range req.Datasets {
+		in.Datasets = append(in.Datasets, store.DatasetFilter{Name: d.Name, Digest: d.Digest})
+	}
 	for _, e := range req.ExperimentIDs {
 		in.ExperimentIDs = append(in.ExperimentIDs, idString(e))
 	}

@@ -1,11 +1,11 @@
 package server
 
 import (
+	"fmt"
 	"strings"
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/mlgate/mlgate/internal/apierr"
 	"github.com/mlgate/mlgate/internal/wire"
 	"github.com/mlgate/mlgate/tracking/store"
 )
@@ -70,11 +70,9 @@ func (a *API) updateRun(c *gin.Context, rq *wire.Request) (any, error) {
 		return nil, err
 	}
 	in := store.UpdateRunInput{RunID: id, RunName: req.RunName}
-	if req.Status != "" {
-		st, found := statusNames[strings.ToUpper(string(req.Status))]
-		if !found {
-			return nil, apierr.New(apierr.InvalidParameterValue, "Invalid value '%s' for parameter 'status'.", req.Status)
-		}
+	// A status that names no RunStatus is left out, as MLflow's proto
+	// parsing leaves it unset: the run keeps its status.
+	if st, found := statusNames[strings.ToUpper(string(req.Status))]; found {
 		in.Status = st
 	}
 	if req.EndTime.Set {
@@ -151,8 +149,11 @@ func (a *API) searchRuns(c *gin.Context, rq *wire.Request) (any, error) {
 	}
 	in := store.SearchRunsInput{Filter: req.Filter, ViewType: vt, OrderBy: req.OrderBy, PageToken: req.PageToken}
 	if req.MaxResults.Set {
-		if req.MaxResults.V <= 0 || req.MaxResults.V > store.MaxSearchResults {
-			return nil, apierr.New(apierr.InvalidParameterValue, "Invalid value %d for parameter 'max_results' supplied. It must be at most %d, but got value %d", req.MaxResults.V, store.MaxSearchResults, req.MaxResults.V)
+		if req.MaxResults.V > store.MaxSearchResults {
+			return nil, rq.Misfit("max_results") // MLflow's schema check: its type error text
+		}
+		if err := store.CheckMaxResults(int(req.MaxResults.V)); err != nil {
+			return nil, err
 		}
 		in.MaxResults = int(req.MaxResults.V)
 	}
@@ -299,8 +300,8 @@ func (a *API) logBatch(c *gin.Context, rq *wire.Request) (any, error) {
 		return nil, err
 	}
 	metrics := make([]store.Metric, 0, len(req.Metrics))
-	for _, m := range req.Metrics {
-		sm, err := m.toStore("metrics.")
+	for i, m := range req.Metrics {
+		sm, err := m.toStore(fmt.Sprintf("metrics[%d].", i))
 		if err != nil {
 			return nil, err
 		}
@@ -308,7 +309,15 @@ func (a *API) logBatch(c *gin.Context, rq *wire.Request) (any, error) {
 	}
 	params := make([]store.Param, len(req.Params))
 	for i, p := range req.Params {
+		if p.Key == "" {
+			return nil, wire.Missing(fmt.Sprintf("params[%d].key", i))
+		}
 		params[i] = store.Param(p)
+	}
+	for i, t := range req.Tags {
+		if t.Key == "" {
+			return nil, wire.Missing(fmt.Sprintf("tags[%d].key", i))
+		}
 	}
 	if err := a.st.LogBatch(c.Request.Context(), id, metrics, params, tagsIn(req.Tags)); err != nil {
 		return nil, err
@@ -409,6 +418,9 @@ func (a *API) getMetricHistory(c *gin.Context, rq *wire.Request) (any, error) {
 	if req.MetricKey == "" {
 		return nil, wire.Missing("metric_key")
 	}
+	if req.MaxResults.Set && req.MaxResults.V <= 0 {
+		return nil, wire.NotPositive("max_results", req.MaxResults.V)
+	}
 	ms, next, err := a.st.GetMetricHistory(c.Request.Context(), id, req.MetricKey, store.Page{MaxResults: int(req.MaxResults.V), Token: req.PageToken})
 	if err != nil {
 		return nil, err
@@ -436,9 +448,6 @@ func (a *API) getMetricHistoryBulk(c *gin.Context, rq *wire.Request) (any, error
 	if err := rq.Bind(&req, "run_id"); err != nil {
 		return nil, err
 	}
-	if req.MetricKey == "" {
-		return nil, wire.Missing("metric_key")
-	}
 	ms, err := a.st.GetMetricHistoryBulk(c.Request.Context(), req.RunIDs, req.MetricKey, int(req.MaxResults.V))
 	if err != nil {
 		return nil, err
@@ -463,6 +472,11 @@ func (a *API) getMetricHistoryBulkInterval(c *gin.Context, rq *wire.Request) (an
 	}
 	if req.EndStep.Set {
 		end = &req.EndStep.V
+	}
+	if req.MaxResults.Set {
+		if err := wire.InRange(req.MaxResults.V, 1, 2500, "max_results must be between 1 and 2500."); err != nil {
+			return nil, err
+		}
 	}
 	ms, err := a.st.GetMetricHistoryBulkInterval(c.Request.Context(), req.RunIDs, req.MetricKey, start, end, int(req.MaxResults.V))
 	if err != nil {

@@ -103,11 +103,12 @@ func TestEndpoints(t *testing.T) {
 			if n := len(s["experiments"].([]any)); n != 1 || s["next_page_token"] == nil {
 				t.Fatalf("experiments search page %v", s)
 			}
-			s = c.ok("POST", A+"/experiments/search", `{"filter":"name = 'e2'","view_type":"ALL"}`)
+			s = c.ok("POST", A+"/experiments/search", `{"filter":"name = 'e2'","view_type":"ALL","max_results":10}`)
+			c.fail("POST", A+"/experiments/search", `{"filter":"name = 'e2'"}`, 400, "INVALID_PARAMETER_VALUE") // no max_results, as MLflow
 			if n := len(s["experiments"].([]any)); n != 1 {
 				t.Fatalf("experiments search %v", s)
 			}
-			c.fail("POST", A+"/experiments/search", `{"filter":"name = "}`, 400, "INVALID_PARAMETER_VALUE")
+			c.fail("POST", A+"/experiments/search", `{"filter":"name = ","max_results":10}`, 400, "INVALID_PARAMETER_VALUE")
 			// runs
 			run := c.ok("POST", A+"/runs/create", `{"experiment_id":"`+exp+`","start_time":"1000","run_name":"r","tags":[{"key":"t","value":"1"}]}`)
 			id := wiretest.Dig(run, "run", "info", "run_id").(string)
@@ -174,7 +175,10 @@ func TestEndpoints(t *testing.T) {
 			if wiretest.Dig(ui, "run_info", "status") != "FINISHED" || wiretest.Dig(ui, "run_info", "end_time") != float64(2000) {
 				t.Fatalf("update %v", ui)
 			}
-			c.fail("POST", A+"/runs/update", `{"run_id":"`+id+`","status":"DONE"}`, 400, "INVALID_PARAMETER_VALUE")
+			// MLflow leaves a status naming no RunStatus unset: the run keeps its own.
+			if st := wiretest.Dig(c.ok("POST", A+"/runs/update", `{"run_id":"`+id+`","status":"DONE"}`), "run_info", "status"); st != "FINISHED" {
+				t.Fatalf("status after an unknown one: %v", st)
+			}
 			// logged models
 			lm := c.ok("POST", A+"/logged-models", `{"experiment_id":"`+exp+`","name":"model","source_run_id":"`+id+`","params":[{"key":"a","value":"1"}]}`)
 			mid := wiretest.Dig(lm, "model", "info", "model_id").(string)
@@ -215,9 +219,9 @@ func TestEndpoints(t *testing.T) {
 			// Go type or field (issue 21: 'runIDReq.run_id', '[]server.wMetricIn').
 			const hint = " See the API docs for more information about request parameters."
 			for _, tc := range []struct{ path, body, msg string }{
-				{"/runs/set-tag", `{"run_id":123,"key":"a","value":"b"}`, "Invalid value 123 for parameter 'run_id' supplied. Hint: Value was of type 'int'." + hint},
-				{"/runs/log-batch", `{"run_id":"` + id + `","metrics":5}`, "Invalid value 5 for parameter 'metrics' supplied. Hint: Value was of type 'int'." + hint},
-				{"/experiments/create", `{"name":123}`, "Invalid value 123 for parameter 'name' supplied. Hint: Value was of type 'int'." + hint},
+				{"/runs/set-tag", `{"run_id":123,"key":"a","value":"b"}`, "Invalid value 123 for parameter 'run_id' supplied:  Hint: Value was of type 'int'." + hint},
+				{"/runs/log-batch", `{"run_id":"` + id + `","metrics":5}`, "Invalid value 5 for parameter 'metrics' supplied:  Hint: Value was of type 'int'." + hint},
+				{"/experiments/create", `{"name":123}`, "Invalid value 123 for parameter 'name' supplied:  Hint: Value was of type 'int'." + hint},
 			} {
 				code, m = c.do("POST", A+tc.path, tc.body)
 				if code != 400 || m["error_code"] != "INVALID_PARAMETER_VALUE" || m["message"] != tc.msg {

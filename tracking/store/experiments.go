@@ -25,6 +25,7 @@ func (s *Store) CreateExperiment(ctx context.Context, name, artifactLocation str
 			return "", err
 		}
 	}
+	artifactLocation = ResolveLocal(artifactLocation)
 	var id int64
 	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
 		var stage string

@@ -37,22 +37,37 @@ var grammar = &search.Grammar{
 		search.BadEntity:     "Invalid entity type '{word}'. Valid values are ['metric', 'parameter', 'tag', 'attribute', 'dataset']",
 		search.NoKey:         "Invalid filter: missing key after '{word}.' at position {pos}",
 		search.BadComparator: "Invalid comparator at position {pos} in filter '{filter}'",
-		search.NoValue:       "Invalid filter '{filter}': missing value after '{op}'",
+		search.NoValue:       "Invalid clause(s) in filter string: '{ident}', '{op}'",
 		search.EmptyList:     "While parsing a list in the query, expected a non-empty list of string values, but got empty list",
 		search.ListItem:      "While parsing a list in the query, expected string value, punctuation, or whitespace, but got different type in list: '{filter}'",
 		search.ListEnd:       "Invalid list in filter '{filter}': expected ',' or ')'",
 		search.BadValue:      "Invalid filter '{filter}': expected a quoted string or a number at position {pos}",
-		search.Or:            "Invalid clause(s) in filter string: 'OR'. Only 'AND' is supported to join comparisons in filter '{filter}'",
+		search.Or:            "Invalid clause(s) in filter string: '{word}'",
 		search.NoAnd:         "Invalid filter '{filter}': expected 'AND' at position {pos}",
 		search.DanglingAnd:   "Invalid filter '{filter}': dangling 'AND'",
-		search.OrderIdent:    "Invalid order_by clause '{filter}'. {word}",
+		search.OrderIdent:    "{word}",
 	},
-	TokenMessages: map[search.TokenFault]string{
-		search.TokenBase64: tokenMessage, search.TokenJSON: tokenMessage, search.TokenString: tokenMessage, search.TokenOffset: tokenMessage,
-	},
+	TokenMessages: search.MLflowTokenMessages,
+	// MLflow's searches accept "metrics.a > 1 AND".
+	TrailingAnd: true,
 }
 
-const tokenMessage = "Invalid page token, could not base64-decode or parse offset: {token}"
+// experimentGrammar is grammar with MLflow's experiment search messages.
+var experimentGrammar = func() *search.Grammar {
+	g := *grammar
+	g.Messages = search.Messages{}
+	for f, m := range grammar.Messages {
+		g.Messages[f] = m
+	}
+	g.Messages[search.NoValue] = "Invalid clause(s) in filter string: {ident}, {op}"
+	return &g
+}()
+
+// ParseExperimentFilter parses an experiment search filter (ParseFilter's
+// language, MLflow's experiment search messages).
+func ParseExperimentFilter(filter string) ([]Comparison, error) {
+	return experimentGrammar.ParseFilter(filter)
+}
 
 func isBareKeyChar(c byte) bool {
 	return c == '_' || c == '.' || c == '-' || c == '/' || c == ':' || c >= 0x80 ||

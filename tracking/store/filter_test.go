@@ -46,11 +46,30 @@ func TestParseFilter(t *testing.T) {
 func TestParseFilterErrors(t *testing.T) {
 	for _, in := range []string{
 		"metrics.a < 1 OR metrics.b > 2", "metrics.", "foo.bar = 'x'", "metrics.a <", "params.a = 'x",
-		"metrics.a < 1 and", "run_id IN ()", "metrics.a ~ 1", "metrics.a < 1 metrics.b > 1",
+		"run_id IN ()", "metrics.a ~ 1", "metrics.a < 1 metrics.b > 1",
 	} {
 		if _, err := ParseFilter(in); !errors.Is(err, ErrInvalid) {
 			t.Errorf("%q: err %v, want INVALID_PARAMETER_VALUE", in, err)
 		}
+	}
+}
+
+// TestParseFilterMessages checks messages against a real mlflow server
+// 3.17.2's (interop/test_parity.py compares them live).
+func TestParseFilterMessages(t *testing.T) {
+	for in, want := range map[string]string{
+		"metrics.a >":                     "Invalid clause(s) in filter string: 'metrics.a', '>'",
+		"metrics.a > 1 or params.b = 'x'": "Invalid clause(s) in filter string: 'or'",
+	} {
+		if _, err := ParseFilter(in); err == nil || err.Error() != want {
+			t.Errorf("%q: %v, want %s", in, err, want)
+		}
+	}
+	if _, err := ParseExperimentFilter("name ="); err == nil || err.Error() != "Invalid clause(s) in filter string: name, =" {
+		t.Errorf("experiments: %v", err)
+	}
+	if c, err := ParseFilter("metrics.a < 1 and"); err != nil || len(c) != 1 {
+		t.Errorf("a trailing AND is accepted, as MLflow does: %v %v", c, err)
 	}
 }
 

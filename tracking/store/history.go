@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"math"
-	"sort"
 
 	"github.com/mlgate/mlgate/internal/storeerr"
 )
@@ -78,6 +77,9 @@ func (s *Store) GetMetricHistoryBulk(ctx context.Context, runIDs []string, key s
 	if len(runIDs) > 100 {
 		return nil, storeerr.Invalidf("GetMetricHistoryBulk request cannot specify more than 100 run_ids. Received %d run_ids.", len(runIDs))
 	}
+	if key == "" {
+		return nil, storeerr.Invalidf("GetMetricHistoryBulk request must specify a metric_key.")
+	}
 	if maxResults <= 0 {
 		maxResults = 25000
 	}
@@ -90,8 +92,9 @@ func (s *Store) GetMetricHistoryBulk(ctx context.Context, runIDs []string, key s
 }
 
 // GetMetricHistoryBulkInterval samples the history of key for up to 100
-// runs at most maxResults steps between startStep and endStep (both
-// inclusive; nil means unbounded), always keeping the first and last step.
+// runs at most maxResults values per run between startStep and endStep
+// (both inclusive; nil means unbounded), sampled as MLflow samples them
+// (see sampleRows), runs in the order of runIDs.
 func (s *Store) GetMetricHistoryBulkInterval(ctx context.Context, runIDs []string, key string, startStep, endStep *int64, maxResults int) ([]Metric, error) {
 	if len(runIDs) == 0 {
 		return nil, storeerr.Invalidf("Missing value for required parameter 'run_ids'. See the API docs for more information about request parameters.")
@@ -123,36 +126,39 @@ func (s *Store) GetMetricHistoryBulkInterval(ctx context.Context, runIDs []strin
 		q += ` AND step >= ? AND step <= ?`
 		args = append(args, *startStep, *endStep)
 	}
-	ms, err := collectMetrics(s.db.QueryContext(ctx, s.q.r(q+` ORDER BY run_uuid, step, timestamp, value`), args...))
+	ms, err := collectMetrics(s.db.QueryContext(ctx, s.q.r(q+` ORDER BY run_uuid, step, timestamp, value, is_nan`), args...))
 	if err != nil {
 		return nil, err
 	}
-	stepSet := map[int64]bool{}
+	byRun := map[string][]Metric{}
 	for _, m := range ms {
-		stepSet[m.Step] = true
+		byRun[m.RunID] = append(byRun[m.RunID], m)
 	}
-	steps := make([]int64, 0, len(stepSet))
-	for st := range stepSet {
-		steps = append(steps, st)
-	}
-	sort.Slice(steps, func(i, j int) bool { return steps[i] < steps[j] })
-	keep := map[int64]bool{}
-	if len(steps) <= maxResults {
-		for _, st := range steps {
-			keep[st] = true
-		}
-	} else {
-		for i := 0; i < maxResults-1; i++ {
-			keep[steps[i*(len(steps)-1)/max(maxResults-1, 1)]] = true
-		}
-		keep[steps[0]] = true
-		keep[steps[len(steps)-1]] = true
-	}
-	out := ms[:0]
-	for _, m := range ms {
-		if keep[m.Step] {
-			out = append(out, m)
-		}
+	var out []Metric
+	for _, id := range runIDs {
+		out = append(out, sampleRows(byRun[id], maxResults)...)
 	}
 	return out, nil
+}
+
+// sampleRows keeps at most k of a run's ordered rows as MLflow does: the
+// rows are cut into k buckets as SQL's NTILE(k) cuts them (the first n%k
+// one row larger) and each bucket's first row is kept; the last row is
+// kept too, in place of the last sampled one when there are k already.
+func sampleRows(rows []Metric, k int) []Metric {
+	n := len(rows)
+	if n <= k {
+		return rows
+	}
+	out := make([]Metric, 0, k)
+	q, r := n/k, n%k
+	for b, i := 0, 0; b < k; b++ {
+		out = append(out, rows[i])
+		i += q
+		if b < r {
+			i++
+		}
+	}
+	out[len(out)-1] = rows[n-1]
+	return out
 }

@@ -3,6 +3,9 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
+	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/mlgate/mlgate/internal/search"
@@ -34,12 +37,8 @@ func scanLoggedModel(row interface{ Scan(...any) error }) (*LoggedModel, error) 
 }
 
 // CreateLoggedModel creates a PENDING logged model in an active experiment.
+// As MLflow's, the params' keys are stored as given, unchecked.
 func (s *Store) CreateLoggedModel(ctx context.Context, in CreateLoggedModelInput) (*LoggedModel, error) {
-	for _, p := range in.Params {
-		if err := ValidateKey("key", p.Key); err != nil {
-			return nil, err
-		}
-	}
 	for _, t := range in.Tags {
 		if err := ValidateKey("key", t.Key); err != nil {
 			return nil, err
@@ -58,11 +57,7 @@ func (s *Store) CreateLoggedModel(ctx context.Context, in CreateLoggedModelInput
 		if e.LifecycleStage != StageActive {
 			return storeerr.Invalidf("The experiment %s must be in the 'active' state. Current state is %s.", e.ID, e.LifecycleStage)
 		}
-		if in.SourceRunID != "" {
-			if _, err := s.getRunInfo(ctx, tx, in.SourceRunID); err != nil {
-				return err
-			}
-		}
+		// The source run is recorded as given: MLflow does not check it names a run.
 		now := s.nowMs()
 		loc := AppendPath(AppendPath(AppendPath(e.ArtifactLocation, "models"), id), "artifacts")
 		if _, err := tx.ExecContext(ctx, s.q.r(`INSERT INTO logged_models (`+loggedModelCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, 'active', ?, ?, '', ?)`),
@@ -257,6 +252,27 @@ type SearchLoggedModelsInput struct {
 	MaxResults    int // 0 = 50
 	OrderBy       []LoggedModelOrder
 	PageToken     string
+	// Datasets keeps the models with metrics on one of these datasets (with
+	// the metric filters, the metrics compared must be on one of them).
+	Datasets []DatasetFilter
+}
+
+// DatasetFilter names a dataset of a logged model search. As in MLflow's
+// REST server, the digest is always compared: "" matches the metrics
+// logged without a digest.
+type DatasetFilter struct {
+	Name, Digest string
+}
+
+// datasetsClause is the SQL condition on metrics f for ds, with its args.
+func datasetsClause(ds []DatasetFilter) (string, []any) {
+	conds := make([]string, len(ds))
+	var args []any
+	for i, d := range ds {
+		conds[i] = "(f.dataset_name = ? AND f.dataset_digest = ?)"
+		args = append(args, d.Name, d.Digest)
+	}
+	return "(" + strings.Join(conds, " OR ") + ")", args
 }
 
 var loggedModelAttrs = map[string]string{
@@ -272,8 +288,13 @@ func (s *Store) SearchLoggedModels(ctx context.Context, in SearchLoggedModelsInp
 	if limit == 0 {
 		limit = 50
 	}
-	if limit < 0 || limit > 50 {
-		return nil, "", storeerr.Invalidf("Invalid value %d for parameter 'max_results' supplied. It must be at most 50.", limit)
+	if limit < 0 {
+		return nil, "", storeerr.Invalidf("Invalid value %d for parameter 'max_results' supplied. It must be a positive integer", limit)
+	}
+	for _, d := range in.Datasets {
+		if d.Name == "" {
+			return nil, "", storeerr.Invalidf("`dataset_name` in the `datasets` clause must be specified.")
+		}
 	}
 	offset, err := DecodePageToken(in.PageToken)
 	if err != nil {
@@ -297,6 +318,7 @@ func (s *Store) SearchLoggedModels(ctx context.Context, in SearchLoggedModelsInp
 	sb := &sqlBuilder{dialect: s.db.Dialect}
 	sb.Add(`SELECT ` + prefixCols("m.", loggedModelCols) + ` FROM logged_models m WHERE m.lifecycle_stage = 'active'`)
 	sb.Add(" AND m.experiment_id IN ("+placeholders(len(exps))+")", exps...)
+	metricFilters := false
 	for _, c := range comps {
 		switch c.Kind {
 		case KindAttribute:
@@ -320,7 +342,13 @@ func (s *Store) SearchLoggedModels(ctx context.Context, in SearchLoggedModelsInp
 			if err := checkNumber(c, "metric"); err != nil {
 				return nil, "", err
 			}
-			sb.Add(" AND EXISTS (SELECT 1 FROM metrics f WHERE f.model_id = m.model_id AND f.key = ? AND f.is_nan = 0 AND f.value "+c.Op+" ?)", c.Key, c.Num)
+			sb.Add(" AND EXISTS (SELECT 1 FROM metrics f WHERE f.model_id = m.model_id AND f.key = ? AND f.is_nan = 0 AND f.value "+c.Op+" ?", c.Key, c.Num)
+			if len(in.Datasets) > 0 {
+				cond, args := datasetsClause(in.Datasets)
+				sb.Add(" AND "+cond, args...)
+			}
+			sb.Add(")")
+			metricFilters = true
 		case KindParam, KindTag:
 			table := "logged_model_params"
 			if c.Kind == KindTag {
@@ -335,6 +363,10 @@ func (s *Store) SearchLoggedModels(ctx context.Context, in SearchLoggedModelsInp
 		default:
 			return nil, "", storeerr.Invalidf("Invalid entity type '%s' in logged model filter", c.Kind)
 		}
+	}
+	if len(in.Datasets) > 0 && !metricFilters {
+		cond, args := datasetsClause(in.Datasets)
+		sb.Add(" AND EXISTS (SELECT 1 FROM metrics f WHERE f.model_id = m.model_id AND "+cond+")", args...)
 	}
 	var order []string
 	for _, o := range in.OrderBy {
@@ -377,4 +409,48 @@ func prefixCols(p, cols string) string {
 		parts[i] = p + parts[i]
 	}
 	return strings.Join(parts, ", ")
+}
+
+// TagModelVersions is the logged model tag listing the registered model
+// versions made from the model.
+const TagModelVersions = "mlflow.modelVersions"
+
+// AddModelVersion records that version of the registered model name was
+// made from the logged model id: it appends {"name", "version"} to the
+// model's mlflow.modelVersions tag, in MLflow's text
+// ([{"name": "m", "version": 1}], Python's json.dumps), unless it is there.
+func (s *Store) AddModelVersion(ctx context.Context, id, name string, version int64) error {
+	return s.db.Tx(ctx, func(tx *sql.Tx) error {
+		if _, err := s.getLoggedModel(ctx, tx, id); err != nil {
+			return err
+		}
+		var old string
+		err := tx.QueryRowContext(ctx, s.q.r(`SELECT value FROM logged_model_tags WHERE model_id = ? AND key = ?`), id, TagModelVersions).Scan(&old)
+		if err != nil && !isNoRows(err) {
+			return err
+		}
+		type entry struct {
+			Name    string          `json:"name"`
+			Version json.RawMessage `json:"version"`
+		}
+		var list []entry
+		if old != "" {
+			_ = json.Unmarshal([]byte(old), &list) // a tag that is not such a list is replaced
+		}
+		v := strconv.FormatInt(version, 10)
+		parts := make([]string, 0, len(list)+1)
+		for _, e := range list {
+			if e.Name == name && string(e.Version) == v {
+				return nil
+			}
+			if len(e.Version) == 0 {
+				e.Version = json.RawMessage("null")
+			}
+			n, _ := json.Marshal(e.Name)
+			parts = append(parts, fmt.Sprintf(`{"name": %s, "version": %s}`, n, e.Version))
+		}
+		n, _ := json.Marshal(name)
+		parts = append(parts, fmt.Sprintf(`{"name": %s, "version": %s}`, n, v))
+		return s.upsertModelKV(ctx, tx, "logged_model_tags", id, []Tag{{Key: TagModelVersions, Value: "[" + strings.Join(parts, ", ") + "]"}})
+	})
 }

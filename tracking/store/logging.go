@@ -65,7 +65,7 @@ func (s *Store) LogBatch(ctx context.Context, runID string, metrics []Metric, pa
 	seen := make(map[string]bool, len(params))
 	var dupes []string
 	for i := range params {
-		if err := ValidateKey("key", params[i].Key); err != nil {
+		if err := validateKey("key", "Param key", params[i].Key); err != nil {
 			return err
 		}
 		params[i].Value = truncate(params[i].Value, MaxParamValueLength)
@@ -75,7 +75,7 @@ func (s *Store) LogBatch(ctx context.Context, runID string, metrics []Metric, pa
 		seen[params[i].Key] = true
 	}
 	if len(dupes) > 0 {
-		return storeerr.Invalidf("Duplicate parameter keys have been submitted: %v. Please ensure the request contains only one param value per param key.", dupes)
+		return storeerr.Invalidf("Duplicate parameter keys have been submitted: %s. Please ensure the request contains only one param value per param key.", pyList(dupes))
 	}
 	for i := range tags {
 		if err := ValidateKey("key", tags[i].Key); err != nil {

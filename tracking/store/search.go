@@ -217,10 +217,19 @@ func pageSize(n int) (int, error) {
 	if n == 0 {
 		return DefaultSearchResults, nil
 	}
-	if n < 0 || n > MaxSearchResults {
-		return 0, storeerr.Invalidf("Invalid value %d for parameter 'max_results' supplied. It must be at most %d, but got value %d", n, MaxSearchResults, n)
+	return n, CheckMaxResults(n)
+}
+
+// CheckMaxResults is MLflow's rule for the max_results of a run or
+// experiment search: from 1 to MaxSearchResults.
+func CheckMaxResults(n int) error {
+	if n < 1 {
+		return storeerr.Invalidf("Invalid value %d for parameter 'max_results' supplied. It must be a positive integer", n)
 	}
-	return n, nil
+	if n > MaxSearchResults {
+		return storeerr.Invalidf("Invalid value %d for parameter 'max_results' supplied. It must be at most %d", n, MaxSearchResults)
+	}
+	return nil
 }
 
 func stagesFor(v ViewType) []any {
@@ -315,7 +324,7 @@ func (s *Store) SearchExperiments(ctx context.Context, in SearchExperimentsInput
 	if err != nil {
 		return nil, "", err
 	}
-	comps, err := ParseFilter(in.Filter)
+	comps, err := ParseExperimentFilter(in.Filter)
 	if err != nil {
 		return nil, "", err
 	}

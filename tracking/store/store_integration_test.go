@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strings"
 	"sync"
 	"testing"
 
@@ -286,6 +287,47 @@ func TestLoggedModels(t *testing.T) {
 		if err != nil || len(found) != 1 {
 			t.Fatalf("search %+v %v", found, err)
 		}
+		// Model versions made from the model, in MLflow's tag text, once each.
+		for _, v := range []int64{1, 2, 1} {
+			if err := s.AddModelVersion(ctx, m.ModelID, "reg", v); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if got, _ := s.GetLoggedModel(ctx, m.ModelID); tagValue(got.Tags, store.TagModelVersions) != `[{"name": "reg", "version": 1}, {"name": "reg", "version": 2}]` {
+			t.Errorf("mlflow.modelVersions = %q", tagValue(got.Tags, store.TagModelVersions))
+		}
+		// The datasets filter: a model's metrics must be on one of them.
+		other, err := s.CreateLoggedModel(ctx, store.CreateLoggedModelInput{ExperimentID: "0", Name: "other", SourceRunID: "no-such-run"})
+		if err != nil || other.SourceRunID != "no-such-run" {
+			t.Fatalf("a source run naming no run is recorded as given: %+v %v", other, err)
+		}
+		if err := s.LogMetric(ctx, r.Info.RunID, store.Metric{Key: "acc", Value: 0.7, Timestamp: 1, ModelID: other.ModelID, DatasetName: "ds", DatasetDigest: "d1"}); err != nil {
+			t.Fatal(err)
+		}
+		for _, tc := range []struct {
+			filter string
+			ds     []store.DatasetFilter
+			want   string
+		}{
+			{"", []store.DatasetFilter{{Name: "ds", Digest: "d1"}}, "other"},
+			{"", []store.DatasetFilter{{Name: "ds", Digest: "d2"}}, ""},
+			{"", []store.DatasetFilter{{Name: "ds"}}, ""},
+			{"metrics.acc > 0.5", []store.DatasetFilter{{Name: "ds", Digest: "d1"}}, "other"},
+			{"metrics.acc > 0.8", []store.DatasetFilter{{Name: "ds", Digest: "d1"}}, ""},
+			{"metrics.acc > 0.8", nil, "model"},
+		} {
+			found, _, err := s.SearchLoggedModels(ctx, store.SearchLoggedModelsInput{ExperimentIDs: []string{"0"}, Filter: tc.filter, Datasets: tc.ds})
+			var names []string
+			for _, f := range found {
+				names = append(names, f.Name)
+			}
+			if err != nil || strings.Join(names, ",") != tc.want {
+				t.Errorf("search %q %v: %v %v, want %q", tc.filter, tc.ds, names, err, tc.want)
+			}
+		}
+		if _, _, err := s.SearchLoggedModels(ctx, store.SearchLoggedModelsInput{ExperimentIDs: []string{"0"}, Datasets: []store.DatasetFilter{{Digest: "x"}}}); !errors.Is(err, store.ErrInvalid) {
+			t.Errorf("a dataset without a name: %v", err)
+		}
 		if err := s.DeleteLoggedModel(ctx, m.ModelID); err != nil {
 			t.Fatal(err)
 		}
@@ -293,4 +335,13 @@ func TestLoggedModels(t *testing.T) {
 			t.Fatalf("deleted model: %v", err)
 		}
 	})
+}
+
+func tagValue(tags []store.Tag, key string) string {
+	for _, t := range tags {
+		if t.Key == key {
+			return t.Value
+		}
+	}
+	return ""
 }

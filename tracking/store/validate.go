@@ -6,8 +6,10 @@ import (
 	"path"
 	"regexp"
 	"strconv"
+	"strings"
 	"unicode/utf8"
 
+	"github.com/mlgate/mlgate/internal/pyfmt"
 	"github.com/mlgate/mlgate/internal/storeerr"
 )
 
@@ -41,7 +43,11 @@ const badChars = "Names may only contain alphanumerics, underscores (_), dashes 
 
 // ValidateKey checks a metric, param or tag key; what names the field in
 // the message ("key", "name", "metrics[0].key"…).
-func ValidateKey(what, key string) error {
+func ValidateKey(what, key string) error { return validateKey(what, what, key) }
+
+// validateKey is ValidateKey naming the key label in the length message,
+// as MLflow does ("Param key", "Metric name").
+func validateKey(what, label, key string) error {
 	if key == "" {
 		return storeerr.Invalidf("Missing value for required parameter '%s'. See the API docs for more information about request parameters.", what)
 	}
@@ -49,12 +55,26 @@ func ValidateKey(what, key string) error {
 		return storeerr.Invalidf("Invalid value %q for parameter '%s' supplied: %s", key, what, badChars)
 	}
 	if n := path.Clean(key); n != key || n == "." || len(n) >= 2 && n[:2] == ".." || n[0] == '/' {
-		return storeerr.Invalidf("Invalid value %q for parameter '%s' supplied: Names may be treated as files in certain cases, and must not resolve to other names when treated as such. This name would resolve to %q", key, what, path.Clean(key))
+		return storeerr.BadPathName(what, key)
 	}
 	if utf8.RuneCountInString(key) > MaxEntityKeyLength {
-		return storeerr.Invalidf("'%s' exceeds the maximum length of %d characters", what, MaxEntityKeyLength)
+		return storeerr.Invalidf("'%s' exceeds the maximum length of %d characters", label, MaxEntityKeyLength)
 	}
 	return nil
+}
+
+// pyList renders strings as Python prints a list of them: ['a', 'b'].
+func pyList(ss []string) string {
+	parts := make([]string, len(ss))
+	for i, s := range ss {
+		s = strings.ReplaceAll(s, `\`, `\\`)
+		if strings.Contains(s, "'") && !strings.Contains(s, `"`) {
+			parts[i] = `"` + s + `"`
+			continue
+		}
+		parts[i] = "'" + strings.ReplaceAll(s, "'", `\'`) + "'"
+	}
+	return "[" + strings.Join(parts, ", ") + "]"
 }
 
 // truncate cuts s to at most n characters (MLflow truncates long param and
@@ -94,11 +114,11 @@ func parseExperimentID(id string) (int64, error) {
 }
 
 func validateMetric(m Metric, what string) error {
-	if err := ValidateKey(what+"key", m.Key); err != nil {
+	if err := validateKey(what+"key", "Metric name", m.Key); err != nil {
 		return err
 	}
 	if m.Timestamp < 0 {
-		return storeerr.Invalidf("Invalid value %d for parameter '%stimestamp' supplied: metric '%s' (value=%v). Timestamp must be a nonnegative long (64-bit integer)", m.Timestamp, what, m.Key, m.Value)
+		return storeerr.Invalidf("Invalid value %d for parameter '%stimestamp' supplied: metric '%s' (value=%s). Timestamp must be a nonnegative long (64-bit integer) ", m.Timestamp, what, m.Key, pyfmt.Float(m.Value))
 	}
 	return nil
 }
@@ -158,9 +178,7 @@ func validateDataset(i int, d DatasetInput) error {
 	if d.Dataset.Name == "" {
 		return storeerr.Invalidf("Missing value for required parameter '%sname'. See the API docs for more information about request parameters.", w)
 	}
-	if d.Dataset.Digest == "" {
-		return storeerr.Invalidf("Missing value for required parameter '%sdigest'. See the API docs for more information about request parameters.", w)
-	}
+	// As MLflow's: a dataset without a digest is stored with "".
 	for _, c := range []struct {
 		what  string
 		limit int
@@ -170,7 +188,7 @@ func validateDataset(i int, d DatasetInput) error {
 		{"source", MaxDatasetSourceSize, d.Dataset.Source}, {"schema", MaxDatasetSchemaSize, d.Dataset.Schema},
 		{"profile", MaxDatasetProfileSize, d.Dataset.Profile},
 	} {
-		if err := validateLength("Dataset "+c.what, c.limit, c.v); err != nil {
+		if err := validateLength(c.what, c.limit, c.v); err != nil {
 			return err
 		}
 	}
