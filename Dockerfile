@@ -28,11 +28,14 @@ COPY scripts/onnxruntime.sh scripts/onnxruntime.sh
 RUN MLGATE_CACHE=/opt/mlgate scripts/onnxruntime.sh
 COPY go.mod go.sum ./
 RUN go mod download
+COPY artifacts artifacts
 COPY cmd cmd
 COPY flavors flavors
 COPY internal internal
 COPY pkgformat pkgformat
 COPY registry registry
+COPY rest rest
+COPY rollout rollout
 COPY serve serve
 COPY tracking tracking
 # the build of `make build` (cgo is on: gcc is in the image; the ONNX flavor needs it)
