@@ -25,11 +25,6 @@ type server struct {
 	args func(cfg *config, m *model, port int, dir string) (bin string, argv []string, err error)
 	// request returns what to send.
 	request func(m *model, port int) *bench.Request
-	// settle, when set, waits after the first answer until the server is
-	// in the state to measure; after, when set, completes the run from the
-	// server before it stops.
-	settle func(ctx context.Context, p *bench.Proc) error
-	after  func(ctx context.Context, port int, run *bench.ServingRun)
 }
 
 // Keys of the serving systems.
@@ -235,16 +230,7 @@ func runServer(ctx context.Context, log *slog.Logger, cfg *config, s server, m *
 		return run
 	}
 	run.StartToFirst = ttf
-	if s.settle != nil {
-		if err := s.settle(ctx, proc); err != nil {
-			run.Err = err.Error() + "\n" + proc.LogTail(1500)
-			return run
-		}
-	}
 	measureHTTP(ctx, cfg, &run, req, proc.Cmd.Process.Pid)
-	if s.after != nil {
-		s.after(ctx, port, &run)
-	}
 	if run.Err == "" {
 		run.Err = noSuccess(&run)
 	}

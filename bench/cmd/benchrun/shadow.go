@@ -32,8 +32,14 @@ const (
 	keyShadowOn  = "mlgate onnx rollout shadow 100%"
 )
 
+// shadowRounds is how many slices each point is cut into: the two
+// replicas take turns, slice by slice, so that both see the same machine
+// (a shared one's load drifts within seconds).
+const shadowRounds = 6
+
 // runShadow starts the registry, registers the linear model twice under
-// one name per run with its rollout state, and measures both replicas.
+// one name per replica with its rollout state, starts both replicas side
+// by side and measures them in alternating slices.
 func runShadow(ctx context.Context, log *slog.Logger, cfg *config, models map[string]*model, rep *bench.Report, fail func(string, error)) {
 	m, ok := models["linear"]
 	if !ok || (!cfg.want(keyShadowOff) && !cfg.want(keyShadowOn) && !cfg.want("shadow")) || ctx.Err() != nil {
@@ -45,32 +51,83 @@ func runShadow(ctx context.Context, log *slog.Logger, cfg *config, models map[st
 		return
 	}
 	defer stop()
-	for _, v := range []struct {
+	var runs [2]bench.ServingRun
+	var ops [2]bench.Op
+	var ports [2]int
+	for i, v := range []struct {
 		key, name, baseline string
 		shadow              int
 	}{{keyShadowOff, "shadow-off", "", 0}, {keyShadowOn, "shadow-on", keyShadowOff, 100}} {
+		runs[i] = bench.ServingRun{Key: v.key, System: "mlgate", Model: "linear", Baseline: v.baseline, Protocol: "MLflow /invocations",
+			Variant: fmt.Sprintf("onnx flavor, --follow-rollout: versions 1 and 2 of the same model, weight 0, shadow %d%%", v.shadow)}
 		if err := registerRollout(ctx, url, v.name, m.Dir, v.shadow); err != nil {
 			fail(v.key+": registering the model", err)
-			continue
+			return
 		}
-		s := server{key: v.key, system: "mlgate", baseline: v.baseline, protocol: "MLflow /invocations", models: []string{"linear"},
-			variant: fmt.Sprintf("onnx flavor, --follow-rollout: versions 1 and 2 of the same model, weight 0, shadow %d%%", v.shadow),
-			args: func(cfg *config, _ *model, port int, _ string) (string, []string, error) {
-				return cfg.mlgate, []string{"models", "serve", "-m", "models:/" + v.name + "@champion", "--follow-rollout",
-					"--watch-interval", "1s", "--tracking-uri", url, "-h", "127.0.0.1", "-p", fmt.Sprint(port)}, nil
-			},
-			request: invocations, settle: candidateLoaded}
-		var figures string
-		s.after = func(ctx context.Context, port int, _ *bench.ServingRun) { figures = shadowFigures(ctx, port) }
-		run := runServer(ctx, log, cfg, s, m)
-		if figures != "" {
-			rep.Notes = append(rep.Notes, fmt.Sprintf("%s (linear, every point of the run): %s.", v.key, figures))
+		if ports[i], err = bench.FreePort(); err != nil {
+			fail(v.key, err)
+			return
 		}
-		if run.Err != "" {
-			fail(v.key+" on linear", errors.New(run.Err))
+		argv := []string{"models", "serve", "-m", "models:/" + v.name + "@champion", "--follow-rollout",
+			"--watch-interval", "1s", "--tracking-uri", url, "-h", "127.0.0.1", "-p", fmt.Sprint(ports[i])}
+		runs[i].Command = shellLine(cfg.mlgate, argv)
+		log.Info("serving", "system", v.key, "model", "linear", "cmd", runs[i].Command)
+		proc, err := bench.Start(v.name, cfg.work, pythonEnv(cfg.python), cfg.work, cfg.mlgate, argv...)
+		if err != nil {
+			fail(v.key, err)
+			return
 		}
-		rep.Serving = append(rep.Serving, run)
+		defer proc.Stop(15 * time.Second)
+		req := invocations(m, ports[i])
+		probe := bench.NewClient(1, 5*time.Second)
+		if runs[i].StartToFirst, err = proc.WaitReady(ctx, cfg.startTimeout, func(ctx context.Context) error { return req.Do(ctx, probe) }); err == nil {
+			err = candidateLoaded(ctx, proc)
+		}
+		if err != nil {
+			fail(v.key+" on linear", err)
+			return
+		}
+		client := bench.NewClient(cfg.concs[len(cfg.concs)-1]+64, 60*time.Second)
+		defer client.CloseIdleConnections()
+		ops[i] = bench.HTTPOp(client, req)
 	}
+	for i := range ops {
+		bench.Closed(ctx, ops[i], 16, bench.Bounds{Duration: cfg.warm})
+	}
+	slice := cfg.point / shadowRounds
+	turns := func(measure func(op bench.Op) bench.Result) [2]bench.Result {
+		var parts [2][]bench.Result
+		for r := range shadowRounds {
+			for k := range 2 {
+				i := (k + r) % 2 // each goes first in every other round
+				parts[i] = append(parts[i], measure(ops[i]))
+			}
+		}
+		return [2]bench.Result{bench.Merge(parts[0]), bench.Merge(parts[1])}
+	}
+	for _, c := range cfg.concs {
+		res := turns(func(op bench.Op) bench.Result {
+			return bench.Closed(ctx, op, c, bench.Bounds{Duration: slice, MaxRequests: cfg.maxReqPerPoint / shadowRounds})
+		})
+		for i := range runs {
+			runs[i].Closed = append(runs[i].Closed, res[i])
+		}
+	}
+	open := turns(func(op bench.Op) bench.Result {
+		return bench.Open(ctx, op, cfg.rate, 64, bench.Bounds{Duration: slice})
+	})
+	for i := range runs {
+		runs[i].Open = &open[i]
+		if runs[i].Err = noSuccess(&runs[i]); runs[i].Err != "" {
+			fail(runs[i].Key+" on linear", errors.New(runs[i].Err))
+		}
+		if f := shadowFigures(ctx, ports[i]); f != "" {
+			rep.Notes = append(rep.Notes, fmt.Sprintf("%s (linear, the whole run): %s.", runs[i].Key, f))
+		}
+	}
+	rep.Notes = append(rep.Notes, fmt.Sprintf("The two shadow replicas run side by side and are measured in turns: each point is cut into %d slices of %s, "+
+		"alternating which replica goes first, and each replica's slices are merged; the other replica is idle meanwhile.", shadowRounds, slice))
+	rep.Serving = append(rep.Serving, runs[0], runs[1])
 }
 
 // startRegistry starts `mlgate server` on a SQLite store in the scratch
