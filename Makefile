@@ -73,7 +73,8 @@ gotest: deps image ## go test -race with the integration tests (real ONNX Runtim
 	dsn=$$(scripts/postgres.sh start $(PG_DIR)); trap 'scripts/postgres.sh stop $(PG_DIR)' EXIT; \
 	export MLGATE_TEST_PYTHON=$$venv/bin/python MLGATE_TEST_POSTGRES_DSN=$$dsn MLGATE_TEST_BASE_IMAGE=$(IMAGE_DIR) MLGATE_TEST_AZURITE=$$azurite; \
 	go test -race -tags integration -count=1 -timeout 20m ./...; \
-	go test -tags integration -count=1 -timeout 10m -run '^TestBuildDockerPython' ./internal/app/
+	go test -tags integration -count=1 -timeout 10m -run '^TestBuildDockerPython' ./internal/app/; \
+	go test -tags integration -count=1 -timeout 10m -run '^(TestRolloutEndToEnd|TestDocsRolloutExamplesRun)' ./internal/app/ ./cmd/mlgate/
 
 .PHONY: fuzz
 fuzz: ## run every fuzz target for FUZZTIME each (default 4s)

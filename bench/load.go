@@ -293,3 +293,28 @@ func Open(ctx context.Context, op Op, rate float64, maxInFlight int, b Bounds) R
 	r.Missed = missed.Load()
 	return r
 }
+
+// Merge combines results of one mode and concurrency measured in slices
+// (e.g. interleaved with another system's, so that both see the same
+// machine) into one: requests, errors and durations add up, latencies
+// merge, throughput is over the summed duration.
+func Merge(rs []Result) Result {
+	if len(rs) == 0 {
+		return Result{}
+	}
+	var t tally
+	var d time.Duration
+	var missed uint64
+	for i := range rs {
+		if h := rs[i].hist; h != nil {
+			t.add(h, rs[i].Errors, rs[i].FirstError)
+		} else {
+			t.add(&Histogram{}, rs[i].Errors, rs[i].FirstError)
+		}
+		d += rs[i].Duration
+		missed += rs[i].Missed
+	}
+	r := t.result(rs[0].Mode, rs[0].Concurrency, d)
+	r.Rate, r.Missed = rs[0].Rate, missed
+	return r
+}

@@ -124,3 +124,17 @@ func TestClosedLoopSlowServerStillAnswers(t *testing.T) {
 		t.Fatalf("requests %d errors %d answers %d, want 3/0/3", res.Requests, res.Errors, res.Hist().Count())
 	}
 }
+
+func TestMergeAddsSlices(t *testing.T) {
+	op := func(context.Context) error { time.Sleep(time.Millisecond); return nil }
+	a := Closed(context.Background(), op, 2, Bounds{Duration: time.Second, MaxRequests: 10})
+	b := Closed(context.Background(), op, 2, Bounds{Duration: time.Second, MaxRequests: 20})
+	m := Merge([]Result{a, b})
+	if m.Requests != a.Requests+b.Requests || m.Hist().Count() != a.Hist().Count()+b.Hist().Count() ||
+		m.Duration != a.Duration+b.Duration || m.Concurrency != 2 || m.Mode != "closed" {
+		t.Fatalf("merged %+v from %+v and %+v", m, a, b)
+	}
+	if want := float64(m.Hist().Count()) / m.Duration.Seconds(); m.Throughput != want || m.Latency.P99 < time.Millisecond {
+		t.Fatalf("merged throughput %v (want %v), p99 %v", m.Throughput, want, m.Latency.P99)
+	}
+}

@@ -54,24 +54,60 @@ func shiftedLinear(t *testing.T) string {
 // scoreAs posts one prediction with a route key and returns the answering
 // version and the body.
 func scoreAs(addr, key string) (string, string, error) {
+	v, status, body, err := scoreWith(http.DefaultClient, addr, key)
+	if err == nil && status != 200 {
+		err = fmt.Errorf("status %d: %s", status, body)
+	}
+	return v, body, err
+}
+
+// scoreWith posts one prediction of the linear model with a route key
+// through hc and returns the answering version, the status and the body.
+func scoreWith(hc *http.Client, addr, key string) (version string, status int, body string, err error) {
 	req, err := http.NewRequest(http.MethodPost, "http://"+addr+"/invocations", strings.NewReader(`{"inputs": [[1.0, 2.0, 3.0]]}`))
 	if err != nil {
-		return "", "", err
+		return "", 0, "", err
 	}
 	req.Header.Set("Content-Type", "application/json")
 	if key != "" {
 		req.Header.Set("X-User", key)
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := hc.Do(req)
 	if err != nil {
-		return "", "", err
+		return "", 0, "", err
 	}
 	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != 200 {
-		return "", "", fmt.Errorf("status %d: %s", resp.StatusCode, b)
+	b, err := io.ReadAll(resp.Body)
+	return resp.Header.Get(serve.VersionHeader), resp.StatusCode, string(b), err
+}
+
+// registerVersions logs each model directory in a run of the experiment
+// "models" and registers it as the next version of name; champion names
+// version 1.
+func registerVersions(t *testing.T, c *tracking.Client, reg *registry.Client, name string, dirs ...string) {
+	t.Helper()
+	ctx := context.Background()
+	expID, err := c.CreateExperiment(ctx, "models")
+	if err != nil {
+		t.Fatal(err)
 	}
-	return resp.Header.Get(serve.VersionHeader), string(b), nil
+	for i, dir := range dirs {
+		run, err := c.CreateRun(ctx, expID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		runID := run.Info.RunID
+		if err := c.LogArtifacts(ctx, runID, dir, "model"); err != nil {
+			t.Fatal(err)
+		}
+		mv, err := reg.RegisterModel(ctx, "runs:/"+runID+"/model", name, time.Minute)
+		if err != nil || mv.Version != strconv.Itoa(i+1) {
+			t.Fatalf("registered %+v: %v", mv, err)
+		}
+	}
+	if err := reg.SetRegisteredModelAlias(ctx, name, "champion", "1"); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // A replica started with --follow-rollout against a real mlgate server
@@ -107,27 +143,7 @@ func followRollout(t *testing.T, url string) {
 		t.Fatal(err)
 	}
 	reg := registry.NewClient(c.Transport())
-	expID, err := c.CreateExperiment(ctx, "models")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i, dir := range []string{linearDir(t), shiftedLinear(t)} {
-		run, err := c.CreateRun(ctx, expID)
-		if err != nil {
-			t.Fatal(err)
-		}
-		runID := run.Info.RunID
-		if err := c.LogArtifacts(ctx, runID, dir, "model"); err != nil {
-			t.Fatal(err)
-		}
-		mv, err := reg.RegisterModel(ctx, "runs:/"+runID+"/model", "lin", time.Minute)
-		if err != nil || mv.Version != strconv.Itoa(i+1) {
-			t.Fatalf("registered %+v: %v", mv, err)
-		}
-	}
-	if err := reg.SetRegisteredModelAlias(ctx, "lin", "champion", "1"); err != nil {
-		t.Fatal(err)
-	}
+	registerVersions(t, c, reg, "lin", linearDir(t), shiftedLinear(t))
 	src, err := NewModelSource(ModelSourceOptions{Tracking: tracking.Config{TrackingURI: url, Logger: discard}, CacheDir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
