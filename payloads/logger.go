@@ -62,6 +62,7 @@ type Logger struct {
 	dropped  *prometheus.CounterVec
 	logged   prometheus.Counter
 	nDropped atomic.Uint64
+	nLogged  atomic.Uint64
 
 	mu      sync.Mutex // guards pending
 	pending []file
@@ -169,6 +170,9 @@ func (l *Logger) Add(r Record) {
 		l.drop(ReasonQueueFull, 1)
 	}
 }
+
+// Logged is how many records were written so far.
+func (l *Logger) Logged() uint64 { return l.nLogged.Load() }
 
 // Dropped is how many records were dropped so far, for any reason.
 func (l *Logger) Dropped() uint64 { return l.nDropped.Load() }
@@ -332,6 +336,7 @@ func (l *Logger) writer() {
 		cur.size += int64(len(line))
 		cur.records++
 		l.logged.Inc()
+		l.nLogged.Add(1)
 		if cur.size >= l.o.RotateBytes {
 			l.finish(cur)
 			cur = nil
