@@ -53,7 +53,7 @@ def test_payloads_read_back_with_pandas(mlgate_bin, tracking_server, tmp_path): 
                                tracking_uri=tracking_server.url)
     files = sorted(glob.glob(os.path.join(local, "*.jsonl")))
     assert len(files) >= 2, files
-    df = pd.concat([pd.read_json(p, lines=True) for p in files], ignore_index=True)
+    df = pd.concat([pd.read_json(p, lines=True, dtype={"model_version": str}) for p in files], ignore_index=True)
 
     assert len(df) == 21
     assert "route" not in df.columns
@@ -62,6 +62,7 @@ def test_payloads_read_back_with_pandas(mlgate_bin, tracking_server, tmp_path): 
     assert pd.api.types.is_datetime64_any_dtype(df["timestamp_ms"])
     assert df["timestamp_ms"].min() > pd.Timestamp.now() - pd.Timedelta(minutes=10)
     assert sorted(df["status_code"].tolist()) == [200] * 20 + [400]
+    assert (df["model_version"] == "").all() and (df["model_name"] == "model").all()
     assert (df["latency_ms"] > 0).all()
     assert (df["sampling_fraction"] == 1).all()
     assert not df["request_truncated"].any() and not df["response_truncated"].any()
