@@ -290,6 +290,10 @@ func (l *Logger) Pending() []string {
 	return out
 }
 
+// gather is how long the writer lets records queue up after writing a
+// batch (the queue holds Options.Queue of them meanwhile).
+const gather = 10 * time.Millisecond
+
 // name is a file's name: its opening time (UTC) and a sequence number.
 func name(t time.Time, seq int) string {
 	return fmt.Sprintf("payloads-%s-%04d.jsonl", t.UTC().Format("20060102T150405.000Z"), seq)
@@ -346,6 +350,20 @@ func (l *Logger) writer() {
 		select {
 		case r := <-l.queue:
 			write(&r)
+			// take what else is queued, then let records gather for a
+			// moment: one wake-up per batch, not per request
+			for more := true; more; {
+				select {
+				case r := <-l.queue:
+					write(&r)
+				default:
+					more = false
+				}
+			}
+			select {
+			case <-l.stop:
+			case <-time.After(gather):
+			}
 		case <-t.C:
 			if cur != nil && time.Since(cur.opened) >= l.o.RotateInterval {
 				l.finish(cur)

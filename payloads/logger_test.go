@@ -295,3 +295,24 @@ func TestBacklogBoundWhenUploadFails(t *testing.T) {
 		t.Errorf("%d records kept", n)
 	}
 }
+
+// Bodies of any bytes come out as JSON strings that decode to the same
+// text (invalid UTF-8 as U+FFFD), as encoding/json writes them.
+func FuzzAppendString(f *testing.F) {
+	for _, s := range []string{"", `{"a":"b\\"c"}`, "tab\there\nnl\x00\x1f", "h\xffé€😀", "\xed\xa0\x80"} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, s []byte) {
+		got := appendString(nil, s)
+		var back string
+		if err := json.Unmarshal(got, &back); err != nil {
+			t.Fatalf("%q encoded as %s: %v", s, got, err)
+		}
+		want, _ := json.Marshal(string(s))
+		var wantBack string
+		_ = json.Unmarshal(want, &wantBack)
+		if back != wantBack {
+			t.Fatalf("%q decodes to %q, encoding/json's to %q", s, back, wantBack)
+		}
+	})
+}

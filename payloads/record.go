@@ -1,11 +1,11 @@
 package payloads
 
 import (
-	"encoding/json"
 	"fmt"
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Record is one prediction request with its answer.
@@ -110,11 +110,11 @@ func appendJSON(b []byte, r *Record, sample float64, ex columns) []byte {
 		case "sampling_fraction":
 			b = strconv.AppendFloat(b, sample, 'g', -1, 64)
 		case "request":
-			b = appendString(b, string(r.Request))
+			b = appendString(b, r.Request)
 		case "request_truncated":
 			b = strconv.AppendBool(b, r.RequestTruncated)
 		case "response":
-			b = appendString(b, string(r.Response))
+			b = appendString(b, r.Response)
 		case "response_truncated":
 			b = strconv.AppendBool(b, r.ResponseTruncated)
 		}
@@ -122,9 +122,57 @@ func appendJSON(b []byte, r *Record, sample float64, ex columns) []byte {
 	return append(b, '}', '\n')
 }
 
-func appendString(b []byte, s string) []byte {
-	q, _ := json.Marshal(s) // a string always encodes
-	return append(b, q...)
+// appendString appends s as a JSON string, invalid UTF-8 as U+FFFD.
+func appendString[T string | []byte](b []byte, s T) []byte {
+	const hex = "0123456789abcdef"
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' {
+				i++
+				continue
+			}
+			b = append(b, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				b = append(b, '\\', c)
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := decodeRune(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b = append(b, s[start:i]...)
+			b = append(b, `\ufffd`...)
+			i++
+			start = i
+			continue
+		}
+		i += size
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
+}
+
+func decodeRune[T string | []byte](s T) (rune, int) {
+	switch v := any(s).(type) {
+	case string:
+		return utf8.DecodeRuneInString(v)
+	case []byte:
+		return utf8.DecodeRune(v)
+	}
+	return utf8.RuneError, 1
 }
 
 // truncate caps a body at max bytes.
