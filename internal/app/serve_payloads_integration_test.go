@@ -185,6 +185,17 @@ func TestServeLogsPayloadsToItsRun(t *testing.T) {
 	if got := sumValues(t, c, runID, "payloads_dropped"); got != 0 {
 		t.Errorf("payloads_dropped %v", got)
 	}
+	run, err := c.GetRun(ctx, runID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	params := map[string]string{}
+	for _, p := range run.Data.Params {
+		params[p.Key] = p.Value
+	}
+	if params["payload_log_sample"] != "1" || params["payload_log_exclude"] != "route" {
+		t.Errorf("params %v", params)
+	}
 }
 
 // With the tracking server down for the whole test, serving is

@@ -107,8 +107,10 @@ func startServingRun(ctx context.Context, o ServeOptions, srv *serve.Server, add
 		params = append(params, tracking.Param{Key: "follow_rollout", Value: "true"})
 	}
 	if pl != nil {
-		params = append(params, tracking.Param{Key: "payload_log_sample", Value: strconv.FormatFloat(o.PayloadSample, 'g', -1, 64)},
-			tracking.Param{Key: "payload_log_exclude", Value: strings.Join(o.PayloadExclude, ",")})
+		params = append(params, tracking.Param{Key: "payload_log_sample", Value: strconv.FormatFloat(o.PayloadSample, 'g', -1, 64)})
+		if len(o.PayloadExclude) > 0 {
+			params = append(params, tracking.Param{Key: "payload_log_exclude", Value: strings.Join(o.PayloadExclude, ",")})
+		}
 	}
 	if o.CanaryURI != "" {
 		params = append(params, tracking.Param{Key: "canary_uri", Value: o.CanaryURI},
