@@ -205,6 +205,7 @@ func (s *Server) oipInfer(c *gin.Context) error {
 	if body, err = decodeContent(body, c.GetHeader("Content-Encoding"), s.opts.MaxBodyBytes, s.tooLarge); err != nil {
 		return err
 	}
+	keepRequest(c, body) // decoded
 	header, binData, err := splitBinary(body, c.GetHeader(binaryHeader))
 	if err != nil {
 		return err

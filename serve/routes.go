@@ -68,10 +68,12 @@ func (s *Server) recoverer() gin.HandlerFunc {
 	}
 }
 
-// observe records request counts and total latency per route.
+// observe records request counts and total latency per route, and hands
+// a sampled prediction request with its answer to the payload log.
 func (s *Server) observe() gin.HandlerFunc {
 	return func(c *gin.Context) {
 		start := time.Now()
+		pc := s.capturePayload(c, c.FullPath())
 		s.metrics.inFlight.Inc()
 		c.Next()
 		s.metrics.inFlight.Dec()
@@ -79,9 +81,13 @@ func (s *Server) observe() gin.HandlerFunc {
 		if route == "" {
 			route = "unmatched"
 		}
-		rs := s.metrics.requestSeries(s.opts.Name, requestKey{route: route, version: s.requestVersion(c), status: c.Writer.Status()})
+		version, status := s.requestVersion(c), c.Writer.Status()
+		rs := s.metrics.requestSeries(s.opts.Name, requestKey{route: route, version: version, status: status})
 		rs.count.Inc()
 		rs.total.Observe(time.Since(start).Seconds())
+		if pc != nil {
+			s.logPayload(pc, start, route, version, status)
+		}
 	}
 }
 
@@ -117,6 +123,7 @@ func (s *Server) readBody(c *gin.Context) ([]byte, error) {
 		}
 		return nil, apierr.New(apierr.BadRequest, "failed to read the request body: %s", err.Error())
 	}
+	keepRequest(c, body)
 	return body, nil
 }
 

@@ -77,6 +77,9 @@ type Options struct {
 	ShadowQueue     int
 	ShadowWorkers   int
 	ShadowTolerance float64
+	// Payloads, when set, receives a sampled share of the prediction
+	// requests with their answers (see PayloadLog).
+	Payloads PayloadLog
 	// DrainDelay is how long Shutdown keeps accepting and serving requests
 	// after readiness turned false, so that load balancers see the failing
 	// probe and stop routing before the listener closes (default 0: close

@@ -4,10 +4,12 @@ import (
 	"context"
 	"flag"
 	"log/slog"
+	"math"
 	"os"
 	"os/signal"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -73,6 +75,15 @@ func runModelsServe(ctx context.Context, env *cliEnv, args []string) error {
 	fs.BoolVar(&o.FollowRollout, "follow-rollout", false, "with -m models:/NAME@ALIAS (or a stage): follow the model's rollout (tag mlgate.rollout, see docs/rollouts.md) every --watch-interval (default 10s): serve its stable version with the candidate beside it at its weight and shadow share")
 	fs.StringVar(&o.RouteKeyHeader, "route-key-header", "", "while a canary takes a share, route by a hash of this request header (e.g. X-User-Id): one key, one version, on every replica; requests without it are split at random")
 	fs.Float64Var(&o.ShadowTolerance, "shadow-tolerance", 1e-6, "shadow traffic: relative difference under which two numeric answers agree")
+	fs.Float64Var(&o.PayloadSample, "payload-log-sample", 0, "with --log-experiment: log this share (0-1) of the prediction requests with their answers as JSON Lines files under inference/ of the serving run (0 = off; see docs/serving.md)")
+	var payloadExclude string
+	fs.StringVar(&payloadExclude, "payload-log-exclude", "", "payload logging: columns to leave out, comma-separated (e.g. request,response)")
+	maxBody, rotate := int64(1<<20), int64(64<<20)
+	fs.Var(sizeFlag{&maxBody}, "payload-log-max-body", "payload logging: largest stored request or response body, longer ones are cut and marked (e.g. 1MiB)")
+	fs.Var(sizeFlag{&rotate}, "payload-log-rotate", "payload logging: close and upload a file at this size (e.g. 64MB)")
+	fs.DurationVar(&o.PayloadInterval, "payload-log-interval", time.Minute, "payload logging: close and upload a file at this age")
+	fs.StringVar(&o.PayloadDir, "payload-log-dir", "", "payload logging: folder for the files being written and waiting for upload (default: a temporary folder)")
+	fs.IntVar(&o.PayloadMaxPending, "payload-log-max-files", 16, "payload logging: files kept waiting for upload while tracking is unreachable; older ones are dropped and counted")
 	fs.StringVar(&cacheDir, "cache-dir", "", "download cache (default $MLGATE_CACHE/models or ~/.cache/mlgate/models)")
 	fs.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	fs.StringVar(&o.Python, "python", env.getenv("MLGATE_PYTHON"), "python interpreter for python_function workers with --env-manager local (env MLGATE_PYTHON; default python3)")
@@ -134,6 +145,24 @@ func runModelsServe(ctx context.Context, env *cliEnv, args []string) error {
 	}
 	if o.LogInterval <= 0 {
 		return usagef("models serve: --log-interval must be positive")
+	}
+	if o.PayloadSample < 0 || o.PayloadSample > 1 {
+		return usagef("models serve: --payload-log-sample must be between 0 and 1")
+	}
+	if o.PayloadSample > 0 && o.LogExperiment == "" {
+		return usagef("models serve: --payload-log-sample uploads to the serving run: it needs --log-experiment")
+	}
+	if o.PayloadInterval <= 0 || o.PayloadMaxPending <= 0 {
+		return usagef("models serve: --payload-log-interval and --payload-log-max-files must be positive")
+	}
+	if maxBody > math.MaxInt32 {
+		return usagef("models serve: --payload-log-max-body is too large")
+	}
+	o.PayloadMaxBody, o.PayloadRotateBytes = int(maxBody), rotate
+	for c := range strings.SplitSeq(payloadExclude, ",") {
+		if c = strings.TrimSpace(c); c != "" {
+			o.PayloadExclude = append(o.PayloadExclude, c)
+		}
 	}
 	o.Tracking = cfg
 	if cacheDir == "" {

@@ -25,6 +25,10 @@ func TestModelsServeUsage(t *testing.T) {
 		{"rollout of a fixed version", []string{"models", "serve", "-m", "models:/m/3", "--follow-rollout"}, nil, "--follow-rollout needs"},
 		{"rollout and canary", []string{"models", "serve", "-m", "models:/m@champion", "--follow-rollout", "--canary", "models:/m/4"}, nil, "--follow-rollout needs"},
 		{"negative tolerance", []string{"models", "serve", "-m", "x", "--shadow-tolerance", "-1"}, nil, "--shadow-tolerance must not be negative"},
+		{"payload share", []string{"models", "serve", "-m", "x", "--log-experiment", "e", "--payload-log-sample", "1.5"}, nil, "--payload-log-sample must be between 0 and 1"},
+		{"payloads without a run", []string{"models", "serve", "-m", "x", "--payload-log-sample", "0.1"}, nil, "needs --log-experiment"},
+		{"payload rotate size", []string{"models", "serve", "-m", "x", "--payload-log-rotate", "big"}, nil, "payload-log-rotate"},
+		{"payload interval", []string{"models", "serve", "-m", "x", "--payload-log-interval", "0s"}, nil, "--payload-log-interval"},
 		{"missing ort lib", []string{"models", "serve", "-m", "x", "--onnxruntime-lib", "/nonexistent/lib.so"}, nil, "--onnxruntime-lib"},
 	}
 	for _, c := range cases {

@@ -110,6 +110,21 @@ type ServeOptions struct {
 	// ShadowTolerance is the relative difference under which a shadow
 	// answer's numbers agree with the stable's (default 1e-6).
 	ShadowTolerance float64
+	// PayloadSample, when positive, logs that share (up to 1) of the
+	// prediction requests with their answers (see package payloads) to
+	// JSON Lines files in PayloadDir (default: a temporary folder), each
+	// uploaded under inference/ of the serving run once closed.
+	// PayloadExclude leaves columns out; PayloadMaxBody caps each body
+	// (default 1 MiB); PayloadRotateBytes and PayloadInterval close a file
+	// at that size or age (defaults 64 MiB, 1m); PayloadMaxPending files
+	// wait for upload at most (default 16), older ones are dropped.
+	PayloadSample      float64
+	PayloadExclude     []string
+	PayloadMaxBody     int
+	PayloadRotateBytes int64
+	PayloadInterval    time.Duration
+	PayloadMaxPending  int
+	PayloadDir         string
 	// Logger is required.
 	Logger *slog.Logger
 }
@@ -162,6 +177,9 @@ func (o *ServeOptions) validate() error {
 	if o.WatchTimeout == 0 {
 		o.WatchTimeout = 10 * time.Minute
 	}
+	if o.PayloadSample < 0 || o.PayloadSample > 1 {
+		return fmt.Errorf("models serve: payload sample share %v is not between 0 and 1", o.PayloadSample)
+	}
 	if o.ModelName == "" {
 		o.ModelName = "model"
 		if u, err := pkgformat.ParseURI(o.ModelURI); err == nil && u.Name != "" {
@@ -190,6 +208,8 @@ type Scoring struct {
 	switches     prometheus.Counter
 	// rollout is set with FollowRollout.
 	rollout *rolloutFollower
+	// payloads is set with PayloadSample.
+	payloads *payloadLog
 }
 
 // NewScoring builds the scoring server and binds its listener (Port 0
@@ -224,6 +244,14 @@ func NewScoring(opts ServeOptions) (*Scoring, error) {
 		Name: "mlgate_serve_model_switches_total",
 		Help: "Times a followed models:/ URI moved and the server switched to the new version.",
 	})
+	pl, err := newPayloadLog(opts, promReg)
+	if err != nil {
+		return nil, err
+	}
+	var plog serve.PayloadLog
+	if pl != nil {
+		plog = pl
+	}
 	src := &archiveSource{next: opts.Source}
 	srv, err := serve.New(serve.Options{
 		Name:        opts.ModelName,
@@ -245,6 +273,7 @@ func NewScoring(opts ServeOptions) (*Scoring, error) {
 		DrainDelay:      opts.DrainDelay,
 		RouteKeyHeader:  opts.RouteKeyHeader,
 		ShadowTolerance: opts.ShadowTolerance,
+		Payloads:        plog,
 		MLflowVersion:   version.MLflowCompat,
 		ServerVersion:   version.Version,
 		Logger:          opts.Logger,
@@ -252,14 +281,17 @@ func NewScoring(opts ServeOptions) (*Scoring, error) {
 		Gatherer:        promReg,
 	})
 	if err != nil {
+		_ = pl.close(context.Background())
 		return nil, err
 	}
 	ln, err := net.Listen("tcp", net.JoinHostPort(opts.Host, strconv.Itoa(opts.Port)))
 	if err != nil {
+		_ = pl.close(context.Background())
 		return nil, fmt.Errorf("models serve: %w", err)
 	}
 	return &Scoring{
 		opts: opts, srv: srv, ln: ln, source: src, done: make(chan error, 1), resolver: res, switches: switches, rollout: follower,
+		payloads: pl,
 		http: &http.Server{Handler: srv.Handler(), ConnState: srv.ConnState, ReadHeaderTimeout: 30 * time.Second,
 			IdleTimeout: 120 * time.Second},
 	}, nil
@@ -347,8 +379,14 @@ func (s *Scoring) Stop(ctx context.Context) error {
 // drain turns readiness false and lets accepted requests finish within ctx.
 func (s *Scoring) drain(ctx context.Context) error { return s.srv.Shutdown(ctx, s.http) }
 
-// close closes the models and removes temporary files.
-func (s *Scoring) close() error { return errors.Join(s.srv.Close(), s.source.Close()) }
+// close closes the models and removes temporary files; payload files not
+// uploaded yet get a few seconds.
+func (s *Scoring) close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_ = s.payloads.close(ctx) // logged
+	return errors.Join(s.srv.Close(), s.source.Close())
+}
 
 // RunServe runs `mlgate models serve` until ctx ends (the first SIGINT or
 // SIGTERM), then drains within ShutdownTimeout.
@@ -369,7 +407,7 @@ func RunServe(ctx context.Context, opts ServeOptions) error {
 	var run *servingRun
 	if opts.LogExperiment != "" {
 		rctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-		run, err = startServingRun(rctx, s.opts, s.srv, s.Addr())
+		run, err = startServingRun(rctx, s.opts, s.srv, s.Addr(), s.payloads)
 		cancel()
 		if err != nil {
 			s.opts.Logger.Error("the serving run cannot be logged; serving without it",
@@ -404,6 +442,13 @@ func RunServe(ctx context.Context, opts ServeOptions) error {
 	stopWatch() // no version switch while the server drains and closes
 	<-watched
 	drainErr := s.drain(sctx)
+	if s.payloads != nil {
+		// after the drain, so that every answered request is in; before the
+		// run ends, so that its files are
+		pctx, pcancel := context.WithTimeout(context.Background(), 30*time.Second)
+		_ = s.payloads.close(pctx) // logged
+		pcancel()
+	}
 	if run != nil {
 		// after the drain, so that every request is counted; before the
 		// model closes

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -32,13 +33,18 @@ type servingRun struct {
 	runID    string
 	interval time.Duration
 	mlmodel  []byte
+	// payloads, when set, is the payload logger whose counts are logged
+	// (payloads_logged, payloads_dropped) and whose files go to the run.
+	payloads *payloadLog
 
 	mu    sync.Mutex // guards what follows: ticks and finish
 	first serve.Stats
 	prev  serve.Stats
-	start time.Time
-	last  time.Time
-	step  int64
+	// payload counts at the last step
+	prevLogged, prevDropped uint64
+	start                   time.Time
+	last                    time.Time
+	step                    int64
 	// pending is a step whose logging failed: sent again, unchanged,
 	// before the next one (the server keeps one copy of a metric logged
 	// twice with the same step, timestamp and value).
@@ -49,7 +55,7 @@ type servingRun struct {
 
 // startServingRun creates the run for a server whose model is ready and
 // starts logging every interval.
-func startServingRun(ctx context.Context, o ServeOptions, srv *serve.Server, addr string) (*servingRun, error) {
+func startServingRun(ctx context.Context, o ServeOptions, srv *serve.Server, addr string, pl *payloadLog) (*servingRun, error) {
 	c, err := tracking.NewClient(o.Tracking)
 	if err != nil {
 		return nil, err
@@ -100,6 +106,12 @@ func startServingRun(ctx context.Context, o ServeOptions, srv *serve.Server, add
 		}
 		params = append(params, tracking.Param{Key: "follow_rollout", Value: "true"})
 	}
+	if pl != nil {
+		params = append(params, tracking.Param{Key: "payload_log_sample", Value: strconv.FormatFloat(o.PayloadSample, 'g', -1, 64)})
+		if len(o.PayloadExclude) > 0 {
+			params = append(params, tracking.Param{Key: "payload_log_exclude", Value: strings.Join(o.PayloadExclude, ",")})
+		}
+	}
 	if o.CanaryURI != "" {
 		params = append(params, tracking.Param{Key: "canary_uri", Value: o.CanaryURI},
 			tracking.Param{Key: "canary_percent", Value: strconv.Itoa(o.CanaryPercent)})
@@ -120,12 +132,16 @@ func startServingRun(ctx context.Context, o ServeOptions, srv *serve.Server, add
 		return nil, err
 	}
 	r := &servingRun{
-		c: c, srv: srv, log: o.Logger, runID: id, interval: o.LogInterval,
+		c: c, srv: srv, log: o.Logger, runID: id, interval: o.LogInterval, payloads: pl,
 		first: st, prev: st, start: time.Now(), last: time.Now(),
 		stop: make(chan struct{}), stopped: make(chan struct{}),
 	}
 	if m.Dir != "" {
 		r.mlmodel, _ = os.ReadFile(filepath.Join(m.Dir, "MLmodel"))
+	}
+	if pl != nil {
+		// records before the run are counted in its first step
+		pl.run.Store(r)
 	}
 	go r.loop(context.WithoutCancel(ctx)) // the run outlives the start-up context
 	o.Logger.Info("logging the serving run", slog.String("run_id", id), slog.String("experiment_id", expID),
@@ -210,6 +226,12 @@ func (r *servingRun) tick(ctx context.Context) error {
 	ms := intervalMetrics(d, now.Sub(r.last))
 	ms["requests_total"] = float64(st.Requests - r.first.Requests)
 	maps.Copy(ms, versionMetrics(d))
+	if r.payloads != nil {
+		logged, dropped := r.payloads.counts()
+		ms["payloads_logged"] = float64(logged - r.prevLogged)
+		ms["payloads_dropped"] = float64(dropped - r.prevDropped)
+		r.prevLogged, r.prevDropped = logged, dropped
+	}
 	metrics := make([]tracking.Metric, 0, len(ms))
 	for k, v := range ms {
 		metrics = append(metrics, tracking.Metric{Key: k, Value: tracking.Float(v),
@@ -335,6 +357,10 @@ func (r *servingRun) finish(ctx context.Context, o ServeOptions, serveErr error)
 	}
 	if err == nil {
 		sum.Totals = intervalMetrics(all.Sub(r.first), sum.Ended.Sub(sum.Started))
+		if r.payloads != nil {
+			logged, dropped := r.payloads.counts()
+			sum.Totals["payloads_logged"], sum.Totals["payloads_dropped"] = float64(logged), float64(dropped)
+		}
 	}
 	errs = append(errs, r.logArtifacts(ctx, sum))
 	errs = append(errs, r.c.SetTerminated(ctx, r.runID, status))

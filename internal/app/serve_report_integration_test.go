@@ -5,12 +5,10 @@ package app
 import (
 	"context"
 	"encoding/json"
-	"log/slog"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
-	"strconv"
 	"testing"
 	"time"
 
@@ -24,36 +22,13 @@ import (
 // and serving/MLmodel, and status FINISHED.
 func TestServeLogsItsRunToTracking(t *testing.T) {
 	ctx := context.Background()
-	dir := t.TempDir()
-	ts, err := NewServer(ctx, ServerOptions{
-		BackendStoreURI: "sqlite:///" + filepath.Join(dir, "mlgate.db"), ArtifactsDestination: filepath.Join(dir, "artifacts"),
-		ServeArtifacts: true, Host: "127.0.0.1", Logger: slog.New(slog.DiscardHandler),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := ts.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = ts.Stop(ctx) }()
-
-	port := freePort(t)
+	url := localTrackingServer(t)
 	model, _ := filepath.Abs("../../examples/models/linear")
-	sctx, stop := context.WithCancel(ctx)
-	defer stop()
-	done := make(chan error, 1)
-	go func() {
-		done <- RunServe(sctx, ServeOptions{
-			ModelURI: model, Host: "127.0.0.1", Port: port, Timeout: 10 * time.Second,
-			ONNXRuntimeLib: ortLib(t), Logger: slog.New(slog.DiscardHandler),
-			LogExperiment: "serving", LogInterval: 150 * time.Millisecond,
-			Tracking: tracking.Config{TrackingURI: ts.URL()},
-		})
-	}()
-	addr := "127.0.0.1:" + strconv.Itoa(port)
-	waitHealthy(t, addr, done)
+	addr, stop := serveLinear(t, ServeOptions{
+		LogExperiment: "serving", LogInterval: 150 * time.Millisecond, Tracking: tracking.Config{TrackingURI: url},
+	})
 
-	c, err := tracking.NewClient(tracking.Config{TrackingURI: ts.URL()})
+	c, err := tracking.NewClient(tracking.Config{TrackingURI: url})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -76,14 +51,6 @@ func TestServeLogsItsRunToTracking(t *testing.T) {
 	}
 
 	stop()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("serve: %v", err)
-		}
-	case <-time.After(30 * time.Second):
-		t.Fatal("serve did not stop")
-	}
 	run, err := c.GetRun(ctx, runID)
 	if err != nil {
 		t.Fatal(err)

@@ -149,13 +149,15 @@ func servers(cfg *config) []server {
 			protocol: "Open Inference Protocol /v2/models/m/infer", models: []string{"linear", "mlp"},
 			args: mlserverStart(32), request: v2infer},
 	}
+	all = append(all, payloadServers()...)
 	if !cfg.quick {
 		return all
 	}
 	// Smoke run: every system once on the small models.
 	quick := map[string][]string{
 		keyFloorHTTP: {"linear"}, keyFloorGin: {"linear"}, keyMlgate: {"linear"}, keyMlgateBatch: {"linear"}, keyPyfunc1: {"sklearn_pipeline"},
-		keyMlflow: {"linear"}, keyMLServer: {"linear"},
+		keyMlgatePayloads: {"linear"},
+		keyMlflow:         {"linear"}, keyMLServer: {"linear"},
 	}
 	var out []server
 	for _, s := range all {
