@@ -128,7 +128,9 @@ func TestServeLogsPayloadsToItsRun(t *testing.T) {
 		}
 		sent[body] = ans
 		if i == n/2 {
-			time.Sleep(500 * time.Millisecond) // a file closes by age meanwhile
+			// a file closes by age meanwhile: the age is checked on a ticker of
+			// the interval, so three intervals hold a tick past the first age
+			time.Sleep(900 * time.Millisecond)
 		}
 	}
 	bad := `{"inputs": [[1.0, 2.0]]}`
