@@ -32,6 +32,7 @@ COPY artifacts artifacts
 COPY cmd cmd
 COPY flavors flavors
 COPY internal internal
+COPY payloads payloads
 COPY pkgformat pkgformat
 COPY registry registry
 COPY rest rest
