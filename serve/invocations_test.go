@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/mlgate/mlgate/internal/pyfmt"
 	"github.com/mlgate/mlgate/pkgformat"
 )
 
@@ -148,8 +149,8 @@ func TestPyFloat(t *testing.T) {
 		0.0001: "0.0001", -2.5e-7: "-2.5e-07", 1.5e300: "1.5e+300", float64(float32(0.1)): "0.10000000149011612",
 	}
 	for f, want := range cases {
-		if got := pyFloat(f); got != want {
-			t.Errorf("pyFloat(%v) = %s, want %s", f, got, want)
+		if got := pyfmt.Float(f); got != want {
+			t.Errorf("pyfmt.Float(%v) = %s, want %s", f, got, want)
 		}
 	}
 }

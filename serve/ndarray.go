@@ -8,6 +8,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/mlgate/mlgate/flavors"
+	"github.com/mlgate/mlgate/internal/pyfmt"
 )
 
 // shapeOf returns the shape numpy gives np.array(v): nested lists must be
@@ -402,7 +403,7 @@ func pyStr(v *value) string {
 		if v.isInt() {
 			return v.num
 		}
-		return pyFloat(v.float())
+		return pyfmt.Float(v.float())
 	}
 	return string(appendPyRepr(nil, v))
 }

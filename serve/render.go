@@ -3,7 +3,6 @@ package serve
 import (
 	"encoding/base64"
 	"fmt"
-	"math"
 	"sort"
 	"strconv"
 	"strings"
@@ -11,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/mlgate/mlgate/flavors"
+	"github.com/mlgate/mlgate/internal/pyfmt"
 )
 
 // renderPredictions writes {"predictions": P} as MLflow's scoring server
@@ -174,9 +174,9 @@ func appendJSON(b []byte, v any) []byte {
 		}
 		return append(b, "false"...)
 	case float32:
-		return append(b, pyFloat(float64(x))...)
+		return append(b, pyfmt.Float(float64(x))...)
 	case float64:
-		return append(b, pyFloat(x)...)
+		return append(b, pyfmt.Float(x)...)
 	case int:
 		return strconv.AppendInt(b, int64(x), 10)
 	case int8:
@@ -284,41 +284,6 @@ func encodeBytes(x []byte) string {
 	sb.WriteString(s)
 	sb.WriteByte('\n')
 	return sb.String()
-}
-
-// pyFloat formats f as Python's repr(float): shortest round-trip digits,
-// fixed notation for 1e-4 <= |f| < 1e16 (always with a fraction), else
-// exponent notation like 1e-05 or 1.5e+16; NaN and Infinity bare.
-func pyFloat(f float64) string {
-	switch {
-	case math.IsNaN(f):
-		return "NaN"
-	case math.IsInf(f, 1):
-		return "Infinity"
-	case math.IsInf(f, -1):
-		return "-Infinity"
-	case f == 0:
-		if math.Signbit(f) {
-			return "-0.0"
-		}
-		return "0.0"
-	}
-	e := strconv.FormatFloat(f, 'e', -1, 64) // d.ddddde±XX
-	mant, expStr, _ := strings.Cut(e, "e")
-	exp, _ := strconv.Atoi(expStr)
-	if exp >= -4 && exp < 16 {
-		s := strconv.FormatFloat(f, 'f', -1, 64)
-		if !strings.ContainsRune(s, '.') {
-			s += ".0"
-		}
-		return s
-	}
-	sign := "+"
-	if exp < 0 {
-		sign = "-"
-		exp = -exp
-	}
-	return fmt.Sprintf("%se%s%02d", mant, sign, exp)
 }
 
 // appendString writes a JSON string with Python's ensure_ascii escaping.

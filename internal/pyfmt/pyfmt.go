@@ -56,41 +56,31 @@ func Float(f float64) string {
 		return "Infinity"
 	case math.IsInf(f, -1):
 		return "-Infinity"
+	case f == 0:
+		if math.Signbit(f) {
+			return "-0.0"
+		}
+		return "0.0"
 	}
-	// Shortest round-trip digits and decimal exponent.
+	// Shortest round-trip digits; Python writes them positionally for
+	// decimal exponents -4 to 15 and in e-notation (two exponent digits at
+	// least) otherwise.
 	e := strconv.FormatFloat(f, 'e', -1, 64) // d.dddde±XX
 	mant, expS, _ := strings.Cut(e, "e")
 	exp, _ := strconv.Atoi(expS)
-	neg := strings.HasPrefix(mant, "-")
-	mant = strings.TrimPrefix(mant, "-")
-	digits := strings.Replace(mant, ".", "", 1)
-	decpt := exp + 1 // position of the decimal point relative to digits
-	var out string
-	if decpt > 16 || decpt < -3 {
-		m := digits[:1]
-		if len(digits) > 1 {
-			m += "." + digits[1:]
+	if exp >= -4 && exp < 16 {
+		s := strconv.FormatFloat(f, 'f', -1, 64)
+		if !strings.ContainsRune(s, '.') {
+			s += ".0"
 		}
-		sign := "+"
-		if exp < 0 {
-			sign = "-"
-			exp = -exp
-		}
-		out = fmt.Sprintf("%se%s%02d", m, sign, exp)
-	} else {
-		switch {
-		case decpt <= 0:
-			out = "0." + strings.Repeat("0", -decpt) + digits
-		case decpt >= len(digits):
-			out = digits + strings.Repeat("0", decpt-len(digits)) + ".0"
-		default:
-			out = digits[:decpt] + "." + digits[decpt:]
-		}
+		return s
 	}
-	if neg {
-		out = "-" + out
+	sign := "+"
+	if exp < 0 {
+		sign = "-"
+		exp = -exp
 	}
-	return out
+	return fmt.Sprintf("%se%s%02d", mant, sign, exp)
 }
 
 // Bytes is Python's repr of a bytes value: b'...' (b"..." when it holds a
