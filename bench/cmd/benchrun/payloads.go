@@ -1,6 +1,11 @@
 package main
 
-import "path/filepath"
+import (
+	"fmt"
+	"path/filepath"
+
+	"github.com/mlgate/mlgate/bench"
+)
 
 // keyMlgatePayloads is mlgate with payload logging of every request.
 const keyMlgatePayloads = "mlgate onnx payloads=100%"
@@ -20,4 +25,18 @@ func payloadServers() []server {
 				"--log-experiment", "bench", "--payload-log-sample", "1", "--payload-log-dir", filepath.Join(dir, "payloads")), err
 		},
 	}}
+}
+
+// payloadTargets is issue 16's goal for payload logging at 100%, next to
+// the same server without it in the same run.
+func payloadTargets(rep *bench.Report, add func(ok, known bool, name, detail string)) {
+	name := "issue 16: payload logging at 100% ≥ 90% of the throughput without, p99 ≤ 1.1× (linear, c=16)"
+	a, b := rep.Find(keyMlgatePayloads, "linear").At(16), rep.Find(keyMlgate, "linear").At(16)
+	if a == nil || b == nil || b.Throughput == 0 || b.Latency.P99 == 0 {
+		add(false, false, name, "not measured in this run")
+		return
+	}
+	add(a.Throughput >= 0.9*b.Throughput && a.Latency.P99 <= b.Latency.P99*11/10, true, name,
+		fmt.Sprintf("%.0f vs %.0f req/s = %.0f%%; p99 %s vs %s ms = ×%.2f", a.Throughput, b.Throughput, 100*a.Throughput/b.Throughput,
+			bench.Ms(a.Latency.P99), bench.Ms(b.Latency.P99), float64(a.Latency.P99)/float64(b.Latency.P99)))
 }
