@@ -102,6 +102,10 @@ type StartOptions struct {
 	// --log-experiment, where their serving runs are.
 	Interval   time.Duration
 	Experiment string
+	// Settle is how long after a weight change the figures are not yet
+	// counted: the replicas apply a change within their --watch-interval,
+	// so a window starting at the change would mix the old split in.
+	Settle time.Duration
 	Thresholds Thresholds
 	// Force replaces a RUNNING rollout whose controller's heartbeat is
 	// stale (never one with a fresh heartbeat).
@@ -124,6 +128,8 @@ func (o *StartOptions) validate() error {
 		return fmt.Errorf("analysis interval %s is too short", o.Interval)
 	case o.Experiment == "":
 		return errors.New("the serving experiment (the replicas' --log-experiment) is required")
+	case o.Settle < 0:
+		return fmt.Errorf("settle time %s is negative", o.Settle)
 	}
 	prev := 0
 	for _, w := range o.Steps {
@@ -176,7 +182,7 @@ func (c *Controller) Start(ctx context.Context, o StartOptions) (*State, error) 
 	if err := st.Validate(); err != nil {
 		return nil, err
 	}
-	spec := Spec{ID: st.ID, Experiment: o.Experiment, IntervalMs: o.Interval.Milliseconds(), Thresholds: o.Thresholds}
+	spec := Spec{ID: st.ID, Experiment: o.Experiment, IntervalMs: o.Interval.Milliseconds(), SettleMs: o.Settle.Milliseconds(), Thresholds: o.Thresholds}
 	if err := writeJSON(ctx, c.reg, o.Model, SpecTag, spec); err != nil {
 		return nil, err
 	}

@@ -42,7 +42,11 @@ func (v *View) Describe(w io.Writer, now time.Time) {
 	}
 	fmt.Fprintf(w, "controller:    %s (heartbeat %s), last change %s\n", owner, ago(st.Heartbeat), ago(st.Updated))
 	if s := v.Spec; s != nil {
-		fmt.Fprintf(w, "analysis:      every %s from experiment %q: %s\n", s.Interval(), s.Experiment, s.Thresholds)
+		settle := ""
+		if s.SettleMs > 0 {
+			settle = fmt.Sprintf(" (the first %s after a change not judged)", s.Settle())
+		}
+		fmt.Fprintf(w, "analysis:      every %s%s from experiment %q: %s\n", s.Interval(), settle, s.Experiment, s.Thresholds)
 	}
 	if r := v.Report; r != nil {
 		fmt.Fprintf(w, "last analysis: %s at weight %d%%, %s: %s\n", ago(r.Time), r.Weight, r.Verdict, r.Reason)

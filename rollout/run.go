@@ -102,10 +102,22 @@ func (c *Controller) tick(ctx context.Context, model string, st *State) (done bo
 	if spec == nil {
 		return true, st, fmt.Errorf("%s lost its analysis settings (tag %s)", brief(st), SpecTag)
 	}
-	from := max(now.Add(-spec.Interval()).UnixMilli(), st.Updated)
+	settled := st.Updated + spec.Settle().Milliseconds()
+	from := max(now.Add(-spec.Interval()).UnixMilli(), settled)
 	rep := Report{ID: st.ID, Time: now.UnixMilli(), From: from, Step: st.Step, Weight: st.Weight}
-	figs, runs, ferr := Window(ctx, c.trk, spec.Experiment, model, time.UnixMilli(from), now, st.Stable, st.Candidate)
+	var (
+		figs map[string]Figures
+		runs int
+		ferr error
+	)
+	if from < now.UnixMilli() {
+		figs, runs, ferr = Window(ctx, c.trk, spec.Experiment, model, time.UnixMilli(from), now, st.Stable, st.Candidate)
+	}
 	switch {
+	case from >= now.UnixMilli():
+		rep.From = now.UnixMilli()
+		rep.Decision = Decision{Wait, fmt.Sprintf("settling: weight %d%% set %s ago; figures count from %s after a change (--settle)",
+			st.Weight, now.Sub(time.UnixMilli(st.Updated)).Round(time.Millisecond), spec.Settle())}
 	case ferr != nil:
 		rep.Decision = Decision{Wait, "figures unavailable: " + ferr.Error()}
 	case runs == 0:

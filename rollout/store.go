@@ -26,11 +26,17 @@ type Spec struct {
 	ID         string `json:"id"`         // the rollout it belongs to (State.ID)
 	Experiment string `json:"experiment"` // the replicas' --log-experiment
 	IntervalMs int64  `json:"interval_ms"`
+	// SettleMs: figures from the first SettleMs after a weight change are
+	// not judged (StartOptions.Settle).
+	SettleMs int64 `json:"settle_ms,omitempty"`
 	Thresholds
 }
 
 // Interval is the analysis interval.
 func (s *Spec) Interval() time.Duration { return time.Duration(s.IntervalMs) * time.Millisecond }
+
+// Settle is the time after a weight change whose figures are not judged.
+func (s *Spec) Settle() time.Duration { return time.Duration(s.SettleMs) * time.Millisecond }
 
 // Report is one analysis: the window, the figures and the decision.
 type Report struct {

@@ -67,10 +67,19 @@ func (s *Server) predict(ctx context.Context, h *handle, in *flavors.Input) (*fl
 		return nil, flavors.ErrUnavailable
 	}
 	done := make(chan result, 1)
+	// The prediction outlives a client that goes away (a worker's answer
+	// is awaited, not abandoned mid-protocol) but not the request's
+	// deadline: ONNX Runtime stops the run and a python_function worker
+	// that has not answered is replaced, freeing the slot for the next.
+	pctx, cancel := context.WithoutCancel(ctx), context.CancelFunc(func() {})
+	if dl, ok := ctx.Deadline(); ok {
+		pctx, cancel = context.WithDeadline(pctx, dl)
+	}
 	go func() {
 		defer h.release()
 		defer func() { <-s.slots }()
-		out, err := s.call(context.WithoutCancel(ctx), h, in, rowsOf(in))
+		defer cancel()
+		out, err := s.call(pctx, h, in, rowsOf(in))
 		done <- result{out, err}
 	}()
 	select {
@@ -97,12 +106,14 @@ func (s *Server) call(ctx context.Context, h *handle, in *flavors.Input, rows in
 // known) and turning a panic into an error.
 func (s *Server) timed(h *handle, rows int, f func() error) (err error) {
 	start := time.Now()
+	s.limit.begin()
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("predictor panicked: %v", r)
 		}
-		d := time.Since(start)
-		s.limit.observe(d)
+		now := time.Now()
+		d := now.Sub(start)
+		s.limit.end(start, now)
 		h.obs.inference.Observe(d.Seconds())
 		if rows > 0 {
 			h.obs.batchSize.Observe(float64(rows))

@@ -25,11 +25,17 @@ type limiter struct {
 	slots    chan struct{}
 	max      int
 	reserved int
-	// busy is the prediction time, in nanoseconds, that ended since the
-	// last tick: a prediction counts in the tick it ends in.
-	busy  atomic.Int64
-	limit atomic.Int64
-	quit  chan struct{}
+	// busy is the prediction time, in nanoseconds, spent since the last
+	// tick by predictions that ended since: each counts from its start or
+	// the last tick, whichever is later. Predictions still running at a
+	// tick count for the whole period there (running), so that one long
+	// prediction raises the limit while it runs instead of holding the
+	// only slot until it ends.
+	busy    atomic.Int64
+	running atomic.Int64
+	tickAt  atomic.Int64 // the last tick, Unix ns
+	limit   atomic.Int64
+	quit    chan struct{}
 }
 
 // limitHeadroom is the utilisation the limit aims at, inverted (1/0.8).
@@ -41,13 +47,23 @@ const limitTick = 100 * time.Millisecond
 func newLimiter(slots chan struct{}) *limiter {
 	l := &limiter{slots: slots, max: cap(slots), quit: make(chan struct{})}
 	l.limit.Store(int64(l.max))
+	l.tickAt.Store(time.Now().UnixNano())
 	return l
 }
 
-// observe records a prediction's duration.
-func (l *limiter) observe(d time.Duration) {
+// begin records that a prediction started.
+func (l *limiter) begin() {
 	if l != nil {
-		l.busy.Add(int64(d))
+		l.running.Add(1)
+	}
+}
+
+// end records that a prediction that started at start ended now.
+func (l *limiter) end(start, now time.Time) {
+	if l != nil {
+		from := max(start.UnixNano(), l.tickAt.Load())
+		l.busy.Add(max(now.UnixNano()-from, 0))
+		l.running.Add(-1)
 	}
 }
 
@@ -82,7 +98,9 @@ func (l *limiter) adjust(period time.Duration) {
 	if period <= 0 {
 		return
 	}
-	want := l.target(float64(l.busy.Swap(0)) / float64(period))
+	l.tickAt.Store(time.Now().UnixNano())
+	busy := l.busy.Swap(0) + l.running.Load()*int64(period)
+	want := l.target(float64(busy) / float64(period))
 	for l.max-l.reserved > want {
 		select {
 		case l.slots <- struct{}{}:

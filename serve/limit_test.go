@@ -2,6 +2,9 @@ package serve
 
 import (
 	"context"
+	"fmt"
+	"net/http"
+	"reflect"
 	"runtime"
 	"strings"
 	"sync"
@@ -167,4 +170,83 @@ func TestAdaptiveCapCoversWorkers(t *testing.T) {
 	if cap(s.slots) != runtime.GOMAXPROCS(0)+3 || s.limit == nil {
 		t.Fatalf("%d slots (limiter %v), want %d adaptive", cap(s.slots), s.limit, runtime.GOMAXPROCS(0)+3)
 	}
+}
+
+// A prediction still running at a tick counts as busy for the whole
+// period: one long prediction raises the limit while it runs instead of
+// holding the only slot until it ends. When it ends, only its time since
+// the last tick is added.
+func TestLimiterCountsRunningPredictions(t *testing.T) {
+	slots := make(chan struct{}, 4)
+	l := newLimiter(slots)
+	period := 100 * time.Millisecond
+	l.adjust(period) // idle: down to one
+	if got := l.limit.Load(); got != 1 {
+		t.Fatalf("idle limit %d, want 1", got)
+	}
+	slots <- struct{}{} // a long prediction takes the one slot
+	start := time.Now()
+	l.begin()
+	l.adjust(period)
+	if got := l.limit.Load(); got != 2 {
+		t.Fatalf("limit %d with a prediction running all period, want 2", got)
+	}
+	time.Sleep(10 * time.Millisecond)
+	l.end(start, time.Now())
+	<-slots
+	if b := time.Duration(l.busy.Load()); b <= 0 || b > time.Since(start) {
+		t.Fatalf("busy %s after the tick, want the part after it only (≤ %s)", b, time.Since(start))
+	}
+	l.adjust(period)
+	l.adjust(period)
+	if got := l.limit.Load(); got != 1 {
+		t.Fatalf("limit %d after it ended, want back to 1", got)
+	}
+}
+
+// A prediction that outlives the request's deadline is stopped there (the
+// predictor sees the deadline) and frees its slot; requests that come
+// meanwhile are answered, not queued behind it until they time out.
+func TestSlowPredictionDoesNotStarveOthers(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(2))
+	p := &stuck{}
+	s, ts := newTestServer(t, p, nil, func(o *Options) { o.Timeout = time.Second })
+	if s.limit == nil {
+		t.Fatal("no adaptive limiter")
+	}
+	waitLimit(t, s, 1)
+	slow := make(chan int, 1)
+	began := time.Now()
+	go func() {
+		status, _, _ := post(t, ts.URL+"/invocations", "application/json", `{"inputs": [1]}`)
+		slow <- status
+	}()
+	waitFor(t, "the slow prediction to start", func() bool { return p.running.Load() == 1 })
+	status, _, _ := post(t, ts.URL+"/invocations", "application/json", `{"inputs": [2]}`)
+	if took := time.Since(began); status != http.StatusOK || took > 900*time.Millisecond {
+		t.Fatalf("a fast request while the slow one ran: status %d after %s, want 200 before the slow one's deadline", status, took)
+	}
+	select {
+	case st := <-slow:
+		if st != http.StatusGatewayTimeout {
+			t.Fatalf("the slow request: status %d, want 504", st)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the slow request was not answered")
+	}
+	waitFor(t, "the slow prediction to stop at its deadline", func() bool { return p.running.Load() == 0 })
+}
+
+// stuck answers as echo does, except that a request whose first value is
+// 1 runs until its context ends.
+type stuck struct{ echo }
+
+func (p *stuck) Predict(ctx context.Context, in *flavors.Input) (*flavors.Output, error) {
+	if in.Tensor != nil && reflect.ValueOf(in.Tensor.Data).Len() > 0 && fmt.Sprint(reflect.ValueOf(in.Tensor.Data).Index(0)) == "1" {
+		p.running.Add(1)
+		defer p.running.Add(-1)
+		<-ctx.Done()
+		return nil, ctx.Err()
+	}
+	return p.echo.Predict(ctx, in)
 }

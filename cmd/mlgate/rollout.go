@@ -103,6 +103,7 @@ func runRolloutStart(ctx context.Context, env *cliEnv, args []string) error {
 		fs.StringVar(&steps, "steps", "5,25,50,100", "the candidate's traffic weights in percent, increasing, each 1-100")
 		fs.IntVar(&o.Shadow, "shadow", 0, "percent of the stable version's requests mirrored to the candidate (answers dropped, disagreement recorded), 0-100")
 		fs.DurationVar(&o.Interval, "interval", time.Minute, "analysis interval: the figures of each interval decide whether a step holds")
+		fs.DurationVar(&o.Settle, "settle", 10*time.Second, "after each weight change, figures of this long are not judged: set it to the replicas' --watch-interval, within which they apply the change")
 		fs.StringVar(&o.Experiment, "experiment", "", "the replicas' --log-experiment, where their serving runs log the per-version figures (required)")
 		fs.Float64Var(&o.Thresholds.MaxErrorRate, "max-error-rate", o.Thresholds.MaxErrorRate, "largest share (0-1) of the candidate's requests answered with 5xx in an interval")
 		fs.BoolVar(&o.Thresholds.Count4xx, "count-4xx", false, "count 4xx answers as errors too")

@@ -60,6 +60,7 @@ const (
 	e2eInterval = 4 * time.Second // the controller's --interval
 	e2eModel    = "lin"
 	e2eServing  = "serving" // the replicas' --log-experiment
+	heavyEvery  = 20        // one request in heavyEvery of the load is heavy
 )
 
 // answer is one request of the load: when it was sent, which replica
@@ -67,6 +68,7 @@ const (
 type answer struct {
 	sent    time.Time
 	replica int
+	heavy   bool // the third column is 1e6: slowShare spins for seconds
 	version string
 	status  int
 	err     string
@@ -93,8 +95,8 @@ type rolloutE2E struct {
 }
 
 // startRolloutE2E registers versions 1 (examples/models/linear), 2 (its
-// intercept 10 more) and 3 (a signature of 4 columns: it rejects the
-// load's 3) of lin on the server at url, champion → 1, starts both
+// intercept 10 more) and 3 (slowShare: it times out on the load's heavy
+// requests, one in heavyEvery) of lin on the server at url, champion → 1, starts both
 // replicas and the load, and polls the rollout's state until the test
 // ends.
 func startRolloutE2E(t *testing.T, url string) *rolloutE2E {
@@ -105,7 +107,7 @@ func startRolloutE2E(t *testing.T, url string) *rolloutE2E {
 		t.Fatal(err)
 	}
 	e := &rolloutE2E{url: url, trk: trk, reg: registry.NewClient(trk.Transport()), slack: time.Second}
-	registerVersions(t, trk, e.reg, e2eModel, linearDir(t), shiftedLinear(t), wideLinear(t))
+	registerVersions(t, trk, e.reg, e2eModel, linearDir(t), shiftedLinear(t), slowShare(t))
 
 	down := "http://127.0.0.1:" + strconv.Itoa(freePort(t)) // nothing listens there
 	lib := ortLib(t)
@@ -126,7 +128,7 @@ func startRolloutE2E(t *testing.T, url string) *rolloutE2E {
 		go func() {
 			defer served.Done()
 			done <- RunServe(sctx, ServeOptions{
-				ModelURI: "models:/" + e2eModel + "@champion", Host: "127.0.0.1", Port: port, Timeout: 10 * time.Second,
+				ModelURI: "models:/" + e2eModel + "@champion", Host: "127.0.0.1", Port: port, Timeout: time.Second,
 				ONNXRuntimeLib: lib, Logger: discard, Source: src, FollowRollout: true, WatchInterval: e2eWatch,
 				LogExperiment: e2eServing, LogInterval: 500 * time.Millisecond, Tracking: logTo,
 			})
@@ -144,10 +146,14 @@ func startRolloutE2E(t *testing.T, url string) *rolloutE2E {
 			load.Add(1)
 			go func() {
 				defer load.Done()
-				for lctx.Err() == nil {
-					a := answer{sent: time.Now(), replica: i}
+				for n := 0; lctx.Err() == nil; n++ {
+					a := answer{sent: time.Now(), replica: i, heavy: n%heavyEvery == heavyEvery-1}
+					body := `{"inputs": [[1.0, 2.0, 3.0]]}`
+					if a.heavy {
+						body = `{"inputs": [[1.0, 2.0, 1e6]]}`
+					}
 					var err error
-					a.version, a.status, _, err = scoreWith(hc, addr, "")
+					a.version, a.status, _, err = scoreBody(hc, addr, "", body)
 					if err != nil {
 						a.err = err.Error()
 					}
@@ -188,24 +194,22 @@ func startRolloutE2E(t *testing.T, url string) *rolloutE2E {
 	return e
 }
 
-// wideLinear is a copy of examples/models/linear whose signature asks for
-// 4 columns: it answers 400 to every request of the load.
-func wideLinear(t *testing.T) string {
+// slowShare is a copy of examples/models/linear whose model
+// (testdata/slowshare, see gen.py there) spins round(max(third column))
+// times before it answers: the load's heavy requests (third column 1e6)
+// take seconds and are answered 504 at the replicas' 1 s timeout, the
+// others in a millisecond.
+func slowShare(t *testing.T) string {
 	t.Helper()
-	dst := filepath.Join(t.TempDir(), "linear-wide")
+	dst := filepath.Join(t.TempDir(), "linear-slowshare")
 	if err := os.CopyFS(dst, os.DirFS(linearDir(t))); err != nil {
 		t.Fatal(err)
 	}
-	p := filepath.Join(dst, "MLmodel")
-	b, err := os.ReadFile(p)
+	b, err := os.ReadFile(filepath.Join("testdata", "slowshare", "model.onnx"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	wide := strings.Replace(string(b), `"shape": [-1, 3]`, `"shape": [-1, 4]`, 1)
-	if wide == string(b) {
-		t.Fatal("examples/models/linear/MLmodel has no input shape [-1, 3]")
-	}
-	if err := os.WriteFile(p, []byte(wide), 0o600); err != nil {
+	if err := os.WriteFile(filepath.Join(dst, "model.onnx"), b, 0o600); err != nil {
 		t.Fatal(err)
 	}
 	return dst
@@ -232,14 +236,14 @@ func (e *rolloutE2E) controller(t *testing.T) *rollout.Controller {
 }
 
 // rollout starts the candidate at 10, 50, 100% (`rollout start
-// --candidate C --steps 10,50,100 --interval 4s --count-4xx --experiment
+// --candidate C --steps 10,50,100 --interval 4s --min-requests 50 --experiment
 // serving`) and runs it (`rollout run`).
 func (e *rolloutE2E) rollout(t *testing.T, candidate string) (started, ended time.Time, final *rollout.State, err error) {
 	t.Helper()
 	ctx := context.Background()
 	c := e.controller(t)
 	th := rollout.DefaultThresholds()
-	th.Count4xx = true
+	th.MinRequests = 50
 	started = time.Now()
 	e.sleeps.Store(0)
 	if _, err := c.Start(ctx, rollout.StartOptions{Model: e2eModel, Candidate: candidate, Alias: "champion",
@@ -357,7 +361,8 @@ func firstAnswer(as []answer, from, to time.Time) time.Time {
 	return from
 }
 
-// badCandidate rolls version 3, which rejects every request, out over
+// badCandidate rolls version 3, which answers 504 to the heavy share of
+// the load (a 5xx rate of about 1/heavyEvery), out over
 // the promoted version 2.
 func (e *rolloutE2E) badCandidate(t *testing.T) {
 	started, ended, final, err := e.rollout(t, "3")
@@ -384,9 +389,13 @@ func (e *rolloutE2E) badCandidate(t *testing.T) {
 	as, cs := e.snapshot()
 	var breach, last time.Time
 	failed := map[int]int{}
+	candidateOK := 0 // the candidate's answers to the light requests
 	for _, a := range as {
 		if !a.sent.After(started) {
 			continue
+		}
+		if a.version == "3" && !a.heavy && a.status == http.StatusOK {
+			candidateOK++
 		}
 		if a.status != http.StatusOK {
 			if breach.IsZero() {
@@ -394,10 +403,14 @@ func (e *rolloutE2E) badCandidate(t *testing.T) {
 			}
 			last = a.sent
 			failed[a.replica]++
+			// only the candidate's heavy share fails, at the timeout
+			if !a.heavy || a.status != http.StatusGatewayTimeout || a.version != "3" {
+				t.Errorf("replica %d: status %d %s from version %q to a request heavy=%t", a.replica, a.status, a.err, a.version, a.heavy)
+			}
 		}
 	}
-	if breach.IsZero() || failed[0] == 0 || failed[1] == 0 {
-		t.Fatalf("the bad candidate failed %v requests by replica", failed)
+	if breach.IsZero() || failed[0] == 0 || failed[1] == 0 || candidateOK == 0 {
+		t.Fatalf("the bad candidate failed %v requests by replica and answered %d", failed, candidateOK)
 	}
 	t.Logf("the first failed request %s after the start; rolled back %s after it; the last failed %s after the rollback; failed by replica %v; reason %q",
 		breach.Sub(started).Round(time.Millisecond), ended.Sub(breach).Round(time.Millisecond), last.Sub(ended).Round(time.Millisecond), failed, reason)

@@ -314,6 +314,54 @@ func rolloutScenarios(t *testing.T, url string) {
 		}
 	})
 
+	t.Run("figures within --settle of a change are not judged", func(t *testing.T) {
+		e := newRolloutEnv(t, url, "settled")
+		// the interval after each change fails half the candidate's
+		// requests (the replicas still mixing the old split in); the next
+		// one is clean. With Settle longer than one interval the bad one
+		// is never judged, and each step takes two intervals.
+		var weights []int
+		var reasons []string
+		changed := -1
+		var c *rollout.Controller
+		c = e.controller("ctl-s", func(ctx context.Context, st *rollout.State) error {
+			weights = append(weights, st.Weight)
+			if v, err := c.Status(ctx, e.model); err == nil && v.Report != nil {
+				reasons = append(reasons, v.Report.Reason)
+			}
+			errRate := 0.0
+			if st.Weight != changed {
+				changed, errRate = st.Weight, 0.5
+			}
+			return e.serve(ctx, st, 1000, errRate)
+		})
+		th := rollout.DefaultThresholds()
+		th.MaxErrorRate, th.MinRequests = 0.05, 50
+		if _, err := c.Start(ctx, rollout.StartOptions{Model: e.model, Candidate: "2", Alias: "champion", Steps: []int{20, 100},
+			Interval: rolloutInterval, Settle: rolloutInterval * 3 / 2, Experiment: e.exp, Thresholds: th}); err != nil {
+			t.Fatal(err)
+		}
+		final, err := c.Run(ctx, e.model, false)
+		if err != nil {
+			t.Fatalf("run: %v (weights per interval %v, analyses %q)", err, weights, reasons)
+		}
+		if final.Status != rollout.Promoted || e.alias() != "2" {
+			t.Fatalf("final %+v, champion → %s", final, e.alias())
+		}
+		if fmt.Sprint(weights) != "[20 20 100 100]" {
+			t.Errorf("weights per interval %v, want [20 20 100 100]", weights)
+		}
+		settling := 0
+		for _, r := range reasons {
+			if strings.HasPrefix(r, "settling: ") {
+				settling++
+			}
+		}
+		if settling != 2 {
+			t.Errorf("analyses %q: want two that wait while settling", reasons)
+		}
+	})
+
 	t.Run("too little traffic waits; a killed controller is resumed", func(t *testing.T) {
 		e := newRolloutEnv(t, url, "resumed")
 		kctx, kill := context.WithCancel(ctx)

@@ -64,7 +64,12 @@ func scoreAs(addr, key string) (string, string, error) {
 // scoreWith posts one prediction of the linear model with a route key
 // through hc and returns the answering version, the status and the body.
 func scoreWith(hc *http.Client, addr, key string) (version string, status int, body string, err error) {
-	req, err := http.NewRequest(http.MethodPost, "http://"+addr+"/invocations", strings.NewReader(`{"inputs": [[1.0, 2.0, 3.0]]}`))
+	return scoreBody(hc, addr, key, `{"inputs": [[1.0, 2.0, 3.0]]}`)
+}
+
+// scoreBody posts one request body to /invocations.
+func scoreBody(hc *http.Client, addr, key, in string) (version string, status int, body string, err error) {
+	req, err := http.NewRequest(http.MethodPost, "http://"+addr+"/invocations", strings.NewReader(in))
 	if err != nil {
 		return "", 0, "", err
 	}

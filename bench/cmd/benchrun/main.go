@@ -163,6 +163,7 @@ func runAll(ctx context.Context, log *slog.Logger, cfg *config) (*bench.Report, 
 	if !cfg.skipServing {
 		runServing(ctx, log, cfg, models, rep, fail)
 		runShadow(ctx, log, cfg, models, rep, fail)
+		runPayloads(ctx, log, cfg, models, rep, fail)
 	}
 	if !cfg.skipTracking && cfg.want("tracking") {
 		runTracking(ctx, log, cfg, rep, fail)

@@ -1,23 +1,96 @@
 package main
 
-import "path/filepath"
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"time"
 
-// keyMlgatePayloads is mlgate with payload logging of every request.
-const keyMlgatePayloads = "mlgate onnx payloads=100%"
+	"github.com/mlgate/mlgate/bench"
+)
 
-// payloadServers is the payload logging section: the onnx server with
-// every request and its answer logged (files uploaded to a serving run
-// in an embedded SQLite tracking store in the server's scratch folder),
-// compared with the same server without, in the same run.
-func payloadServers() []server {
-	return []server{{
-		key: keyMlgatePayloads, system: "mlgate", baseline: keyMlgate,
-		variant:  "onnx flavor, batching off, --payload-log-sample 1 (every request and answer logged and uploaded to a serving run)",
-		protocol: "MLflow /invocations", models: []string{"linear"}, request: invocations,
-		args: func(cfg *config, m *model, port int, dir string) (string, []string, error) {
-			bin, argv, err := mlgateServe()(cfg, m, port, dir)
-			return bin, append(argv, "--tracking-uri", "sqlite:///"+filepath.Join(dir, "tracking.db"),
-				"--log-experiment", "bench", "--payload-log-sample", "1", "--payload-log-dir", filepath.Join(dir, "payloads")), err
-		},
-	}}
+// Keys of the payload logging runs (issue 16): the same onnx server with
+// and without every request and its answer logged.
+const (
+	keyPayloadsOff    = "mlgate onnx payloads off"
+	keyMlgatePayloads = "mlgate onnx payloads=100%"
+)
+
+// runPayloads starts the linear model's server twice, once with
+// --payload-log-sample 1 (every request and answer logged and uploaded to
+// a serving run in an embedded SQLite tracking store in its scratch
+// folder) and once without, and measures them side by side in turns.
+func runPayloads(ctx context.Context, log *slog.Logger, cfg *config, models map[string]*model, rep *bench.Report, fail func(string, error)) {
+	m, ok := models["linear"]
+	if !ok || (!cfg.want(keyPayloadsOff) && !cfg.want(keyMlgatePayloads) && !cfg.want("payloads")) || ctx.Err() != nil {
+		return
+	}
+	var runs [2]bench.ServingRun
+	var ops [2]bench.Op
+	for i, v := range []struct {
+		key, name, baseline, variant string
+		payloads                     bool
+	}{
+		{keyPayloadsOff, "payloads-off", "", "onnx flavor, batching off, no payload logging", false},
+		{keyMlgatePayloads, "payloads-on", keyPayloadsOff, "onnx flavor, batching off, --payload-log-sample 1 (every request and answer logged and uploaded to a serving run)", true},
+	} {
+		runs[i] = bench.ServingRun{Key: v.key, System: "mlgate", Model: "linear", Baseline: v.baseline, Protocol: "MLflow /invocations", Variant: v.variant}
+		dir := filepath.Join(cfg.work, v.name)
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			fail(v.key, err)
+			return
+		}
+		port, err := bench.FreePort()
+		if err != nil {
+			fail(v.key, err)
+			return
+		}
+		argv := []string{"models", "serve", "-m", m.Dir, "-h", "127.0.0.1", "-p", fmt.Sprint(port)}
+		if v.payloads {
+			argv = append(argv, "--tracking-uri", "sqlite:///"+filepath.Join(dir, "tracking.db"),
+				"--log-experiment", "bench", "--payload-log-sample", "1", "--payload-log-dir", filepath.Join(dir, "payloads"))
+		}
+		runs[i].Command = shellLine(cfg.mlgate, argv)
+		log.Info("serving", "system", v.key, "model", "linear", "cmd", runs[i].Command)
+		proc, err := bench.Start(v.name, cfg.work, pythonEnv(cfg.python), dir, cfg.mlgate, argv...)
+		if err != nil {
+			fail(v.key, err)
+			return
+		}
+		defer proc.Stop(15 * time.Second)
+		req := invocations(m, port)
+		probe := bench.NewClient(1, 5*time.Second)
+		if runs[i].StartToFirst, err = proc.WaitReady(ctx, cfg.startTimeout, func(ctx context.Context) error { return req.Do(ctx, probe) }); err != nil {
+			fail(v.key+" on linear", err)
+			return
+		}
+		client := bench.NewClient(cfg.concs[len(cfg.concs)-1]+64, 60*time.Second)
+		defer client.CloseIdleConnections()
+		ops[i] = bench.HTTPOp(client, req)
+	}
+	measurePaired(ctx, cfg, ops, &runs)
+	for i := range runs {
+		if runs[i].Err = noSuccess(&runs[i]); runs[i].Err != "" {
+			fail(runs[i].Key+" on linear", errors.New(runs[i].Err))
+		}
+	}
+	rep.Notes = append(rep.Notes, pairedNote(cfg, "The two payload-logging servers (off and 100%)"))
+	rep.Serving = append(rep.Serving, runs[0], runs[1])
+}
+
+// payloadTargets is issue 16's goal for payload logging at 100%, next to
+// the same server without it, measured in turns.
+func payloadTargets(rep *bench.Report, add func(ok, known bool, name, detail string)) {
+	name := "issue 16: payload logging at 100% ≥ 90% of the throughput without, p99 ≤ 1.1× (linear, c=16)"
+	a, b := rep.Find(keyMlgatePayloads, "linear").At(16), rep.Find(keyPayloadsOff, "linear").At(16)
+	if a == nil || b == nil || b.Throughput == 0 || b.Latency.P99 == 0 {
+		add(false, false, name, "not measured in this run")
+		return
+	}
+	add(a.Throughput >= 0.9*b.Throughput && a.Latency.P99 <= b.Latency.P99*11/10, true, name,
+		fmt.Sprintf("%.0f vs %.0f req/s = %.0f%%; p99 %s vs %s ms = ×%.2f", a.Throughput, b.Throughput, 100*a.Throughput/b.Throughput,
+			bench.Ms(a.Latency.P99), bench.Ms(b.Latency.P99), float64(a.Latency.P99)/float64(b.Latency.P99)))
 }

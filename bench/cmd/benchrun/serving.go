@@ -149,15 +149,13 @@ func servers(cfg *config) []server {
 			protocol: "Open Inference Protocol /v2/models/m/infer", models: []string{"linear", "mlp"},
 			args: mlserverStart(32), request: v2infer},
 	}
-	all = append(all, payloadServers()...)
 	if !cfg.quick {
 		return all
 	}
 	// Smoke run: every system once on the small models.
 	quick := map[string][]string{
 		keyFloorHTTP: {"linear"}, keyFloorGin: {"linear"}, keyMlgate: {"linear"}, keyMlgateBatch: {"linear"}, keyPyfunc1: {"sklearn_pipeline"},
-		keyMlgatePayloads: {"linear"},
-		keyMlflow:         {"linear"}, keyMLServer: {"linear"},
+		keyMlflow: {"linear"}, keyMLServer: {"linear"},
 	}
 	var out []server
 	for _, s := range all {

@@ -32,11 +32,6 @@ const (
 	keyShadowOn  = "mlgate onnx rollout shadow 100%"
 )
 
-// shadowRounds is how many slices each point is cut into: the two
-// replicas take turns, slice by slice, so that both see the same machine
-// (a shared one's load drifts within seconds).
-const shadowRounds = 6
-
 // runShadow starts the registry, registers the linear model twice under
 // one name per replica with its rollout state, starts both replicas side
 // by side and measures them in alternating slices.
@@ -91,33 +86,8 @@ func runShadow(ctx context.Context, log *slog.Logger, cfg *config, models map[st
 		defer client.CloseIdleConnections()
 		ops[i] = bench.HTTPOp(client, req)
 	}
-	for i := range ops {
-		bench.Closed(ctx, ops[i], 16, bench.Bounds{Duration: cfg.warm})
-	}
-	slice := cfg.point / shadowRounds
-	turns := func(measure func(op bench.Op) bench.Result) [2]bench.Result {
-		var parts [2][]bench.Result
-		for r := range shadowRounds {
-			for k := range 2 {
-				i := (k + r) % 2 // each goes first in every other round
-				parts[i] = append(parts[i], measure(ops[i]))
-			}
-		}
-		return [2]bench.Result{bench.Merge(parts[0]), bench.Merge(parts[1])}
-	}
-	for _, c := range cfg.concs {
-		res := turns(func(op bench.Op) bench.Result {
-			return bench.Closed(ctx, op, c, bench.Bounds{Duration: slice, MaxRequests: cfg.maxReqPerPoint / shadowRounds})
-		})
-		for i := range runs {
-			runs[i].Closed = append(runs[i].Closed, res[i])
-		}
-	}
-	open := turns(func(op bench.Op) bench.Result {
-		return bench.Open(ctx, op, cfg.rate, 64, bench.Bounds{Duration: slice})
-	})
+	measurePaired(ctx, cfg, ops, &runs)
 	for i := range runs {
-		runs[i].Open = &open[i]
 		if runs[i].Err = noSuccess(&runs[i]); runs[i].Err != "" {
 			fail(runs[i].Key+" on linear", errors.New(runs[i].Err))
 		}
@@ -125,8 +95,7 @@ func runShadow(ctx context.Context, log *slog.Logger, cfg *config, models map[st
 			rep.Notes = append(rep.Notes, fmt.Sprintf("%s (linear, the whole run): %s.", runs[i].Key, f))
 		}
 	}
-	rep.Notes = append(rep.Notes, fmt.Sprintf("The two shadow replicas run side by side and are measured in turns: each point is cut into %d slices of %s, "+
-		"alternating which replica goes first, and each replica's slices are merged; the other replica is idle meanwhile.", shadowRounds, slice))
+	rep.Notes = append(rep.Notes, pairedNote(cfg, "The two shadow replicas"))
 	rep.Serving = append(rep.Serving, runs[0], runs[1])
 }
 

@@ -1,0 +1,59 @@
+package main
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/mlgate/mlgate/bench"
+)
+
+// pairedRounds is how many slices each point of a paired comparison is
+// cut into: the two servers take turns, slice by slice, so that both see
+// the same machine (a shared one's load drifts within seconds).
+const pairedRounds = 6
+
+// pairedOpenFactor lengthens the open loop of a paired comparison: its
+// target is on the p99 at a fixed rate, and at 200 requests/s one point
+// holds 600 answers, so its p99 would rest on 6 of them.
+const pairedOpenFactor = 4
+
+// measurePaired warms both ops, then runs every closed-loop point and the
+// open loop in alternating slices (each op goes first in every other
+// round) and merges each op's slices into its run.
+func measurePaired(ctx context.Context, cfg *config, ops [2]bench.Op, runs *[2]bench.ServingRun) {
+	for i := range ops {
+		bench.Closed(ctx, ops[i], 16, bench.Bounds{Duration: cfg.warm})
+	}
+	slice := cfg.point / pairedRounds
+	turns := func(measure func(op bench.Op) bench.Result) [2]bench.Result {
+		var parts [2][]bench.Result
+		for r := range pairedRounds {
+			for k := range 2 {
+				i := (k + r) % 2
+				parts[i] = append(parts[i], measure(ops[i]))
+			}
+		}
+		return [2]bench.Result{bench.Merge(parts[0]), bench.Merge(parts[1])}
+	}
+	for _, c := range cfg.concs {
+		res := turns(func(op bench.Op) bench.Result {
+			return bench.Closed(ctx, op, c, bench.Bounds{Duration: slice, MaxRequests: cfg.maxReqPerPoint / pairedRounds})
+		})
+		for i := range runs {
+			runs[i].Closed = append(runs[i].Closed, res[i])
+		}
+	}
+	open := turns(func(op bench.Op) bench.Result {
+		return bench.Open(ctx, op, cfg.rate, 64, bench.Bounds{Duration: pairedOpenFactor * slice})
+	})
+	for i := range runs {
+		runs[i].Open = &open[i]
+	}
+}
+
+// pairedNote explains the paired measurement in the report.
+func pairedNote(cfg *config, what string) string {
+	return fmt.Sprintf("%s run side by side and are measured in turns: each point is cut into %d slices of %s (the open loop's %s), "+
+		"alternating which goes first, and each one's slices are merged; the other is idle meanwhile.", what, pairedRounds, cfg.point/pairedRounds,
+		pairedOpenFactor*cfg.point/pairedRounds)
+}
