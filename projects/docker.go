@@ -167,9 +167,9 @@ func localTrackingStore(uri string) (string, string, bool) {
 	}
 	switch u.Scheme {
 	case "sqlite":
-		return u.Path, "sqlite:///" + dockerTrackingDir, true
+		return filepath.Clean(u.Path), "sqlite:///" + dockerTrackingDir, true
 	case "", "file":
-		return u.Path, "file://" + dockerTrackingDir, true
+		return filepath.Clean(u.Path), "file://" + dockerTrackingDir, true
 	}
 	return "", "", false
 }

@@ -185,7 +185,7 @@ func Run(ctx context.Context, uri string, o Options) (*Result, error) {
 	command := resolved.Command
 	if p.Docker != nil {
 		argv, err := dockerCommand(engine, image, p, o.DockerArgs, runInfo{
-			RunID: res.RunID, ExperimentID: res.ExperimentID, ArtifactURI: run.Info.ArtifactURI, TrackingURI: o.Tracking.TrackingURI(),
+			RunID: res.RunID, ExperimentID: res.ExperimentID, ArtifactURI: run.Info.ArtifactURI, TrackingURI: childTrackingURI(o.Tracking.TrackingURI()),
 		}, func(k string) string { return getenv(o.Env, k) })
 		if err != nil {
 			return res, o.end(ctx, res, tracking.StatusFailed, err)
