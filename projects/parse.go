@@ -126,7 +126,7 @@ func Load(dir string) (*Project, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%w: %w", ErrSpec, err)
 		}
-		if p, err = Parse(filepath.Base(file), b); err != nil {
+		if p, err = Parse(file, b); err != nil {
 			return nil, err
 		}
 	}
@@ -176,9 +176,9 @@ func (p *Project) resolveEnv() error {
 
 func (p *Project) fileName() string {
 	if p.File == "" {
-		return "MLproject"
+		return filepath.Join(p.Dir, "MLproject")
 	}
-	return filepath.Base(p.File)
+	return p.File
 }
 
 var yamlLine = regexp.MustCompile(`line (\d+)`)

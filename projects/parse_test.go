@@ -129,7 +129,7 @@ func TestLoadDefaults(t *testing.T) {
 	}
 	write(t, dir, "mlproject", "name: lower\npython_env: missing.yaml\n")
 	_, err = Load(dir)
-	if !errors.Is(err, ErrSpec) || !strings.Contains(err.Error(), "mlproject: python_env names missing.yaml, but no such file") {
+	if !errors.Is(err, ErrSpec) || !strings.Contains(err.Error(), filepath.Join(dir, "mlproject")+": python_env names missing.yaml, but no such file") {
 		t.Fatalf("missing env file: %v", err)
 	}
 	write(t, dir, "mlproject", "name: lower\n")

@@ -121,15 +121,15 @@ func Run(ctx context.Context, uri string, o Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	manager, err := chooseManager(p, o.EnvManager)
+	if err != nil {
+		return nil, err
+	}
 	ep, err := p.EntryPoint(o.EntryPoint, getenv(o.Env, "SHELL"))
 	if err != nil {
 		return nil, err
 	}
 	logged, err := ep.Validate(o.Params)
-	if err != nil {
-		return nil, err
-	}
-	manager, err := chooseManager(p, o.EnvManager)
 	if err != nil {
 		return nil, err
 	}
@@ -205,6 +205,11 @@ func Run(ctx context.Context, uri string, o Options) (*Result, error) {
 func (o *Options) defaults() error {
 	if o.Tracking == nil {
 		return errors.New("projects: Options.Tracking is required")
+	}
+	switch o.EnvManager {
+	case "", ManagerLocal, ManagerVirtualenv, ManagerUV, ManagerConda:
+	default:
+		return fmt.Errorf("%w: invalid env manager %q (want local, virtualenv, uv or conda)", ErrSpec, o.EnvManager)
 	}
 	if o.Backend != "" && o.Backend != "local" {
 		return fmt.Errorf("%w: backend %q is not supported (mlgate runs projects on the local backend only)", ErrSpec, o.Backend)
