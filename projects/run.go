@@ -352,6 +352,9 @@ func (o *Options) execute(ctx context.Context, res *Result) error {
 		Stdin: o.Stdin, Stdout: o.Stdout, Stderr: o.Stderr, StopTimeout: o.StopTimeout,
 	})
 	if err != nil {
+		if ctx.Err() != nil {
+			return o.end(ctx, res, tracking.StatusKilled, fmt.Errorf("%w: run %s stopped before its command started: %w", ErrKilled, res.RunID, context.Cause(ctx)))
+		}
 		return o.end(ctx, res, tracking.StatusFailed, fmt.Errorf("%w: %w", ErrFailed, err))
 	}
 	<-p.Done()

@@ -31,10 +31,10 @@ func runRun(ctx context.Context, env *cliEnv, args []string) error {
 		fs.StringVar(&o.Version, n, "", "version of a git project: a commit, branch or tag")
 	}
 	for _, n := range []string{"P", "param-list"} {
-		fs.Var(&params, n, "a parameter, name=value (repeatable); unknown ones are passed as --name value")
+		fs.Var(&params, n, "a `name=value` parameter (repeatable); unknown ones are passed as --name value")
 	}
 	for _, n := range []string{"A", "docker-args"} {
-		fs.Var(&dockerArgs, n, "a `docker run` argument, name=value or name (repeatable)")
+		fs.Var(&dockerArgs, n, "a docker run argument, name=value or name (repeatable)")
 	}
 	fs.StringVar(&o.ExperimentName, "experiment-name", env.getenv("MLFLOW_EXPERIMENT_NAME"), "experiment to run in, created when absent (default $MLFLOW_EXPERIMENT_NAME)")
 	fs.StringVar(&o.ExperimentID, "experiment-id", env.getenv("MLFLOW_EXPERIMENT_ID"), "experiment id to run in (default $MLFLOW_EXPERIMENT_ID, else 0)")
