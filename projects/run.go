@@ -250,8 +250,10 @@ func (o *Options) defaults() error {
 	}
 	if o.Fetch == nil {
 		env := o.Env
+		opts := artifacts.FromEnv(func(k string) string { return getenv(env, k) })
+		opts.Tracking = o.Tracking.Transport()
 		o.Fetch = func(ctx context.Context, uri, dir string) (string, error) {
-			return fetchArtifact(ctx, uri, dir, func(k string) string { return getenv(env, k) })
+			return fetchArtifact(ctx, uri, dir, opts)
 		}
 	}
 	return nil
@@ -453,19 +455,26 @@ func osUser(env []string) string {
 	return "unknown"
 }
 
-// fetchArtifact downloads a remote file or folder into dir.
-func fetchArtifact(ctx context.Context, uri, dir string, getenv func(string) string) (string, error) {
-	parent, base := uri, ""
-	if i := strings.LastIndex(strings.TrimRight(uri, "/"), "/"); i >= 0 {
-		parent, base = uri[:i], strings.TrimRight(uri[i+1:], "/")
+// fetchArtifact downloads a remote file or folder into dir/<its name>,
+// as MLflow downloads path parameters.
+func fetchArtifact(ctx context.Context, uri, dir string, opts artifacts.Options) (string, error) {
+	trimmed := strings.TrimRight(uri, "/")
+	i := strings.LastIndex(trimmed, "/")
+	if i < 0 || i == len(trimmed)-1 {
+		return "", fmt.Errorf("%w: cannot download %q: no file or folder name in it", ErrSpec, uri)
 	}
-	r, err := artifacts.Open(ctx, parent, artifacts.FromEnv(getenv))
+	parent, base := trimmed[:i], trimmed[i+1:]
+	r, err := artifacts.Open(ctx, parent, opts)
 	if err != nil {
 		return "", fmt.Errorf("%w: %s: %w", ErrSpec, uri, err)
 	}
-	dst := filepath.Join(dir, base)
+	// A folder lands in dir/base; a file is written as dir/base.
+	dst := dir
+	if files, err := artifacts.Walk(ctx, r, base); err == nil && len(files) > 0 {
+		dst = filepath.Join(dir, base)
+	}
 	if err := artifacts.Download(ctx, r, base, dst, artifacts.DownloadOptions{}); err != nil {
 		return "", fmt.Errorf("downloading %s: %w", uri, err)
 	}
-	return dst, nil
+	return filepath.Join(dir, base), nil
 }

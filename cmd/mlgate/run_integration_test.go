@@ -382,3 +382,41 @@ func TestRunVirtualenvBuiltOnce(t *testing.T) {
 		t.Fatalf("environments %v (ready %v), want one in %s built once", prefixes, ready, cache)
 	}
 }
+
+// A remote URI given to a path parameter (here mlflow-artifacts: on the
+// server) is downloaded, a file as a file and a folder as a folder, and
+// the command gets the local path; the param is logged as given.
+func TestRunPathParamDownloadsArtifacts(t *testing.T) {
+	pe := newProjectEnv(t)
+	ctx := context.Background()
+	src, err := pe.c.CreateRun(ctx, "0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := filepath.Join(t.TempDir(), "in.txt")
+	writeFiles(t, filepath.Dir(data), map[string]string{"in.txt": "remote data\n"})
+	if err := pe.c.LogArtifact(ctx, src.Info.RunID, data, "inputs"); err != nil {
+		t.Fatal(err)
+	}
+	proj, out := t.TempDir(), filepath.Join(t.TempDir(), "out")
+	writeFiles(t, proj, map[string]string{"MLproject": "entry_points:\n  main:\n    parameters: {data: path, out: string}\n    command: \"cat {data} > {out} 2>/dev/null || ls {data} > {out}\"\n"})
+	for i, c := range []struct{ rel, want string }{{"inputs/in.txt", "remote data"}, {"inputs", "in.txt"}} {
+		uri, err := pe.c.GetArtifactURI(ctx, src.Info.RunID, c.rel)
+		if err != nil {
+			t.Fatal(err)
+		}
+		exp := "path" + strconv.Itoa(i)
+		code, _, stderr := pe.run(t, proj, "-P", "data="+uri, "-P", "out="+out, "--env-manager", "local", "--experiment-name", exp)
+		if code != 0 {
+			t.Fatalf("%s: exit %d\n%s", uri, code, stderr)
+		}
+		got, err := os.ReadFile(out)
+		if err != nil || strings.TrimSpace(string(got)) != c.want {
+			t.Fatalf("%s: the command read %q (%v), want %q", uri, got, err, c.want)
+		}
+		r := pe.onlyRun(t, exp)
+		if v, _ := r.Param("data"); v != uri {
+			t.Errorf("logged data=%q, want %q", v, uri)
+		}
+	}
+}
