@@ -212,8 +212,14 @@ func gitSourceName(ctx context.Context, dir string) string {
 	if err != nil {
 		return dir
 	}
-	rel := strings.TrimPrefix(strings.TrimPrefix(dir, top), "/")
-	if rel == "" {
+	if real, err := filepath.EvalSymlinks(dir); err == nil {
+		dir = real // git names the work tree by its real path
+	}
+	rel, err := filepath.Rel(top, dir)
+	if err != nil || strings.HasPrefix(rel, "..") {
+		return dir
+	}
+	if rel == "." {
 		return "file://" + top
 	}
 	return "file://" + top + "#" + rel
