@@ -34,6 +34,7 @@ COPY flavors flavors
 COPY internal internal
 COPY payloads payloads
 COPY pkgformat pkgformat
+COPY projects projects
 COPY registry registry
 COPY rest rest
 COPY rollout rollout

@@ -56,6 +56,7 @@ func commands() map[string][]command {
 			{name: "server", short: "run the tracking and model registry server (drop-in for `mlflow server`)", run: runServer},
 			{name: "models", short: "package, download and serve models", run: nil},
 			{name: "rollout", short: "drive a registry-driven progressive rollout: start, status, promote, abort, run", run: nil},
+			{name: "run", short: "run an MLflow project from a folder or git repository (drop-in for `mlflow run`)", run: runRun},
 			{name: "quickstart", short: "embedded server + example model served from the registry (what `make run` runs)", run: runQuickstart},
 			{name: "version", short: "print the mlgate version", run: runVersion},
 			{name: "build-base", short: "write the runtime base image from staged parts (make image)", run: runBuildBase, hidden: true},
@@ -150,8 +151,21 @@ func newFlagSet(env *cliEnv, name, usage string) *flag.FlagSet {
 }
 
 // parseFlags parses args; a bad flag becomes a one-line usage error.
-// Flags may come before or after positional arguments.
+// Flags may come before or after positional arguments; there may be none.
 func parseFlags(fs *flag.FlagSet, args []string) error {
+	rest, err := parseFlagsArgs(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(rest) > 0 {
+		return usagef("%s: unexpected argument %q", fs.Name(), rest[0])
+	}
+	return nil
+}
+
+// parseFlagsArgs is parseFlags for commands with positional arguments: it
+// returns them.
+func parseFlagsArgs(fs *flag.FlagSet, args []string) ([]string, error) {
 	usage := fs.Usage
 	fs.Usage = func() {}
 	fs.SetOutput(io.Discard)
@@ -161,9 +175,9 @@ func parseFlags(fs *flag.FlagSet, args []string) error {
 		if err := fs.Parse(args); err != nil {
 			if errors.Is(err, flag.ErrHelp) {
 				usage()
-				return flag.ErrHelp
+				return nil, flag.ErrHelp
 			}
-			return usagef("%s: %s", fs.Name(), err.Error())
+			return nil, usagef("%s: %s", fs.Name(), err.Error())
 		}
 		if fs.NArg() == 0 {
 			break
@@ -171,10 +185,7 @@ func parseFlags(fs *flag.FlagSet, args []string) error {
 		rest = append(rest, fs.Arg(0))
 		args = fs.Args()[1:]
 	}
-	if len(rest) > 0 {
-		return usagef("%s: unexpected argument %q", fs.Name(), rest[0])
-	}
-	return nil
+	return rest, nil
 }
 
 func oneLine(s string) string {

@@ -4,13 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"log/slog"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/mlgate/mlgate/internal/app"
 	"github.com/mlgate/mlgate/registry"
 	"github.com/mlgate/mlgate/rest"
 )
@@ -39,17 +36,8 @@ func TestRolloutUsage(t *testing.T) {
 // status (text and JSON), abort, run of an ended rollout, promote.
 func TestRolloutCommands(t *testing.T) {
 	ctx := context.Background()
-	dir := t.TempDir()
-	srv, err := app.NewServer(ctx, app.ServerOptions{BackendStoreURI: "sqlite:///" + filepath.Join(dir, "s.db"),
-		ArtifactsDestination: filepath.Join(dir, "a"), ServeArtifacts: true, Host: "127.0.0.1", Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := srv.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = srv.Stop(context.Background()) })
-	tr, err := rest.New(rest.Config{BaseURL: srv.URL()})
+	url := startTestServer(t)
+	tr, err := rest.New(rest.Config{BaseURL: url})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,7 +53,7 @@ func TestRolloutCommands(t *testing.T) {
 	if err := reg.SetRegisteredModelAlias(ctx, "m", "champion", "1"); err != nil {
 		t.Fatal(err)
 	}
-	envs := map[string]string{"MLFLOW_REGISTRY_URI": srv.URL(), "MLFLOW_TRACKING_URI": srv.URL()}
+	envs := map[string]string{"MLFLOW_REGISTRY_URI": url, "MLFLOW_TRACKING_URI": url}
 	cli := func(args ...string) (int, string, string) {
 		var out, errb bytes.Buffer
 		code := run(ctx, &cliEnv{stdout: &out, stderr: &errb, getenv: func(k string) string { return envs[k] }}, append([]string{"rollout"}, args...))

@@ -2,21 +2,17 @@ package pyfunc
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"time"
 
 	"go.yaml.in/yaml/v3"
 
 	"github.com/mlgate/mlgate/flavors"
-	"github.com/mlgate/mlgate/internal/procutil"
+	"github.com/mlgate/mlgate/internal/pyenv"
 	"github.com/mlgate/mlgate/pkgformat"
 )
 
@@ -32,8 +28,9 @@ const (
 // base interpreter's packages (for offline machines and tests).
 const ExtraSystemSitePackages = "pyfunc.venv_system_site_packages"
 
-// ErrEnv means the model's Python environment could not be found or built.
-var ErrEnv = errors.New("python environment")
+// ErrEnv means the model's Python environment could not be found or built
+// (the same error as internal/pyenv's).
+var ErrEnv = pyenv.ErrEnv
 
 // interpreter returns the Python that runs the model's workers, building
 // the model's environment first when the env manager asks for one.
@@ -123,15 +120,6 @@ func readEnvFiles(dir string, m *pkgformat.Model) (*envFiles, error) {
 	return ef, nil
 }
 
-func envKey(parts ...[]byte) string {
-	h := sha256.New()
-	for _, p := range parts {
-		fmt.Fprintf(h, "%d:", len(p))
-		h.Write(p)
-	}
-	return hex.EncodeToString(h.Sum(nil))[:20]
-}
-
 // pythonEnvDoc is the part of python_env.yaml a builder needs.
 type pythonEnvDoc struct {
 	Python            any      `yaml:"python"`
@@ -151,9 +139,8 @@ func (ef *envFiles) pythonEnvDoc() (pythonEnvDoc, error) {
 }
 
 // buildVirtualenv returns the interpreter of the model's virtualenv,
-// building it (with uv when present, else venv + pip) when the cache has
-// none. Builders of the same environment serialize on a lock file; the
-// environment is built in a temporary folder and renamed into place.
+// building it (internal/pyenv: with uv when present, else venv + pip) when
+// the cache has none.
 func buildVirtualenv(ctx context.Context, o Options, dir string, m *pkgformat.Model, basePython, manager string, systemSite bool) (string, error) {
 	ef, err := readEnvFiles(dir, m)
 	if err != nil {
@@ -166,68 +153,17 @@ func buildVirtualenv(ctx context.Context, o Options, dir string, m *pkgformat.Mo
 	if err != nil {
 		return "", err
 	}
-	uv, _ := exec.LookPath("uv")
-	if manager == EnvUV && uv == "" {
-		return "", fmt.Errorf("%w: env manager uv: the uv program is not on PATH", ErrEnv)
+	var installs [][]string
+	if len(doc.BuildDependencies) > 0 {
+		installs = append(installs, doc.BuildDependencies)
 	}
-	envDir := venvPath(o, ef, basePython, systemSite)
-	root := filepath.Dir(envDir)
-	python := filepath.Join(envDir, "bin", "python")
-	log := o.Logger.With(slog.String("env", envDir))
-	err = withLock(ctx, envDir+".lock", func() error {
-		if _, err := os.Stat(filepath.Join(envDir, ".mlgate-ready")); err == nil {
-			return nil
-		}
-		log.Info("building the model's virtualenv", slog.Bool("uv", uv != ""))
-		start := time.Now()
-		if err := os.MkdirAll(root, 0o755); err != nil {
-			return err
-		}
-		// A venv is not relocatable: build it at its final path.
-		_ = os.RemoveAll(envDir)
-		tpy := filepath.Join(envDir, "bin", "python")
-		var steps [][]string
-		if uv != "" {
-			args := []string{uv, "venv", "--python", basePython}
-			if systemSite {
-				args = append(args, "--system-site-packages")
-			}
-			steps = append(steps, append(args, envDir))
-			if len(doc.BuildDependencies) > 0 {
-				steps = append(steps, append([]string{uv, "pip", "install", "--python", tpy}, doc.BuildDependencies...))
-			}
-			if ef.requirements != nil {
-				steps = append(steps, []string{uv, "pip", "install", "--python", tpy, "-r", pkgformat.RequirementsFile})
-			}
-		} else {
-			args := []string{basePython, "-m", "venv"}
-			if systemSite {
-				args = append(args, "--system-site-packages")
-			}
-			steps = append(steps, append(args, envDir))
-			if len(doc.BuildDependencies) > 0 {
-				steps = append(steps, append([]string{tpy, "-m", "pip", "install", "--disable-pip-version-check", "-q"}, doc.BuildDependencies...))
-			}
-			if ef.requirements != nil {
-				steps = append(steps, []string{tpy, "-m", "pip", "install", "--disable-pip-version-check", "-q", "-r", pkgformat.RequirementsFile})
-			}
-		}
-		for _, s := range steps {
-			if err := runStep(ctx, dir, o.Env, s); err != nil {
-				_ = os.RemoveAll(envDir)
-				return err
-			}
-		}
-		if err := os.WriteFile(filepath.Join(envDir, ".mlgate-ready"), []byte(time.Now().UTC().Format(time.RFC3339)+"\n"), 0o644); err != nil {
-			return err
-		}
-		log.Info("virtualenv ready", slog.Duration("took", time.Since(start)))
-		return nil
+	if ef.requirements != nil {
+		installs = append(installs, []string{"-r", pkgformat.RequirementsFile})
+	}
+	return pyenv.BuildVenv(ctx, pyenv.Venv{
+		Dir: venvPath(o, ef, basePython, systemSite), WorkDir: dir, Python: basePython, SystemSite: systemSite,
+		Installs: installs, RequireUV: manager == EnvUV, Env: o.Env, Logger: o.Logger, Name: "the model's virtualenv",
 	})
-	if err != nil {
-		return "", err
-	}
-	return python, nil
 }
 
 // venvPath is where the virtualenv for these environment files lives: the
@@ -237,7 +173,7 @@ func venvPath(o Options, ef *envFiles, basePython string, systemSite bool) strin
 	if systemSite {
 		site = "system-site"
 	}
-	key := envKey([]byte("venv"), []byte(basePython), []byte(site), ef.pythonEnv, ef.requirements, ef.constraints)
+	key := pyenv.Key([]byte("venv"), []byte(basePython), []byte(site), ef.pythonEnv, ef.requirements, ef.constraints)
 	return filepath.Join(o.CacheDir, "envs", "venv-"+key)
 }
 
@@ -253,8 +189,7 @@ func venvDir(o Options, dir string, m *pkgformat.Model, basePython string, syste
 // buildConda returns the interpreter of the model's conda environment,
 // created from conda.yaml when the cache has none.
 func buildConda(ctx context.Context, o Options, dir string, m *pkgformat.Model) (string, error) {
-	conda, err := exec.LookPath("conda")
-	if err != nil {
+	if _, err := exec.LookPath("conda"); err != nil {
 		return "", fmt.Errorf("%w: env manager conda: the conda program is not on PATH", ErrEnv)
 	}
 	ef, err := readEnvFiles(dir, m)
@@ -264,41 +199,8 @@ func buildConda(ctx context.Context, o Options, dir string, m *pkgformat.Model) 
 	if ef.conda == nil {
 		return "", fmt.Errorf("%w: env manager conda needs %s in the model folder", ErrEnv, ef.condaRel)
 	}
-	envDir := filepath.Join(o.CacheDir, "envs", "conda-"+envKey([]byte("conda"), ef.conda, ef.requirements))
-	err = withLock(ctx, envDir+".lock", func() error {
-		if _, err := os.Stat(filepath.Join(envDir, ".mlgate-ready")); err == nil {
-			return nil
-		}
-		_ = os.RemoveAll(envDir)
-		if err := os.MkdirAll(filepath.Dir(envDir), 0o755); err != nil {
-			return err
-		}
-		if err := runStep(ctx, dir, o.Env, []string{conda, "env", "create", "--yes", "--prefix", envDir, "--file", filepath.Join(dir, ef.condaRel)}); err != nil {
-			_ = os.RemoveAll(envDir)
-			return err
-		}
-		return os.WriteFile(filepath.Join(envDir, ".mlgate-ready"), nil, 0o644)
+	return pyenv.BuildConda(ctx, pyenv.Conda{
+		Dir:  filepath.Join(o.CacheDir, "envs", "conda-"+pyenv.Key([]byte("conda"), ef.conda, ef.requirements)),
+		File: filepath.Join(dir, ef.condaRel), WorkDir: dir, Env: o.Env,
 	})
-	if err != nil {
-		return "", err
-	}
-	return filepath.Join(envDir, "bin", "python"), nil
-}
-
-// runStep runs one build command in dir and returns its output tail on
-// failure.
-func runStep(ctx context.Context, dir string, env []string, argv []string) error {
-	tail := procutil.NewTail(30, 16<<10, nil)
-	p, err := procutil.Start(ctx, procutil.Config{Path: argv[0], Args: argv[1:], Dir: dir, Env: env, Stdout: tail, Stderr: tail})
-	if err != nil {
-		return fmt.Errorf("%w: %w", ErrEnv, err)
-	}
-	<-p.Done()
-	if err := p.Err(); err != nil {
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-		return fmt.Errorf("%w: %s failed (%w):\n%s", ErrEnv, strings.Join(argv, " "), err, tail.Last(20))
-	}
-	return nil
 }

@@ -12,6 +12,7 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/mlgate/mlgate/internal/pyenv"
 	"github.com/mlgate/mlgate/pkgformat"
 )
 
@@ -75,7 +76,7 @@ func InstallTarget(ctx context.Context, dir string, m *pkgformat.Model, dest str
 	}()
 	argv := append([]string{o.UV, "pip", "install", "--no-progress", "--target", dest,
 		"--python-version", o.PythonVersion, "--python-platform", o.Platform}, te.Requirements...)
-	if err := runStep(ctx, dir, o.Env, argv); err != nil {
+	if err := pyenv.RunStep(ctx, dir, o.Env, argv); err != nil {
 		return nil, err
 	}
 	// uv's lock file is of the build, not of the environment.

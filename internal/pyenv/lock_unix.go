@@ -1,6 +1,6 @@
 //go:build unix
 
-package pyfunc
+package pyenv
 
 import (
 	"context"
@@ -11,10 +11,10 @@ import (
 	"time"
 )
 
-// withLock runs fn holding an exclusive lock on the file path (flock), so
+// Lock runs fn holding an exclusive lock on the file path (flock), so
 // that mlgate processes building the same environment take turns. Waiting
 // ends with ctx.
-func withLock(ctx context.Context, path string, fn func() error) error {
+func Lock(ctx context.Context, path string, fn func() error) error {
 	if err := os.MkdirAll(dirOf(path), 0o755); err != nil {
 		return err
 	}
