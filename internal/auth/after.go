@@ -111,7 +111,7 @@ func grantCreator(typ, path string) func(*request, []byte) []byte {
 		if err := r.a.store.Grant(ctx, r.u, typ, id, ManagePerm.Name); err != nil && !isAlreadyExists(err) {
 			r.a.log.Error("grant MANAGE to creator", "user", r.u.Username, "type", typ, "id", id, "err", err)
 		}
-		r.a.reset()
+		r.a.regrant()
 		return body
 	}
 }
@@ -121,7 +121,7 @@ func dropGrants(r *request, body []byte) []byte {
 		if err := r.a.store.DropResource(context.WithoutCancel(r.c.Request.Context()), RegisteredModel, name); err != nil {
 			r.a.log.Error("drop grants of deleted model", "name", name, "err", err)
 		}
-		r.a.reset()
+		r.a.regrant()
 	}
 	return body
 }
@@ -133,7 +133,7 @@ func renameGrants(r *request, body []byte) []byte {
 		if err := r.a.store.RenameResource(context.WithoutCancel(r.c.Request.Context()), RegisteredModel, from, to); err != nil {
 			r.a.log.Error("rename grants of renamed model", "name", from, "err", err)
 		}
-		r.a.reset()
+		r.a.regrant()
 	}
 	return body
 }

@@ -56,6 +56,9 @@ func NewApp(ctx context.Context, st *Store, cfg Config, look Lookups, log *slog.
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	if cfg.BcryptCost != 0 {
+		st.cost = cfg.BcryptCost
+	}
 	a := &App{store: st, def: permissions[cfg.DefaultPermission], look: look, log: log}
 	a.reset()
 	n, err := st.CountUsers(ctx)
@@ -83,14 +86,22 @@ func isAlreadyExists(err error) bool {
 	return errors.As(err, &e) && e.Code == apierr.ResourceAlreadyExists
 }
 
-// reset drops every cache (after any change to users or grants).
+// reset drops every cache (after a change to users: passwords, admin
+// flags, deletions).
 func (a *App) reset() {
 	a.mu.Lock()
 	a.creds = map[[32]byte]User{}
 	a.grants = map[int64]map[[2]string]string{}
-	if a.runs == nil || len(a.runs) > 100_000 {
+	if a.runs == nil {
 		a.runs = map[string]string{}
 	}
+	a.mu.Unlock()
+}
+
+// regrant drops the cached grants (after a grant changes).
+func (a *App) regrant() {
+	a.mu.Lock()
+	a.grants = map[int64]map[[2]string]string{}
 	a.mu.Unlock()
 }
 
@@ -165,6 +176,9 @@ func (a *App) runExperiment(ctx context.Context, runID string) (string, error) {
 		return "", err
 	}
 	a.mu.Lock()
+	if len(a.runs) >= 100_000 {
+		a.runs = map[string]string{}
+	}
 	a.runs[runID] = e
 	a.mu.Unlock()
 	return e, nil

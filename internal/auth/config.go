@@ -22,6 +22,9 @@ type Config struct {
 	// store is empty.
 	AdminUsername string
 	AdminPassword string
+	// BcryptCost is the cost of new password hashes (0: bcrypt's default;
+	// tests use bcrypt.MinCost).
+	BcryptCost int
 }
 
 // legacyAdminPassword is the password old MLflow versions shipped; MLflow

@@ -48,8 +48,9 @@ type User struct {
 // Store keeps users and their per-resource grants in SQL (SQLite or
 // PostgreSQL).
 type Store struct {
-	db *db.DB
-	q  map[string]string
+	db   *db.DB
+	q    map[string]string
+	cost int // bcrypt cost of new hashes
 }
 
 // OpenStore migrates the users and permissions schema on d.
@@ -57,7 +58,7 @@ func OpenStore(ctx context.Context, d *db.DB) (*Store, error) {
 	if err := d.Migrate(ctx, Component, Migrations); err != nil {
 		return nil, fmt.Errorf("auth store: %w", err)
 	}
-	s := &Store{db: d, q: map[string]string{}}
+	s := &Store{db: d, q: map[string]string{}, cost: bcrypt.DefaultCost}
 	for k, q := range map[string]string{ //nolint:gosec // SQL text naming the password column, not a credential
 		"user":      `SELECT id, username, password_hash, is_admin FROM auth_users WHERE username = ?`,
 		"insert":    `INSERT INTO auth_users (username, password_hash, is_admin) VALUES (?, ?, ?)`,
@@ -120,9 +121,6 @@ func checkPassword(p string) error {
 	return nil
 }
 
-// hashCost is the bcrypt cost of stored passwords (tests lower it).
-var hashCost = bcrypt.DefaultCost
-
 // CreateUser adds a user with a bcrypt hash of password.
 func (s *Store) CreateUser(ctx context.Context, username, password string, admin bool) (User, error) {
 	if username == "" {
@@ -131,7 +129,7 @@ func (s *Store) CreateUser(ctx context.Context, username, password string, admin
 	if err := checkPassword(password); err != nil {
 		return User{}, err
 	}
-	h, err := bcrypt.GenerateFromPassword([]byte(password), hashCost)
+	h, err := bcrypt.GenerateFromPassword([]byte(password), s.cost)
 	if err != nil {
 		return User{}, err
 	}
@@ -170,7 +168,7 @@ func (s *Store) UpdatePassword(ctx context.Context, username, password string) e
 	if err := checkPassword(password); err != nil {
 		return err
 	}
-	h, err := bcrypt.GenerateFromPassword([]byte(password), hashCost)
+	h, err := bcrypt.GenerateFromPassword([]byte(password), s.cost)
 	if err != nil {
 		return err
 	}

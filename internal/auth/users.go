@@ -206,7 +206,7 @@ func (a *App) grant(r *request) (any, error) {
 	if err := grantable(perm, typ); err != nil {
 		return nil, err
 	}
-	defer a.reset()
+	defer a.regrant()
 	return gin.H{}, a.store.Grant(r.c.Request.Context(), u, typ, id, perm)
 }
 
@@ -215,7 +215,7 @@ func (a *App) revoke(r *request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer a.reset()
+	defer a.regrant()
 	return gin.H{}, a.store.Revoke(r.c.Request.Context(), u, typ, id)
 }
 
