@@ -37,11 +37,11 @@ func (s *Server) basicAuth(ctx context.Context) (*auth.App, error) {
 	}
 	return auth.NewApp(ctx, st, cfg, auth.Lookups{
 		RunExperiment: func(ctx context.Context, id string) (string, error) {
-			r, err := tr.GetRun(ctx, id)
+			r, err := tr.GetRunInfo(ctx, id)
 			if err != nil {
 				return "", missing(err, store.ErrNotFound)
 			}
-			return r.Info.ExperimentID, nil
+			return r.ExperimentID, nil
 		},
 		LoggedModelExperiment: func(ctx context.Context, id string) (string, error) {
 			m, err := tr.GetLoggedModel(ctx, id)
