@@ -25,6 +25,10 @@ type trackingServer struct {
 	args   func(cfg *config, dir string, port int) (string, []string)
 	// preseed, when set, fills the store before the server starts.
 	preseed func(ctx context.Context, cfg *config, dir string, n int) (*seeded, error)
+	// dir names its folder (default: the system's first word); auth, when
+	// set, signs its requests in (the basic-auth run).
+	dir  string
+	auth *benchAuth
 }
 
 // seeded is a store filled before its server started.
@@ -97,6 +101,7 @@ func trackingServers() []trackingServer {
 			return cfg.mlgate, []string{"server", "--backend-store-uri", "sqlite:///" + filepath.Join(dir, "mlgate.db"),
 				"--default-artifact-root", filepath.Join(dir, "artifacts"), "--host", "127.0.0.1", "--port", fmt.Sprint(port)}
 		}},
+		mlgateAuthServer(),
 	}
 }
 
@@ -118,6 +123,9 @@ func runTracking(ctx context.Context, log *slog.Logger, cfg *config, rep *bench.
 	for _, ts := range trackingServers() {
 		if ctx.Err() != nil {
 			return
+		}
+		if cfg.onlySystems != nil && cfg.onlySystems["mlgate-tracking"] && !strings.HasPrefix(ts.system, "mlgate") {
+			continue // -only tracking,mlgate-tracking: the mlgate servers alone
 		}
 		t := measureTracking(ctx, log, cfg, ts, target)
 		if t.Err == "" && t.SeedRuns > 0 {
@@ -178,7 +186,11 @@ type runAnswer struct {
 
 func measureTracking(ctx context.Context, log *slog.Logger, cfg *config, ts trackingServer, seedRuns int) bench.TrackingRun {
 	t := bench.TrackingRun{System: ts.system}
-	dir := filepath.Join(cfg.work, "tracking-"+ts.system[:6])
+	name := ts.dir
+	if name == "" {
+		name = ts.system[:6]
+	}
+	dir := filepath.Join(cfg.work, "tracking-"+name)
 	if err := os.MkdirAll(filepath.Join(dir, "artifacts"), 0o755); err != nil {
 		t.Err = err.Error()
 		return t
@@ -201,7 +213,16 @@ func measureTracking(ctx context.Context, log *slog.Logger, cfg *config, ts trac
 	bin, argv := ts.args(cfg, dir, port)
 	t.Command = shellLine(bin, argv)
 	log.Info("tracking", "system", ts.system, "cmd", t.Command)
-	proc, err := bench.Start("tracking-"+ts.system[:6], cfg.work, pythonEnv(cfg.python), dir, bin, argv...)
+	env := pythonEnv(cfg.python)
+	if ts.auth != nil {
+		more, err := ts.auth.env(dir)
+		if err != nil {
+			t.Err = err.Error()
+			return t
+		}
+		env = append(env, more...)
+	}
+	proc, err := bench.Start("tracking-"+name, cfg.work, env, dir, bin, argv...)
 	if err != nil {
 		t.Err = err.Error()
 		return t
@@ -209,6 +230,9 @@ func measureTracking(ctx context.Context, log *slog.Logger, cfg *config, ts trac
 	defer proc.Stop(15 * time.Second)
 	base := fmt.Sprintf("http://127.0.0.1:%d", port)
 	a := &api{base: base, c: bench.NewClient(80, 60*time.Second)}
+	if ts.auth != nil {
+		a.c.Transport = ts.auth.RoundTrip(a.c.Transport)
+	}
 	defer a.c.CloseIdleConnections()
 	probe := func(ctx context.Context) error {
 		return a.post(ctx, "/api/2.0/mlflow/experiments/search", map[string]any{"max_results": 1}, nil)
@@ -216,6 +240,12 @@ func measureTracking(ctx context.Context, log *slog.Logger, cfg *config, ts trac
 	if t.StartToFirst, err = proc.WaitReady(ctx, cfg.startTimeout, probe); err != nil {
 		t.Err = err.Error()
 		return t
+	}
+	if ts.auth != nil {
+		if err := ts.auth.login(ctx, a); err != nil {
+			t.Err = err.Error()
+			return t
+		}
 	}
 	time.Sleep(300 * time.Millisecond)
 	if mem, err := bench.GroupMemory(proc.Cmd.Process.Pid); err == nil {
