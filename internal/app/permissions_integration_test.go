@@ -44,6 +44,7 @@ func TestPermissionTable(t *testing.T) {
 			}
 			steps := []step{
 				{nil, "GET", "/health", "", 200, "OK", ""},
+				{nil, "GET", "/version", "", 401, "", ""},
 				{nil, "GET", api + "experiments/get?experiment_id=0", "", 401, "not authenticated", ""},
 				{basic("admin", "wrong-password"), "GET", api + "experiments/get?experiment_id=0", "", 401, "", ""},
 				{admin, "POST", api + "users/create", `{"username":"alice","password":"alice-password"}`, 200, `"username":"alice"`, "password"},

@@ -57,6 +57,9 @@ func (w *capture) Flush()                            {}
 // sends the result.
 func (a *App) runAfter(r *request, x *after) {
 	c := r.c
+	if c.Request.Method != http.MethodGet {
+		r.loadBody() // kept for the after work: the handler drains the body
+	}
 	orig := c.Writer
 	w := &capture{ResponseWriter: orig, status: http.StatusOK}
 	c.Writer = w
@@ -117,7 +120,7 @@ func grantCreator(typ, path string) func(*request, []byte) []byte {
 }
 
 func dropGrants(r *request, body []byte) []byte {
-	if name, ok := r.param("name"); ok {
+	if name, ok, _ := r.param("name"); ok {
 		if err := r.a.store.DropResource(context.WithoutCancel(r.c.Request.Context()), RegisteredModel, name); err != nil {
 			r.a.log.Error("drop grants of deleted model", "name", name, "err", err)
 		}
@@ -127,8 +130,8 @@ func dropGrants(r *request, body []byte) []byte {
 }
 
 func renameGrants(r *request, body []byte) []byte {
-	from, ok1 := r.param("name")
-	to, ok2 := r.param("new_name")
+	from, ok1, _ := r.param("name")
+	to, ok2, _ := r.param("new_name")
 	if ok1 && ok2 {
 		if err := r.a.store.RenameResource(context.WithoutCancel(r.c.Request.Context()), RegisteredModel, from, to); err != nil {
 			r.a.log.Error("rename grants of renamed model", "name", from, "err", err)

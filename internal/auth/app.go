@@ -205,12 +205,12 @@ func forbidden(c *gin.Context) {
 	c.Abort()
 }
 
-// open lists the routes served without credentials, as MLflow's
-// unprotected prefixes (health, static files) and mlgate's /version and
-// /metrics.
+// open lists the routes served without credentials: MLflow's unprotected
+// prefixes (health, static files, server-info) and mlgate's /metrics.
+// /version needs a signed-in user, as in MLflow.
 func open(path string) bool {
 	return strings.HasPrefix(path, "/health") || strings.HasPrefix(path, "/static") ||
-		strings.HasPrefix(path, "/favicon.ico") || path == "/version" || path == "/metrics" ||
+		strings.HasPrefix(path, "/favicon.ico") || path == "/metrics" ||
 		strings.HasSuffix(path, "/mlflow/server-info")
 }
 

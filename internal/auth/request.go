@@ -3,7 +3,6 @@ package auth
 import (
 	"bytes"
 	"encoding/json"
-	"fmt"
 	"io"
 	"net/http"
 	"strconv"
@@ -25,7 +24,7 @@ type request struct {
 	a    *App
 	c    *gin.Context
 	u    User
-	body map[string]json.RawMessage
+	body map[string][]json.RawMessage
 	read bool
 }
 
@@ -37,7 +36,12 @@ func (r *request) loadBody() {
 	if r.c.Request.Body == nil {
 		return
 	}
-	b, err := io.ReadAll(io.LimitReader(r.c.Request.Body, maxAuthBody+1))
+	var buf bytes.Buffer
+	if n := r.c.Request.ContentLength; n > 0 && n <= maxAuthBody {
+		buf.Grow(int(n) + bytes.MinRead)
+	}
+	_, err := buf.ReadFrom(io.LimitReader(r.c.Request.Body, maxAuthBody+1))
+	b := buf.Bytes()
 	rest := r.c.Request.Body
 	r.c.Request.Body = struct {
 		io.Reader
@@ -46,39 +50,72 @@ func (r *request) loadBody() {
 	if err != nil || len(b) > maxAuthBody {
 		return
 	}
-	_ = json.Unmarshal(b, &r.body)
+	r.body = topLevel(b)
+}
+
+// fold is how a decoder might match a field name: case and underscores
+// ignored (run_id, runId, RUN_ID are one name).
+func foldName(s string) string {
+	return strings.ToLower(strings.ReplaceAll(s, "_", ""))
+}
+
+// errAmbiguous refuses a request naming one parameter twice with different
+// values: the check and the handler must not read different resources.
+func errAmbiguous(name string) error {
+	return apierr.New(apierr.InvalidParameterValue, "Parameter '%s' is given more than once with different values.", name)
+}
+
+// one returns the single value of a parameter among all spellings.
+func one(vals []string, name string) (string, bool, error) {
+	if len(vals) == 0 {
+		return "", false, nil
+	}
+	for _, v := range vals[1:] {
+		if v != vals[0] {
+			return "", false, errAmbiguous(name)
+		}
+	}
+	return vals[0], true, nil
 }
 
 // param returns a request parameter and whether it is present.
-func (r *request) param(name string) (string, bool) {
-	var raw json.RawMessage
-	var found bool
+func (r *request) param(name string) (string, bool, error) {
+	var vals []string
 	switch r.c.Request.Method {
 	case http.MethodGet:
-		if v, ok := r.c.GetQuery(name); ok {
-			return v, true
-		}
+		vals = r.queryVals(name)
 	case http.MethodDelete:
 		if !strings.HasPrefix(r.c.ContentType(), "application/json") {
-			if v, ok := r.c.GetQuery(name); ok {
-				return v, true
-			}
+			vals = r.queryVals(name)
 			break
 		}
 		fallthrough
 	default:
 		r.loadBody()
-		raw, found = r.body[name]
+		for _, raw := range r.body[foldName(name)] {
+			vals = append(vals, rawString(raw))
+		}
 	}
-	if found {
-		return rawString(raw), true
+	if len(vals) > 0 {
+		return one(vals, name)
 	}
 	for _, p := range r.c.Params {
 		if p.Key == name {
-			return p.Value, true
+			return p.Value, true, nil
 		}
 	}
-	return "", false
+	return "", false, nil
+}
+
+func (r *request) queryVals(name string) []string {
+	var vals []string
+	want := foldName(name)
+	for k, vs := range r.c.Request.URL.Query() {
+		if foldName(k) == want {
+			vals = append(vals, vs...)
+		}
+	}
+	return vals
 }
 
 // rawString renders a JSON value as Python's str() of it would for the
@@ -101,12 +138,13 @@ func rawString(raw json.RawMessage) string {
 
 // need returns a required parameter or MLflow's error for a missing one.
 func (r *request) need(name string) (string, error) {
-	if v, ok := r.param(name); ok {
-		return v, nil
+	v, ok, err := r.param(name)
+	if err != nil || ok {
+		return v, err
 	}
 	if name == "run_id" {
-		if v, ok := r.param("run_uuid"); ok {
-			return v, nil
+		if v, ok, err := r.param("run_uuid"); err != nil || ok {
+			return v, err
 		}
 	}
 	return "", apierr.New(apierr.InvalidParameterValue,
@@ -118,14 +156,7 @@ func (r *request) perm(typ, id string) (Permission, error) {
 	return r.a.Permission(r.c.Request.Context(), r.u, typ, id)
 }
 
-// paramString is a parameter that must be a string (the admin flag may be
-// a boolean).
+// paramBool reads the admin flag, a JSON boolean or its text.
 func paramBool(v string) (bool, error) {
-	switch strings.ToLower(v) {
-	case "true":
-		return true, nil
-	case "false":
-		return false, nil
-	}
-	return false, fmt.Errorf("not a boolean: %q", v)
+	return strconv.ParseBool(strings.ToLower(v))
 }

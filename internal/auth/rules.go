@@ -157,7 +157,11 @@ func createVersion(r *request) (bool, error) {
 	if !ok || err != nil {
 		return ok, err
 	}
-	if id, has := r.param("run_id"); has {
+	id, has, err := r.param("run_id")
+	if err != nil {
+		return false, err
+	}
+	if has {
 		if id == "" {
 			return false, nil
 		}

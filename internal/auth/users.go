@@ -136,7 +136,7 @@ func (a *App) updatePassword(r *request) (any, error) {
 	}
 	ctx := r.c.Request.Context()
 	if v[0] == r.u.Username {
-		cur, _ := r.param("current_password")
+		cur, _, _ := r.param("current_password")
 		if cur == "" {
 			return nil, apierr.New(apierr.InvalidParameterValue, "Current password is required when changing your own password.")
 		}
