@@ -7,6 +7,7 @@ import (
 
 	"github.com/mlgate/mlgate/artifacts"
 	"github.com/mlgate/mlgate/internal/app"
+	"github.com/mlgate/mlgate/internal/auth"
 )
 
 func runServer(ctx context.Context, env *cliEnv, args []string) error {
@@ -23,6 +24,7 @@ func runServer(ctx context.Context, env *cliEnv, args []string) error {
 	fs.IntVar(&o.Port, "p", 5000, "shorthand for --port")
 	fs.StringVar(&o.Auth, "auth", "none", "authentication: none or basic")
 	fs.StringVar(&o.AuthUsersFile, "auth-users", "", "users file for --auth basic (name:bcrypt-hash[:read|write] per line)")
+	fs.StringVar(&o.AppName, "app-name", "", "basic-auth: MLflow's basic-auth app (users, admins, per-experiment and per-model permissions), configured by the ini file MLFLOW_AUTH_CONFIG_PATH names")
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn, error")
 	_ = fs.Int("workers", 1, "N: accepted for mlflow server compatibility; mlgate serves every request from one process")
 	if err := parseFlags(fs, args); err != nil {
@@ -46,6 +48,13 @@ func runServer(ctx context.Context, env *cliEnv, args []string) error {
 	switch strings.ToLower(env.getenv("MLFLOW_WEBHOOK_ALLOW_PRIVATE_IPS")) {
 	case "true", "1":
 		o.WebhookAllowPrivateIPs = true
+	}
+	if o.AppName == "basic-auth" {
+		cfg, err := auth.LoadConfig(env.getenv)
+		if err != nil {
+			return err
+		}
+		o.BasicAuth = cfg
 	}
 	return app.RunServer(ctx, o)
 }

@@ -49,6 +49,10 @@ type ServerOptions struct {
 	// Auth is "none" (default) or "basic"; AuthUsersFile is the users file.
 	Auth          string
 	AuthUsersFile string
+	// AppName "basic-auth" turns on MLflow's basic-auth app (users,
+	// admins, per-resource permissions) configured by BasicAuth.
+	AppName   string
+	BasicAuth auth.Config
 	// Artifacts reach the artifact stores of the destination and of
 	// artifact roots (artifacts.FromEnv).
 	Artifacts artifacts.Options
@@ -93,6 +97,15 @@ func (o *ServerOptions) validate() error {
 	default:
 		return fmt.Errorf("--auth %q: want none or basic", o.Auth)
 	}
+	switch o.AppName {
+	case "":
+	case "basic-auth":
+		if o.Auth != "none" {
+			return errors.New("--app-name basic-auth and --auth basic are alternatives: pick one")
+		}
+	default:
+		return fmt.Errorf("--app-name %q: want basic-auth", o.AppName)
+	}
 	if o.DefaultArtifactRoot == "" {
 		if o.ServeArtifacts {
 			o.DefaultArtifactRoot = "mlflow-artifacts:/"
@@ -128,6 +141,7 @@ func (o *ServerOptions) validate() error {
 type Server struct {
 	opts     ServerOptions
 	db       *db.DB
+	authDB   *db.DB // the basic-auth app's own database, when not db
 	tracking *store.Store
 	registry *regstore.Store
 	engine   *gin.Engine
@@ -213,17 +227,34 @@ func (s *Server) build(ctx context.Context) error {
 	e.ContextWithFallback = true
 	e.Use(gin.Recovery(), newHTTPMetrics(o.Registerer).middleware())
 	var read, write []gin.HandlerFunc
+	var users *auth.Authenticator
+	var perms *auth.App
+	topts := trkserver.Options{Store: tr, Logger: o.Logger}
 	if o.Auth == "basic" {
-		a, err := auth.Load(o.AuthUsersFile)
-		if err != nil {
+		if users, err = auth.Load(o.AuthUsersFile); err != nil {
 			return err
 		}
-		e.Use(a.Middleware("/health", "/version"))
+		e.Use(users.Middleware("/health", "/version"))
+	}
+	if o.AppName == "basic-auth" {
+		if perms, err = s.basicAuth(ctx); err != nil {
+			return err
+		}
+		e.Use(perms.Middleware())
+		perms.Mount(e)
+		topts.FilterExperiments = perms.FilterExperiments
+	}
+	for _, p := range []string{"/api/2.0", "/ajax-api/2.0"} {
+		if perms != nil {
+			e.GET(p+"/mlgate/users/current", perms.Current)
+		} else {
+			e.GET(p+"/mlgate/users/current", auth.CurrentUser(users))
+		}
 	}
 	e.GET("/health", func(c *gin.Context) { c.String(http.StatusOK, "OK") })
 	e.GET("/version", func(c *gin.Context) { c.String(http.StatusOK, version.MLflowCompat) })
 	e.GET("/metrics", gin.WrapH(promhttp.HandlerFor(o.Gatherer, promhttp.HandlerOpts{})))
-	trkserver.New(trkserver.Options{Store: tr, Logger: o.Logger}).Mount(e)
+	trkserver.New(topts).Mount(e)
 	ropts := regserver.Options{Store: reg, Logger: o.Logger, Registerer: o.Registerer, Deliveries: &s.hooks,
 		WebhookAllowedSchemes: o.WebhookAllowedSchemes, WebhookAllowPrivateIPs: o.WebhookAllowPrivateIPs}
 	if o.ModelVersionSourceRegex != "" {
@@ -336,6 +367,9 @@ func (s *Server) Stop(ctx context.Context) error {
 	}
 	if err := s.hooks.Wait(ctx); err != nil {
 		errs = append(errs, err)
+	}
+	if s.authDB != nil {
+		errs = append(errs, s.authDB.Close())
 	}
 	errs = append(errs, s.db.Close())
 	return errors.Join(errs...)

@@ -155,6 +155,27 @@ func (a *Authenticator) Authenticate(header string) Role {
 	return 0
 }
 
+// Identify returns the name and role of a request's Authorization header
+// (a user or a token name), or "" and 0.
+func (a *Authenticator) Identify(header string) (string, Role) {
+	role := a.Authenticate(header)
+	if role == 0 {
+		return "", 0
+	}
+	if raw, ok := strings.CutPrefix(header, "Basic "); ok {
+		b, _ := base64.StdEncoding.DecodeString(raw)
+		user, _, _ := strings.Cut(string(b), ":")
+		return user, role
+	}
+	tok := strings.TrimPrefix(header, "Bearer ")
+	for name := range a.tokens {
+		if a.check(a.tokens, "bearer", name, tok) != 0 {
+			return name, role
+		}
+	}
+	return "", role
+}
+
 // IsWrite reports whether a request changes state: any POST, PUT, PATCH
 // or DELETE except the read-only searches MLflow sends as POST.
 func IsWrite(method, path string) bool {

@@ -32,7 +32,7 @@ func TestMiddleware(t *testing.T) {
 	r.GET("/api/2.0/mlflow/runs/get", func(c *gin.Context) { c.String(200, "{}") })
 	r.POST("/api/2.0/mlflow/runs/create", func(c *gin.Context) { c.String(200, "{}") })
 	r.POST("/api/2.0/mlflow/runs/search", func(c *gin.Context) { c.String(200, "{}") })
-	basic := func(u, p string) string { return "Basic " + base64.StdEncoding.EncodeToString([]byte(u+":"+p)) }
+	basic := basicHeader
 	cases := []struct {
 		method, path, auth string
 		want               int
@@ -75,4 +75,8 @@ func TestParseRejects(t *testing.T) {
 			t.Errorf("%q: want an error", f)
 		}
 	}
+}
+
+func basicHeader(u, p string) string {
+	return "Basic " + base64.StdEncoding.EncodeToString([]byte(u+":"+p))
 }

@@ -160,6 +160,9 @@ func (a *API) searchRuns(c *gin.Context, rq *wire.Request) (any, error) {
 	for _, e := range req.ExperimentIDs {
 		in.ExperimentIDs = append(in.ExperimentIDs, idString(e))
 	}
+	if a.filter != nil {
+		in.ExperimentIDs = a.filter(c.Request.Context(), in.ExperimentIDs)
+	}
 	runs, next, err := a.st.SearchRuns(c.Request.Context(), in)
 	if err != nil {
 		return nil, err

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"log/slog"
 	"net/http"
 
@@ -17,12 +18,16 @@ var Prefixes = []string{"/api/2.0", "/ajax-api/2.0"}
 type Options struct {
 	Store  *store.Store
 	Logger *slog.Logger
+	// FilterExperiments, when set, keeps the experiment ids the caller may
+	// read; runs/search searches only those (the permissions hook).
+	FilterExperiments func(ctx context.Context, ids []string) []string
 }
 
 // API serves the tracking endpoints.
 type API struct {
-	st  *store.Store
-	log *slog.Logger
+	st     *store.Store
+	log    *slog.Logger
+	filter func(ctx context.Context, ids []string) []string
 }
 
 // New returns the tracking API over a store.
@@ -31,7 +36,7 @@ func New(opts Options) *API {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &API{st: opts.Store, log: log}
+	return &API{st: opts.Store, log: log, filter: opts.FilterExperiments}
 }
 
 // Route is one endpoint: method, path below the prefix and handler.

@@ -162,6 +162,12 @@ func (s *Store) GetRun(ctx context.Context, runID string) (*Run, error) {
 	return runs[0], nil
 }
 
+// GetRunInfo returns a run's info without its data (params, metrics,
+// tags, inputs): the permission check's lookup of a run's experiment.
+func (s *Store) GetRunInfo(ctx context.Context, runID string) (*RunInfo, error) {
+	return s.getRunInfo(ctx, s.db, runID)
+}
+
 // UpdateRunInput changes a run's status, end time and name; empty or nil
 // fields are left as they are.
 type UpdateRunInput struct {

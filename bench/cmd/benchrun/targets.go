@@ -120,6 +120,7 @@ func targets(cfg *config, rep *bench.Report) []bench.Target {
 	}
 	shadowTargets(rep, add)
 	payloadTargets(rep, add)
+	permissionTargets(cfg, rep, add)
 	// Issue 15: images.
 	if im := rep.Images; im != nil && im.Uncompressed > 0 {
 		add(im.Uncompressed <= 100e6, true, "issue 15: ONNX example image ≤ 100 MB uncompressed",

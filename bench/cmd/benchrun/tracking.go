@@ -25,6 +25,10 @@ type trackingServer struct {
 	args   func(cfg *config, dir string, port int) (string, []string)
 	// preseed, when set, fills the store before the server starts.
 	preseed func(ctx context.Context, cfg *config, dir string, n int) (*seeded, error)
+	// dir names its folder (default: the system's first word); auth, when
+	// set, signs its requests in (the basic-auth run).
+	dir  string
+	auth *benchAuth
 }
 
 // seeded is a store filled before its server started.
@@ -97,6 +101,7 @@ func trackingServers() []trackingServer {
 			return cfg.mlgate, []string{"server", "--backend-store-uri", "sqlite:///" + filepath.Join(dir, "mlgate.db"),
 				"--default-artifact-root", filepath.Join(dir, "artifacts"), "--host", "127.0.0.1", "--port", fmt.Sprint(port)}
 		}},
+		mlgateAuthServer(),
 	}
 }
 
@@ -113,21 +118,40 @@ var trackingOps = []string{opSearch, opGet, opLogBatch, opCreate}
 
 func runTracking(ctx context.Context, log *slog.Logger, cfg *config, rep *bench.Report, fail func(string, error)) {
 	// mlflow runs first; mlgate is seeded with as many runs as mlflow got
-	// within the seeding time budget, so runs/search sees equal tables.
+	// within the seeding time budget, so runs/search sees equal tables. The
+	// mlgate servers (without and with basic-auth) run side by side and are
+	// measured in turn at each point, so machine drift hits both alike.
 	target := cfg.seedRuns
+	var pair []*trackingSession
+	done := func(ss ...*trackingSession) {
+		for _, s := range ss {
+			s.close()
+			if s.t.Err != "" {
+				fail(s.t.System, errors.New(s.t.Err))
+			}
+			rep.Tracking = append(rep.Tracking, s.t)
+		}
+	}
 	for _, ts := range trackingServers() {
 		if ctx.Err() != nil {
-			return
+			break
 		}
-		t := measureTracking(ctx, log, cfg, ts, target)
-		if t.Err == "" && t.SeedRuns > 0 {
-			target = t.SeedRuns
+		if cfg.onlySystems != nil && cfg.onlySystems["mlgate-tracking"] && !strings.HasPrefix(ts.system, "mlgate") {
+			continue // -only tracking,mlgate-tracking: the mlgate servers alone
 		}
-		if t.Err != "" {
-			fail(ts.system, errors.New(t.Err))
+		s := openTracking(ctx, log, cfg, ts, target)
+		if s.t.Err == "" && s.t.SeedRuns > 0 {
+			target = s.t.SeedRuns
 		}
-		rep.Tracking = append(rep.Tracking, t)
+		if !strings.HasPrefix(ts.system, "mlgate") {
+			measureTracking(ctx, cfg, s)
+			done(s)
+			continue
+		}
+		pair = append(pair, s)
 	}
+	measureTracking(ctx, cfg, pair...)
+	done(pair...)
 }
 
 // api is a small MLflow REST caller for seeding.
@@ -176,24 +200,55 @@ type runAnswer struct {
 	} `json:"run"`
 }
 
-func measureTracking(ctx context.Context, log *slog.Logger, cfg *config, ts trackingServer, seedRuns int) bench.TrackingRun {
-	t := bench.TrackingRun{System: ts.system}
-	dir := filepath.Join(cfg.work, "tracking-"+ts.system[:6])
+// trackingSession is a started, seeded tracking server ready to measure.
+type trackingSession struct {
+	t    bench.TrackingRun
+	ops  map[string]bench.Op
+	proc *bench.Proc
+	mem  *bench.MemSampler
+	a    *api
+}
+
+// close stops the sampler and the server.
+func (s *trackingSession) close() {
+	if s.mem != nil {
+		s.t.PeakRSS = s.mem.Stop()
+	}
+	if s.a != nil {
+		s.a.c.CloseIdleConnections()
+	}
+	if s.proc != nil {
+		if s.t.Err != "" {
+			s.t.Err += "\n" + s.proc.LogTail(1500)
+		}
+		s.proc.Stop(15 * time.Second)
+	}
+}
+
+// openTracking starts and seeds a tracking server; errors are in t.Err.
+func openTracking(ctx context.Context, log *slog.Logger, cfg *config, ts trackingServer, seedRuns int) *trackingSession {
+	s := &trackingSession{t: bench.TrackingRun{System: ts.system}}
+	t := &s.t
+	name := ts.dir
+	if name == "" {
+		name = ts.system[:6]
+	}
+	dir := filepath.Join(cfg.work, "tracking-"+name)
 	if err := os.MkdirAll(filepath.Join(dir, "artifacts"), 0o755); err != nil {
 		t.Err = err.Error()
-		return t
+		return s
 	}
 	port, err := bench.FreePort()
 	if err != nil {
 		t.Err = err.Error()
-		return t
+		return s
 	}
 	var pre *seeded
 	if ts.preseed != nil {
 		t0 := time.Now()
 		if pre, err = ts.preseed(ctx, cfg, dir, seedRuns); err != nil {
 			t.Err = err.Error()
-			return t
+			return s
 		}
 		t.SeedTime, t.SeedRuns = time.Since(t0), pre.n
 		log.Info("seeded the store directly", "system", ts.system, "runs", pre.n, "took", t.SeedTime.Round(time.Millisecond))
@@ -201,47 +256,88 @@ func measureTracking(ctx context.Context, log *slog.Logger, cfg *config, ts trac
 	bin, argv := ts.args(cfg, dir, port)
 	t.Command = shellLine(bin, argv)
 	log.Info("tracking", "system", ts.system, "cmd", t.Command)
-	proc, err := bench.Start("tracking-"+ts.system[:6], cfg.work, pythonEnv(cfg.python), dir, bin, argv...)
+	env := pythonEnv(cfg.python)
+	if ts.auth != nil {
+		more, err := ts.auth.env(dir)
+		if err != nil {
+			t.Err = err.Error()
+			return s
+		}
+		env = append(env, more...)
+	}
+	proc, err := bench.Start("tracking-"+name, cfg.work, env, dir, bin, argv...)
 	if err != nil {
 		t.Err = err.Error()
-		return t
+		return s
 	}
-	defer proc.Stop(15 * time.Second)
+	s.proc = proc
 	base := fmt.Sprintf("http://127.0.0.1:%d", port)
 	a := &api{base: base, c: bench.NewClient(80, 60*time.Second)}
-	defer a.c.CloseIdleConnections()
+	s.a = a
+	if ts.auth != nil {
+		a.c.Transport = ts.auth.RoundTrip(a.c.Transport)
+	}
 	probe := func(ctx context.Context) error {
 		return a.post(ctx, "/api/2.0/mlflow/experiments/search", map[string]any{"max_results": 1}, nil)
 	}
 	if t.StartToFirst, err = proc.WaitReady(ctx, cfg.startTimeout, probe); err != nil {
 		t.Err = err.Error()
-		return t
+		return s
+	}
+	if ts.auth != nil {
+		if err := ts.auth.login(ctx, a); err != nil {
+			t.Err = err.Error()
+			return s
+		}
 	}
 	time.Sleep(300 * time.Millisecond)
 	if mem, err := bench.GroupMemory(proc.Cmd.Process.Pid); err == nil {
 		t.IdleRSS = mem.RSS
 	}
-	sampler := bench.SampleMemory(proc.Cmd.Process.Pid, 50*time.Millisecond)
-	err = trackingLoad(ctx, log, cfg, a, &t, seedRuns, pre)
-	t.PeakRSS = sampler.Stop()
-	if err != nil {
-		t.Err = err.Error() + "\n" + proc.LogTail(1500)
+	s.mem = bench.SampleMemory(proc.Cmd.Process.Pid, 50*time.Millisecond)
+	if s.ops, err = trackingLoad(ctx, log, cfg, a, t, seedRuns, pre); err != nil {
+		t.Err = err.Error()
 	}
-	return t
+	return s
 }
 
-// trackingLoad seeds the runs and measures every op.
-func trackingLoad(ctx context.Context, log *slog.Logger, cfg *config, a *api, t *bench.TrackingRun, seedRuns int, pre *seeded) error {
+// measureTracking measures every op at every concurrency on the sessions,
+// in turn at each point.
+func measureTracking(ctx context.Context, cfg *config, ss ...*trackingSession) {
+	for _, name := range trackingOps {
+		for _, s := range ss {
+			if s.t.Err == "" {
+				s.t.Ops = append(s.t.Ops, bench.TrackingOp{Op: name})
+			}
+		}
+		for _, c := range cfg.trackConcs {
+			for _, s := range ss {
+				if s.t.Err != "" {
+					continue
+				}
+				r := bench.Closed(ctx, s.ops[name], c, bench.Bounds{Duration: cfg.point, MaxRequests: cfg.maxReqPerPoint})
+				o := &s.t.Ops[len(s.t.Ops)-1]
+				o.Results = append(o.Results, r)
+				if r.Hist().Count() == 0 {
+					s.t.Err = fmt.Sprintf("%s at concurrency %d: no successful answer (%d errors: %s)", name, c, r.Errors, r.FirstError)
+				}
+			}
+		}
+	}
+}
+
+// trackingLoad seeds the runs and returns the measured ops.
+func trackingLoad(ctx context.Context, log *slog.Logger, cfg *config, a *api, t *bench.TrackingRun, seedRuns int, pre *seeded) (map[string]bench.Op, error) {
 	var seedExp string
 	var err error
 	if pre != nil {
 		seedExp = pre.exp
 	} else if seedExp, err = a.createExperiment(ctx, "bench-seed"); err != nil {
-		return err
+		return nil, err
 	}
 	opsExp, err := a.createExperiment(ctx, "bench-ops")
 	if err != nil {
-		return err
+		return nil, err
 	}
 	var mu sync.Mutex
 	var ids []string
@@ -274,7 +370,7 @@ func trackingLoad(ctx context.Context, log *slog.Logger, cfg *config, a *api, t 
 		t.SeedRuns = int(res.Hist().Count())
 		log.Info("seeded", "runs", t.SeedRuns, "errors", res.Errors, "took", t.SeedTime.Round(time.Millisecond))
 		if len(ids) == 0 {
-			return fmt.Errorf("seeding created no run (%d errors: %s)", res.Errors, res.FirstError)
+			return nil, fmt.Errorf("seeding created no run (%d errors: %s)", res.Errors, res.FirstError)
 		}
 	}
 	var step atomic.Int64
@@ -318,16 +414,5 @@ func trackingLoad(ctx context.Context, log *slog.Logger, cfg *config, a *api, t 
 			return err
 		},
 	}
-	for _, name := range trackingOps {
-		o := bench.TrackingOp{Op: name}
-		for _, c := range cfg.trackConcs {
-			o.Results = append(o.Results, bench.Closed(ctx, ops[name], c, bench.Bounds{Duration: cfg.point, MaxRequests: cfg.maxReqPerPoint}))
-			if r := o.Results[len(o.Results)-1]; r.Hist().Count() == 0 {
-				t.Ops = append(t.Ops, o)
-				return fmt.Errorf("%s at concurrency %d: no successful answer (%d errors: %s)", name, c, r.Errors, r.FirstError)
-			}
-		}
-		t.Ops = append(t.Ops, o)
-	}
-	return nil
+	return ops, nil
 }

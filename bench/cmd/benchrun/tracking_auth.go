@@ -1,0 +1,102 @@
+package main
+
+import (
+	"context"
+	"encoding/base64"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync/atomic"
+	"time"
+
+	"github.com/mlgate/mlgate/bench"
+)
+
+// The basic-auth tracking run: mlgate server with MLflow's basic-auth app
+// (users, per-experiment permissions), loaded by a non-admin user that
+// creates its experiments and so holds MANAGE on them: every request is
+// authenticated and checked, as in a shared deployment.
+const (
+	systemMlgateAuth = "mlgate server (basic-auth)"
+	benchAdminPass   = "bench-admin-password"
+	benchUserPass    = "bench-user-password"
+)
+
+// benchAuth signs a tracking run's requests in.
+type benchAuth struct {
+	header atomic.Pointer[string] // the Authorization value
+}
+
+func (b *benchAuth) use(user, pass string) {
+	h := "Basic " + base64.StdEncoding.EncodeToString([]byte(user+":"+pass))
+	b.header.Store(&h)
+}
+
+// RoundTrip sets the header on the request itself: bench.Request.Do makes
+// a new request per call that nothing else holds, and a clone per request
+// would spend the load generator's CPU, which shares the machine with the
+// server being measured.
+func (b *benchAuth) RoundTrip(base http.RoundTripper) http.RoundTripper {
+	return roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		if h := b.header.Load(); h != nil {
+			r.Header.Set("Authorization", *h)
+		}
+		return base.RoundTrip(r)
+	})
+}
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// env writes the basic-auth ini into dir and returns the variables naming it.
+func (b *benchAuth) env(dir string) ([]string, error) {
+	ini := filepath.Join(dir, "basic_auth.ini")
+	body := fmt.Sprintf("[mlflow]\ndefault_permission = NO_PERMISSIONS\ndatabase_uri = sqlite:///%s\nadmin_username = admin\nadmin_password = %s\n",
+		filepath.Join(dir, "basic_auth.db"), benchAdminPass)
+	b.use("admin", benchAdminPass)
+	return []string{"MLFLOW_AUTH_CONFIG_PATH=" + ini}, os.WriteFile(ini, []byte(body), 0o600)
+}
+
+// login creates the non-admin bench user as the admin and switches to it.
+func (b *benchAuth) login(ctx context.Context, a *api) error {
+	err := a.post(ctx, "/api/2.0/mlflow/users/create", map[string]any{"username": "bench", "password": benchUserPass}, nil)
+	b.use("bench", benchUserPass)
+	return err
+}
+
+func mlgateAuthServer() trackingServer {
+	return trackingServer{system: systemMlgateAuth, dir: "mlgate-auth", auth: &benchAuth{},
+		args: func(cfg *config, dir string, port int) (string, []string) {
+			return cfg.mlgate, []string{"server", "--app-name", "basic-auth", "--backend-store-uri", "sqlite:///" + filepath.Join(dir, "mlgate.db"),
+				"--default-artifact-root", filepath.Join(dir, "artifacts"), "--host", "127.0.0.1", "--port", fmt.Sprint(port)}
+		}}
+}
+
+// permissionTargets compares mlgate server with and without basic-auth
+// permissions, same run, per op and concurrency (issue 20: ≥ 95%).
+func permissionTargets(cfg *config, rep *bench.Report, add func(ok, known bool, name, detail string)) {
+	var off, on *bench.TrackingRun
+	for i := range rep.Tracking {
+		switch rep.Tracking[i].System {
+		case "mlgate server":
+			off = &rep.Tracking[i]
+		case systemMlgateAuth:
+			on = &rep.Tracking[i]
+		}
+	}
+	ms := func(d time.Duration) string { return bench.Ms(d) + " ms" }
+	for _, op := range trackingOps {
+		for _, c := range cfg.trackConcs {
+			name := fmt.Sprintf("issue 20: mlgate server with basic-auth permissions ≥ 95%% of its throughput without, %s, c=%d", op, c)
+			a, b := on.Op(op, c), off.Op(op, c)
+			if a == nil || b == nil || b.Throughput == 0 {
+				add(false, false, name, "not measured in this run")
+				continue
+			}
+			add(a.Throughput >= 0.95*b.Throughput, true, name, fmt.Sprintf("%s vs %s req/s = %.0f%%; p50 %s vs %s",
+				bench.Rate(a.Throughput), bench.Rate(b.Throughput), 100*a.Throughput/b.Throughput, ms(a.Latency.P50), ms(b.Latency.P50)))
+		}
+	}
+}

@@ -1,0 +1,265 @@
+package auth
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+
+	"github.com/gin-gonic/gin"
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/mlgate/mlgate/internal/apierr"
+)
+
+// ErrNoResource is what a Lookups function returns for a missing resource.
+var ErrNoResource = errors.New("no such resource")
+
+// Lookups resolve the resources a permission check is about; internal/app
+// fills them from the tracking and registry stores.
+type Lookups struct {
+	// RunExperiment returns the experiment of a run.
+	RunExperiment func(ctx context.Context, runID string) (string, error)
+	// LoggedModelExperiment returns the experiment of a logged model.
+	LoggedModelExperiment func(ctx context.Context, modelID string) (string, error)
+	// ExperimentByName returns the id of the experiment called name.
+	ExperimentByName func(ctx context.Context, name string) (string, error)
+	// RegisteredModelExists reports whether a registered model exists.
+	RegisteredModelExists func(ctx context.Context, name string) error
+}
+
+// App is MLflow's basic-auth app: users with passwords, admins, and
+// permissions per experiment and registered model, enforced on every
+// endpoint as MLflow enforces them.
+type App struct {
+	store *Store
+	def   Permission
+	look  Lookups
+	log   *slog.Logger
+
+	mu     sync.RWMutex
+	creds  map[[32]byte]User              // sha256 of name and password → user
+	grants map[int64]map[[2]string]string // user id → grants
+	runs   map[string]string              // run id → experiment id (immutable)
+}
+
+// NewApp opens the basic-auth app on a store, creating the admin of cfg
+// when the store has no user yet.
+func NewApp(ctx context.Context, st *Store, cfg Config, look Lookups, log *slog.Logger) (*App, error) {
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if cfg.BcryptCost != 0 {
+		st.cost = cfg.BcryptCost
+	}
+	a := &App{store: st, def: permissions[cfg.DefaultPermission], look: look, log: log}
+	a.reset()
+	n, err := st.CountUsers(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if n == 0 {
+		switch {
+		case cfg.AdminUsername == "":
+			return nil, errors.New("basic-auth: no admin_username (set it in MLFLOW_AUTH_CONFIG_PATH or MLFLOW_AUTH_ADMIN_USERNAME)")
+		case cfg.AdminPassword == "":
+			return nil, fmt.Errorf("basic-auth: a password is needed to create the admin user '%s': set MLFLOW_AUTH_ADMIN_PASSWORD or admin_password in the file MLFLOW_AUTH_CONFIG_PATH names", cfg.AdminUsername)
+		case cfg.AdminPassword == legacyAdminPassword:
+			return nil, fmt.Errorf("basic-auth: refusing the insecure default password of old MLflow versions for the admin user '%s'", cfg.AdminUsername)
+		}
+		if _, err := st.CreateUser(ctx, cfg.AdminUsername, cfg.AdminPassword, true); err != nil && !isAlreadyExists(err) {
+			return nil, fmt.Errorf("basic-auth: create admin: %w", err)
+		}
+	}
+	return a, nil
+}
+
+func isAlreadyExists(err error) bool {
+	var e *apierr.Error
+	return errors.As(err, &e) && e.Code == apierr.ResourceAlreadyExists
+}
+
+// reset drops every cache (after a change to users: passwords, admin
+// flags, deletions).
+func (a *App) reset() {
+	a.mu.Lock()
+	a.creds = map[[32]byte]User{}
+	a.grants = map[int64]map[[2]string]string{}
+	if a.runs == nil {
+		a.runs = map[string]string{}
+	}
+	a.mu.Unlock()
+}
+
+// regrant drops the cached grants (after a grant changes).
+func (a *App) regrant() {
+	a.mu.Lock()
+	a.grants = map[int64]map[[2]string]string{}
+	a.mu.Unlock()
+}
+
+// authenticate returns the user of a Basic Authorization header.
+func (a *App) authenticate(ctx context.Context, header string) (User, bool) {
+	raw, ok := strings.CutPrefix(header, "Basic ")
+	if !ok {
+		return User{}, false
+	}
+	b, err := base64.StdEncoding.DecodeString(raw)
+	if err != nil {
+		return User{}, false
+	}
+	name, pass, ok := strings.Cut(string(b), ":")
+	if !ok {
+		return User{}, false
+	}
+	key := sha256.Sum256(b)
+	a.mu.RLock()
+	u, hit := a.creds[key]
+	a.mu.RUnlock()
+	if hit {
+		return u, true
+	}
+	u, err = a.store.GetUser(ctx, name)
+	if err != nil || bcrypt.CompareHashAndPassword(u.hash, []byte(pass)) != nil {
+		return User{}, false
+	}
+	if u.IsAdmin && pass == legacyAdminPassword {
+		return User{}, false
+	}
+	a.mu.Lock()
+	a.creds[key] = u
+	a.mu.Unlock()
+	return u, true
+}
+
+// Permission is u's effective permission on a resource.
+func (a *App) Permission(ctx context.Context, u User, typ, id string) (Permission, error) {
+	if u.IsAdmin {
+		return ManagePerm, nil
+	}
+	a.mu.RLock()
+	g, ok := a.grants[u.ID]
+	a.mu.RUnlock()
+	if !ok {
+		var err error
+		if g, err = a.store.Grants(ctx, u.ID); err != nil {
+			return NoPermissions, err
+		}
+		a.mu.Lock()
+		a.grants[u.ID] = g
+		a.mu.Unlock()
+	}
+	p, has := g[[2]string{typ, id}]
+	if w, ok := g[[2]string{typ, "*"}]; ok {
+		p, has = fold(p, has, w), true
+	}
+	return effective(p, has, a.def), nil
+}
+
+// runExperiment resolves (and caches) the experiment of a run.
+func (a *App) runExperiment(ctx context.Context, runID string) (string, error) {
+	a.mu.RLock()
+	e, ok := a.runs[runID]
+	a.mu.RUnlock()
+	if ok {
+		return e, nil
+	}
+	e, err := a.look.RunExperiment(ctx, runID)
+	if err != nil {
+		return "", err
+	}
+	a.mu.Lock()
+	if len(a.runs) >= 100_000 {
+		a.runs = map[string]string{}
+	}
+	a.runs[runID] = e
+	a.mu.Unlock()
+	return e, nil
+}
+
+type userKey struct{}
+
+// userFrom returns the signed-in user a request context carries.
+func userFrom(ctx context.Context) (User, bool) {
+	u, ok := ctx.Value(userKey{}).(User)
+	return u, ok
+}
+
+// Unauthenticated is MLflow's 401 answer.
+func unauthenticated(c *gin.Context) {
+	c.Header("WWW-Authenticate", `Basic realm="mlflow"`)
+	c.Data(401, "text/html; charset=utf-8", []byte("You are not authenticated. Please see https://www.mlflow.org/docs/latest/auth/index.html#authenticating-to-mlflow on how to authenticate."))
+	c.Abort()
+}
+
+// forbidden is MLflow's 403 answer.
+func forbidden(c *gin.Context) {
+	c.Data(403, "text/html; charset=utf-8", []byte("Permission denied"))
+	c.Abort()
+}
+
+// open lists the routes served without credentials: MLflow's unprotected
+// prefixes (health, static files, server-info) and mlgate's /metrics.
+// /version needs a signed-in user, as in MLflow.
+func open(path string) bool {
+	return strings.HasPrefix(path, "/health") || strings.HasPrefix(path, "/static") ||
+		strings.HasPrefix(path, "/favicon.ico") || path == "/metrics" ||
+		strings.HasSuffix(path, "/mlflow/server-info")
+}
+
+// Middleware authenticates every request but the open ones and checks the
+// permission MLflow checks for its route; admins pass every check.
+func (a *App) Middleware() gin.HandlerFunc {
+	return func(c *gin.Context) {
+		if open(c.Request.URL.Path) {
+			c.Next()
+			return
+		}
+		u, ok := a.authenticate(c.Request.Context(), c.GetHeader("Authorization"))
+		if !ok {
+			unauthenticated(c)
+			return
+		}
+		c.Request = c.Request.WithContext(context.WithValue(c.Request.Context(), userKey{}, u))
+		rt := c.Request.Method + " " + routeOf(c.FullPath())
+		r := &request{a: a, c: c, u: u}
+		if !u.IsAdmin {
+			if check := checks[rt]; check != nil {
+				allowed, err := check(r)
+				if err != nil {
+					apierr.Write(c, a.log, err)
+					c.Abort()
+					return
+				}
+				if !allowed {
+					forbidden(c)
+					return
+				}
+			}
+		}
+		after := afters[rt]
+		if after == nil || (u.IsAdmin && !after.always) {
+			c.Next()
+			return
+		}
+		a.runAfter(r, after)
+	}
+}
+
+// routeOf strips the API prefix from a route pattern: "POST
+// /api/2.0/mlflow/runs/create" and its /ajax-api/ twin are one rule.
+func routeOf(full string) string {
+	for _, p := range []string{"/api/2.0", "/ajax-api/2.0", "/api/3.0", "/ajax-api/3.0"} {
+		if rest, ok := strings.CutPrefix(full, p); ok {
+			return rest
+		}
+	}
+	return full
+}

@@ -1,0 +1,109 @@
+package auth
+
+import "encoding/json"
+
+// topLevel returns the raw values of a JSON object's top-level members by
+// folded name (foldName), every occurrence kept, without decoding nested
+// values: a log-batch of many metrics costs a byte scan, not a decode. A
+// body that is not a JSON object gives what was read before the fault;
+// the handler's own decoding reports the error.
+func topLevel(b []byte) map[string][]json.RawMessage {
+	out := map[string][]json.RawMessage{}
+	i := skipSpace(b, 0)
+	if i >= len(b) || b[i] != '{' {
+		return out
+	}
+	i++
+	for {
+		i = skipSpace(b, i)
+		if i >= len(b) || b[i] == '}' {
+			return out
+		}
+		if b[i] == ',' {
+			i++
+			continue
+		}
+		if b[i] != '"' {
+			return out
+		}
+		end := skipString(b, i)
+		if end < 0 {
+			return out
+		}
+		var key string
+		if json.Unmarshal(b[i:end], &key) != nil {
+			return out
+		}
+		i = skipSpace(b, end)
+		if i >= len(b) || b[i] != ':' {
+			return out
+		}
+		i = skipSpace(b, i+1)
+		vend := skipValue(b, i)
+		if vend < 0 {
+			return out
+		}
+		k := foldName(key)
+		out[k] = append(out[k], b[i:vend])
+		i = vend
+	}
+}
+
+func skipSpace(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+// skipString returns the index after the string starting at b[i] ('"').
+func skipString(b []byte, i int) int {
+	for j := i + 1; j < len(b); j++ {
+		switch b[j] {
+		case '\\':
+			j++
+		case '"':
+			return j + 1
+		}
+	}
+	return -1
+}
+
+// skipValue returns the index after the value starting at b[i].
+func skipValue(b []byte, i int) int {
+	if i >= len(b) {
+		return -1
+	}
+	switch b[i] {
+	case '"':
+		return skipString(b, i)
+	case '{', '[':
+		depth := 0
+		for j := i; j < len(b); j++ {
+			switch b[j] {
+			case '"':
+				k := skipString(b, j)
+				if k < 0 {
+					return -1
+				}
+				j = k - 1
+			case '{', '[':
+				depth++
+			case '}', ']':
+				depth--
+				if depth == 0 {
+					return j + 1
+				}
+			}
+		}
+		return -1
+	}
+	j := i
+	for j < len(b) && b[j] != ',' && b[j] != '}' && b[j] != ']' && b[j] != ' ' && b[j] != '\t' && b[j] != '\n' && b[j] != '\r' {
+		j++
+	}
+	if j == i {
+		return -1
+	}
+	return j
+}
