@@ -24,6 +24,7 @@ func runServer(ctx context.Context, env *cliEnv, args []string) error {
 	fs.StringVar(&o.Auth, "auth", "none", "authentication: none or basic")
 	fs.StringVar(&o.AuthUsersFile, "auth-users", "", "users file for --auth basic (name:bcrypt-hash[:read|write] per line)")
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn, error")
+	security := securityFlags(fs, env, true)
 	_ = fs.Int("workers", 1, "N: accepted for mlflow server compatibility; mlgate serves every request from one process")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -35,6 +36,7 @@ func runServer(ctx context.Context, env *cliEnv, args []string) error {
 	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
 		return usagef("server: bad --log-level %q", *logLevel)
 	}
+	o.Security = security()
 	o.Logger = slog.New(slog.NewTextHandler(env.stderr, &slog.HandlerOptions{Level: level}))
 	o.Artifacts = artifacts.FromEnv(env.getenv)
 	o.ModelVersionSourceRegex = env.getenv("MLFLOW_CREATE_MODEL_VERSION_SOURCE_VALIDATION_REGEX")
