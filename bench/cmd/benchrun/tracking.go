@@ -93,10 +93,23 @@ func trackingServers() []trackingServer {
 			}
 			return filepath.Join(filepath.Dir(cfg.python), "mlflow"), a
 		}, preseed: mlflowPreseed},
-		{system: "mlgate server", args: func(cfg *config, dir string, port int) (string, []string) {
-			return cfg.mlgate, []string{"server", "--backend-store-uri", "sqlite:///" + filepath.Join(dir, "mlgate.db"),
-				"--default-artifact-root", filepath.Join(dir, "artifacts"), "--host", "127.0.0.1", "--port", fmt.Sprint(port)}
-		}},
+		{system: systemMlgateServer, args: mlgateServerArgs()},
+		// the same server without its security middleware, measured right
+		// after it: the cost of the middleware (issue 20)
+		{system: systemMlgateServerOpen, args: mlgateServerArgs("--disable-security-middleware")},
+	}
+}
+
+// The mlgate tracking servers measured.
+const (
+	systemMlgateServer     = "mlgate server"
+	systemMlgateServerOpen = "mlgate server --disable-security-middleware"
+)
+
+func mlgateServerArgs(extra ...string) func(cfg *config, dir string, port int) (string, []string) {
+	return func(cfg *config, dir string, port int) (string, []string) {
+		return cfg.mlgate, append([]string{"server", "--backend-store-uri", "sqlite:///" + filepath.Join(dir, "mlgate.db"),
+			"--default-artifact-root", filepath.Join(dir, "artifacts"), "--host", "127.0.0.1", "--port", fmt.Sprint(port)}, extra...)
 	}
 }
 
@@ -178,7 +191,8 @@ type runAnswer struct {
 
 func measureTracking(ctx context.Context, log *slog.Logger, cfg *config, ts trackingServer, seedRuns int) bench.TrackingRun {
 	t := bench.TrackingRun{System: ts.system}
-	dir := filepath.Join(cfg.work, "tracking-"+ts.system[:6])
+	tag := "tracking-" + strings.NewReplacer(" ", "-", "--", "").Replace(ts.system)
+	dir := filepath.Join(cfg.work, tag)
 	if err := os.MkdirAll(filepath.Join(dir, "artifacts"), 0o755); err != nil {
 		t.Err = err.Error()
 		return t
@@ -201,7 +215,7 @@ func measureTracking(ctx context.Context, log *slog.Logger, cfg *config, ts trac
 	bin, argv := ts.args(cfg, dir, port)
 	t.Command = shellLine(bin, argv)
 	log.Info("tracking", "system", ts.system, "cmd", t.Command)
-	proc, err := bench.Start("tracking-"+ts.system[:6], cfg.work, pythonEnv(cfg.python), dir, bin, argv...)
+	proc, err := bench.Start(tag, cfg.work, pythonEnv(cfg.python), dir, bin, argv...)
 	if err != nil {
 		t.Err = err.Error()
 		return t
