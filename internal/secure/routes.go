@@ -2,6 +2,7 @@ package secure
 
 import (
 	"net/http"
+	"slices"
 	"strings"
 )
 
@@ -24,7 +25,7 @@ var (
 )
 
 // RouteMethods returns Options.Methods for a route table: the methods of
-// the routes whose pattern matches the path (HEAD excluded).
+// the routes whose pattern matches the path (HEAD excluded), sorted.
 func RouteMethods(routes []Route) func(string) []string {
 	return func(path string) []string {
 		var out []string
@@ -40,6 +41,7 @@ func RouteMethods(routes []Route) func(string) []string {
 				out = append(out, rt.Method)
 			}
 		}
+		slices.Sort(out)
 		return out
 	}
 }
