@@ -1,8 +1,10 @@
 package app
 
 import (
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"github.com/gin-gonic/gin"
@@ -82,5 +84,53 @@ func TestServeGuardOptIn(t *testing.T) {
 		if w.Code != tc.status {
 			t.Errorf("%s %s Host %s Origin %s: %d, want %d", tc.method, tc.path, tc.host, tc.origin, w.Code, tc.status)
 		}
+	}
+}
+
+// BenchmarkSecurityMiddleware is the cost of the security middleware on
+// mlgate server's handler: runs/get and experiments/create with it on and
+// off, in process (no network).
+func BenchmarkSecurityMiddleware(b *testing.B) {
+	for _, off := range []bool{false, true} {
+		name := map[bool]string{false: "on", true: "off"}[off]
+		s, _, _ := startServer(b, func(o *ServerOptions) { o.Security.Disabled = off })
+		h := s.Handler()
+		do := func(method, path, body string) *httptest.ResponseRecorder {
+			r := httptest.NewRequest(method, path, strings.NewReader(body))
+			r.Host = "127.0.0.1:5000"
+			if body != "" {
+				r.Header.Set("Content-Type", "application/json")
+			}
+			w := httptest.NewRecorder()
+			h.ServeHTTP(w, r)
+			return w
+		}
+		w := do("POST", "/api/2.0/mlflow/runs/create", `{"experiment_id": "0"}`)
+		var out struct {
+			Run struct {
+				Info struct {
+					RunID string `json:"run_id"`
+				} `json:"info"`
+			} `json:"run"`
+		}
+		if err := json.Unmarshal(w.Body.Bytes(), &out); err != nil || out.Run.Info.RunID == "" {
+			b.Fatalf("runs/create: %d %s", w.Code, w.Body)
+		}
+		get := "/api/2.0/mlflow/runs/get?run_id=" + out.Run.Info.RunID
+		b.Run("runs-get/"+name, func(b *testing.B) {
+			for b.Loop() {
+				if w := do("GET", get, ""); w.Code != 200 {
+					b.Fatal(w.Code)
+				}
+			}
+		})
+		b.Run("set-tag/"+name, func(b *testing.B) {
+			body := `{"run_id": "` + out.Run.Info.RunID + `", "key": "k", "value": "v"}`
+			for b.Loop() {
+				if w := do("POST", "/api/2.0/mlflow/runs/set-tag", body); w.Code != 200 {
+					b.Fatal(w.Code, w.Body)
+				}
+			}
+		})
 	}
 }

@@ -25,13 +25,17 @@ type trackingServer struct {
 	args   func(cfg *config, dir string, port int) (string, []string)
 	// preseed, when set, fills the store before the server starts.
 	preseed func(ctx context.Context, cfg *config, dir string, n int) (*seeded, error)
+	// reuse, when set, names the system whose store (seeded runs and all)
+	// this one opens after it: the two are measured on the same data.
+	reuse string
 }
 
-// seeded is a store filled before its server started.
+// seeded is a store's seeded runs.
 type seeded struct {
 	exp string
 	ids []string
 	n   int
+	dir string // the store's folder
 }
 
 // mlflowSeedScript fills an mlflow SQLite store with n runs through mlflow's
@@ -96,7 +100,7 @@ func trackingServers() []trackingServer {
 		{system: systemMlgateServer, args: mlgateServerArgs()},
 		// the same server without its security middleware, measured right
 		// after it: the cost of the middleware (issue 20)
-		{system: systemMlgateServerOpen, args: mlgateServerArgs("--disable-security-middleware")},
+		{system: systemMlgateServerOpen, args: mlgateServerArgs("--disable-security-middleware"), reuse: systemMlgateServer},
 	}
 }
 
@@ -128,11 +132,15 @@ func runTracking(ctx context.Context, log *slog.Logger, cfg *config, rep *bench.
 	// mlflow runs first; mlgate is seeded with as many runs as mlflow got
 	// within the seeding time budget, so runs/search sees equal tables.
 	target := cfg.seedRuns
+	stores := map[string]*seeded{}
 	for _, ts := range trackingServers() {
 		if ctx.Err() != nil {
 			return
 		}
-		t := measureTracking(ctx, log, cfg, ts, target)
+		if cfg.onlySystems["tracking-mlgate"] && !strings.HasPrefix(ts.system, "mlgate") {
+			continue // -only tracking,tracking-mlgate: the mlgate servers alone
+		}
+		t := measureTracking(ctx, log, cfg, ts, target, stores)
 		if t.Err == "" && t.SeedRuns > 0 {
 			target = t.SeedRuns
 		}
@@ -189,10 +197,20 @@ type runAnswer struct {
 	} `json:"run"`
 }
 
-func measureTracking(ctx context.Context, log *slog.Logger, cfg *config, ts trackingServer, seedRuns int) bench.TrackingRun {
+func measureTracking(ctx context.Context, log *slog.Logger, cfg *config, ts trackingServer, seedRuns int,
+	stores map[string]*seeded) bench.TrackingRun {
 	t := bench.TrackingRun{System: ts.system}
 	tag := "tracking-" + strings.NewReplacer(" ", "-", "--", "").Replace(ts.system)
 	dir := filepath.Join(cfg.work, tag)
+	var pre *seeded
+	if ts.reuse != "" {
+		if pre = stores[ts.reuse]; pre == nil {
+			t.Err = ts.reuse + " left no store to reuse"
+			return t
+		}
+		dir = pre.dir
+		t.SeedRuns = pre.n
+	}
 	if err := os.MkdirAll(filepath.Join(dir, "artifacts"), 0o755); err != nil {
 		t.Err = err.Error()
 		return t
@@ -202,8 +220,7 @@ func measureTracking(ctx context.Context, log *slog.Logger, cfg *config, ts trac
 		t.Err = err.Error()
 		return t
 	}
-	var pre *seeded
-	if ts.preseed != nil {
+	if ts.preseed != nil && pre == nil {
 		t0 := time.Now()
 		if pre, err = ts.preseed(ctx, cfg, dir, seedRuns); err != nil {
 			t.Err = err.Error()
@@ -236,7 +253,10 @@ func measureTracking(ctx context.Context, log *slog.Logger, cfg *config, ts trac
 		t.IdleRSS = mem.RSS
 	}
 	sampler := bench.SampleMemory(proc.Cmd.Process.Pid, 50*time.Millisecond)
-	err = trackingLoad(ctx, log, cfg, a, &t, seedRuns, pre)
+	stores[ts.system], err = trackingLoad(ctx, log, cfg, a, &t, seedRuns, pre)
+	if stores[ts.system] != nil {
+		stores[ts.system].dir = dir
+	}
 	t.PeakRSS = sampler.Stop()
 	if err != nil {
 		t.Err = err.Error() + "\n" + proc.LogTail(1500)
@@ -244,18 +264,20 @@ func measureTracking(ctx context.Context, log *slog.Logger, cfg *config, ts trac
 	return t
 }
 
-// trackingLoad seeds the runs and measures every op.
-func trackingLoad(ctx context.Context, log *slog.Logger, cfg *config, a *api, t *bench.TrackingRun, seedRuns int, pre *seeded) error {
+// trackingLoad seeds the runs (unless pre holds them) and measures every
+// op; it returns the seeded runs.
+func trackingLoad(ctx context.Context, log *slog.Logger, cfg *config, a *api, t *bench.TrackingRun, seedRuns int, pre *seeded) (*seeded, error) {
 	var seedExp string
 	var err error
 	if pre != nil {
 		seedExp = pre.exp
 	} else if seedExp, err = a.createExperiment(ctx, "bench-seed"); err != nil {
-		return err
+		return nil, err
 	}
-	opsExp, err := a.createExperiment(ctx, "bench-ops")
+	// a reused store already holds a bench-ops experiment
+	opsExp, err := a.createExperiment(ctx, fmt.Sprintf("bench-ops-%d", time.Now().UnixNano()))
 	if err != nil {
-		return err
+		return nil, err
 	}
 	var mu sync.Mutex
 	var ids []string
@@ -288,7 +310,7 @@ func trackingLoad(ctx context.Context, log *slog.Logger, cfg *config, a *api, t 
 		t.SeedRuns = int(res.Hist().Count())
 		log.Info("seeded", "runs", t.SeedRuns, "errors", res.Errors, "took", t.SeedTime.Round(time.Millisecond))
 		if len(ids) == 0 {
-			return fmt.Errorf("seeding created no run (%d errors: %s)", res.Errors, res.FirstError)
+			return nil, fmt.Errorf("seeding created no run (%d errors: %s)", res.Errors, res.FirstError)
 		}
 	}
 	var step atomic.Int64
@@ -338,10 +360,10 @@ func trackingLoad(ctx context.Context, log *slog.Logger, cfg *config, a *api, t 
 			o.Results = append(o.Results, bench.Closed(ctx, ops[name], c, bench.Bounds{Duration: cfg.point, MaxRequests: cfg.maxReqPerPoint}))
 			if r := o.Results[len(o.Results)-1]; r.Hist().Count() == 0 {
 				t.Ops = append(t.Ops, o)
-				return fmt.Errorf("%s at concurrency %d: no successful answer (%d errors: %s)", name, c, r.Errors, r.FirstError)
+				return nil, fmt.Errorf("%s at concurrency %d: no successful answer (%d errors: %s)", name, c, r.Errors, r.FirstError)
 			}
 		}
 		t.Ops = append(t.Ops, o)
 	}
-	return nil
+	return &seeded{exp: seedExp, ids: ids, n: t.SeedRuns}, nil
 }
