@@ -19,8 +19,26 @@ var unmarshalerType = reflect.TypeFor[json.Unmarshaler]()
 // exact returns raw without the members that would reach a field of t only
 // by a case-insensitive match (raw itself when there are none).
 func exact(raw json.RawMessage, t reflect.Type) json.RawMessage {
+	if !mayFold(raw) {
+		return raw
+	}
 	out, _ := exactIn(raw, t)
 	return out
+}
+
+// mayFold reports whether a body may hold a member name that matches a
+// field name (all of them lower-case snake_case, as MLflow's) only when
+// case is ignored: one with an
+// upper-case ASCII letter or a non-ASCII byte (encoding/json also folds
+// the Kelvin sign and the long s). Most bodies have neither and skip the
+// walk.
+func mayFold(raw []byte) bool {
+	for i, c := range raw {
+		if ('A' <= c && c <= 'Z') || c >= 0x80 || (c == '\\' && i+1 < len(raw) && raw[i+1] == 'u') {
+			return true // \u escapes may spell either
+		}
+	}
+	return false
 }
 
 // exactIn is exact, reporting whether anything was dropped.

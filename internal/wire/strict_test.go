@@ -34,6 +34,19 @@ func TestStrictDecoding(t *testing.T) {
 		if s, ok := r.Str("run_id"); ok || s != "" {
 			t.Fatalf("Str(run_id) = %q", s)
 		}
+		// encoding/json would also match a Kelvin sign for k, raw or escaped,
+		// and an escaped upper-case letter
+		for _, body := range []string{"{\"metrics\": [{\"\u212aey\": \"b\", \"value\": 2}]}",
+			`{"metrics": [{"\u212aey": "b", "value": 2}]}`, `{"metrics": [{"\u004bey": "b", "value": 2}]}`} {
+			r, err = read(rd, body)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b = batchIn{}
+			if err := r.Bind(&b); err != nil || len(b.Metrics) != 1 || b.Metrics[0].Key != "" {
+				t.Fatalf("%s: bind %+v %v", body, b, err)
+			}
+		}
 		// Both spellings of a field: refused, whether they agree or not,
 		// nested too.
 		for body, msg := range map[string]string{
