@@ -98,8 +98,9 @@ func trackingServers() []trackingServer {
 			return filepath.Join(filepath.Dir(cfg.python), "mlflow"), a
 		}, preseed: mlflowPreseed},
 		{system: systemMlgateServer, args: mlgateServerArgs()},
-		// the same server without its security middleware, measured right
-		// after it: the cost of the middleware (issue 20)
+		// the same server without its security middleware, on the same
+		// store, measured in turns with a twin that has it: the cost of the
+		// middleware (issue 20) on a machine whose load drifts
 		{system: systemMlgateServerOpen, args: mlgateServerArgs("--disable-security-middleware"), reuse: systemMlgateServer},
 	}
 }
@@ -108,6 +109,7 @@ func trackingServers() []trackingServer {
 const (
 	systemMlgateServer     = "mlgate server"
 	systemMlgateServerOpen = "mlgate server --disable-security-middleware"
+	systemMlgateServerTwin = "mlgate server (in turns with --disable-security-middleware)"
 )
 
 func mlgateServerArgs(extra ...string) func(cfg *config, dir string, port int) (string, []string) {
@@ -140,12 +142,19 @@ func runTracking(ctx context.Context, log *slog.Logger, cfg *config, rep *bench.
 		if cfg.onlySystems["tracking-mlgate"] && !strings.HasPrefix(ts.system, "mlgate") {
 			continue // -only tracking,tracking-mlgate: the mlgate servers alone
 		}
-		t := measureTracking(ctx, log, cfg, ts, target, stores)
+		var twin *bench.TrackingRun
+		if ts.reuse != "" {
+			twin = &bench.TrackingRun{System: systemMlgateServerTwin}
+		}
+		t := measureTracking(ctx, log, cfg, ts, target, stores, twin)
 		if t.Err == "" && t.SeedRuns > 0 {
 			target = t.SeedRuns
 		}
 		if t.Err != "" {
 			fail(ts.system, errors.New(t.Err))
+		}
+		if twin != nil && len(twin.Ops) > 0 {
+			rep.Tracking = append(rep.Tracking, *twin)
 		}
 		rep.Tracking = append(rep.Tracking, t)
 	}
@@ -198,7 +207,7 @@ type runAnswer struct {
 }
 
 func measureTracking(ctx context.Context, log *slog.Logger, cfg *config, ts trackingServer, seedRuns int,
-	stores map[string]*seeded) bench.TrackingRun {
+	stores map[string]*seeded, twin *bench.TrackingRun) bench.TrackingRun {
 	t := bench.TrackingRun{System: ts.system}
 	tag := "tracking-" + strings.NewReplacer(" ", "-", "--", "").Replace(ts.system)
 	dir := filepath.Join(cfg.work, tag)
@@ -252,8 +261,18 @@ func measureTracking(ctx context.Context, log *slog.Logger, cfg *config, ts trac
 	if mem, err := bench.GroupMemory(proc.Cmd.Process.Pid); err == nil {
 		t.IdleRSS = mem.RSS
 	}
+	var ta *api
+	if twin != nil {
+		var stop func()
+		if ta, stop, err = startTwin(ctx, cfg, ts.reuse, dir, twin); err != nil {
+			t.Err = err.Error()
+			return t
+		}
+		defer stop()
+		twin.SeedRuns = t.SeedRuns
+	}
 	sampler := bench.SampleMemory(proc.Cmd.Process.Pid, 50*time.Millisecond)
-	stores[ts.system], err = trackingLoad(ctx, log, cfg, a, &t, seedRuns, pre)
+	stores[ts.system], err = trackingLoad(ctx, log, cfg, a, &t, seedRuns, pre, ta, twin)
 	if stores[ts.system] != nil {
 		stores[ts.system].dir = dir
 	}
@@ -266,7 +285,8 @@ func measureTracking(ctx context.Context, log *slog.Logger, cfg *config, ts trac
 
 // trackingLoad seeds the runs (unless pre holds them) and measures every
 // op; it returns the seeded runs.
-func trackingLoad(ctx context.Context, log *slog.Logger, cfg *config, a *api, t *bench.TrackingRun, seedRuns int, pre *seeded) (*seeded, error) {
+func trackingLoad(ctx context.Context, log *slog.Logger, cfg *config, a *api, t *bench.TrackingRun, seedRuns int, pre *seeded,
+	ta *api, twin *bench.TrackingRun) (*seeded, error) {
 	var seedExp string
 	var err error
 	if pre != nil {
@@ -314,7 +334,49 @@ func trackingLoad(ctx context.Context, log *slog.Logger, cfg *config, a *api, t 
 		}
 	}
 	var step atomic.Int64
-	ops := map[string]bench.Op{
+	ops := trackingOpFuncs(a, seedExp, opsExp, ids, &step)
+	var twinOps map[string]bench.Op
+	if ta != nil {
+		twinExp, err := ta.createExperiment(ctx, fmt.Sprintf("bench-ops-%d", time.Now().UnixNano()))
+		if err != nil {
+			return nil, err
+		}
+		twinOps = trackingOpFuncs(ta, seedExp, twinExp, ids, &step)
+	}
+	for _, name := range trackingOps {
+		o, to := bench.TrackingOp{Op: name}, bench.TrackingOp{Op: name}
+		for _, c := range cfg.trackConcs {
+			if twinOps != nil {
+				// three turns each, the twin first: drift in the machine's
+				// load falls on both
+				var mine, theirs []bench.Result
+				b := bench.Bounds{Duration: cfg.point / 3, MaxRequests: cfg.maxReqPerPoint / 3}
+				for range 3 {
+					theirs = append(theirs, bench.Closed(ctx, twinOps[name], c, b))
+					mine = append(mine, bench.Closed(ctx, ops[name], c, b))
+				}
+				to.Results = append(to.Results, bench.Merge(theirs))
+				o.Results = append(o.Results, bench.Merge(mine))
+			} else {
+				o.Results = append(o.Results, bench.Closed(ctx, ops[name], c, bench.Bounds{Duration: cfg.point, MaxRequests: cfg.maxReqPerPoint}))
+			}
+			if r := o.Results[len(o.Results)-1]; r.Hist().Count() == 0 {
+				t.Ops = append(t.Ops, o)
+				return nil, fmt.Errorf("%s at concurrency %d: no successful answer (%d errors: %s)", name, c, r.Errors, r.FirstError)
+			}
+		}
+		t.Ops = append(t.Ops, o)
+		if twin != nil {
+			twin.Ops = append(twin.Ops, to)
+		}
+	}
+	return &seeded{exp: seedExp, ids: ids, n: t.SeedRuns}, nil
+}
+
+// trackingOpFuncs are the measured calls against a: searches of the seeded
+// experiment, reads and log-batches of seeded runs, creates in opsExp.
+func trackingOpFuncs(a *api, seedExp, opsExp string, ids []string, step *atomic.Int64) map[string]bench.Op {
+	return map[string]bench.Op{
 		opSearch: func(ctx context.Context) error {
 			var out struct {
 				Runs []json.RawMessage `json:"runs"`
@@ -354,16 +416,41 @@ func trackingLoad(ctx context.Context, log *slog.Logger, cfg *config, a *api, t 
 			return err
 		},
 	}
-	for _, name := range trackingOps {
-		o := bench.TrackingOp{Op: name}
-		for _, c := range cfg.trackConcs {
-			o.Results = append(o.Results, bench.Closed(ctx, ops[name], c, bench.Bounds{Duration: cfg.point, MaxRequests: cfg.maxReqPerPoint}))
-			if r := o.Results[len(o.Results)-1]; r.Hist().Count() == 0 {
-				t.Ops = append(t.Ops, o)
-				return nil, fmt.Errorf("%s at concurrency %d: no successful answer (%d errors: %s)", name, c, r.Errors, r.FirstError)
-			}
+}
+
+// startTwin starts a twin of the system named reuse on the store in dir
+// and returns its caller and its stop.
+func startTwin(ctx context.Context, cfg *config, reuse, dir string, twin *bench.TrackingRun) (*api, func(), error) {
+	var ts *trackingServer
+	for _, s := range trackingServers() {
+		if s.system == reuse {
+			ts = &s
 		}
-		t.Ops = append(t.Ops, o)
 	}
-	return &seeded{exp: seedExp, ids: ids, n: t.SeedRuns}, nil
+	if ts == nil {
+		return nil, nil, fmt.Errorf("no tracking server %q", reuse)
+	}
+	port, err := bench.FreePort()
+	if err != nil {
+		return nil, nil, err
+	}
+	bin, argv := ts.args(cfg, dir, port)
+	twin.Command = shellLine(bin, argv)
+	proc, err := bench.Start("tracking-twin", cfg.work, pythonEnv(cfg.python), dir, bin, argv...)
+	if err != nil {
+		return nil, nil, err
+	}
+	a := &api{base: fmt.Sprintf("http://127.0.0.1:%d", port), c: bench.NewClient(80, 60*time.Second)}
+	probe := func(ctx context.Context) error {
+		return a.post(ctx, "/api/2.0/mlflow/experiments/search", map[string]any{"max_results": 1}, nil)
+	}
+	stop := func() {
+		a.c.CloseIdleConnections()
+		proc.Stop(15 * time.Second)
+	}
+	if twin.StartToFirst, err = proc.WaitReady(ctx, cfg.startTimeout, probe); err != nil {
+		stop()
+		return nil, nil, err
+	}
+	return a, stop, nil
 }
