@@ -75,6 +75,7 @@ func TestInvocations(t *testing.T) {
 			400, "BAD_REQUEST", "Invalid input. int too large to convert to float"},
 		{"int -10^400 inputs", nil, js, `{"inputs": [[-` + big400 + `]]}`, 400, "BAD_REQUEST", "int too large to convert to float"},
 		{"int 10^400 in params", nil, js, `{"inputs": [[1]], "params": {"p": ` + big400 + `}}`, 400, "BAD_REQUEST", "int too large"},
+		{"csv int 10^400", colSig, "text/csv", "a,b,c\n" + big400 + ",2,x\n", 400, "BAD_REQUEST", ""},
 		{"int 10^308 converts, beyond int64", nil, js, `{"inputs": [[1` + big400[1:309] + `]]}`, 400, "BAD_REQUEST", "out of bounds for int64"},
 		{"no schema inputs dict", nil, js, `{"inputs": {"b": [1.5], "a": ["x"]}}`, 200, `{"predictions": {"a": ["x"], "b": [1.5]}}`, ""},
 		// tensor schemas
