@@ -1,6 +1,7 @@
 package deploy
 
 import (
+	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -122,6 +123,23 @@ func TestServerChart(t *testing.T) {
 	}, nil)
 	run.waitStatus(t, c.ReadinessProbe.HTTPGet.Path, 200, 30*time.Second)
 	run.waitStatus(t, "/api/2.0/mlflow/experiments/get-by-name?experiment_name=Default", 200, time.Second)
+	// the security middleware lets in-cluster clients in by the Service's
+	// name and pod IPs, and refuses other Host headers (DNS rebinding)
+	for host, want := range map[string]int{dep.Name + ":5000": 200, "10.1.2.3:5000": 200, "evil.example": 403} {
+		req, err := http.NewRequest(http.MethodGet, run.base+"/api/2.0/mlflow/experiments/get-by-name?experiment_name=Default", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Host = host
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = res.Body.Close()
+		if res.StatusCode != want {
+			t.Errorf("Host %s: status %d, want %d (args %q)", host, res.StatusCode, want, c.Args)
+		}
+	}
 	run.stop(t, time.Duration(serverShutdownSeconds(t))*time.Second)
 }
 

@@ -31,6 +31,9 @@ var (
 	}
 )
 
+// big400 is 10^400 written out.
+var big400 = "1" + strings.Repeat("0", 400)
+
 func TestInvocations(t *testing.T) {
 	type tc struct {
 		name   string
@@ -67,6 +70,13 @@ func TestInvocations(t *testing.T) {
 		{"no schema split infers", nil, js, `{"dataframe_split": {"data": [[1, 2.5, "s", true]]}}`,
 			200, `{"predictions": [{"0": 1, "1": 2.5, "2": "s", "3": true}]}`, ""},
 		{"no schema inputs list", nil, js, `{"inputs": [[1, 2], [3, 4]]}`, 200, `{"predictions": [[1, 2], [3, 4]]}`, ""},
+		// an integer literal beyond float64 (MLflow: Python's int does not convert)
+		{"int 10^400 split", colSig, js, `{"dataframe_split": {"columns": ["a", "b", "c"], "data": [[` + big400 + `, 2, "x"]]}}`,
+			400, "BAD_REQUEST", "Invalid input. int too large to convert to float"},
+		{"int -10^400 inputs", nil, js, `{"inputs": [[-` + big400 + `]]}`, 400, "BAD_REQUEST", "int too large to convert to float"},
+		{"int 10^400 in params", nil, js, `{"inputs": [[1]], "params": {"p": ` + big400 + `}}`, 400, "BAD_REQUEST", "int too large"},
+		{"csv int 10^400", colSig, "text/csv", "a,b,c\n" + big400 + ",2,x\n", 400, "BAD_REQUEST", ""},
+		{"int 10^308 converts, beyond int64", nil, js, `{"inputs": [[1` + big400[1:309] + `]]}`, 400, "BAD_REQUEST", "out of bounds for int64"},
 		{"no schema inputs dict", nil, js, `{"inputs": {"b": [1.5], "a": ["x"]}}`, 200, `{"predictions": {"a": ["x"], "b": [1.5]}}`, ""},
 		// tensor schemas
 		{"tensor inputs", tensorSig, js, `{"inputs": [[1, 2], [3, 4.5]]}`, 200, `{"predictions": [[1.0, 2.0], [3.0, 4.5]]}`, ""},

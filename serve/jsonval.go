@@ -1,6 +1,7 @@
 package serve
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"math"
@@ -532,12 +533,22 @@ func (p *parser) scanNumberValue() (f float64, fast bool, err error) {
 		}
 		exp += e
 	}
+	if sig > 308 && exp == 0 && !bytes.ContainsAny(p.data[start:p.i], ".eE") {
+		if _, err := strconv.ParseFloat(string(p.data[start:p.i]), 64); err != nil {
+			return 0, false, errIntTooLarge
+		}
+	}
 	if sig > 15 {
 		return 0, false, nil
 	}
 	f, fast = exactFloat(mant, exp, neg)
 	return f, fast, nil
 }
+
+// errIntTooLarge is an integer literal beyond float64's range (10^400),
+// which MLflow refuses when it converts it (Python's "int too large to
+// convert to float").
+var errIntTooLarge = errors.New("int too large to convert to float")
 
 // scanNumber moves past one number literal.
 func (p *parser) scanNumber() error {

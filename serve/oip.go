@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"strconv"
 	"strings"
@@ -223,6 +224,9 @@ func (s *Server) oipInfer(c *gin.Context) error {
 	// packed: numeric tensor data stays number literals in place until
 	// the cast (see nestPacked)
 	root, err := parseJSONPacked(header)
+	if errors.Is(err, errIntTooLarge) {
+		return invalidInput("%v", err)
+	}
 	if err != nil || root.k != kObject {
 		return apierr.New(apierr.BadRequest, "invalid inference request: the body must be a JSON object")
 	}

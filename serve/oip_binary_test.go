@@ -273,6 +273,13 @@ func TestOIPJSONInputSelectedBinaryOutput(t *testing.T) {
 	if status != 200 || hdr.Get(binaryHeader) != "" || !strings.HasPrefix(hdr.Get("Content-Type"), "application/json") {
 		t.Fatalf("JSON request: %d %v %s", status, hdr, body)
 	}
+
+	// an integer literal beyond float64 is refused as /invocations refuses it
+	huge := `{"inputs": [{"name": "p", "shape": [1, 2], "datatype": "FP64", "data": [1, ` + big400 + `]}]}`
+	status, body, _ = post(t, ts.URL+"/v2/models/m/infer", "application/json", huge)
+	if status != 400 || !strings.Contains(body, `"error_code":"BAD_REQUEST"`) || !strings.Contains(body, "int too large to convert to float") {
+		t.Fatalf("10^400: %d %s", status, body)
+	}
 }
 
 func TestOIPBinaryCompressedRequests(t *testing.T) {

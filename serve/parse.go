@@ -101,6 +101,9 @@ func checkContentType(ct string) (string, error) {
 // parseJSONBody decodes an /invocations JSON body.
 func parseJSONBody(body []byte) (*request, error) {
 	root, err := parseJSONPacked(body)
+	if errors.Is(err, errIntTooLarge) {
+		return nil, invalidInput("%v", err)
+	}
 	if err != nil {
 		return nil, invalidInput("Ensure that input is a valid JSON formatted string. Error: '%s'\nInput: \n%s\n",
 			jsonDecodeRepr(err), truncate(string(body), 2048))

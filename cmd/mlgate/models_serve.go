@@ -76,6 +76,7 @@ func runModelsServe(ctx context.Context, env *cliEnv, args []string) error {
 	fs.StringVar(&o.RouteKeyHeader, "route-key-header", "", "while a canary takes a share, route by a hash of this request header (e.g. X-User-Id): one key, one version, on every replica; requests without it are split at random")
 	fs.Float64Var(&o.ShadowTolerance, "shadow-tolerance", 1e-6, "shadow traffic: relative difference under which two numeric answers agree")
 	fs.Float64Var(&o.PayloadSample, "payload-log-sample", 0, "with --log-experiment: log this share (0-1) of the prediction requests with their answers as JSON Lines files under inference/ of the serving run (0 = off; see docs/serving.md)")
+	security := securityFlags(fs, env, false)
 	var payloadExclude string
 	fs.StringVar(&payloadExclude, "payload-log-exclude", "", "payload logging: columns to leave out, comma-separated (e.g. request,response)")
 	maxBody, rotate := int64(1<<20), int64(64<<20)
@@ -97,6 +98,7 @@ func runModelsServe(ctx context.Context, env *cliEnv, args []string) error {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
+	o.Security = security()
 	if o.ModelURI == "" {
 		return usagef("models serve: -m/--model-uri is required")
 	}

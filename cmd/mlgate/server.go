@@ -26,6 +26,7 @@ func runServer(ctx context.Context, env *cliEnv, args []string) error {
 	fs.StringVar(&o.AuthUsersFile, "auth-users", "", "users file for --auth basic (name:bcrypt-hash[:read|write] per line)")
 	fs.StringVar(&o.AppName, "app-name", "", "basic-auth: MLflow's basic-auth app (users, admins, per-experiment and per-model permissions), configured by the ini file MLFLOW_AUTH_CONFIG_PATH names")
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn, error")
+	security := securityFlags(fs, env, true)
 	_ = fs.Int("workers", 1, "N: accepted for mlflow server compatibility; mlgate serves every request from one process")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -37,6 +38,7 @@ func runServer(ctx context.Context, env *cliEnv, args []string) error {
 	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
 		return usagef("server: bad --log-level %q", *logLevel)
 	}
+	o.Security = security()
 	o.Logger = slog.New(slog.NewTextHandler(env.stderr, &slog.HandlerOptions{Level: level}))
 	o.Artifacts = artifacts.FromEnv(env.getenv)
 	o.ModelVersionSourceRegex = env.getenv("MLFLOW_CREATE_MODEL_VERSION_SOURCE_VALIDATION_REGEX")

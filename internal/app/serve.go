@@ -30,6 +30,10 @@ type ServeOptions struct {
 	// Host and Port to listen on (127.0.0.1:5000 by default, as MLflow).
 	Host string
 	Port int
+	// Security puts MLflow's Host and Origin protections in front of the
+	// scoring routes when hosts or origins are set (off by default, as
+	// MLflow's scoring server has none).
+	Security Security
 	// Timeout bounds each request (MLflow's --timeout, default 60s).
 	Timeout time.Duration
 	// Workers and EnvManager go to flavors that run worker processes.
@@ -292,7 +296,7 @@ func NewScoring(opts ServeOptions) (*Scoring, error) {
 	return &Scoring{
 		opts: opts, srv: srv, ln: ln, source: src, done: make(chan error, 1), resolver: res, switches: switches, rollout: follower,
 		payloads: pl,
-		http: &http.Server{Handler: srv.Handler(), ConnState: srv.ConnState, ReadHeaderTimeout: 30 * time.Second,
+		http: &http.Server{Handler: guarded(opts.Security.serveGuard(), srv.Handler()), ConnState: srv.ConnState, ReadHeaderTimeout: 30 * time.Second,
 			IdleTimeout: 120 * time.Second},
 	}, nil
 }

@@ -72,6 +72,8 @@ type ServerOptions struct {
 	Registerer prometheus.Registerer
 	// Gatherer serves /metrics; defaults to the private registry.
 	Gatherer prometheus.Gatherer
+	// Security configures the security middleware (on unless Disabled).
+	Security Security
 }
 
 func (o *ServerOptions) validate() error {
@@ -122,6 +124,9 @@ func (o *ServerOptions) validate() error {
 			return err
 		}
 		o.DefaultArtifactRoot = abs
+	}
+	if o.Security.XFrameOptions == "" {
+		o.Security.XFrameOptions = "SAMEORIGIN"
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
@@ -226,6 +231,9 @@ func (s *Server) build(ctx context.Context) error {
 	e := gin.New()
 	e.ContextWithFallback = true
 	e.Use(gin.Recovery(), newHTTPMetrics(o.Registerer).middleware())
+	if guard := o.Security.serverGuard(e); guard != nil {
+		e.Use(guard)
+	}
 	var read, write []gin.HandlerFunc
 	var users *auth.Authenticator
 	var perms *auth.App

@@ -16,7 +16,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 )
 
-func startServer(t *testing.T, mod func(*ServerOptions)) (*Server, string, string) {
+func startServer(t testing.TB, mod func(*ServerOptions)) (*Server, string, string) {
 	t.Helper()
 	dir := t.TempDir()
 	o := ServerOptions{

@@ -6,7 +6,10 @@
 // string, the Content-Type check, the body limit); Read turns a request
 // into a Request whose parameters are read with MLflow's rules: a JSON
 // object body (or the legacy JSON string holding one), or the query string
-// of a GET; int64 fields as numbers or decimal strings. Every validation
+// of a GET; int64 fields as numbers or decimal strings. Names match
+// exactly (RUN_ID is not run_id); a body spelling a field two ways (run_id
+// and runId) is refused; a body that is not UTF-8 reads as no body, as
+// MLflow reads it; an unpaired surrogate escape is refused. Every validation
 // message is produced here, in MLflow's words (FieldError, Missing), and
 // names parameters as the client sent them. It imports only gin,
 // internal/apierr and internal/pyfmt.
@@ -23,6 +26,7 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
 
@@ -96,7 +100,17 @@ func (rd *Reader) Read(c *gin.Context) (*Request, error) {
 		return nil, &apierr.Error{Code: apierr.InvalidParameterValue, Status: http.StatusRequestEntityTooLarge,
 			Message: fmt.Sprintf("Request body larger than %d bytes.", rd.MaxBody)}
 	}
-	if err := rd.parse(bytes.TrimSpace(body), req); err != nil && !rd.Lenient {
+	body = bytes.TrimSpace(body)
+	if !utf8.Valid(body) {
+		return req, nil // MLflow (Flask's get_json(silent=True)) reads it as no body
+	}
+	if loneSurrogate(body) {
+		return nil, Invalid("Malformed request: a string holds an unpaired UTF-16 surrogate escape")
+	}
+	if err := rd.parse(body, req); err != nil && !rd.Lenient {
+		return nil, err
+	}
+	if err := aliasConflict(req.body); err != nil {
 		return nil, err
 	}
 	return req, nil
@@ -160,7 +174,7 @@ func (r *Request) Bind(v any, lists ...string) error {
 		if r.body == nil {
 			return nil
 		}
-		if json.Unmarshal(r.body, v) == nil {
+		if json.Unmarshal(exact(r.body, reflect.TypeOf(v)), v) == nil {
 			return nil
 		}
 		return misfit(r.members(), v)
@@ -199,7 +213,7 @@ func DecodeFields(fields map[string]json.RawMessage, v any) error {
 	if err != nil {
 		return err
 	}
-	if err := json.Unmarshal(b, v); err == nil {
+	if err := json.Unmarshal(exact(b, reflect.TypeOf(v)), v); err == nil {
 		return nil
 	}
 	return misfit(fields, v)
@@ -224,47 +238,19 @@ func firstMisfit(fields map[string]json.RawMessage, t reflect.Type) *FieldError 
 	if t.Kind() != reflect.Struct {
 		return nil
 	}
-	for i := 0; i < t.NumField(); i++ {
-		f := t.Field(i)
-		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
-		if name == "-" {
-			continue
-		}
-		if f.Anonymous && name == "" {
-			if fe := firstMisfit(fields, f.Type); fe != nil {
-				return fe
-			}
-			continue
-		}
-		if !f.IsExported() {
-			continue
-		}
-		if name == "" {
-			name = f.Name
-		}
-		raw, ok := member(fields, name)
-		if !ok {
-			continue
-		}
-		if json.Unmarshal(raw, reflect.New(f.Type).Interface()) != nil {
-			return &FieldError{Param: name, Value: raw}
+	for _, f := range jsonFields(t) {
+		raw, ok := member(fields, f.name)
+		if ok && json.Unmarshal(raw, reflect.New(f.typ).Interface()) != nil {
+			return &FieldError{Param: f.name, Value: raw}
 		}
 	}
 	return nil
 }
 
-// member finds a member by name, exactly or, as encoding/json matches
-// names, case-insensitively.
+// member finds a member by its exact name (MLflow's rule).
 func member(fields map[string]json.RawMessage, name string) (json.RawMessage, bool) {
-	if raw, ok := fields[name]; ok {
-		return raw, true
-	}
-	for k, raw := range fields {
-		if strings.EqualFold(k, name) {
-			return raw, true
-		}
-	}
-	return nil, false
+	raw, ok := fields[name]
+	return raw, ok
 }
 
 // OK writes v (or {} when nil) as a 200 JSON answer.

@@ -64,7 +64,7 @@ func TestBindNamesParametersNotGoTypes(t *testing.T) {
 		`{"metrics": [{"key":["a"]}]}`:      `Invalid value [{"key":["a"]}] for parameter 'metrics' supplied:  Hint: Value was of type 'list'.` + hint,
 		`{"metrics": [{"value":"much"}]}`:   `Invalid value [{"value":"much"}] for parameter 'metrics' supplied:  Hint: Value was of type 'list'.` + hint,
 		`{"step": "x"}`:                     `Invalid value "x" for parameter 'step' supplied:  Hint: Value was of type 'str'.` + hint,
-		`{"RUN_ID": {"a":1}}`:               `Invalid value {"a":1} for parameter 'run_id' supplied:  Hint: Value was of type 'dict'.` + hint,
+		`{"RUN_ID": {"a":1}}`:               "", // names match exactly: RUN_ID is not run_id, and is ignored
 		`"{\"run_id\": true}"`:              "Invalid value true for parameter 'run_id' supplied:  Hint: Value was of type 'bool'." + hint,
 		`{"run_id": "r", "metrics": "m"} `:  `Invalid value "m" for parameter 'metrics' supplied:  Hint: Value was of type 'str'.` + hint,
 		`{"run_id": "r", "metrics": null} `: "",

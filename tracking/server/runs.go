@@ -1,6 +1,7 @@
 package server
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 
@@ -424,7 +425,13 @@ func (a *API) getMetricHistory(c *gin.Context, rq *wire.Request) (any, error) {
 	if req.MaxResults.Set && req.MaxResults.V <= 0 {
 		return nil, wire.NotPositive("max_results", req.MaxResults.V)
 	}
+	if err := store.ValidateRunID(id); err != nil {
+		return nil, nil //nolint:nilerr // MLflow reads the history of any id: none
+	}
 	ms, next, err := a.st.GetMetricHistory(c.Request.Context(), id, req.MetricKey, store.Page{MaxResults: int(req.MaxResults.V), Token: req.PageToken})
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil // MLflow answers an unknown run's history with {}
+	}
 	if err != nil {
 		return nil, err
 	}

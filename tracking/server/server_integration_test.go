@@ -159,6 +159,12 @@ func TestEndpoints(t *testing.T) {
 			if len(h["metrics"].([]any)) != 1 {
 				t.Fatalf("history %v", h)
 			}
+			// MLflow answers the history of an unknown (or malformed) run id with {}.
+			for _, unknown := range []string{"0123456789abcdef0123456789abcdef", "nope"} {
+				if h := c.ok("GET", A+"/metrics/get-history?run_id="+unknown+"&metric_key=b", ""); len(h) != 0 {
+					t.Fatalf("history of unknown run %s: %v", unknown, h)
+				}
+			}
 			c.ok("GET", "/ajax-api/2.0/mlflow/metrics/get-history-bulk?run_id="+id+"&run_id="+id+"&metric_key=b", "")
 			bi := c.ok("GET", A+"/metrics/get-history-bulk-interval?run_ids="+id+"&metric_key=b&start_step=0&end_step=5&max_results=10", "")
 			if len(bi["metrics"].([]any)) != 1 || wiretest.Dig(bi["metrics"].([]any)[0].(map[string]any), "run_id") != id {

@@ -101,9 +101,18 @@ func trackingServers() []trackingServer {
 			return cfg.mlgate, []string{"server", "--backend-store-uri", "sqlite:///" + filepath.Join(dir, "mlgate.db"),
 				"--default-artifact-root", filepath.Join(dir, "artifacts"), "--host", "127.0.0.1", "--port", fmt.Sprint(port)}
 		}},
+		// the same server without its security middleware (issue 20's
+		// cost of the middleware), measured in turns with the others
+		{system: systemMlgateServerOpen, dir: "mlgate-open", args: func(cfg *config, dir string, port int) (string, []string) {
+			return cfg.mlgate, []string{"server", "--disable-security-middleware", "--backend-store-uri", "sqlite:///" + filepath.Join(dir, "mlgate.db"),
+				"--default-artifact-root", filepath.Join(dir, "artifacts"), "--host", "127.0.0.1", "--port", fmt.Sprint(port)}
+		}},
 		mlgateAuthServer(),
 	}
 }
+
+// systemMlgateServerOpen is mlgate server without its security middleware.
+const systemMlgateServerOpen = "mlgate server --disable-security-middleware"
 
 // Tracking ops, in run order.
 const (

@@ -74,13 +74,14 @@ func mlgateAuthServer() trackingServer {
 		}}
 }
 
-// permissionTargets compares mlgate server with and without basic-auth
-// permissions, same run, per op and concurrency (issue 20: ≥ 95%).
+// permissionTargets compares mlgate server with its security middleware
+// and basic-auth permissions against the same server with neither,
+// measured in turns, per op and concurrency (issue 20: ≥ 95%).
 func permissionTargets(cfg *config, rep *bench.Report, add func(ok, known bool, name, detail string)) {
 	var off, on *bench.TrackingRun
 	for i := range rep.Tracking {
 		switch rep.Tracking[i].System {
-		case "mlgate server":
+		case systemMlgateServerOpen:
 			off = &rep.Tracking[i]
 		case systemMlgateAuth:
 			on = &rep.Tracking[i]
@@ -89,7 +90,7 @@ func permissionTargets(cfg *config, rep *bench.Report, add func(ok, known bool, 
 	ms := func(d time.Duration) string { return bench.Ms(d) + " ms" }
 	for _, op := range trackingOps {
 		for _, c := range cfg.trackConcs {
-			name := fmt.Sprintf("issue 20: mlgate server with basic-auth permissions ≥ 95%% of its throughput without, %s, c=%d", op, c)
+			name := fmt.Sprintf("issue 20: mlgate server with the security middleware and basic-auth permissions ≥ 95%% of its throughput with neither, %s, c=%d", op, c)
 			a, b := on.Op(op, c), off.Op(op, c)
 			if a == nil || b == nil || b.Throughput == 0 {
 				add(false, false, name, "not measured in this run")

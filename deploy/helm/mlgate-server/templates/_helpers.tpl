@@ -27,3 +27,21 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- end -}}
 {{- end -}}
 
+
+{{/* --allowed-hosts: security.allowedHosts, or the Service's names, loopback
+and the private ranges (MLflow's defaults, written as patterns), plus
+security.extraAllowedHosts (an Ingress host, say). */}}
+{{- define "mlgate-server.allowedHosts" -}}
+{{- if .Values.security.allowedHosts -}}
+{{- .Values.security.allowedHosts -}}
+{{- else -}}
+{{- $svc := include "mlgate-server.fullname" . -}}
+{{- $hosts := list -}}
+{{- range $n := list $svc (printf "%s.%s" $svc $.Release.Namespace) (printf "%s.%s.svc" $svc $.Release.Namespace) (printf "%s.%s.svc.cluster.local" $svc $.Release.Namespace) "localhost" "127.0.0.1" "[[]::1]" -}}
+{{- $hosts = concat $hosts (list $n (printf "%s:*" $n)) -}}
+{{- end -}}
+{{- $hosts = concat $hosts (list "10.*" "172.1[6-9].*" "172.2[0-9].*" "172.3[01].*" "192.168.*" "fc00:*" "fd00:*") -}}
+{{- with .Values.security.extraAllowedHosts }}{{ $hosts = concat $hosts . }}{{ end -}}
+{{- join "," $hosts -}}
+{{- end -}}
+{{- end -}}
