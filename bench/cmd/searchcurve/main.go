@@ -31,7 +31,7 @@ import (
 type config struct {
 	mlgate, python, pg string
 	sizes              []int64
-	point, warm        time.Duration
+	point, warm, alone time.Duration
 	mlflowLimit        time.Duration
 	quick              bool
 	work, out          string
@@ -49,6 +49,7 @@ func run() int {
 	flag.StringVar(&sizes, "sizes", "1000,10000,100000", "experiment sizes in runs")
 	flag.DurationVar(&cfg.point, "point", 30*time.Second, "measured time per size")
 	flag.DurationVar(&cfg.warm, "warm", 3*time.Second, "unmeasured load before each point")
+	flag.DurationVar(&cfg.alone, "alone", 5*time.Second, "searches alone after each point (server CPU per search)")
 	flag.DurationVar(&cfg.mlflowLimit, "mlflow-limit", 5*time.Second, "stop measuring mlflow server after a size where one search took longer")
 	flag.BoolVar(&cfg.quick, "quick", os.Getenv("BENCH_QUICK") == "1", "smoke run (also BENCH_QUICK=1)")
 	flag.StringVar(&cfg.out, "out", "docs/benchmarks-raw/search-curve.md", "Markdown file to write")
@@ -75,7 +76,7 @@ func run() int {
 		return 0
 	}
 	if cfg.quick {
-		cfg.sizes, cfg.point, cfg.warm, cfg.pg = []int64{200, 1000}, 2*time.Second, 500*time.Millisecond, ""
+		cfg.sizes, cfg.point, cfg.warm, cfg.alone, cfg.pg = []int64{200, 1000}, 2*time.Second, 500*time.Millisecond, time.Second, ""
 	}
 	var err error
 	for _, p := range []*string{&cfg.mlgate, &cfg.python} {
@@ -174,6 +175,10 @@ type point struct {
 	write    bench.Result // one op = create, log-batch, update
 	rss      uint64
 	skipped  string
+	// searchCPU is the server's CPU time per search with one searcher
+	// alone (no writers); alone is that run.
+	searchCPU time.Duration
+	alone     bench.Result
 }
 
 type curve struct {
@@ -209,7 +214,7 @@ func measureCurve(ctx context.Context, cfg *config, sys system) curve {
 		}
 		c.points = append(c.points, p)
 		cfg.log.Info("point", "system", sys.name, "runs", p.size, "search_p50", bench.Ms(p.search.Latency.P50),
-			"search_p99", bench.Ms(p.search.Latency.P99), "searches", p.search.Requests, "errors", p.search.Errors, "writes_per_s", fmt.Sprintf("%.1f", p.write.Throughput))
+			"search_p99", bench.Ms(p.search.Latency.P99), "searches", p.search.Requests, "errors", p.search.Errors, "writes_per_s", fmt.Sprintf("%.1f", p.write.Throughput), "cpu_per_search_ms", bench.Ms(p.searchCPU))
 		if sys.limit > 0 && p.search.Latency.Max > sys.limit {
 			stopReason = fmt.Sprintf("not measured: at %d runs one search took %s ms (> %s)", p.size, bench.Ms(p.search.Latency.Max), sys.limit)
 		}
@@ -245,6 +250,16 @@ func measurePoint(ctx context.Context, cfg *config, sys system, exp string, p *p
 	p.after = p.size + int64(p.write.Hist().Count())
 	if p.search.Hist().Count() == 0 {
 		return errors.New("no successful search: " + p.search.FirstError + " " + proc.LogTail(800))
+	}
+	// The server's CPU time per search, one searcher alone: what a search
+	// costs, whatever else shares the machine.
+	pid := proc.Cmd.Process.Pid
+	cpu0, err0 := bench.GroupCPU(pid)
+	alone := bench.Closed(ctx, mix.Search, 1, bench.Bounds{Duration: cfg.alone, MaxRequests: 200})
+	cpu1, err1 := bench.GroupCPU(pid)
+	if err0 == nil && err1 == nil && alone.Requests > 0 {
+		p.searchCPU = (cpu1 - cpu0) / time.Duration(alone.Requests)
+		p.alone = alone
 	}
 	return nil
 }

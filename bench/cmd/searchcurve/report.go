@@ -30,20 +30,23 @@ func markdown(cfg *config, curves []curve, start, end bench.Machine, elapsed tim
 		bench.MixFilter, bench.MixOrderBy, bench.MixPage)
 	p("**Reproduce:** `make build && go run ./bench/cmd/searchcurve -mlgate bin/mlgate -python $(scripts/venv.sh interop/requirements.txt)/bin/python -postgres \"$(scripts/postgres.sh start /tmp/pg)\"` " +
 		"(`-sizes`, `-point`; `BENCH_QUICK=1` for a smoke run).\n")
-	p("| store | runs | search p50 ms | search p99 ms | search max ms | searches | search errors | writes/s (run+batch+finish) | write errors | peak RSS MiB | load time |")
-	p("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+	p("Then one searcher alone (no writers) for up to %s or 200 searches: its p50 and the server's CPU time per search (user + system of the server's processes "+
+		"divided by the searches), a figure other work on the machine does not inflate.\n", cfg.alone)
+	p("| store | runs | search p50 ms | search p99 ms | search max ms | searches | search errors | writes/s (run+batch+finish) | write errors | peak RSS MiB | alone: p50 ms | alone: server CPU ms/search | load time |")
+	p("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 	for _, c := range curves {
 		for _, pt := range c.points {
 			if pt.skipped != "" {
-				p("| %s | %d | – | – | – | – | – | – | – | – | %s |", c.name, pt.size, pt.skipped)
+				p("| %s | %d | – | – | – | – | – | – | – | – | – | – | %s |", c.name, pt.size, pt.skipped)
 				continue
 			}
-			p("| %s | %d→%d | %s | %s | %s | %d | %d | %.1f | %d | %.1f | %s |", c.name, pt.size, pt.after,
+			p("| %s | %d→%d | %s | %s | %s | %d | %d | %.1f | %d | %.1f | %s | %s | %s |", c.name, pt.size, pt.after,
 				bench.Ms(pt.search.Latency.P50), bench.Ms(pt.search.Latency.P99), bench.Ms(pt.search.Latency.Max),
-				pt.search.Requests, pt.search.Errors, pt.write.Throughput, pt.write.Errors, float64(pt.rss)/(1<<20), pt.loadTime.Round(time.Second))
+				pt.search.Requests, pt.search.Errors, pt.write.Throughput, pt.write.Errors, float64(pt.rss)/(1<<20),
+				bench.Ms(pt.alone.Latency.P50), bench.Ms(pt.searchCPU), pt.loadTime.Round(time.Second))
 		}
 		if c.err != "" {
-			p("| %s | FAILED | %s |||||||||", c.name, strings.ReplaceAll(tail(c.err, 300), "|", "/"))
+			p("| %s | FAILED | %s |||||||||||", c.name, strings.ReplaceAll(tail(c.err, 300), "|", "/"))
 		}
 	}
 	p("")
