@@ -138,7 +138,7 @@ func niceLoad(ctx context.Context, cfg *config, uri string, n int64) (string, in
 	if err != nil {
 		return "", 0, err
 	}
-	cmd := exec.CommandContext(ctx, "nice", "-n", "19", self, "-load-only", uri, "-sizes", fmt.Sprint(n))
+	cmd := exec.CommandContext(ctx, "nice", "-n", fmt.Sprint(cfg.nice), self, "-load-only", uri, "-sizes", fmt.Sprint(n))
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()

@@ -53,7 +53,7 @@ print(db.execute("SELECT COUNT(*) FROM runs WHERE experiment_id = ?", (int(exp),
 // mlflowLoad fills the mlflow store at path up to n runs.
 func mlflowLoad(ctx context.Context, cfg *config, path string, n int64) (string, int64, error) {
 	script := fmt.Sprintf(mlflowLoadScript, baseStart, 50, 5, 6)
-	cmd := exec.CommandContext(ctx, "nice", "-n", "19", cfg.python, "-c", script, path, filepath.Join(filepath.Dir(path), "artifacts"), fmt.Sprint(n))
+	cmd := exec.CommandContext(ctx, "nice", "-n", fmt.Sprint(cfg.nice), cfg.python, "-c", script, path, filepath.Join(filepath.Dir(path), "artifacts"), fmt.Sprint(n))
 	cmd.Env = append(os.Environ(), pythonEnv(cfg.python)...)
 	var stderr strings.Builder
 	cmd.Stderr = &stderr

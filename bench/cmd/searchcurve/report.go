@@ -23,7 +23,7 @@ func markdown(cfg *config, curves []curve, start, end bench.Machine, elapsed tim
 	p("**Workload (issue 20):** the experiment is loaded to each size with runs of %d metrics, %d params and a tag `w` (the writer's id, 1 run in %d has `w = '1'`; "+
 		"metric values spread evenly over [0, 1), the same rows for every store). Then, for %s after a %s warm-up, %d writers "+
 		"(each: runs/create, runs/log-batch of %d metrics and %d params, runs/update FINISHED) and 2 searchers (runs/search `%s` "+
-		"ordered by `%s`, max_results %d) run at once, closed loop, over loopback. Loading is not timed and runs at nice 19: mlgate's stores get the rows "+
+		"ordered by `%s`, max_results %d) run at once, closed loop, over loopback. Loading is not timed and runs at nice "+fmt.Sprint(cfg.nice)+": mlgate's stores get the rows "+
 		"that runs/create, log-batch and runs/update leave, inserted directly, 500 runs per transaction, into the schema the store migrated; mlflow's SQLite store "+
 		"the rows of its own schema (made by its SqlAlchemyStore) with `executemany` (its ORM would take hours).\n",
 		bench.MixMetrics, bench.MixParams, bench.MixWriters, cfg.point, cfg.warm, bench.MixWriters, bench.MixMetrics, bench.MixParams,
