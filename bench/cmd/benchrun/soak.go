@@ -28,6 +28,8 @@ const (
 	soakInFlight  = 64
 	soakCapacity  = 20 * time.Second
 	soakQuickTime = 40 * time.Second
+	// soakPrefill runs are written before capacity is measured.
+	soakPrefill = 8 * bench.MixPage
 )
 
 // soakServer is one server under soak.
@@ -151,11 +153,15 @@ func runSoak(ctx context.Context, log *slog.Logger, cfg *config) int {
 		{name: "tracking write (create, log-batch 50 metrics + 5 params, finish)", server: trk, op: mix.Write, conc: bench.MixWriters},
 		{name: "tracking runs/search", server: trk, op: mix.Search, conc: 2},
 	}
-	// A first write so the searchers find runs.
-	if err := mix.Write(ctx); err != nil {
-		log.Error("first write", "err", err)
+	// Runs for the searchers to find: enough that a search fills its page
+	// (1 run in MixWriters matches the tag), so the capacity measured
+	// below is that of full pages.
+	pre := bench.Closed(ctx, mix.Write, bench.MixWriters, bench.Bounds{Duration: 5 * time.Minute, MaxRequests: soakPrefill})
+	if pre.Errors > 0 || pre.Hist().Count() == 0 {
+		log.Error("prefill", "errors", pre.Errors, "first", pre.FirstError)
 		return 1
 	}
+	log.Info("prefilled the tracking store", "runs", pre.Hist().Count(), "took", pre.Duration.Round(time.Millisecond))
 	capTime := soakCapacity
 	if cfg.quick {
 		capTime = 3 * time.Second

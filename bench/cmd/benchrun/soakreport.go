@@ -33,15 +33,22 @@ func (rep *soakReport) markdown(cfg *config) string {
 		"summed VmRSS and open files (/proc/PID/fd) of each server's processes (workers included), goroutines from its /metrics (`go_goroutines`).\n",
 		bench.MixMetrics, bench.MixParams, bench.MixFilter, bench.MixOrderBy, bench.MixPage, map[bool]time.Duration{true: 3 * time.Second, false: soakCapacity}[cfg.quick],
 		bench.MixWriters, 100*soakLoad, soakInFlight, soakEvery)
-	p("| load | capacity req/s | soak rate req/s | requests | errors | missed |")
-	p("|---|---:|---:|---:|---:|---:|")
+	p("| load | capacity req/s | soak rate req/s | requests | errors | missed | first error |")
+	p("|---|---:|---:|---:|---:|---:|---|")
 	for _, o := range rep.ops {
 		var n, e, ms uint64
+		first := ""
 		for _, r := range o.minutes {
 			n, e, ms = n+r.Requests, e+r.Errors, ms+r.Missed
+			if first == "" {
+				first = r.FirstError
+			}
 		}
-		p("| %s | %.1f | %.1f | %d | %d | %d |", o.name, o.capacity, soakLoad*o.capacity, n, e, ms)
+		p("| %s | %.1f | %.1f | %d | %d | %d | %s |", o.name, o.capacity, soakLoad*o.capacity, n, e, ms,
+			strings.ReplaceAll(firstLine(first), "|", "/"))
 	}
+	p("\n\"missed\": sends still due when the minute ended (the server fell behind the rate); a load that falls behind " +
+		"also shows latencies growing from minute to minute, as latency counts from the intended send time.\n")
 	p("\n### Per minute\n")
 	head := "| minute |"
 	sep := "|---:|"

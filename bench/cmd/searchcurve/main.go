@@ -70,7 +70,7 @@ func run() int {
 	}
 	if *loadOnly != "" {
 		t0 := time.Now()
-		exp, have, err := mlgateLoad(context.Background(), *loadOnly, cfg.sizes[len(cfg.sizes)-1])
+		exp, have, err := mlgateLoad(context.Background(), *loadOnly, cfg.sizes[len(cfg.sizes)-1], cfg.nice)
 		if err != nil {
 			cfg.log.Error("load", "err", err)
 			return 1
