@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -97,26 +98,38 @@ func goroutines(n int) string {
 	return fmt.Sprint(n)
 }
 
-// level compares the second half of a server's samples with the sample
-// taken at the end of the first third: memory that levels off grows little
-// after the first minutes.
+// level compares the median of a server's samples in the last third of
+// the soak with the median in the middle third: memory that levels off
+// keeps its median while load peaks come and go (the peaks are reported
+// beside it).
 func level(xs []soakSample) string {
-	if len(xs) < 3 {
+	if len(xs) < 6 {
 		return "too few samples"
 	}
-	ref := xs[len(xs)/3]
+	third := len(xs) / 3
+	mid, last := medianRSS(xs[third:2*third]), medianRSS(xs[2*third:])
 	var peakRSS uint64
 	peakFD, peakG := 0, 0
-	for _, x := range xs[len(xs)/2:] {
+	for _, x := range xs {
 		peakRSS, peakFD, peakG = max(peakRSS, x.rss), max(peakFD, x.fds), max(peakG, x.goroutines)
 	}
-	grow := 100 * (float64(peakRSS)/float64(max(ref.rss, 1)) - 1)
+	grow := 100 * (float64(last)/float64(max(mid, 1)) - 1)
 	verdict := "levels off"
 	if grow > 10 {
 		verdict = "still growing"
 	}
-	last := xs[len(xs)-1]
-	return fmt.Sprintf("RSS at %s %.1f MiB, peak of the second half %.1f MiB (%+.1f%%: %s), at the end %.1f MiB; open files %d → peak %d; goroutines %s → peak %s",
-		ref.at.Round(time.Second), float64(ref.rss)/(1<<20), float64(peakRSS)/(1<<20), grow, verdict, float64(last.rss)/(1<<20),
-		ref.fds, peakFD, goroutines(ref.goroutines), goroutines(peakG))
+	first, end := xs[0], xs[len(xs)-1]
+	return fmt.Sprintf("median RSS %.1f MiB in the middle third, %.1f MiB in the last third (%+.1f%%: %s); peak %.1f MiB, at the end %.1f MiB; "+
+		"open files %d at start, peak %d, %d at the end; goroutines %s at start, peak %s, %s at the end",
+		float64(mid)/(1<<20), float64(last)/(1<<20), grow, verdict, float64(peakRSS)/(1<<20), float64(end.rss)/(1<<20),
+		first.fds, peakFD, end.fds, goroutines(first.goroutines), goroutines(peakG), goroutines(end.goroutines))
+}
+
+func medianRSS(xs []soakSample) uint64 {
+	v := make([]uint64, len(xs))
+	for i, x := range xs {
+		v[i] = x.rss
+	}
+	slices.Sort(v)
+	return v[len(v)/2]
 }
