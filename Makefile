@@ -105,6 +105,17 @@ bench: build deps image ## benchmarks next to baselines; writes docs/benchmarks.
 bench-smoke: ## quick benchmark run: every system starts and answers (no speed assertion)
 	BENCH_QUICK=1 $(MAKE) bench
 
+.PHONY: soak
+soak: build deps ## soak: models serve (ONNX, python_function) and server at 70% of capacity for SOAK_DURATION (default 30m); writes docs/benchmarks-raw/soak.md
+	venv=$$(scripts/venv.sh interop/requirements.txt); \
+	go run ./bench/cmd/benchrun -soak -mlgate $(CURDIR)/$(BIN) -python $$venv/bin/python -out docs
+
+.PHONY: search-curve
+search-curve: build deps ## runs/search latency at 1k, 10k, 100k runs (SQLite, PostgreSQL, mlflow server); writes docs/benchmarks-raw/search-curve.md
+	venv=$$(scripts/venv.sh interop/requirements.txt); \
+	dsn=$$(scripts/postgres.sh start $(PG_DIR)-curve); trap 'scripts/postgres.sh stop $(PG_DIR)-curve' EXIT; \
+	go run ./bench/cmd/searchcurve -mlgate $(CURDIR)/$(BIN) -python $$venv/bin/python -postgres "$$dsn" -out docs/benchmarks-raw/search-curve.md
+
 .PHONY: clean
 clean: ## remove build outputs (not the cache)
 	rm -rf bin .cache

@@ -354,3 +354,25 @@ func (s *MemSampler) Stop() uint64 {
 	defer s.mu.Unlock()
 	return s.peak
 }
+
+// GroupOpenFiles counts the open file descriptors (/proc/PID/fd) of the
+// processes GroupMemory sums.
+func GroupOpenFiles(pgid int) (int, error) {
+	members, err := groupMembers(pgid)
+	if err != nil {
+		return 0, err
+	}
+	n, seen := 0, 0
+	for pid := range members {
+		ents, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid))
+		if err != nil {
+			continue // gone
+		}
+		n += len(ents)
+		seen++
+	}
+	if seen == 0 {
+		return 0, errors.New("no process in the group")
+	}
+	return n, nil
+}

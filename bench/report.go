@@ -242,6 +242,10 @@ func markdown(r *Report, charts map[string][]string) string {
 		"results go to a temporary folder). `go run ./bench/cmd/benchrun -h` lists the flags (`-only KEY,...` runs " +
 		"some systems or models, `-no-tracking`, `-no-serving`). MLServer lives in its own venv " +
 		"(`scripts/venv.sh bench/requirements-mlserver.txt`, created on first use) because its pins differ from interop/'s.\n\n")
+	p("**Long runs, in files of their own:** [benchmarks-raw/search-curve.md](benchmarks-raw/search-curve.md), runs/search latency " +
+		"against experiment size (1k to 100k runs; SQLite, PostgreSQL, mlflow server) with writers running (`make search-curve`); " +
+		"[benchmarks-raw/soak.md](benchmarks-raw/soak.md), models serve and server at 70%% of capacity with memory, open files, " +
+		"goroutines and p99 per minute (`make soak`, SOAK_DURATION, default 30m).\n\n")
 	p("**Method:**\n\n")
 	for _, s := range r.Settings {
 		p("- %s\n", s)

@@ -16,6 +16,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/mlgate/mlgate/artifacts"
@@ -133,6 +134,9 @@ func (o *ServerOptions) validate() error {
 	}
 	if o.Registerer == nil {
 		reg := prometheus.NewRegistry()
+		// Go runtime and process figures (goroutines, RSS, open files),
+		// as models serve has: the soak reads them.
+		reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 		o.Registerer, o.Gatherer = reg, reg
 	}
 	if o.Gatherer == nil {

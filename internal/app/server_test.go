@@ -150,7 +150,7 @@ func TestServerLifecycleAndRoutes(t *testing.T) {
 	if code, body := call(t, "GET", url+"/api/2.0/mlflow/no-such-thing", ""); code != 404 || !strings.Contains(body, "ENDPOINT_NOT_FOUND") {
 		t.Fatalf("unknown route %d %s", code, body)
 	}
-	if code, body := call(t, "GET", url+"/metrics", ""); code != 200 || !strings.Contains(body, "mlgate_server_requests_total") || !strings.Contains(body, "mlgate_server_request_duration_seconds") {
+	if code, body := call(t, "GET", url+"/metrics", ""); code != 200 || !strings.Contains(body, "mlgate_server_requests_total") || !strings.Contains(body, "mlgate_server_request_duration_seconds") || !strings.Contains(body, "go_goroutines ") || !strings.Contains(body, "process_open_fds ") {
 		t.Fatalf("metrics %d", code)
 	}
 

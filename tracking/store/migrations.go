@@ -35,6 +35,15 @@ var Migrations = []db.Migration{
 		SQLite:   withoutRowID(schemaV2),
 		Postgres: schemaV2,
 	},
+	{
+		// Searches that filter and order on a metric walk the latest
+		// values of that key in value order (is_nan second: comparisons
+		// keep only is_nan = 0) and stop at the page.
+		// Store.Open's PRAGMA optimize gathers SQLite's statistics.
+		Version:  3,
+		SQLite:   `CREATE INDEX latest_metrics_key_value ON latest_metrics (key, is_nan, value, run_uuid)`,
+		Postgres: `CREATE INDEX latest_metrics_key_value ON latest_metrics (key, is_nan, value, run_uuid); ANALYZE latest_metrics`,
+	},
 }
 
 // withoutRowID clusters SQLite's key/value and metric tables by their

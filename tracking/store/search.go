@@ -88,13 +88,19 @@ func opList(ops map[string]bool) string {
 	return "{" + strings.Join(l, ", ") + "}"
 }
 
-// runFilterSQL appends " AND <clause>" for each comparison.
-func runFilterSQL(sb *sqlBuilder, comps []Comparison) error {
+// runFilterSQL appends " AND <clause>" for each comparison. joined maps
+// the metric keys that runOrderSQL inner-joined to their alias: their
+// comparisons apply to the joined row.
+func runFilterSQL(sb *sqlBuilder, comps []Comparison, joined map[string]string) error {
 	for _, c := range comps {
 		switch c.Kind {
 		case KindMetric:
 			if err := checkNumber(c, "metric"); err != nil {
 				return err
+			}
+			if alias, ok := joined[c.Key]; ok {
+				sb.Add(" AND "+alias+".value "+c.Op+" ?", c.Num)
+				continue
 			}
 			sb.Add(" AND EXISTS (SELECT 1 FROM latest_metrics f WHERE f.run_uuid = r.run_uuid AND f.key = ? AND f.is_nan = 0 AND f.value "+c.Op+" ?)", c.Key, c.Num)
 		case KindParam, KindTag:
@@ -159,15 +165,24 @@ func runFilterSQL(sb *sqlBuilder, comps []Comparison) error {
 	return nil
 }
 
-// runOrderSQL returns the joins and ORDER BY list for order_by entries.
-func runOrderSQL(sb *sqlBuilder, orderBy []string) (string, error) {
+// runOrderSQL adds the joins for order_by entries and returns the ORDER
+// BY list and the metric keys it inner-joined (key → alias).
+//
+// A metric the order and the filter both name is inner-joined: a metric
+// comparison keeps only runs where the metric is logged and not NaN, so the
+// NaN-then-missing ranking is constant and drops out, leaving the bare
+// value. The planner can then walk the latest_metrics (key, is_nan, value)
+// index in order and stop at the page instead of sorting every run of the
+// experiment.
+func runOrderSQL(sb *sqlBuilder, orderBy []string, filtered map[string]bool) (string, map[string]string, error) {
 	var order []string
+	joined := map[string]string{}
 	seen := map[string]bool{}
 	startSeen := false
 	for i, s := range orderBy {
 		o, err := ParseOrderBy(s)
 		if err != nil {
-			return "", err
+			return "", nil, err
 		}
 		dir := " ASC"
 		if !o.Asc {
@@ -175,7 +190,7 @@ func runOrderSQL(sb *sqlBuilder, orderBy []string) (string, error) {
 		}
 		id := o.Kind + "\x00" + o.Key
 		if seen[id] {
-			return "", storeerr.Invalidf("`order_by` contains duplicate fields: %v", orderBy)
+			return "", nil, storeerr.Invalidf("`order_by` contains duplicate fields: %v", orderBy)
 		}
 		seen[id] = true
 		alias := fmt.Sprintf("o%d", i)
@@ -183,7 +198,7 @@ func runOrderSQL(sb *sqlBuilder, orderBy []string) (string, error) {
 		case KindAttribute:
 			col, ok := runOrderAttrs[o.Key]
 			if !ok {
-				return "", storeerr.Invalidf("Invalid order_by key '%s' specified. Valid keys are ['experiment_id', 'start_time', 'end_time', 'status', 'run_name', 'user_id', 'run_id', 'artifact_uri']", o.Key)
+				return "", nil, storeerr.Invalidf("Invalid order_by key '%s' specified. Valid keys are ['experiment_id', 'start_time', 'end_time', 'status', 'run_name', 'user_id', 'run_id', 'artifact_uri']", o.Key)
 			}
 			if col == "r.start_time" {
 				startSeen = true
@@ -193,6 +208,12 @@ func runOrderSQL(sb *sqlBuilder, orderBy []string) (string, error) {
 			}
 			order = append(order, col+dir)
 		case KindMetric:
+			if filtered[o.Key] {
+				sb.Add(" JOIN latest_metrics "+alias+" ON "+alias+".run_uuid = r.run_uuid AND "+alias+".key = ? AND "+alias+".is_nan = 0", o.Key)
+				joined[o.Key] = alias
+				order = append(order, alias+".value"+dir)
+				continue
+			}
 			sb.Add(" LEFT JOIN latest_metrics "+alias+" ON "+alias+".run_uuid = r.run_uuid AND "+alias+".key = ?", o.Key)
 			order = append(order, "CASE WHEN "+alias+".is_nan = 1 THEN 1 WHEN "+alias+".value IS NULL THEN 2 ELSE 0 END", alias+".value"+dir)
 		case KindParam, KindTag:
@@ -203,14 +224,14 @@ func runOrderSQL(sb *sqlBuilder, orderBy []string) (string, error) {
 			sb.Add(" LEFT JOIN "+table+" "+alias+" ON "+alias+".run_uuid = r.run_uuid AND "+alias+".key = ?", o.Key)
 			order = append(order, "CASE WHEN "+alias+".value IS NULL THEN 1 ELSE 0 END", alias+".value"+dir)
 		default:
-			return "", storeerr.Invalidf("Invalid identifier type '%s' in order_by clause '%s'", o.Kind, s)
+			return "", nil, storeerr.Invalidf("Invalid identifier type '%s' in order_by clause '%s'", o.Kind, s)
 		}
 	}
 	if !startSeen {
 		order = append(order, "r.start_time DESC")
 	}
 	order = append(order, "r.run_uuid ASC")
-	return strings.Join(order, ", "), nil
+	return strings.Join(order, ", "), joined, nil
 }
 
 func pageSize(n int) (int, error) {
@@ -242,45 +263,61 @@ func stagesFor(v ViewType) []any {
 	return []any{StageActive}
 }
 
-// SearchRuns searches runs of the given experiments and returns a page and
-// the token of the next one ("" at the end).
-func (s *Store) SearchRuns(ctx context.Context, in SearchRunsInput) ([]*Run, string, error) {
+// runSearchSQL builds the query of a runs search (nil when no experiment
+// is named) and returns it with the page's offset and size.
+func (s *Store) runSearchSQL(in SearchRunsInput) (*sqlBuilder, int, int, error) {
 	limit, err := pageSize(in.MaxResults)
 	if err != nil {
-		return nil, "", err
+		return nil, 0, 0, err
 	}
 	offset, err := DecodePageToken(in.PageToken)
 	if err != nil {
-		return nil, "", err
+		return nil, 0, 0, err
 	}
 	comps, err := ParseFilter(in.Filter)
 	if err != nil {
-		return nil, "", err
+		return nil, 0, 0, err
 	}
 	if len(in.ExperimentIDs) == 0 {
-		return nil, "", nil
+		return nil, 0, 0, nil
 	}
 	exps := make([]any, 0, len(in.ExperimentIDs))
 	for _, id := range in.ExperimentIDs {
 		n, err := parseExperimentID(id)
 		if err != nil {
-			return nil, "", err
+			return nil, 0, 0, err
 		}
 		exps = append(exps, n)
 	}
 	sb := &sqlBuilder{dialect: s.db.Dialect}
 	sb.Add(`SELECT r.run_uuid, r.name, r.experiment_id, r.user_id, r.status, r.start_time, r.end_time, r.artifact_uri, r.lifecycle_stage FROM runs r`)
-	order, err := runOrderSQL(sb, in.OrderBy)
+	filtered := map[string]bool{}
+	for _, c := range comps {
+		if c.Kind == KindMetric {
+			filtered[c.Key] = true
+		}
+	}
+	order, joined, err := runOrderSQL(sb, in.OrderBy, filtered)
 	if err != nil {
-		return nil, "", err
+		return nil, 0, 0, err
 	}
 	stages := stagesFor(in.ViewType)
 	sb.Add(" WHERE r.experiment_id IN ("+placeholders(len(exps))+")", exps...)
 	sb.Add(" AND r.lifecycle_stage IN ("+placeholders(len(stages))+")", stages...)
-	if err := runFilterSQL(sb, comps); err != nil {
-		return nil, "", err
+	if err := runFilterSQL(sb, comps, joined); err != nil {
+		return nil, 0, 0, err
 	}
 	sb.Add(" ORDER BY "+order+" LIMIT ? OFFSET ?", limit+1, offset)
+	return sb, offset, limit, nil
+}
+
+// SearchRuns searches runs of the given experiments and returns a page and
+// the token of the next one ("" at the end).
+func (s *Store) SearchRuns(ctx context.Context, in SearchRunsInput) ([]*Run, string, error) {
+	sb, offset, limit, err := s.runSearchSQL(in)
+	if err != nil || sb == nil {
+		return nil, "", err
+	}
 	rows, err := s.db.QueryContext(ctx, s.q.r(sb.String()), sb.Args...)
 	if err != nil {
 		return nil, "", err

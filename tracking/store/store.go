@@ -41,10 +41,32 @@ func Open(ctx context.Context, d *db.DB, opts Options) (*Store, error) {
 		s.now = time.Now
 	}
 	s.q = prepareQueries(d)
+	if d.Dialect == db.SQLite {
+		if err := optimize(ctx, d); err != nil {
+			return nil, fmt.Errorf("optimize: %w", err)
+		}
+	}
 	if err := s.ensureDefaultExperiment(ctx); err != nil {
 		return nil, fmt.Errorf("default experiment: %w", err)
 	}
 	return s, nil
+}
+
+// optimize refreshes SQLite's planner statistics of the tables that
+// changed much since the last ANALYZE (SQLite's advice for long-lived
+// connections), sampling at most 1000 rows per index so that it takes
+// milliseconds even on a large store. PostgreSQL's autovacuum does this.
+func optimize(ctx context.Context, d *db.DB) error {
+	c, err := d.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = c.Close() }()
+	if _, err := c.ExecContext(ctx, `PRAGMA analysis_limit=1000`); err != nil {
+		return err
+	}
+	_, err = c.ExecContext(ctx, `PRAGMA optimize=0x10002`)
+	return err
 }
 
 // DB returns the underlying database (the registry shares it).

@@ -5,6 +5,7 @@
 // docs/benchmarks.md with charts and raw JSON. With BENCH_QUICK=1 (or
 // -quick) it is a smoke run: fewer systems and shorter runs, results in a
 // temporary folder. It exits 1 when a system fails to start or answer.
+// With -soak (`make soak`) it runs the soak of soak.go instead.
 package main
 
 import (
@@ -64,6 +65,7 @@ func run() int {
 	flag.BoolVar(&cfg.skipTracking, "no-tracking", false, "skip the tracking server benchmarks")
 	flag.BoolVar(&cfg.skipServing, "no-serving", false, "skip the serving benchmarks")
 	flag.BoolVar(&cfg.skipImages, "no-images", false, "skip the image benchmarks")
+	soak := flag.Bool("soak", false, "run the soak instead (make soak; SOAK_DURATION, default 30m) and write benchmarks-raw/soak.md under -out")
 	flag.StringVar(&cfg.baseImage, "base-image", "", "runtime base image layout for the image benchmarks (make image writes it)")
 	var floorKind, floorAddr string
 	flag.StringVar(&floorKind, "floor-serve", "", "internal: serve an HTTP floor (gin or nethttp) on -floor-addr until killed")
@@ -123,9 +125,15 @@ func run() int {
 	if cfg.quick {
 		limit = 10 * time.Minute
 	}
+	if d, err := soakDuration(cfg.quick); *soak && err == nil {
+		limit = d + 15*time.Minute
+	}
 	ctx, cancel := context.WithTimeout(ctx, limit)
 	defer cancel()
 
+	if *soak {
+		return runSoak(ctx, log, &cfg)
+	}
 	rep, failures := runAll(ctx, log, &cfg)
 	if err := bench.Write(cfg.out, rep); err != nil {
 		log.Error("write report", "err", err)
