@@ -28,6 +28,7 @@ import (
 	"github.com/mlgate/mlgate/tracking/proxy"
 	trkserver "github.com/mlgate/mlgate/tracking/server"
 	"github.com/mlgate/mlgate/tracking/store"
+	"github.com/mlgate/mlgate/ui"
 )
 
 // ServerOptions configure the tracking and registry server (`mlgate server`).
@@ -213,11 +214,13 @@ func (s *Server) build(ctx context.Context) error {
 	e.ContextWithFallback = true
 	e.Use(gin.Recovery(), newHTTPMetrics(o.Registerer).middleware())
 	var read, write []gin.HandlerFunc
+	var authn *auth.Authenticator
 	if o.Auth == "basic" {
 		a, err := auth.Load(o.AuthUsersFile)
 		if err != nil {
 			return err
 		}
+		authn = a
 		e.Use(a.Middleware("/health", "/version"))
 	}
 	e.GET("/health", func(c *gin.Context) { c.String(http.StatusOK, "OK") })
@@ -255,6 +258,7 @@ func (s *Server) build(ctx context.Context) error {
 		},
 		Logger: o.Logger,
 	}).Mount(e, read, write)
+	ui.Mount(e, uiOptions(authn))
 	e.NoRoute(func(c *gin.Context) {
 		c.JSON(http.StatusNotFound, gin.H{"error_code": "ENDPOINT_NOT_FOUND", "message": "No such endpoint: " + c.Request.Method + " " + c.Request.URL.Path})
 	})
