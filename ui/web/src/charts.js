@@ -44,7 +44,7 @@ export function drawChart(el, series, o) {
     width,
     height: o.height || 320,
     scales: { x: { time: o.x === 'time' }, y: { distr: o.log ? 3 : 1 } },
-    axes: [{ label: o.x === 'step' ? 'step' : o.x === 'time' ? '' : 'seconds' }, { values: (_u, ticks) => ticks.map((t) => fmtNum(t)) }],
+    axes: [{ label: o.x === 'step' ? 'step' : o.x === 'time' ? '' : 'seconds' }, { values: (_u, ticks) => ticks.map((t) => (t == null ? '' : fmtNum(t))) }],
     series: [{ label: o.x }].concat(series.map((s, i) => ({
       label: s.label, stroke: palette[i % palette.length], width: 1.5, spanGaps: true,
       points: { show: prepared[i].x.length < 60 },

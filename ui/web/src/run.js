@@ -98,11 +98,13 @@ export async function runPage(main, expID, runID, _query, artifactPath) {
         if (f.is_dir) {
           const sub = h('ul', { role: 'group', hidden: true });
           let loaded = false;
+          const mark = h('span', { 'aria-hidden': 'true' }, '▸ ');
           const btn = h('button', { type: 'button', class: 'dir', 'aria-expanded': 'false', onclick: async () => {
             sub.hidden = !sub.hidden;
+            mark.textContent = sub.hidden ? '▸ ' : '▾ ';
             btn.setAttribute('aria-expanded', String(!sub.hidden));
             if (!loaded) { loaded = true; await list(f.path, sub); }
-          } }, '📁 ' + name);
+          } }, mark, name + '/');
           ul.append(h('li', { role: 'treeitem' }, btn, sub));
         } else {
           ul.append(h('li', { role: 'treeitem' }, h('button', { type: 'button', class: 'file', onclick: () => open(f.path) }, name),

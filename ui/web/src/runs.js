@@ -25,7 +25,8 @@ export async function runsPage(main, expID, query) {
   const exp = (await api.get('experiments/get', { experiment_id: expID })).experiment;
   const store = 'mlgate.columns.' + expID;
   let chosen = [];
-  try { chosen = JSON.parse(localStorage.getItem(store) || '[]'); } catch { chosen = []; }
+  const saved = localStorage.getItem(store);
+  try { chosen = JSON.parse(saved || '[]'); } catch { chosen = []; }
   const st = {
     filter: query.get('searchFilter') || '',
     order: { col: baseCols[1], asc: false },
@@ -243,6 +244,13 @@ export async function runsPage(main, expID, query) {
       }
       st.runs.push(...runs);
       noteKeys(runs);
+      if (saved == null && !chosen.length && !st.defaulted) {
+        // First visit: show a few metrics and params of the first page.
+        st.defaulted = true;
+        const pick = (kind) => [...st.keys[kind]].sort().slice(0, 4).map((key) => ({ kind, key }));
+        chosen = pick('metrics').concat(pick('params'));
+        header();
+      }
       st.token = res.next_page_token || '';
       st.done = !st.token;
       status.textContent = st.runs.length + (st.done ? ' runs' : '+ runs (scroll for more)');
