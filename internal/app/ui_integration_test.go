@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -329,4 +330,66 @@ func TestUIReadOnlyUser(t *testing.T) {
 	if aliceName != "alice" {
 		t.Errorf("header shows %q for alice", aliceName)
 	}
+}
+
+// TestUIRunsPaging: the runs table pages through the server with
+// page_token as it scrolls, renders only the rows in view, and orders by
+// a column on the server.
+func TestUIRunsPaging(t *testing.T) {
+	const n = 1100
+	_, url, _ := startServer(t, nil)
+	_, body := call(t, "POST", url+"/api/2.0/mlflow/experiments/create", `{"name":"many"}`)
+	var e struct {
+		ExperimentID string `json:"experiment_id"`
+	}
+	mustJSON(t, body, &e)
+	var wg sync.WaitGroup
+	for w := range 4 {
+		wg.Go(func() {
+			for i := w; i < n; i += 4 {
+				body := fmt.Sprintf(`{"experiment_id":%q,"run_name":"seed-%04d","start_time":%d}`, e.ExperimentID, i, 1700000000000+i)
+				resp, err := http.Post(url+"/api/2.0/mlflow/runs/create", "application/json", strings.NewReader(body))
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				resp.Body.Close()
+				if resp.StatusCode != 200 {
+					t.Errorf("create run: %s", resp.Status)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if t.Failed() {
+		t.FailNow()
+	}
+	b := newBrowser(t, 1280, 900, "", "")
+	b.open(url+"/#/experiments/"+e.ExperimentID+"/runs", "tr[data-run-id]")
+	b.waitTrue(`document.getElementById('runs-status').textContent === '500+ runs (scroll for more)'`)
+	if rows := b.count("tr[data-run-id]"); rows > 100 {
+		t.Fatalf("%d rows rendered for a 900 px viewport: the table should render only the rows in view", rows)
+	}
+	var first string
+	b.eval(`document.querySelector('tr[data-run-id] a').textContent`, &first)
+	if first != fmt.Sprintf("seed-%04d", n-1) {
+		t.Fatalf("newest run first: got %s", first)
+	}
+	for _, want := range []string{"1000+ runs (scroll for more)", fmt.Sprintf("%d runs", n)} {
+		b.eval(`(() => { const s = document.querySelector('.scroller'); s.scrollTop = s.scrollHeight; return true; })()`, new(bool))
+		b.waitTrue(fmt.Sprintf(`document.getElementById('runs-status').textContent === %q`, want))
+	}
+	b.eval(`(() => { const s = document.querySelector('.scroller'); s.scrollTop = s.scrollHeight; return true; })()`, new(bool))
+	b.waitTrue(`[...document.querySelectorAll('tr[data-run-id] a')].some((a) => a.textContent === 'seed-0000')`)
+	if rows := b.count("tr[data-run-id]"); rows > 100 {
+		t.Fatalf("%d rows rendered after scrolling to the end", rows)
+	}
+	b.shot("runs-scrolled")
+	// Order by name, ascending after a second click.
+	b.run("sort by name", chromedp.Click(`//th//button[contains(., "Run")]`, chromedp.BySearch))
+	b.waitTrue(`document.querySelector('th[aria-sort]') && document.querySelector('th[aria-sort]').title === 'attributes.run_name'`)
+	b.run("sort ascending", chromedp.Click(`//th//button[contains(., "Run")]`, chromedp.BySearch))
+	b.waitTrue(`document.querySelector('th[aria-sort="ascending"]') !== null && document.querySelector('tr[data-run-id] a').textContent === 'seed-0000'`)
+	b.noErrors("paging")
 }
