@@ -61,6 +61,9 @@ func TestPageAndAssets(t *testing.T) {
 	if w := do(e, AssetPrefix+m[1], "Accept-Encoding", "gzip;q=0"); w.Header().Get("Content-Encoding") != "" {
 		t.Fatal("gzip sent to a client that refused it")
 	}
+	if w := do(e, AssetPrefix+"favicon.svg"); w.Code != 200 || w.Header().Get("Content-Type") != "image/svg+xml" {
+		t.Errorf("favicon: %d %v", w.Code, w.Header())
+	}
 	for _, p := range []string{AssetPrefix + m[1] + ".gz", AssetPrefix + "../ui.go", AssetPrefix + "index.html", AssetPrefix + "nope.js", AssetPrefix} {
 		if w := do(e, p); w.Code != 404 || !strings.Contains(w.Body.String(), "ENDPOINT_NOT_FOUND") {
 			t.Errorf("GET %s = %d %s, want 404", p, w.Code, w.Body)

@@ -72,7 +72,12 @@ func Build(src, assetPrefix string) (Files, error) {
 	if err != nil {
 		return nil, err
 	}
-	page := strings.NewReplacer("{{js}}", assetPrefix+js, "{{css}}", assetPrefix+css).Replace(string(tmpl))
+	icon, err := os.ReadFile(filepath.Join(src, "favicon.svg"))
+	if err != nil {
+		return nil, err
+	}
+	files["favicon.svg"] = icon
+	page := strings.NewReplacer("{{js}}", assetPrefix+js, "{{css}}", assetPrefix+css, "{{favicon}}", assetPrefix+"favicon.svg").Replace(string(tmpl))
 	files["index.html"] = []byte(page)
 	return files, nil
 }

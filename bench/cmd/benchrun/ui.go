@@ -209,6 +209,11 @@ func uiMlflow(ctx context.Context, log *slog.Logger, cfg *config, br *benchBrows
 		return 0, err
 	}
 	bin, argv := trackingServers()[0].args(cfg, dir, port)
+	if !cfg.quick {
+		// One browser makes the requests: one worker is enough, and its
+		// start-up does not race three others on a loaded machine.
+		argv = append(argv, "--workers", "1")
+	}
 	proc, err := bench.Start("ui-mlflow", cfg.work, pythonEnv(cfg.python), dir, bin, argv...)
 	if err != nil {
 		return 0, err

@@ -73,6 +73,11 @@ function safeDecode(s) {
 }
 
 async function start() {
+  // The skip link moves focus (an inline handler would need a looser CSP).
+  document.querySelector('.skip')?.addEventListener('click', (e) => {
+    e.preventDefault();
+    document.getElementById('main').focus();
+  });
   try {
     const u = await currentUser();
     session.canWrite = !!u.can_write;
