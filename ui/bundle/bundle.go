@@ -23,6 +23,10 @@ import (
 // page so the UI works behind a path prefix (package ui serves them there).
 const AssetPrefix = "static-files/"
 
+// license credits the bundled dependency (uPlot's own header is not a
+// comment esbuild keeps when minifying).
+const license = "/*! mlgate web UI. Includes uPlot (https://github.com/leeoniya/uPlot), Copyright (c) Leon Sorokin, MIT License. */"
+
 // Files are a built bundle: file name to content (gzip twins excluded).
 type Files map[string][]byte
 
@@ -46,6 +50,7 @@ func Build(src, assetPrefix string) (Files, error) {
 		Target:            api.ES2020,
 		Platform:          api.PlatformBrowser,
 		LegalComments:     api.LegalCommentsEndOfFile,
+		Banner:            map[string]string{"js": license},
 		AbsWorkingDir:     mustAbs(src),
 		LogLevel:          api.LogLevelSilent,
 	})
