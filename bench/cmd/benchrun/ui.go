@@ -44,8 +44,9 @@ func uiSizesFor(quick bool) uiSizes {
 	}
 	// The comparison logs 1,000 steps per metric, not the 10,000
 	// (20 million rows would take this shared 2-core machine most of the
-	// benchmark's time to write); the page samples each run's series to
-	// 1,000 points on the server (get-history-bulk-interval) either way.
+	// benchmark's time to write); the page has the server sample each
+	// run's series (get-history-bulk-interval) to at most 1,000 points either
+	// way (100 per run for 200 runs).
 	return uiSizes{runs: 10000, chartSteps: 100000, cmpRuns: 200, cmpMetrics: 10, cmpSteps: 1000, keyRuns: 50, keysPerRun: 100}
 }
 

@@ -4,7 +4,7 @@
 import uPlot from 'uplot';
 import { h, clear, errorBox, fmtNum, kv, enc } from './dom.js';
 import * as api from './api.js';
-import { downsample, smooth, toSeries, align } from './series.js';
+import { downsample, smooth, toSeries, align, metricValue } from './series.js';
 
 const palette = ['#1f77b4', '#d62728', '#2ca02c', '#9467bd', '#ff7f0e', '#17becf', '#8c564b', '#e377c2', '#7f7f7f', '#bcbd22'];
 // MAX_POINTS bounds what one series draws; longer ones are downsampled.
@@ -126,17 +126,25 @@ export async function comparePage(main, query) {
     h('label', null, onlyDiff, ' Only rows that differ'), ptable));
 
   const mkeys = [...new Set(runs.flatMap((r) => (r.data.metrics || []).map((m) => m.key)))].sort();
+  const mmaps = runs.map((r) => kv(r.data.metrics));
+  main.append(h('section', null, h('h2', null, 'Latest metrics'), h('div', { class: 'scroll-x' }, h('table', { class: 'grid compare' },
+    h('thead', null, h('tr', null, h('th', { scope: 'col' }, 'Metric'), shownRuns.map((r) => h('th', { scope: 'col' }, name(r))))),
+    h('tbody', null, mkeys.map((k) => h('tr', null, h('th', { scope: 'row' }, k),
+      shownRuns.map((_r, i) => h('td', null, mmaps[i][k] == null ? '' : fmtNum(metricValue(mmaps[i][k])))))))))));
   const state = { x: 'step', smoothing: 0, log: false };
   const grid = h('div', { class: 'charts' });
   const boxes = [];
   const redraw = () => { for (const b of boxes) if (b.series) drawChart(b.el, b.series, { ...state, title: b.key, height: 240 }); };
   main.append(h('section', null, h('h2', null, 'Metrics (' + mkeys.length + ')'), controls(state, redraw), grid));
+  // Each chart asks the server for about 20,000 points in all: 1,000 per
+  // run for up to 20 runs, fewer (at least 100) per run beyond.
+  const perRun = Math.max(100, Math.min(1000, Math.floor(20000 / ids.length)));
   const load = async (b) => {
     try {
       const series = runs.map((r) => ({ label: name(r), points: [], id: r.info.run_id }));
       const byID = new Map(series.map((s) => [s.id, s]));
       for (let i = 0; i < ids.length; i += 100) {
-        const res = await api.get('metrics/get-history-bulk-interval', { run_ids: ids.slice(i, i + 100), metric_key: b.key, max_results: 1000 });
+        const res = await api.get('metrics/get-history-bulk-interval', { run_ids: ids.slice(i, i + 100), metric_key: b.key, max_results: perRun });
         for (const m of res.metrics || []) byID.get(m.run_id)?.points.push(m);
       }
       b.series = series.filter((s) => s.points.length);

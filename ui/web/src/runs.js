@@ -39,7 +39,14 @@ export async function runsPage(main, expID, query) {
 
   const filterInput = h('input', { type: 'search', id: 'run-filter', value: st.filter, 'aria-describedby': 'filter-help filter-error',
     placeholder: "metrics.rmse < 1 and params.alpha = '0.5'", 'aria-label': 'Filter runs' });
-  const filterForm = h('form', { class: 'inline grow', role: 'search', onsubmit: (e) => { e.preventDefault(); st.filter = filterInput.value; reload(); } },
+  const filterForm = h('form', { class: 'inline grow', role: 'search', onsubmit: (e) => {
+    e.preventDefault();
+    st.filter = filterInput.value;
+    // Keep the filter in the URL (shareable) without a new history entry.
+    const q = st.filter ? '?searchFilter=' + enc(st.filter) : '';
+    history.replaceState(null, '', '#/experiments/' + enc(expID) + '/runs' + q);
+    reload();
+  } },
     filterInput, h('button', { type: 'submit' }, 'Search'));
   const filterErr = h('div', { id: 'filter-error', 'aria-live': 'assertive' });
   const viewSel = h('select', { 'aria-label': 'Which runs', onchange: () => { st.view = viewSel.value; reload(); } },
