@@ -86,6 +86,7 @@ func runUI(ctx context.Context, log *slog.Logger, cfg *config, fail func(string,
 		return ts
 	}
 	defer closeBr()
+	br.out = cfg.out
 	if cfg.quick {
 		br.repeats = 1
 	}
@@ -146,6 +147,17 @@ func bundleSize(dist string) (int, error) {
 type benchBrowser struct {
 	ctx     context.Context //nolint:containedctx // chromedp addresses the browser tab by its context
 	repeats int
+	out     string // where a failed wait leaves its screenshot
+}
+
+// shot saves the page as out/name.png (best effort: it is for diagnosis).
+func (b *benchBrowser) shot(name string) {
+	var png []byte
+	ctx, cancel := context.WithTimeout(b.ctx, 10*time.Second)
+	defer cancel()
+	if chromedp.Run(ctx, chromedp.CaptureScreenshot(&png)) == nil {
+		_ = os.WriteFile(filepath.Join(b.out, name+".png"), png, 0o644)
+	}
 }
 
 func newBenchBrowser(ctx context.Context, path, dir string) (*benchBrowser, func(), error) {
@@ -172,6 +184,7 @@ func (b *benchBrowser) measure(url, ready string, timeout time.Duration) (time.D
 		d, err := b.timed(timeout, chromedp.Navigate(url), chromedp.WaitReady("body", chromedp.ByQuery),
 			chromedp.Poll(ready, nil, chromedp.WithPollingTimeout(timeout), chromedp.WithPollingInterval(uiPoll)))
 		if err != nil {
+			b.shot("ui-failed")
 			return 0, fmt.Errorf("%s: waiting for %s: %w", url, ready, err)
 		}
 		ds = append(ds, d)
@@ -278,7 +291,7 @@ func uiMlgate(ctx context.Context, log *slog.Logger, cfg *config, br *benchBrows
 	for i, id := range seed.cmpRuns {
 		ids[i] = fmt.Sprintf("%q", id)
 	}
-	cmpURL := a.base + "/#/compare-runs?runs=[" + strings.Join(ids, ",") + "]"
+	cmpURL := a.base + "/#/compare-runs?runs=[" + strings.Join(ids, ",") + "]&experiments=[\"" + seed.cmpExp + "\"]"
 	cmpReady := fmt.Sprintf(`document.querySelectorAll('.chart[data-metric][data-drawn] canvas').length === %d`, sz.cmpMetrics)
 	if m.compare, err = br.measure(cmpURL, cmpReady, 60*time.Second); err != nil {
 		return m, err
@@ -295,7 +308,7 @@ func uiMlgate(ctx context.Context, log *slog.Logger, cfg *config, br *benchBrows
 
 // uiData is what uiSeed wrote.
 type uiData struct {
-	runsExp, keysExp, chartRun string
+	runsExp, keysExp, chartRun, cmpExp string
 	cmpRuns                    []string
 }
 
@@ -324,11 +337,10 @@ func uiSeed(ctx context.Context, a *api, sz uiSizes) (uiData, error) {
 	if err := uiMetrics(ctx, a, d.chartRun, []string{"loss"}, sz.chartSteps); err != nil {
 		return d, err
 	}
-	cmpExp, err := a.createExperiment(ctx, "ui-compare")
-	if err != nil {
+	if d.cmpExp, err = a.createExperiment(ctx, "ui-compare"); err != nil {
 		return d, err
 	}
-	if d.cmpRuns, err = uiRuns(ctx, a, cmpExp, sz.cmpRuns, nil); err != nil {
+	if d.cmpRuns, err = uiRuns(ctx, a, d.cmpExp, sz.cmpRuns, nil); err != nil {
 		return d, err
 	}
 	keys := make([]string, sz.cmpMetrics)
