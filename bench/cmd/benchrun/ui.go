@@ -309,7 +309,7 @@ func uiMlgate(ctx context.Context, log *slog.Logger, cfg *config, br *benchBrows
 // uiData is what uiSeed wrote.
 type uiData struct {
 	runsExp, keysExp, chartRun, cmpExp string
-	cmpRuns                    []string
+	cmpRuns                            []string
 }
 
 // uiSeed fills mlgate through its REST API at concurrency 8.
