@@ -40,6 +40,7 @@ COPY rest rest
 COPY rollout rollout
 COPY serve serve
 COPY tracking tracking
+COPY ui ui
 # the build of `make build` (cgo is on: gcc is in the image; the ONNX flavor needs it)
 RUN go build -o /out/mlgate ./cmd/mlgate
 

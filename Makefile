@@ -43,10 +43,16 @@ venv: ## create the pinned Python venv for interop tests (cached by requirements
 	@scripts/venv.sh interop/requirements.txt
 
 .PHONY: deps
-deps: onnxruntime ## install everything the tests need (ONNX Runtime, locale, venv, Azurite, PostgreSQL)
+deps: onnxruntime ## install everything the tests need (ONNX Runtime, locale, venv, Azurite, PostgreSQL, UI npm deps)
 	scripts/locale.sh
+	scripts/ui-deps.sh >/dev/null
 	scripts/venv.sh interop/requirements.txt >/dev/null
 	scripts/azurite.sh >/dev/null
+
+.PHONY: ui
+ui: ## rebuild the web UI bundle ui/dist from ui/web (npm ci once, then esbuild's Go API)
+	scripts/ui-deps.sh >/dev/null
+	go run ./ui/cmd/uibuild
 
 .PHONY: run
 run: build onnxruntime ## run the main job: embedded tracking+registry server with an example model served on 127.0.0.1:5001

@@ -29,6 +29,7 @@ import (
 	"github.com/mlgate/mlgate/tracking/proxy"
 	trkserver "github.com/mlgate/mlgate/tracking/server"
 	"github.com/mlgate/mlgate/tracking/store"
+	"github.com/mlgate/mlgate/ui"
 )
 
 // ServerOptions configure the tracking and registry server (`mlgate server`).
@@ -298,6 +299,7 @@ func (s *Server) build(ctx context.Context) error {
 		},
 		Logger: o.Logger,
 	}).Mount(e, read, write)
+	ui.Mount(e)
 	e.NoRoute(func(c *gin.Context) {
 		c.JSON(http.StatusNotFound, gin.H{"error_code": "ENDPOINT_NOT_FOUND", "message": "No such endpoint: " + c.Request.Method + " " + c.Request.URL.Path})
 	})

@@ -45,6 +45,7 @@ type config struct {
 	skipTracking   bool
 	skipServing    bool
 	skipImages     bool
+	skipUI         bool
 	baseImage      string // runtime base image layout (make image)
 	maxReqPerPoint uint64
 }
@@ -66,6 +67,7 @@ func run() int {
 	flag.BoolVar(&cfg.skipServing, "no-serving", false, "skip the serving benchmarks")
 	flag.BoolVar(&cfg.skipImages, "no-images", false, "skip the image benchmarks")
 	soak := flag.Bool("soak", false, "run the soak instead (make soak; SOAK_DURATION, default 30m) and write benchmarks-raw/soak.md under -out")
+	flag.BoolVar(&cfg.skipUI, "no-ui", false, "skip the web UI benchmarks (headless chromium)")
 	flag.StringVar(&cfg.baseImage, "base-image", "", "runtime base image layout for the image benchmarks (make image writes it)")
 	var floorKind, floorAddr string
 	flag.StringVar(&floorKind, "floor-serve", "", "internal: serve an HTTP floor (gin or nethttp) on -floor-addr until killed")
@@ -179,7 +181,11 @@ func runAll(ctx context.Context, log *slog.Logger, cfg *config) (*bench.Report, 
 	if !cfg.skipImages && cfg.want("images") {
 		runImages(ctx, log, cfg, rep, fail)
 	}
-	rep.Targets = targets(cfg, rep)
+	var uiTargets []bench.Target
+	if !cfg.skipUI && cfg.want("ui") {
+		uiTargets = runUI(ctx, log, cfg, fail)
+	}
+	rep.Targets = append(targets(cfg, rep), uiTargets...)
 	rep.Elapsed = time.Since(rep.Started)
 	end := bench.DescribeMachine()
 	rep.Notes = append(rep.Notes, fmt.Sprintf("Load average (1, 5, 15 min) at start %s, at the end %s, on %d CPUs. "+

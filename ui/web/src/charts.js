@@ -1,0 +1,186 @@
+// Metric charts (uPlot): one metric of one or several runs overlaid, x by
+// step, time or relative time, smoothing, log scale, values on hover; and
+// the comparison of runs (params side by side, every metric charted).
+import uPlot from 'uplot';
+import { h, clear, errorBox, fmtNum, kv, enc } from './dom.js';
+import * as api from './api.js';
+import { downsample, smooth, toSeries, align, metricValue } from './series.js';
+
+const palette = ['#1f77b4', '#d62728', '#2ca02c', '#9467bd', '#ff7f0e', '#17becf', '#8c564b', '#e377c2', '#7f7f7f', '#bcbd22'];
+// MAX_POINTS bounds what one series draws; longer ones are downsampled.
+export const MAX_POINTS = 4000;
+
+// runIDs reads runs=["a","b"] (MLflow's form) or runs=a,b.
+export function runIDs(query) {
+  const raw = query.get('runs') || '';
+  try {
+    const v = JSON.parse(raw);
+    if (Array.isArray(v)) return v.map(String);
+  } catch { /* comma form */ }
+  return raw.split(',').map((s) => s.trim()).filter(Boolean);
+}
+
+// drawChart renders series [{label, points}] into el with the options
+// {x: 'step'|'time'|'relative', smoothing, log, title}.
+export function drawChart(el, series, o) {
+  clear(el);
+  let drawn = 0;
+  let source = 0;
+  const prepared = series.map((s) => {
+    const full = toSeries(s.points, o.x);
+    source += full.x.length;
+    const d = downsample(full.x, full.y, MAX_POINTS);
+    drawn += d.x.length;
+    return { x: d.x, y: smooth(d.y, o.smoothing) };
+  });
+  el.dataset.points = String(drawn);
+  el.dataset.sourcePoints = String(source);
+  if (!source) { el.append(h('p', { class: 'muted' }, 'No values.')); return null; }
+  const data = align(prepared);
+  if (o.log) for (let i = 1; i < data.length; i++) data[i] = data[i].map((v) => (v != null && v > 0 ? v : null));
+  const width = Math.max(280, Math.min(el.clientWidth || 800, 1400));
+  const opts = {
+    title: o.title,
+    width,
+    height: o.height || 320,
+    scales: { x: { time: o.x === 'time' }, y: { distr: o.log ? 3 : 1 } },
+    axes: [{ label: o.x === 'step' ? 'step' : o.x === 'time' ? '' : 'seconds' }, { values: (_u, ticks) => ticks.map((t) => (t == null ? '' : fmtNum(t))) }],
+    series: [{ label: o.x }].concat(series.map((s, i) => ({
+      label: s.label, stroke: palette[i % palette.length], width: 1.5, spanGaps: true,
+      points: { show: series.length <= 20 && prepared[i].x.length < 60 },
+      value: (_u, v) => (v == null ? '–' : fmtNum(v)),
+    }))),
+    // A legend row per series is what makes 200 overlaid runs slow: past
+    // 20 series the legend is off (the run names are in the tables above).
+    legend: { show: series.length <= 20, live: true },
+  };
+  const plot = new uPlot(opts, data, el);
+  el.dataset.drawn = 'true';
+  return plot;
+}
+
+function controls(state, redraw) {
+  const x = h('select', { id: 'x-axis', onchange: () => { state.x = x.value; redraw(); } },
+    h('option', { value: 'step' }, 'Step'), h('option', { value: 'time' }, 'Time'), h('option', { value: 'relative' }, 'Relative time'));
+  x.value = state.x;
+  const sm = h('input', { type: 'range', id: 'smoothing', min: 0, max: 0.99, step: 0.01, value: state.smoothing, oninput: () => { state.smoothing = Number(sm.value); redraw(); } });
+  const log = h('input', { type: 'checkbox', id: 'log-scale', checked: state.log, onchange: () => { state.log = log.checked; redraw(); } });
+  return h('div', { class: 'toolbar' }, h('label', { htmlFor: 'x-axis' }, 'X axis'), x, h('label', { htmlFor: 'smoothing' }, 'Smoothing'), sm,
+    h('label', null, log, ' Log scale'));
+}
+
+// metricPage is #/metric/<key>?runs=[...].
+export async function metricPage(main, key, query) {
+  const ids = runIDs(query);
+  const state = { x: query.get('x_axis') || 'step', smoothing: 0, log: false };
+  const box = h('div', { class: 'chart', id: 'metric-chart' });
+  const msg = h('div');
+  main.append(h('h1', null, key), h('p', { class: 'muted' }, ids.length + ' run' + (ids.length === 1 ? '' : 's')), msg);
+  const runs = await Promise.all(ids.map(async (id) => {
+    const [r, points] = await Promise.all([api.get('runs/get', { run_id: id }).then((x) => x.run).catch(() => null), api.metricHistory(id, key)]);
+    return { label: (r && r.info.run_name) || id, points, run: r };
+  })).catch((err) => { msg.append(errorBox(err)); return []; });
+  const links = h('ul', { class: 'inline-list' }, runs.filter((r) => r.run).map((r) => h('li', null, h('a', { href: '#/experiments/' + enc(r.run.info.experiment_id) + '/runs/' + enc(r.run.info.run_id) }, r.label))));
+  const redraw = () => drawChart(box, runs, { ...state, title: key });
+  main.append(controls(state, redraw), box, links);
+  redraw();
+}
+
+// getRuns fetches runs in the order of ids: with the experiments known
+// (MLflow's compare links carry them), one search per 100 ids; any run not
+// found that way (or without experiments) by runs/get, 16 at a time.
+async function getRuns(ids, experiments) {
+  const byID = new Map();
+  if (experiments.length) {
+    for (let i = 0; i < ids.length; i += 100) {
+      const chunk = ids.slice(i, i + 100);
+      try {
+        const r = await api.post('runs/search', { experiment_ids: experiments, max_results: 1000, run_view_type: 'ALL',
+          filter: 'attributes.run_id IN (' + chunk.map((x) => "'" + x.replace(/'/g, '') + "'").join(',') + ')' });
+        for (const run of r.runs || []) byID.set(run.info.run_id, run);
+      } catch { /* fall back to runs/get below */ }
+    }
+  }
+  const missing = ids.filter((id) => !byID.has(id));
+  let next = 0;
+  const worker = async () => {
+    while (next < missing.length) {
+      const id = missing[next++];
+      byID.set(id, (await api.get('runs/get', { run_id: id })).run);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(16, missing.length) }, worker));
+  return ids.map((id) => byID.get(id));
+}
+
+// comparePage is #/compare-runs?runs=[...]: params side by side (rows
+// that differ marked), then one chart per metric with every run overlaid,
+// drawn as it scrolls into view.
+export async function comparePage(main, query) {
+  const ids = runIDs(query);
+  main.append(h('h1', null, 'Compare ' + ids.length + ' runs'));
+  if (!ids.length) { main.append(h('p', null, 'No runs selected.')); return; }
+  let experiments = [];
+  try { experiments = JSON.parse(query.get('experiments') || '[]').map(String); } catch { experiments = []; }
+  const runs = await getRuns(ids, experiments);
+  const name = (r) => r.info.run_name || r.info.run_id;
+  const pmaps = runs.map((r) => kv(r.data.params));
+  const pkeys = [...new Set(runs.flatMap((r) => (r.data.params || []).map((p) => p.key)))].sort();
+  const onlyDiff = h('input', { type: 'checkbox', id: 'only-diff', onchange: () => fillParams() });
+  const ptable = h('div', { class: 'scroll-x' });
+  const shownRuns = runs.slice(0, 50);
+  const fillParams = () => {
+    const keys = pkeys.filter((k) => !onlyDiff.checked || new Set(pmaps.map((m) => m[k])).size > 1);
+    clear(ptable).append(h('table', { class: 'grid compare' },
+      h('thead', null, h('tr', null, h('th', { scope: 'col' }, 'Param'), shownRuns.map((r) => h('th', { scope: 'col' },
+        h('a', { href: '#/experiments/' + enc(r.info.experiment_id) + '/runs/' + enc(r.info.run_id) }, name(r)))))),
+      h('tbody', null, keys.map((k) => {
+        const differs = new Set(pmaps.map((m) => m[k])).size > 1;
+        return h('tr', { class: differs ? 'differs' : '' }, h('th', { scope: 'row' }, k), shownRuns.map((_r, i) => h('td', null, pmaps[i][k] ?? '')));
+      }))));
+  };
+  fillParams();
+  main.append(h('section', null, h('h2', null, 'Parameters'), runs.length > shownRuns.length ? h('p', { class: 'muted' }, 'Showing the first 50 runs side by side.') : null,
+    h('label', null, onlyDiff, ' Only rows that differ'), ptable));
+
+  const mkeys = [...new Set(runs.flatMap((r) => (r.data.metrics || []).map((m) => m.key)))].sort();
+  const mmaps = runs.map((r) => kv(r.data.metrics));
+  main.append(h('section', null, h('h2', null, 'Latest metrics'), h('div', { class: 'scroll-x' }, h('table', { class: 'grid compare' },
+    h('thead', null, h('tr', null, h('th', { scope: 'col' }, 'Metric'), shownRuns.map((r) => h('th', { scope: 'col' }, name(r))))),
+    h('tbody', null, mkeys.map((k) => h('tr', null, h('th', { scope: 'row' }, k),
+      shownRuns.map((_r, i) => h('td', null, mmaps[i][k] == null ? '' : fmtNum(metricValue(mmaps[i][k])))))))))));
+  const state = { x: 'step', smoothing: 0, log: false };
+  const grid = h('div', { class: 'charts' });
+  const boxes = [];
+  const redraw = () => { for (const b of boxes) if (b.series) drawChart(b.el, b.series, { ...state, title: b.key, height: 240 }); };
+  main.append(h('section', null, h('h2', null, 'Metrics (' + mkeys.length + ')'), controls(state, redraw), grid));
+  // Each chart asks the server for about 20,000 points in all: 1,000 per
+  // run for up to 20 runs, fewer (at least 100) per run beyond.
+  const perRun = Math.max(100, Math.min(1000, Math.floor(20000 / ids.length)));
+  const load = async (b) => {
+    try {
+      const series = runs.map((r) => ({ label: name(r), points: [], id: r.info.run_id }));
+      const byID = new Map(series.map((s) => [s.id, s]));
+      for (let i = 0; i < ids.length; i += 100) {
+        const res = await api.get('metrics/get-history-bulk-interval', { run_ids: ids.slice(i, i + 100), metric_key: b.key, max_results: perRun });
+        for (const m of res.metrics || []) byID.get(m.run_id)?.points.push(m);
+      }
+      b.series = series.filter((s) => s.points.length);
+      drawChart(b.el, b.series, { ...state, title: b.key, height: 240 });
+    } catch (err) { clear(b.el).append(errorBox(err)); }
+  };
+  const io = new IntersectionObserver((entries) => {
+    for (const e of entries) {
+      if (!e.isIntersecting) continue;
+      io.unobserve(e.target);
+      const b = boxes.find((x) => x.el === e.target);
+      if (b) load(b);
+    }
+  }, { rootMargin: '300px' });
+  for (const key of mkeys) {
+    const el = h('div', { class: 'chart small', 'data-metric': key, 'aria-label': 'Chart of ' + key }, h('p', { class: 'muted' }, key));
+    boxes.push({ key, el });
+    grid.append(el);
+    io.observe(el);
+  }
+}
