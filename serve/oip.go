@@ -202,8 +202,12 @@ func (s *Server) oipInfer(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
+	n := len(body)
 	if body, err = decodeContent(body, c.GetHeader("Content-Encoding"), s.opts.MaxBodyBytes, s.tooLarge); err != nil {
 		return err
+	}
+	if len(body) != n { // inflated
+		noteDecoded(c, len(body))
 	}
 	keepRequest(c, body) // decoded
 	header, binData, err := splitBinary(body, c.GetHeader(binaryHeader))
