@@ -2,6 +2,7 @@ package serve
 
 import (
 	"bytes"
+	"errors"
 	"io"
 	"net/http"
 	"strings"
@@ -21,7 +22,7 @@ func TestReadAllSized(t *testing.T) {
 			t.Fatalf("%s: %d bytes, %v", c.name, len(got), err)
 		}
 	}
-	if got, err := readAllSized(iotest.ErrReader(io.ErrUnexpectedEOF), 10); err != io.ErrUnexpectedEOF || len(got) != 0 {
+	if got, err := readAllSized(iotest.ErrReader(io.ErrUnexpectedEOF), 10); !errors.Is(err, io.ErrUnexpectedEOF) || len(got) != 0 {
 		t.Fatalf("a failing body: %q %v", got, err)
 	}
 	// the announced length is allocated once

@@ -3,7 +3,6 @@ package serve
 import (
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"net/http"
 	"strconv"
 	"strings"
@@ -27,7 +26,8 @@ func (s *Server) oipHandle(f apierr.HandlerFunc) gin.HandlerFunc {
 			for k, v := range e.Headers {
 				c.Header(k, v)
 			}
-			b, _ := json.Marshal(oipError{Error: e.Message, ErrorCode: string(e.Code), Message: e.Message})
+			oe := oipError{Error: e.Message, ErrorCode: string(e.Code), Message: e.Message}
+			b, _ := apierr.MarshalLong(&oe, &oe.Error, &oe.Message)
 			c.Abort()
 			c.Data(e.HTTPStatus(), "application/json", b)
 		}
