@@ -48,17 +48,18 @@ func MarshalLong(v any, msgs ...*string) ([]byte, error) {
 		if i < 0 {
 			return append(out, b...), nil
 		}
-		out = appendString(append(out, b[:i]...), long)
+		out = appendString(append(out, b[:i]...), long, longString)
 		b = b[i+len(q):]
 	}
 }
 
 // appendString appends s as encoding/json writes it, marshalling pieces
-// of at most longString bytes.
-func appendString(out []byte, s string) []byte {
+// of about piece bytes (at least utf8.UTFMax, so that a cut before an
+// unfinished rune leaves a piece).
+func appendString(out []byte, s string, piece int) []byte {
 	out = append(out, '"')
 	for len(s) > 0 {
-		n := min(len(s), longString)
+		n := min(len(s), max(piece, utf8.UTFMax))
 		// do not cut a sequence that may go on past n: start the next
 		// piece at its first byte (decoding from there sees the same bytes)
 		for k := 1; k < utf8.UTFMax && k <= n && n < len(s); k++ {

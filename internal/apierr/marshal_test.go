@@ -54,10 +54,24 @@ func TestMarshalLongIsJSONMarshal(t *testing.T) {
 func TestAppendStringCutsOnlyBetweenRunes(t *testing.T) {
 	// a 4-byte rune straddling every cut; invalid continuation bytes alone
 	for _, s := range []string{strings.Repeat("abc😀", longString), strings.Repeat("\x80", 3*longString), strings.Repeat("\xf0\x9f", 2*longString)} {
-		got := appendString(nil, s)
+		got := appendString(nil, s, longString)
 		want, _ := json.Marshal(s)
 		if !bytes.Equal(got, want) {
 			t.Fatalf("%d bytes (valid %v): not json.Marshal's bytes", len(s), utf8.ValidString(s))
 		}
 	}
+}
+
+// Pieces of any size give json.Marshal's bytes for any string.
+func FuzzAppendString(f *testing.F) {
+	f.Add("aé€😀<>&\u2028\x00\"\\\n\xff\xe2\x82", 1)
+	f.Add(strings.Repeat("\xf0\x9f\x98", 5), 2)
+	f.Fuzz(func(t *testing.T, s string, piece int) {
+		piece = 1 + (piece&0x7fffffff)%16
+		got := appendString(nil, s, piece)
+		want, _ := json.Marshal(s)
+		if !bytes.Equal(got, want) {
+			t.Fatalf("pieces of %d: %q, json.Marshal: %q", piece, got, want)
+		}
+	})
 }
