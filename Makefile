@@ -86,6 +86,10 @@ gotest: deps image ## go test -race with the integration tests (real ONNX Runtim
 fuzz: ## run every fuzz target for FUZZTIME each (default 4s)
 	scripts/fuzz.sh $(FUZZTIME)
 
+.PHONY: fuzz-long
+fuzz-long: ## the long fuzz pass: every target 5 min (FUZZTIME), 2 at a time (JOBS), niced; new corpus kept in testdata/fuzz
+	FUZZTIME=$(or $(FUZZLONG),5m) scripts/fuzz-long.sh
+
 .PHONY: interop
 interop: build deps image ## pytest interop suite: the real mlflow package against the built binary
 	venv=$$(scripts/venv.sh interop/requirements.txt); \

@@ -152,8 +152,10 @@ def _children(pid):
     return kids
 
 
-def test_killed_worker_gives_503_with_reason_then_recovers(tmp_path, mlgate_bin, start_proc):
-    """SIGKILL the worker mid-request through the real HTTP path; then SIGTERM leaves no worker."""
+def test_killed_worker_request_is_retried_crash_gives_503_then_recovers(tmp_path, mlgate_bin, start_proc):
+    """SIGKILL the worker mid-request through the real HTTP path: the request is sent again to the
+    replacement and answered; a model that kills its worker twice gets 503 with the reason; then
+    SIGTERM leaves no worker."""
     import signal
     import threading
 
@@ -170,7 +172,7 @@ def test_killed_worker_gives_503_with_reason_then_recovers(tmp_path, mlgate_bin,
     res = {}
 
     def slow():
-        res["r"] = requests.post(srv.url + "/invocations", json={**body, "params": {"sleep": 60.0}}, timeout=120)
+        res["r"] = requests.post(srv.url + "/invocations", json={**body, "params": {"sleep": 3.0}}, timeout=120)
 
     th = threading.Thread(target=slow)
     th.start()
@@ -178,16 +180,23 @@ def test_killed_worker_gives_503_with_reason_then_recovers(tmp_path, mlgate_bin,
 
     time.sleep(1.0)
     os.kill(workers[0], signal.SIGKILL)
-    th.join(60)
+    th.join(120)
     r = res["r"]
-    assert r.status_code == 503, r.text
-    assert r.json()["error_code"] == "TEMPORARILY_UNAVAILABLE"
-    assert "signal: killed" in r.json()["message"]
+    assert r.status_code == 200, r.text
+    assert r.json() == {"predictions": [{"y": 2.0}]}
+    new = _children(srv.p.pid)
+    assert len(new) == 1 and new != workers
+    crash = requests.post(srv.url + "/invocations", json={**body, "params": {"crash": True}}, timeout=180)
+    assert crash.status_code == 503, crash.text
+    assert crash.json()["error_code"] == "TEMPORARILY_UNAVAILABLE"
+    assert "exit status 9" in crash.json()["message"]
     ok = requests.post(srv.url + "/invocations", json=body, timeout=180)
     assert ok.status_code == 200, ok.text
     assert ok.json() == {"predictions": [{"y": 2.0}]}
+    retries = [line for line in requests.get(srv.url + "/metrics", timeout=10).text.splitlines()
+               if line.startswith("mlgate_worker_retries_total")]
+    assert retries and float(retries[0].split()[-1]) == 2, retries
     new = _children(srv.p.pid)
-    assert len(new) == 1 and new != workers
     srv.stop()
     assert srv.p.returncode is not None
     for pid in new:

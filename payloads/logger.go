@@ -309,6 +309,9 @@ type current struct {
 	opened  time.Time
 }
 
+// maxKeptLine bounds the line buffer the writer keeps between records.
+const maxKeptLine = 1 << 20
+
 func (l *Logger) writer() {
 	defer close(l.written)
 	t := time.NewTicker(min(l.o.RotateInterval, time.Second))
@@ -338,6 +341,9 @@ func (l *Logger) writer() {
 			return
 		}
 		cur.size += int64(len(line))
+		if cap(line) > maxKeptLine {
+			line = nil // an outsized record's buffer is not kept for the next
+		}
 		cur.records++
 		l.logged.Inc()
 		l.nLogged.Add(1)

@@ -3,7 +3,6 @@ package serve
 import (
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"net/http"
 	"strconv"
@@ -28,7 +27,8 @@ func (s *Server) oipHandle(f apierr.HandlerFunc) gin.HandlerFunc {
 			for k, v := range e.Headers {
 				c.Header(k, v)
 			}
-			b, _ := json.Marshal(oipError{Error: e.Message, ErrorCode: string(e.Code), Message: e.Message})
+			oe := oipError{Error: e.Message, ErrorCode: string(e.Code), Message: e.Message}
+			b, _ := apierr.MarshalLong(&oe, &oe.Error, &oe.Message)
 			c.Abort()
 			c.Data(e.HTTPStatus(), "application/json", b)
 		}
@@ -203,8 +203,12 @@ func (s *Server) oipInfer(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
+	n := len(body)
 	if body, err = decodeContent(body, c.GetHeader("Content-Encoding"), s.opts.MaxBodyBytes, s.tooLarge); err != nil {
 		return err
+	}
+	if len(body) != n { // inflated
+		noteDecoded(c, len(body))
 	}
 	keepRequest(c, body) // decoded
 	header, binData, err := splitBinary(body, c.GetHeader(binaryHeader))

@@ -2,7 +2,6 @@ package serve
 
 import (
 	"errors"
-	"io"
 	"net/http"
 	"strconv"
 	"time"
@@ -74,9 +73,11 @@ func (s *Server) observe() gin.HandlerFunc {
 	return func(c *gin.Context) {
 		start := time.Now()
 		pc := s.capturePayload(c, c.FullPath())
+		cb := countBody(c)
 		s.metrics.inFlight.Inc()
 		c.Next()
 		s.metrics.inFlight.Dec()
+		s.noteRequest(c, cb)
 		route := c.FullPath()
 		if route == "" {
 			route = "unmatched"
@@ -115,7 +116,7 @@ func (s *Server) readBody(c *gin.Context) ([]byte, error) {
 		return nil, s.tooLarge()
 	}
 	r := http.MaxBytesReader(c.Writer, c.Request.Body, s.opts.MaxBodyBytes)
-	body, err := io.ReadAll(r)
+	body, err := readAllSized(r, c.Request.ContentLength)
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {

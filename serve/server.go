@@ -18,6 +18,7 @@ import (
 
 	"github.com/mlgate/mlgate/flavors"
 	"github.com/mlgate/mlgate/internal/conns"
+	"github.com/mlgate/mlgate/internal/memtrim"
 	"github.com/mlgate/mlgate/pkgformat"
 )
 
@@ -61,6 +62,10 @@ type Options struct {
 	MaxBatchDelay time.Duration
 	// MaxBodyBytes limits request bodies (default 64 MiB); larger ones get 413.
 	MaxBodyBytes int64
+	// ReleaseBytes: once requests of at least this many bytes (body,
+	// inflated body and answer) stop coming, the free heap is handed back
+	// to the kernel (memtrim.Releaser; default 4 MiB, negative: never).
+	ReleaseBytes int64
 	// MLflowVersion is what /version answers.
 	MLflowVersion string
 	// ServerVersion is the /v2 server metadata version.
@@ -115,7 +120,8 @@ type Server struct {
 	canary    slot
 	canaryPct atomic.Int32
 	shadow    *shadow
-	admitted  atomic.Int64 // requests queued or running
+	release   *memtrim.Releaser // nil: off
+	admitted  atomic.Int64      // requests queued or running
 	draining  atomic.Bool
 	closed    atomic.Bool
 	fresh     conns.Fresh // connections without a request yet (see ConnState)
@@ -176,11 +182,12 @@ func New(opts Options) (*Server, error) {
 		return nil, errors.New("serve: Registerer and Gatherer must be given together")
 	}
 	s := &Server{
-		opts:   opts,
-		log:    opts.Logger,
-		models: map[string]*slot{},
-		slots:  make(chan struct{}, opts.MaxConcurrency),
-		shadow: newShadow(opts),
+		opts:    opts,
+		log:     opts.Logger,
+		models:  map[string]*slot{},
+		slots:   make(chan struct{}, opts.MaxConcurrency),
+		shadow:  newShadow(opts),
+		release: newReleaser(opts.ReleaseBytes),
 	}
 	if adaptive {
 		s.limit = newLimiter(s.slots)
@@ -301,6 +308,7 @@ func (s *Server) Close() error {
 		s.limit.stop()
 	}
 	s.stopShadow()
+	s.release.Stop()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for name, sl := range s.models {

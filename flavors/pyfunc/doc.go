@@ -20,9 +20,10 @@
 //
 // Supervision: Load waits for every worker's handshake (bounded by
 // StartTimeout, watching for early exit). A worker that dies is restarted
-// with exponential backoff; the request it was serving fails with an error
-// that wraps flavors.ErrUnavailable and carries the worker's last stderr
-// lines. Requests go to an idle worker (least busy: the first free one); a
+// with exponential backoff; the request it was serving is sent once more
+// (to another worker or the replacement) and fails only when that worker
+// dies too, with an error that wraps flavors.ErrUnavailable and carries the
+// worker's last stderr lines. Requests go to an idle worker (least busy: the first free one); a
 // worker that does not answer before the request's deadline is killed and
 // replaced. Close stops workers gracefully (stdin closed, SIGTERM), then
 // kills their process groups.

@@ -32,27 +32,44 @@ func TestPythonWorkerKilledOrHanging(t *testing.T) {
 		return ctx
 	}
 	t.Run("sigkill_mid_request", func(t *testing.T) {
+		// the only worker dies holding the request: it waits for the
+		// replacement and gets the model's answer from it
 		pid := workerPIDs(p)[0]
-		done := make(chan error, 1)
+		type result struct {
+			out *flavors.Output
+			err error
+		}
+		done := make(chan result, 1)
 		go func() {
-			_, err := p.Predict(context.Background(), sleepy(30))
-			done <- err
+			out, err := p.Predict(long(), sleepy(1))
+			done <- result{out, err}
 		}()
 		time.Sleep(500 * time.Millisecond)
 		if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
 			t.Fatal(err)
 		}
-		err := <-done
-		var coder interface{ ErrorCode() string }
-		if !errors.Is(err, flavors.ErrUnavailable) || !errors.As(err, &coder) || coder.ErrorCode() != "TEMPORARILY_UNAVAILABLE" || !strings.Contains(err.Error(), "signal: killed") {
-			t.Fatalf("want 503 TEMPORARILY_UNAVAILABLE naming the kill, got %v", err)
+		r := <-done
+		if r.err != nil || string(r.out.JSON) != `[{"y": 2.0}]` {
+			t.Fatalf("the request its worker died with: %s %v, want the answer of the replacement", outJSON(r.out), r.err)
 		}
-		out, err := p.Predict(long(), sleepy(0))
-		if err != nil || string(out.JSON) != `[{"y": 2.0}]` {
-			t.Fatalf("after restart: %s %v", out.JSON, err)
+		if now := workerPIDs(p); len(now) != 1 || now[0] == pid {
+			t.Fatalf("worker not replaced: %v (was %d)", now, pid)
 		}
 		if m := groupMembers(pid); len(m) > 0 {
 			t.Fatalf("killed worker's group still has %v", m)
+		}
+	})
+	t.Run("model_that_kills_its_worker_503", func(t *testing.T) {
+		// retried once, then the death is the answer: 503 naming the exit
+		crash := frameCase{columns: []string{"x"}, types: []string{"double"}, rows: [][]any{{1.0}}, params: map[string]any{"crash": true}}.input()
+		_, err := p.Predict(long(), crash)
+		var coder interface{ ErrorCode() string }
+		if !errors.Is(err, flavors.ErrUnavailable) || !errors.As(err, &coder) || coder.ErrorCode() != "TEMPORARILY_UNAVAILABLE" || !strings.Contains(err.Error(), "exit status 9") {
+			t.Fatalf("want 503 TEMPORARILY_UNAVAILABLE naming the exit, got %v", err)
+		}
+		out, err := p.Predict(long(), sleepy(0))
+		if err != nil || string(out.JSON) != `[{"y": 2.0}]` {
+			t.Fatalf("after restart: %s %v", outJSON(out), err)
 		}
 	})
 	t.Run("hang_past_deadline", func(t *testing.T) {

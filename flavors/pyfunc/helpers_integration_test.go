@@ -19,6 +19,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/mlgate/mlgate/flavors"
 	"github.com/mlgate/mlgate/pkgformat"
 )
@@ -178,7 +180,13 @@ func TestMain(m *testing.M) {
 // testFlavor returns the python_function flavor with the test interpreter
 // and a cache in t's temp folder.
 func testFlavor(t testing.TB) *Flavor {
+	return testFlavorWith(t, nil)
+}
+
+// testFlavorWith is testFlavor with its metrics in reg.
+func testFlavorWith(t testing.TB, reg prometheus.Registerer) *Flavor {
 	return New(Options{
+		Registerer:   reg,
 		Logger:       slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelInfo})),
 		CacheDir:     t.TempDir(),
 		Python:       testPython(t),

@@ -11,6 +11,7 @@ type metrics struct {
 	deaths   *prometheus.CounterVec
 	restarts *prometheus.CounterVec
 	starts   *prometheus.HistogramVec
+	retries  prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer, flavor string) *metrics {
@@ -28,6 +29,10 @@ func newMetrics(reg prometheus.Registerer, flavor string) *metrics {
 			Name: "mlgate_worker_restarts_total",
 			Help: "Worker restarts by result (ok or failed).",
 		}, []string{"result"}),
+		retries: f.NewCounter(prometheus.CounterOpts{
+			Name: "mlgate_worker_retries_total",
+			Help: "Requests sent again because their worker died while serving them.",
+		}),
 		starts: f.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "mlgate_worker_start_seconds",
 			Help:    "Time from process start to handshake (model loaded), by result.",
@@ -39,6 +44,12 @@ func newMetrics(reg prometheus.Registerer, flavor string) *metrics {
 func (m *metrics) death(slot string) {
 	if m != nil {
 		m.deaths.WithLabelValues(slot).Inc()
+	}
+}
+
+func (m *metrics) retry() {
+	if m != nil {
+		m.retries.Inc()
 	}
 }
 

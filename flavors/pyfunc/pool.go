@@ -211,8 +211,24 @@ func (p *pool) accept(kind byte) bool {
 }
 
 // predict sends a request frame to an idle worker and returns its answer
-// frame.
+// frame. A worker that dies while it holds the request (the process exits
+// or its stream breaks, not a model error and not a timeout) costs the
+// request nothing: it is sent once more, to the next idle worker or the
+// replacement, within the same deadline.
 func (p *pool) predict(ctx context.Context, kind byte, body []byte) (frame, error) {
+	f, err := p.predictOnce(ctx, kind, body)
+	var ue *unavailableError
+	if err == nil || !errors.As(err, &ue) || !ue.died || ctx.Err() != nil {
+		return f, err
+	}
+	p.metrics.retry()
+	p.log.Warn("worker died with a request; sending it again", slog.String("reason", ue.msg))
+	return p.predictOnce(ctx, kind, body)
+}
+
+// predictOnce sends a request frame to an idle worker and returns its
+// answer frame.
+func (p *pool) predictOnce(ctx context.Context, kind byte, body []byte) (frame, error) {
 	w, err := p.acquire(ctx)
 	if err != nil {
 		return frame{}, err

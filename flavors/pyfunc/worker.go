@@ -167,7 +167,7 @@ func (w *worker) closeIn() {
 // deathError describes the worker's death for a request that it was
 // serving or that found no live worker.
 func (w *worker) deathError(doing string) error {
-	return &unavailableError{msg: fmt.Sprintf("worker %d (pid %d) died %s: %v", w.slot, w.proc.Pid(), doing, w.proc.ExitError(10))}
+	return &unavailableError{msg: fmt.Sprintf("worker %d (pid %d) died %s: %v", w.slot, w.proc.Pid(), doing, w.proc.ExitError(10)), died: true}
 }
 
 // call sends one request and waits for its answer. On a deadline the
@@ -232,7 +232,12 @@ func (w *worker) call(ctx context.Context, kind byte, body []byte, hangTimeout t
 
 // unavailableError is a request that a dead (or absent) worker could not
 // serve: 503 TEMPORARILY_UNAVAILABLE, wrapping flavors.ErrUnavailable.
-type unavailableError struct{ msg string }
+// died marks a worker that died (exited or broke its stream) while it held
+// the request: the pool retries such a request once.
+type unavailableError struct {
+	msg  string
+	died bool
+}
 
 func (e *unavailableError) Error() string     { return e.msg }
 func (e *unavailableError) ErrorCode() string { return "TEMPORARILY_UNAVAILABLE" }

@@ -1,7 +1,6 @@
 package apierr
 
 import (
-	"encoding/json"
 	"log/slog"
 	"net/http"
 
@@ -51,16 +50,19 @@ func Write(c *gin.Context, log *slog.Logger, err error) {
 		}
 		c.Data(status, ct, []byte(e.Message))
 	case FormDetail:
-		writeJSON(c, status, detailBody{Detail: e.Message})
+		d := detailBody{Detail: e.Message}
+		writeJSON(c, status, &d, &d.Detail)
 	default:
-		writeJSON(c, status, e.Body())
+		b := e.Body()
+		writeJSON(c, status, &b, &b.Message)
 	}
 }
 
 // writeJSON writes v labelled "application/json" exactly, as MLflow's
-// servers (Flask and FastAPI) label their error bodies.
-func writeJSON(c *gin.Context, status int, v any) {
-	b, err := json.Marshal(v)
+// servers (Flask and FastAPI) label their error bodies; msg is v's message
+// field (see MarshalLong).
+func writeJSON(c *gin.Context, status int, v any, msg *string) {
+	b, err := MarshalLong(v, msg)
 	if err != nil { // the bodies are plain structs of strings: cannot happen
 		b = []byte(`{"error_code":"INTERNAL_ERROR","message":"unencodable error"}`)
 	}

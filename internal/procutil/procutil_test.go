@@ -202,3 +202,28 @@ func FuzzTail(f *testing.F) {
 		}
 	})
 }
+
+func TestTailKeepsTheEndOfAnOverlongLineInBoundedMemory(t *testing.T) {
+	var seen []string
+	tl := NewTail(5, 64, func(l string) { seen = append(seen, l) })
+	chunk := []byte(strings.Repeat("a", 1000))
+	for range 1000 { // a 1 MB line arriving in 1000-byte writes
+		tl.Write(chunk)
+	}
+	if c := cap(tl.partial); c > 2*64 {
+		t.Fatalf("the unterminated line holds a %d-byte buffer, want at most %d", c, 2*64)
+	}
+	tl.Write([]byte("bcd\n"))
+	want := strings.Repeat("a", 61) + "bcd"
+	if got := tl.String(); got != want {
+		t.Fatalf("String() = %q, want the line's last 64 bytes", got)
+	}
+	tl.Write([]byte("next\n"))
+	if len(seen) != 2 || seen[0] != want || seen[1] != "next" {
+		t.Fatalf("onLine saw %d lines (%.80q), want the cut line and the next", len(seen), seen)
+	}
+	allocs := testing.AllocsPerRun(100, func() { tl.Write(chunk) })
+	if allocs > 0 {
+		t.Fatalf("%v allocations per chunk of an overlong line, want 0", allocs)
+	}
+}

@@ -32,7 +32,10 @@ func NewTail(maxLines, maxBytes int, onLine func(line string)) *Tail {
 	return &Tail{maxLines: maxLines, maxBytes: maxBytes, onLine: onLine}
 }
 
-// Write implements io.Writer; it never fails.
+// Write implements io.Writer; it never fails. A line longer than MaxBytes
+// keeps its last MaxBytes only: a child printing megabytes on one line
+// (a traceback quoting a huge input) costs a copy into a buffer of
+// MaxBytes, not a string per chunk.
 func (t *Tail) Write(p []byte) (int, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -40,26 +43,32 @@ func (t *Tail) Write(p []byte) (int, error) {
 	for len(p) > 0 {
 		i := bytes.IndexByte(p, '\n')
 		if i < 0 {
-			t.partial = append(t.partial, p...)
-			if len(t.partial) > t.maxBytes { // a huge line without newline
-				t.push(string(t.partial))
-				t.partial = t.partial[:0]
-			}
+			t.appendPartial(p)
 			break
 		}
-		line := string(append(t.partial, p[:i]...))
-		t.partial = t.partial[:0]
+		t.appendPartial(p[:i])
 		p = p[i+1:]
-		t.push(line)
+		t.push(string(t.partial))
+		t.partial = t.partial[:0]
 	}
 	return n, nil
 }
 
+// appendPartial adds b to the unterminated line, keeping its last
+// maxBytes bytes.
+func (t *Tail) appendPartial(b []byte) {
+	if over := len(t.partial) + len(b) - t.maxBytes; over > 0 {
+		if len(b) >= t.maxBytes {
+			t.partial = append(t.partial[:0], b[len(b)-t.maxBytes:]...)
+			return
+		}
+		t.partial = t.partial[:copy(t.partial, t.partial[over:])]
+	}
+	t.partial = append(t.partial, b...)
+}
+
 func (t *Tail) push(line string) {
 	line = strings.TrimRight(line, "\r")
-	if len(line) > t.maxBytes {
-		line = line[len(line)-t.maxBytes:]
-	}
 	if t.onLine != nil {
 		t.onLine(line)
 	}

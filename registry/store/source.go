@@ -105,8 +105,8 @@ func checkNoTraversal(source string) error {
 	bad := storeerr.Invalidf("Invalid model version source: '%s'. If supplying a source as an http, https, local file path, ftp, objectstore, or mlflow-artifacts uri, an absolute path must be provided without relative path references present. Please provide an absolute path.", source)
 	s := source
 	for i := 0; i < 32; i++ {
-		u, err := url.QueryUnescape(s)
-		if err != nil || u == s {
+		u := unquote(s)
+		if u == s {
 			break
 		}
 		s = u
@@ -131,6 +131,39 @@ func checkNoTraversal(source string) error {
 		return bad
 	}
 	return nil
+}
+
+// unquote decodes %XX escapes and '+' as url.QueryUnescape does, but
+// keeps an invalid escape as it is (as Python's unquote) instead of giving
+// up on the whole string: "/%250/%2e%252e" must still reveal its "..".
+func unquote(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '%' && i+2 < len(s) && isHex(s[i+1]) && isHex(s[i+2]):
+			b.WriteByte(unhex(s[i+1])<<4 | unhex(s[i+2]))
+			i += 2
+		case c == '+':
+			b.WriteByte(' ')
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return b.String()
+}
+
+func isHex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
+}
+
+func unhex(c byte) byte {
+	switch {
+	case c <= '9':
+		return c - '0'
+	case c <= 'F':
+		return c - 'A' + 10
+	}
+	return c - 'a' + 10
 }
 
 func uriParts(uri string) (scheme, host string, parts []string) {
