@@ -105,7 +105,7 @@ type StartOptions struct {
 	// Settle is how long after a weight change the figures are not yet
 	// counted: the replicas apply a change within their --watch-interval,
 	// so a window starting at the change would mix the old split in.
-	Settle time.Duration
+	Settle     time.Duration
 	Thresholds Thresholds
 	// Force replaces a RUNNING rollout whose controller's heartbeat is
 	// stale (never one with a fresh heartbeat).
