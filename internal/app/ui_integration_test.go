@@ -295,7 +295,13 @@ func TestUIReadOnlyUser(t *testing.T) {
 	runURL := url + "/#/experiments/" + e.ExperimentID + "/runs/" + rr.Run.Info.RunID
 
 	_, body = call(t, "GET", url+"/ajax-api/2.0/mlgate/users/current", "", "Authorization", "Basic Ym9iOnJv")
-	if body != `{"username":"bob","is_admin":false,"can_write":false}` {
+	var who struct {
+		Username string `json:"username"`
+		IsAdmin  bool   `json:"is_admin"`
+		CanWrite bool   `json:"can_write"`
+	}
+	mustJSON(t, body, &who)
+	if who.Username != "bob" || who.IsAdmin || who.CanWrite {
 		t.Fatalf("users/current for bob: %s", body)
 	}
 
