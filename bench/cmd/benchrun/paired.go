@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
+	"log/slog"
+	"time"
 
 	"github.com/mlgate/mlgate/bench"
 )
@@ -56,4 +58,33 @@ func pairedNote(cfg *config, what string) string {
 	return fmt.Sprintf("%s run side by side and are measured in turns: each point is cut into %d slices of %s (the open loop's %s), "+
 		"alternating which goes first, and each one's slices are merged; the other is idle meanwhile.", what, pairedRounds, cfg.point/pairedRounds,
 		pairedOpenFactor*cfg.point/pairedRounds)
+}
+
+// startPairSide starts `mlgate argv…` (from dir) as one side of a paired
+// comparison on the linear model m listening on port, records its command
+// and start-to-first-answer in run, waits for ready (when set) after the
+// first answer, and returns the op that sends it predictions and a stop
+// for the process and its client.
+func startPairSide(ctx context.Context, log *slog.Logger, cfg *config, run *bench.ServingRun, m *model, name, dir string,
+	port int, argv []string, ready func(*bench.Proc) error) (bench.Op, func(), error) {
+	run.Command = shellLine(cfg.mlgate, argv)
+	log.Info("serving", "system", run.Key, "model", m.Kind, "cmd", run.Command)
+	proc, err := bench.Start(name, cfg.work, pythonEnv(cfg.python), dir, cfg.mlgate, argv...)
+	if err != nil {
+		return nil, nil, err
+	}
+	req := invocations(m, port)
+	probe := bench.NewClient(1, 5*time.Second)
+	if run.StartToFirst, err = proc.WaitReady(ctx, cfg.startTimeout, func(ctx context.Context) error { return req.Do(ctx, probe) }); err == nil && ready != nil {
+		err = ready(proc)
+	}
+	if err != nil {
+		proc.Stop(15 * time.Second)
+		return nil, nil, err
+	}
+	client := bench.NewClient(cfg.concs[len(cfg.concs)-1]+64, 60*time.Second)
+	return bench.HTTPOp(client, req), func() {
+		client.CloseIdleConnections()
+		proc.Stop(15 * time.Second)
+	}, nil
 }

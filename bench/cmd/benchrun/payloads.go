@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"time"
 
 	"github.com/mlgate/mlgate/bench"
 )
@@ -53,23 +52,13 @@ func runPayloads(ctx context.Context, log *slog.Logger, cfg *config, models map[
 			argv = append(argv, "--tracking-uri", "sqlite:///"+filepath.Join(dir, "tracking.db"),
 				"--log-experiment", "bench", "--payload-log-sample", "1", "--payload-log-dir", filepath.Join(dir, "payloads"))
 		}
-		runs[i].Command = shellLine(cfg.mlgate, argv)
-		log.Info("serving", "system", v.key, "model", "linear", "cmd", runs[i].Command)
-		proc, err := bench.Start(v.name, cfg.work, pythonEnv(cfg.python), dir, cfg.mlgate, argv...)
+		op, stop, err := startPairSide(ctx, log, cfg, &runs[i], m, v.name, dir, port, argv, nil)
 		if err != nil {
-			fail(v.key, err)
-			return
-		}
-		defer proc.Stop(15 * time.Second)
-		req := invocations(m, port)
-		probe := bench.NewClient(1, 5*time.Second)
-		if runs[i].StartToFirst, err = proc.WaitReady(ctx, cfg.startTimeout, func(ctx context.Context) error { return req.Do(ctx, probe) }); err != nil {
 			fail(v.key+" on linear", err)
 			return
 		}
-		client := bench.NewClient(cfg.concs[len(cfg.concs)-1]+64, 60*time.Second)
-		defer client.CloseIdleConnections()
-		ops[i] = bench.HTTPOp(client, req)
+		defer stop()
+		ops[i] = op
 	}
 	measurePaired(ctx, cfg, ops, &runs)
 	for i := range runs {

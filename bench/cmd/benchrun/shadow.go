@@ -65,26 +65,14 @@ func runShadow(ctx context.Context, log *slog.Logger, cfg *config, models map[st
 		}
 		argv := []string{"models", "serve", "-m", "models:/" + v.name + "@champion", "--follow-rollout",
 			"--watch-interval", "1s", "--tracking-uri", url, "-h", "127.0.0.1", "-p", fmt.Sprint(ports[i])}
-		runs[i].Command = shellLine(cfg.mlgate, argv)
-		log.Info("serving", "system", v.key, "model", "linear", "cmd", runs[i].Command)
-		proc, err := bench.Start(v.name, cfg.work, pythonEnv(cfg.python), cfg.work, cfg.mlgate, argv...)
-		if err != nil {
-			fail(v.key, err)
-			return
-		}
-		defer proc.Stop(15 * time.Second)
-		req := invocations(m, ports[i])
-		probe := bench.NewClient(1, 5*time.Second)
-		if runs[i].StartToFirst, err = proc.WaitReady(ctx, cfg.startTimeout, func(ctx context.Context) error { return req.Do(ctx, probe) }); err == nil {
-			err = candidateLoaded(ctx, proc)
-		}
+		op, stop, err := startPairSide(ctx, log, cfg, &runs[i], m, v.name, cfg.work, ports[i], argv,
+			func(p *bench.Proc) error { return candidateLoaded(ctx, p) })
 		if err != nil {
 			fail(v.key+" on linear", err)
 			return
 		}
-		client := bench.NewClient(cfg.concs[len(cfg.concs)-1]+64, 60*time.Second)
-		defer client.CloseIdleConnections()
-		ops[i] = bench.HTTPOp(client, req)
+		defer stop()
+		ops[i] = op
 	}
 	measurePaired(ctx, cfg, ops, &runs)
 	for i := range runs {
