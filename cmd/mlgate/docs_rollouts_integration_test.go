@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/mlgate/mlgate/rest/resttest"
 )
 
 // The two examples of docs/rollouts.md (a full rollout, then a rollback)
@@ -47,8 +49,8 @@ func TestDocsRolloutExamplesRun(t *testing.T) {
 	}
 	script = strings.TrimPrefix(script, "make build onnxruntime\n")
 	r := strings.NewReplacer("bin/mlgate ", bin+" ", "go run ./examples/train", "go run -C "+root+" ./examples/train",
-		"--interval 15s", "--interval 3s", "--log-interval 5s", "--log-interval 1s", "--watch-interval 2s", "--watch-interval 1s", "--settle 2s", "--settle 1s", "5000", fmt.Sprint(freeTCPPort(t)),
-		"5001", fmt.Sprint(freeTCPPort(t)), "5002", fmt.Sprint(freeTCPPort(t)))
+		"--interval 15s", "--interval 3s", "--log-interval 5s", "--log-interval 1s", "--watch-interval 2s", "--watch-interval 1s", "--settle 2s", "--settle 1s", "5000", fmt.Sprint(resttest.FreePort(t)),
+		"5001", fmt.Sprint(resttest.FreePort(t)), "5002", fmt.Sprint(resttest.FreePort(t)))
 	script = r.Replace(script)
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()

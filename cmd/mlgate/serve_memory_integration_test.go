@@ -7,7 +7,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -17,17 +16,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
-)
 
-func freeTCPPort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
+	"github.com/mlgate/mlgate/rest/resttest"
+)
 
 // One outsized request must not leave `mlgate models serve` larger while it
 // idles: a 50 MB body that is not JSON, then a 50 MB JSON body whose column
@@ -109,7 +100,7 @@ func TestServeMemoryReturnsAfterOutsizedRequests(t *testing.T) {
 // of t. python's folder goes first on PATH (python_function workers).
 func startServe(t *testing.T, bin, dir, python string) (addr string, pid int) {
 	t.Helper()
-	port := freeTCPPort(t)
+	port := resttest.FreePort(t)
 	addr = "127.0.0.1:" + strconv.Itoa(port)
 	cmd := exec.Command(bin, "models", "serve", "-m", dir, "-p", strconv.Itoa(port), "--log-level", "warn")
 	cmd.Env = append(os.Environ(), "PATH="+filepath.Dir(python)+":"+os.Getenv("PATH"))
