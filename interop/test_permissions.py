@@ -150,6 +150,34 @@ def scenario(url):
     step("manage: revoke carol", lambda: auth.revoke_user_permission("carol", "registered_model", "alice-model"), bob)
     step("carol: get model again", lambda: client.get_registered_model("alice-model").name, carol)
 
+    # Search pages thinned by permissions are filled back up from later pages.
+    with as_user(*alice):
+        for i in range(1, 7):
+            client.create_experiment(f"page-exp-{i}")
+            client.create_registered_model(f"page-model-{i}")
+    for i in (2, 5, 6):
+        step(f"page: grant exp {i}", lambda i=i: auth.grant_user_permission(
+            "bob", "experiment", _exp_id(client, alice, f"page-exp-{i}"), "READ"), alice)
+        step(f"page: grant model {i}", lambda i=i: auth.grant_user_permission(
+            "bob", "registered_model", f"page-model-{i}", "READ"), alice)
+
+    def pages(search):
+        out, token = [], None
+        for _ in range(8):
+            page = search(token)
+            out.append(([x.name for x in page if x.name.startswith("page-")], bool(page.token)))
+            token = page.token
+            if not token:
+                break
+        return out
+
+    step("page: experiments by 2", lambda: pages(lambda t: client.search_experiments(
+        max_results=2, order_by=["name ASC"], filter_string="name LIKE 'page-%'", page_token=t)), bob)
+    step("page: models by 2", lambda: pages(lambda t: client.search_registered_models(
+        max_results=2, order_by=["name ASC"], filter_string="name LIKE 'page-%'", page_token=t)), bob)
+    step("page: admin experiments by 4", lambda: pages(lambda t: client.search_experiments(
+        max_results=4, order_by=["name ASC"], filter_string="name LIKE 'page-%'", page_token=t)), admin)
+
     # Users: passwords, admin flag, deletion.
     step("self password without current", lambda: auth.update_user_password("bob", "another-password-1"), bob)
     step("self password", lambda: auth.update_user_password("bob", "another-password-1", current_password=PW), bob)
@@ -167,6 +195,11 @@ def scenario(url):
     step("deleted user", lambda: client.search_experiments() and None, alice)
     step("delete unknown user", lambda: auth.delete_user("alice"), admin)
     return seen
+
+
+def _exp_id(client, who, name):
+    with as_user(*who):
+        return client.get_experiment_by_name(name).experiment_id
 
 
 def start_basic_auth(args, d, port, timeout):
@@ -216,6 +249,11 @@ EXPECTED = {
     "manage: grant carol": ("ok", None),
     "carol: get model": ("ok", "alice-model"),
     "admin carol: delete experiment": ("ok", None),
+    # bob reads pages 2, 5 and 6 of six: the first page is filled from later ones.
+    "page: experiments by 2": ("ok", [(["page-exp-2", "page-exp-5"], True), (["page-exp-6"], False)]),
+    "page: models by 2": ("ok", [(["page-model-2", "page-model-5"], True), (["page-model-6"], False)]),
+    "page: admin experiments by 4": ("ok", [([f"page-exp-{i}" for i in range(1, 5)], True),
+                                            (["page-exp-5", "page-exp-6"], False)]),
 }
 
 

@@ -277,6 +277,9 @@ func (s *Server) build(ctx context.Context) error {
 		}
 		ropts.SourceRegex = re
 	}
+	if perms != nil {
+		ropts.FilterModels = perms.FilterModels
+	}
 	if err := regserver.Mount(e, ropts); err != nil {
 		return err
 	}

@@ -12,8 +12,11 @@ import (
 
 // after is work done on a route's answer: the creator of an experiment or
 // model gets MANAGE, a deleted or renamed model's grants follow it, and
-// search answers keep only what the user may read. always marks the work
-// admins need too (grants); filters apply to non-admins only.
+// model-version and logged-model search answers keep only what the user
+// may read (the experiments and registered-models searches filter and
+// refill their pages themselves, through FilterExperiments and
+// FilterModels). always marks the work admins need too (grants); filters
+// apply to non-admins only.
 type after struct {
 	always bool
 	fn     func(r *request, body []byte) []byte
@@ -30,8 +33,6 @@ func init() {
 	afters[d+" "+m+"registered-models/delete"] = &after{always: true, fn: dropGrants}
 	afters[p+" "+m+"registered-models/rename"] = &after{always: true, fn: renameGrants}
 	for _, method := range []string{g, p} {
-		afters[method+" "+m+"experiments/search"] = &after{fn: keep("experiments", readable(Experiment, "experiment_id"))}
-		afters[method+" "+m+"registered-models/search"] = &after{fn: keep("registered_models", readable(RegisteredModel, "name"))}
 		afters[method+" "+m+"model-versions/search"] = &after{fn: keep("model_versions", readable(RegisteredModel, "name"))}
 	}
 	afters[p+" "+m+"logged-models/search"] = &after{fn: keep("models", readable(Experiment, "info.experiment_id"))}
@@ -185,15 +186,26 @@ func keep(key string, ok func(*request, json.RawMessage) bool) func(*request, []
 }
 
 // FilterExperiments keeps the experiment ids the signed-in user of ctx may
-// read: runs/search asks it before searching, as MLflow does.
+// read: runs/search asks it before searching, experiments/search after
+// reading each page (and fills the page back up), as MLflow does.
 func (a *App) FilterExperiments(ctx context.Context, ids []string) []string {
+	return a.filter(ctx, Experiment, ids)
+}
+
+// FilterModels keeps the registered model names the signed-in user of ctx
+// may read: registered-models/search asks it for each page it reads.
+func (a *App) FilterModels(ctx context.Context, names []string) []string {
+	return a.filter(ctx, RegisteredModel, names)
+}
+
+func (a *App) filter(ctx context.Context, typ string, ids []string) []string {
 	u, ok := userFrom(ctx)
 	if !ok || u.IsAdmin {
 		return ids
 	}
 	out := make([]string, 0, len(ids))
 	for _, id := range ids {
-		if p, err := a.Permission(ctx, u, Experiment, id); err == nil && p.Read {
+		if p, err := a.Permission(ctx, u, typ, id); err == nil && p.Read {
 			out = append(out, id)
 		}
 	}

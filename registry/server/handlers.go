@@ -1,8 +1,11 @@
 package server
 
 import (
+	"context"
+
 	"github.com/gin-gonic/gin"
 
+	"github.com/mlgate/mlgate/internal/search"
 	"github.com/mlgate/mlgate/internal/wire"
 	"github.com/mlgate/mlgate/registry/store"
 )
@@ -86,11 +89,48 @@ func (h *handlers) searchRegisteredModels(c *gin.Context, r *wire.Request) (any,
 	if err := r.Err(); err != nil {
 		return nil, err
 	}
-	page, err := h.st.SearchRegisteredModels(c.Request.Context(), filter, maxResults, orderBy, token)
+	ctx := c.Request.Context()
+	page, err := h.st.SearchRegisteredModels(ctx, filter, maxResults, orderBy, token)
 	if err != nil {
 		return nil, err
 	}
-	return rmsResponse{page.Items, page.NextPageToken}, nil
+	items, next := page.Items, page.NextPageToken
+	if h.filterModels != nil {
+		items, next, err = search.Refill(items, next, maxResults, h.readableModels(ctx),
+			func(tok string) ([]store.RegisteredModel, error) {
+				more, err := h.st.SearchRegisteredModels(ctx, filter, maxResults, orderBy, tok)
+				if err != nil {
+					return nil, err
+				}
+				return more.Items, nil
+			}, store.ParsePageToken)
+		if err != nil {
+			return nil, err
+		}
+	}
+	return rmsResponse{items, next}, nil
+}
+
+// readableModels keeps the registered models the caller may read (the
+// basic-auth app's filter), for search.Refill.
+func (h *handlers) readableModels(ctx context.Context) func([]store.RegisteredModel) []store.RegisteredModel {
+	return func(ms []store.RegisteredModel) []store.RegisteredModel {
+		names := make([]string, len(ms))
+		for i := range ms {
+			names[i] = ms[i].Name
+		}
+		ok := make(map[string]bool, len(names))
+		for _, n := range h.filterModels(ctx, names) {
+			ok[n] = true
+		}
+		kept := ms[:0]
+		for _, m := range ms {
+			if ok[m.Name] {
+				kept = append(kept, m)
+			}
+		}
+		return kept
+	}
 }
 
 func (h *handlers) getLatestVersions(c *gin.Context, r *wire.Request) (any, error) {

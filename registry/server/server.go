@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -43,6 +44,10 @@ type Options struct {
 	// Deliveries, when set, tracks webhook events not yet delivered, for
 	// the server's shutdown to wait on.
 	Deliveries *Deliveries
+	// FilterModels, when set, keeps the registered model names the caller
+	// may read (the basic-auth app): registered-models/search thins its
+	// page to them and fills it back up as MLflow does.
+	FilterModels func(ctx context.Context, names []string) []string
 }
 
 type handlers struct {
@@ -55,6 +60,7 @@ type handlers struct {
 	webhookAllowPrivate bool
 	requests            *prometheus.CounterVec
 	duration            *prometheus.HistogramVec
+	filterModels        func(ctx context.Context, names []string) []string
 }
 
 // Prefixes under which MLflow serves every registry endpoint.
@@ -85,6 +91,7 @@ func Mount(r gin.IRouter, opts Options) error {
 		}, []string{"operation"}),
 		webhookSchemes:      opts.WebhookAllowedSchemes,
 		webhookAllowPrivate: opts.WebhookAllowPrivateIPs,
+		filterModels:        opts.FilterModels,
 	}
 	client := opts.WebhookClient
 	if client == nil {

@@ -1,12 +1,14 @@
 package server
 
 import (
+	"context"
 	"strconv"
 	"strings"
 
 	"github.com/gin-gonic/gin"
 
 	"github.com/mlgate/mlgate/internal/apierr"
+	"github.com/mlgate/mlgate/internal/search"
 	"github.com/mlgate/mlgate/internal/wire"
 	"github.com/mlgate/mlgate/tracking/store"
 )
@@ -127,9 +129,19 @@ func (a *API) searchExperiments(c *gin.Context, rq *wire.Request) (any, error) {
 	if err := store.CheckMaxResults(int(req.MaxResults.V)); err != nil {
 		return nil, err
 	}
-	exps, next, err := a.st.SearchExperiments(c.Request.Context(), store.SearchExperimentsInput{
+	ctx := c.Request.Context()
+	in := store.SearchExperimentsInput{
 		Filter: req.Filter, ViewType: vt, MaxResults: int(req.MaxResults.V), OrderBy: req.OrderBy, PageToken: req.PageToken,
-	})
+	}
+	exps, next, err := a.st.SearchExperiments(ctx, in)
+	if err == nil && a.filter != nil {
+		exps, next, err = search.Refill(exps, next, in.MaxResults, a.readableExperiments(ctx),
+			func(tok string) ([]*store.Experiment, error) {
+				in.PageToken = tok
+				more, _, err := a.st.SearchExperiments(ctx, in)
+				return more, err
+			}, store.DecodePageToken)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -227,4 +239,26 @@ func (a *API) deleteExperimentTag(c *gin.Context, rq *wire.Request) (any, error)
 		return nil, err
 	}
 	return nil, nil
+}
+
+// readableExperiments keeps the experiments the caller may read (the
+// basic-auth app's filter), for search.Refill.
+func (a *API) readableExperiments(ctx context.Context) func([]*store.Experiment) []*store.Experiment {
+	return func(exps []*store.Experiment) []*store.Experiment {
+		ids := make([]string, len(exps))
+		for i, e := range exps {
+			ids[i] = e.ID
+		}
+		ok := make(map[string]bool, len(ids))
+		for _, id := range a.filter(ctx, ids) {
+			ok[id] = true
+		}
+		kept := exps[:0]
+		for _, e := range exps {
+			if ok[e.ID] {
+				kept = append(kept, e)
+			}
+		}
+		return kept
+	}
 }
