@@ -2,9 +2,11 @@ package store
 
 import (
 	"context"
+	"encoding/json"
 	"slices"
-	"strconv"
 	"strings"
+
+	"github.com/mlgate/mlgate/internal/db"
 )
 
 // loadRunData fills the data, inputs and outputs of runs (whose Info is
@@ -14,7 +16,8 @@ import (
 // tags.
 //
 // The runs are named once, as a list of (position, run id) rows that each
-// query joins by the tables' primary keys (run_uuid, key), and the rows
+// query joins by the tables' primary keys (run_uuid, key) (see positions),
+// and the rows
 // come back labelled by position: an integer, not the 32-character id a
 // driver would copy into a new string for each of the page's thousands of
 // metric rows, and no map lookup. Each query reads only its table's
@@ -25,12 +28,15 @@ func (s *Store) loadRunData(ctx context.Context, q querier, runs []*Run) error {
 	if len(runs) == 0 {
 		return nil
 	}
-	ids := make([]any, len(runs))
+	list := make([]string, len(runs))
 	for i, r := range runs {
-		ids[i] = r.Info.RunID
+		list[i] = r.Info.RunID
 	}
-	with := positions(len(runs))
-	if err := s.loadMetrics(ctx, q, runs, with, ids); err != nil {
+	with, arg, err := s.positions(list)
+	if err != nil {
+		return err
+	}
+	if err := s.loadMetrics(ctx, q, runs, with, arg); err != nil {
 		return err
 	}
 	for _, kv := range []struct {
@@ -40,18 +46,18 @@ func (s *Store) loadRunData(ctx context.Context, q querier, runs []*Run) error {
 		{"params", func(r *Run, k, v string) { r.Data.Params = append(r.Data.Params, Param{Key: k, Value: v}) }},
 		{"tags", func(r *Run, k, v string) { r.Data.Tags = append(r.Data.Tags, Tag{Key: k, Value: v}) }},
 	} {
-		if err := s.loadKeyValues(ctx, q, runs, with, ids, kv.table, kv.add); err != nil {
+		if err := s.loadKeyValues(ctx, q, runs, with, arg, kv.table, kv.add); err != nil {
 			return err
 		}
 	}
-	if err := s.loadModels(ctx, q, runs, with, ids); err != nil {
+	if err := s.loadModels(ctx, q, runs, with, arg); err != nil {
 		return err
 	}
 	byID := make(map[string]*Run, len(runs))
 	for _, r := range runs {
 		byID[r.Info.RunID] = r
 	}
-	if err := s.loadDatasets(ctx, q, byID, ids, `(`+placeholders(len(ids))+`)`); err != nil {
+	if err := s.loadDatasets(ctx, q, byID, with, arg); err != nil {
 		return err
 	}
 	for _, r := range runs {
@@ -60,22 +66,19 @@ func (s *Store) loadRunData(ctx context.Context, q querier, runs []*Run) error {
 	return nil
 }
 
-// positions returns the common table expression p(i, id) of n runs:
-// "WITH p(i, id) AS (VALUES (0, ?), (1, ?), …) ".
-func positions(n int) string {
-	var b strings.Builder
-	b.Grow(40 + 12*n)
-	b.WriteString("WITH p(i, id) AS (VALUES ")
-	for i := range n {
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		b.WriteByte('(')
-		b.WriteString(strconv.Itoa(i))
-		b.WriteString(", ?)")
+// positions returns the common table expression p(i, id) that lists
+// ids with their positions from 0, and its one argument (the ids as a JSON
+// array): the statement's text is the same for any number of runs, so
+// the database parses a short statement, not one placeholder per run.
+func (s *Store) positions(ids []string) (string, any, error) {
+	arg, err := json.Marshal(ids)
+	if err != nil {
+		return "", nil, err
 	}
-	b.WriteString(") ")
-	return b.String()
+	if s.db.Dialect == db.Postgres {
+		return `WITH p(i, id) AS (SELECT a.n - 1, a.id FROM json_array_elements_text(CAST(? AS json)) WITH ORDINALITY AS a(id, n)) `, string(arg), nil
+	}
+	return `WITH p(i, id) AS (SELECT key, value FROM json_each(?)) `, string(arg), nil
 }
 
 // at returns the run at position i of a positions query (nil if the
@@ -87,8 +90,8 @@ func at(runs []*Run, i int64) *Run {
 	return runs[i]
 }
 
-func (s *Store) loadMetrics(ctx context.Context, q querier, runs []*Run, with string, ids []any) error {
-	rows, err := q.QueryContext(ctx, s.q.r(with+`SELECT p.i, m.key, m.value, m.is_nan, m.timestamp, m.step FROM p JOIN latest_metrics m ON m.run_uuid = p.id`), ids...)
+func (s *Store) loadMetrics(ctx context.Context, q querier, runs []*Run, with string, arg any) error {
+	rows, err := q.QueryContext(ctx, s.q.r(with+`SELECT p.i, m.key, m.value, m.is_nan, m.timestamp, m.step FROM p JOIN latest_metrics m ON m.run_uuid = p.id`), arg)
 	if err != nil {
 		return err
 	}
@@ -108,8 +111,8 @@ func (s *Store) loadMetrics(ctx context.Context, q querier, runs []*Run, with st
 }
 
 // loadKeyValues reads the key/value rows of table (params or tags).
-func (s *Store) loadKeyValues(ctx context.Context, q querier, runs []*Run, with string, ids []any, table string, add func(r *Run, k, v string)) error {
-	rows, err := q.QueryContext(ctx, s.q.r(with+`SELECT p.i, t.key, t.value FROM p JOIN `+table+` t ON t.run_uuid = p.id`), ids...)
+func (s *Store) loadKeyValues(ctx context.Context, q querier, runs []*Run, with string, arg any, table string, add func(r *Run, k, v string)) error {
+	rows, err := q.QueryContext(ctx, s.q.r(with+`SELECT p.i, t.key, t.value FROM p JOIN `+table+` t ON t.run_uuid = p.id`), arg)
 	if err != nil {
 		return err
 	}
@@ -128,9 +131,9 @@ func (s *Store) loadKeyValues(ctx context.Context, q querier, runs []*Run, with 
 }
 
 // loadModels reads the model inputs and outputs, in model id order.
-func (s *Store) loadModels(ctx context.Context, q querier, runs []*Run, with string, ids []any) error {
+func (s *Store) loadModels(ctx context.Context, q querier, runs []*Run, with string, arg any) error {
 	rows, err := q.QueryContext(ctx, s.q.r(with+`SELECT p.i, 0, t.model_id, 0 FROM p JOIN run_model_inputs t ON t.run_uuid = p.id
-		UNION ALL SELECT p.i, 1, t.model_id, t.step FROM p JOIN run_model_outputs t ON t.run_uuid = p.id ORDER BY 1, 2, 3`), ids...)
+		UNION ALL SELECT p.i, 1, t.model_id, t.step FROM p JOIN run_model_outputs t ON t.run_uuid = p.id ORDER BY 1, 2, 3`), arg)
 	if err != nil {
 		return err
 	}
@@ -153,11 +156,11 @@ func (s *Store) loadModels(ctx context.Context, q querier, runs []*Run, with str
 	return rows.Err()
 }
 
-func (s *Store) loadDatasets(ctx context.Context, q querier, byID map[string]*Run, ids []any, in string) error {
-	rows, err := q.QueryContext(ctx, s.q.r(`SELECT rd.run_uuid, d.dataset_uuid, d.name, d.digest, d.source_type, d.source, d.schema, d.profile, COALESCE(t.key, ''), COALESCE(t.value, ''), CASE WHEN t.key IS NULL THEN 0 ELSE 1 END
+func (s *Store) loadDatasets(ctx context.Context, q querier, byID map[string]*Run, with string, arg any) error {
+	rows, err := q.QueryContext(ctx, s.q.r(with+`SELECT rd.run_uuid, d.dataset_uuid, d.name, d.digest, d.source_type, d.source, d.schema, d.profile, COALESCE(t.key, ''), COALESCE(t.value, ''), CASE WHEN t.key IS NULL THEN 0 ELSE 1 END
 		FROM run_datasets rd JOIN datasets d ON d.dataset_uuid = rd.dataset_uuid
 		LEFT JOIN run_dataset_tags t ON t.run_uuid = rd.run_uuid AND t.dataset_uuid = rd.dataset_uuid
-		WHERE rd.run_uuid IN `+in+` ORDER BY rd.run_uuid, d.name, d.digest, t.key`), ids...)
+		WHERE rd.run_uuid IN (SELECT id FROM p) ORDER BY rd.run_uuid, d.name, d.digest, t.key`), arg)
 	if err != nil {
 		return err
 	}

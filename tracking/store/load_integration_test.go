@@ -13,7 +13,8 @@ import (
 
 // loadRunDataUnion is the reader loadRunData replaced (one UNION ALL of
 // params, tags, latest metrics and model inputs/outputs labelled by run
-// id): the reference its answers must equal.
+// id, then the datasets of the runs named by placeholders): the reference
+// its answers must equal.
 func (s *Store) loadRunDataUnion(ctx context.Context, q querier, runs []*Run) error {
 	if len(runs) == 0 {
 		return nil
@@ -69,7 +70,31 @@ func (s *Store) loadRunDataUnion(ctx context.Context, q querier, runs []*Run) er
 		return err
 	}
 	_ = rows.Close()
-	if err := s.loadDatasets(ctx, q, byID, ids, in); err != nil {
+	rows, err = q.QueryContext(ctx, s.q.r(`SELECT rd.run_uuid, d.dataset_uuid, d.name, d.digest, d.source_type, d.source, d.schema, d.profile, COALESCE(t.key, ''), COALESCE(t.value, ''), CASE WHEN t.key IS NULL THEN 0 ELSE 1 END
+		FROM run_datasets rd JOIN datasets d ON d.dataset_uuid = rd.dataset_uuid
+		LEFT JOIN run_dataset_tags t ON t.run_uuid = rd.run_uuid AND t.dataset_uuid = rd.dataset_uuid
+		WHERE rd.run_uuid IN `+in+` ORDER BY rd.run_uuid, d.name, d.digest, t.key`), ids...)
+	if err != nil {
+		return err
+	}
+	lastRun, lastDS := "", ""
+	for rows.Next() {
+		var id, duuid, tk, tv string
+		var d Dataset
+		var hasTag int
+		if err := rows.Scan(&id, &duuid, &d.Name, &d.Digest, &d.SourceType, &d.Source, &d.Schema, &d.Profile, &tk, &tv, &hasTag); err != nil {
+			return err
+		}
+		r := byID[id]
+		if id != lastRun || duuid != lastDS {
+			r.Inputs = append(r.Inputs, DatasetInput{Dataset: d})
+			lastRun, lastDS = id, duuid
+		}
+		if hasTag == 1 {
+			r.Inputs[len(r.Inputs)-1].Tags = append(r.Inputs[len(r.Inputs)-1].Tags, Tag{Key: tk, Value: tv})
+		}
+	}
+	if err := rows.Err(); err != nil {
 		return err
 	}
 	for _, r := range runs {
