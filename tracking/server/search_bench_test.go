@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"runtime"
 	"strings"
 	"syscall"
 	"testing"
@@ -72,6 +73,7 @@ func BenchmarkSearchMixPage(b *testing.B) {
 			gin.SetMode(gin.TestMode)
 			e := gin.New()
 			server.New(server.Options{Store: st}).Mount(e)
+			runtime.GC() // the seeding's garbage is not the search's
 			body := `{"experiment_ids":["` + exp + `"],"filter":"tags.w = '1' and metrics.m3 > 0.1","order_by":["metrics.m3"],"max_results":100}`
 			b.ResetTimer()
 			cpu0 := cpuTime()
@@ -84,6 +86,68 @@ func BenchmarkSearchMixPage(b *testing.B) {
 					b.Fatalf("status %d, %d bytes", w.Code, w.Body.Len())
 				}
 				b.SetBytes(int64(w.Body.Len()))
+			}
+			b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/1000/float64(b.N), "cpu-ms/op")
+		})
+	}
+}
+
+// BenchmarkWriteMix is one writer's turn of issue 20's mix through the
+// handlers: runs/create, runs/log-batch of 50 metrics and 5 params,
+// runs/update FINISHED.
+func BenchmarkWriteMix(b *testing.B) {
+	for _, be := range dbtest.Backends() {
+		b.Run(be.Name, func(b *testing.B) {
+			if be.Name == "postgres" && os.Getenv("MLGATE_TEST_POSTGRES_DSN") == "" {
+				b.Skip("MLGATE_TEST_POSTGRES_DSN not set")
+			}
+			d := dbtest.Open(b, be)
+			st, err := store.Open(context.Background(), d, store.Options{DefaultArtifactRoot: "mlflow-artifacts:/"})
+			if err != nil {
+				b.Fatal(err)
+			}
+			exp, err := st.CreateExperiment(context.Background(), "mix", "", nil)
+			if err != nil {
+				b.Fatal(err)
+			}
+			gin.SetMode(gin.TestMode)
+			e := gin.New()
+			server.New(server.Options{Store: st}).Mount(e)
+			post := func(path, body string) string {
+				req := httptest.NewRequest(http.MethodPost, "/api/2.0/mlflow/runs/"+path, strings.NewReader(body))
+				req.Header.Set("Content-Type", "application/json")
+				w := httptest.NewRecorder()
+				e.ServeHTTP(w, req)
+				if w.Code != http.StatusOK {
+					b.Fatalf("%s: status %d %s", path, w.Code, w.Body)
+				}
+				return w.Body.String()
+			}
+			var batch strings.Builder
+			b.ResetTimer()
+			cpu0 := cpuTime()
+			for i := 0; b.Loop(); i++ {
+				out := post("create", fmt.Sprintf(`{"experiment_id":%q,"start_time":%d,"run_name":"mix-%d","tags":[{"key":"w","value":"%d"}]}`, exp, 1_700_000_000_000+i, i, i%6))
+				at := strings.Index(out, `"run_id":"`) + len(`"run_id":"`)
+				id := out[at : at+32]
+				batch.Reset()
+				fmt.Fprintf(&batch, `{"run_id":%q,"metrics":[`, id)
+				for k := range 50 {
+					if k > 0 {
+						batch.WriteByte(',')
+					}
+					fmt.Fprintf(&batch, `{"key":"m%d","value":%v,"timestamp":%d,"step":0}`, k, float64((i*7919+k*104729)%10007)/10007, 1_700_000_000_000+i)
+				}
+				batch.WriteString(`],"params":[`)
+				for k := range 5 {
+					if k > 0 {
+						batch.WriteByte(',')
+					}
+					fmt.Fprintf(&batch, `{"key":"p%d","value":"%d"}`, k, (i+k)%100)
+				}
+				batch.WriteString(`]}`)
+				post("log-batch", batch.String())
+				post("update", fmt.Sprintf(`{"run_id":%q,"status":"FINISHED","end_time":%d}`, id, 1_700_000_001_000+i))
 			}
 			b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/1000/float64(b.N), "cpu-ms/op")
 		})
