@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"strings"
 	"testing"
 
 	"github.com/mlgate/mlgate/internal/db/dbtest"
@@ -215,6 +216,39 @@ func TestLoadRunDataMatchesUnion(t *testing.T) {
 			}
 			if withData == 0 {
 				t.Fatal("no run with metrics, datasets and models: the fixture checks too little")
+			}
+		})
+	}
+}
+
+// TestLoadPlanSeeksByRun checks that each read of a page's run data
+// seeks the table by run id (its primary key) for each listed run instead
+// of scanning the table: the cost of a search must not grow with the
+// store.
+func TestLoadPlanSeeksByRun(t *testing.T) {
+	for _, b := range dbtest.Backends() {
+		t.Run(b.Name, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			d := dbtest.Open(t, b)
+			s, err := Open(ctx, d, Options{DefaultArtifactRoot: "/tmp/a"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, ids := loadFixture(t, s)
+			with, arg, err := s.positions(ids[:10])
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, table := range []string{"latest_metrics", "params", "tags"} {
+				text := explainPlan(t, d, b, s.q.r(with+`SELECT p.i, t.key FROM p JOIN `+table+` t ON t.run_uuid = p.id`), arg)
+				want := "SEARCH t USING " // SQLite: the primary key's index, by run_uuid
+				if b.Name == "postgres" {
+					want = "Index Cond: (run_uuid = a.id)"
+				}
+				if !strings.Contains(text, want) || strings.Contains(text, "SCAN t\n") || strings.HasSuffix(text, "SCAN t") {
+					t.Fatalf("%s: plan does not seek by run id:\n%s", table, text)
+				}
 			}
 		})
 	}
