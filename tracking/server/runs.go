@@ -168,14 +168,8 @@ func (a *API) searchRuns(c *gin.Context, rq *wire.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := struct {
-		Runs          []wRun `json:"runs,omitempty"`
-		NextPageToken string `json:"next_page_token,omitempty"`
-	}{NextPageToken: next}
-	for _, r := range runs {
-		out.Runs = append(out.Runs, runOut(r))
-	}
-	return out, nil
+	writeSearchRuns(c, runs, next)
+	return nil, nil
 }
 
 type wMetricIn struct {

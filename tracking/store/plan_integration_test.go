@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/mlgate/mlgate/internal/db"
 	"github.com/mlgate/mlgate/internal/db/dbtest"
 )
 
@@ -141,42 +142,7 @@ func TestSearchPlanUsesMetricIndex(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			explain := "EXPLAIN QUERY PLAN "
-			conn, err := d.Conn(ctx)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer func() { _ = conn.Close() }()
-			if b.Name == "postgres" {
-				// A 60-run table is read whole by PostgreSQL's cost model;
-				// this asks whether the index can serve the ordered walk.
-				explain = "EXPLAIN "
-				if _, err := conn.ExecContext(ctx, "SET enable_seqscan = off"); err != nil {
-					t.Fatal(err)
-				}
-				if _, err := conn.ExecContext(ctx, "SET enable_sort = off"); err != nil {
-					t.Fatal(err)
-				}
-			}
-			rows, err := conn.QueryContext(ctx, s.q.r(explain+sb.String()), sb.Args...)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer func() { _ = rows.Close() }()
-			cols, _ := rows.Columns()
-			var plan []string
-			for rows.Next() {
-				vals := make([]any, len(cols))
-				ptrs := make([]any, len(cols))
-				for i := range vals {
-					ptrs[i] = &vals[i]
-				}
-				if err := rows.Scan(ptrs...); err != nil {
-					t.Fatal(err)
-				}
-				plan = append(plan, fmt.Sprint(vals[len(vals)-1]))
-			}
-			text := strings.Join(plan, "\n")
+			text := explainPlan(t, d, b, s.q.r(sb.String()), sb.Args...)
 			if !strings.Contains(text, "latest_metrics_key_value") {
 				t.Fatalf("plan does not use latest_metrics_key_value:\n%s", text)
 			}
@@ -185,4 +151,50 @@ func TestSearchPlanUsesMetricIndex(t *testing.T) {
 			}
 		})
 	}
+}
+
+// explainPlan returns the plan of query with args, one line per step. On
+// PostgreSQL, sequential scans, sorts, hash and merge joins are turned
+// off: a table of a few dozen rows is read whole by its cost model, and
+// the question is whether an index can serve the query.
+func explainPlan(t *testing.T, d *db.DB, b dbtest.Backend, query string, args ...any) string {
+	t.Helper()
+	ctx := context.Background()
+	explain := "EXPLAIN QUERY PLAN "
+	conn, err := d.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = conn.Close() }()
+	if b.Name == "postgres" {
+		explain = "EXPLAIN "
+		for _, set := range []string{"SET enable_seqscan = off", "SET enable_sort = off", "SET enable_hashjoin = off", "SET enable_mergejoin = off"} {
+			if _, err := conn.ExecContext(ctx, set); err != nil {
+				t.Fatal(err)
+			}
+		}
+		defer func() { _, _ = conn.ExecContext(ctx, "RESET ALL") }()
+	}
+	rows, err := conn.QueryContext(ctx, explain+query, args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = rows.Close() }()
+	cols, _ := rows.Columns()
+	var plan []string
+	for rows.Next() {
+		vals := make([]any, len(cols))
+		ptrs := make([]any, len(cols))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		if err := rows.Scan(ptrs...); err != nil {
+			t.Fatal(err)
+		}
+		plan = append(plan, fmt.Sprint(vals[len(vals)-1]))
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return strings.Join(plan, "\n")
 }

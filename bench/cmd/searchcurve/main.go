@@ -52,7 +52,7 @@ func run() int {
 	flag.DurationVar(&cfg.point, "point", 30*time.Second, "measured time per size")
 	flag.DurationVar(&cfg.warm, "warm", 3*time.Second, "unmeasured load before each point")
 	flag.DurationVar(&cfg.alone, "alone", 5*time.Second, "searches alone after each point (server CPU per search)")
-	flag.StringVar(&cfg.only, "only", "", "measure only the stores whose name contains this (SQLite, PostgreSQL, mlflow)")
+	flag.StringVar(&cfg.only, "only", "", "measure only the stores whose name contains this, in any case (sqlite, postgresql, mlflow)")
 	flag.IntVar(&cfg.nice, "nice", 19, "niceness of the loaders (loading is not timed)")
 	flag.DurationVar(&cfg.mlflowLimit, "mlflow-limit", 5*time.Second, "stop measuring mlflow server after a size where one search took longer")
 	flag.BoolVar(&cfg.quick, "quick", os.Getenv("BENCH_QUICK") == "1", "smoke run (also BENCH_QUICK=1)")
@@ -110,7 +110,7 @@ func run() int {
 	var curves []curve
 	failed := false
 	for _, sys := range systems(&cfg) {
-		if !strings.Contains(sys.name, cfg.only) {
+		if !strings.Contains(strings.ToLower(sys.name), strings.ToLower(cfg.only)) {
 			continue
 		}
 		c := measureCurve(ctx, &cfg, sys)

@@ -1,0 +1,246 @@
+package server
+
+import (
+	"encoding/json"
+	"math"
+	"net/http"
+	"strconv"
+	"sync"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/mlgate/mlgate/tracking/store"
+)
+
+// The runs/search answer is written by hand: a page of 100 runs of 50
+// metrics is about 5,000 metric objects and 440 kB, and encoding/json's
+// reflection (with a MarshalJSON call and a compaction of its output per
+// metric value) cost more CPU than reading the page from SQLite. The bytes
+// are exactly those json.Marshal writes for the same answer built from
+// wRun (runOut), the shape runs/get still marshals: field order, omitted
+// empty fields, HTML-safe string escaping and number formats
+// (TestSearchAnswerBytes and FuzzAppendJSONString hold them equal).
+
+// maxPooledAnswer is the largest answer buffer kept for reuse: a bigger
+// one (a page of thousands of runs) is left to the garbage collector, not
+// pinned in the pool.
+const maxPooledAnswer = 4 << 20
+
+var answerPool = sync.Pool{New: func() any { b := make([]byte, 0, 64<<10); return &b }}
+
+// writeSearchRuns writes the runs/search answer.
+func writeSearchRuns(c *gin.Context, runs []*store.Run, next string) {
+	bp := answerPool.Get().(*[]byte)
+	b := appendSearchRuns((*bp)[:0], runs, next)
+	c.Data(http.StatusOK, "application/json", b)
+	if cap(b) <= maxPooledAnswer {
+		*bp = b[:0]
+		answerPool.Put(bp)
+	}
+}
+
+// appendSearchRuns appends {"runs":[…],"next_page_token":"…"}, each
+// member omitted when empty.
+func appendSearchRuns(b []byte, runs []*store.Run, next string) []byte {
+	b = append(b, '{')
+	if len(runs) > 0 {
+		b = append(b, `"runs":[`...)
+		for i, r := range runs {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendRun(b, r)
+		}
+		b = append(b, ']')
+	}
+	if next != "" {
+		if len(runs) > 0 {
+			b = append(b, ',')
+		}
+		b = appendJSONString(append(b, `"next_page_token":`...), next)
+	}
+	return append(b, '}')
+}
+
+// appendRun appends a run as json.Marshal(runOut(r)) writes it.
+func appendRun(b []byte, r *store.Run) []byte {
+	in := &r.Info
+	b = appendJSONString(append(b, `{"info":{"run_id":`...), in.RunID)
+	b = appendJSONString(append(b, `,"run_uuid":`...), in.RunID)
+	b = appendJSONString(append(b, `,"run_name":`...), in.RunName)
+	b = appendJSONString(append(b, `,"experiment_id":`...), in.ExperimentID)
+	b = appendJSONString(append(b, `,"user_id":`...), in.UserID)
+	b = appendJSONString(append(b, `,"status":`...), in.Status)
+	b = strconv.AppendInt(append(b, `,"start_time":`...), in.StartTime, 10)
+	if in.EndTime != 0 {
+		b = strconv.AppendInt(append(b, `,"end_time":`...), in.EndTime, 10)
+	}
+	b = appendJSONString(append(b, `,"artifact_uri":`...), in.ArtifactURI)
+	b = appendJSONString(append(b, `,"lifecycle_stage":`...), in.LifecycleStage)
+	b = append(b, `},"data":{`...)
+	sep := false
+	if len(r.Data.Metrics) > 0 {
+		b = append(b, `"metrics":[`...)
+		for i := range r.Data.Metrics {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendMetric(b, &r.Data.Metrics[i])
+		}
+		b = append(b, ']')
+		sep = true
+	}
+	if len(r.Data.Params) > 0 {
+		b = appendSep(b, sep)
+		b = append(b, `"params":[`...)
+		for i, p := range r.Data.Params {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendKeyValue(b, p.Key, p.Value)
+		}
+		b = append(b, ']')
+		sep = true
+	}
+	if len(r.Data.Tags) > 0 {
+		b = appendSep(b, sep)
+		b = appendTags(append(b, `"tags":`...), r.Data.Tags)
+	}
+	b = append(b, `},"inputs":{`...)
+	sep = false
+	if len(r.Inputs) > 0 {
+		b = append(b, `"dataset_inputs":[`...)
+		for i := range r.Inputs {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendDatasetInput(b, &r.Inputs[i])
+		}
+		b = append(b, ']')
+		sep = true
+	}
+	if len(r.Models) > 0 {
+		b = appendSep(b, sep)
+		b = append(b, `"model_inputs":[`...)
+		for i, m := range r.Models {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendJSONString(append(b, `{"model_id":`...), m.ModelID)
+			b = append(b, '}')
+		}
+		b = append(b, ']')
+	}
+	b = append(b, '}')
+	if len(r.Outputs) > 0 {
+		b = append(b, `,"outputs":{"model_outputs":[`...)
+		for i, m := range r.Outputs {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendJSONString(append(b, `{"model_id":`...), m.ModelID)
+			b = strconv.AppendInt(append(b, `,"step":`...), m.Step, 10)
+			b = append(b, '}')
+		}
+		b = append(b, "]}"...)
+	}
+	return append(b, '}')
+}
+
+func appendSep(b []byte, sep bool) []byte {
+	if sep {
+		return append(b, ',')
+	}
+	return b
+}
+
+// appendMetric appends a run's metric as wMetric (without run_id).
+func appendMetric(b []byte, m *store.Metric) []byte {
+	b = appendJSONString(append(b, `{"key":`...), m.Key)
+	b = appendDouble(append(b, `,"value":`...), m.Value)
+	b = strconv.AppendInt(append(b, `,"timestamp":`...), m.Timestamp, 10)
+	b = strconv.AppendInt(append(b, `,"step":`...), m.Step, 10)
+	if m.DatasetName != "" {
+		b = appendJSONString(append(b, `,"dataset_name":`...), m.DatasetName)
+	}
+	if m.DatasetDigest != "" {
+		b = appendJSONString(append(b, `,"dataset_digest":`...), m.DatasetDigest)
+	}
+	if m.ModelID != "" {
+		b = appendJSONString(append(b, `,"model_id":`...), m.ModelID)
+	}
+	return append(b, '}')
+}
+
+func appendKeyValue(b []byte, k, v string) []byte {
+	b = appendJSONString(append(b, `{"key":`...), k)
+	b = appendJSONString(append(b, `,"value":`...), v)
+	return append(b, '}')
+}
+
+func appendTags(b []byte, ts []store.Tag) []byte {
+	b = append(b, '[')
+	for i, t := range ts {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendKeyValue(b, t.Key, t.Value)
+	}
+	return append(b, ']')
+}
+
+func appendDatasetInput(b []byte, d *store.DatasetInput) []byte {
+	b = append(b, '{')
+	if len(d.Tags) > 0 {
+		b = append(appendTags(append(b, `"tags":`...), d.Tags), ',')
+	}
+	ds := &d.Dataset
+	b = appendJSONString(append(b, `"dataset":{"name":`...), ds.Name)
+	b = appendJSONString(append(b, `,"digest":`...), ds.Digest)
+	b = appendJSONString(append(b, `,"source_type":`...), ds.SourceType)
+	b = appendJSONString(append(b, `,"source":`...), ds.Source)
+	if ds.Schema != "" {
+		b = appendJSONString(append(b, `,"schema":`...), ds.Schema)
+	}
+	if ds.Profile != "" {
+		b = appendJSONString(append(b, `,"profile":`...), ds.Profile)
+	}
+	return append(b, "}}"...)
+}
+
+// appendDouble appends v as wire.Double marshals: NaN and the infinities
+// as MLflow's strings, other values as encoding/json writes a float64
+// (plain decimals from 1e-6 to 1e21, the rare others through
+// encoding/json itself).
+func appendDouble(b []byte, v float64) []byte {
+	switch {
+	case math.IsNaN(v):
+		return append(b, `"NaN"`...)
+	case math.IsInf(v, 1):
+		return append(b, `"Infinity"`...)
+	case math.IsInf(v, -1):
+		return append(b, `"-Infinity"`...)
+	}
+	if a := math.Abs(v); a == 0 || (a >= 1e-6 && a < 1e21) {
+		return strconv.AppendFloat(b, v, 'f', -1, 64)
+	}
+	out, _ := json.Marshal(v) // finite: cannot fail
+	return append(b, out...)
+}
+
+// appendJSONString appends s as encoding/json writes a string: printable
+// ASCII other than the characters it escapes goes as it is; a string with
+// anything else (quotes, backslashes, <, >, &, control characters, non-ASCII)
+// is handed to encoding/json.
+func appendJSONString(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			out, _ := json.Marshal(s) // a string always marshals
+			return append(b, out...)
+		}
+	}
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
+}
