@@ -91,24 +91,32 @@ func (sh *shadow) leave() {
 
 // awaitSpare waits until fewer callers than spare are in flight, at most
 // until deadline; false when the deadline passed first or the workers end.
+// A caller that leaves below spare signals the moment, and the mirror
+// runs then, even if the next caller came in before the worker woke (on
+// a busy machine it would otherwise seldom wake in time).
 func (sh *shadow) awaitSpare(deadline time.Time) bool {
 	if sh.callers.Load() < sh.spare() {
 		return true
 	}
+	select {
+	case <-sh.idle: // a signal left from an earlier wait
+	default:
+	}
 	sh.waiting.Store(true)
 	defer sh.waiting.Store(false)
+	if sh.callers.Load() < sh.spare() {
+		return true // a caller left before waiting was set
+	}
 	t := time.NewTimer(time.Until(deadline))
 	defer t.Stop()
-	for sh.callers.Load() >= sh.spare() {
-		select {
-		case <-sh.idle:
-		case <-t.C:
-			return sh.callers.Load() < sh.spare()
-		case <-sh.ctx.Done():
-			return false
-		}
+	select {
+	case <-sh.idle:
+		return true
+	case <-t.C:
+		return sh.callers.Load() < sh.spare()
+	case <-sh.ctx.Done():
+		return false
 	}
-	return true
 }
 
 // SetShadow mirrors percent (0 to 100) of the predictions the main model
