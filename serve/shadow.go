@@ -21,8 +21,10 @@ import (
 // predictions it lets run at once now (its adaptive concurrency limit,
 // which follows what the load needs, at most the CPUs or the flavor's
 // workers; a fixed MaxConcurrency otherwise). A mirror made while the
-// server is busier than that is dropped at once; a queued one waits up to
-// shadowMaxWait for a quieter moment, then is dropped. Mirrors also wait in a bounded queue and are
+// server is busier than that and other mirrors already wait is dropped at
+// once; a queued one waits up to shadowMaxWait for a quieter moment, then
+// is dropped. A server below its capacity has such moments often, so
+// every mirror runs; a saturated one sheds most of them. Mirrors also wait in a bounded queue and are
 // dropped when it is full. Every drop is counted with its reason, so that
 // a busy server sheds its mirrors instead of slowing its callers, and
 // says so.
@@ -171,8 +173,9 @@ func (s *Server) mirror(h *handle, in *flavors.Input, out *flavors.Output, rende
 	if ch == nil || ch == h {
 		return
 	}
-	// the caller counts itself: the others alone leave no spare capacity
-	if s.shadow.callers.Load() > s.shadow.spare() {
+	// the caller counts itself: the others alone leave no spare capacity,
+	// and mirrors already wait for some
+	if len(s.shadow.queue) > 0 && s.shadow.callers.Load() > s.shadow.spare() {
 		s.dropShadow(ch.m.Version, ShadowDroppedBusy)
 		return
 	}

@@ -52,10 +52,13 @@ func predictOK(t *testing.T, url string) {
 }
 
 // While as many callers are in flight as the server runs predictions at
-// once, mirrors are dropped at once and counted as busy; the callers are
-// answered; once the server is quiet again every mirror runs.
+// once, one mirror waits for a quieter moment (and is dropped when none
+// comes in time), the others are dropped at once; all are counted as
+// busy; the callers are answered; once the server is quiet again every
+// mirror runs.
 func TestShadowYieldsToCallers(t *testing.T) {
 	s, url := shadowServer(t, &echo{})
+	s.shadow.maxWait = 20 * time.Millisecond
 	if err := s.SetShadow(100); err != nil {
 		t.Fatal(err)
 	}
@@ -64,7 +67,8 @@ func TestShadowYieldsToCallers(t *testing.T) {
 	for range 5 {
 		predictOK(t, url)
 	}
-	if v := canaryStats(t, s); v.ShadowDropped != 5 || v.ShadowRequests != 0 {
+	waitFor(t, "5 mirrors dropped", func() bool { return canaryStats(t, s).ShadowDropped == 5 })
+	if v := canaryStats(t, s); v.ShadowRequests != 0 {
 		t.Fatalf("busy server: canary figures %+v, want 5 mirrors dropped, none run", v)
 	}
 	_ = a.Close()
