@@ -90,8 +90,8 @@ func newMetrics(reg prometheus.Registerer, limit func() float64) (m *metrics, er
 		}, []string{"model", "version"}),
 		shadowDropped: f.NewCounterVec(prometheus.CounterOpts{
 			Name: "mlgate_serve_shadow_dropped_total",
-			Help: "Mirrored predictions dropped because the shadow queue was full, by the canary's version.",
-		}, []string{"model", "version"}),
+			Help: "Mirrored predictions not run, by the canary's version and reason: queue_full (the shadow queue was full) or busy (the server had no spare capacity).",
+		}, []string{"model", "version", "reason"}),
 	}, nil
 }
 

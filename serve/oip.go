@@ -328,7 +328,7 @@ func (s *Server) oipInfer(c *gin.Context) error {
 		c.Header(binaryHeader, strconv.Itoa(len(b)))
 		c.Data(http.StatusOK, "application/octet-stream", append(b, tail...))
 	}
-	s.mirror(h, in, out)
+	s.mirror(h, in, out, nil)
 	return nil
 }
 

@@ -297,7 +297,7 @@ func TestShadowNeverDelaysTheCaller(t *testing.T) {
 		return st.Versions["2"].ShadowRequests == 3
 	})
 	_, metrics := get(t, ts.URL+"/metrics")
-	if line := `mlgate_serve_shadow_dropped_total{model="m",version="2"} 7`; !strings.Contains(metrics, line) {
+	if line := `mlgate_serve_shadow_dropped_total{model="m",reason="queue_full",version="2"} 7`; !strings.Contains(metrics, line) {
 		t.Errorf("no %s in\n%s", line, grepLines(metrics, "shadow"))
 	}
 }

@@ -75,6 +75,8 @@ func (s *Server) observe() gin.HandlerFunc {
 		pc := s.capturePayload(c, c.FullPath())
 		cb := countBody(c)
 		s.metrics.inFlight.Inc()
+		s.shadow.enter()
+		defer s.shadow.leave() // a panic goes through here to recoverer
 		c.Next()
 		s.metrics.inFlight.Dec()
 		s.noteRequest(c, cb)
@@ -180,17 +182,18 @@ func (s *Server) invocations(c *gin.Context) error {
 	if err != nil {
 		return s.predictError(err)
 	}
-	var b []byte
+	var b, rendered []byte
 	if req.llm && !req.hinted {
 		b, err = appendOutput(nil, out)
 	} else {
 		b, err = renderPredictions(out)
+		rendered = b
 	}
 	if err != nil {
 		return apierr.New(apierr.InternalError, "rendering predictions: %s", err.Error())
 	}
 	c.Data(http.StatusOK, "application/json", b)
-	s.mirror(h, in, out)
+	s.mirror(h, in, out, rendered)
 	return nil
 }
 

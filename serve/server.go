@@ -186,9 +186,9 @@ func New(opts Options) (*Server, error) {
 		log:     opts.Logger,
 		models:  map[string]*slot{},
 		slots:   make(chan struct{}, opts.MaxConcurrency),
-		shadow:  newShadow(opts),
 		release: newReleaser(opts.ReleaseBytes),
 	}
+	s.shadow = newShadow(opts, func() int64 { return int64(s.concurrencyLimit()) })
 	if adaptive {
 		s.limit = newLimiter(s.slots)
 	}

@@ -15,15 +15,46 @@ import (
 
 // Shadow traffic: a share of the predictions the main model answers is
 // mirrored to the canary once the caller's answer is written, and the two
-// answers are compared. The canary's answer is never returned; mirrors
-// wait in a bounded queue and are dropped (and counted) when it is full,
-// so that the caller never waits for the canary.
+// answers are compared. The canary's answer is never returned, and
+// mirrors yield to callers: a mirror runs only while the server has spare
+// capacity, that is while fewer requests are being answered than
+// predictions it lets run at once now (its adaptive concurrency limit,
+// which follows what the load needs, at most the CPUs or the flavor's
+// workers; a fixed MaxConcurrency otherwise). A mirror made while the
+// server is busier than that and other mirrors already wait is dropped at
+// once; a queued one waits up to shadowMaxWait for a quieter moment, then
+// is dropped. A server below its capacity has such moments often, so
+// every mirror runs; a saturated one sheds most of them. Mirrors also wait in a bounded queue and are
+// dropped when it is full. Every drop is counted with its reason, so that
+// a busy server sheds its mirrors instead of slowing its callers, and
+// says so.
+
+// Reasons a mirror was dropped (label "reason" of
+// mlgate_serve_shadow_dropped_total).
+const (
+	ShadowDroppedQueueFull = "queue_full" // the shadow queue was full
+	ShadowDroppedBusy      = "busy"       // the server had no spare capacity
+)
+
+// shadowMaxWait is how long a queued mirror waits for the server to have
+// spare capacity before it is dropped.
+const shadowMaxWait = time.Second
 
 // shadow is the server's mirroring state.
 type shadow struct {
 	pct   atomic.Int32
 	queue chan shadowJob
 	tol   float64
+
+	// callers counts the requests being answered (between the start and
+	// the end of observe); mirrors run only while it is below spare().
+	callers atomic.Int64
+	spare   func() int64
+	maxWait time.Duration
+	// waiting is set while a worker waits for spare capacity; a caller
+	// that leaves then signals idle.
+	waiting atomic.Bool
+	idle    chan struct{}
 
 	start  sync.Once
 	ctx    context.Context //nolint:containedctx // the workers' lifetime, cancelled by Close
@@ -34,13 +65,60 @@ type shadow struct {
 // shadowJob is one mirrored prediction: the input the main model answered
 // and its output.
 type shadowJob struct {
-	in      *flavors.Input
-	primary *flavors.Output
+	in       *flavors.Input
+	primary  *flavors.Output
+	rendered []byte // primary as renderPredictions renders it, when the caller's answer was that
+	at       time.Time
 }
 
-func newShadow(o Options) *shadow {
+// newShadow builds the mirroring state; spare is how many callers in
+// flight leave no spare capacity.
+func newShadow(o Options, spare func() int64) *shadow {
 	ctx, cancel := context.WithCancel(context.Background())
-	return &shadow{queue: make(chan shadowJob, o.ShadowQueue), tol: o.ShadowTolerance, ctx: ctx, cancel: cancel}
+	return &shadow{queue: make(chan shadowJob, o.ShadowQueue), tol: o.ShadowTolerance, ctx: ctx, cancel: cancel,
+		spare: spare, maxWait: shadowMaxWait, idle: make(chan struct{}, 1)}
+}
+
+// enter and leave bracket a request being answered.
+func (sh *shadow) enter() { sh.callers.Add(1) }
+
+func (sh *shadow) leave() {
+	if n := sh.callers.Add(-1); sh.waiting.Load() && n < sh.spare() {
+		select {
+		case sh.idle <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// awaitSpare waits until fewer callers than spare are in flight, at most
+// until deadline; false when the deadline passed first or the workers end.
+// A caller that leaves below spare signals the moment, and the mirror
+// runs then, even if the next caller came in before the worker woke (on
+// a busy machine it would otherwise seldom wake in time).
+func (sh *shadow) awaitSpare(deadline time.Time) bool {
+	if sh.callers.Load() < sh.spare() {
+		return true
+	}
+	select {
+	case <-sh.idle: // a signal left from an earlier wait
+	default:
+	}
+	sh.waiting.Store(true)
+	defer sh.waiting.Store(false)
+	if sh.callers.Load() < sh.spare() {
+		return true // a caller left before waiting was set
+	}
+	t := time.NewTimer(time.Until(deadline))
+	defer t.Stop()
+	select {
+	case <-sh.idle:
+		return true
+	case <-t.C:
+		return sh.callers.Load() < sh.spare()
+	case <-sh.ctx.Done():
+		return false
+	}
 }
 
 // SetShadow mirrors percent (0 to 100) of the predictions the main model
@@ -84,9 +162,9 @@ func (s *Server) stopShadow() {
 }
 
 // mirror queues, for its share, a prediction that h answered with out
-// for the canary; it never blocks. Only the main model's answers are
-// mirrored.
-func (s *Server) mirror(h *handle, in *flavors.Input, out *flavors.Output) {
+// (rendered, when not nil, as renderPredictions renders it) for the
+// canary; it never blocks. Only the main model's answers are mirrored.
+func (s *Server) mirror(h *handle, in *flavors.Input, out *flavors.Output, rendered []byte) {
 	p := int(s.shadow.pct.Load())
 	if p <= 0 || (p < 100 && rand.IntN(100) >= p) { //nolint:gosec // sampling, not security
 		return
@@ -95,11 +173,21 @@ func (s *Server) mirror(h *handle, in *flavors.Input, out *flavors.Output) {
 	if ch == nil || ch == h {
 		return
 	}
-	select {
-	case s.shadow.queue <- shadowJob{in: in, primary: out}:
-	default:
-		s.metrics.shadowDropped.WithLabelValues(s.opts.Name, ch.m.Version).Inc()
+	// the caller counts itself: the others alone leave no spare capacity,
+	// and mirrors already wait for some
+	if len(s.shadow.queue) > 0 && s.shadow.callers.Load() > s.shadow.spare() {
+		s.dropShadow(ch.m.Version, ShadowDroppedBusy)
+		return
 	}
+	select {
+	case s.shadow.queue <- shadowJob{in: in, primary: out, rendered: rendered, at: time.Now()}:
+	default:
+		s.dropShadow(ch.m.Version, ShadowDroppedQueueFull)
+	}
+}
+
+func (s *Server) dropShadow(version, reason string) {
+	s.metrics.shadowDropped.WithLabelValues(s.opts.Name, version, reason).Inc()
 }
 
 func (s *Server) shadowWorker() {
@@ -109,7 +197,13 @@ func (s *Server) shadowWorker() {
 		case <-s.shadow.ctx.Done():
 			return
 		case job := <-s.shadow.queue:
-			s.runShadow(job)
+			if s.shadow.awaitSpare(job.at.Add(s.shadow.maxWait)) {
+				s.runShadow(job)
+			} else if s.shadow.ctx.Err() == nil {
+				if ch := s.canary.cur.Load(); ch != nil {
+					s.dropShadow(ch.m.Version, ShadowDroppedBusy)
+				}
+			}
 		}
 	}
 }
@@ -132,7 +226,7 @@ func (s *Server) runShadow(job shadowJob) {
 	s.metrics.shadowRequests.WithLabelValues(s.opts.Name, v).Inc()
 	same := false
 	if err == nil {
-		same, err = sameOutputs(job.primary, out, s.shadow.tol)
+		same, err = sameOutputs(job.primary, job.rendered, out, s.shadow.tol)
 	}
 	if !same {
 		s.metrics.shadowDisagreements.WithLabelValues(s.opts.Name, v).Inc()

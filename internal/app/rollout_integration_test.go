@@ -52,6 +52,53 @@ type rolloutEnv struct {
 	runs  [2]string // the two simulated replicas' serving runs
 	mu    sync.Mutex
 	step  int64
+	// clock, when set, is the controller's and the replicas' clock
+	// instead of the real one
+	clock *virtualClock
+}
+
+// virtualClock moves only when the controller sleeps, so that what a
+// test asserts of the analysis windows does not depend on how fast the
+// tracking server answers (a real mlflow server on a loaded machine can
+// take most of an interval).
+type virtualClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (v *virtualClock) now() time.Time {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v.t
+}
+
+func (v *virtualClock) advance(d time.Duration) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	v.t = v.t.Add(d)
+}
+
+// now is the replicas' clock.
+func (e *rolloutEnv) now() time.Time {
+	if e.clock != nil {
+		return e.clock.now()
+	}
+	return time.Now()
+}
+
+// pause lets time pass for the controller: d of the virtual clock, or
+// really.
+func (e *rolloutEnv) pause(ctx context.Context, d time.Duration) error {
+	if e.clock != nil {
+		e.clock.advance(d)
+		return ctx.Err()
+	}
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(d):
+		return nil
+	}
 }
 
 // rolloutInterval is long enough for a real mlflow server on a loaded
@@ -102,11 +149,9 @@ func newRolloutEnv(t *testing.T, url, model string) *rolloutEnv {
 func (e *rolloutEnv) controller(owner string, traffic func(ctx context.Context, st *rollout.State) error) *rollout.Controller {
 	c, closeFn, err := NewRolloutController(RolloutOptions{
 		Tracking: tracking.Config{TrackingURI: e.url, HTTP: rest.Config{MaxRetries: -1}},
-		Controller: rollout.Options{Owner: owner, Sleep: func(ctx context.Context, d time.Duration) error {
-			select {
-			case <-ctx.Done():
-				return ctx.Err()
-			case <-time.After(d):
+		Controller: rollout.Options{Owner: owner, Now: e.now, Sleep: func(ctx context.Context, d time.Duration) error {
+			if err := e.pause(ctx, d); err != nil {
+				return err
 			}
 			v, err := rollout.New(e.reg, e.trk, rollout.Options{}).Status(ctx, e.model)
 			if err != nil {
@@ -117,8 +162,8 @@ func (e *rolloutEnv) controller(owner string, traffic func(ctx context.Context, 
 					return err
 				}
 			}
-			time.Sleep(5 * time.Millisecond) // the figures end before the analysis' now
-			return ctx.Err()
+			// the figures end before the analysis' now
+			return e.pause(ctx, 5*time.Millisecond)
 		}},
 	})
 	if err != nil {
@@ -135,7 +180,7 @@ func (e *rolloutEnv) serve(ctx context.Context, st *rollout.State, n int, errRat
 	e.step++
 	step := e.step
 	e.mu.Unlock()
-	now := time.Now().UnixMilli()
+	now := e.now().UnixMilli()
 	for _, run := range e.runs {
 		cand := float64(n * st.Weight / 100)
 		var ms []tracking.Metric
@@ -316,6 +361,9 @@ func rolloutScenarios(t *testing.T, url string) {
 
 	t.Run("figures within --settle of a change are not judged", func(t *testing.T) {
 		e := newRolloutEnv(t, url, "settled")
+		// the windows are asserted to the interval: on the clock the
+		// controller sleeps by, not on how long mlflow takes to answer
+		e.clock = &virtualClock{t: time.Now()}
 		// the interval after each change fails half the candidate's
 		// requests (the replicas still mixing the old split in); the next
 		// one is clean. With Settle longer than one interval the bad one

@@ -203,18 +203,33 @@ func followRollout(t *testing.T, url string) {
 			t.Fatal(err)
 		}
 	}
-	// waitVersion scores until version v answers, at most within one
-	// interval and the candidate's load, and returns how long it took
-	waitVersion := func(what string, ok func(v string) bool) time.Duration {
+	// waitVersion scores until version want answers n requests in a row,
+	// that streak starting at most one interval and the candidate's load
+	// after the tag changed, and returns when it started (the streak's
+	// own requests are not charged to the change: on a busy machine 100
+	// of them take seconds)
+	waitVersion := func(what, want string, n int) time.Duration {
 		t.Helper()
 		start := time.Now()
-		for !ok(score("")) {
+		var from time.Time
+		for streak := 0; streak < n; {
+			if score("") == want {
+				if streak == 0 {
+					from = time.Now()
+				}
+				streak++
+				continue
+			}
+			streak = 0
 			if time.Since(start) > interval+5*time.Second {
 				t.Fatalf("%s: not applied %s after the tag changed", what, time.Since(start))
 			}
 			time.Sleep(20 * time.Millisecond)
 		}
-		return time.Since(start)
+		if took := from.Sub(start); took > interval+5*time.Second {
+			t.Fatalf("%s: applied %s after the tag changed", what, took)
+		}
+		return from.Sub(start)
 	}
 
 	for range 20 {
@@ -224,7 +239,7 @@ func followRollout(t *testing.T, url string) {
 	}
 	setState(rollout.State{ID: "r1", Stable: "1", Candidate: "2", Alias: "champion", Weight: 30, Shadow: 100,
 		Steps: []int{30, 100}, Status: rollout.Running, Updated: time.Now().UnixMilli()})
-	took := waitVersion("the rollout's candidate", func(v string) bool { return v == "2" })
+	took := waitVersion("the rollout's candidate", "2", 1)
 	t.Logf("the candidate answered %s after the tag was set", took)
 
 	// the split: 2,000 requests within 3 points of the weight
@@ -263,34 +278,18 @@ func followRollout(t *testing.T, url string) {
 	// aborted: back to the alias alone
 	setState(rollout.State{ID: "r1", Stable: "1", Candidate: "2", Alias: "champion", Weight: 0, Shadow: 0,
 		Steps: []int{30, 100}, Status: rollout.Aborted, Reason: "test"})
-	streak := 0
-	waitVersion("the abort", func(v string) bool {
-		if v == "1" {
-			streak++
-		} else {
-			streak = 0
-		}
-		return streak >= 100
-	})
+	waitVersion("the abort", "1", 100)
 
 	// promoted: the alias moves to the candidate, which takes over
 	setState(rollout.State{ID: "r2", Stable: "1", Candidate: "2", Alias: "champion", Weight: 50, Steps: []int{50, 100},
 		Status: rollout.Running})
-	waitVersion("the second rollout", func(v string) bool { return v == "2" })
+	waitVersion("the second rollout", "2", 1)
 	if err := reg.SetRegisteredModelAlias(ctx, "lin", "champion", "2"); err != nil {
 		t.Fatal(err)
 	}
 	setState(rollout.State{ID: "r2", Stable: "1", Candidate: "2", Alias: "champion", Weight: 100, Steps: []int{50, 100},
 		Step: 1, Status: rollout.Promoted})
-	streak = 0
-	waitVersion("the promotion", func(v string) bool {
-		if v == "2" {
-			streak++
-		} else {
-			streak = 0
-		}
-		return streak >= 100
-	})
+	waitVersion("the promotion", "2", 100)
 
 	stop()
 	select {

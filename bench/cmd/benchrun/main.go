@@ -48,6 +48,7 @@ type config struct {
 	skipUI         bool
 	baseImage      string // runtime base image layout (make image)
 	maxReqPerPoint uint64
+	shadowMirrors  []pointCounts // the shadow-on replica's mirrors at each point (shadow.go)
 }
 
 func main() {

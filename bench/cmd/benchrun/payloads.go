@@ -18,23 +18,24 @@ const (
 	keyMlgatePayloads = "mlgate onnx payloads=100%"
 )
 
-// runPayloads starts the linear model's server twice, once with
-// --payload-log-sample 1 (every request and answer logged and uploaded to
-// a serving run in an embedded SQLite tracking store in its scratch
-// folder) and once without, and measures them side by side in turns.
+// runPayloads starts the linear model's server twice, each logging its
+// serving run to an embedded SQLite tracking store in its scratch folder,
+// once with --payload-log-sample 1 (every request and answer logged and
+// uploaded to that run) and once without, so that the two differ in
+// payload logging alone, and measures them side by side in turns.
 func runPayloads(ctx context.Context, log *slog.Logger, cfg *config, models map[string]*model, rep *bench.Report, fail func(string, error)) {
 	m, ok := models["linear"]
 	if !ok || (!cfg.want(keyPayloadsOff) && !cfg.want(keyMlgatePayloads) && !cfg.want("payloads")) || ctx.Err() != nil {
 		return
 	}
 	var runs [2]bench.ServingRun
-	var ops [2]bench.Op
+	var sides [2]pairSide
 	for i, v := range []struct {
 		key, name, baseline, variant string
 		payloads                     bool
 	}{
-		{keyPayloadsOff, "payloads-off", "", "onnx flavor, batching off, no payload logging", false},
-		{keyMlgatePayloads, "payloads-on", keyPayloadsOff, "onnx flavor, batching off, --payload-log-sample 1 (every request and answer logged and uploaded to a serving run)", true},
+		{keyPayloadsOff, "payloads-off", "", "onnx flavor, batching off, a serving run, no payload logging", false},
+		{keyMlgatePayloads, "payloads-on", keyPayloadsOff, "onnx flavor, batching off, a serving run, --payload-log-sample 1 (every request and answer logged and uploaded to it)", true},
 	} {
 		runs[i] = bench.ServingRun{Key: v.key, System: "mlgate", Model: "linear", Baseline: v.baseline, Protocol: "MLflow /invocations", Variant: v.variant}
 		dir := filepath.Join(cfg.work, v.name)
@@ -47,20 +48,20 @@ func runPayloads(ctx context.Context, log *slog.Logger, cfg *config, models map[
 			fail(v.key, err)
 			return
 		}
-		argv := []string{"models", "serve", "-m", m.Dir, "-h", "127.0.0.1", "-p", fmt.Sprint(port)}
+		argv := []string{"models", "serve", "-m", m.Dir, "-h", "127.0.0.1", "-p", fmt.Sprint(port),
+			"--tracking-uri", "sqlite:///" + filepath.Join(dir, "tracking.db"), "--log-experiment", "bench"}
 		if v.payloads {
-			argv = append(argv, "--tracking-uri", "sqlite:///"+filepath.Join(dir, "tracking.db"),
-				"--log-experiment", "bench", "--payload-log-sample", "1", "--payload-log-dir", filepath.Join(dir, "payloads"))
+			argv = append(argv, "--payload-log-sample", "1", "--payload-log-dir", filepath.Join(dir, "payloads"))
 		}
-		op, stop, err := startPairSide(ctx, log, cfg, &runs[i], m, v.name, dir, port, argv, nil)
+		side, stop, err := startPairSide(ctx, log, cfg, &runs[i], m, v.name, dir, port, argv, nil)
 		if err != nil {
 			fail(v.key+" on linear", err)
 			return
 		}
 		defer stop()
-		ops[i] = op
+		sides[i] = side
 	}
-	measurePaired(ctx, cfg, ops, &runs)
+	measurePaired(ctx, cfg, sides, &runs)
 	for i := range runs {
 		if runs[i].Err = noSuccess(&runs[i]); runs[i].Err != "" {
 			fail(runs[i].Key+" on linear", errors.New(runs[i].Err))

@@ -47,7 +47,7 @@ func runShadow(ctx context.Context, log *slog.Logger, cfg *config, models map[st
 	}
 	defer stop()
 	var runs [2]bench.ServingRun
-	var ops [2]bench.Op
+	var sides [2]pairSide
 	var ports [2]int
 	for i, v := range []struct {
 		key, name, baseline string
@@ -65,16 +65,19 @@ func runShadow(ctx context.Context, log *slog.Logger, cfg *config, models map[st
 		}
 		argv := []string{"models", "serve", "-m", "models:/" + v.name + "@champion", "--follow-rollout",
 			"--watch-interval", "1s", "--tracking-uri", url, "-h", "127.0.0.1", "-p", fmt.Sprint(ports[i])}
-		op, stop, err := startPairSide(ctx, log, cfg, &runs[i], m, v.name, cfg.work, ports[i], argv,
+		side, stop, err := startPairSide(ctx, log, cfg, &runs[i], m, v.name, cfg.work, ports[i], argv,
 			func(p *bench.Proc) error { return candidateLoaded(ctx, p) })
 		if err != nil {
 			fail(v.key+" on linear", err)
 			return
 		}
 		defer stop()
-		ops[i] = op
+		port := ports[i]
+		side.counters = func(ctx context.Context) ([]float64, error) { return shadowCounters(ctx, port) }
+		sides[i] = side
 	}
-	measurePaired(ctx, cfg, ops, &runs)
+	counts := measurePaired(ctx, cfg, sides, &runs)
+	cfg.shadowMirrors = counts[1]
 	for i := range runs {
 		if runs[i].Err = noSuccess(&runs[i]); runs[i].Err != "" {
 			fail(runs[i].Key+" on linear", errors.New(runs[i].Err))
@@ -83,6 +86,8 @@ func runShadow(ctx context.Context, log *slog.Logger, cfg *config, models map[st
 			rep.Notes = append(rep.Notes, fmt.Sprintf("%s (linear, the whole run): %s.", runs[i].Key, f))
 		}
 	}
+	rep.Notes = append(rep.Notes, fmt.Sprintf("%s: the mirrors actually run (a mirror is dropped when the server has no spare capacity "+
+		"or the shadow queue is full; docs/rollouts.md), point by point over its slices: %s.", keyShadowOn, mirrorShares(counts[1])))
 	rep.Notes = append(rep.Notes, pairedNote(cfg, "The two shadow replicas"))
 	rep.Serving = append(rep.Serving, runs[0], runs[1])
 }
@@ -169,27 +174,76 @@ func candidateLoaded(ctx context.Context, p *bench.Proc) error {
 	}
 }
 
-// shadowFigures is what the replica's metrics say of its shadow traffic:
-// mirrored, dropped (queue full), disagreeing.
-func shadowFigures(ctx context.Context, port int) string {
+// Indexes of the counters shadowCounters reads.
+const (
+	shadowRun = iota
+	shadowBusy
+	shadowQueueFull
+	shadowDisagreed
+)
+
+// shadowCounters reads the replica's shadow counters from its metrics
+// (indexed by shadowRun…), each summed over its labels.
+func shadowCounters(ctx context.Context, port int) ([]float64, error) {
 	body, err := get(ctx, fmt.Sprintf("http://127.0.0.1:%d/metrics", port))
+	if err != nil {
+		return nil, err
+	}
+	out := make([]float64, 4)
+	for _, line := range strings.Split(body, "\n") {
+		name, rest, ok := strings.Cut(line, "{")
+		if !ok {
+			continue
+		}
+		var v float64
+		if _, err := fmt.Sscan(line[strings.LastIndexByte(line, ' ')+1:], &v); err != nil {
+			continue
+		}
+		switch {
+		case name == "mlgate_serve_shadow_requests_total":
+			out[shadowRun] += v
+		case name == "mlgate_serve_shadow_disagreements_total":
+			out[shadowDisagreed] += v
+		case name == "mlgate_serve_shadow_dropped_total" && strings.Contains(rest, `reason="busy"`):
+			out[shadowBusy] += v
+		case name == "mlgate_serve_shadow_dropped_total":
+			out[shadowQueueFull] += v
+		}
+	}
+	return out, nil
+}
+
+// shadowFigures is what the replica's metrics say of its shadow traffic
+// over the whole run.
+func shadowFigures(ctx context.Context, port int) string {
+	c, err := shadowCounters(ctx, port)
 	if err != nil {
 		return ""
 	}
-	sum := func(name string) float64 {
-		total := 0.0
-		for _, line := range strings.Split(body, "\n") {
-			if strings.HasPrefix(line, name+"{") || strings.HasPrefix(line, name+" ") {
-				var v float64
-				if _, err := fmt.Sscan(line[strings.LastIndexByte(line, ' ')+1:], &v); err == nil {
-					total += v
-				}
-			}
-		}
-		return total
+	return fmt.Sprintf("the candidate got %.0f mirrored predictions, %.0f dropped (%.0f for want of spare capacity, %.0f with the queue full), "+
+		"%.0f disagreed with the stable version", c[shadowRun], c[shadowBusy]+c[shadowQueueFull], c[shadowBusy], c[shadowQueueFull], c[shadowDisagreed])
+}
+
+// mirrorShare is the share of the mirrors made that ran, as text.
+func mirrorShare(d []float64) string {
+	made := d[shadowRun] + d[shadowBusy] + d[shadowQueueFull]
+	if made == 0 {
+		return "none made"
 	}
-	return fmt.Sprintf("the candidate got %.0f mirrored predictions, %.0f dropped (queue full), %.0f disagreed with the stable version",
-		sum("mlgate_serve_shadow_requests_total"), sum("mlgate_serve_shadow_dropped_total"), sum("mlgate_serve_shadow_disagreements_total"))
+	return fmt.Sprintf("%.0f%% (%.0f of %.0f)", 100*d[shadowRun]/made, d[shadowRun], made)
+}
+
+// mirrorShares lists the share of mirrors run at each point.
+func mirrorShares(points []pointCounts) string {
+	var parts []string
+	for _, p := range points {
+		if p.Delta == nil {
+			parts = append(parts, p.Label+" not read")
+			continue
+		}
+		parts = append(parts, p.Label+" "+mirrorShare(p.Delta))
+	}
+	return strings.Join(parts, ", ")
 }
 
 func get(ctx context.Context, url string) (string, error) {
@@ -211,7 +265,7 @@ func get(ctx context.Context, url string) (string, error) {
 
 // shadowTargets are issue 16's goals for shadow traffic at 100%, next to
 // shadow off in the same run.
-func shadowTargets(rep *bench.Report, add func(ok, known bool, name, detail string)) {
+func shadowTargets(cfg *config, rep *bench.Report, add func(ok, known bool, name, detail string)) {
 	ms := func(d time.Duration) string { return bench.Ms(d) + " ms" }
 	off, on := rep.Find(keyShadowOff, "linear"), rep.Find(keyShadowOn, "linear")
 	name := "issue 16: shadow at 100% ≥ 90% of the throughput of shadow off, p99 ≤ 1.1× (linear, c=16)"
@@ -220,8 +274,8 @@ func shadowTargets(rep *bench.Report, add func(ok, known bool, name, detail stri
 		add(false, false, name, "not measured in this run")
 	} else {
 		add(a.Throughput >= 0.9*b.Throughput && a.Latency.P99 <= b.Latency.P99*11/10, true, name,
-			fmt.Sprintf("%.0f vs %.0f req/s = %.0f%%; p99 %s vs %s = ×%.2f", a.Throughput, b.Throughput, 100*a.Throughput/b.Throughput,
-				ms(a.Latency.P99), ms(b.Latency.P99), float64(a.Latency.P99)/float64(b.Latency.P99)))
+			fmt.Sprintf("%.0f vs %.0f req/s = %.0f%%, mirrors run %s; p99 %s vs %s = ×%.2f", a.Throughput, b.Throughput, 100*a.Throughput/b.Throughput,
+				pointShare(cfg.shadowMirrors, "c=16"), ms(a.Latency.P99), ms(b.Latency.P99), float64(a.Latency.P99)/float64(b.Latency.P99)))
 	}
 	name = "issue 16: the caller's p99 with shadow at 100% within 5% of shadow off (linear, open loop at a fixed rate)"
 	if on == nil || off == nil || on.Open == nil || off.Open == nil || off.Open.Latency.P99 == 0 {
@@ -229,6 +283,17 @@ func shadowTargets(rep *bench.Report, add func(ok, known bool, name, detail stri
 		return
 	}
 	a, b = on.Open, off.Open
-	add(a.Latency.P99 <= b.Latency.P99*105/100, true, name, fmt.Sprintf("p99 %s vs %s = ×%.2f; p50 %s vs %s", ms(a.Latency.P99), ms(b.Latency.P99),
-		float64(a.Latency.P99)/float64(b.Latency.P99), ms(a.Latency.P50), ms(b.Latency.P50)))
+	add(a.Latency.P99 <= b.Latency.P99*105/100, true, name, fmt.Sprintf("p99 %s vs %s = ×%.2f; p50 %s vs %s; mirrors run %s",
+		ms(a.Latency.P99), ms(b.Latency.P99), float64(a.Latency.P99)/float64(b.Latency.P99), ms(a.Latency.P50), ms(b.Latency.P50),
+		pointShare(cfg.shadowMirrors, "open loop")))
+}
+
+// pointShare is the share of mirrors run at the point labelled label.
+func pointShare(points []pointCounts, label string) string {
+	for _, p := range points {
+		if p.Label == label && p.Delta != nil {
+			return mirrorShare(p.Delta)
+		}
+	}
+	return "unknown"
 }

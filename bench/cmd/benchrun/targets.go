@@ -133,7 +133,7 @@ func targets(cfg *config, rep *bench.Report) []bench.Target {
 				ms(a.Latency.P99), ms(b.Latency.P99)))
 		}
 	}
-	shadowTargets(rep, add)
+	shadowTargets(cfg, rep, add)
 	payloadTargets(rep, add)
 	permissionTargets(cfg, rep, add)
 	// Issue 15: images.
