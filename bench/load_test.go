@@ -138,3 +138,13 @@ func TestMergeAddsSlices(t *testing.T) {
 		t.Fatalf("merged throughput %v (want %v), p99 %v", m.Throughput, want, m.Latency.P99)
 	}
 }
+
+func TestMergeAddsCPU(t *testing.T) {
+	m := Merge([]Result{
+		{Mode: "closed", Concurrency: 1, Duration: time.Second, ServerCPU: 30 * time.Millisecond, ClientCPU: 5 * time.Millisecond},
+		{Mode: "closed", Concurrency: 1, Duration: time.Second, ServerCPU: 10 * time.Millisecond, ClientCPU: 7 * time.Millisecond},
+	})
+	if m.ServerCPU != 40*time.Millisecond || m.ClientCPU != 12*time.Millisecond || m.Duration != 2*time.Second {
+		t.Fatalf("%v %v %v", m.ServerCPU, m.ClientCPU, m.Duration)
+	}
+}

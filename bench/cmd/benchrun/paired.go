@@ -28,14 +28,8 @@ func measurePaired(ctx context.Context, cfg *config, ops [2]bench.Op, runs *[2]b
 	}
 	slice := cfg.point / pairedRounds
 	turns := func(measure func(op bench.Op) bench.Result) [2]bench.Result {
-		var parts [2][]bench.Result
-		for r := range pairedRounds {
-			for k := range 2 {
-				i := (k + r) % 2
-				parts[i] = append(parts[i], measure(ops[i]))
-			}
-		}
-		return [2]bench.Result{bench.Merge(parts[0]), bench.Merge(parts[1])}
+		res := inTurns(2, func(i int) bench.Result { return measure(ops[i]) })
+		return [2]bench.Result{res[0], res[1]}
 	}
 	for _, c := range cfg.concs {
 		res := turns(func(op bench.Op) bench.Result {
@@ -51,6 +45,24 @@ func measurePaired(ctx context.Context, cfg *config, ops [2]bench.Op, runs *[2]b
 	for i := range runs {
 		runs[i].Open = &open[i]
 	}
+}
+
+// inTurns measures n systems in pairedRounds slices each, taking turns
+// (a different one goes first in every round), and merges each one's
+// slices: measure(i) measures system i for one slice.
+func inTurns(n int, measure func(i int) bench.Result) []bench.Result {
+	parts := make([][]bench.Result, n)
+	for r := range pairedRounds {
+		for k := range n {
+			i := (k + r) % n
+			parts[i] = append(parts[i], measure(i))
+		}
+	}
+	out := make([]bench.Result, n)
+	for i := range parts {
+		out[i] = bench.Merge(parts[i])
+	}
+	return out
 }
 
 // pairedNote explains the paired measurement in the report.

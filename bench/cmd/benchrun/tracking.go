@@ -160,6 +160,9 @@ func runTracking(ctx context.Context, log *slog.Logger, cfg *config, rep *bench.
 		pair = append(pair, s)
 	}
 	measureTracking(ctx, cfg, pair...)
+	if len(pair) > 1 {
+		rep.Notes = append(rep.Notes, trackingTurnsNote(cfg))
+	}
 	done(pair...)
 }
 
@@ -308,31 +311,6 @@ func openTracking(ctx context.Context, log *slog.Logger, cfg *config, ts trackin
 		t.Err = err.Error()
 	}
 	return s
-}
-
-// measureTracking measures every op at every concurrency on the sessions,
-// in turn at each point.
-func measureTracking(ctx context.Context, cfg *config, ss ...*trackingSession) {
-	for _, name := range trackingOps {
-		for _, s := range ss {
-			if s.t.Err == "" {
-				s.t.Ops = append(s.t.Ops, bench.TrackingOp{Op: name})
-			}
-		}
-		for _, c := range cfg.trackConcs {
-			for _, s := range ss {
-				if s.t.Err != "" {
-					continue
-				}
-				r := bench.Closed(ctx, s.ops[name], c, bench.Bounds{Duration: cfg.point, MaxRequests: cfg.maxReqPerPoint})
-				o := &s.t.Ops[len(s.t.Ops)-1]
-				o.Results = append(o.Results, r)
-				if r.Hist().Count() == 0 {
-					s.t.Err = fmt.Sprintf("%s at concurrency %d: no successful answer (%d errors: %s)", name, c, r.Errors, r.FirstError)
-				}
-			}
-		}
-	}
 }
 
 // trackingLoad seeds the runs and returns the measured ops.
