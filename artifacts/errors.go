@@ -15,6 +15,9 @@ var (
 	ErrBadPath = errors.New("invalid artifact path")
 	// ErrPermission: the store refused the credentials.
 	ErrPermission = errors.New("access denied")
+	// ErrUnauthenticated: the store did not recognize the credentials (an
+	// unknown key, a wrong secret); it matches ErrPermission too.
+	ErrUnauthenticated = fmt.Errorf("%w: credentials not recognized", ErrPermission)
 	// ErrUnavailable: the store could not be reached.
 	ErrUnavailable = errors.New("artifact store unavailable")
 	// ErrNotSupported: the scheme or the operation is not supported.
@@ -66,6 +69,8 @@ func (e *StoreError) ErrorCode() string {
 		return "RESOURCE_DOES_NOT_EXIST"
 	case errors.Is(e.Err, ErrBadPath):
 		return "INVALID_PARAMETER_VALUE"
+	case errors.Is(e.Err, ErrUnauthenticated):
+		return "UNAUTHENTICATED"
 	case errors.Is(e.Err, ErrPermission):
 		return "PERMISSION_DENIED"
 	case errors.Is(e.Err, ErrUnavailable):
