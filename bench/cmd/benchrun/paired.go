@@ -51,6 +51,17 @@ func measurePaired(ctx context.Context, cfg *config, ops [2]bench.Op, runs *[2]b
 // (a different one goes first in every round), and merges each one's
 // slices: measure(i) measures system i for one slice.
 func inTurns(n int, measure func(i int) bench.Result) []bench.Result {
+	parts := turnSlices(n, measure)
+	out := make([]bench.Result, n)
+	for i := range parts {
+		out[i] = bench.Merge(parts[i])
+	}
+	return out
+}
+
+// turnSlices is inTurns without the merge: parts[i][r] is system i's
+// slice of round r.
+func turnSlices(n int, measure func(i int) bench.Result) [][]bench.Result {
 	parts := make([][]bench.Result, n)
 	for r := range pairedRounds {
 		for k := range n {
@@ -58,11 +69,7 @@ func inTurns(n int, measure func(i int) bench.Result) []bench.Result {
 			parts[i] = append(parts[i], measure(i))
 		}
 	}
-	out := make([]bench.Result, n)
-	for i := range parts {
-		out[i] = bench.Merge(parts[i])
-	}
-	return out
+	return parts
 }
 
 // pairedNote explains the paired measurement in the report.
