@@ -18,6 +18,9 @@ type Request struct {
 	URL         string
 	ContentType string
 	Body        []byte
+	// Header is added to every request as it is (shared, so never
+	// changed after use).
+	Header http.Header
 	// Check, when set, inspects a 2xx answer's body; an error counts as a
 	// failed request.
 	Check func(body []byte) error
@@ -40,6 +43,9 @@ func (r *Request) Do(ctx context.Context, c *http.Client) error {
 	}
 	if r.ContentType != "" {
 		req.Header.Set("Content-Type", r.ContentType)
+	}
+	for k, v := range r.Header {
+		req.Header[k] = v
 	}
 	resp, err := c.Do(req)
 	if err != nil {

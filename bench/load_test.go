@@ -148,3 +148,20 @@ func TestMergeAddsCPU(t *testing.T) {
 		t.Fatalf("%v %v %v", m.ServerCPU, m.ClientCPU, m.Duration)
 	}
 }
+
+func TestRequestSendsHeader(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") != "Basic x" || r.Header.Get("Content-Type") != "application/json" {
+			w.WriteHeader(http.StatusUnauthorized)
+		}
+	}))
+	defer srv.Close()
+	r := &Request{URL: srv.URL, ContentType: "application/json", Header: http.Header{"Authorization": {"Basic x"}}}
+	if err := r.Do(context.Background(), NewClient(1, 5*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	r.Header = nil
+	if err := r.Do(context.Background(), NewClient(1, 5*time.Second)); err == nil {
+		t.Fatal("no header, yet accepted")
+	}
+}

@@ -170,6 +170,7 @@ func runTracking(ctx context.Context, log *slog.Logger, cfg *config, rep *bench.
 type api struct {
 	base string
 	c    *http.Client
+	auth *benchAuth // nil: no Authorization header
 }
 
 func (a *api) post(ctx context.Context, path string, body any, out any) error {
@@ -178,7 +179,7 @@ func (a *api) post(ctx context.Context, path string, body any, out any) error {
 		return err
 	}
 	var got []byte
-	r := &bench.Request{URL: a.base + path, ContentType: "application/json", Body: b, Check: func(resp []byte) error {
+	r := &bench.Request{URL: a.base + path, ContentType: "application/json", Body: b, Header: a.auth.header(), Check: func(resp []byte) error {
 		got = resp
 		return nil
 	}}
@@ -286,9 +287,7 @@ func openTracking(ctx context.Context, log *slog.Logger, cfg *config, ts trackin
 	base := fmt.Sprintf("http://127.0.0.1:%d", port)
 	a := &api{base: base, c: bench.NewClient(80, 60*time.Second)}
 	s.a = a
-	if ts.auth != nil {
-		a.c.Transport = ts.auth.RoundTrip(a.c.Transport)
-	}
+	a.auth = ts.auth
 	probe := func(ctx context.Context) error {
 		return a.post(ctx, "/api/2.0/mlflow/experiments/search", map[string]any{"max_results": 1}, nil)
 	}
@@ -377,7 +376,7 @@ func trackingLoad(ctx context.Context, log *slog.Logger, cfg *config, a *api, t 
 		},
 		opGet: func(ctx context.Context) error {
 			id := ids[int(step.Add(1))%len(ids)]
-			r := &bench.Request{Method: http.MethodGet, URL: a.base + "/api/2.0/mlflow/runs/get?run_id=" + url.QueryEscape(id),
+			r := &bench.Request{Method: http.MethodGet, URL: a.base + "/api/2.0/mlflow/runs/get?run_id=" + url.QueryEscape(id), Header: a.auth.header(),
 				Check: hasKey("run")}
 			return r.Do(ctx, a.c)
 		},
