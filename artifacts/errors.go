@@ -3,6 +3,8 @@ package artifacts
 import (
 	"errors"
 	"fmt"
+	"path/filepath"
+	"strings"
 )
 
 // Sentinels a *StoreError matches with errors.Is.
@@ -13,6 +15,9 @@ var (
 	ErrBadPath = errors.New("invalid artifact path")
 	// ErrPermission: the store refused the credentials.
 	ErrPermission = errors.New("access denied")
+	// ErrUnauthenticated: the store did not recognize the credentials (an
+	// unknown key, a wrong secret); it matches ErrPermission too.
+	ErrUnauthenticated = fmt.Errorf("%w: credentials not recognized", ErrPermission)
 	// ErrUnavailable: the store could not be reached.
 	ErrUnavailable = errors.New("artifact store unavailable")
 	// ErrNotSupported: the scheme or the operation is not supported.
@@ -35,6 +40,27 @@ func (e *StoreError) Error() string {
 // Unwrap returns the cause.
 func (e *StoreError) Unwrap() error { return e.Err }
 
+// ClientMessage is the error's text for an API client (internal/apierr
+// answers it; Error stays for logs): a missing artifact is MLflow's "No
+// such artifact: 'path'", the path relative to the store. A store that is
+// a folder of this machine is not named, nor is its folder in the cause:
+// its absolute path would tell clients the server's file system layout.
+func (e *StoreError) ClientMessage() string {
+	if errors.Is(e.Err, ErrNotFound) {
+		return fmt.Sprintf("No such artifact: '%s'", e.Path)
+	}
+	if !localStore(e.Store) {
+		return e.Error()
+	}
+	cause := strings.ReplaceAll(e.Err.Error(), e.Store, "<artifact root>")
+	return fmt.Sprintf("artifact store: %s %q: %s", e.Op, e.Path, cause)
+}
+
+// localStore reports whether a store URI is a folder of this machine.
+func localStore(uri string) bool {
+	return strings.HasPrefix(uri, "/") || strings.HasPrefix(uri, "file:") || filepath.IsAbs(uri) || !strings.Contains(uri, "://")
+}
+
 // ErrorCode is the MLflow error code name for the cause (internal/apierr
 // reads it).
 func (e *StoreError) ErrorCode() string {
@@ -43,6 +69,8 @@ func (e *StoreError) ErrorCode() string {
 		return "RESOURCE_DOES_NOT_EXIST"
 	case errors.Is(e.Err, ErrBadPath):
 		return "INVALID_PARAMETER_VALUE"
+	case errors.Is(e.Err, ErrUnauthenticated):
+		return "UNAUTHENTICATED"
 	case errors.Is(e.Err, ErrPermission):
 		return "PERMISSION_DENIED"
 	case errors.Is(e.Err, ErrUnavailable):

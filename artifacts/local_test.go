@@ -134,3 +134,35 @@ func TestLocalFileRoot(t *testing.T) {
 		t.Fatal("a path under a file opened")
 	}
 }
+
+// TestLocalErrorsKeepTheFolderFromClients: what a client is answered
+// (ClientMessage) names the artifact's path in the store, never the
+// server's folder; the logs' text (Error) still does.
+func TestLocalErrorsKeepTheFolderFromClients(t *testing.T) {
+	dir := t.TempDir()
+	ctx := context.Background()
+	r, err := openLocal(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var se *StoreError
+	_, _, err = r.Open(ctx, "1/abc/artifacts/missing.txt")
+	if !errors.As(err, &se) || se.ClientMessage() != "No such artifact: '1/abc/artifacts/missing.txt'" || !strings.Contains(err.Error(), dir) {
+		t.Fatalf("missing file: %v (client: %q)", err, se.ClientMessage())
+	}
+	file := filepath.Join(dir, "plain-file")
+	if err := os.WriteFile(file, []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r, err = openLocal(file) // a store whose root is a file: every put fails naming it
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = r.Put(ctx, "a/b.txt", strings.NewReader("b"), 1)
+	if !errors.As(err, &se) || !strings.Contains(err.Error(), file) {
+		t.Fatalf("put under a file: %v", err)
+	}
+	if msg := se.ClientMessage(); strings.Contains(msg, dir) || !strings.Contains(msg, `"a/b.txt"`) {
+		t.Fatalf("client message %q names the folder or misses the path", msg)
+	}
+}

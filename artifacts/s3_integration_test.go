@@ -136,17 +136,26 @@ func TestS3Credentials(t *testing.T) {
 		}
 	})
 	t.Run("wrong-keys", func(t *testing.T) {
+		// An unknown key and a wrong secret are MLflow's UNAUTHENTICATED
+		// (its S3 repository maps InvalidAccessKeyId and
+		// SignatureDoesNotMatch so), still a refusal (ErrPermission).
 		t.Setenv("AWS_ACCESS_KEY_ID", "AKIAWRONGWRONGWRONG1")
 		t.Setenv("AWS_SECRET_ACCESS_KEY", "wrong")
 		r := m.open(t, "s3://creds/wrong", s3FromEnv(os.Getenv))
 		_, err := r.List(ctx, "")
-		assertStoreErr(t, err, ErrPermission, "s3://creds/wrong")
+		assertStoreErr(t, err, ErrUnauthenticated, "s3://creds/wrong")
 		err = r.Put(ctx, "f.txt", strings.NewReader("x"), 1)
-		assertStoreErr(t, err, ErrPermission, "s3://creds/wrong")
+		assertStoreErr(t, err, ErrUnauthenticated, "s3://creds/wrong")
+		if !errors.Is(err, ErrPermission) || errorCode(err) != "UNAUTHENTICATED" {
+			t.Errorf("put with an unknown key: %v (%s), want UNAUTHENTICATED matching ErrPermission", err, errorCode(err))
+		}
 		t.Setenv("AWS_ACCESS_KEY_ID", iam.Key) // right key, wrong secret
 		r = m.open(t, "s3://creds/wrong", s3FromEnv(os.Getenv))
 		_, _, err = r.Open(ctx, "f.txt")
-		assertStoreErr(t, err, ErrPermission, "s3://creds/wrong")
+		assertStoreErr(t, err, ErrUnauthenticated, "s3://creds/wrong")
+		if errorCode(err) != "UNAUTHENTICATED" {
+			t.Errorf("open with a wrong secret: %s", errorCode(err))
+		}
 	})
 }
 

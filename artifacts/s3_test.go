@@ -127,8 +127,8 @@ func TestS3ErrMapping(t *testing.T) {
 		&smithy.GenericAPIError{Code: "NoSuchKey"}:                                                         ErrNotFound,
 		&smithy.GenericAPIError{Code: "NoSuchBucket"}:                                                      ErrNotFound,
 		&smithy.GenericAPIError{Code: "AccessDenied"}:                                                      ErrPermission,
-		&smithy.GenericAPIError{Code: "InvalidAccessKeyId"}:                                                ErrPermission,
-		&smithy.GenericAPIError{Code: "SignatureDoesNotMatch"}:                                             ErrPermission,
+		&smithy.GenericAPIError{Code: "InvalidAccessKeyId"}:                                                ErrUnauthenticated,
+		&smithy.GenericAPIError{Code: "SignatureDoesNotMatch"}:                                             ErrUnauthenticated,
 		&smithy.GenericAPIError{Code: "ExpiredToken"}:                                                      ErrPermission,
 		&smithy.GenericAPIError{Code: "SlowDown"}:                                                          ErrUnavailable,
 		resp(http.StatusNotFound):                                                                          ErrNotFound,
@@ -141,6 +141,13 @@ func TestS3ErrMapping(t *testing.T) {
 	} {
 		if got := s3Err(err); !errors.Is(got, want) || !errors.Is(got, err) {
 			t.Errorf("%v -> %v, want %v wrapping the cause", err, got, want)
+		}
+	}
+	for code, want := range map[string]string{"InvalidAccessKeyId": "UNAUTHENTICATED", "SignatureDoesNotMatch": "UNAUTHENTICATED",
+		"AccessDenied": "PERMISSION_DENIED", "NoSuchKey": "RESOURCE_DOES_NOT_EXIST"} { // MLflow's BOTO_TO_MLFLOW_ERROR
+		se := &StoreError{Store: "s3://b", Op: "open", Path: "k", Err: s3Err(&smithy.GenericAPIError{Code: code})}
+		if got := se.ErrorCode(); got != want {
+			t.Errorf("%s answers %s, want %s", code, got, want)
 		}
 	}
 	plain := &smithy.GenericAPIError{Code: "InvalidArgument"}

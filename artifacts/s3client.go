@@ -119,8 +119,8 @@ func (c s3Credentials) Retrieve(ctx context.Context) (aws.Credentials, error) {
 }
 
 // s3Err maps an SDK error to the package's sentinels (keeping the SDK's
-// message): missing bucket or key -> ErrNotFound, refused credentials ->
-// ErrPermission, an unreachable or overloaded store -> ErrUnavailable.
+// message): missing bucket or key -> ErrNotFound, an unknown key or a wrong
+// secret -> ErrUnauthenticated, other refusals -> ErrPermission, an unreachable or overloaded store -> ErrUnavailable.
 func s3Err(err error) error {
 	if err == nil {
 		return nil
@@ -159,8 +159,9 @@ func s3CodeSentinel(code string) error {
 	switch code {
 	case "NoSuchBucket", "NoSuchKey", "NotFound", "NoSuchUpload":
 		return ErrNotFound
-	case "AccessDenied", "AccessDeniedException", "Forbidden", "AllAccessDisabled", "AccountProblem",
-		"InvalidAccessKeyId", "SignatureDoesNotMatch", "ExpiredToken", "ExpiredTokenException", "InvalidToken",
+	case "InvalidAccessKeyId", "SignatureDoesNotMatch": // MLflow's UNAUTHENTICATED
+		return ErrUnauthenticated
+	case "AccessDenied", "AccessDeniedException", "Forbidden", "AllAccessDisabled", "AccountProblem", "ExpiredToken", "ExpiredTokenException", "InvalidToken",
 		"TokenRefreshRequired", "InvalidClientTokenId", "InvalidIdentityToken", "IDPRejectedClaim":
 		return ErrPermission
 	case "SlowDown", "ServiceUnavailable", "RequestTimeout", "InternalError":

@@ -18,6 +18,9 @@ type Request struct {
 	URL         string
 	ContentType string
 	Body        []byte
+	// Header is added to every request as it is (shared, so never
+	// changed after use).
+	Header http.Header
 	// Check, when set, inspects a 2xx answer's body; an error counts as a
 	// failed request.
 	Check func(body []byte) error
@@ -40,6 +43,9 @@ func (r *Request) Do(ctx context.Context, c *http.Client) error {
 	}
 	if r.ContentType != "" {
 		req.Header.Set("Content-Type", r.ContentType)
+	}
+	for k, v := range r.Header {
+		req.Header[k] = v
 	}
 	resp, err := c.Do(req)
 	if err != nil {
@@ -297,15 +303,17 @@ func Open(ctx context.Context, op Op, rate float64, maxInFlight int, b Bounds) R
 // Merge combines results of one mode and concurrency measured in slices
 // (e.g. interleaved with another system's, so that both see the same
 // machine) into one: requests, errors and durations add up, latencies
-// merge, throughput is over the summed duration.
+// merge, throughput is over the summed duration, CPU times add up.
 func Merge(rs []Result) Result {
 	if len(rs) == 0 {
 		return Result{}
 	}
 	var t tally
-	var d time.Duration
+	var d, server, client time.Duration
 	var missed uint64
 	for i := range rs {
+		server += rs[i].ServerCPU
+		client += rs[i].ClientCPU
 		if h := rs[i].hist; h != nil {
 			t.add(h, rs[i].Errors, rs[i].FirstError)
 		} else {
@@ -316,5 +324,6 @@ func Merge(rs []Result) Result {
 	}
 	r := t.result(rs[0].Mode, rs[0].Concurrency, d)
 	r.Rate, r.Missed = rs[0].Rate, missed
+	r.ServerCPU, r.ClientCPU = server, client
 	return r
 }

@@ -138,3 +138,30 @@ func TestMergeAddsSlices(t *testing.T) {
 		t.Fatalf("merged throughput %v (want %v), p99 %v", m.Throughput, want, m.Latency.P99)
 	}
 }
+
+func TestMergeAddsCPU(t *testing.T) {
+	m := Merge([]Result{
+		{Mode: "closed", Concurrency: 1, Duration: time.Second, ServerCPU: 30 * time.Millisecond, ClientCPU: 5 * time.Millisecond},
+		{Mode: "closed", Concurrency: 1, Duration: time.Second, ServerCPU: 10 * time.Millisecond, ClientCPU: 7 * time.Millisecond},
+	})
+	if m.ServerCPU != 40*time.Millisecond || m.ClientCPU != 12*time.Millisecond || m.Duration != 2*time.Second {
+		t.Fatalf("%v %v %v", m.ServerCPU, m.ClientCPU, m.Duration)
+	}
+}
+
+func TestRequestSendsHeader(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") != "Basic x" || r.Header.Get("Content-Type") != "application/json" {
+			w.WriteHeader(http.StatusUnauthorized)
+		}
+	}))
+	defer srv.Close()
+	r := &Request{URL: srv.URL, ContentType: "application/json", Header: http.Header{"Authorization": {"Basic x"}}}
+	if err := r.Do(context.Background(), NewClient(1, 5*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	r.Header = nil
+	if err := r.Do(context.Background(), NewClient(1, 5*time.Second)); err == nil {
+		t.Fatal("no header, yet accepted")
+	}
+}

@@ -354,11 +354,11 @@ func trackingMarkdown(b *strings.Builder, r *Report, charts []string) {
 		}
 	}
 	p("\nRatios are against `mlflow server` (same op, same concurrency).\n\n")
-	p("| system | op | c | req/s | vs mlflow | p50 | vs mlflow | p99 | vs mlflow | errors |\n|---|---|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+	p("| system | op | c | req/s | vs mlflow | p50 | vs mlflow | p99 | vs mlflow | server CPU µs/req | errors |\n|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 	for i := range r.Tracking {
 		t := &r.Tracking[i]
 		if t.Err != "" {
-			p("| %s | – | – | failed | | | | | | %s |\n", t.System, oneLine(t.Err, 160))
+			p("| %s | – | – | failed | | | | | | | %s |\n", t.System, oneLine(t.Err, 160))
 			continue
 		}
 		for _, o := range t.Ops {
@@ -367,9 +367,9 @@ func trackingMarkdown(b *strings.Builder, r *Report, charts []string) {
 				if br := base.Op(o.Op, res.Concurrency); br != nil && t != base {
 					bt, b50, b99 = br.Throughput, float64(br.Latency.P50), float64(br.Latency.P99)
 				}
-				p("| %s | %s | %d | %s | %s | %s | %s | %s | %s | %s |\n", t.System, o.Op, res.Concurrency, Rate(res.Throughput),
+				p("| %s | %s | %d | %s | %s | %s | %s | %s | %s | %s | %s |\n", t.System, o.Op, res.Concurrency, Rate(res.Throughput),
 					Ratio(res.Throughput, bt), Ms(res.Latency.P50), Ratio(float64(res.Latency.P50), b50), Ms(res.Latency.P99),
-					Ratio(float64(res.Latency.P99), b99), errCell(res))
+					Ratio(float64(res.Latency.P99), b99), Us(res.PerRequest(res.ServerCPU)), errCell(res))
 			}
 		}
 	}

@@ -180,9 +180,18 @@ type Coder interface {
 	ErrorCode() string
 }
 
+// ClientMessager is implemented by domain errors whose text for the client
+// differs from their Error, which may name what only the server's logs
+// should (for example the folder of a local artifact store).
+type ClientMessager interface {
+	ClientMessage() string
+}
+
 // From converts any error to an *Error: an *Error in the chain is returned
 // as it is, an error implementing Coder gets its code, context errors become
-// DEADLINE_EXCEEDED or CANCELLED, and anything else is INTERNAL_ERROR.
+// DEADLINE_EXCEEDED or CANCELLED, and anything else is INTERNAL_ERROR. The
+// message is the ClientMessage of a ClientMessager in the chain, else the
+// error's text.
 func From(err error) *Error {
 	if err == nil {
 		return nil
@@ -193,7 +202,12 @@ func From(err error) *Error {
 	}
 	var c Coder
 	if errors.As(err, &c) {
-		return &Error{Code: Code(c.ErrorCode()), Message: err.Error(), Err: err}
+		msg := err.Error()
+		var m ClientMessager
+		if errors.As(err, &m) {
+			msg = m.ClientMessage()
+		}
+		return &Error{Code: Code(c.ErrorCode()), Message: msg, Err: err}
 	}
 	switch {
 	case errors.Is(err, context.DeadlineExceeded):

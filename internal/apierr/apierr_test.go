@@ -121,3 +121,16 @@ func TestCodeStatusAndClassAreTotal(t *testing.T) {
 		}
 	}
 }
+
+type privateErr struct{}
+
+func (privateErr) Error() string         { return "store /srv/secret/root: open \"a.txt\": not found" }
+func (privateErr) ErrorCode() string     { return "RESOURCE_DOES_NOT_EXIST" }
+func (privateErr) ClientMessage() string { return "No such artifact: 'a.txt'" }
+
+func TestFromAnswersTheClientMessage(t *testing.T) {
+	e := From(fmt.Errorf("wrapped: %w", privateErr{}))
+	if e.Code != ResourceDoesNotExist || e.Message != "No such artifact: 'a.txt'" {
+		t.Fatalf("%+v", e)
+	}
+}

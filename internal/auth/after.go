@@ -22,20 +22,20 @@ type after struct {
 	fn     func(r *request, body []byte) []byte
 }
 
-var afters = map[string]*after{}
+var afters = map[route]*after{}
 
 func init() {
 	g, p, pa, d := http.MethodGet, http.MethodPost, http.MethodPatch, http.MethodDelete
 	_ = pa
 	m := "/mlflow/"
-	afters[p+" "+m+"experiments/create"] = &after{always: true, fn: grantCreator(Experiment, "experiment_id")}
-	afters[p+" "+m+"registered-models/create"] = &after{always: true, fn: grantCreator(RegisteredModel, "registered_model.name")}
-	afters[d+" "+m+"registered-models/delete"] = &after{always: true, fn: dropGrants}
-	afters[p+" "+m+"registered-models/rename"] = &after{always: true, fn: renameGrants}
+	afters[route{p, m + "experiments/create"}] = &after{always: true, fn: grantCreator(Experiment, "experiment_id")}
+	afters[route{p, m + "registered-models/create"}] = &after{always: true, fn: grantCreator(RegisteredModel, "registered_model.name")}
+	afters[route{d, m + "registered-models/delete"}] = &after{always: true, fn: dropGrants}
+	afters[route{p, m + "registered-models/rename"}] = &after{always: true, fn: renameGrants}
 	for _, method := range []string{g, p} {
-		afters[method+" "+m+"model-versions/search"] = &after{fn: keep("model_versions", readable(RegisteredModel, "name"))}
+		afters[route{method, m + "model-versions/search"}] = &after{fn: keep("model_versions", readable(RegisteredModel, "name"))}
 	}
-	afters[p+" "+m+"logged-models/search"] = &after{fn: keep("models", readable(Experiment, "info.experiment_id"))}
+	afters[route{p, m + "logged-models/search"}] = &after{fn: keep("models", readable(Experiment, "info.experiment_id"))}
 }
 
 // capture buffers a handler's answer so it can be rewritten.

@@ -1,14 +1,14 @@
 package auth
 
 import (
+	"bytes"
 	"context"
-	"crypto/sha256"
 	"encoding/base64"
 	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
-	"sync"
+	"time"
 
 	"github.com/gin-gonic/gin"
 	"golang.org/x/crypto/bcrypt"
@@ -41,11 +41,21 @@ type App struct {
 	look  Lookups
 	log   *slog.Logger
 
-	mu     sync.RWMutex
-	creds  map[[32]byte]User              // sha256 of name and password → user
-	grants map[int64]map[[2]string]string // user id → grants
-	runs   map[string]string              // run id → experiment id (immutable)
+	creds  *cache[[32]byte, User]              // credKey of name and password → user
+	grants *cache[int64, map[[2]string]string] // user id → grants
+	runs   *cache[string, string]              // run id → experiment id (immutable)
 }
+
+// Bounds of the check path's caches, and how long a cached user or grant
+// is trusted before it is checked against the store again (what another
+// server sharing the database changed is seen within that time; this
+// server's own writes are seen on the next request).
+const (
+	maxCredentials = 10_000
+	maxGrantUsers  = 10_000
+	maxRuns        = 100_000
+	refreshAfter   = time.Second
+)
 
 // NewApp opens the basic-auth app on a store, creating the admin of cfg
 // when the store has no user yet.
@@ -59,8 +69,10 @@ func NewApp(ctx context.Context, st *Store, cfg Config, look Lookups, log *slog.
 	if cfg.BcryptCost != 0 {
 		st.cost = cfg.BcryptCost
 	}
-	a := &App{store: st, def: permissions[cfg.DefaultPermission], look: look, log: log}
-	a.reset()
+	a := &App{store: st, def: permissions[cfg.DefaultPermission], look: look, log: log,
+		creds:  newCache[[32]byte, User](maxCredentials, refreshAfter),
+		grants: newCache[int64, map[[2]string]string](maxGrantUsers, refreshAfter),
+		runs:   newCache[string, string](maxRuns, 0)}
 	n, err := st.CountUsers(ctx)
 	if err != nil {
 		return nil, err
@@ -86,26 +98,21 @@ func isAlreadyExists(err error) bool {
 	return errors.As(err, &e) && e.Code == apierr.ResourceAlreadyExists
 }
 
-// reset drops every cache (after a change to users: passwords, admin
-// flags, deletions).
+// reset drops the cached users and grants (after a change to users:
+// passwords, admin flags, deletions).
 func (a *App) reset() {
-	a.mu.Lock()
-	a.creds = map[[32]byte]User{}
-	a.grants = map[int64]map[[2]string]string{}
-	if a.runs == nil {
-		a.runs = map[string]string{}
-	}
-	a.mu.Unlock()
+	a.creds.invalidate()
+	a.grants.invalidate()
 }
 
 // regrant drops the cached grants (after a grant changes).
 func (a *App) regrant() {
-	a.mu.Lock()
-	a.grants = map[int64]map[[2]string]string{}
-	a.mu.Unlock()
+	a.grants.invalidate()
 }
 
-// authenticate returns the user of a Basic Authorization header.
+// authenticate returns the user of a Basic Authorization header. A cached
+// user older than refreshAfter is read again; while its password hash is
+// the one the password was checked against, bcrypt does not run again.
 func (a *App) authenticate(ctx context.Context, header string) (User, bool) {
 	raw, ok := strings.CutPrefix(header, "Basic ")
 	if !ok {
@@ -119,23 +126,25 @@ func (a *App) authenticate(ctx context.Context, header string) (User, bool) {
 	if !ok {
 		return User{}, false
 	}
-	key := sha256.Sum256(b)
-	a.mu.RLock()
-	u, hit := a.creds[key]
-	a.mu.RUnlock()
-	if hit {
-		return u, true
+	key := credKey("basic", name, pass)
+	old, had, fresh := a.creds.get(key)
+	if fresh {
+		return old, true
 	}
-	u, err = a.store.GetUser(ctx, name)
-	if err != nil || bcrypt.CompareHashAndPassword(u.hash, []byte(pass)) != nil {
+	gen := a.creds.generation()
+	u, err := a.store.GetUser(ctx, name)
+	if err != nil {
 		return User{}, false
+	}
+	if !had || !bytes.Equal(u.hash, old.hash) {
+		if bcrypt.CompareHashAndPassword(u.hash, []byte(pass)) != nil {
+			return User{}, false
+		}
 	}
 	if u.IsAdmin && pass == legacyAdminPassword {
 		return User{}, false
 	}
-	a.mu.Lock()
-	a.creds[key] = u
-	a.mu.Unlock()
+	a.creds.put(key, u, gen)
 	return u, true
 }
 
@@ -144,17 +153,14 @@ func (a *App) Permission(ctx context.Context, u User, typ, id string) (Permissio
 	if u.IsAdmin {
 		return ManagePerm, nil
 	}
-	a.mu.RLock()
-	g, ok := a.grants[u.ID]
-	a.mu.RUnlock()
-	if !ok {
+	g, _, fresh := a.grants.get(u.ID)
+	if !fresh {
+		gen := a.grants.generation()
 		var err error
 		if g, err = a.store.Grants(ctx, u.ID); err != nil {
 			return NoPermissions, err
 		}
-		a.mu.Lock()
-		a.grants[u.ID] = g
-		a.mu.Unlock()
+		a.grants.put(u.ID, g, gen)
 	}
 	p, has := g[[2]string{typ, id}]
 	if w, ok := g[[2]string{typ, "*"}]; ok {
@@ -165,22 +171,14 @@ func (a *App) Permission(ctx context.Context, u User, typ, id string) (Permissio
 
 // runExperiment resolves (and caches) the experiment of a run.
 func (a *App) runExperiment(ctx context.Context, runID string) (string, error) {
-	a.mu.RLock()
-	e, ok := a.runs[runID]
-	a.mu.RUnlock()
-	if ok {
+	if e, ok, _ := a.runs.get(runID); ok {
 		return e, nil
 	}
 	e, err := a.look.RunExperiment(ctx, runID)
 	if err != nil {
 		return "", err
 	}
-	a.mu.Lock()
-	if len(a.runs) >= 100_000 {
-		a.runs = map[string]string{}
-	}
-	a.runs[runID] = e
-	a.mu.Unlock()
+	a.runs.put(runID, e, 0) // a run never changes experiment: nothing invalidates this cache
 	return e, nil
 }
 
@@ -228,7 +226,7 @@ func (a *App) Middleware() gin.HandlerFunc {
 			return
 		}
 		c.Request = c.Request.WithContext(context.WithValue(c.Request.Context(), userKey{}, u))
-		rt := c.Request.Method + " " + routeOf(c.FullPath())
+		rt := route{c.Request.Method, routeOf(c.FullPath())}
 		r := &request{a: a, c: c, u: u}
 		if !u.IsAdmin {
 			if check := checks[rt]; check != nil {
@@ -252,6 +250,9 @@ func (a *App) Middleware() gin.HandlerFunc {
 		a.runAfter(r, after)
 	}
 }
+
+// route is a rule's key: a method and a route pattern below the API prefix.
+type route struct{ method, path string }
 
 // routeOf strips the API prefix from a route pattern: "POST
 // /api/2.0/mlflow/runs/create" and its /ajax-api/ twin are one rule.

@@ -17,7 +17,6 @@ package auth
 
 import (
 	"bufio"
-	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
 	"fmt"
@@ -25,7 +24,6 @@ import (
 	"net/http"
 	"os"
 	"strings"
-	"sync"
 
 	"github.com/gin-gonic/gin"
 	"golang.org/x/crypto/bcrypt"
@@ -51,8 +49,7 @@ type entry struct {
 type Authenticator struct {
 	users  map[string]entry
 	tokens map[string]entry
-	mu     sync.Mutex
-	cache  map[[32]byte]Role
+	cache  *cache[[32]byte, Role] // credentials that passed bcrypt
 }
 
 // Load reads a users file.
@@ -67,7 +64,7 @@ func Load(path string) (*Authenticator, error) {
 
 // Parse reads users file content.
 func Parse(r io.Reader) (*Authenticator, error) {
-	a := &Authenticator{users: map[string]entry{}, tokens: map[string]entry{}, cache: map[[32]byte]Role{}}
+	a := &Authenticator{users: map[string]entry{}, tokens: map[string]entry{}, cache: newCache[[32]byte, Role](maxCredentials, 0)}
 	sc := bufio.NewScanner(r)
 	n := 0
 	for sc.Scan() {
@@ -111,11 +108,8 @@ func Parse(r io.Reader) (*Authenticator, error) {
 
 // check returns the role of the credentials, or 0.
 func (a *Authenticator) check(table map[string]entry, kind, name, secret string) Role {
-	key := sha256.Sum256([]byte(kind + "\x00" + name + "\x00" + secret))
-	a.mu.Lock()
-	role, ok := a.cache[key]
-	a.mu.Unlock()
-	if ok {
+	key := credKey(kind, name, secret)
+	if role, ok, _ := a.cache.get(key); ok {
 		return role
 	}
 	e, found := table[name]
@@ -125,9 +119,7 @@ func (a *Authenticator) check(table map[string]entry, kind, name, secret string)
 	if bcrypt.CompareHashAndPassword(e.hash, []byte(secret)) != nil {
 		return 0
 	}
-	a.mu.Lock()
-	a.cache[key] = e.role
-	a.mu.Unlock()
+	a.cache.put(key, e.role, 0) // the file never changes: generation 0 forever
 	return e.role
 }
 

@@ -221,11 +221,11 @@ func resourceManager(r *request) (bool, error) {
 // checks is MLflow's table of what a non-admin needs per route (method and
 // path below the API prefix). Routes not listed need only a signed-in
 // user, as in MLflow; the search routes filter their answers instead.
-var checks = map[string]check{}
+var checks = map[route]check{}
 
 func init() {
 	g, p, pa, d, pu := http.MethodGet, http.MethodPost, http.MethodPatch, http.MethodDelete, http.MethodPut
-	add := func(method, path string, c check) { checks[method+" "+path] = c }
+	add := func(method, path string, c check) { checks[route{method, path}] = c }
 	m := "/mlflow/"
 	add(p, m+"experiments/create", allow)
 	add(g, m+"experiments/get", experiment(canRead))

@@ -62,7 +62,7 @@ func TestHandlersAnswerMLflowErrors(t *testing.T) {
 		status       int
 		code, says   string
 	}{
-		{"GET", "/get-artifact?run_id=r1&path=d/missing.txt", 404, "RESOURCE_DOES_NOT_EXIST", dest},
+		{"GET", "/get-artifact?run_id=r1&path=d/missing.txt", 404, "RESOURCE_DOES_NOT_EXIST", `"message":"No such artifact: '0/r1/artifacts/d/missing.txt'"`},
 		{"GET", art + "/missing.bin", 404, "RESOURCE_DOES_NOT_EXIST", "missing.bin"},
 		{"GET", "/get-artifact?run_id=r1&path=..%2f..%2fx", 400, "INVALID_PARAMETER_VALUE", `"message":"Invalid path"`},
 		{"GET", "/get-artifact?run_id=r1", 400, "INVALID_PARAMETER_VALUE", "'path'"},
@@ -75,6 +75,9 @@ func TestHandlersAnswerMLflowErrors(t *testing.T) {
 		status, code, body := call(tc.method, tc.path, "")
 		if status != tc.status || code != tc.code || !strings.Contains(body, tc.says) {
 			t.Errorf("%s %s: %d %s, want %d %s naming %q", tc.method, tc.path, status, body, tc.status, tc.code, tc.says)
+		}
+		if strings.Contains(body, dest) {
+			t.Errorf("%s %s: %s tells the client the server's folder %s", tc.method, tc.path, body, dest)
 		}
 	}
 	// MLflow's download content types: text/plain without a charset for

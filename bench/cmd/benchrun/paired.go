@@ -50,28 +50,24 @@ func measurePaired(ctx context.Context, cfg *config, sides [2]pairSide, runs *[2
 	var counts [2][]pointCounts
 	slice := cfg.point / pairedRounds
 	turns := func(label string, measure func(op bench.Op) bench.Result) [2]bench.Result {
-		var parts [2][]bench.Result
 		var cpu [2][2]time.Duration
 		var grew [2][]float64
 		ok := [2]bool{sides[0].counters != nil, sides[1].counters != nil}
-		for r := range pairedRounds {
-			for k := range 2 {
-				i := (k + r) % 2
-				before, err := readCounters(ctx, sides[i].counters)
-				ok[i] = ok[i] && err == nil
-				mark := startCPU(sides[i].pgid)
-				parts[i] = append(parts[i], measure(sides[i].op))
-				srv, cli := mark.stop()
-				cpu[i][0], cpu[i][1] = cpu[i][0]+srv, cpu[i][1]+cli
-				if !ok[i] {
-					continue
-				}
+		parts := turnSlices(2, func(i int) bench.Result {
+			before, err := readCounters(ctx, sides[i].counters)
+			ok[i] = ok[i] && err == nil
+			mark := startCPU(sides[i].pgid)
+			r := measure(sides[i].op)
+			srv, cli := mark.stop()
+			cpu[i][0], cpu[i][1] = cpu[i][0]+srv, cpu[i][1]+cli
+			if ok[i] {
 				after, err := readCounters(ctx, sides[i].counters)
 				if ok[i] = err == nil && len(after) == len(before); ok[i] {
 					grew[i] = addDeltas(grew[i], before, after)
 				}
 			}
-		}
+			return r
+		})
 		var res [2]bench.Result
 		for i := range res {
 			res[i] = bench.Merge(parts[i])
@@ -119,6 +115,31 @@ func addDeltas(sum, before, after []float64) []float64 {
 		sum[j] += after[j] - before[j]
 	}
 	return sum
+}
+
+// inTurns measures n systems in pairedRounds slices each, taking turns
+// (a different one goes first in every round), and merges each one's
+// slices: measure(i) measures system i for one slice.
+func inTurns(n int, measure func(i int) bench.Result) []bench.Result {
+	parts := turnSlices(n, measure)
+	out := make([]bench.Result, n)
+	for i := range parts {
+		out[i] = bench.Merge(parts[i])
+	}
+	return out
+}
+
+// turnSlices is inTurns without the merge: parts[i][r] is system i's
+// slice of round r.
+func turnSlices(n int, measure func(i int) bench.Result) [][]bench.Result {
+	parts := make([][]bench.Result, n)
+	for r := range pairedRounds {
+		for k := range n {
+			i := (k + r) % n
+			parts[i] = append(parts[i], measure(i))
+		}
+	}
+	return parts
 }
 
 // pairedNote explains the paired measurement in the report.

@@ -160,6 +160,9 @@ func runTracking(ctx context.Context, log *slog.Logger, cfg *config, rep *bench.
 		pair = append(pair, s)
 	}
 	measureTracking(ctx, cfg, pair...)
+	if len(pair) > 1 {
+		rep.Notes = append(rep.Notes, trackingTurnsNote(cfg))
+	}
 	done(pair...)
 }
 
@@ -167,6 +170,7 @@ func runTracking(ctx context.Context, log *slog.Logger, cfg *config, rep *bench.
 type api struct {
 	base string
 	c    *http.Client
+	auth *benchAuth // nil: no Authorization header
 }
 
 func (a *api) post(ctx context.Context, path string, body any, out any) error {
@@ -175,7 +179,7 @@ func (a *api) post(ctx context.Context, path string, body any, out any) error {
 		return err
 	}
 	var got []byte
-	r := &bench.Request{URL: a.base + path, ContentType: "application/json", Body: b, Check: func(resp []byte) error {
+	r := &bench.Request{URL: a.base + path, ContentType: "application/json", Body: b, Header: a.auth.header(), Check: func(resp []byte) error {
 		got = resp
 		return nil
 	}}
@@ -283,9 +287,7 @@ func openTracking(ctx context.Context, log *slog.Logger, cfg *config, ts trackin
 	base := fmt.Sprintf("http://127.0.0.1:%d", port)
 	a := &api{base: base, c: bench.NewClient(80, 60*time.Second)}
 	s.a = a
-	if ts.auth != nil {
-		a.c.Transport = ts.auth.RoundTrip(a.c.Transport)
-	}
+	a.auth = ts.auth
 	probe := func(ctx context.Context) error {
 		return a.post(ctx, "/api/2.0/mlflow/experiments/search", map[string]any{"max_results": 1}, nil)
 	}
@@ -308,31 +310,6 @@ func openTracking(ctx context.Context, log *slog.Logger, cfg *config, ts trackin
 		t.Err = err.Error()
 	}
 	return s
-}
-
-// measureTracking measures every op at every concurrency on the sessions,
-// in turn at each point.
-func measureTracking(ctx context.Context, cfg *config, ss ...*trackingSession) {
-	for _, name := range trackingOps {
-		for _, s := range ss {
-			if s.t.Err == "" {
-				s.t.Ops = append(s.t.Ops, bench.TrackingOp{Op: name})
-			}
-		}
-		for _, c := range cfg.trackConcs {
-			for _, s := range ss {
-				if s.t.Err != "" {
-					continue
-				}
-				r := bench.Closed(ctx, s.ops[name], c, bench.Bounds{Duration: cfg.point, MaxRequests: cfg.maxReqPerPoint})
-				o := &s.t.Ops[len(s.t.Ops)-1]
-				o.Results = append(o.Results, r)
-				if r.Hist().Count() == 0 {
-					s.t.Err = fmt.Sprintf("%s at concurrency %d: no successful answer (%d errors: %s)", name, c, r.Errors, r.FirstError)
-				}
-			}
-		}
-	}
 }
 
 // trackingLoad seeds the runs and returns the measured ops.
@@ -399,7 +376,7 @@ func trackingLoad(ctx context.Context, log *slog.Logger, cfg *config, a *api, t 
 		},
 		opGet: func(ctx context.Context) error {
 			id := ids[int(step.Add(1))%len(ids)]
-			r := &bench.Request{Method: http.MethodGet, URL: a.base + "/api/2.0/mlflow/runs/get?run_id=" + url.QueryEscape(id),
+			r := &bench.Request{Method: http.MethodGet, URL: a.base + "/api/2.0/mlflow/runs/get?run_id=" + url.QueryEscape(id), Header: a.auth.header(),
 				Check: hasKey("run")}
 			return r.Do(ctx, a.c)
 		},

@@ -1,0 +1,97 @@
+package auth
+
+import (
+	"crypto/sha256"
+	"sync"
+	"time"
+)
+
+// cache is the memory of the per-request check path: credentials that
+// passed bcrypt (keyed by credKey, so bcrypt runs once per credential and
+// no password is kept), a user's grants, a run's experiment. It is
+// bounded (dropped whole when full) and invalidated as a whole by every
+// write to what it caches.
+//
+// A read that misses takes the generation before it asks the store and
+// puts its answer under that generation: when a write invalidated the
+// cache meanwhile, the answer may predate the write and is not kept, so a
+// revoked grant cannot come back from a read that raced the revoke.
+//
+// With ttl set, entries older than ttl are returned as stale: the caller
+// checks them against the store again (cheaply: a grants read, a user row
+// compared with the hash that was verified), which bounds how long a
+// write made by another server sharing the database goes unseen.
+type cache[K comparable, V any] struct {
+	max int
+	ttl time.Duration
+	now func() time.Time
+
+	mu  sync.RWMutex
+	gen uint64
+	m   map[K]cached[V]
+}
+
+type cached[V any] struct {
+	v  V
+	at time.Time
+}
+
+func newCache[K comparable, V any](max int, ttl time.Duration) *cache[K, V] {
+	return &cache[K, V]{max: max, ttl: ttl, now: time.Now, m: map[K]cached[V]{}}
+}
+
+// get returns the value of k, whether there is one and whether it is
+// fresh (younger than ttl, or ttl unset).
+func (c *cache[K, V]) get(k K) (v V, ok, fresh bool) {
+	c.mu.RLock()
+	e, ok := c.m[k]
+	c.mu.RUnlock()
+	if !ok {
+		return v, false, false
+	}
+	return e.v, true, c.ttl == 0 || c.now().Sub(e.at) < c.ttl
+}
+
+// generation is what a read of the store that will fill the cache takes
+// before it starts.
+func (c *cache[K, V]) generation() uint64 {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.gen
+}
+
+// put keeps v for k unless the cache was invalidated since gen.
+func (c *cache[K, V]) put(k K, v V, gen uint64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if gen != c.gen {
+		return
+	}
+	if _, ok := c.m[k]; !ok && len(c.m) >= c.max {
+		c.m = map[K]cached[V]{}
+	}
+	e := cached[V]{v: v}
+	if c.ttl > 0 {
+		e.at = c.now()
+	}
+	c.m[k] = e
+}
+
+// invalidate forgets everything and fails the puts of reads in flight.
+func (c *cache[K, V]) invalidate() {
+	c.mu.Lock()
+	c.gen++
+	c.m = map[K]cached[V]{}
+	c.mu.Unlock()
+}
+
+// credKey is the cache key of credentials: a SHA-256 of their kind and
+// parts, NUL-separated.
+func credKey(kind string, parts ...string) [32]byte {
+	var buf [256]byte
+	b := append(buf[:0], kind...)
+	for _, p := range parts {
+		b = append(append(b, 0), p...)
+	}
+	return sha256.Sum256(b)
+}

@@ -1,0 +1,200 @@
+package auth
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/mlgate/mlgate/internal/db"
+)
+
+func TestCacheGenerationAndBounds(t *testing.T) {
+	c := newCache[string, int](2, 0)
+	gen := c.generation()
+	c.invalidate() // a write lands while a read is in flight
+	c.put("a", 1, gen)
+	if _, ok, _ := c.get("a"); ok {
+		t.Fatal("a read that raced an invalidation was kept")
+	}
+	gen = c.generation()
+	c.put("a", 1, gen)
+	c.put("b", 2, gen)
+	if v, ok, fresh := c.get("a"); v != 1 || !ok || !fresh {
+		t.Fatalf("a = %d %v %v", v, ok, fresh)
+	}
+	c.put("c", 3, gen) // full: dropped whole, then c kept
+	if _, ok, _ := c.get("a"); ok {
+		t.Fatal("the bound was not kept")
+	}
+	if v, ok, _ := c.get("c"); v != 3 || !ok {
+		t.Fatal("c not kept")
+	}
+
+	now := time.Unix(1000, 0)
+	s := newCache[string, int](10, time.Second)
+	s.now = func() time.Time { return now }
+	s.put("x", 1, s.generation())
+	if _, ok, fresh := s.get("x"); !ok || !fresh {
+		t.Fatal("x not fresh")
+	}
+	now = now.Add(time.Second)
+	if v, ok, fresh := s.get("x"); v != 1 || !ok || fresh {
+		t.Fatalf("x after ttl: %d %v %v", v, ok, fresh)
+	}
+}
+
+func TestCredKeySeparatesParts(t *testing.T) {
+	if credKey("basic", "ab", "c") == credKey("basic", "a", "bc") || credKey("basic", "a", "b") == credKey("bearer", "a", "b") {
+		t.Fatal("distinct credentials share a key")
+	}
+}
+
+// permApp is a basic-auth app on a SQLite store with a non-admin "bob"
+// and an engine whose runs/get and experiments/get go through its
+// middleware; run r1 is in experiment 1.
+func permApp(t *testing.T, d *db.DB) (*App, *Store, *gin.Engine) {
+	t.Helper()
+	ctx := context.Background()
+	st, err := OpenStore(ctx, d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := Config{DefaultPermission: "NO_PERMISSIONS", AdminUsername: "admin", AdminPassword: "admin-password-1", BcryptCost: bcrypt.MinCost}
+	a, err := NewApp(ctx, st, cfg, Lookups{RunExperiment: func(_ context.Context, id string) (string, error) {
+		if id == "r1" {
+			return "1", nil
+		}
+		return "", ErrNoResource
+	}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gin.SetMode(gin.TestMode)
+	e := gin.New()
+	e.Use(a.Middleware())
+	a.Mount(e)
+	e.GET("/api/2.0/mlflow/runs/get", func(c *gin.Context) { c.JSON(200, gin.H{"run": gin.H{}}) })
+	e.GET("/api/2.0/mlflow/experiments/get", func(c *gin.Context) { c.JSON(200, gin.H{"experiment": gin.H{}}) })
+	return a, st, e
+}
+
+func openDB(t *testing.T) *db.DB {
+	t.Helper()
+	d, err := db.Open(context.Background(), "sqlite:///"+filepath.Join(t.TempDir(), "auth.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = d.Close() })
+	return d
+}
+
+func do(t *testing.T, e *gin.Engine, method, path, body, hdr string) int {
+	t.Helper()
+	var req *http.Request
+	if body == "" {
+		req = httptest.NewRequest(method, path, nil)
+	} else {
+		req = httptest.NewRequest(method, path, strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+	}
+	req.Header.Set("Authorization", hdr)
+	w := httptest.NewRecorder()
+	e.ServeHTTP(w, req)
+	return w.Code
+}
+
+// TestRevokeTakesEffectOnNextRequest: the check path caches users and
+// grants; every write through the API is seen by the very next request.
+func TestRevokeTakesEffectOnNextRequest(t *testing.T) {
+	_, _, e := permApp(t, openDB(t))
+	admin, bob := basicHeader("admin", "admin-password-1"), basicHeader("bob", "bob-password-1")
+	get := "/api/2.0/mlflow/runs/get?run_id=r1"
+	grant := `{"username":"bob","resource_type":"experiment","resource_id":"1","permission":"READ"}`
+	steps := []struct {
+		who, method, path, body string
+		want                    int
+	}{
+		{admin, "POST", "/api/2.0/mlflow/users/create", `{"username":"bob","password":"bob-password-1"}`, 200},
+		{bob, "GET", get, "", 403},
+		{bob, "GET", get, "", 403}, // cached denial
+		{admin, "POST", "/api/3.0/mlflow/users/permissions/grant", grant, 200},
+		{bob, "GET", get, "", 200},
+		{bob, "GET", get, "", 200}, // cached grant
+		{admin, "POST", "/api/3.0/mlflow/users/permissions/revoke", grant, 200},
+		{bob, "GET", get, "", 403},
+		{admin, "POST", "/api/3.0/mlflow/users/permissions/grant", grant, 200},
+		{bob, "GET", get, "", 200},
+		{admin, "PATCH", "/api/2.0/mlflow/users/update-password", `{"username":"bob","password":"bob-password-2"}`, 200},
+		{bob, "GET", get, "", 401}, // the old password is gone at once
+		{basicHeader("bob", "bob-password-2"), "GET", get, "", 200},
+		{admin, "PATCH", "/api/2.0/mlflow/users/update-admin", `{"username":"bob","is_admin":true}`, 200},
+		{basicHeader("bob", "bob-password-2"), "GET", "/api/2.0/mlflow/experiments/get?experiment_id=7", "", 200},
+		{admin, "PATCH", "/api/2.0/mlflow/users/update-admin", `{"username":"bob","is_admin":false}`, 200},
+		{basicHeader("bob", "bob-password-2"), "GET", "/api/2.0/mlflow/experiments/get?experiment_id=7", "", 403},
+		{admin, "DELETE", "/api/2.0/mlflow/users/delete", `{"username":"bob"}`, 200},
+		{basicHeader("bob", "bob-password-2"), "GET", get, "", 401},
+	}
+	for i, s := range steps {
+		if got := do(t, e, s.method, s.path, s.body, s.who); got != s.want {
+			t.Fatalf("step %d %s %s: %d, want %d", i, s.method, s.path, got, s.want)
+		}
+	}
+}
+
+// TestOtherServerWritesSeenAfterRefresh: two servers share the users
+// database; what one changes the other sees once its cached entries are
+// older than refreshAfter, without running bcrypt again for a password
+// that did not change.
+func TestOtherServerWritesSeenAfterRefresh(t *testing.T) {
+	d := openDB(t)
+	_, st, e1 := permApp(t, d)
+	a2, _, e2 := permApp(t, d)
+	now := time.Unix(1000, 0)
+	clock := func() time.Time { return now }
+	a2.creds.now, a2.grants.now = clock, clock
+	ctx := context.Background()
+	bob, err := st.CreateUser(ctx, "bob", "bob-password-1", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Grant(ctx, bob, Experiment, "1", "READ"); err != nil {
+		t.Fatal(err)
+	}
+	hdr := basicHeader("bob", "bob-password-1")
+	get := "/api/2.0/mlflow/runs/get?run_id=r1"
+	if c := do(t, e2, "GET", get, "", hdr); c != 200 {
+		t.Fatalf("before: %d", c)
+	}
+	if c := do(t, e1, "POST", "/api/3.0/mlflow/users/permissions/revoke",
+		`{"username":"bob","resource_type":"experiment","resource_id":"1"}`, basicHeader("admin", "admin-password-1")); c != 200 {
+		t.Fatalf("revoke: %d", c)
+	}
+	if c := do(t, e1, "GET", get, "", hdr); c != 403 {
+		t.Fatalf("the revoking server: %d", c)
+	}
+	now = now.Add(refreshAfter)
+	if c := do(t, e2, "GET", get, "", hdr); c != 403 {
+		t.Fatalf("the other server after %v: %d", refreshAfter, c)
+	}
+	// A stale user whose hash did not change is refreshed without bcrypt:
+	// the entry's hash is the one the store still holds.
+	key := credKey("basic", "bob", "bob-password-1")
+	u, ok, fresh := a2.creds.get(key)
+	if !ok || !fresh || u.Username != "bob" {
+		t.Fatalf("bob's entry: %+v %v %v", u, ok, fresh)
+	}
+	if err := st.UpdatePassword(ctx, "bob", "bob-password-2"); err != nil {
+		t.Fatal(err)
+	}
+	now = now.Add(refreshAfter)
+	if c := do(t, e2, "GET", get, "", hdr); c != 401 {
+		t.Fatalf("old password on the other server after %v: %d", refreshAfter, c)
+	}
+}
