@@ -3,7 +3,7 @@ package store
 import "context"
 
 // The sampling of get-history-bulk-interval without reading every row.
-// One index-only pass (index metrics_run_key_step) counts each run's rows
+// Index-only passes (index metrics_run_key_step) count each run's rows
 // and distinct steps in the window. A run whose rows hold one value per
 // step, every step from its first to its last, has row number i at step
 // first+i, so the rows sampleRows would keep are fetched by step: about
@@ -28,7 +28,7 @@ func (s *Store) sampleHistory(ctx context.Context, runIDs []string, key string, 
 	if startStep != nil {
 		window, wargs = ` AND step >= ? AND step <= ?`, []any{*startStep, *endStep}
 	}
-	stats, err := s.stepStats(ctx, runIDs, key, window, wargs)
+	stats, err := s.stepStats(ctx, runIDs, key, window, wargs, k)
 	if err != nil {
 		return nil, err
 	}
@@ -76,24 +76,33 @@ func (s *Store) sampleHistory(ctx context.Context, runIDs []string, key string, 
 	return out, nil
 }
 
-// stepStats counts, per run, the rows and distinct steps of key in the
-// window. One statement per run walks the index (run_uuid, key, step)
-// only, in step order, so the grouping needs no sort.
-func (s *Store) stepStats(ctx context.Context, runIDs []string, key, window string, wargs []any) (map[string]stepStats, error) {
-	q := s.q.r(`SELECT COUNT(*), COALESCE(SUM(n), 0), COALESCE(MIN(step), 0), COALESCE(MAX(step), 0) FROM (SELECT step, COUNT(*) AS n FROM metrics WHERE run_uuid = ? AND key = ?` +
-		window + ` GROUP BY step) per_step`)
+// stepStats counts, per run, the rows of key in the window and their
+// first and last steps, then, for a run whose row count could be dense
+// (more rows than k, as many as its steps span), its distinct steps. Each
+// statement walks the index (run_uuid, key, step) only; two plain passes
+// cost less than one grouped pass.
+func (s *Store) stepStats(ctx context.Context, runIDs []string, key, window string, wargs []any, k int) (map[string]stepStats, error) {
+	count := s.q.r(`SELECT COUNT(*), COALESCE(MIN(step), 0), COALESCE(MAX(step), 0) FROM metrics WHERE run_uuid = ? AND key = ?` + window)
+	distinct := s.q.r(`SELECT COUNT(*) FROM (SELECT DISTINCT step FROM metrics WHERE run_uuid = ? AND key = ?` + window + `) steps`)
 	out := map[string]stepStats{}
 	for _, id := range runIDs {
 		if _, seen := out[id]; seen {
 			continue
 		}
+		args := append([]any{id, key}, wargs...)
 		var st stepStats
-		if err := s.db.QueryRowContext(ctx, q, append([]any{id, key}, wargs...)...).Scan(&st.steps, &st.rows, &st.first, &st.last); err != nil {
+		if err := s.db.QueryRowContext(ctx, count, args...).Scan(&st.rows, &st.first, &st.last); err != nil {
 			return nil, err
 		}
-		if st.rows > 0 {
-			out[id] = st
+		if st.rows == 0 {
+			continue
 		}
+		if st.rows > k && st.last-st.first+1 == int64(st.rows) {
+			if err := s.db.QueryRowContext(ctx, distinct, args...).Scan(&st.steps); err != nil {
+				return nil, err
+			}
+		}
+		out[id] = st
 	}
 	return out, nil
 }

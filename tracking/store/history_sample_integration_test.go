@@ -61,6 +61,14 @@ func TestBulkIntervalSamplesAsBefore(t *testing.T) {
 				"gaps":  func(i int) (int64, int64, float64, bool) { return int64(i * 3), int64(i), float64(i), true },
 				"holes": func(i int) (int64, int64, float64, bool) { return int64(i), int64(i), float64(i), i%97 != 5 },
 				"dupes": func(i int) (int64, int64, float64, bool) { return int64(i / 3), int64(i % 3), float64(-i), true },
+				// As many rows as steps spanned, one step twice and one
+				// missing between: rows 101..900 sit one step lower.
+				"shifted": func(i int) (int64, int64, float64, bool) {
+					if i > 100 && i <= 900 {
+						return int64(i - 1), int64(i), float64(i), true
+					}
+					return int64(i), int64(i), float64(i), true
+				},
 				"special": func(i int) (int64, int64, float64, bool) {
 					v := float64(i)
 					switch i % 5 {
