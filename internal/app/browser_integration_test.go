@@ -59,13 +59,32 @@ func testOut(t *testing.T) string {
 // password, when set, go in an Authorization header on every request.
 func newBrowser(t *testing.T, width, height int, user, password string) *browser {
 	t.Helper()
+	// The profile is removed by the cleanup below, not by t.TempDir:
+	// Chromium's helper processes may still write to it for a moment after
+	// the browser is gone, and TempDir fails the test when it cannot
+	// remove a folder at once.
+	profile, err := os.MkdirTemp("", "mlgate-chromium-")
+	if err != nil {
+		t.Fatal(err)
+	}
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(chromiumPath(t)), chromedp.NoSandbox, chromedp.WindowSize(width, height),
-		chromedp.Flag("disable-dev-shm-usage", true), chromedp.UserDataDir(t.TempDir()))
+		chromedp.Flag("disable-dev-shm-usage", true), chromedp.UserDataDir(profile))
 	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancelB := chromedp.NewContext(actx)
 	ctx, cancelC := context.WithTimeout(ctx, 60*time.Second)
-	t.Cleanup(func() { cancelC(); cancelB(); cancelA() })
+	t.Cleanup(func() {
+		cancelC()
+		cancelB()
+		cancelA()
+		for range 50 {
+			if os.RemoveAll(profile) == nil {
+				return
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		t.Logf("chromium profile %s left behind", profile)
+	})
 	b := &browser{t: t, ctx: ctx, out: testOut(t)}
 	chromedp.ListenTarget(ctx, func(ev any) {
 		switch e := ev.(type) {

@@ -331,12 +331,41 @@ func TestUIReadOnlyUser(t *testing.T) {
 		t.Fatalf("read-only write answered %d, want 403", code)
 	}
 
+	// The registry's edit controls: none for bob.
+	call(t, "POST", url+"/api/2.0/mlflow/registered-models/create", `{"name":"m"}`, alice...)
+	model := e.ExperimentID + "/" + rr.Run.Info.RunID + "/artifacts/model"
+	if code, body := call(t, "PUT", url+"/api/2.0/mlflow-artifacts/artifacts/"+model+"/MLmodel", "flavors: {}\n", alice...); code != 200 {
+		t.Fatalf("upload MLmodel: %d %s", code, body)
+	}
+	call(t, "POST", url+"/api/2.0/mlflow/model-versions/create", fmt.Sprintf(`{"name":"m","source":"mlflow-artifacts:/%s","run_id":%q}`, model, rr.Run.Info.RunID), alice...)
+	call(t, "POST", url+"/api/2.0/mlflow/registered-models/alias", `{"name":"m","alias":"a","version":"1"}`, alice...)
+	call(t, "POST", url+"/api/2.0/mlflow/registered-models/set-tag", `{"name":"m","key":"k","value":"v"}`, alice...)
+	call(t, "POST", url+"/api/2.0/mlflow/model-versions/set-tag", `{"name":"m","version":"1","key":"k","value":"v"}`, alice...)
+	registryControls := `[...document.querySelectorAll('main select, main input, main form, main button')].filter((e) => e.offsetParent !== null && !e.closest('[role=search]')).map((e) => e.outerHTML.slice(0, 80))`
+	for _, page := range []string{"/#/models/m", "/#/models/m/versions/1"} {
+		ro.open(url+page, "tr[data-tag=k]")
+		var controls []string
+		ro.eval(registryControls, &controls)
+		if len(controls) != 0 {
+			t.Fatalf("a read-only user sees edit controls on %s: %v", page, controls)
+		}
+	}
+
 	rw := newBrowser(t, 1280, 900, "alice", "pw")
 	rw.open(runURL, "#tag-form")
 	var aliceName string
 	rw.eval(`document.getElementById('user').textContent`, &aliceName)
 	if aliceName != "alice" {
 		t.Errorf("header shows %q for alice", aliceName)
+	}
+	// The same query finds the writer's controls: it can fail.
+	for _, page := range []string{"/#/models/m", "/#/models/m/versions/1"} {
+		rw.open(url+page, "tr[data-tag=k]")
+		var controls []string
+		rw.eval(registryControls, &controls)
+		if len(controls) == 0 {
+			t.Fatalf("the writer sees no edit controls on %s", page)
+		}
 	}
 }
 

@@ -117,28 +117,7 @@ func (s *Store) GetMetricHistoryBulkInterval(ctx context.Context, runIDs []strin
 	if maxResults < 1 || maxResults > 2500 {
 		return nil, storeerr.Invalidf("max_results must be between 1 and 2500.")
 	}
-	args := []any{key}
-	for _, id := range runIDs {
-		args = append(args, id)
-	}
-	q := `SELECT ` + metricCols + ` FROM metrics WHERE key = ? AND run_uuid IN (` + placeholders(len(runIDs)) + `)`
-	if startStep != nil {
-		q += ` AND step >= ? AND step <= ?`
-		args = append(args, *startStep, *endStep)
-	}
-	ms, err := collectMetrics(s.db.QueryContext(ctx, s.q.r(q+` ORDER BY run_uuid, step, timestamp, value, is_nan`), args...))
-	if err != nil {
-		return nil, err
-	}
-	byRun := map[string][]Metric{}
-	for _, m := range ms {
-		byRun[m.RunID] = append(byRun[m.RunID], m)
-	}
-	var out []Metric
-	for _, id := range runIDs {
-		out = append(out, sampleRows(byRun[id], maxResults)...)
-	}
-	return out, nil
+	return s.sampleHistory(ctx, runIDs, key, startStep, endStep, maxResults)
 }
 
 // sampleRows keeps at most k of a run's ordered rows as MLflow does: the

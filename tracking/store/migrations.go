@@ -44,6 +44,14 @@ var Migrations = []db.Migration{
 		SQLite:   `CREATE INDEX latest_metrics_key_value ON latest_metrics (key, is_nan, value, run_uuid)`,
 		Postgres: `CREATE INDEX latest_metrics_key_value ON latest_metrics (key, is_nan, value, run_uuid); ANALYZE latest_metrics`,
 	},
+	{
+		// get-history-bulk-interval counts a run's rows and steps of a
+		// key in step order and reads sampled rows by step
+		// (history_sample.go). In SQLite the entries also hold the
+		// primary key's columns, so the counting reads the index only.
+		Version: 4,
+		SQL:     `CREATE INDEX metrics_run_key_step ON metrics (run_uuid, key, step)`,
+	},
 }
 
 // withoutRowID clusters SQLite's key/value and metric tables by their

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -17,6 +18,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/mlgate/mlgate/bench"
+	"github.com/mlgate/mlgate/internal/db"
 )
 
 // The web UI benchmarks (issue 17), measured in headless Chromium (apt:
@@ -33,6 +35,9 @@ const uiRepeats = 3
 
 const uiPoll = 20 * time.Millisecond
 
+// uiSampled is the most points per run get-history-bulk-interval answers.
+const uiSampled = 2500
+
 // uiSizes are the data sizes of one run: full (make bench) or quick.
 type uiSizes struct {
 	runs, chartSteps, cmpRuns, cmpMetrics, cmpSteps, keyRuns, keysPerRun int
@@ -42,12 +47,10 @@ func uiSizesFor(quick bool) uiSizes {
 	if quick {
 		return uiSizes{runs: 200, chartSteps: 5000, cmpRuns: 20, cmpMetrics: 10, cmpSteps: 100, keyRuns: 10, keysPerRun: 100}
 	}
-	// The comparison logs 1,000 steps per metric, not the issue's 10,000
-	// (20 million rows would take this shared 2-core machine most of the
-	// benchmark's time to write); the page has the server sample each
-	// run's series (get-history-bulk-interval) to at most 1,000 points either
-	// way (100 per run for 200 runs).
-	return uiSizes{runs: 10000, chartSteps: 100000, cmpRuns: 200, cmpMetrics: 10, cmpSteps: 1000, keyRuns: 50, keysPerRun: 100}
+	// The comparison is the issue's: 200 runs × 10 metrics × 10,000 steps
+	// (uiLoadHistory writes them); the page has the server sample each
+	// run's series (get-history-bulk-interval) to 100 points per run.
+	return uiSizes{runs: 10000, chartSteps: 100000, cmpRuns: 200, cmpMetrics: 10, cmpSteps: 10000, keyRuns: 50, keysPerRun: 100}
 }
 
 // runUI runs the UI benchmarks and returns their targets.
@@ -115,7 +118,7 @@ func runUI(ctx context.Context, log *slog.Logger, cfg *config, fail func(string,
 	add(m.first <= time.Second, true, fmt.Sprintf("issue 17: %d runs, first rows visible ≤ 1 s", sz.runs),
 		"mlgate "+bench.Ms(m.first)+" ms; "+other)
 	add(m.chart <= time.Second, true, fmt.Sprintf("issue 17: %d-step metric chart drawn ≤ 1 s", sz.chartSteps),
-		bench.Ms(m.chart)+" ms (series downsampled in the page to at most 4,000 drawn points)")
+		bench.Ms(m.chart)+fmt.Sprintf(" ms (the server's sample of %d points drawn, first to last step; a zoom fetches the steps in view)", min(sz.chartSteps, uiSampled)))
 	add(m.compare <= 2*time.Second, m.compare > 0, fmt.Sprintf("issue 17: compare %d runs × %d metrics, charts drawn ≤ 2 s", sz.cmpRuns, sz.cmpMetrics),
 		fmt.Sprintf("%s ms with %d steps per metric (every chart drawn, viewport tall enough to hold all)", bench.Ms(m.compare), sz.cmpSteps))
 	add(m.keys <= time.Second, true, fmt.Sprintf("issue 17: %d distinct keys, runs table usable ≤ 1 s", sz.keyRuns*sz.keysPerRun),
@@ -276,7 +279,7 @@ func uiMlgate(ctx context.Context, log *slog.Logger, cfg *config, br *benchBrows
 		return m, err
 	}
 	t0 := time.Now()
-	seed, err := uiSeed(ctx, a, sz)
+	seed, err := uiSeed(ctx, a, "sqlite:///"+filepath.Join(dir, "mlgate.db"), sz)
 	if err != nil {
 		return m, err
 	}
@@ -285,7 +288,10 @@ func uiMlgate(ctx context.Context, log *slog.Logger, cfg *config, br *benchBrows
 		return m, err
 	}
 	chartURL := fmt.Sprintf("%s/#/metric/loss?runs=[%q]", a.base, seed.chartRun)
-	ready := fmt.Sprintf(`(() => { const c = document.getElementById('metric-chart'); return !!(c && c.dataset.drawn && c.dataset.sourcePoints === '%d'); })()`, sz.chartSteps)
+	// Drawn: the points get-history-bulk-interval sampled (at most 2,500,
+	// MLflow's limit per run), from the first step to the last.
+	ready := fmt.Sprintf(`(() => { const c = document.getElementById('metric-chart'); return !!(c && c.dataset.drawn && c.dataset.sourcePoints === '%d' && c.dataset.points === '%[1]d' && c.dataset.xMin === '0' && c.dataset.xMax === '%d'); })()`,
+		min(sz.chartSteps, uiSampled), sz.chartSteps-1)
 	if m.chart, err = br.measure(chartURL, ready, 30*time.Second); err != nil {
 		return m, err
 	}
@@ -318,8 +324,9 @@ type uiData struct {
 	cmpRuns                            []string
 }
 
-// uiSeed fills mlgate through its REST API at concurrency 8.
-func uiSeed(ctx context.Context, a *api, sz uiSizes) (uiData, error) {
+// uiSeed fills mlgate through its REST API at concurrency 8, except the
+// histories of the comparison, written into its store (storeURI) directly.
+func uiSeed(ctx context.Context, a *api, storeURI string, sz uiSizes) (uiData, error) {
 	var d uiData
 	var err error
 	if d.runsExp, err = a.createExperiment(ctx, "ui-runs"); err != nil {
@@ -353,9 +360,7 @@ func uiSeed(ctx context.Context, a *api, sz uiSizes) (uiData, error) {
 	for i := range keys {
 		keys[i] = fmt.Sprintf("m%d", i)
 	}
-	if err := parallel(ctx, len(d.cmpRuns), func(ctx context.Context, i int) error {
-		return uiMetrics(ctx, a, d.cmpRuns[i], keys, sz.cmpSteps)
-	}); err != nil {
+	if err := uiLoadHistory(ctx, storeURI, d.cmpRuns, keys, sz.cmpSteps); err != nil {
 		return d, err
 	}
 	if d.keysExp, err = a.createExperiment(ctx, "ui-keys"); err != nil {
@@ -395,6 +400,42 @@ func uiRuns(ctx context.Context, a *api, exp string, n int, extra func(int) map[
 		return nil
 	})
 	return ids, err
+}
+
+// uiLoadHistory writes steps values (step s: 1/(s+1) at t0+s ms) of each
+// key to each run straight into the server's store, the rows log-batch
+// leaves (metrics and latest_metrics), generated by SQLite itself, one
+// transaction per run: the issue's 200 runs × 10 metrics × 10,000 steps are
+// 20 million rows, which log-batch over HTTP would take most of the
+// benchmark's time to write on this machine.
+func uiLoadHistory(ctx context.Context, uri string, runs, keys []string, steps int) error {
+	d, err := db.Open(ctx, uri)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = d.Close() }()
+	t0 := time.Now().UnixMilli()
+	const gen = `INSERT INTO metrics (run_uuid, key, value, is_nan, timestamp, step)
+		WITH RECURSIVE s(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM s WHERE i + 1 < ?)
+		SELECT ?, ?, 1.0 / (i + 1), 0, ? + i, i FROM s`
+	const latest = `INSERT INTO latest_metrics (run_uuid, key, value, is_nan, timestamp, step) VALUES (?, ?, ?, 0, ?, ?)`
+	for _, run := range runs {
+		err := d.Tx(ctx, func(tx *sql.Tx) error {
+			for _, k := range keys {
+				if _, err := tx.ExecContext(ctx, gen, steps, run, k, t0); err != nil {
+					return err
+				}
+				if _, err := tx.ExecContext(ctx, latest, run, k, 1/float64(steps), t0+int64(steps-1), steps-1); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("loading the comparison's histories: %w", err)
+		}
+	}
+	return nil
 }
 
 // uiMetrics logs steps values of each key to a run, 1,000 per log-batch.

@@ -85,6 +85,28 @@ export async function artifactText(url, limit = 1 << 20) {
   return { text: new TextDecoder().decode(truncated ? buf.slice(0, limit) : buf), truncated };
 }
 
+// SAMPLED_MAX is the most points per run MLflow's get-history-bulk-interval
+// answers (its MAX_RESULTS_PER_RUN).
+export const SAMPLED_MAX = 2500;
+
+// sampledHistory asks the server for at most maxResults points per run of
+// key (get-history-bulk-interval: evenly spaced rows, the first and last
+// kept), 100 runs a call as MLflow allows, within [window[0], window[1]]
+// steps when a window is given. It answers a Map run id -> points.
+export async function sampledHistory(runIDs, key, maxResults = SAMPLED_MAX, window = null) {
+  const out = new Map(runIDs.map((id) => [id, []]));
+  const calls = [];
+  for (let i = 0; i < runIDs.length; i += 100) {
+    const q = { run_ids: runIDs.slice(i, i + 100), metric_key: key, max_results: maxResults };
+    if (window) { q.start_step = window[0]; q.end_step = window[1]; }
+    calls.push(get('metrics/get-history-bulk-interval', q));
+  }
+  for (const r of await Promise.all(calls)) {
+    for (const m of r.metrics || []) out.get(m.run_id)?.push(m);
+  }
+  return out;
+}
+
 // metricHistory fetches every point of a run's metric.
 export async function metricHistory(runID, key) {
   const out = [];

@@ -4,7 +4,7 @@
 import uPlot from 'uplot';
 import { h, clear, errorBox, fmtNum, kv, enc } from './dom.js';
 import * as api from './api.js';
-import { downsample, smooth, toSeries, align, metricValue } from './series.js';
+import { downsample, smooth, toSeries, align, metricValue, stepWindow, mergeWindow } from './series.js';
 
 const palette = ['#1f77b4', '#d62728', '#2ca02c', '#9467bd', '#ff7f0e', '#17becf', '#8c564b', '#e377c2', '#7f7f7f', '#bcbd22'];
 // MAX_POINTS bounds what one series draws; longer ones are downsampled.
@@ -21,7 +21,9 @@ export function runIDs(query) {
 }
 
 // drawChart renders series [{label, points}] into el with the options
-// {x: 'step'|'time'|'relative', smoothing, log, title}.
+// {x: 'step'|'time'|'relative', smoothing, log, title}, and optionally
+// xRange [min, max] (the zoom to keep) and onZoom(min, max, full) called
+// when the user zooms (full: back to the whole series).
 export function drawChart(el, series, o) {
   clear(el);
   let drawn = 0;
@@ -37,6 +39,9 @@ export function drawChart(el, series, o) {
   el.dataset.sourcePoints = String(source);
   if (!source) { el.append(h('p', { class: 'muted' }, 'No values.')); return null; }
   const data = align(prepared);
+  const xs = data[0];
+  el.dataset.xMin = String(xs[0]);
+  el.dataset.xMax = String(xs[xs.length - 1]);
   if (o.log) for (let i = 1; i < data.length; i++) data[i] = data[i].map((v) => (v != null && v > 0 ? v : null));
   const width = Math.max(280, Math.min(el.clientWidth || 800, 1400));
   const opts = {
@@ -54,7 +59,18 @@ export function drawChart(el, series, o) {
     // 20 series the legend is off (the run names are in the tables above).
     legend: { show: series.length <= 20, live: true },
   };
+  let live = false;
+  if (o.onZoom) {
+    opts.hooks = { setScale: [(u, key) => {
+      if (!live || key !== 'x') return;
+      const { min, max } = u.scales.x;
+      o.onZoom(min, max, min <= xs[0] && max >= xs[xs.length - 1]);
+    }] };
+  }
   const plot = new uPlot(opts, data, el);
+  if (o.xRange) plot.setScale('x', { min: o.xRange[0], max: o.xRange[1] });
+  live = true;
+  el.uplot = plot; // what is drawn, for the browser tests
   el.dataset.drawn = 'true';
   return plot;
 }
@@ -69,19 +85,56 @@ function controls(state, redraw) {
     h('label', null, log, ' Log scale'));
 }
 
-// metricPage is #/metric/<key>?runs=[...].
+// metricPage is #/metric/<key>?runs=[...]. The chart first draws what
+// get-history-bulk-interval samples of each run (at most 2,500 points, the
+// first and last step kept); a zoom asks again for the steps in view, so
+// the detail is exact once the window holds 2,500 rows or fewer.
 export async function metricPage(main, key, query) {
   const ids = runIDs(query);
   const state = { x: query.get('x_axis') || 'step', smoothing: 0, log: false };
   const box = h('div', { class: 'chart', id: 'metric-chart' });
   const msg = h('div');
   main.append(h('h1', null, key), h('p', { class: 'muted' }, ids.length + ' run' + (ids.length === 1 ? '' : 's')), msg);
-  const runs = await Promise.all(ids.map(async (id) => {
-    const [r, points] = await Promise.all([api.get('runs/get', { run_id: id }).then((x) => x.run).catch(() => null), api.metricHistory(id, key)]);
-    return { label: (r && r.info.run_name) || id, points, run: r };
+  const runs = await Promise.all([
+    Promise.all(ids.map((id) => api.get('runs/get', { run_id: id }).then((x) => x.run).catch(() => null))),
+    api.sampledHistory(ids, key),
+  ]).then(([infos, sampled]) => ids.map((id, i) => {
+    const points = sampled.get(id) || [];
+    return { id, label: (infos[i] && infos[i].info.run_name) || id, overview: points, points, run: infos[i] };
   })).catch((err) => { msg.append(errorBox(err)); return []; });
   const links = h('ul', { class: 'inline-list' }, runs.filter((r) => r.run).map((r) => h('li', null, h('a', { href: '#/experiments/' + enc(r.run.info.experiment_id) + '/runs/' + enc(r.run.info.run_id) }, r.label))));
-  const redraw = () => drawChart(box, runs, { ...state, title: key });
+  let zoom = null;
+  let axis = state.x;
+  let seq = 0;
+  let timer = 0;
+  const overview = () => { seq++; zoom = null; delete box.dataset.window; for (const r of runs) r.points = r.overview; };
+  const refine = async (x0, x1, my) => {
+    let win = null;
+    for (const r of runs) {
+      const w = stepWindow(r.overview, state.x, x0, x1);
+      if (w) win = win ? [Math.min(win[0], w[0]), Math.max(win[1], w[1])] : w;
+    }
+    if (!win) return;
+    const got = await api.sampledHistory(ids, key, api.SAMPLED_MAX, win);
+    if (my !== seq) return;
+    for (const r of runs) r.points = mergeWindow(r.overview, got.get(r.id) || [], win);
+    box.dataset.window = win[0] + '-' + win[1];
+    redraw();
+  };
+  // uPlot reports scale changes after the fact, the initial range and the
+  // kept zoom of a redraw included: only a change of view counts.
+  const onZoom = (x0, x1, full) => {
+    if (full ? zoom === null : zoom && zoom[0] === x0 && zoom[1] === x1) return;
+    clearTimeout(timer);
+    if (full) { overview(); redraw(); return; }
+    zoom = [x0, x1];
+    const my = ++seq;
+    timer = setTimeout(() => refine(x0, x1, my).catch((err) => msg.append(errorBox(err))), 150);
+  };
+  const redraw = () => {
+    if (state.x !== axis) { axis = state.x; overview(); }
+    drawChart(box, runs, { ...state, title: key, xRange: zoom, onZoom });
+  };
   main.append(controls(state, redraw), box, links);
   redraw();
 }

@@ -61,11 +61,16 @@ export function xValues(points, mode) {
   return points.map((p) => Number(p.timestamp) / 1000);
 }
 
-// sortPoints orders metric points by the x axis and returns the arrays.
-export function toSeries(points, mode) {
-  const ps = points.slice().sort(mode === 'step'
+// sortPoints orders a copy of metric points by the x axis of mode.
+function sortPoints(points, mode) {
+  return points.slice().sort(mode === 'step'
     ? (a, b) => Number(a.step || 0) - Number(b.step || 0) || Number(a.timestamp) - Number(b.timestamp)
     : (a, b) => Number(a.timestamp) - Number(b.timestamp));
+}
+
+// toSeries orders metric points by the x axis and returns the arrays.
+export function toSeries(points, mode) {
+  const ps = sortPoints(points, mode);
   return { x: xValues(ps, mode), y: ps.map((p) => metricValue(p.value)) };
 }
 
@@ -93,4 +98,34 @@ export function align(series) {
     data.push(ys);
   }
   return data;
+}
+
+// stepWindow is the step range to fetch again when a chart of the sampled
+// points (each {step, timestamp}) is zoomed to [x0, x1] on axis mode: from
+// the last sampled point before the range to the first one after it, so
+// every logged row drawn inside the range lies in the window. null when
+// no point is sampled (nothing to refine).
+export function stepWindow(points, mode, x0, x1) {
+  const ordered = sortPoints(points, mode);
+  const xs = xValues(ordered, mode);
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (let i = 0; i < ordered.length; i++) {
+    const s = Number(ordered[i].step || 0);
+    const inside = xs[i] >= x0 && xs[i] <= x1;
+    const before = xs[i] < x0 && (i + 1 >= ordered.length || xs[i + 1] > x0);
+    const after = xs[i] > x1 && (i === 0 || xs[i - 1] < x1);
+    if (inside || before || after) { lo = Math.min(lo, s); hi = Math.max(hi, s); }
+  }
+  return lo === Infinity ? null : [lo, hi];
+}
+
+// mergeWindow returns the sampled overview with its points inside the
+// step window [lo, hi] replaced by the window's points (read at a finer
+// sampling, exact when the window holds no more rows than were asked).
+export function mergeWindow(overview, windowPoints, win) {
+  const [lo, hi] = win;
+  const out = overview.filter((p) => { const s = Number(p.step || 0); return s < lo || s > hi; });
+  for (const p of windowPoints) out.push(p);
+  return out.sort((a, b) => Number(a.step || 0) - Number(b.step || 0) || Number(a.timestamp) - Number(b.timestamp));
 }

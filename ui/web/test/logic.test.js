@@ -3,7 +3,7 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { buildFilter, quoteKey, quoteValue, orderBy } from '../src/filter.js';
-import { downsample, smooth, align, toSeries } from '../src/series.js';
+import { downsample, smooth, align, toSeries, stepWindow, mergeWindow } from '../src/series.js';
 
 test('keys are quoted only when they need it', () => {
   assert.equal(quoteKey('alpha'), 'alpha');
@@ -67,4 +67,37 @@ test('series are sorted by step and aligned on the union of x', () => {
   assert.deepEqual(Array.from(d[0]), [1, 2, 3]);
   assert.deepEqual(d[1], [10, null, 30]);
   assert.deepEqual(d[2], [null, 20, 31]);
+});
+
+// A sampled overview: every 10th step of 0..100, timestamps 1 s apart
+// from t=5000 ms (step s at 5000 + 100*s ms).
+const sampled = Array.from({ length: 11 }, (_, i) => ({ step: i * 10, timestamp: 5000 + i * 1000, value: i }));
+
+test('a zoom asks again for the steps from the sample before the view to the one after it', () => {
+  assert.deepEqual(stepWindow(sampled, 'step', 25, 47), [20, 50]);
+  assert.deepEqual(stepWindow(sampled, 'step', 30, 40), [30, 40]);
+  assert.deepEqual(stepWindow(sampled, 'step', 91, 300), [90, 100]);
+  assert.deepEqual(stepWindow(sampled, 'step', -5, 3), [0, 10]);
+  // Between two samples: still the two around it.
+  assert.deepEqual(stepWindow(sampled, 'step', 33, 34), [30, 40]);
+  assert.equal(stepWindow([], 'step', 0, 1), null);
+});
+
+test('the window of a zoom on time or relative time is in steps', () => {
+  assert.deepEqual(stepWindow(sampled, 'time', 7.5, 8.2), [20, 40]);
+  assert.deepEqual(stepWindow(sampled, 'relative', 2.5, 3.2), [20, 40]);
+  // Unsorted input is sorted first.
+  assert.deepEqual(stepWindow(sampled.slice().reverse(), 'step', 25, 47), [20, 50]);
+});
+
+test('the window replaces the overview inside it and keeps it outside', () => {
+  const win = Array.from({ length: 31 }, (_, i) => ({ step: 20 + i, timestamp: 7000 + i * 100, value: -i }));
+  const merged = mergeWindow(sampled, win, [20, 50]);
+  assert.deepEqual(merged.map((p) => p.step), [0, 10, ...win.map((p) => p.step), 60, 70, 80, 90, 100]);
+  assert.equal(merged.find((p) => p.step === 30).value, -10);
+  // The first and last steps of the series stay drawn.
+  assert.equal(merged[0].step, 0);
+  assert.equal(merged[merged.length - 1].step, 100);
+  // An empty window (no row logged there) leaves the outside only.
+  assert.deepEqual(mergeWindow(sampled, [], [20, 50]).map((p) => p.step), [0, 10, 60, 70, 80, 90, 100]);
 });
