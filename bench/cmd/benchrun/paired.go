@@ -117,20 +117,9 @@ func addDeltas(sum, before, after []float64) []float64 {
 	return sum
 }
 
-// inTurns measures n systems in pairedRounds slices each, taking turns
-// (a different one goes first in every round), and merges each one's
-// slices: measure(i) measures system i for one slice.
-func inTurns(n int, measure func(i int) bench.Result) []bench.Result {
-	parts := turnSlices(n, measure)
-	out := make([]bench.Result, n)
-	for i := range parts {
-		out[i] = bench.Merge(parts[i])
-	}
-	return out
-}
-
-// turnSlices is inTurns without the merge: parts[i][r] is system i's
-// slice of round r.
+// turnSlices measures n systems in pairedRounds slices each, taking
+// turns (a different one goes first in every round): measure(i) measures
+// system i for one slice, and parts[i][r] is its slice of round r.
 func turnSlices(n int, measure func(i int) bench.Result) [][]bench.Result {
 	parts := make([][]bench.Result, n)
 	for r := range pairedRounds {

@@ -110,7 +110,7 @@ func permissionTargets(cfg *config, rep *bench.Report, add func(ok, known bool, 
 // measureTracking measures every op at every concurrency on the sessions,
 // recording each server's CPU time. Several sessions (the mlgate servers)
 // are warmed up on each op, then take turns at each point in slices
-// (inTurns, as the serving pairs do), so that the drift of a shared
+// (turnSlices, as the serving pairs do), so that the drift of a shared
 // machine hits them alike and their ratios can be trusted.
 func measureTracking(ctx context.Context, cfg *config, ss ...*trackingSession) {
 	for _, name := range trackingOps {
