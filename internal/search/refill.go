@@ -30,3 +30,23 @@ func Refill[T any](items []T, next string, limit int, keep func([]T) []T,
 	}
 	return items, next, nil
 }
+
+// Thin keeps the items whose id allow keeps (a permission filter given the
+// ids of a page), in their order.
+func Thin[T any](items []T, id func(T) string, allow func(ids []string) []string) []T {
+	ids := make([]string, len(items))
+	for i, it := range items {
+		ids[i] = id(it)
+	}
+	ok := make(map[string]bool, len(ids))
+	for _, k := range allow(ids) {
+		ok[k] = true
+	}
+	kept := items[:0]
+	for _, it := range items {
+		if ok[id(it)] {
+			kept = append(kept, it)
+		}
+	}
+	return kept
+}

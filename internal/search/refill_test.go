@@ -67,3 +67,19 @@ func TestRefill(t *testing.T) {
 		}
 	})
 }
+
+func TestThin(t *testing.T) {
+	type item struct{ id string }
+	items := []item{{"a"}, {"b"}, {"c"}, {"b"}}
+	var asked []string
+	got := Thin(items, func(it item) string { return it.id }, func(ids []string) []string {
+		asked = ids
+		return []string{"b", "z"}
+	})
+	if !slices.Equal(asked, []string{"a", "b", "c", "b"}) {
+		t.Fatalf("allow asked about %v", asked)
+	}
+	if !slices.Equal(got, []item{{"b"}, {"b"}}) {
+		t.Fatalf("kept %v", got)
+	}
+}

@@ -115,21 +115,8 @@ func (h *handlers) searchRegisteredModels(c *gin.Context, r *wire.Request) (any,
 // basic-auth app's filter), for search.Refill.
 func (h *handlers) readableModels(ctx context.Context) func([]store.RegisteredModel) []store.RegisteredModel {
 	return func(ms []store.RegisteredModel) []store.RegisteredModel {
-		names := make([]string, len(ms))
-		for i := range ms {
-			names[i] = ms[i].Name
-		}
-		ok := make(map[string]bool, len(names))
-		for _, n := range h.filterModels(ctx, names) {
-			ok[n] = true
-		}
-		kept := ms[:0]
-		for _, m := range ms {
-			if ok[m.Name] {
-				kept = append(kept, m)
-			}
-		}
-		return kept
+		return search.Thin(ms, func(m store.RegisteredModel) string { return m.Name },
+			func(names []string) []string { return h.filterModels(ctx, names) })
 	}
 }
 

@@ -245,20 +245,7 @@ func (a *API) deleteExperimentTag(c *gin.Context, rq *wire.Request) (any, error)
 // basic-auth app's filter), for search.Refill.
 func (a *API) readableExperiments(ctx context.Context) func([]*store.Experiment) []*store.Experiment {
 	return func(exps []*store.Experiment) []*store.Experiment {
-		ids := make([]string, len(exps))
-		for i, e := range exps {
-			ids[i] = e.ID
-		}
-		ok := make(map[string]bool, len(ids))
-		for _, id := range a.filter(ctx, ids) {
-			ok[id] = true
-		}
-		kept := exps[:0]
-		for _, e := range exps {
-			if ok[e.ID] {
-				kept = append(kept, e)
-			}
-		}
-		return kept
+		return search.Thin(exps, func(e *store.Experiment) string { return e.ID },
+			func(ids []string) []string { return a.filter(ctx, ids) })
 	}
 }
