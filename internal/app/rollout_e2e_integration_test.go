@@ -129,6 +129,10 @@ func startRolloutE2E(t *testing.T, url string) *rolloutE2E {
 			defer served.Done()
 			done <- RunServe(sctx, ServeOptions{
 				ModelURI: "models:/" + e2eModel + "@champion", Host: "127.0.0.1", Port: port, Timeout: time.Second,
+				// A slot for each of the replica's 3 clients: a light request
+				// never queues behind the bad candidate's heavy ones (which
+				// hold theirs until the timeout), so only the heavy ones fail.
+				MaxConcurrency: 4,
 				ONNXRuntimeLib: lib, Logger: discard, Source: src, FollowRollout: true, WatchInterval: e2eWatch,
 				LogExperiment: e2eServing, LogInterval: 500 * time.Millisecond, Tracking: logTo,
 			})
