@@ -40,7 +40,7 @@ const (
 	// saturatedHold is how long the server still counts as saturated
 	// after the busy share fell back (the share of a closed loop hovers
 	// around saturatedShare).
-	saturatedHold = 500 * time.Millisecond
+	saturatedHold = 250 * time.Millisecond
 	// saturatedForget: after a pause this long without callers, the
 	// server no longer counts as saturated.
 	saturatedForget = time.Second
