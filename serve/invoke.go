@@ -114,6 +114,9 @@ func (s *Server) timed(h *handle, rows int, f func() error) (err error) {
 		now := time.Now()
 		d := now.Sub(start)
 		s.limit.end(start, now)
+		if s.shadow.pct.Load() > 0 {
+			s.shadow.adm.earn(d) // the mirrors' budget at saturation
+		}
 		h.obs.inference.Observe(d.Seconds())
 		if rows > 0 {
 			h.obs.batchSize.Observe(float64(rows))

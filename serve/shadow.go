@@ -23,17 +23,20 @@ import (
 // workers; a fixed MaxConcurrency otherwise). A mirror made while the
 // server is busier than that and other mirrors already wait is dropped at
 // once; a queued one waits up to shadowMaxWait for a quieter moment, then
-// is dropped. A server below its capacity has such moments often, so
-// every mirror runs; a saturated one sheds most of them. Mirrors also wait in a bounded queue and are
-// dropped when it is full. Every drop is counted with its reason, so that
-// a busy server sheds its mirrors instead of slowing its callers, and
-// says so.
+// is dropped. A saturated server (admit.go: many recent callers found no
+// spare capacity, or found another caller in flight while the CPUs were
+// short) also runs mirrors on a budget, a tenth of the time its
+// callers' predictions take, and drops the rest. A server below its
+// capacity runs every mirror. Mirrors also wait in a bounded queue and
+// are dropped when it is full. Every drop is counted with its reason, so
+// that a busy server sheds its mirrors instead of slowing its callers,
+// and says so.
 
 // Reasons a mirror was dropped (label "reason" of
 // mlgate_serve_shadow_dropped_total).
 const (
 	ShadowDroppedQueueFull = "queue_full" // the shadow queue was full
-	ShadowDroppedBusy      = "busy"       // the server had no spare capacity
+	ShadowDroppedBusy      = "busy"       // no spare capacity, or saturated with the mirrors' budget spent
 )
 
 // shadowMaxWait is how long a queued mirror waits for the server to have
@@ -55,6 +58,10 @@ type shadow struct {
 	// that leaves then signals idle.
 	waiting atomic.Bool
 	idle    chan struct{}
+	// adm says whether the server is saturated and holds the mirrors'
+	// budget there (admit.go).
+	adm admission
+	cpu *pressure // nil without a CPU pressure signal (admit_pressure.go)
 
 	start  sync.Once
 	ctx    context.Context //nolint:containedctx // the workers' lifetime, cancelled by Close
@@ -69,6 +76,7 @@ type shadowJob struct {
 	primary  *flavors.Output
 	rendered []byte // primary as renderPredictions renders it, when the caller's answer was that
 	at       time.Time
+	budgeted bool // admitted at saturation: its time is taken from the budget
 }
 
 // newShadow builds the mirroring state; spare is how many callers in
@@ -76,7 +84,7 @@ type shadowJob struct {
 func newShadow(o Options, spare func() int64) *shadow {
 	ctx, cancel := context.WithCancel(context.Background())
 	return &shadow{queue: make(chan shadowJob, o.ShadowQueue), tol: o.ShadowTolerance, ctx: ctx, cancel: cancel,
-		spare: spare, maxWait: shadowMaxWait, idle: make(chan struct{}, 1)}
+		spare: spare, maxWait: shadowMaxWait, idle: make(chan struct{}, 1), cpu: newPressure()}
 }
 
 // enter and leave bracket a request being answered.
@@ -133,6 +141,13 @@ func (s *Server) SetShadow(percent int) error {
 				s.shadow.wg.Add(1)
 				go s.shadowWorker()
 			}
+			if cpu := s.shadow.cpu; cpu != nil {
+				s.shadow.wg.Add(1)
+				go func() {
+					defer s.shadow.wg.Done()
+					cpu.run(s.shadow.ctx.Done())
+				}()
+			}
 		})
 	}
 	s.shadow.pct.Store(int32(percent))
@@ -173,14 +188,21 @@ func (s *Server) mirror(h *handle, in *flavors.Input, out *flavors.Output, rende
 	if ch == nil || ch == h {
 		return
 	}
-	// the caller counts itself: the others alone leave no spare capacity,
-	// and mirrors already wait for some
-	if len(s.shadow.queue) > 0 && s.shadow.callers.Load() > s.shadow.spare() {
+	// the caller counts itself: full when the others alone leave no spare
+	// capacity, or when the CPUs are short and another caller is being
+	// answered
+	now := time.Now()
+	others := s.shadow.callers.Load() - 1
+	noSpare := others >= s.shadow.spare()
+	budgeted := s.shadow.adm.sample(noSpare || (others > 0 && s.shadow.cpu.short()), now)
+	if (budgeted && !s.shadow.adm.allow()) || (noSpare && len(s.shadow.queue) > 0) {
+		// saturated with the budget spent, or full with mirrors already
+		// waiting for spare capacity
 		s.dropShadow(ch.m.Version, ShadowDroppedBusy)
 		return
 	}
 	select {
-	case s.shadow.queue <- shadowJob{in: in, primary: out, rendered: rendered, at: time.Now()}:
+	case s.shadow.queue <- shadowJob{in: in, primary: out, rendered: rendered, at: now, budgeted: budgeted}:
 	default:
 		s.dropShadow(ch.m.Version, ShadowDroppedQueueFull)
 	}
@@ -216,6 +238,10 @@ func (s *Server) runShadow(job shadowJob) {
 		return // the rollout ended meanwhile
 	}
 	defer h.release()
+	if job.budgeted {
+		start := time.Now()
+		defer func() { s.shadow.adm.spend(time.Since(start)) }()
+	}
 	ctx, cancel := context.WithTimeout(s.shadow.ctx, s.opts.Timeout)
 	defer cancel()
 	out, err := shadowPredict(ctx, h, job.in)

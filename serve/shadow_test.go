@@ -128,3 +128,42 @@ func TestShadowQueuedMirrorWaitsForSpareCapacity(t *testing.T) {
 		t.Errorf("canary figures %+v, want 3 mirrors run", v)
 	}
 }
+
+// A saturated server runs mirrors on a budget that the callers'
+// predictions earn: once a long mirror has spent it, mirrors are dropped
+// as busy even when a caller finds spare capacity, until the callers have
+// earned it back.
+func TestShadowBudgetAtSaturation(t *testing.T) {
+	canary := &echo{gate: make(chan struct{}), entered: make(chan struct{}, 16)}
+	s, url := shadowServer(t, canary)
+	if err := s.SetShadow(100); err != nil {
+		t.Fatal(err)
+	}
+	// as if most recent callers had found the server full
+	s.shadow.adm.busy.Store(busyScale)
+	s.shadow.adm.lastAt.Store(time.Now().UnixNano())
+	s.shadow.adm.credit.Store(1)
+	predictOK(t, url)
+	<-canary.entered
+	time.Sleep(2 * mirrorCreditCap) // the mirror outspends the budget
+	canary.gate <- struct{}{}
+	waitFor(t, "the first mirror", func() bool { return canaryStats(t, s).ShadowRequests == 1 })
+	for i := range 5 {
+		if !s.shadow.adm.saturated() {
+			t.Fatalf("not saturated any more after %d callers", i+1)
+		}
+		predictOK(t, url)
+		waitFor(t, "the mirror dropped", func() bool { return canaryStats(t, s).ShadowDropped == uint64(i+1) })
+	}
+	if v := canaryStats(t, s); v.ShadowRequests != 1 {
+		t.Fatalf("canary figures %+v with the budget spent, want 1 mirror run", v)
+	}
+	s.shadow.adm.earn(time.Duration(float64(2*mirrorCreditCap) / mirrorShare)) // the callers earn it back
+	predictOK(t, url)
+	<-canary.entered
+	canary.gate <- struct{}{}
+	waitFor(t, "the second mirror", func() bool { return canaryStats(t, s).ShadowRequests == 2 })
+	if v := canaryStats(t, s); v.ShadowDropped != 5 {
+		t.Errorf("canary figures %+v, want 5 mirrors dropped", v)
+	}
+}

@@ -86,8 +86,8 @@ func runShadow(ctx context.Context, log *slog.Logger, cfg *config, models map[st
 			rep.Notes = append(rep.Notes, fmt.Sprintf("%s (linear, the whole run): %s.", runs[i].Key, f))
 		}
 	}
-	rep.Notes = append(rep.Notes, fmt.Sprintf("%s: the mirrors actually run (a mirror is dropped when the server has no spare capacity "+
-		"or the shadow queue is full; docs/rollouts.md), point by point over its slices: %s.", keyShadowOn, mirrorShares(counts[1])))
+	rep.Notes = append(rep.Notes, fmt.Sprintf("%s: the mirrors actually run (a mirror is dropped when the server has no spare capacity, "+
+		"when it is saturated and the mirrors have spent their budget, or when the shadow queue is full; docs/serving.md), point by point over its slices: %s.", keyShadowOn, mirrorShares(counts[1])))
 	rep.Notes = append(rep.Notes, pairedNote(cfg, "The two shadow replicas"))
 	rep.Serving = append(rep.Serving, runs[0], runs[1])
 }
@@ -220,7 +220,7 @@ func shadowFigures(ctx context.Context, port int) string {
 	if err != nil {
 		return ""
 	}
-	return fmt.Sprintf("the candidate got %.0f mirrored predictions, %.0f dropped (%.0f for want of spare capacity, %.0f with the queue full), "+
+	return fmt.Sprintf("the candidate got %.0f mirrored predictions, %.0f dropped (%.0f busy: no spare capacity or no budget left, %.0f with the queue full), "+
 		"%.0f disagreed with the stable version", c[shadowRun], c[shadowBusy]+c[shadowQueueFull], c[shadowBusy], c[shadowQueueFull], c[shadowDisagreed])
 }
 
