@@ -55,6 +55,9 @@ type DB struct {
 	oneConn bool
 }
 
+// sqliteIdleConns is how many idle connections a SQLite file store keeps.
+const sqliteIdleConns = 8
+
 // ErrBadURI is returned for a backend store URI that is not understood.
 var ErrBadURI = errors.New("unsupported backend store URI")
 
@@ -98,6 +101,13 @@ func Open(ctx context.Context, uri string) (*DB, error) {
 		if path == ":memory:" {
 			sdb.SetMaxOpenConns(1)
 			d.oneConn = true
+		} else {
+			// Keep the connections a burst of requests opened: a new one
+			// reads the schema and prepares every statement again (the
+			// default keeps 2, so 16 concurrent requests opened and closed
+			// connections all the time). Idle ones close after a minute.
+			sdb.SetMaxIdleConns(sqliteIdleConns)
+			sdb.SetConnMaxIdleTime(time.Minute)
 		}
 	case "postgresql", "postgres":
 		sdb, err := sql.Open("pgx", "postgres"+uri[len(u.Scheme):])

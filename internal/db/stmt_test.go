@@ -153,3 +153,25 @@ func TestMemoryStoreTransactionsDoNotWait(t *testing.T) {
 		}
 	}
 }
+
+// TestSQLiteKeepsBurstConnections: the connections a burst of concurrent
+// requests opened stay open (with their prepared statements) instead of
+// being closed as each request ends.
+func TestSQLiteKeepsBurstConnections(t *testing.T) {
+	d := openCounters(t)
+	ctx := context.Background()
+	conns := make([]*sql.Conn, sqliteIdleConns)
+	for i := range conns {
+		c, err := d.Conn(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		conns[i] = c
+	}
+	for _, c := range conns {
+		_ = c.Close()
+	}
+	if st := d.Stats(); st.Idle != sqliteIdleConns {
+		t.Fatalf("%d idle connections after a burst of %d, want all kept", st.Idle, sqliteIdleConns)
+	}
+}
