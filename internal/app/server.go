@@ -256,6 +256,7 @@ func (s *Server) build(ctx context.Context) error {
 		e.Use(perms.Middleware())
 		perms.Mount(e)
 		topts.FilterExperiments = perms.FilterExperiments
+		topts.RunCreated = perms.RunCreated
 	}
 	for _, p := range []string{"/api/2.0", "/ajax-api/2.0"} {
 		if perms != nil {

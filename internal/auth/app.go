@@ -182,6 +182,14 @@ func (a *App) runExperiment(ctx context.Context, runID string) (string, error) {
 	return e, nil
 }
 
+// RunCreated keeps the experiment of a run just created (the tracking
+// server's hook), so that the run's first request finds it without
+// asking the store. A run never changes experiment, and the mapping
+// grants nothing by itself: revocations are unaffected.
+func (a *App) RunCreated(runID, experimentID string) {
+	a.runs.put(runID, experimentID, 0)
+}
+
 type userKey struct{}
 
 // userFrom returns the signed-in user a request context carries.

@@ -19,8 +19,8 @@ import (
 
 // BenchmarkPermissionCheck is what the basic-auth middleware adds to one
 // request of a non-admin holding a grant: a log-batch of 100 metrics (the
-// body is read to find run_id) and a runs/get, each against the same
-// engine without the middleware.
+// body is read to find run_id), a runs/get and a runs/create, each against
+// the same engine without the middleware.
 func BenchmarkPermissionCheck(b *testing.B) {
 	ctx := context.Background()
 	d, err := db.Open(ctx, "sqlite:///"+filepath.Join(b.TempDir(), "auth.db"))
@@ -62,6 +62,10 @@ func BenchmarkPermissionCheck(b *testing.B) {
 			_, _ = io.Copy(io.Discard, c.Request.Body)
 			c.JSON(200, gin.H{})
 		})
+		e.POST("/api/2.0/mlflow/runs/create", func(c *gin.Context) {
+			_, _ = io.Copy(io.Discard, c.Request.Body)
+			c.JSON(200, gin.H{"run": gin.H{}})
+		})
 		e.GET("/api/2.0/mlflow/runs/get", func(c *gin.Context) { c.JSON(200, gin.H{"run": gin.H{}}) })
 		return e
 	}
@@ -72,6 +76,7 @@ func BenchmarkPermissionCheck(b *testing.B) {
 	}{
 		{"log-batch", http.MethodPost, "/api/2.0/mlflow/runs/log-batch", batch},
 		{"runs-get", http.MethodGet, "/api/2.0/mlflow/runs/get?run_id=0123456789abcdef0123456789abcdef", nil},
+		{"runs-create", http.MethodPost, "/api/2.0/mlflow/runs/create", []byte(`{"experiment_id":"1","start_time":1700000000000}`)},
 	} {
 		for _, on := range []bool{false, true} {
 			e := engine(on)

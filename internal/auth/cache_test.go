@@ -61,18 +61,24 @@ func TestCredKeySeparatesParts(t *testing.T) {
 // middleware; run r1 is in experiment 1.
 func permApp(t *testing.T, d *db.DB) (*App, *Store, *gin.Engine) {
 	t.Helper()
+	return permAppWith(t, d, func(_ context.Context, id string) (string, error) {
+		if id == "r1" {
+			return "1", nil
+		}
+		return "", ErrNoResource
+	})
+}
+
+// permAppWith is permApp with look as the run → experiment lookup.
+func permAppWith(t *testing.T, d *db.DB, look func(ctx context.Context, runID string) (string, error)) (*App, *Store, *gin.Engine) {
+	t.Helper()
 	ctx := context.Background()
 	st, err := OpenStore(ctx, d)
 	if err != nil {
 		t.Fatal(err)
 	}
 	cfg := Config{DefaultPermission: "NO_PERMISSIONS", AdminUsername: "admin", AdminPassword: "admin-password-1", BcryptCost: bcrypt.MinCost}
-	a, err := NewApp(ctx, st, cfg, Lookups{RunExperiment: func(_ context.Context, id string) (string, error) {
-		if id == "r1" {
-			return "1", nil
-		}
-		return "", ErrNoResource
-	}}, nil)
+	a, err := NewApp(ctx, st, cfg, Lookups{RunExperiment: look}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -196,5 +202,50 @@ func TestOtherServerWritesSeenAfterRefresh(t *testing.T) {
 	now = now.Add(refreshAfter)
 	if c := do(t, e2, "GET", get, "", hdr); c != 401 {
 		t.Fatalf("old password on the other server after %v: %d", refreshAfter, c)
+	}
+}
+
+// TestRunCreatedNeedsNoLookup: a run the tracking server reports created
+// is checked on its experiment without a lookup; other runs are looked up
+// once; grants on the experiment still take effect on the next request.
+func TestRunCreatedNeedsNoLookup(t *testing.T) {
+	var lookups []string
+	a, st, e := permAppWith(t, openDB(t), func(_ context.Context, id string) (string, error) {
+		lookups = append(lookups, id)
+		if id == "r1" {
+			return "1", nil
+		}
+		return "", ErrNoResource
+	})
+	ctx := context.Background()
+	bob, err := st.CreateUser(ctx, "bob", "bob-password-1", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Grant(ctx, bob, Experiment, "1", "READ"); err != nil {
+		t.Fatal(err)
+	}
+	a.RunCreated("fresh", "1")
+	a.RunCreated("elsewhere", "2")
+	hdr, admin := basicHeader("bob", "bob-password-1"), basicHeader("admin", "admin-password-1")
+	get := func(run string) int { return do(t, e, "GET", "/api/2.0/mlflow/runs/get?run_id="+run, "", hdr) }
+	if c := get("fresh"); c != 200 {
+		t.Fatalf("a created run in a readable experiment: %d", c)
+	}
+	if c := get("elsewhere"); c != 403 {
+		t.Fatalf("a created run in another experiment: %d", c)
+	}
+	if len(lookups) != 0 {
+		t.Fatalf("created runs were looked up: %v", lookups)
+	}
+	if c, c2 := get("r1"), get("r1"); c != 200 || c2 != 200 || len(lookups) != 1 {
+		t.Fatalf("an older run: %d then %d, %d lookups (%v), want 200, 200 and one lookup", c, c2, len(lookups), lookups)
+	}
+	if c := do(t, e, "POST", "/api/3.0/mlflow/users/permissions/revoke",
+		`{"username":"bob","resource_type":"experiment","resource_id":"1"}`, admin); c != 200 {
+		t.Fatalf("revoke: %d", c)
+	}
+	if c := get("fresh"); c != 403 {
+		t.Fatalf("a created run after the revoke: %d", c)
 	}
 }

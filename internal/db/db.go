@@ -49,7 +49,14 @@ type DB struct {
 	// concurrent writers queue on a mutex instead of polling SQLite's busy
 	// handler (which sleeps up to 100 ms between tries).
 	wmu *sync.Mutex
+	// stmts are the statements Q prepared.
+	stmts *stmtCache
+	// oneConn marks a pool of one connection (SQLite in memory).
+	oneConn bool
 }
+
+// sqliteIdleConns is how many idle connections a SQLite file store keeps.
+const sqliteIdleConns = 8
 
 // ErrBadURI is returned for a backend store URI that is not understood.
 var ErrBadURI = errors.New("unsupported backend store URI")
@@ -90,10 +97,18 @@ func Open(ctx context.Context, uri string) (*DB, error) {
 		if err != nil {
 			return nil, err
 		}
+		d = &DB{DB: sdb, Dialect: SQLite, URI: uri, wmu: &sync.Mutex{}}
 		if path == ":memory:" {
 			sdb.SetMaxOpenConns(1)
+			d.oneConn = true
+		} else {
+			// Keep the connections a burst of requests opened: a new one
+			// reads the schema and prepares every statement again (the
+			// default keeps 2, so 16 concurrent requests opened and closed
+			// connections all the time). Idle ones close after a minute.
+			sdb.SetMaxIdleConns(sqliteIdleConns)
+			sdb.SetConnMaxIdleTime(time.Minute)
 		}
-		d = &DB{DB: sdb, Dialect: SQLite, URI: uri, wmu: &sync.Mutex{}}
 	case "postgresql", "postgres":
 		sdb, err := sql.Open("pgx", "postgres"+uri[len(u.Scheme):])
 		if err != nil {
@@ -109,6 +124,7 @@ func Open(ctx context.Context, uri string) (*DB, error) {
 	default:
 		return nil, fmt.Errorf("%w %q: want sqlite:///path.db or postgresql://…", ErrBadURI, uri)
 	}
+	d.stmts = newStmtCache(MaxStatements, MaxStatementBytes, MaxStatementText)
 	pctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
 	if err := d.PingContext(pctx); err != nil {
@@ -153,7 +169,8 @@ func (d *DB) Rebind(q string) string {
 
 // Tx runs fn in a transaction, committing when it returns nil. Conflicts
 // that the database reports as retryable (SQLite busy, PostgreSQL
-// serialization failure or deadlock) are retried a few times with backoff.
+// serialization failure or deadlock, a prepared statement gone stale: see
+// Q) are retried a few times with backoff.
 func (d *DB) Tx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	if d.wmu != nil {
 		d.wmu.Lock()
@@ -197,7 +214,7 @@ func (d *DB) tx(ctx context.Context, fn func(tx *sql.Tx) error) (err error) {
 func retryable(err error) bool {
 	s := err.Error()
 	return strings.Contains(s, "SQLITE_BUSY") || strings.Contains(s, "database is locked") ||
-		strings.Contains(s, "SQLSTATE 40001") || strings.Contains(s, "SQLSTATE 40P01")
+		strings.Contains(s, "SQLSTATE 40001") || strings.Contains(s, "SQLSTATE 40P01") || stalePlan(err)
 }
 
 // IsUniqueViolation reports whether err is a unique or primary key
@@ -244,6 +261,7 @@ func (d *DB) Migrate(ctx context.Context, component string, migrations []Migrati
 		return fmt.Errorf("migrate %s: %w", component, err)
 	}
 	for _, m := range migrations {
+		applied := false
 		err := d.migrationTx(ctx, func(tx *sql.Tx) error {
 			var n int
 			if err := tx.QueryRowContext(ctx, d.Rebind(`SELECT COUNT(*) FROM schema_migrations WHERE component = ? AND version = ?`), component, m.Version).Scan(&n); err != nil {
@@ -266,8 +284,15 @@ func (d *DB) Migrate(ctx context.Context, component string, migrations []Migrati
 			}
 			_, err := tx.ExecContext(ctx, d.Rebind(`INSERT INTO schema_migrations (component, version, applied_at) VALUES (?, ?, ?)`),
 				component, m.Version, time.Now().UnixMilli())
+			applied = err == nil
 			return err
 		})
+		if applied && d.stmts != nil {
+			// SQLite prepares a statement again when the schema changed
+			// under it; dropping them all keeps no statement of a table
+			// that is gone.
+			d.stmts.reset()
+		}
 		if err != nil {
 			return fmt.Errorf("migrate %s: %w", component, err)
 		}

@@ -26,11 +26,11 @@ func (s *Store) SetRegisteredModelAlias(ctx context.Context, name, alias, versio
 		return err
 	}
 	return s.tx(ctx, func(tx *sql.Tx) error {
-		if _, err := s.getVersion(ctx, tx, name, v); err != nil {
+		if _, err := s.getVersion(ctx, s.db.Q(tx), name, v); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO registered_model_aliases (name, alias, version) VALUES (?, ?, ?)
-			ON CONFLICT (name, alias) DO UPDATE SET version = excluded.version`), name, alias, v); err != nil {
+		if _, err := s.db.Q(tx).ExecContext(ctx, `INSERT INTO registered_model_aliases (name, alias, version) VALUES (?, ?, ?)
+			ON CONFLICT (name, alias) DO UPDATE SET version = excluded.version`, name, alias, v); err != nil {
 			return err
 		}
 		return s.touch(ctx, tx, name, false)
@@ -50,7 +50,7 @@ func (s *Store) DeleteRegisteredModelAlias(ctx context.Context, name, alias stri
 		if err := s.touch(ctx, tx, name, false); err != nil {
 			return err
 		}
-		_, err := tx.ExecContext(ctx, s.q(`DELETE FROM registered_model_aliases WHERE name = ? AND alias = ?`), name, alias)
+		_, err := s.db.Q(tx).ExecContext(ctx, `DELETE FROM registered_model_aliases WHERE name = ? AND alias = ?`, name, alias)
 		return err
 	})
 }
@@ -80,20 +80,20 @@ func (s *Store) GetModelVersionByAlias(ctx context.Context, name, alias string) 
 		}
 		return best, nil
 	}
-	if _, err := s.getModelRow(ctx, s.db, name); err != nil {
+	if _, err := s.getModelRow(ctx, s.db.Q(nil), name); err != nil {
 		return nil, err
 	}
 	var v int64
-	err := s.db.QueryRowContext(ctx, s.q(`SELECT version FROM registered_model_aliases WHERE name = ? AND alias = ?`), name, alias).Scan(&v)
+	err := s.db.Q(nil).QueryRowContext(ctx, `SELECT version FROM registered_model_aliases WHERE name = ? AND alias = ?`, name, alias).Scan(&v)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, storeerr.Invalidf("Registered model alias %s not found.", alias)
 	}
 	if err != nil {
 		return nil, err
 	}
-	mv, err := s.getVersion(ctx, s.db, name, v)
+	mv, err := s.getVersion(ctx, s.db.Q(nil), name, v)
 	if err != nil {
 		return nil, err
 	}
-	return s.withAliases(ctx, s.db, mv)
+	return s.withAliases(ctx, s.db.Q(nil), mv)
 }

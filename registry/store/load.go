@@ -6,14 +6,13 @@ import (
 	"errors"
 	"sort"
 
+	"github.com/mlgate/mlgate/internal/db"
 	"github.com/mlgate/mlgate/internal/search"
 )
 
-// querier is what loaders need from *sql.DB or *sql.Tx.
-type querier interface {
-	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
-	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
-}
+// querier runs the loaders' statements: prepared, on the pool or in a
+// transaction (db.Raw gives its unprepared runner).
+type querier = db.Q
 
 const versionCols = `mv.name, mv.version, mv.creation_time, mv.last_updated_time, mv.description, mv.user_id,
 	mv.current_stage, mv.source, mv.storage_location, mv.run_id, mv.run_link, mv.status, mv.status_message, mv.model_id`
@@ -53,7 +52,7 @@ func (s *Store) getModelRow(ctx context.Context, q querier, name string) (*Regis
 		rm   RegisteredModel
 		desc sql.NullString
 	)
-	err := q.QueryRowContext(ctx, s.q(`SELECT name, creation_time, last_updated_time, description, change_seq FROM registered_models WHERE name = ?`), name).
+	err := q.QueryRowContext(ctx, `SELECT name, creation_time, last_updated_time, description, change_seq FROM registered_models WHERE name = ?`, name).
 		Scan(&rm.Name, &rm.CreationTimestamp, &rm.LastUpdatedTimestamp, &desc, &rm.ChangeSeq)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, modelNotFound(name)
@@ -77,7 +76,7 @@ func (s *Store) fillModels(ctx context.Context, q querier, models []*RegisteredM
 		byName[m.Name] = m
 	}
 	in := placeholders(len(names))
-	rows, err := q.QueryContext(ctx, s.q(`SELECT name, key, value FROM registered_model_tags WHERE name IN (`+in+`) ORDER BY name, key`), anys(names)...)
+	rows, err := db.Raw(q).QueryContext(ctx, s.q(`SELECT name, key, value FROM registered_model_tags WHERE name IN (`+in+`) ORDER BY name, key`), anys(names)...)
 	if err != nil {
 		return err
 	}
@@ -115,7 +114,7 @@ func (s *Store) fillModels(ctx context.Context, q querier, models []*RegisteredM
 
 func (s *Store) aliasesOf(ctx context.Context, q querier, names []string) (map[string][]Alias, error) {
 	out := map[string][]Alias{}
-	rows, err := q.QueryContext(ctx, s.q(`SELECT name, alias, version FROM registered_model_aliases WHERE name IN (`+placeholders(len(names))+`) ORDER BY name, alias`), anys(names)...)
+	rows, err := db.Raw(q).QueryContext(ctx, s.q(`SELECT name, alias, version FROM registered_model_aliases WHERE name IN (`+placeholders(len(names))+`) ORDER BY name, alias`), anys(names)...)
 	if err != nil {
 		return nil, err
 	}
@@ -134,7 +133,7 @@ func (s *Store) aliasesOf(ctx context.Context, q querier, names []string) (map[s
 // latestVersions returns, per model, the newest version of each stage in
 // the order MLflow lists them (stages in order of their oldest version).
 func (s *Store) latestVersions(ctx context.Context, q querier, names []string) (map[string][]ModelVersion, error) {
-	rows, err := q.QueryContext(ctx, s.q(`SELECT `+versionCols+`,
+	rows, err := db.Raw(q).QueryContext(ctx, s.q(`SELECT `+versionCols+`,
 		(SELECT MIN(m3.version) FROM model_versions m3 WHERE m3.name = mv.name AND m3.current_stage = mv.current_stage) AS first_seen
 		FROM model_versions mv
 		WHERE mv.name IN (`+placeholders(len(names))+`)
@@ -191,7 +190,7 @@ func (s *Store) fillVersionTags(ctx context.Context, q querier, versions []*Mode
 	names = uniq(names)
 	for start := 0; start < len(names); start += 500 {
 		chunk := names[start:min(start+500, len(names))]
-		rows, err := q.QueryContext(ctx, s.q(`SELECT name, version, key, value FROM model_version_tags WHERE name IN (`+placeholders(len(chunk))+`) ORDER BY name, version, key`), anys(chunk)...)
+		rows, err := db.Raw(q).QueryContext(ctx, s.q(`SELECT name, version, key, value FROM model_version_tags WHERE name IN (`+placeholders(len(chunk))+`) ORDER BY name, version, key`), anys(chunk)...)
 		if err != nil {
 			return err
 		}
@@ -218,7 +217,7 @@ func (s *Store) fillVersionTags(ctx context.Context, q querier, versions []*Mode
 
 // getVersion reads one version with its tags (aliases not filled).
 func (s *Store) getVersion(ctx context.Context, q querier, name string, version int64) (*ModelVersion, error) {
-	mv, err := scanVersion(q.QueryRowContext(ctx, s.q(`SELECT `+versionCols+` FROM model_versions mv WHERE mv.name = ? AND mv.version = ?`), name, version))
+	mv, err := scanVersion(q.QueryRowContext(ctx, `SELECT `+versionCols+` FROM model_versions mv WHERE mv.name = ? AND mv.version = ?`, name, version))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, versionNotFound(name, version)
 	}
@@ -233,7 +232,7 @@ func (s *Store) getVersion(ctx context.Context, q querier, name string, version 
 
 // withAliases fills the aliases that point at mv.
 func (s *Store) withAliases(ctx context.Context, q querier, mv *ModelVersion) (*ModelVersion, error) {
-	rows, err := q.QueryContext(ctx, s.q(`SELECT alias FROM registered_model_aliases WHERE name = ? AND version = ? ORDER BY alias`), mv.Name, mv.Version)
+	rows, err := q.QueryContext(ctx, `SELECT alias FROM registered_model_aliases WHERE name = ? AND version = ? ORDER BY alias`, mv.Name, mv.Version)
 	if err != nil {
 		return nil, err
 	}

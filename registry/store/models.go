@@ -37,7 +37,7 @@ func (s *Store) CreateRegisteredModel(ctx context.Context, name string, tags []T
 	tags = dedupeTags(tags)
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		var n int
-		if err := tx.QueryRowContext(ctx, s.q(`SELECT COUNT(*) FROM registered_models WHERE name = ?`), name).Scan(&n); err != nil {
+		if err := s.db.Q(tx).QueryRowContext(ctx, `SELECT COUNT(*) FROM registered_models WHERE name = ?`, name).Scan(&n); err != nil {
 			return err
 		}
 		if n > 0 {
@@ -48,7 +48,7 @@ func (s *Store) CreateRegisteredModel(ctx context.Context, name string, tags []T
 			return err
 		}
 		now := s.now()
-		if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO registered_models (name, creation_time, last_updated_time, description, next_version, change_seq) VALUES (?, ?, ?, ?, 1, ?)`),
+		if _, err := s.db.Q(tx).ExecContext(ctx, `INSERT INTO registered_models (name, creation_time, last_updated_time, description, next_version, change_seq) VALUES (?, ?, ?, ?, 1, ?)`,
 			name, now, now, description, seq); err != nil {
 			if db.IsUniqueViolation(err) {
 				return storeerr.Existsf("Registered Model (name=%s) already exists.", name)
@@ -56,7 +56,7 @@ func (s *Store) CreateRegisteredModel(ctx context.Context, name string, tags []T
 			return err
 		}
 		for _, t := range tags {
-			if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO registered_model_tags (name, key, value) VALUES (?, ?, ?)`), name, t.Key, t.Value); err != nil {
+			if _, err := s.db.Q(tx).ExecContext(ctx, `INSERT INTO registered_model_tags (name, key, value) VALUES (?, ?, ?)`, name, t.Key, t.Value); err != nil {
 				return err
 			}
 		}
@@ -74,11 +74,11 @@ func (s *Store) GetRegisteredModel(ctx context.Context, name string) (*Registere
 	if err := ValidateModelName(name); err != nil {
 		return nil, err
 	}
-	rm, err := s.getModelRow(ctx, s.db, name)
+	rm, err := s.getModelRow(ctx, s.db.Q(nil), name)
 	if err != nil {
 		return nil, err
 	}
-	if err := s.fillModels(ctx, s.db, []*RegisteredModel{rm}); err != nil {
+	if err := s.fillModels(ctx, s.db.Q(nil), []*RegisteredModel{rm}); err != nil {
 		return nil, err
 	}
 	return rm, nil
@@ -93,7 +93,7 @@ func (s *Store) UpdateRegisteredModel(ctx context.Context, name, description str
 		if err := s.touch(ctx, tx, name, true); err != nil {
 			return err
 		}
-		_, err := tx.ExecContext(ctx, s.q(`UPDATE registered_models SET description = ? WHERE name = ?`), description, name)
+		_, err := s.db.Q(tx).ExecContext(ctx, `UPDATE registered_models SET description = ? WHERE name = ?`, description, name)
 		return err
 	})
 	if err != nil {
@@ -115,11 +115,11 @@ func (s *Store) RenameRegisteredModel(ctx context.Context, name, newName string)
 		return nil, err
 	}
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		if _, err := s.getModelRow(ctx, tx, name); err != nil {
+		if _, err := s.getModelRow(ctx, s.db.Q(tx), name); err != nil {
 			return err
 		}
 		var n int
-		if err := tx.QueryRowContext(ctx, s.q(`SELECT COUNT(*) FROM registered_models WHERE name = ?`), newName).Scan(&n); err != nil {
+		if err := s.db.Q(tx).QueryRowContext(ctx, `SELECT COUNT(*) FROM registered_models WHERE name = ?`, newName).Scan(&n); err != nil {
 			return err
 		}
 		if n > 0 && newName != name {
@@ -130,13 +130,13 @@ func (s *Store) RenameRegisteredModel(ctx context.Context, name, newName string)
 			return err
 		}
 		now := s.now()
-		if _, err := tx.ExecContext(ctx, s.q(`UPDATE registered_models SET name = ?, last_updated_time = ?, change_seq = ? WHERE name = ?`), newName, now, seq, name); err != nil {
+		if _, err := s.db.Q(tx).ExecContext(ctx, `UPDATE registered_models SET name = ?, last_updated_time = ?, change_seq = ? WHERE name = ?`, newName, now, seq, name); err != nil {
 			if db.IsUniqueViolation(err) {
 				return storeerr.Existsf("Registered Model (name=%s) already exists.", newName)
 			}
 			return err
 		}
-		_, err = tx.ExecContext(ctx, s.q(`UPDATE model_versions SET last_updated_time = ? WHERE name = ?`), now, newName)
+		_, err = s.db.Q(tx).ExecContext(ctx, `UPDATE model_versions SET last_updated_time = ? WHERE name = ?`, now, newName)
 		return err
 	})
 	if err != nil {
@@ -161,11 +161,11 @@ func (s *Store) DeleteRegisteredModel(ctx context.Context, name string) error {
 			`DELETE FROM registered_model_tags WHERE name = ?`,
 			`DELETE FROM model_versions WHERE name = ?`,
 		} {
-			if _, err := tx.ExecContext(ctx, s.q(q), name); err != nil {
+			if _, err := s.db.Q(tx).ExecContext(ctx, q, name); err != nil {
 				return err
 			}
 		}
-		res, err := tx.ExecContext(ctx, s.q(`DELETE FROM registered_models WHERE name = ?`), name)
+		res, err := s.db.Q(tx).ExecContext(ctx, `DELETE FROM registered_models WHERE name = ?`, name)
 		if err != nil {
 			return err
 		}
@@ -188,8 +188,8 @@ func (s *Store) SetRegisteredModelTag(ctx context.Context, name, key, value stri
 		if err := s.touch(ctx, tx, name, false); err != nil {
 			return err
 		}
-		_, err := tx.ExecContext(ctx, s.q(`INSERT INTO registered_model_tags (name, key, value) VALUES (?, ?, ?)
-			ON CONFLICT (name, key) DO UPDATE SET value = excluded.value`), name, key, value)
+		_, err := s.db.Q(tx).ExecContext(ctx, `INSERT INTO registered_model_tags (name, key, value) VALUES (?, ?, ?)
+			ON CONFLICT (name, key) DO UPDATE SET value = excluded.value`, name, key, value)
 		return err
 	})
 }
@@ -206,7 +206,7 @@ func (s *Store) DeleteRegisteredModelTag(ctx context.Context, name, key string) 
 		if err := s.touch(ctx, tx, name, false); err != nil {
 			return err
 		}
-		_, err := tx.ExecContext(ctx, s.q(`DELETE FROM registered_model_tags WHERE name = ? AND key = ?`), name, key)
+		_, err := s.db.Q(tx).ExecContext(ctx, `DELETE FROM registered_model_tags WHERE name = ? AND key = ?`, name, key)
 		return err
 	})
 }

@@ -162,7 +162,7 @@ func (s *Store) SearchRegisteredModels(ctx context.Context, filter string, maxRe
 	}
 	page := &Page[RegisteredModel]{}
 	models, page.NextPageToken = search.Page(models, offset, maxResults)
-	if err := s.fillModels(ctx, s.db, models); err != nil {
+	if err := s.fillModels(ctx, s.db.Q(nil), models); err != nil {
 		return nil, err
 	}
 	for _, m := range models {
@@ -289,7 +289,7 @@ func (s *Store) SearchModelVersions(ctx context.Context, filter string, maxResul
 	}
 	page := &Page[ModelVersion]{}
 	out, page.NextPageToken = search.Page(out, offset, maxResults)
-	if err := s.fillVersionTags(ctx, s.db, out); err != nil {
+	if err := s.fillVersionTags(ctx, s.db.Q(nil), out); err != nil {
 		return nil, err
 	}
 	for _, mv := range out {

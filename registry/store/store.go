@@ -158,9 +158,9 @@ func (s *Store) touch(ctx context.Context, tx *sql.Tx, name string, updateTime b
 	}
 	var res sql.Result
 	if updateTime {
-		res, err = tx.ExecContext(ctx, s.q(`UPDATE registered_models SET change_seq = ?, last_updated_time = ? WHERE name = ?`), seq, s.now(), name)
+		res, err = s.db.Q(tx).ExecContext(ctx, `UPDATE registered_models SET change_seq = ?, last_updated_time = ? WHERE name = ?`, seq, s.now(), name)
 	} else {
-		res, err = tx.ExecContext(ctx, s.q(`UPDATE registered_models SET change_seq = ? WHERE name = ?`), seq, name)
+		res, err = s.db.Q(tx).ExecContext(ctx, `UPDATE registered_models SET change_seq = ? WHERE name = ?`, seq, name)
 	}
 	if err != nil {
 		return err
@@ -184,7 +184,7 @@ func versionNotFound(name string, version int64) error {
 // descriptions, renames). It is one indexed read, cheap enough to poll.
 func (s *Store) ModelChangeSeq(ctx context.Context, name string) (int64, error) {
 	var seq int64
-	err := s.db.QueryRowContext(ctx, s.q(`SELECT change_seq FROM registered_models WHERE name = ?`), name).Scan(&seq)
+	err := s.db.Q(nil).QueryRowContext(ctx, `SELECT change_seq FROM registered_models WHERE name = ?`, name).Scan(&seq)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, modelNotFound(name)
 	}

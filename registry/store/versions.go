@@ -143,8 +143,8 @@ func (s *Store) insertVersion(ctx context.Context, in CreateVersion, source, sto
 			return err
 		}
 		now := s.now()
-		err = tx.QueryRowContext(ctx, s.q(`UPDATE registered_models SET next_version = next_version + 1, last_updated_time = ?, change_seq = ?
-			WHERE name = ? RETURNING next_version - 1`), now, seq, in.Name).Scan(&version)
+		err = s.db.Q(tx).QueryRowContext(ctx, `UPDATE registered_models SET next_version = next_version + 1, last_updated_time = ?, change_seq = ?
+			WHERE name = ? RETURNING next_version - 1`, now, seq, in.Name).Scan(&version)
 		if errors.Is(err, sql.ErrNoRows) {
 			return modelNotFound(in.Name)
 		}
@@ -155,13 +155,13 @@ func (s *Store) insertVersion(ctx context.Context, in CreateVersion, source, sto
 		if modelID != "" {
 			mid = modelID
 		}
-		if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO model_versions (name, version, creation_time, last_updated_time, description,
-			current_stage, source, storage_location, run_id, run_link, status, model_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+		if _, err := s.db.Q(tx).ExecContext(ctx, `INSERT INTO model_versions (name, version, creation_time, last_updated_time, description,
+			current_stage, source, storage_location, run_id, run_link, status, model_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			in.Name, version, now, now, in.Description, StageNone, source, storage, runID, in.RunLink, StatusReady, mid); err != nil {
 			return err
 		}
 		for _, t := range tags {
-			if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO model_version_tags (name, version, key, value) VALUES (?, ?, ?, ?)`), in.Name, version, t.Key, t.Value); err != nil {
+			if _, err := s.db.Q(tx).ExecContext(ctx, `INSERT INTO model_version_tags (name, version, key, value) VALUES (?, ?, ?, ?)`, in.Name, version, t.Key, t.Value); err != nil {
 				return err
 			}
 		}
@@ -175,11 +175,11 @@ func (s *Store) insertVersion(ctx context.Context, in CreateVersion, source, sto
 			return nil, err
 		}
 	}
-	mv, err := s.getVersion(ctx, s.db, in.Name, version)
+	mv, err := s.getVersion(ctx, s.db.Q(nil), in.Name, version)
 	if err != nil {
 		return nil, err
 	}
-	return s.withAliases(ctx, s.db, mv)
+	return s.withAliases(ctx, s.db.Q(nil), mv)
 }
 
 func (s *Store) parseNameVersion(name, version string) (int64, error) {
@@ -195,11 +195,11 @@ func (s *Store) GetModelVersion(ctx context.Context, name, version string) (*Mod
 	if err != nil {
 		return nil, err
 	}
-	mv, err := s.getVersion(ctx, s.db, name, v)
+	mv, err := s.getVersion(ctx, s.db.Q(nil), name, v)
 	if err != nil {
 		return nil, err
 	}
-	return s.withAliases(ctx, s.db, mv)
+	return s.withAliases(ctx, s.db.Q(nil), mv)
 }
 
 // UpdateModelVersion sets a version's description; nil clears it (MLflow
@@ -210,7 +210,7 @@ func (s *Store) UpdateModelVersion(ctx context.Context, name, version string, de
 		return nil, err
 	}
 	err = s.tx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, s.q(`UPDATE model_versions SET description = ?, last_updated_time = ? WHERE name = ? AND version = ?`),
+		res, err := s.db.Q(tx).ExecContext(ctx, `UPDATE model_versions SET description = ?, last_updated_time = ? WHERE name = ? AND version = ?`,
 			nullable(description), s.now(), name, v)
 		if err != nil {
 			return err
@@ -244,12 +244,12 @@ func (s *Store) TransitionModelVersionStage(ctx context.Context, name, version, 
 	err = s.tx(ctx, func(tx *sql.Tx) error {
 		now := s.now()
 		if archive {
-			if _, err := tx.ExecContext(ctx, s.q(`UPDATE model_versions SET current_stage = ?, last_updated_time = ?
-				WHERE name = ? AND version <> ? AND current_stage = ?`), StageArchived, now, name, v, canon); err != nil {
+			if _, err := s.db.Q(tx).ExecContext(ctx, `UPDATE model_versions SET current_stage = ?, last_updated_time = ?
+				WHERE name = ? AND version <> ? AND current_stage = ?`, StageArchived, now, name, v, canon); err != nil {
 				return err
 			}
 		}
-		res, err := tx.ExecContext(ctx, s.q(`UPDATE model_versions SET current_stage = ?, last_updated_time = ? WHERE name = ? AND version = ?`),
+		res, err := s.db.Q(tx).ExecContext(ctx, `UPDATE model_versions SET current_stage = ?, last_updated_time = ? WHERE name = ? AND version = ?`,
 			canon, now, name, v)
 		if err != nil {
 			return err
@@ -273,7 +273,7 @@ func (s *Store) DeleteModelVersion(ctx context.Context, name, version string) er
 		return err
 	}
 	return s.tx(ctx, func(tx *sql.Tx) error {
-		if _, err := s.getVersion(ctx, tx, name, v); err != nil {
+		if _, err := s.getVersion(ctx, s.db.Q(tx), name, v); err != nil {
 			return err
 		}
 		for _, q := range []string{
@@ -281,7 +281,7 @@ func (s *Store) DeleteModelVersion(ctx context.Context, name, version string) er
 			`DELETE FROM model_version_tags WHERE name = ? AND version = ?`,
 			`DELETE FROM model_versions WHERE name = ? AND version = ?`,
 		} {
-			if _, err := tx.ExecContext(ctx, s.q(q), name, v); err != nil {
+			if _, err := s.db.Q(tx).ExecContext(ctx, q, name, v); err != nil {
 				return err
 			}
 		}
@@ -312,11 +312,11 @@ func (s *Store) SetModelVersionTag(ctx context.Context, name, version, key, valu
 		return err
 	}
 	return s.tx(ctx, func(tx *sql.Tx) error {
-		if _, err := s.getVersion(ctx, tx, name, v); err != nil {
+		if _, err := s.getVersion(ctx, s.db.Q(tx), name, v); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO model_version_tags (name, version, key, value) VALUES (?, ?, ?, ?)
-			ON CONFLICT (name, version, key) DO UPDATE SET value = excluded.value`), name, v, key, value); err != nil {
+		if _, err := s.db.Q(tx).ExecContext(ctx, `INSERT INTO model_version_tags (name, version, key, value) VALUES (?, ?, ?, ?)
+			ON CONFLICT (name, version, key) DO UPDATE SET value = excluded.value`, name, v, key, value); err != nil {
 			return err
 		}
 		return s.touch(ctx, tx, name, false)
@@ -333,10 +333,10 @@ func (s *Store) DeleteModelVersionTag(ctx context.Context, name, version, key st
 		return err
 	}
 	return s.tx(ctx, func(tx *sql.Tx) error {
-		if _, err := s.getVersion(ctx, tx, name, v); err != nil {
+		if _, err := s.getVersion(ctx, s.db.Q(tx), name, v); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, s.q(`DELETE FROM model_version_tags WHERE name = ? AND version = ? AND key = ?`), name, v, key); err != nil {
+		if _, err := s.db.Q(tx).ExecContext(ctx, `DELETE FROM model_version_tags WHERE name = ? AND version = ? AND key = ?`, name, v, key); err != nil {
 			return err
 		}
 		return s.touch(ctx, tx, name, false)
@@ -357,10 +357,10 @@ func (s *Store) GetLatestVersions(ctx context.Context, name string, stages []str
 		}
 		want[c] = true
 	}
-	if _, err := s.getModelRow(ctx, s.db, name); err != nil {
+	if _, err := s.getModelRow(ctx, s.db.Q(nil), name); err != nil {
 		return nil, err
 	}
-	latest, err := s.latestVersions(ctx, s.db, []string{name})
+	latest, err := s.latestVersions(ctx, s.db.Q(nil), []string{name})
 	if err != nil {
 		return nil, err
 	}
@@ -369,7 +369,7 @@ func (s *Store) GetLatestVersions(ctx context.Context, name string, stages []str
 		if len(want) > 0 && !want[mv.CurrentStage] {
 			continue
 		}
-		if _, err := s.withAliases(ctx, s.db, &mv); err != nil {
+		if _, err := s.withAliases(ctx, s.db.Q(nil), &mv); err != nil {
 			return nil, err
 		}
 		out = append(out, mv)

@@ -215,8 +215,8 @@ func (s *Store) CreateWebhook(ctx context.Context, in WebhookInput) (*Webhook, e
 	id := newUUID()
 	now := s.now()
 	err = s.db.Tx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO webhooks (webhook_id, name, description, url, status, secret, creation_timestamp, last_updated_timestamp)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`), id, *in.Name, nullable(in.Description), *in.URL, status, nullable(in.Secret), now, now); err != nil {
+		if _, err := s.db.Q(tx).ExecContext(ctx, `INSERT INTO webhooks (webhook_id, name, description, url, status, secret, creation_timestamp, last_updated_timestamp)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, id, *in.Name, nullable(in.Description), *in.URL, status, nullable(in.Secret), now, now); err != nil {
 			return err
 		}
 		return s.insertEvents(ctx, tx, id, events)
@@ -229,7 +229,7 @@ func (s *Store) CreateWebhook(ctx context.Context, in WebhookInput) (*Webhook, e
 
 func (s *Store) insertEvents(ctx context.Context, tx *sql.Tx, id string, events []WebhookEvent) error {
 	for _, e := range events {
-		if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO webhook_events (webhook_id, entity, action) VALUES (?, ?, ?)`), id, e.Entity, e.Action); err != nil {
+		if _, err := s.db.Q(tx).ExecContext(ctx, `INSERT INTO webhook_events (webhook_id, entity, action) VALUES (?, ?, ?)`, id, e.Entity, e.Action); err != nil {
 			return err
 		}
 	}
@@ -237,8 +237,8 @@ func (s *Store) insertEvents(ctx context.Context, tx *sql.Tx, id string, events 
 }
 
 func (s *Store) scanWebhooks(ctx context.Context, where string, args ...any) ([]Webhook, error) {
-	rows, err := s.db.QueryContext(ctx, s.q(`SELECT webhook_id, name, description, url, status, secret, creation_timestamp, last_updated_timestamp
-		FROM webhooks w WHERE deleted_timestamp IS NULL`+where), args...)
+	rows, err := s.db.Q(nil).QueryContext(ctx, `SELECT webhook_id, name, description, url, status, secret, creation_timestamp, last_updated_timestamp
+		FROM webhooks w WHERE deleted_timestamp IS NULL`+where, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -258,7 +258,7 @@ func (s *Store) scanWebhooks(ctx context.Context, where string, args ...any) ([]
 		return nil, err
 	}
 	for i := range out {
-		ev, err := s.db.QueryContext(ctx, s.q(`SELECT entity, action FROM webhook_events WHERE webhook_id = ? ORDER BY entity, action`), out[i].WebhookID)
+		ev, err := s.db.Q(nil).QueryContext(ctx, `SELECT entity, action FROM webhook_events WHERE webhook_id = ? ORDER BY entity, action`, out[i].WebhookID)
 		if err != nil {
 			return nil, err
 		}
@@ -364,7 +364,7 @@ func (s *Store) UpdateWebhook(ctx context.Context, id string, in WebhookInput) (
 		if events == nil {
 			return nil
 		}
-		if _, err := tx.ExecContext(ctx, s.q(`DELETE FROM webhook_events WHERE webhook_id = ?`), id); err != nil {
+		if _, err := s.db.Q(tx).ExecContext(ctx, `DELETE FROM webhook_events WHERE webhook_id = ?`, id); err != nil {
 			return err
 		}
 		return s.insertEvents(ctx, tx, id, events)
@@ -377,7 +377,7 @@ func (s *Store) UpdateWebhook(ctx context.Context, id string, in WebhookInput) (
 
 // DeleteWebhook soft-deletes a webhook.
 func (s *Store) DeleteWebhook(ctx context.Context, id string) error {
-	res, err := s.db.ExecContext(ctx, s.q(`UPDATE webhooks SET deleted_timestamp = ? WHERE webhook_id = ? AND deleted_timestamp IS NULL`), s.now(), id)
+	res, err := s.db.Q(nil).ExecContext(ctx, `UPDATE webhooks SET deleted_timestamp = ? WHERE webhook_id = ? AND deleted_timestamp IS NULL`, s.now(), id)
 	if err != nil {
 		return err
 	}
@@ -391,7 +391,7 @@ func (s *Store) DeleteWebhook(ctx context.Context, id string) error {
 // (tagged mlflow.prompt.is_prompt=true); prompts fire no model events.
 func (s *Store) IsPrompt(ctx context.Context, name string) (bool, error) {
 	var v string
-	err := s.db.QueryRowContext(ctx, s.q(`SELECT value FROM registered_model_tags WHERE name = ? AND key = ?`), name, isPromptTagKey).Scan(&v)
+	err := s.db.Q(nil).QueryRowContext(ctx, `SELECT value FROM registered_model_tags WHERE name = ? AND key = ?`, name, isPromptTagKey).Scan(&v)
 	if errors.Is(err, sql.ErrNoRows) {
 		return false, nil
 	}

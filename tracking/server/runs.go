@@ -45,6 +45,9 @@ func (a *API) createRun(c *gin.Context, rq *wire.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	if a.runCreated != nil {
+		a.runCreated(r.Info.RunID, r.Info.ExperimentID)
+	}
 	return gin.H{"run": runOut(r)}, nil
 }
 

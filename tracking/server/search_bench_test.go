@@ -150,6 +150,33 @@ func BenchmarkWriteMix(b *testing.B) {
 	}
 }
 
+// BenchmarkGetMix is runs/get through the handler on runs shaped as
+// issue 20's mix (50 metrics, 5 params, 2 tags), cycling over 200 of them.
+func BenchmarkGetMix(b *testing.B) {
+	for _, be := range dbtest.Backends() {
+		b.Run(be.Name, func(b *testing.B) {
+			st, e := mixServer(b, be)
+			exp := seedMix(b, st, 200)
+			runs, _, err := st.SearchRuns(context.Background(), store.SearchRunsInput{ExperimentIDs: []string{exp}, MaxResults: 200})
+			if err != nil || len(runs) != 200 {
+				b.Fatalf("%d runs, %v", len(runs), err)
+			}
+			runtime.GC()
+			b.ResetTimer()
+			cpu0 := cpuTime()
+			for i := 0; b.Loop(); i++ {
+				req := httptest.NewRequest(http.MethodGet, "/api/2.0/mlflow/runs/get?run_id="+runs[i%len(runs)].Info.RunID, nil)
+				w := httptest.NewRecorder()
+				e.ServeHTTP(w, req)
+				if w.Code != http.StatusOK || w.Body.Len() < 1000 {
+					b.Fatalf("status %d, %d bytes", w.Code, w.Body.Len())
+				}
+			}
+			b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/1000/float64(b.N), "cpu-ms/op")
+		})
+	}
+}
+
 // cpuTime is the user + system CPU time of this process so far: per
 // search, a figure that other work on the machine does not inflate.
 func cpuTime() time.Duration {

@@ -21,13 +21,18 @@ type Options struct {
 	// FilterExperiments, when set, keeps the experiment ids the caller may
 	// read; runs/search searches only those (the permissions hook).
 	FilterExperiments func(ctx context.Context, ids []string) []string
+	// RunCreated, when set, is told the experiment of each run created
+	// (the permissions hook keeps it: a run's first request then needs no
+	// lookup to find the experiment its permission is checked on).
+	RunCreated func(runID, experimentID string)
 }
 
 // API serves the tracking endpoints.
 type API struct {
-	st     *store.Store
-	log    *slog.Logger
-	filter func(ctx context.Context, ids []string) []string
+	st         *store.Store
+	log        *slog.Logger
+	filter     func(ctx context.Context, ids []string) []string
+	runCreated func(runID, experimentID string)
 }
 
 // New returns the tracking API over a store.
@@ -36,7 +41,7 @@ func New(opts Options) *API {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &API{st: opts.Store, log: log, filter: opts.FilterExperiments}
+	return &API{st: opts.Store, log: log, filter: opts.FilterExperiments, runCreated: opts.RunCreated}
 }
 
 // Route is one endpoint: method, path below the prefix and handler.

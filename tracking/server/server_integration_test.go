@@ -237,3 +237,23 @@ func TestEndpoints(t *testing.T) {
 		})
 	}
 }
+
+// TestRunCreatedHook: the hook hears of each run created, with the ids the
+// answer carries, and of no failed create.
+func TestRunCreatedHook(t *testing.T) {
+	st, err := store.Open(context.Background(), dbtest.Open(t, dbtest.Backend{Name: "sqlite", URI: dbtest.SQLiteURI}), store.Options{DefaultArtifactRoot: "mlflow-artifacts:/"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var heard [][2]string
+	gin.SetMode(gin.TestMode)
+	e := gin.New()
+	server.New(server.Options{Store: st, RunCreated: func(run, exp string) { heard = append(heard, [2]string{run, exp}) }}).Mount(e)
+	c := &client{t: t, h: e}
+	exp := c.ok("POST", "/api/2.0/mlflow/experiments/create", `{"name":"hook"}`)["experiment_id"].(string)
+	info := c.ok("POST", "/api/2.0/mlflow/runs/create", `{"experiment_id":"`+exp+`"}`)["run"].(map[string]any)["info"].(map[string]any)
+	c.fail("POST", "/api/2.0/mlflow/runs/create", `{"experiment_id":"424242"}`, http.StatusNotFound, "RESOURCE_DOES_NOT_EXIST")
+	if want := [][2]string{{info["run_id"].(string), exp}}; fmt.Sprint(heard) != fmt.Sprint(want) {
+		t.Fatalf("heard %v, want %v", heard, want)
+	}
+}

@@ -29,7 +29,7 @@ func (s *Store) CreateExperiment(ctx context.Context, name, artifactLocation str
 	var id int64
 	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
 		var stage string
-		err := tx.QueryRowContext(ctx, s.q.r(`SELECT lifecycle_stage FROM experiments WHERE name = ?`), name).Scan(&stage)
+		err := s.db.Q(tx).QueryRowContext(ctx, `SELECT lifecycle_stage FROM experiments WHERE name = ?`, name).Scan(&stage)
 		switch {
 		case err == nil && stage == StageDeleted:
 			return storeerr.Existsf("Experiment '%s' already exists in deleted state. You can restore the experiment, or permanently delete the experiment to create a new one.", name)
@@ -39,18 +39,18 @@ func (s *Store) CreateExperiment(ctx context.Context, name, artifactLocation str
 			return err
 		}
 		now := s.nowMs()
-		if err := tx.QueryRowContext(ctx, s.q.r(`INSERT INTO experiments (name, artifact_location, lifecycle_stage, creation_time, last_update_time) VALUES (?, ?, 'active', ?, ?) RETURNING experiment_id`),
+		if err := s.db.Q(tx).QueryRowContext(ctx, `INSERT INTO experiments (name, artifact_location, lifecycle_stage, creation_time, last_update_time) VALUES (?, ?, 'active', ?, ?) RETURNING experiment_id`,
 			name, artifactLocation, now, now).Scan(&id); err != nil {
 			return experimentExists(err, name)
 		}
 		if artifactLocation == "" {
-			if _, err := tx.ExecContext(ctx, s.q.r(`UPDATE experiments SET artifact_location = ? WHERE experiment_id = ?`),
+			if _, err := s.db.Q(tx).ExecContext(ctx, `UPDATE experiments SET artifact_location = ? WHERE experiment_id = ?`,
 				AppendPath(s.root, strconv.FormatInt(id, 10)), id); err != nil {
 				return err
 			}
 		}
 		for _, t := range tags {
-			if _, err := tx.ExecContext(ctx, s.q.r(`INSERT INTO experiment_tags (experiment_id, key, value) VALUES (?, ?, ?) ON CONFLICT (experiment_id, key) DO UPDATE SET value = excluded.value`), id, t.Key, t.Value); err != nil {
+			if _, err := s.db.Q(tx).ExecContext(ctx, `INSERT INTO experiment_tags (experiment_id, key, value) VALUES (?, ?, ?) ON CONFLICT (experiment_id, key) DO UPDATE SET value = excluded.value`, id, t.Key, t.Value); err != nil {
 				return err
 			}
 		}
@@ -91,18 +91,16 @@ func scanExperiment(row interface{ Scan(...any) error }) (*Experiment, error) {
 	return &e, nil
 }
 
-type querier interface {
-	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
-	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
-	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
-}
+// querier runs the loaders' statements: prepared, on the pool or in a
+// transaction (db.Raw gives its unprepared runner).
+type querier = db.Q
 
 func (s *Store) getExperiment(ctx context.Context, q querier, id string) (*Experiment, error) {
 	n, err := parseExperimentID(id)
 	if err != nil {
 		return nil, err
 	}
-	e, err := scanExperiment(q.QueryRowContext(ctx, s.q.r(`SELECT `+experimentCols+` FROM experiments WHERE experiment_id = ?`), n))
+	e, err := scanExperiment(q.QueryRowContext(ctx, `SELECT `+experimentCols+` FROM experiments WHERE experiment_id = ?`, n))
 	if isNoRows(err) {
 		return nil, storeerr.NotFoundf("No Experiment with id=%s exists", id)
 	}
@@ -120,7 +118,7 @@ func (s *Store) loadExperimentTags(ctx context.Context, q querier, exps []*Exper
 		byID[n] = e
 		args = append(args, n)
 	}
-	rows, err := q.QueryContext(ctx, s.q.r(`SELECT experiment_id, key, value FROM experiment_tags WHERE experiment_id IN (`+placeholders(len(args))+`) ORDER BY key`), args...)
+	rows, err := db.Raw(q).QueryContext(ctx, s.q.r(`SELECT experiment_id, key, value FROM experiment_tags WHERE experiment_id IN (`+placeholders(len(args))+`) ORDER BY key`), args...)
 	if err != nil {
 		return err
 	}
@@ -140,23 +138,23 @@ func (s *Store) loadExperimentTags(ctx context.Context, q querier, exps []*Exper
 
 // GetExperiment returns an experiment (active or deleted) with its tags.
 func (s *Store) GetExperiment(ctx context.Context, id string) (*Experiment, error) {
-	e, err := s.getExperiment(ctx, s.db, id)
+	e, err := s.getExperiment(ctx, s.db.Q(nil), id)
 	if err != nil {
 		return nil, err
 	}
-	return e, s.loadExperimentTags(ctx, s.db, []*Experiment{e})
+	return e, s.loadExperimentTags(ctx, s.db.Q(nil), []*Experiment{e})
 }
 
 // GetExperimentByName returns the experiment with that name.
 func (s *Store) GetExperimentByName(ctx context.Context, name string) (*Experiment, error) {
-	e, err := scanExperiment(s.db.QueryRowContext(ctx, s.q.r(`SELECT `+experimentCols+` FROM experiments WHERE name = ?`), name))
+	e, err := scanExperiment(s.db.Q(nil).QueryRowContext(ctx, `SELECT `+experimentCols+` FROM experiments WHERE name = ?`, name))
 	if isNoRows(err) {
 		return nil, storeerr.NotFoundf("Could not find experiment with name '%s'", name)
 	}
 	if err != nil {
 		return nil, err
 	}
-	return e, s.loadExperimentTags(ctx, s.db, []*Experiment{e})
+	return e, s.loadExperimentTags(ctx, s.db.Q(nil), []*Experiment{e})
 }
 
 // RenameExperiment renames an active experiment.
@@ -165,7 +163,7 @@ func (s *Store) RenameExperiment(ctx context.Context, id, newName string) error 
 		return err
 	}
 	return s.db.Tx(ctx, func(tx *sql.Tx) error {
-		e, err := s.getExperiment(ctx, tx, id)
+		e, err := s.getExperiment(ctx, s.db.Q(tx), id)
 		if err != nil {
 			return err
 		}
@@ -173,14 +171,14 @@ func (s *Store) RenameExperiment(ctx context.Context, id, newName string) error 
 			return &Error{Code: ErrState.Code, Message: "Cannot rename a non-active experiment."}
 		}
 		var other string
-		err = tx.QueryRowContext(ctx, s.q.r(`SELECT experiment_id FROM experiments WHERE name = ? AND experiment_id <> ?`), newName, idNum(e.ID)).Scan(&other)
+		err = s.db.Q(tx).QueryRowContext(ctx, `SELECT experiment_id FROM experiments WHERE name = ? AND experiment_id <> ?`, newName, idNum(e.ID)).Scan(&other)
 		if err == nil {
 			return storeerr.Existsf("Experiment(name=%s) already exists.", newName)
 		}
 		if !isNoRows(err) {
 			return err
 		}
-		_, err = tx.ExecContext(ctx, s.q.r(`UPDATE experiments SET name = ?, last_update_time = ? WHERE experiment_id = ?`), newName, s.nowMs(), idNum(e.ID))
+		_, err = s.db.Q(tx).ExecContext(ctx, `UPDATE experiments SET name = ?, last_update_time = ? WHERE experiment_id = ?`, newName, s.nowMs(), idNum(e.ID))
 		return experimentExists(err, newName)
 	})
 }
@@ -207,7 +205,7 @@ func (s *Store) RestoreExperiment(ctx context.Context, id string) error {
 
 func (s *Store) setExperimentStage(ctx context.Context, id, from, to string) error {
 	return s.db.Tx(ctx, func(tx *sql.Tx) error {
-		e, err := s.getExperiment(ctx, tx, id)
+		e, err := s.getExperiment(ctx, s.db.Q(tx), id)
 		if err != nil {
 			return err
 		}
@@ -218,14 +216,14 @@ func (s *Store) setExperimentStage(ctx context.Context, id, from, to string) err
 			return storeerr.NotFoundf("No Experiment with id=%s exists", id)
 		}
 		now := s.nowMs()
-		if _, err := tx.ExecContext(ctx, s.q.r(`UPDATE experiments SET lifecycle_stage = ?, last_update_time = ? WHERE experiment_id = ?`), to, now, idNum(e.ID)); err != nil {
+		if _, err := s.db.Q(tx).ExecContext(ctx, `UPDATE experiments SET lifecycle_stage = ?, last_update_time = ? WHERE experiment_id = ?`, to, now, idNum(e.ID)); err != nil {
 			return err
 		}
 		var deleted any
 		if to == StageDeleted {
 			deleted = now
 		}
-		_, err = tx.ExecContext(ctx, s.q.r(`UPDATE runs SET lifecycle_stage = ?, deleted_time = ? WHERE experiment_id = ?`), to, deleted, idNum(e.ID))
+		_, err = s.db.Q(tx).ExecContext(ctx, `UPDATE runs SET lifecycle_stage = ?, deleted_time = ? WHERE experiment_id = ?`, to, deleted, idNum(e.ID))
 		return err
 	})
 }
@@ -236,14 +234,14 @@ func (s *Store) SetExperimentTag(ctx context.Context, id string, t Tag) error {
 		return err
 	}
 	return s.db.Tx(ctx, func(tx *sql.Tx) error {
-		e, err := s.getExperiment(ctx, tx, id)
+		e, err := s.getExperiment(ctx, s.db.Q(tx), id)
 		if err != nil {
 			return err
 		}
 		if e.LifecycleStage != StageActive {
 			return storeerr.Invalidf("The experiment %s must be in the 'active' state. Current state is %s.", e.ID, e.LifecycleStage)
 		}
-		_, err = tx.ExecContext(ctx, s.q.r(`INSERT INTO experiment_tags (experiment_id, key, value) VALUES (?, ?, ?) ON CONFLICT (experiment_id, key) DO UPDATE SET value = excluded.value`), idNum(e.ID), t.Key, t.Value)
+		_, err = s.db.Q(tx).ExecContext(ctx, `INSERT INTO experiment_tags (experiment_id, key, value) VALUES (?, ?, ?) ON CONFLICT (experiment_id, key) DO UPDATE SET value = excluded.value`, idNum(e.ID), t.Key, t.Value)
 		return err
 	})
 }
@@ -251,14 +249,14 @@ func (s *Store) SetExperimentTag(ctx context.Context, id string, t Tag) error {
 // DeleteExperimentTag removes a tag from an active experiment.
 func (s *Store) DeleteExperimentTag(ctx context.Context, id, key string) error {
 	return s.db.Tx(ctx, func(tx *sql.Tx) error {
-		e, err := s.getExperiment(ctx, tx, id)
+		e, err := s.getExperiment(ctx, s.db.Q(tx), id)
 		if err != nil {
 			return err
 		}
 		if e.LifecycleStage != StageActive {
 			return storeerr.Invalidf("The experiment %s must be in the 'active' state. Current state is %s.", e.ID, e.LifecycleStage)
 		}
-		res, err := tx.ExecContext(ctx, s.q.r(`DELETE FROM experiment_tags WHERE experiment_id = ? AND key = ?`), idNum(e.ID), key)
+		res, err := s.db.Q(tx).ExecContext(ctx, `DELETE FROM experiment_tags WHERE experiment_id = ? AND key = ?`, idNum(e.ID), key)
 		if err != nil {
 			return err
 		}

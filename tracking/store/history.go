@@ -40,7 +40,7 @@ func (s *Store) GetMetricHistory(ctx context.Context, runID, key string, page Pa
 	if err := ValidateRunID(runID); err != nil {
 		return nil, "", err
 	}
-	if _, err := s.getRunInfo(ctx, s.db, runID); err != nil {
+	if _, err := s.getRunInfo(ctx, s.db.Q(nil), runID); err != nil {
 		return nil, "", err
 	}
 	offset, err := DecodePageToken(page.Token)
@@ -56,7 +56,7 @@ func (s *Store) GetMetricHistory(ctx context.Context, runID, key string, page Pa
 		q += ` LIMIT ? OFFSET ?`
 		args = append(args, math.MaxInt32, offset)
 	}
-	ms, err := collectMetrics(s.db.QueryContext(ctx, s.q.r(q), args...))
+	ms, err := collectMetrics(s.db.Q(nil).QueryContext(ctx, q, args...))
 	if err != nil {
 		return nil, "", err
 	}

@@ -91,7 +91,7 @@ func at(runs []*Run, i int64) *Run {
 }
 
 func (s *Store) loadMetrics(ctx context.Context, q querier, runs []*Run, with string, arg any) error {
-	rows, err := q.QueryContext(ctx, s.q.r(with+`SELECT p.i, m.key, m.value, m.is_nan, m.timestamp, m.step FROM p JOIN latest_metrics m ON m.run_uuid = p.id`), arg)
+	rows, err := q.QueryContext(ctx, with+`SELECT p.i, m.key, m.value, m.is_nan, m.timestamp, m.step FROM p JOIN latest_metrics m ON m.run_uuid = p.id`, arg)
 	if err != nil {
 		return err
 	}
@@ -112,7 +112,7 @@ func (s *Store) loadMetrics(ctx context.Context, q querier, runs []*Run, with st
 
 // loadKeyValues reads the key/value rows of table (params or tags).
 func (s *Store) loadKeyValues(ctx context.Context, q querier, runs []*Run, with string, arg any, table string, add func(r *Run, k, v string)) error {
-	rows, err := q.QueryContext(ctx, s.q.r(with+`SELECT p.i, t.key, t.value FROM p JOIN `+table+` t ON t.run_uuid = p.id`), arg)
+	rows, err := q.QueryContext(ctx, with+`SELECT p.i, t.key, t.value FROM p JOIN `+table+` t ON t.run_uuid = p.id`, arg)
 	if err != nil {
 		return err
 	}
@@ -132,8 +132,8 @@ func (s *Store) loadKeyValues(ctx context.Context, q querier, runs []*Run, with 
 
 // loadModels reads the model inputs and outputs, in model id order.
 func (s *Store) loadModels(ctx context.Context, q querier, runs []*Run, with string, arg any) error {
-	rows, err := q.QueryContext(ctx, s.q.r(with+`SELECT p.i, 0, t.model_id, 0 FROM p JOIN run_model_inputs t ON t.run_uuid = p.id
-		UNION ALL SELECT p.i, 1, t.model_id, t.step FROM p JOIN run_model_outputs t ON t.run_uuid = p.id ORDER BY 1, 2, 3`), arg)
+	rows, err := q.QueryContext(ctx, with+`SELECT p.i, 0, t.model_id, 0 FROM p JOIN run_model_inputs t ON t.run_uuid = p.id
+		UNION ALL SELECT p.i, 1, t.model_id, t.step FROM p JOIN run_model_outputs t ON t.run_uuid = p.id ORDER BY 1, 2, 3`, arg)
 	if err != nil {
 		return err
 	}
@@ -157,10 +157,10 @@ func (s *Store) loadModels(ctx context.Context, q querier, runs []*Run, with str
 }
 
 func (s *Store) loadDatasets(ctx context.Context, q querier, byID map[string]*Run, with string, arg any) error {
-	rows, err := q.QueryContext(ctx, s.q.r(with+`SELECT rd.run_uuid, d.dataset_uuid, d.name, d.digest, d.source_type, d.source, d.schema, d.profile, COALESCE(t.key, ''), COALESCE(t.value, ''), CASE WHEN t.key IS NULL THEN 0 ELSE 1 END
+	rows, err := q.QueryContext(ctx, with+`SELECT rd.run_uuid, d.dataset_uuid, d.name, d.digest, d.source_type, d.source, d.schema, d.profile, COALESCE(t.key, ''), COALESCE(t.value, ''), CASE WHEN t.key IS NULL THEN 0 ELSE 1 END
 		FROM run_datasets rd JOIN datasets d ON d.dataset_uuid = rd.dataset_uuid
 		LEFT JOIN run_dataset_tags t ON t.run_uuid = rd.run_uuid AND t.dataset_uuid = rd.dataset_uuid
-		WHERE rd.run_uuid IN (SELECT id FROM p) ORDER BY rd.run_uuid, d.name, d.digest, t.key`), arg)
+		WHERE rd.run_uuid IN (SELECT id FROM p) ORDER BY rd.run_uuid, d.name, d.digest, t.key`, arg)
 	if err != nil {
 		return err
 	}

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/mlgate/mlgate/internal/db"
 	"github.com/mlgate/mlgate/internal/db/dbtest"
 )
 
@@ -31,7 +32,7 @@ func (s *Store) loadRunDataUnion(ctx context.Context, q querier, runs []*Run) er
 	for i := 0; i < 5; i++ {
 		args = append(args, ids...)
 	}
-	rows, err := q.QueryContext(ctx, s.q.r(
+	rows, err := db.Raw(q).QueryContext(ctx, s.q.r(
 		`SELECT 0, run_uuid, key, value, 0.0, 0, 0, 0 FROM params WHERE run_uuid IN `+in+
 			` UNION ALL SELECT 1, run_uuid, key, value, 0.0, 0, 0, 0 FROM tags WHERE run_uuid IN `+in+
 			` UNION ALL SELECT 2, run_uuid, key, '', value, is_nan, timestamp, step FROM latest_metrics WHERE run_uuid IN `+in+
@@ -191,10 +192,10 @@ func TestLoadRunDataMatchesUnion(t *testing.T) {
 				for i, id := range set {
 					got[i], want[i] = &Run{Info: RunInfo{RunID: id}}, &Run{Info: RunInfo{RunID: id}}
 				}
-				if err := s.loadRunData(ctx, s.db, got); err != nil {
+				if err := s.loadRunData(ctx, s.db.Q(nil), got); err != nil {
 					t.Fatal(err)
 				}
-				if err := s.loadRunDataUnion(ctx, s.db, want); err != nil {
+				if err := s.loadRunDataUnion(ctx, s.db.Q(nil), want); err != nil {
 					t.Fatal(err)
 				}
 				for i := range got {

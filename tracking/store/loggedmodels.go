@@ -50,7 +50,7 @@ func (s *Store) CreateLoggedModel(ctx context.Context, in CreateLoggedModelInput
 	}
 	id := "m-" + newUUIDHex()
 	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
-		e, err := s.getExperiment(ctx, tx, in.ExperimentID)
+		e, err := s.getExperiment(ctx, s.db.Q(tx), in.ExperimentID)
 		if err != nil {
 			return err
 		}
@@ -60,7 +60,7 @@ func (s *Store) CreateLoggedModel(ctx context.Context, in CreateLoggedModelInput
 		// The source run is recorded as given: MLflow does not check it names a run.
 		now := s.nowMs()
 		loc := AppendPath(AppendPath(AppendPath(e.ArtifactLocation, "models"), id), "artifacts")
-		if _, err := tx.ExecContext(ctx, s.q.r(`INSERT INTO logged_models (`+loggedModelCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, 'active', ?, ?, '', ?)`),
+		if _, err := s.db.Q(tx).ExecContext(ctx, `INSERT INTO logged_models (`+loggedModelCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, 'active', ?, ?, '', ?)`,
 			id, idNum(e.ID), name, loc, now, now, ModelPending, in.ModelType, in.SourceRunID, in.CreatorID); err != nil {
 			return err
 		}
@@ -85,7 +85,7 @@ func paramsAsTags(ps []Param) []Tag {
 
 func (s *Store) upsertModelKV(ctx context.Context, tx *sql.Tx, table, id string, kv []Tag) error {
 	for _, t := range kv {
-		if _, err := tx.ExecContext(ctx, s.q.r(`INSERT INTO `+table+` (model_id, key, value) VALUES (?, ?, ?) ON CONFLICT (model_id, key) DO UPDATE SET value = excluded.value`), id, t.Key, t.Value); err != nil {
+		if _, err := s.db.Q(tx).ExecContext(ctx, `INSERT INTO `+table+` (model_id, key, value) VALUES (?, ?, ?) ON CONFLICT (model_id, key) DO UPDATE SET value = excluded.value`, id, t.Key, t.Value); err != nil {
 			return err
 		}
 	}
@@ -93,7 +93,7 @@ func (s *Store) upsertModelKV(ctx context.Context, tx *sql.Tx, table, id string,
 }
 
 func (s *Store) getLoggedModel(ctx context.Context, q querier, id string) (*LoggedModel, error) {
-	m, err := scanLoggedModel(q.QueryRowContext(ctx, s.q.r(`SELECT `+loggedModelCols+` FROM logged_models WHERE model_id = ?`), id))
+	m, err := scanLoggedModel(q.QueryRowContext(ctx, `SELECT `+loggedModelCols+` FROM logged_models WHERE model_id = ?`, id))
 	if isNoRows(err) || err == nil && m.LifecycleStage != StageActive {
 		return nil, storeerr.NotFoundf("Logged model with ID '%s' not found.", id)
 	}
@@ -102,7 +102,7 @@ func (s *Store) getLoggedModel(ctx context.Context, q querier, id string) (*Logg
 
 // GetLoggedModel returns an active logged model with tags, params and metrics.
 func (s *Store) GetLoggedModel(ctx context.Context, id string) (*LoggedModel, error) {
-	m, err := s.getLoggedModel(ctx, s.db, id)
+	m, err := s.getLoggedModel(ctx, s.db.Q(nil), id)
 	if err != nil {
 		return nil, err
 	}
@@ -165,10 +165,10 @@ func (s *Store) FinalizeLoggedModel(ctx context.Context, id, status string) (*Lo
 		return nil, storeerr.Invalidf("Invalid model status '%s'. Expected LOGGED_MODEL_READY or LOGGED_MODEL_UPLOAD_FAILED.", status)
 	}
 	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
-		if _, err := s.getLoggedModel(ctx, tx, id); err != nil {
+		if _, err := s.getLoggedModel(ctx, s.db.Q(tx), id); err != nil {
 			return err
 		}
-		_, err := tx.ExecContext(ctx, s.q.r(`UPDATE logged_models SET status = ?, last_updated_timestamp_ms = ? WHERE model_id = ?`), status, s.nowMs(), id)
+		_, err := s.db.Q(tx).ExecContext(ctx, `UPDATE logged_models SET status = ?, last_updated_timestamp_ms = ? WHERE model_id = ?`, status, s.nowMs(), id)
 		return err
 	})
 	if err != nil {
@@ -180,10 +180,10 @@ func (s *Store) FinalizeLoggedModel(ctx context.Context, id, status string) (*Lo
 // DeleteLoggedModel marks a logged model deleted.
 func (s *Store) DeleteLoggedModel(ctx context.Context, id string) error {
 	return s.db.Tx(ctx, func(tx *sql.Tx) error {
-		if _, err := s.getLoggedModel(ctx, tx, id); err != nil {
+		if _, err := s.getLoggedModel(ctx, s.db.Q(tx), id); err != nil {
 			return err
 		}
-		_, err := tx.ExecContext(ctx, s.q.r(`UPDATE logged_models SET lifecycle_stage = 'deleted', last_updated_timestamp_ms = ? WHERE model_id = ?`), s.nowMs(), id)
+		_, err := s.db.Q(tx).ExecContext(ctx, `UPDATE logged_models SET lifecycle_stage = 'deleted', last_updated_timestamp_ms = ? WHERE model_id = ?`, s.nowMs(), id)
 		return err
 	})
 }
@@ -196,7 +196,7 @@ func (s *Store) SetLoggedModelTags(ctx context.Context, id string, tags []Tag) (
 		}
 	}
 	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
-		if _, err := s.getLoggedModel(ctx, tx, id); err != nil {
+		if _, err := s.getLoggedModel(ctx, s.db.Q(tx), id); err != nil {
 			return err
 		}
 		return s.upsertModelKV(ctx, tx, "logged_model_tags", id, tags)
@@ -210,10 +210,10 @@ func (s *Store) SetLoggedModelTags(ctx context.Context, id string, tags []Tag) (
 // DeleteLoggedModelTag removes a tag from a logged model.
 func (s *Store) DeleteLoggedModelTag(ctx context.Context, id, key string) error {
 	return s.db.Tx(ctx, func(tx *sql.Tx) error {
-		if _, err := s.getLoggedModel(ctx, tx, id); err != nil {
+		if _, err := s.getLoggedModel(ctx, s.db.Q(tx), id); err != nil {
 			return err
 		}
-		res, err := tx.ExecContext(ctx, s.q.r(`DELETE FROM logged_model_tags WHERE model_id = ? AND key = ?`), id, key)
+		res, err := s.db.Q(tx).ExecContext(ctx, `DELETE FROM logged_model_tags WHERE model_id = ? AND key = ?`, id, key)
 		if err != nil {
 			return err
 		}
@@ -232,7 +232,7 @@ func (s *Store) LogLoggedModelParams(ctx context.Context, id string, params []Pa
 		}
 	}
 	return s.db.Tx(ctx, func(tx *sql.Tx) error {
-		if _, err := s.getLoggedModel(ctx, tx, id); err != nil {
+		if _, err := s.getLoggedModel(ctx, s.db.Q(tx), id); err != nil {
 			return err
 		}
 		return s.upsertModelKV(ctx, tx, "logged_model_params", id, paramsAsTags(params))
@@ -421,11 +421,11 @@ const TagModelVersions = "mlflow.modelVersions"
 // ([{"name": "m", "version": 1}], Python's json.dumps), unless it is there.
 func (s *Store) AddModelVersion(ctx context.Context, id, name string, version int64) error {
 	return s.db.Tx(ctx, func(tx *sql.Tx) error {
-		if _, err := s.getLoggedModel(ctx, tx, id); err != nil {
+		if _, err := s.getLoggedModel(ctx, s.db.Q(tx), id); err != nil {
 			return err
 		}
 		var old string
-		err := tx.QueryRowContext(ctx, s.q.r(`SELECT value FROM logged_model_tags WHERE model_id = ? AND key = ?`), id, TagModelVersions).Scan(&old)
+		err := s.db.Q(tx).QueryRowContext(ctx, `SELECT value FROM logged_model_tags WHERE model_id = ? AND key = ?`, id, TagModelVersions).Scan(&old)
 		if err != nil && !isNoRows(err) {
 			return err
 		}

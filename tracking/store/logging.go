@@ -30,10 +30,10 @@ func (s *Store) SetTag(ctx context.Context, runID string, t Tag) error {
 // DeleteTag removes a tag from an active run.
 func (s *Store) DeleteTag(ctx context.Context, runID, key string) error {
 	return s.db.Tx(ctx, func(tx *sql.Tx) error {
-		if _, err := s.activeRun(ctx, tx, runID); err != nil {
+		if _, err := s.activeRun(ctx, s.db.Q(tx), runID); err != nil {
 			return err
 		}
-		res, err := tx.ExecContext(ctx, s.q.r(`DELETE FROM tags WHERE run_uuid = ? AND key = ?`), runID, key)
+		res, err := s.db.Q(tx).ExecContext(ctx, `DELETE FROM tags WHERE run_uuid = ? AND key = ?`, runID, key)
 		if err != nil {
 			return err
 		}
@@ -84,7 +84,7 @@ func (s *Store) LogBatch(ctx context.Context, runID string, metrics []Metric, pa
 		tags[i].Value = truncate(tags[i].Value, MaxTagValueLength)
 	}
 	return s.db.Tx(ctx, func(tx *sql.Tx) error {
-		if _, err := s.activeRun(ctx, tx, runID); err != nil {
+		if _, err := s.activeRun(ctx, s.db.Q(tx), runID); err != nil {
 			return err
 		}
 		if err := s.insertParams(ctx, tx, runID, params); err != nil {
@@ -95,7 +95,7 @@ func (s *Store) LogBatch(ctx context.Context, runID string, metrics []Metric, pa
 		}
 		for _, t := range tags {
 			if t.Key == TagRunName {
-				if _, err := tx.ExecContext(ctx, s.q.r(`UPDATE runs SET name = ? WHERE run_uuid = ?`), t.Value, runID); err != nil {
+				if _, err := s.db.Q(tx).ExecContext(ctx, `UPDATE runs SET name = ? WHERE run_uuid = ?`, t.Value, runID); err != nil {
 					return err
 				}
 			}
@@ -117,7 +117,7 @@ func (s *Store) insertParams(ctx context.Context, tx *sql.Tx, runID string, para
 		return err
 	}
 	q, args := runKeyValues("params", runID, len(fresh), func(i int) (string, string) { return fresh[i].Key, fresh[i].Value }, "DO NOTHING")
-	res, err := tx.ExecContext(ctx, s.q.r(q), args...)
+	res, err := s.db.Q(tx).ExecContext(ctx, q, args...)
 	if err != nil {
 		return err
 	}
@@ -206,7 +206,7 @@ func (s *Store) insertMetrics(ctx context.Context, tx *sql.Tx, runID string, met
 		args = append(args, runID, m.Key, v, boolInt(isNaN), m.Timestamp, m.Step, m.ModelID, m.DatasetName, m.DatasetDigest)
 	}
 	q = append(q, " ON CONFLICT DO NOTHING"...)
-	if _, err := tx.ExecContext(ctx, s.q.r(string(q)), args...); err != nil {
+	if _, err := s.db.Q(tx).ExecContext(ctx, string(q), args...); err != nil {
 		return err
 	}
 	keys := make([]string, 0, len(latest))
@@ -228,7 +228,7 @@ func (s *Store) insertMetrics(ctx context.Context, tx *sql.Tx, runID string, met
 		WHERE excluded.step > latest_metrics.step
 		   OR (excluded.step = latest_metrics.step AND excluded.timestamp > latest_metrics.timestamp)
 		   OR (excluded.step = latest_metrics.step AND excluded.timestamp = latest_metrics.timestamp AND excluded.value > latest_metrics.value)`...)
-	_, err := tx.ExecContext(ctx, s.q.r(string(q)), args...)
+	_, err := s.db.Q(tx).ExecContext(ctx, string(q), args...)
 	return err
 }
 
@@ -241,7 +241,7 @@ func (s *Store) LogInputs(ctx context.Context, runID string, datasets []DatasetI
 		}
 	}
 	return s.db.Tx(ctx, func(tx *sql.Tx) error {
-		r, err := s.activeRun(ctx, tx, runID)
+		r, err := s.activeRun(ctx, s.db.Q(tx), runID)
 		if err != nil {
 			return err
 		}
@@ -251,17 +251,17 @@ func (s *Store) LogInputs(ctx context.Context, runID string, datasets []DatasetI
 			if err != nil {
 				return err
 			}
-			if _, err := tx.ExecContext(ctx, s.q.r(`INSERT INTO run_datasets (run_uuid, dataset_uuid) VALUES (?, ?) ON CONFLICT DO NOTHING`), runID, duuid); err != nil {
+			if _, err := s.db.Q(tx).ExecContext(ctx, `INSERT INTO run_datasets (run_uuid, dataset_uuid) VALUES (?, ?) ON CONFLICT DO NOTHING`, runID, duuid); err != nil {
 				return err
 			}
 			for _, t := range d.Tags {
-				if _, err := tx.ExecContext(ctx, s.q.r(`INSERT INTO run_dataset_tags (run_uuid, dataset_uuid, key, value) VALUES (?, ?, ?, ?) ON CONFLICT (run_uuid, dataset_uuid, key) DO UPDATE SET value = excluded.value`), runID, duuid, t.Key, t.Value); err != nil {
+				if _, err := s.db.Q(tx).ExecContext(ctx, `INSERT INTO run_dataset_tags (run_uuid, dataset_uuid, key, value) VALUES (?, ?, ?, ?) ON CONFLICT (run_uuid, dataset_uuid, key) DO UPDATE SET value = excluded.value`, runID, duuid, t.Key, t.Value); err != nil {
 					return err
 				}
 			}
 		}
 		for _, m := range models {
-			if _, err := tx.ExecContext(ctx, s.q.r(`INSERT INTO run_model_inputs (run_uuid, model_id) VALUES (?, ?) ON CONFLICT DO NOTHING`), runID, m.ModelID); err != nil {
+			if _, err := s.db.Q(tx).ExecContext(ctx, `INSERT INTO run_model_inputs (run_uuid, model_id) VALUES (?, ?) ON CONFLICT DO NOTHING`, runID, m.ModelID); err != nil {
 				return err
 			}
 		}
@@ -279,8 +279,8 @@ func (s *Store) datasetID(ctx context.Context, tx *sql.Tx, exp int64, d Dataset)
 	if !isNoRows(err) {
 		return id, err
 	}
-	if _, err := tx.ExecContext(ctx, s.q.r(`INSERT INTO datasets (dataset_uuid, experiment_id, name, digest, source_type, source, schema, profile) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT (experiment_id, name, digest) DO NOTHING`),
+	if _, err := s.db.Q(tx).ExecContext(ctx, `INSERT INTO datasets (dataset_uuid, experiment_id, name, digest, source_type, source, schema, profile) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (experiment_id, name, digest) DO NOTHING`,
 		newUUIDHex(), exp, d.Name, d.Digest, d.SourceType, d.Source, d.Schema, d.Profile); err != nil {
 		return "", err
 	}
@@ -291,14 +291,14 @@ func (s *Store) datasetID(ctx context.Context, tx *sql.Tx, exp int64, d Dataset)
 // LogOutputs records logged models as outputs of an active run.
 func (s *Store) LogOutputs(ctx context.Context, runID string, models []ModelOutput) error {
 	return s.db.Tx(ctx, func(tx *sql.Tx) error {
-		if _, err := s.activeRun(ctx, tx, runID); err != nil {
+		if _, err := s.activeRun(ctx, s.db.Q(tx), runID); err != nil {
 			return err
 		}
 		for _, m := range models {
 			if m.ModelID == "" {
 				return storeerr.Invalidf("Missing value for required parameter 'models.model_id'. See the API docs for more information about request parameters.")
 			}
-			if _, err := tx.ExecContext(ctx, s.q.r(`INSERT INTO run_model_outputs (run_uuid, model_id, step) VALUES (?, ?, ?) ON CONFLICT (run_uuid, model_id) DO UPDATE SET step = excluded.step`), runID, m.ModelID, m.Step); err != nil {
+			if _, err := s.db.Q(tx).ExecContext(ctx, `INSERT INTO run_model_outputs (run_uuid, model_id, step) VALUES (?, ?, ?) ON CONFLICT (run_uuid, model_id) DO UPDATE SET step = excluded.step`, runID, m.ModelID, m.Step); err != nil {
 				return err
 			}
 		}
@@ -323,14 +323,14 @@ func (s *Store) LogModel(ctx context.Context, runID, modelJSON string) error {
 		return storeerr.Invalidf("Model json is missing mandatory fields: %v", missing)
 	}
 	return s.db.Tx(ctx, func(tx *sql.Tx) error {
-		if _, err := s.activeRun(ctx, tx, runID); err != nil {
+		if _, err := s.activeRun(ctx, s.db.Q(tx), runID); err != nil {
 			return err
 		}
 		if err := s.lockRun(ctx, tx, runID); err != nil {
 			return err
 		}
 		var cur string
-		err := tx.QueryRowContext(ctx, s.q.r(`SELECT value FROM tags WHERE run_uuid = ? AND key = ?`), runID, TagLogModelHistory).Scan(&cur)
+		err := s.db.Q(tx).QueryRowContext(ctx, `SELECT value FROM tags WHERE run_uuid = ? AND key = ?`, runID, TagLogModelHistory).Scan(&cur)
 		if err != nil && !isNoRows(err) {
 			return err
 		}

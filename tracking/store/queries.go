@@ -1,29 +1,18 @@
 package store
 
 import (
-	"sync"
-
 	"github.com/mlgate/mlgate/internal/db"
 )
 
-// queries rebinds ?-placeholder SQL to the store's dialect once per
-// distinct statement text and remembers the result.
+// queries rebinds ?-placeholder SQL to the store's dialect. It serves the
+// SQL whose text is built per request (searches, IN lists), which is
+// rebound on each call and not kept: fixed statements go through
+// db.Q, which prepares them once and keeps a bounded number.
 type queries struct {
-	d     *db.DB
-	cache *sync.Map
+	d *db.DB
 }
 
-func prepareQueries(d *db.DB) queries { return queries{d: d, cache: &sync.Map{}} }
+func prepareQueries(d *db.DB) queries { return queries{d: d} }
 
 // r returns q in the store's dialect.
-func (q queries) r(s string) string {
-	if q.d.Dialect != db.Postgres {
-		return s
-	}
-	if v, ok := q.cache.Load(s); ok {
-		return v.(string)
-	}
-	out := q.d.Rebind(s)
-	q.cache.Store(s, out)
-	return out
-}
+func (q queries) r(s string) string { return q.d.Rebind(s) }

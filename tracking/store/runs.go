@@ -61,7 +61,7 @@ func (s *Store) CreateRun(ctx context.Context, in CreateRunInput) (*Run, error) 
 		StartTime: start, LifecycleStage: StageActive,
 	}}
 	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
-		e, err := s.getExperiment(ctx, tx, in.ExperimentID)
+		e, err := s.getExperiment(ctx, s.db.Q(tx), in.ExperimentID)
 		if err != nil {
 			return err
 		}
@@ -70,7 +70,7 @@ func (s *Store) CreateRun(ctx context.Context, in CreateRunInput) (*Run, error) 
 		}
 		run.Info.ExperimentID = e.ID
 		run.Info.ArtifactURI = AppendPath(AppendPath(e.ArtifactLocation, run.Info.RunID), "artifacts")
-		if _, err := tx.ExecContext(ctx, s.q.r(`INSERT INTO runs (run_uuid, name, experiment_id, user_id, status, start_time, artifact_uri, lifecycle_stage) VALUES (?, ?, ?, ?, ?, ?, ?, 'active')`),
+		if _, err := s.db.Q(tx).ExecContext(ctx, `INSERT INTO runs (run_uuid, name, experiment_id, user_id, status, start_time, artifact_uri, lifecycle_stage) VALUES (?, ?, ?, ?, ?, ?, ?, 'active')`,
 			run.Info.RunID, name, idNum(e.ID), in.UserID, StatusRunning, start, run.Info.ArtifactURI); err != nil {
 			return err
 		}
@@ -107,7 +107,7 @@ func (s *Store) upsertTags(ctx context.Context, tx *sql.Tx, runID string, tags [
 	}
 	q, args := runKeyValues("tags", runID, len(tags), func(i int) (string, string) { return tags[i].Key, tags[i].Value },
 		"DO UPDATE SET value = excluded.value")
-	_, err := tx.ExecContext(ctx, s.q.r(q), args...)
+	_, err := s.db.Q(tx).ExecContext(ctx, q, args...)
 	return err
 }
 
@@ -129,7 +129,7 @@ func (s *Store) getRunInfo(ctx context.Context, q querier, runID string) (*RunIn
 	if runID == "" {
 		return nil, storeerr.Invalidf("Missing value for required parameter 'run_id'. See the API docs for more information about request parameters.")
 	}
-	r, err := scanRunInfo(q.QueryRowContext(ctx, s.q.r(`SELECT `+runCols+` FROM runs WHERE run_uuid = ?`), runID))
+	r, err := scanRunInfo(q.QueryRowContext(ctx, `SELECT `+runCols+` FROM runs WHERE run_uuid = ?`, runID))
 	if isNoRows(err) {
 		return nil, storeerr.NotFoundf("Run with id=%s not found", runID)
 	}
@@ -151,12 +151,12 @@ func (s *Store) activeRun(ctx context.Context, q querier, runID string) (*RunInf
 // GetRun returns a run (active or deleted) with its latest metrics,
 // params, tags, inputs and outputs.
 func (s *Store) GetRun(ctx context.Context, runID string) (*Run, error) {
-	r, err := s.getRunInfo(ctx, s.db, runID)
+	r, err := s.getRunInfo(ctx, s.db.Q(nil), runID)
 	if err != nil {
 		return nil, err
 	}
 	runs := []*Run{{Info: *r}}
-	if err := s.loadRunData(ctx, s.db, runs); err != nil {
+	if err := s.loadRunData(ctx, s.db.Q(nil), runs); err != nil {
 		return nil, err
 	}
 	return runs[0], nil
@@ -165,7 +165,7 @@ func (s *Store) GetRun(ctx context.Context, runID string) (*Run, error) {
 // GetRunInfo returns a run's info without its data (params, metrics,
 // tags, inputs): the permission check's lookup of a run's experiment.
 func (s *Store) GetRunInfo(ctx context.Context, runID string) (*RunInfo, error) {
-	return s.getRunInfo(ctx, s.db, runID)
+	return s.getRunInfo(ctx, s.db.Q(nil), runID)
 }
 
 // UpdateRunInput changes a run's status, end time and name; empty or nil
@@ -181,7 +181,7 @@ type UpdateRunInput struct {
 func (s *Store) UpdateRun(ctx context.Context, in UpdateRunInput) (*RunInfo, error) {
 	var out *RunInfo
 	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
-		r, err := s.activeRun(ctx, tx, in.RunID)
+		r, err := s.activeRun(ctx, s.db.Q(tx), in.RunID)
 		if err != nil {
 			return err
 		}
@@ -201,7 +201,7 @@ func (s *Store) UpdateRun(ctx context.Context, in UpdateRunInput) (*RunInfo, err
 		if r.EndTime != 0 || in.EndTime != nil {
 			end = r.EndTime
 		}
-		if _, err := tx.ExecContext(ctx, s.q.r(`UPDATE runs SET status = ?, end_time = ?, name = ? WHERE run_uuid = ?`), r.Status, end, r.RunName, r.RunID); err != nil {
+		if _, err := s.db.Q(tx).ExecContext(ctx, `UPDATE runs SET status = ?, end_time = ?, name = ? WHERE run_uuid = ?`, r.Status, end, r.RunName, r.RunID); err != nil {
 			return err
 		}
 		out = r
@@ -213,10 +213,10 @@ func (s *Store) UpdateRun(ctx context.Context, in UpdateRunInput) (*RunInfo, err
 // DeleteRun marks a run deleted.
 func (s *Store) DeleteRun(ctx context.Context, runID string) error {
 	return s.db.Tx(ctx, func(tx *sql.Tx) error {
-		if _, err := s.getRunInfo(ctx, tx, runID); err != nil {
+		if _, err := s.getRunInfo(ctx, s.db.Q(tx), runID); err != nil {
 			return err
 		}
-		_, err := tx.ExecContext(ctx, s.q.r(`UPDATE runs SET lifecycle_stage = 'deleted', deleted_time = ? WHERE run_uuid = ?`), s.nowMs(), runID)
+		_, err := s.db.Q(tx).ExecContext(ctx, `UPDATE runs SET lifecycle_stage = 'deleted', deleted_time = ? WHERE run_uuid = ?`, s.nowMs(), runID)
 		return err
 	})
 }
@@ -224,10 +224,10 @@ func (s *Store) DeleteRun(ctx context.Context, runID string) error {
 // RestoreRun marks a deleted run active again.
 func (s *Store) RestoreRun(ctx context.Context, runID string) error {
 	return s.db.Tx(ctx, func(tx *sql.Tx) error {
-		if _, err := s.getRunInfo(ctx, tx, runID); err != nil {
+		if _, err := s.getRunInfo(ctx, s.db.Q(tx), runID); err != nil {
 			return err
 		}
-		_, err := tx.ExecContext(ctx, s.q.r(`UPDATE runs SET lifecycle_stage = 'active', deleted_time = NULL WHERE run_uuid = ?`), runID)
+		_, err := s.db.Q(tx).ExecContext(ctx, `UPDATE runs SET lifecycle_stage = 'active', deleted_time = NULL WHERE run_uuid = ?`, runID)
 		return err
 	})
 }

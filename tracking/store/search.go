@@ -336,7 +336,7 @@ func (s *Store) SearchRuns(ctx context.Context, in SearchRunsInput) ([]*Run, str
 	}
 	_ = rows.Close()
 	runs, next := search.Page(runs, offset, limit)
-	if err := s.loadRunData(ctx, s.db, runs); err != nil {
+	if err := s.loadRunData(ctx, s.db.Q(nil), runs); err != nil {
 		return nil, "", err
 	}
 	return runs, next, nil
@@ -443,7 +443,7 @@ func (s *Store) SearchExperiments(ctx context.Context, in SearchExperimentsInput
 	}
 	_ = rows.Close()
 	exps, next := search.Page(exps, offset, limit)
-	return exps, next, s.loadExperimentTags(ctx, s.db, exps)
+	return exps, next, s.loadExperimentTags(ctx, s.db.Q(nil), exps)
 }
 
 // FormatID renders an integer id as MLflow's string id.

@@ -19,9 +19,10 @@ import (
 // creates its experiments and so holds MANAGE on them: every request is
 // authenticated and checked, as in a shared deployment.
 const (
-	systemMlgateAuth = "mlgate server (basic-auth)"
-	benchAdminPass   = "bench-admin-password"
-	benchUserPass    = "bench-user-password"
+	systemMlgateAuth   = "mlgate server (basic-auth)"
+	systemMlgateServer = "mlgate server"
+	benchAdminPass     = "bench-admin-password"
+	benchUserPass      = "bench-user-password"
 )
 
 // benchAuth signs a tracking run's requests in.
@@ -73,29 +74,41 @@ func mlgateAuthServer() trackingServer {
 }
 
 // permissionTargets compares mlgate server with its security middleware
-// and basic-auth permissions against the same server with neither,
-// measured in turns (measureTracking), per op and concurrency (issue 20:
-// ≥ 95%), with each one's server CPU time per request.
+// and basic-auth permissions against the same server with neither, and
+// the server with its middleware alone against it without, each measured
+// in turns (measureTracking), per op and concurrency (issue 20: ≥ 95%),
+// with each one's server CPU time per request.
 func permissionTargets(cfg *config, rep *bench.Report, add func(ok, known bool, name, detail string)) {
+	turnTargets(cfg, rep, add, systemMlgateServer, systemMlgateServerOpen,
+		"issue 20: mlgate server with its security middleware ≥ 95%% of its throughput without, %s, c=%d")
+	turnTargets(cfg, rep, add, systemMlgateAuth, systemMlgateServerOpen,
+		"issue 20: mlgate server with the security middleware and basic-auth permissions ≥ 95%% of its throughput with neither, %s, c=%d")
+}
+
+// turnTargets checks, per op and concurrency, that system on keeps 95% of
+// system off's throughput: the median of the rounds' ratios when the two
+// were measured in turns, else the whole points'. title takes the op and
+// the concurrency.
+func turnTargets(cfg *config, rep *bench.Report, add func(ok, known bool, name, detail string), onSystem, offSystem, title string) {
 	var off, on *bench.TrackingRun
 	for i := range rep.Tracking {
 		switch rep.Tracking[i].System {
-		case systemMlgateServerOpen:
+		case offSystem:
 			off = &rep.Tracking[i]
-		case systemMlgateAuth:
+		case onSystem:
 			on = &rep.Tracking[i]
 		}
 	}
 	ms := func(d time.Duration) string { return bench.Ms(d) + " ms" }
 	for _, op := range trackingOps {
 		for _, c := range cfg.trackConcs {
-			name := fmt.Sprintf("issue 20: mlgate server with the security middleware and basic-auth permissions ≥ 95%% of its throughput with neither, %s, c=%d", op, c)
+			name := fmt.Sprintf(title, op, c)
 			a, b := on.Op(op, c), off.Op(op, c)
 			if a == nil || b == nil || b.Throughput == 0 {
 				add(false, false, name, "not measured in this run")
 				continue
 			}
-			ratio, perRound := medianRoundRatio(turnKey{systemMlgateAuth, op, c}, turnKey{systemMlgateServerOpen, op, c})
+			ratio, perRound := medianRoundRatio(turnKey{onSystem, op, c}, turnKey{offSystem, op, c})
 			how := fmt.Sprintf("median of %d rounds' ratios %.0f%%", pairedRounds, 100*ratio)
 			if !perRound {
 				ratio, how = a.Throughput/b.Throughput, "whole points"
@@ -203,6 +216,6 @@ func liveSessions(ss []*trackingSession) []*trackingSession {
 func trackingTurnsNote(cfg *config) string {
 	return fmt.Sprintf("The mlgate tracking servers (plain, --disable-security-middleware, basic-auth) run side by side: each is warmed up %s at "+
 		"concurrency 16 on every op, then every point is cut into %d slices of %s per server, taken in turns (a different one first in every round), "+
-		"and each one's slices are merged. The basic-auth target compares the two servers round by round (the median of the %d rounds' throughput ratios, so that a stall of the machine during one slice does not decide it). CPU per request is the server's process CPU time during its slices over its requests.",
+		"and each one's slices are merged. The middleware and basic-auth targets compare two servers round by round (the median of the %d rounds' throughput ratios, so that a stall of the machine during one slice does not decide it). CPU per request is the server's process CPU time during its slices over its requests.",
 		cfg.warm, pairedRounds, cfg.point/pairedRounds, pairedRounds)
 }

@@ -1,6 +1,10 @@
 package main
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/mlgate/mlgate/bench"
+)
 
 // TestMedianRoundRatio: one round hit by a stall (the second server's
 // slice at a tenth of its rate) does not move the median ratio.
@@ -16,5 +20,35 @@ func TestMedianRoundRatio(t *testing.T) {
 	}
 	if _, ok := medianRoundRatio(a, turnKey{"none", "op", 1}); ok {
 		t.Fatal("a ratio without the other side's rounds")
+	}
+}
+
+// TestTurnTargetsJudgeRoundByRound: the middleware target, like the
+// permissions one, is decided by the median of the rounds' ratios, not by
+// the whole points (which one stalled slice drags under 95%).
+func TestTurnTargetsJudgeRoundByRound(t *testing.T) {
+	cfg := &config{trackConcs: []int{1}}
+	point := func(system string, rate float64) bench.TrackingRun {
+		var ops []bench.TrackingOp
+		for _, op := range trackingOps {
+			ops = append(ops, bench.TrackingOp{Op: op, Results: []bench.Result{{Concurrency: 1, Throughput: rate}}})
+		}
+		return bench.TrackingRun{System: system, Ops: ops}
+	}
+	rep := &bench.Report{Tracking: []bench.TrackingRun{point(systemMlgateServer, 80), point(systemMlgateServerOpen, 100)}}
+	for _, op := range trackingOps {
+		turnRates[turnKey{systemMlgateServer, op, 1}] = []float64{97, 98, 20, 99, 96, 98}
+		turnRates[turnKey{systemMlgateServerOpen, op, 1}] = []float64{100, 100, 100, 100, 100, 100}
+	}
+	defer clear(turnRates)
+	verdicts := map[bool]int{}
+	turnTargets(cfg, rep, func(ok, known bool, name, detail string) {
+		if !known {
+			t.Errorf("%s: not measured", name)
+		}
+		verdicts[ok]++
+	}, systemMlgateServer, systemMlgateServerOpen, "middleware %s c=%d")
+	if verdicts[true] != len(trackingOps) || verdicts[false] != 0 {
+		t.Fatalf("verdicts %v, want all %d passing on the rounds' median", verdicts, len(trackingOps))
 	}
 }
