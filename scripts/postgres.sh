@@ -17,7 +17,7 @@ start)
   rm -rf "$dir"; mkdir -p "$dir"; chown postgres "$dir"
   port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
   as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
-  as_pg "$bin/initdb" -D "$dir/data" -U mlgate --auth=trust -E UTF8 >/dev/null
+  as_pg "$bin/initdb" -D "$dir/data" -U mlgate --auth=trust -E UTF8 --no-locale >/dev/null
   as_pg "$bin/pg_ctl" -D "$dir/data" -l "$dir/log" -w -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=off" start >/dev/null
   as_pg "$bin/createdb" -h 127.0.0.1 -p "$port" -U mlgate mlgate
   echo "postgres://mlgate@127.0.0.1:$port/mlgate?sslmode=disable"
