@@ -1,5 +1,5 @@
 // Package db opens the SQL stores that tracking and the registry share
-// (embedded SQLite through modernc.org/sqlite, or PostgreSQL through pgx),
+// (embedded SQLite, or PostgreSQL through pgx),
 // applies their versioned schema migrations and runs transactions with
 // retries. It knows no MLflow entity; tracking and registry own their
 // tables and queries. It imports no mlgate package.
@@ -19,7 +19,6 @@ import (
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
-	_ "modernc.org/sqlite"             // registers the "sqlite" driver
 )
 
 // Dialect is the SQL flavour of a store.
@@ -80,20 +79,14 @@ func Open(ctx context.Context, uri string) (*DB, error) {
 		if path == "" {
 			return nil, fmt.Errorf("%w %q: no database path", ErrBadURI, uri)
 		}
-		dsn := "file::memory:?cache=shared"
 		if path != ":memory:" {
 			if dir := filepath.Dir(path); dir != "." {
 				if err := os.MkdirAll(dir, 0o755); err != nil {
 					return nil, fmt.Errorf("sqlite store folder: %w", err)
 				}
 			}
-			dsn = "file:" + path
 		}
-		dsn += sep(dsn) + "_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=case_sensitive_like(1)&_txlock=immediate"
-		if path != ":memory:" {
-			dsn += "&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)"
-		}
-		sdb, err := sql.Open("sqlite", dsn)
+		sdb, err := sql.Open(sqliteDriver, sqliteDSN(path))
 		if err != nil {
 			return nil, err
 		}
