@@ -206,7 +206,15 @@ func (s *Store) insertMetrics(ctx context.Context, tx *sql.Tx, runID string, met
 		args = append(args, runID, m.Key, v, boolInt(isNaN), m.Timestamp, m.Step, m.ModelID, m.DatasetName, m.DatasetDigest)
 	}
 	q = append(q, " ON CONFLICT DO NOTHING"...)
-	if _, err := tx.ExecContext(ctx, s.q.r(string(q)), args...); err != nil {
+	res, err := tx.ExecContext(ctx, s.q.r(string(q)), args...)
+	if err != nil {
+		return err
+	}
+	inserted, err := res.RowsAffected()
+	if err != nil {
+		return err
+	}
+	if err := s.upsertSteps(ctx, tx, runID, metrics, inserted); err != nil {
 		return err
 	}
 	keys := make([]string, 0, len(latest))
@@ -228,7 +236,7 @@ func (s *Store) insertMetrics(ctx context.Context, tx *sql.Tx, runID string, met
 		WHERE excluded.step > latest_metrics.step
 		   OR (excluded.step = latest_metrics.step AND excluded.timestamp > latest_metrics.timestamp)
 		   OR (excluded.step = latest_metrics.step AND excluded.timestamp = latest_metrics.timestamp AND excluded.value > latest_metrics.value)`...)
-	_, err := tx.ExecContext(ctx, s.q.r(string(q)), args...)
+	_, err = tx.ExecContext(ctx, s.q.r(string(q)), args...)
 	return err
 }
 

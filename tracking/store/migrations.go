@@ -52,6 +52,15 @@ var Migrations = []db.Migration{
 		Version: 4,
 		SQL:     `CREATE INDEX metrics_run_key_step ON metrics (run_uuid, key, step)`,
 	},
+	{
+		// What get-history-bulk-interval needs to know of a run's steps
+		// of a key, kept at write time (steps.go): rows, first and last
+		// step, and whether the rows hold one value per step, every step
+		// from the first to the last. Filled here from the metrics.
+		Version:  5,
+		SQLite:   withoutRowID(schemaV5),
+		Postgres: schemaV5,
+	},
 }
 
 // withoutRowID clusters SQLite's key/value and metric tables by their
@@ -159,3 +168,16 @@ const schemaV2 = `CREATE TABLE experiment_tags (
 			model_id TEXT NOT NULL REFERENCES logged_models(model_id) ON DELETE CASCADE,
 			key TEXT NOT NULL, value TEXT NOT NULL DEFAULT '',
 			PRIMARY KEY (model_id, key))`
+
+const schemaV5 = `CREATE TABLE metric_steps (
+			run_uuid TEXT NOT NULL REFERENCES runs(run_uuid) ON DELETE CASCADE,
+			key TEXT NOT NULL,
+			n_rows BIGINT NOT NULL,
+			min_step BIGINT NOT NULL,
+			max_step BIGINT NOT NULL,
+			dense INTEGER NOT NULL,
+			PRIMARY KEY (run_uuid, key));
+		INSERT INTO metric_steps (run_uuid, key, n_rows, min_step, max_step, dense)
+			SELECT run_uuid, key, COUNT(*), MIN(step), MAX(step),
+				CASE WHEN COUNT(DISTINCT step) = COUNT(*) AND MAX(step) - MIN(step) + 1 = COUNT(*) THEN 1 ELSE 0 END
+			FROM metrics GROUP BY run_uuid, key`

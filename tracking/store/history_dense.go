@@ -1,0 +1,83 @@
+package store
+
+import "context"
+
+// The sampling of a whole history (no step window) from the step
+// summaries (steps.go): a run whose summary says dense has row number i at
+// step min_step+i, so the steps of the rows sampleRows keeps follow from
+// its row count and first and last steps, with no pass over its rows.
+// Runs of the same count and steps (a comparison's usual case) share one
+// statement that reads only the sampled rows, by index seeks on
+// (run_uuid, key, step).
+
+// sampleDense puts in byRun the samples of the runs whose summary says
+// dense and that hold more than k rows, and returns the other runs.
+func (s *Store) sampleDense(ctx context.Context, runIDs []string, key string, k int, byRun map[string][]Metric) ([]string, error) {
+	args := []any{key}
+	for _, id := range runIDs {
+		args = append(args, id)
+	}
+	rows, err := s.db.QueryContext(ctx, s.q.r(`SELECT run_uuid, n_rows, min_step, max_step FROM metric_steps
+		WHERE key = ? AND dense = 1 AND run_uuid IN (`+placeholders(len(runIDs))+`)`), args...)
+	if err != nil {
+		return nil, err
+	}
+	groups := map[stepStats][]string{}
+	for rows.Next() {
+		var id string
+		var st stepStats
+		if err := rows.Scan(&id, &st.rows, &st.first, &st.last); err != nil {
+			_ = rows.Close()
+			return nil, err
+		}
+		st.steps = st.rows
+		if st.rows > k && st.dense() {
+			groups[st] = append(groups[st], id)
+		}
+	}
+	_ = rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	for st, ids := range groups {
+		got, err := s.rowsOfRunsAtSteps(ctx, ids, key, sampledSteps(st, k))
+		if err != nil {
+			return nil, err
+		}
+		for _, id := range ids {
+			if len(got[id]) == k { // else rows changed between the reads: sampled the other way
+				byRun[id] = got[id]
+				s.denseSampled.Add(1)
+			}
+		}
+	}
+	var rest []string
+	for _, id := range runIDs {
+		if _, done := byRun[id]; !done {
+			rest = append(rest, id)
+		}
+	}
+	return rest, nil
+}
+
+// rowsOfRunsAtSteps reads the rows of key in the runs at the given steps
+// (at most 2,500, with at most 100 runs: within every dialect's limit of
+// arguments), each run's in step order.
+func (s *Store) rowsOfRunsAtSteps(ctx context.Context, runIDs []string, key string, steps []any) (map[string][]Metric, error) {
+	args := make([]any, 0, 1+len(runIDs)+len(steps))
+	args = append(args, key)
+	for _, id := range runIDs {
+		args = append(args, id)
+	}
+	args = append(args, steps...)
+	ms, err := collectMetrics(s.db.QueryContext(ctx, s.q.r(`SELECT `+metricCols+` FROM metrics WHERE key = ? AND run_uuid IN (`+
+		placeholders(len(runIDs))+`) AND step IN (`+placeholders(len(steps))+`) ORDER BY run_uuid, step, timestamp, value, is_nan`), args...))
+	if err != nil {
+		return nil, err
+	}
+	out := map[string][]Metric{}
+	for _, m := range ms {
+		out[m.RunID] = append(out[m.RunID], m)
+	}
+	return out, nil
+}
