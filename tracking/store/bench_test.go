@@ -3,12 +3,14 @@ package store_test
 import (
 	"context"
 	"fmt"
+	"os"
 	"path/filepath"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/mlgate/mlgate/internal/db"
+	"github.com/mlgate/mlgate/internal/db/dbtest"
 	"github.com/mlgate/mlgate/tracking/store"
 )
 
@@ -60,7 +62,21 @@ func BenchmarkCreateRun(b *testing.B) {
 // process CPU time per call (user+system), which other work on the
 // machine does not inflate.
 func BenchmarkBulkIntervalDense(b *testing.B) {
-	s := benchStore(b)
+	for _, be := range dbtest.Backends() {
+		b.Run(be.Name, func(b *testing.B) {
+			if be.Name == "postgres" && os.Getenv("MLGATE_TEST_POSTGRES_DSN") == "" {
+				b.Skip("MLGATE_TEST_POSTGRES_DSN not set")
+			}
+			s, err := store.Open(context.Background(), dbtest.Open(b, be), store.Options{DefaultArtifactRoot: "mlflow-artifacts:/"})
+			if err != nil {
+				b.Fatal(err)
+			}
+			benchBulkIntervalDense(b, s)
+		})
+	}
+}
+
+func benchBulkIntervalDense(b *testing.B, s *store.Store) {
 	ctx := context.Background()
 	ids := make([]string, 100)
 	ms := make([]store.Metric, 10000)

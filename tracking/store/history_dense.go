@@ -1,14 +1,18 @@
 package store
 
-import "context"
+import (
+	"context"
+
+	"github.com/mlgate/mlgate/internal/db"
+)
 
 // The sampling of a whole history (no step window) from the step
 // summaries (steps.go): a run whose summary says dense has row number i at
 // step min_step+i, so the steps of the rows sampleRows keeps follow from
 // its row count and first and last steps, with no pass over its rows.
-// Runs of the same count and steps (a comparison's usual case) share one
-// statement that reads only the sampled rows, by index seeks on
-// (run_uuid, key, step).
+// Runs of the same count and steps (a comparison's usual case) are read
+// together, only their sampled rows, by index seeks on (run_uuid, key,
+// step).
 
 // sampleDense puts in byRun the samples of the runs whose summary says
 // dense and that hold more than k rows, and returns the other runs.
@@ -62,8 +66,22 @@ func (s *Store) sampleDense(ctx context.Context, runIDs []string, key string, k 
 
 // rowsOfRunsAtSteps reads the rows of key in the runs at the given steps
 // (at most 2,500, with at most 100 runs: within every dialect's limit of
-// arguments), each run's in step order.
+// arguments), each run's in step order. SQLite reads them in one
+// statement, by index seeks; PostgreSQL's planner turns two lists on one
+// index into a bitmap or sequential scan of every run's rows, so there
+// each run has its own statement (an index scan of its sampled steps).
 func (s *Store) rowsOfRunsAtSteps(ctx context.Context, runIDs []string, key string, steps []any) (map[string][]Metric, error) {
+	out := map[string][]Metric{}
+	if s.db.Dialect == db.Postgres {
+		for _, id := range runIDs {
+			ms, err := s.rowsAtSteps(ctx, id, key, steps)
+			if err != nil {
+				return nil, err
+			}
+			out[id] = ms
+		}
+		return out, nil
+	}
 	args := make([]any, 0, 1+len(runIDs)+len(steps))
 	args = append(args, key)
 	for _, id := range runIDs {
@@ -75,7 +93,6 @@ func (s *Store) rowsOfRunsAtSteps(ctx context.Context, runIDs []string, key stri
 	if err != nil {
 		return nil, err
 	}
-	out := map[string][]Metric{}
 	for _, m := range ms {
 		out[m.RunID] = append(out[m.RunID], m)
 	}
