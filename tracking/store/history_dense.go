@@ -64,6 +64,10 @@ func (s *Store) sampleDense(ctx context.Context, runIDs []string, key string, k 
 	return rest, nil
 }
 
+// denseCols are metricCols read from the index (run_uuid, key, step)
+// alone: a dense run's rows name no dataset (steps.go).
+const denseCols = `run_uuid, key, value, is_nan, timestamp, step, model_id, '' AS dataset_name, '' AS dataset_digest`
+
 // rowsOfRunsAtSteps reads the rows of key in the runs at the given steps
 // (at most 2,500, with at most 100 runs: within every dialect's limit of
 // arguments), each run's in step order. SQLite reads them in one
@@ -88,7 +92,7 @@ func (s *Store) rowsOfRunsAtSteps(ctx context.Context, runIDs []string, key stri
 		args = append(args, id)
 	}
 	args = append(args, steps...)
-	ms, err := collectMetrics(s.db.QueryContext(ctx, s.q.r(`SELECT `+metricCols+` FROM metrics WHERE key = ? AND run_uuid IN (`+
+	ms, err := collectMetrics(s.db.QueryContext(ctx, s.q.r(`SELECT `+denseCols+` FROM metrics WHERE key = ? AND run_uuid IN (`+
 		placeholders(len(runIDs))+`) AND step IN (`+placeholders(len(steps))+`) ORDER BY run_uuid, step, timestamp, value, is_nan`), args...))
 	if err != nil {
 		return nil, err

@@ -40,8 +40,8 @@ func bulkIntervalByReadingAll(ctx context.Context, s *Store, runIDs []string, ke
 // TestBulkIntervalSamplesAsBefore compares the sampled answer with the
 // one read whole, on runs of every shape: one value per step from 0, from
 // a negative step, with gaps, several values at a step, NaN and infinite
-// values, fewer rows than asked, none; whole and in windows; several
-// sizes; a run named twice and a missing run.
+// values, rows naming a dataset, fewer rows than asked, none; whole and
+// in windows; several sizes; a run named twice and a missing run.
 func TestBulkIntervalSamplesAsBefore(t *testing.T) {
 	eachStore(t, func(t *testing.T, s *Store) {
 		ctx := context.Background()
@@ -96,7 +96,20 @@ func TestBulkIntervalSamplesAsBefore(t *testing.T) {
 			}
 			ids = append(ids, r.Info.RunID)
 		}
-		ids = append(ids, ids[0], "0123456789abcdef0123456789abcdef")
+		// One value per step, every step, naming a dataset: sampled the
+		// older way, the dataset kept in the answer.
+		named, err := s.CreateRun(ctx, CreateRunInput{ExperimentID: "0", RunName: "named", StartTime: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ms []Metric
+		for i := range 1000 {
+			ms = append(ms, Metric{Key: "m", Value: float64(i), Timestamp: int64(i), Step: int64(i), DatasetName: "eval", DatasetDigest: "d1"})
+		}
+		if err := s.LogBatch(ctx, named.Info.RunID, ms, nil, nil); err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, named.Info.RunID, ids[0], "0123456789abcdef0123456789abcdef")
 		i64 := func(v int64) *int64 { return &v }
 		windows := [][2]*int64{{nil, nil}, {i64(0), i64(999)}, {i64(10), i64(500)}, {i64(-100), i64(50)}, {i64(333), i64(333)}, {i64(2000), i64(3000)}}
 		for _, k := range []int{1, 2, 7, 100, 333, 999, 1000, 2500} {

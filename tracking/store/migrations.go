@@ -56,7 +56,8 @@ var Migrations = []db.Migration{
 		// What get-history-bulk-interval needs to know of a run's steps
 		// of a key, kept at write time (steps.go): rows, first and last
 		// step, and whether the rows hold one value per step, every step
-		// from the first to the last. Filled here from the metrics.
+		// from the first to the last, naming no dataset. Filled here from
+		// the metrics.
 		Version:  5,
 		SQLite:   withoutRowID(schemaV5),
 		Postgres: schemaV5,
@@ -179,5 +180,6 @@ const schemaV5 = `CREATE TABLE metric_steps (
 			PRIMARY KEY (run_uuid, key));
 		INSERT INTO metric_steps (run_uuid, key, n_rows, min_step, max_step, dense)
 			SELECT run_uuid, key, COUNT(*), MIN(step), MAX(step),
-				CASE WHEN COUNT(DISTINCT step) = COUNT(*) AND MAX(step) - MIN(step) + 1 = COUNT(*) THEN 1 ELSE 0 END
+				CASE WHEN COUNT(DISTINCT step) = COUNT(*) AND MAX(step) - MIN(step) + 1 = COUNT(*)
+					AND MAX(dataset_name) = '' AND MAX(dataset_digest) = '' THEN 1 ELSE 0 END
 			FROM metrics GROUP BY run_uuid, key`

@@ -13,7 +13,10 @@ import (
 // every key of a write, and conservatively: a write keeps dense only when
 // its rows of the key are at consecutive steps in write order and the
 // first is the step after the last one stored (or the key is new);
-// anything else (out of order, a step twice, a gap) clears it for good.
+// anything else (out of order, a step twice, a gap, a row naming a
+// dataset) clears it for good. Dense rows carry no dataset name or
+// digest, so their samples are read from the index (run_uuid, key, step)
+// alone, which holds every other column.
 // get-history-bulk-interval reads it instead of counting a run's rows
 // (history_sample.go). Rows of a key at consecutive steps after the last
 // stored step cannot be duplicates the insert ignored, so only keys whose
@@ -31,13 +34,14 @@ type stepWrite struct {
 func (s *Store) upsertSteps(ctx context.Context, tx *sql.Tx, runID string, metrics []Metric, inserted int64) error {
 	byKey := map[string]*stepWrite{}
 	for _, m := range metrics {
+		plain := m.DatasetName == "" && m.DatasetDigest == ""
 		w, ok := byKey[m.Key]
 		if !ok {
-			byKey[m.Key] = &stepWrite{n: 1, min: m.Step, max: m.Step, last: m.Step, dense: true}
+			byKey[m.Key] = &stepWrite{n: 1, min: m.Step, max: m.Step, last: m.Step, dense: plain}
 			continue
 		}
 		w.n++
-		w.dense = w.dense && m.Step == w.last+1
+		w.dense = w.dense && plain && m.Step == w.last+1
 		w.last = m.Step
 		w.min, w.max = min(w.min, m.Step), max(w.max, m.Step)
 	}

@@ -43,7 +43,8 @@ func checkSummaries(t *testing.T, s *Store, want map[[2]string]bool) {
 	if err := rows.Close(); err != nil {
 		t.Fatal(err)
 	}
-	rows, err = s.db.QueryContext(ctx, `SELECT run_uuid, key, COUNT(*), COUNT(DISTINCT step), MIN(step), MAX(step) FROM metrics GROUP BY run_uuid, key`)
+	rows, err = s.db.QueryContext(ctx, `SELECT run_uuid, key, COUNT(*), COUNT(DISTINCT step), MIN(step), MAX(step),
+		SUM(CASE WHEN dataset_name <> '' OR dataset_digest <> '' THEN 1 ELSE 0 END) FROM metrics GROUP BY run_uuid, key`)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -51,8 +52,8 @@ func checkSummaries(t *testing.T, s *Store, want map[[2]string]bool) {
 	n := 0
 	for rows.Next() {
 		var id, key string
-		var count, steps, first, last int64
-		if err := rows.Scan(&id, &key, &count, &steps, &first, &last); err != nil {
+		var count, steps, first, last, datasets int64
+		if err := rows.Scan(&id, &key, &count, &steps, &first, &last, &datasets); err != nil {
 			t.Fatal(err)
 		}
 		n++
@@ -63,8 +64,8 @@ func checkSummaries(t *testing.T, s *Store, want map[[2]string]bool) {
 			t.Fatalf("%v: no summary of %d rows", k, count)
 		case st.rows != count || st.first != first || st.last != last:
 			t.Fatalf("%v: summary %+v, metrics hold %d rows at steps %d..%d", k, st, count, first, last)
-		case st.dense && (count != steps || last-first+1 != count):
-			t.Fatalf("%v: dense, but %d rows at %d distinct steps %d..%d", k, count, steps, first, last)
+		case st.dense && (count != steps || last-first+1 != count || datasets > 0):
+			t.Fatalf("%v: dense, but %d rows at %d distinct steps %d..%d, %d naming a dataset", k, count, steps, first, last, datasets)
 		case want[k] && !st.dense:
 			t.Fatalf("%v: written in order, but not dense: %+v", k, st)
 		}
@@ -75,8 +76,8 @@ func checkSummaries(t *testing.T, s *Store, want map[[2]string]bool) {
 }
 
 // TestStepSummaries writes random sequences (in order, out of order,
-// repeated rows the insert ignores, a step twice, gaps, several keys in a
-// batch, single values) and checks the summaries against the metrics
+// repeated rows the insert ignores, a step twice, gaps, rows naming a
+// dataset, several keys in a batch, single values) and checks the summaries against the metrics
 // after each; then a run deleted takes its summaries along.
 func TestStepSummaries(t *testing.T) {
 	eachStore(t, func(t *testing.T, s *Store) {
@@ -102,7 +103,7 @@ func TestStepSummaries(t *testing.T) {
 					want[k] = true
 				}
 				n := 1 + rng.IntN(20)
-				switch rng.IntN(8) {
+				switch rng.IntN(9) {
 				case 0: // out of order
 					for j := range n {
 						ms = append(ms, Metric{Key: key, Step: next[k] + int64(n-j), Timestamp: 1, Value: 1})
@@ -116,6 +117,10 @@ func TestStepSummaries(t *testing.T) {
 					next[k] = max(next[k], int64(n))
 				case 2: // a step again, another value
 					ms = append(ms, Metric{Key: key, Step: max(next[k]-1, 0), Timestamp: 99, Value: 2})
+					want[k] = false
+				case 4: // in order, naming a dataset
+					ms = append(ms, Metric{Key: key, Step: next[k], Timestamp: 1, Value: 1, DatasetName: "d", DatasetDigest: "x"})
+					next[k]++
 					want[k] = false
 				case 3: // a gap
 					ms = append(ms, Metric{Key: key, Step: next[k] + 2, Timestamp: 1, Value: 1})
@@ -198,7 +203,8 @@ func TestStepSummariesConcurrentWriters(t *testing.T) {
 }
 
 // TestStepSummariesMigration fills metric_steps from the metrics a
-// database held before migration 5: dense and not dense series.
+// database held before migration 5: dense and not dense series, and
+// one step a row naming a dataset (not dense).
 func TestStepSummariesMigration(t *testing.T) {
 	for _, b := range dbtest.Backends() {
 		t.Run(b.Name, func(t *testing.T) {
@@ -215,12 +221,13 @@ func TestStepSummariesMigration(t *testing.T) {
 			if _, err := d.ExecContext(ctx, q.r(`INSERT INTO runs (run_uuid, experiment_id) VALUES (?, ?)`), "r1", 0); err != nil {
 				t.Fatal(err)
 			}
-			ins := q.r(`INSERT INTO metrics (run_uuid, key, value, timestamp, step) VALUES (?, ?, ?, ?, ?)`)
+			ins := q.r(`INSERT INTO metrics (run_uuid, key, value, timestamp, step, dataset_name) VALUES (?, ?, ?, ?, ?, ?)`)
 			for i := range 50 {
 				for _, row := range [][]any{
-					{"r1", "dense", 1.0, i, i + 3},
-					{"r1", "gaps", 1.0, i, 2 * i},
-					{"r1", "twice", 1.0, i, i / 2},
+					{"r1", "dense", 1.0, i, i + 3, ""},
+					{"r1", "gaps", 1.0, i, 2 * i, ""},
+					{"r1", "twice", 1.0, i, i / 2, ""},
+					{"r1", "named", 1.0, i, i, "eval"},
 				} {
 					if _, err := d.ExecContext(ctx, ins, row...); err != nil {
 						t.Fatal(err)
