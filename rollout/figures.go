@@ -5,7 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
+
+	"golang.org/x/sync/errgroup"
 
 	"github.com/mlgate/mlgate/tracking"
 )
@@ -62,6 +65,11 @@ func SumRun(history map[string][]tracking.Metric, version string, from, to int64
 	return sum
 }
 
+// historyReaders bounds the metric histories read at once: an analysis
+// reads one per run, version and figure, and a slow tracking server
+// would otherwise stretch the tick by their sum.
+const historyReaders = 8
+
 // maxRunPages bounds the serving runs read per analysis (1,000 a page).
 const maxRunPages = 10
 
@@ -84,7 +92,8 @@ func Window(ctx context.Context, tc *tracking.Client, experiment, model string, 
 		return nil, 0, fmt.Errorf("serving experiment %q: %w", experiment, err)
 	}
 	fromMs, toMs := from.UnixMilli(), to.UnixMilli()
-	runs, token := 0, ""
+	var live []*tracking.Run
+	token := ""
 	for page := 0; page < maxRunPages; page++ {
 		found, next, err := tc.SearchRuns(ctx, tracking.SearchRunsRequest{
 			ExperimentIDs: []string{exp.ExperimentID},
@@ -100,22 +109,24 @@ func Window(ctx context.Context, tc *tracking.Client, experiment, model string, 
 				(r.Info.Status != tracking.StatusRunning && r.Info.EndTime > 0 && int64(r.Info.EndTime) <= fromMs) {
 				continue
 			}
-			hist, err := histories(ctx, tc, r, versions)
-			if err != nil {
-				return nil, 0, err
-			}
-			runs++
-			for _, v := range versions {
-				f := out[v]
-				f.add(SumRun(hist, v, fromMs, toMs))
-				out[v] = f
-			}
+			live = append(live, r)
 		}
 		if token = next; token == "" {
 			break
 		}
 	}
-	return out, runs, nil
+	hists, err := histories(ctx, tc, live, versions)
+	if err != nil {
+		return nil, 0, err
+	}
+	for _, hist := range hists {
+		for _, v := range versions {
+			f := out[v]
+			f.add(SumRun(hist, v, fromMs, toMs))
+			out[v] = f
+		}
+	}
+	return out, len(live), nil
 }
 
 // add merges another run's window into f.
@@ -136,25 +147,40 @@ func (f *Figures) add(g Figures) {
 	f.ShadowDropped += g.ShadowDropped
 }
 
-// histories reads the histories of the versions' metrics the run has.
-func histories(ctx context.Context, tc *tracking.Client, r *tracking.Run, versions []string) (map[string][]tracking.Metric, error) {
-	has := map[string]bool{}
-	for _, m := range r.Data.Metrics {
-		has[m.Key] = true
-	}
-	out := map[string][]tracking.Metric{}
-	for _, v := range versions {
-		for _, name := range figureNames {
-			key := VersionMetric(v, name)
-			if !has[key] {
-				continue
-			}
-			h, err := tc.GetMetricHistory(ctx, r.Info.RunID, key)
-			if err != nil {
-				return nil, fmt.Errorf("serving run %s, metric %s: %w", r.Info.RunID, key, err)
-			}
-			out[key] = h
+// histories reads, for each run, the histories of the versions' metrics
+// it has, at most historyReaders at once.
+func histories(ctx context.Context, tc *tracking.Client, runs []*tracking.Run, versions []string) ([]map[string][]tracking.Metric, error) {
+	out := make([]map[string][]tracking.Metric, len(runs))
+	var mu sync.Mutex
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(historyReaders)
+	for i, r := range runs {
+		out[i] = map[string][]tracking.Metric{}
+		has := map[string]bool{}
+		for _, m := range r.Data.Metrics {
+			has[m.Key] = true
 		}
+		for _, v := range versions {
+			for _, name := range figureNames {
+				key := VersionMetric(v, name)
+				if !has[key] {
+					continue
+				}
+				g.Go(func() error {
+					h, err := tc.GetMetricHistory(gctx, r.Info.RunID, key)
+					if err != nil {
+						return fmt.Errorf("serving run %s, metric %s: %w", r.Info.RunID, key, err)
+					}
+					mu.Lock()
+					out[i][key] = h
+					mu.Unlock()
+					return nil
+				})
+			}
+		}
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
 	}
 	return out, nil
 }

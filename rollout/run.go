@@ -127,15 +127,15 @@ func (c *Controller) tick(ctx context.Context, model string, st *State) (done bo
 		rep.Runs, rep.Stable, rep.Candidate = runs, figs[st.Stable], figs[st.Candidate]
 		rep.Decision = Analyze(rep.Stable, rep.Candidate, spec.Thresholds)
 	}
-	if err := writeJSON(ctx, c.reg, model, ReportTag, rep); err != nil {
-		c.log.Warn("could not record the analysis", slog.String("model", model), slog.String("error", err.Error()))
-	}
 	c.log.Info("analysis", slog.String("model", model), slog.String("rollout", st.ID), slog.Int("weight", st.Weight),
 		slog.String("verdict", string(rep.Verdict)), slog.String("reason", rep.Reason), slog.Int("runs", runs))
-	switch {
-	case rep.Verdict == Breach:
+	if rep.Verdict == Breach { // the traffic stops first, the report follows
 		final, err := c.rollback(ctx, model, st, rep.Reason)
+		c.record(ctx, model, rep)
 		return true, final, err
+	}
+	c.record(ctx, model, rep)
+	switch {
 	case rep.Verdict == Pass && st.Step >= len(st.Steps)-1:
 		final, err := c.promote(ctx, model, st.ID, c.owner)
 		return true, final, err
@@ -162,6 +162,13 @@ func (c *Controller) tick(ctx context.Context, model string, st *State) (done bo
 		c.log.Info("rollout advanced", slog.String("model", model), slog.String("rollout", st.ID), slog.Int("weight", next.Weight))
 	}
 	return false, next, nil
+}
+
+// record writes an analysis's report to the registered model's ReportTag.
+func (c *Controller) record(ctx context.Context, model string, rep Report) {
+	if err := writeJSON(ctx, c.reg, model, ReportTag, rep); err != nil {
+		c.log.Warn("could not record the analysis", slog.String("model", model), slog.String("error", err.Error()))
+	}
 }
 
 // rollback stops the candidate's traffic and tags it with the reason.

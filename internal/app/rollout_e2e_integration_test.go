@@ -50,7 +50,10 @@ func TestRolloutEndToEndOnMLflow(t *testing.T) {
 	}
 	t.Cleanup(m.Stop)
 	e := startRolloutE2E(t, m.URL)
-	e.slack = 3 * time.Second // a tick's calls to mlflow server take seconds under this load
+	// mlflow server (one worker, SQLite) answers the tick's calls behind
+	// the replicas' log-batch calls: a tick took 1.6 s on the idle
+	// machine, up to about 3 s in CI beside the other test packages.
+	e.slack = 4 * time.Second
 	e.goodCandidate(t)
 	e.badCandidate(t)
 }
@@ -86,8 +89,10 @@ type rolloutE2E struct {
 	reg      *registry.Client
 	trk      *tracking.Client
 	replicas [2]string     // addresses; replica 1 logs to a tracking server that is down
-	slack    time.Duration // how long a tick may take beyond the interval
+	slack    time.Duration // how long a tick's reads and writes may take
 	sleeps   atomic.Int32  // the controller's intervals so far
+	slept    atomic.Int64  // when the controller's last interval began (Unix ns)
+	woke     atomic.Int64  // when it ended
 
 	mu      sync.Mutex
 	answers []answer
@@ -129,6 +134,10 @@ func startRolloutE2E(t *testing.T, url string) *rolloutE2E {
 			defer served.Done()
 			done <- RunServe(sctx, ServeOptions{
 				ModelURI: "models:/" + e2eModel + "@champion", Host: "127.0.0.1", Port: port, Timeout: time.Second,
+				// A slot for each of the replica's 3 clients: a light request
+				// never queues behind the bad candidate's heavy ones (which
+				// hold theirs until the timeout), so only the heavy ones fail.
+				MaxConcurrency: 4,
 				ONNXRuntimeLib: lib, Logger: discard, Source: src, FollowRollout: true, WatchInterval: e2eWatch,
 				LogExperiment: e2eServing, LogInterval: 500 * time.Millisecond, Tracking: logTo,
 			})
@@ -221,10 +230,12 @@ func (e *rolloutE2E) controller(t *testing.T) *rollout.Controller {
 	c, closeFn, err := NewRolloutController(RolloutOptions{Tracking: tracking.Config{TrackingURI: e.url},
 		Controller: rollout.Options{Owner: "e2e", Sleep: func(ctx context.Context, d time.Duration) error {
 			e.sleeps.Add(1)
+			e.slept.Store(time.Now().UnixNano())
 			select {
 			case <-ctx.Done():
 				return ctx.Err()
 			case <-time.After(d):
+				e.woke.Store(time.Now().UnixNano())
 				return nil
 			}
 		}}})
@@ -417,8 +428,19 @@ func (e *rolloutE2E) badCandidate(t *testing.T) {
 	if n := e.sleeps.Load(); n != 1 {
 		t.Errorf("rolled back after %d analysis intervals, want the first", n)
 	}
-	if d := ended.Sub(breach); d > e2eInterval+e.slack {
-		t.Errorf("rolled back %s after the first failed request: more than one interval (%s)", d, e2eInterval)
+	// Rolled back within one interval of the breach: the analysis that
+	// rolled back is the first (sleeps above), whose interval began at
+	// most the start's and claim's writes after the first failure; the
+	// tick's own reads and writes come on top. Each side is bounded by
+	// slack, the time the server at hand needs for a tick's calls.
+	slept, woke := time.Unix(0, e.slept.Load()), time.Unix(0, e.woke.Load())
+	t.Logf("the interval began %s after the first failed request and ended %s after it; the tick took %s",
+		slept.Sub(breach).Round(time.Millisecond), woke.Sub(breach).Round(time.Millisecond), ended.Sub(woke).Round(time.Millisecond))
+	if d := slept.Sub(breach); d > e.slack {
+		t.Errorf("the first interval began %s after the first failed request", d)
+	}
+	if d := ended.Sub(woke); d > e.slack {
+		t.Errorf("the analysis and the rollback took %s, more than %s", d, e.slack)
 	}
 	if d := last.Sub(ended); d > e2eWatch+e.slack {
 		t.Errorf("the candidate still failed requests %s after the rollback", d)

@@ -88,17 +88,27 @@ func (f *Float) UnmarshalJSON(b []byte) error {
 type Double float64
 
 // MarshalJSON implements json.Marshaler.
-func (f Double) MarshalJSON() ([]byte, error) {
+func (f Double) MarshalJSON() ([]byte, error) { return f.AppendJSON(nil), nil }
+
+// AppendJSON appends f as MarshalJSON writes it: NaN and the infinities as
+// MLflow's strings, other values as encoding/json writes a float64 (plain
+// decimals from 1e-6 to 1e21 directly, the rare others through
+// encoding/json itself).
+func (f Double) AppendJSON(b []byte) []byte {
 	v := float64(f)
 	switch {
 	case math.IsNaN(v):
-		return []byte(`"NaN"`), nil
+		return append(b, `"NaN"`...)
 	case math.IsInf(v, 1):
-		return []byte(`"Infinity"`), nil
+		return append(b, `"Infinity"`...)
 	case math.IsInf(v, -1):
-		return []byte(`"-Infinity"`), nil
+		return append(b, `"-Infinity"`...)
 	}
-	return json.Marshal(v)
+	if a := math.Abs(v); a == 0 || (a >= 1e-6 && a < 1e21) {
+		return strconv.AppendFloat(b, v, 'f', -1, 64)
+	}
+	out, _ := json.Marshal(v) // finite: cannot fail
+	return append(b, out...)
 }
 
 // Bool accepts a JSON bool or "true"/"false" (any case), 1 or 0.

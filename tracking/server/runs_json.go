@@ -2,13 +2,13 @@ package server
 
 import (
 	"encoding/json"
-	"math"
 	"net/http"
 	"strconv"
 	"sync"
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/mlgate/mlgate/internal/wire"
 	"github.com/mlgate/mlgate/tracking/store"
 )
 
@@ -157,7 +157,7 @@ func appendSep(b []byte, sep bool) []byte {
 // appendMetric appends a run's metric as wMetric (without run_id).
 func appendMetric(b []byte, m *store.Metric) []byte {
 	b = appendJSONString(append(b, `{"key":`...), m.Key)
-	b = appendDouble(append(b, `,"value":`...), m.Value)
+	b = wire.Double(m.Value).AppendJSON(append(b, `,"value":`...))
 	b = strconv.AppendInt(append(b, `,"timestamp":`...), m.Timestamp, 10)
 	b = strconv.AppendInt(append(b, `,"step":`...), m.Step, 10)
 	if m.DatasetName != "" {
@@ -206,26 +206,6 @@ func appendDatasetInput(b []byte, d *store.DatasetInput) []byte {
 		b = appendJSONString(append(b, `,"profile":`...), ds.Profile)
 	}
 	return append(b, "}}"...)
-}
-
-// appendDouble appends v as wire.Double marshals: NaN and the infinities
-// as MLflow's strings, other values as encoding/json writes a float64
-// (plain decimals from 1e-6 to 1e21, the rare others through
-// encoding/json itself).
-func appendDouble(b []byte, v float64) []byte {
-	switch {
-	case math.IsNaN(v):
-		return append(b, `"NaN"`...)
-	case math.IsInf(v, 1):
-		return append(b, `"Infinity"`...)
-	case math.IsInf(v, -1):
-		return append(b, `"-Infinity"`...)
-	}
-	if a := math.Abs(v); a == 0 || (a >= 1e-6 && a < 1e21) {
-		return strconv.AppendFloat(b, v, 'f', -1, 64)
-	}
-	out, _ := json.Marshal(v) // finite: cannot fail
-	return append(b, out...)
 }
 
 // appendJSONString appends s as encoding/json writes a string: printable

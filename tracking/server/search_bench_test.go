@@ -54,6 +54,22 @@ func seedMix(tb testing.TB, st *store.Store, n int) string {
 	return exp
 }
 
+// mixServer opens a store on be and mounts the tracking handlers on it
+// (a PostgreSQL backend needs MLGATE_TEST_POSTGRES_DSN, else b skips).
+func mixServer(b *testing.B, be dbtest.Backend) (*store.Store, *gin.Engine) {
+	if be.Name == "postgres" && os.Getenv("MLGATE_TEST_POSTGRES_DSN") == "" {
+		b.Skip("MLGATE_TEST_POSTGRES_DSN not set")
+	}
+	st, err := store.Open(context.Background(), dbtest.Open(b, be), store.Options{DefaultArtifactRoot: "mlflow-artifacts:/"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	gin.SetMode(gin.TestMode)
+	e := gin.New()
+	server.New(server.Options{Store: st}).Mount(e)
+	return st, e
+}
+
 // BenchmarkSearchMixPage is issue 20's search (a page of 100 runs of 50
 // metrics, 5 params and 2 tags) through the handler: store, encoding and
 // all. Its CPU per search is flat in the experiment's size (the search
@@ -61,18 +77,8 @@ func seedMix(tb testing.TB, st *store.Store, n int) string {
 func BenchmarkSearchMixPage(b *testing.B) {
 	for _, be := range dbtest.Backends() {
 		b.Run(be.Name, func(b *testing.B) {
-			if be.Name == "postgres" && os.Getenv("MLGATE_TEST_POSTGRES_DSN") == "" {
-				b.Skip("MLGATE_TEST_POSTGRES_DSN not set")
-			}
-			d := dbtest.Open(b, be)
-			st, err := store.Open(context.Background(), d, store.Options{DefaultArtifactRoot: "mlflow-artifacts:/"})
-			if err != nil {
-				b.Fatal(err)
-			}
+			st, e := mixServer(b, be)
 			exp := seedMix(b, st, 1200)
-			gin.SetMode(gin.TestMode)
-			e := gin.New()
-			server.New(server.Options{Store: st}).Mount(e)
 			runtime.GC() // the seeding's garbage is not the search's
 			body := `{"experiment_ids":["` + exp + `"],"filter":"tags.w = '1' and metrics.m3 > 0.1","order_by":["metrics.m3"],"max_results":100}`
 			b.ResetTimer()
@@ -98,21 +104,11 @@ func BenchmarkSearchMixPage(b *testing.B) {
 func BenchmarkWriteMix(b *testing.B) {
 	for _, be := range dbtest.Backends() {
 		b.Run(be.Name, func(b *testing.B) {
-			if be.Name == "postgres" && os.Getenv("MLGATE_TEST_POSTGRES_DSN") == "" {
-				b.Skip("MLGATE_TEST_POSTGRES_DSN not set")
-			}
-			d := dbtest.Open(b, be)
-			st, err := store.Open(context.Background(), d, store.Options{DefaultArtifactRoot: "mlflow-artifacts:/"})
-			if err != nil {
-				b.Fatal(err)
-			}
+			st, e := mixServer(b, be)
 			exp, err := st.CreateExperiment(context.Background(), "mix", "", nil)
 			if err != nil {
 				b.Fatal(err)
 			}
-			gin.SetMode(gin.TestMode)
-			e := gin.New()
-			server.New(server.Options{Store: st}).Mount(e)
 			post := func(path, body string) string {
 				req := httptest.NewRequest(http.MethodPost, "/api/2.0/mlflow/runs/"+path, strings.NewReader(body))
 				req.Header.Set("Content-Type", "application/json")

@@ -32,12 +32,16 @@ type config struct {
 	mlgate, python, pg string
 	sizes              []int64
 	point, warm, alone time.Duration
-	mlflowLimit        time.Duration
-	quick              bool
-	nice               int
-	only               string
-	work, out          string
-	log                *slog.Logger
+	// searchRate, when above 0, sends the searches open loop at this
+	// many a second (latency from the intended send time) instead of two
+	// closed-loop searchers: latency at a given load, not at saturation.
+	searchRate  float64
+	mlflowLimit time.Duration
+	quick       bool
+	nice        int
+	only        string
+	work, out   string
+	log         *slog.Logger
 }
 
 func main() { os.Exit(run()) }
@@ -51,6 +55,7 @@ func run() int {
 	flag.StringVar(&sizes, "sizes", "1000,10000,100000", "experiment sizes in runs")
 	flag.DurationVar(&cfg.point, "point", 30*time.Second, "measured time per size")
 	flag.DurationVar(&cfg.warm, "warm", 3*time.Second, "unmeasured load before each point")
+	flag.Float64Var(&cfg.searchRate, "search-rate", 0, "searches a second, open loop, beside the closed-loop writers (0: two closed-loop searchers)")
 	flag.DurationVar(&cfg.alone, "alone", 5*time.Second, "searches alone after each point (server CPU per search)")
 	flag.StringVar(&cfg.only, "only", "", "measure only the stores whose name contains this, in any case (sqlite, postgresql, mlflow)")
 	flag.IntVar(&cfg.nice, "nice", 19, "niceness of the loaders (loading is not timed)")
@@ -251,7 +256,11 @@ func measurePoint(ctx context.Context, cfg *config, sys system, exp string, p *p
 	writes := make(chan bench.Result, 1)
 	go func() { writes <- bench.Closed(ctx, mix.Write, bench.MixWriters, bench.Bounds{Duration: cfg.point}) }()
 	sampler := bench.SampleMemory(proc.Cmd.Process.Pid, 200*time.Millisecond)
-	p.search = bench.Closed(ctx, mix.Search, 2, bench.Bounds{Duration: cfg.point})
+	if cfg.searchRate > 0 {
+		p.search = bench.Open(ctx, mix.Search, cfg.searchRate, 16, bench.Bounds{Duration: cfg.point})
+	} else {
+		p.search = bench.Closed(ctx, mix.Search, 2, bench.Bounds{Duration: cfg.point})
+	}
 	p.write = <-writes
 	p.rss = sampler.Stop()
 	p.after = p.size + int64(p.write.Hist().Count())
