@@ -21,7 +21,7 @@ func (s *Store) sampleDense(ctx context.Context, runIDs []string, key string, k 
 	for _, id := range runIDs {
 		args = append(args, id)
 	}
-	rows, err := s.db.QueryContext(ctx, s.q.r(`SELECT run_uuid, n_rows, min_step, max_step FROM metric_steps
+	rows, err := s.db.QueryContext(ctx, s.q.r(`SELECT run_uuid, n_rows, min_step, step FROM latest_metrics
 		WHERE key = ? AND dense = 1 AND run_uuid IN (`+placeholders(len(runIDs))+`)`), args...)
 	if err != nil {
 		return nil, err

@@ -54,13 +54,12 @@ var Migrations = []db.Migration{
 	},
 	{
 		// What get-history-bulk-interval needs to know of a run's steps
-		// of a key, kept at write time (steps.go): rows, first and last
-		// step, and whether the rows hold one value per step, every step
-		// from the first to the last, naming no dataset. Filled here from
-		// the metrics.
-		Version:  5,
-		SQLite:   withoutRowID(schemaV5),
-		Postgres: schemaV5,
+		// of a key, kept at write time in its latest_metrics row (steps.go;
+		// its step is the last step): rows, first step, and whether the
+		// rows hold one value per step, every step from the first to the
+		// last, naming no dataset. Filled here from the metrics.
+		Version: 5,
+		SQL:     schemaV5,
 	},
 }
 
@@ -170,16 +169,12 @@ const schemaV2 = `CREATE TABLE experiment_tags (
 			key TEXT NOT NULL, value TEXT NOT NULL DEFAULT '',
 			PRIMARY KEY (model_id, key))`
 
-const schemaV5 = `CREATE TABLE metric_steps (
-			run_uuid TEXT NOT NULL REFERENCES runs(run_uuid) ON DELETE CASCADE,
-			key TEXT NOT NULL,
-			n_rows BIGINT NOT NULL,
-			min_step BIGINT NOT NULL,
-			max_step BIGINT NOT NULL,
-			dense INTEGER NOT NULL,
-			PRIMARY KEY (run_uuid, key));
-		INSERT INTO metric_steps (run_uuid, key, n_rows, min_step, max_step, dense)
-			SELECT run_uuid, key, COUNT(*), MIN(step), MAX(step),
+const schemaV5 = `ALTER TABLE latest_metrics ADD COLUMN n_rows BIGINT NOT NULL DEFAULT 0;
+		ALTER TABLE latest_metrics ADD COLUMN min_step BIGINT NOT NULL DEFAULT 0;
+		ALTER TABLE latest_metrics ADD COLUMN dense INTEGER NOT NULL DEFAULT 0;
+		UPDATE latest_metrics SET n_rows = a.n, min_step = a.first, dense = a.dense
+		FROM (SELECT run_uuid, key, COUNT(*) AS n, MIN(step) AS first,
 				CASE WHEN COUNT(DISTINCT step) = COUNT(*) AND MAX(step) - MIN(step) + 1 = COUNT(*)
-					AND MAX(dataset_name) = '' AND MAX(dataset_digest) = '' THEN 1 ELSE 0 END
-			FROM metrics GROUP BY run_uuid, key`
+					AND MAX(dataset_name) = '' AND MAX(dataset_digest) = '' THEN 1 ELSE 0 END AS dense
+			FROM metrics GROUP BY run_uuid, key) AS a
+		WHERE latest_metrics.run_uuid = a.run_uuid AND latest_metrics.key = a.key`

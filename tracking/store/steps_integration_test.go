@@ -12,13 +12,14 @@ import (
 	"github.com/mlgate/mlgate/internal/db/dbtest"
 )
 
-// stepSummary is a row of metric_steps.
+// stepSummary is the step summary of a latest_metrics row.
 type stepSummary struct {
 	rows, first, last int64
 	dense             bool
 }
 
-// checkSummaries compares metric_steps with what the metrics table holds:
+// checkSummaries compares the step summaries with what the metrics table
+// holds:
 // the same keys, row counts and first and last steps, and dense only where
 // the rows are one per step from the first to the last. want lists the
 // keys that must be dense (written in order without duplicates).
@@ -26,7 +27,7 @@ func checkSummaries(t *testing.T, s *Store, want map[[2]string]bool) {
 	t.Helper()
 	ctx := context.Background()
 	got := map[[2]string]stepSummary{}
-	rows, err := s.db.QueryContext(ctx, `SELECT run_uuid, key, n_rows, min_step, max_step, dense FROM metric_steps`)
+	rows, err := s.db.QueryContext(ctx, `SELECT run_uuid, key, n_rows, min_step, step, dense FROM latest_metrics`)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -72,6 +73,17 @@ func checkSummaries(t *testing.T, s *Store, want map[[2]string]bool) {
 	}
 	if n != len(got) {
 		t.Fatalf("%d summaries for %d series", len(got), n)
+	}
+	// The latest row is still MLflow's: the greatest by step, timestamp
+	// and value.
+	var wrong int
+	if err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM latest_metrics l WHERE NOT EXISTS (
+		SELECT 1 FROM metrics m WHERE m.run_uuid = l.run_uuid AND m.key = l.key AND m.step = l.step
+			AND m.timestamp = l.timestamp AND m.value = l.value AND m.is_nan = l.is_nan) OR EXISTS (
+		SELECT 1 FROM metrics m WHERE m.run_uuid = l.run_uuid AND m.key = l.key AND (m.step > l.step
+			OR (m.step = l.step AND m.timestamp > l.timestamp)
+			OR (m.step = l.step AND m.timestamp = l.timestamp AND m.value > l.value)))`).Scan(&wrong); err != nil || wrong != 0 {
+		t.Fatalf("%d latest rows not the greatest (%v)", wrong, err)
 	}
 }
 
@@ -146,7 +158,7 @@ func TestStepSummaries(t *testing.T) {
 			t.Fatal(err)
 		}
 		var left int
-		if err := s.db.QueryRowContext(ctx, s.q.r(`SELECT COUNT(*) FROM metric_steps WHERE run_uuid = ?`), ids[0]).Scan(&left); err != nil || left != 0 {
+		if err := s.db.QueryRowContext(ctx, s.q.r(`SELECT COUNT(*) FROM latest_metrics WHERE run_uuid = ?`), ids[0]).Scan(&left); err != nil || left != 0 {
 			t.Fatalf("%d summaries of a deleted run (%v)", left, err)
 		}
 		for k := range want {
@@ -202,9 +214,10 @@ func TestStepSummariesConcurrentWriters(t *testing.T) {
 	})
 }
 
-// TestStepSummariesMigration fills metric_steps from the metrics a
-// database held before migration 5: dense and not dense series, and
-// one step a row naming a dataset (not dense).
+// TestStepSummariesMigration fills the step summaries of the
+// latest_metrics rows from the metrics a database held before migration
+// 5: dense and not dense series, and one step a row naming a dataset (not
+// dense).
 func TestStepSummariesMigration(t *testing.T) {
 	for _, b := range dbtest.Backends() {
 		t.Run(b.Name, func(t *testing.T) {
@@ -233,6 +246,11 @@ func TestStepSummariesMigration(t *testing.T) {
 						t.Fatal(err)
 					}
 				}
+			}
+			// Each series' latest row, as log-batch left it.
+			if _, err := d.ExecContext(ctx, `INSERT INTO latest_metrics (run_uuid, key, value, is_nan, timestamp, step)
+				SELECT run_uuid, key, MAX(value), 0, MAX(timestamp), MAX(step) FROM metrics GROUP BY run_uuid, key`); err != nil {
+				t.Fatal(err)
 			}
 			s, err := Open(ctx, d, Options{DefaultArtifactRoot: "mlflow-artifacts:/"})
 			if err != nil {
