@@ -187,8 +187,7 @@ func (b *benchBrowser) measure(url, ready string, timeout time.Duration) (time.D
 		if err := chromedp.Run(b.ctx, chromedp.Navigate("about:blank")); err != nil {
 			return 0, err
 		}
-		d, err := b.timed(timeout, chromedp.Navigate(url), chromedp.WaitReady("body", chromedp.ByQuery),
-			chromedp.Poll(ready, nil, chromedp.WithPollingTimeout(timeout), chromedp.WithPollingInterval(uiPoll)))
+		d, err := b.timed(timeout, chromedp.Navigate(url), pollPage(ready, timeout))
 		if err != nil {
 			b.shot("ui-failed")
 			return 0, fmt.Errorf("%s: waiting for %s: %w", url, ready, err)
@@ -197,6 +196,44 @@ func (b *benchBrowser) measure(url, ready string, timeout time.Duration) (time.D
 	}
 	sort.Slice(ds, func(i, j int) bool { return ds[i] < ds[j] })
 	return ds[len(ds)/2], nil
+}
+
+// pollPage evaluates ready in the page every uiPoll until it is true.
+// chromedp.Poll (and WaitReady) would address the document by the
+// execution context chromedp last recorded for the frame, which it
+// updates from the browser's events on a goroutine of its own, behind
+// the listener that ends Navigate: right after a navigation it can still
+// name about:blank's context, gone by then ("Cannot find context with
+// specified id"), and more likely so on a loaded machine. Runtime.evaluate
+// without a context runs in the page the tab shows now. Errors while the
+// new document replaces the old one are retried; the last one is
+// reported at the timeout.
+func pollPage(ready string, timeout time.Duration) chromedp.Action {
+	return chromedp.ActionFunc(func(ctx context.Context) error {
+		deadline := time.Now().Add(timeout)
+		var last error
+		for {
+			var ok bool
+			err := chromedp.Evaluate(ready, &ok).Do(ctx)
+			switch {
+			case err == nil && ok:
+				return nil
+			case err != nil:
+				last = err
+			}
+			if time.Now().After(deadline) {
+				if last != nil {
+					return fmt.Errorf("not true after %s, last error: %w", timeout, last)
+				}
+				return fmt.Errorf("not true after %s", timeout)
+			}
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(uiPoll):
+			}
+		}
+	})
 }
 
 func (b *benchBrowser) timed(timeout time.Duration, actions ...chromedp.Action) (time.Duration, error) {
@@ -300,8 +337,7 @@ func uiMlgate(ctx context.Context, log *slog.Logger, cfg *config, br *benchBrows
 		return m, err
 	}
 	m.picker, err = br.timed(10*time.Second, chromedp.Click("button[aria-controls=col-picker]", chromedp.ByQuery),
-		chromedp.Poll(`document.querySelectorAll('#col-picker li').length > 100`, nil, chromedp.WithPollingTimeout(10*time.Second),
-			chromedp.WithPollingInterval(uiPoll)))
+		pollPage(`document.querySelectorAll('#col-picker li').length > 100`, 10*time.Second))
 	log.Info("ui: mlgate's UI", "first_rows", m.first, "chart", m.chart, "keys", m.keys, "picker", m.picker)
 	if err != nil {
 		return m, err
