@@ -39,6 +39,47 @@ func writeSearchRuns(c *gin.Context, runs []*store.Run, next string) {
 	}
 }
 
+// writeMetrics writes the answer of the metric history endpoints as
+// json.Marshal(metricsAnswer(ms, next, withRun)) would: a chart's
+// get-history-bulk-interval call is up to 250,000 metric objects.
+func writeMetrics(c *gin.Context, ms []store.Metric, next string, withRun bool) {
+	bp := answerPool.Get().(*[]byte)
+	b := appendMetrics((*bp)[:0], ms, next, withRun)
+	c.Data(http.StatusOK, "application/json", b)
+	if cap(b) <= maxPooledAnswer {
+		*bp = b[:0]
+		answerPool.Put(bp)
+	}
+}
+
+// appendMetrics appends {"metrics":[…],"next_page_token":"…"}, each
+// member omitted when empty, each metric with its run_id when withRun
+// (and the run_id not empty).
+func appendMetrics(b []byte, ms []store.Metric, next string, withRun bool) []byte {
+	b = append(b, '{')
+	if len(ms) > 0 {
+		b = append(b, `"metrics":[`...)
+		for i := range ms {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendMetricFields(b, &ms[i])
+			if withRun && ms[i].RunID != "" {
+				b = appendJSONString(append(b, `,"run_id":`...), ms[i].RunID)
+			}
+			b = append(b, '}')
+		}
+		b = append(b, ']')
+	}
+	if next != "" {
+		if len(ms) > 0 {
+			b = append(b, ',')
+		}
+		b = appendJSONString(append(b, `"next_page_token":`...), next)
+	}
+	return append(b, '}')
+}
+
 // appendSearchRuns appends {"runs":[…],"next_page_token":"…"}, each
 // member omitted when empty.
 func appendSearchRuns(b []byte, runs []*store.Run, next string) []byte {
@@ -156,6 +197,12 @@ func appendSep(b []byte, sep bool) []byte {
 
 // appendMetric appends a run's metric as wMetric (without run_id).
 func appendMetric(b []byte, m *store.Metric) []byte {
+	return append(appendMetricFields(b, m), '}')
+}
+
+// appendMetricFields appends a metric as wMetric without run_id and
+// without its closing brace.
+func appendMetricFields(b []byte, m *store.Metric) []byte {
 	b = appendJSONString(append(b, `{"key":`...), m.Key)
 	b = wire.Double(m.Value).AppendJSON(append(b, `,"value":`...))
 	b = strconv.AppendInt(append(b, `,"timestamp":`...), m.Timestamp, 10)
@@ -169,7 +216,7 @@ func appendMetric(b []byte, m *store.Metric) []byte {
 	if m.ModelID != "" {
 		b = appendJSONString(append(b, `,"model_id":`...), m.ModelID)
 	}
-	return append(b, '}')
+	return b
 }
 
 func appendKeyValue(b []byte, k, v string) []byte {
