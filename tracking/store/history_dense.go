@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 
 	"github.com/mlgate/mlgate/internal/db"
 )
@@ -64,18 +65,16 @@ func (s *Store) sampleDense(ctx context.Context, runIDs []string, key string, k 
 	return rest, nil
 }
 
-// denseCols are metricCols read from the index (run_uuid, key, step)
-// alone: a dense run's rows name no dataset (steps.go).
-const denseCols = `run_uuid, key, value, is_nan, timestamp, step, model_id, '' AS dataset_name, '' AS dataset_digest`
-
 // rowsOfRunsAtSteps reads the rows of key in the runs at the given steps
 // (at most 2,500, with at most 100 runs: within every dialect's limit of
 // arguments), each run's in step order. SQLite reads them in one
-// statement, by index seeks; PostgreSQL's planner turns two lists on one
+// statement, by index seeks on (run_uuid, key, step), from the index
+// alone: a dense run's rows name no dataset (steps.go), and the entries
+// hold every other column. PostgreSQL's planner turns two lists on one
 // index into a bitmap or sequential scan of every run's rows, so there
 // each run has its own statement (an index scan of its sampled steps).
 func (s *Store) rowsOfRunsAtSteps(ctx context.Context, runIDs []string, key string, steps []any) (map[string][]Metric, error) {
-	out := map[string][]Metric{}
+	out := make(map[string][]Metric, len(runIDs))
 	if s.db.Dialect == db.Postgres {
 		for _, id := range runIDs {
 			ms, err := s.rowsAtSteps(ctx, id, key, steps)
@@ -92,13 +91,37 @@ func (s *Store) rowsOfRunsAtSteps(ctx context.Context, runIDs []string, key stri
 		args = append(args, id)
 	}
 	args = append(args, steps...)
-	ms, err := collectMetrics(s.db.QueryContext(ctx, s.q.r(`SELECT `+denseCols+` FROM metrics WHERE key = ? AND run_uuid IN (`+
-		placeholders(len(runIDs))+`) AND step IN (`+placeholders(len(steps))+`) ORDER BY run_uuid, step, timestamp, value, is_nan`), args...))
+	rows, err := s.db.QueryContext(ctx, s.q.r(`SELECT run_uuid, value, is_nan, timestamp, step, model_id FROM metrics WHERE key = ? AND run_uuid IN (`+
+		placeholders(len(runIDs))+`) AND step IN (`+placeholders(len(steps))+`) ORDER BY run_uuid, step, timestamp, value, is_nan`), args...)
 	if err != nil {
 		return nil, err
 	}
-	for _, m := range ms {
-		out[m.RunID] = append(out[m.RunID], m)
+	defer func() { _ = rows.Close() }()
+	// The run and model ids repeat from row to row: each is copied into
+	// a string only when it changes.
+	var id, model sql.RawBytes
+	var runID, modelID string
+	var cur []Metric
+	for rows.Next() {
+		m := Metric{Key: key}
+		var isNaN int
+		if err := rows.Scan(&id, &m.Value, &isNaN, &m.Timestamp, &m.Step, &model); err != nil {
+			return nil, err
+		}
+		if string(id) != runID {
+			if cur != nil {
+				out[runID] = cur
+			}
+			runID, cur = string(id), make([]Metric, 0, len(steps))
+		}
+		if string(model) != modelID {
+			modelID = string(model)
+		}
+		m.RunID, m.ModelID, m.Value = runID, modelID, metricValue(m.Value, isNaN != 0)
+		cur = append(cur, m)
 	}
-	return out, nil
+	if cur != nil {
+		out[runID] = cur
+	}
+	return out, rows.Err()
 }

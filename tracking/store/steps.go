@@ -59,10 +59,10 @@ const upsertLatest = ` ON CONFLICT (run_uuid, key) DO UPDATE SET
 		min_step = CASE WHEN excluded.min_step < latest_metrics.min_step THEN excluded.min_step ELSE latest_metrics.min_step END,
 		dense = CASE WHEN latest_metrics.dense = 1 AND excluded.dense = 1 AND excluded.min_step = latest_metrics.step + 1 THEN 1 ELSE 0 END`
 
-// newer holds when the written latest row is greater than the stored one.
-const newer = `(excluded.step > latest_metrics.step
-		   OR (excluded.step = latest_metrics.step AND excluded.timestamp > latest_metrics.timestamp)
-		   OR (excluded.step = latest_metrics.step AND excluded.timestamp = latest_metrics.timestamp AND excluded.value > latest_metrics.value))`
+// newer holds when the written latest row is greater than the stored
+// one: by step, then timestamp, then value (row values compare in that
+// order, on SQLite and PostgreSQL; the columns are never NULL).
+const newer = `(excluded.step, excluded.timestamp, excluded.value) > (latest_metrics.step, latest_metrics.timestamp, latest_metrics.value)`
 
 // recountSteps counts again the rows of the run's keys after an insert
 // that ignored duplicates. The upsert before it holds the keys'
