@@ -121,7 +121,9 @@ func runUI(ctx context.Context, log *slog.Logger, cfg *config, fail func(string,
 	add(m.chart <= time.Second, true, fmt.Sprintf("issue 17: %d-step metric chart drawn ≤ 1 s", sz.chartSteps),
 		bench.Ms(m.chart)+fmt.Sprintf(" ms (the server's sample of %d points drawn, first to last step; a zoom fetches the steps in view)", min(sz.chartSteps, uiSampled)))
 	add(m.compare <= 2*time.Second, m.compare > 0, fmt.Sprintf("issue 17: compare %d runs × %d metrics, charts drawn ≤ 2 s", sz.cmpRuns, sz.cmpMetrics),
-		fmt.Sprintf("%s ms with %d steps per metric (every chart drawn with every run's sampled points, viewport tall enough to hold all)", bench.Ms(m.compare), sz.cmpSteps))
+		fmt.Sprintf("%s ms with %d steps per metric (every chart drawn with every run's sampled points, viewport tall enough to hold all); "+
+			"server CPU %s ms per load; in the page (ms from navigation): runs read %.0f, %d sample calls from %.0f to %.0f (%.0f KB), all drawn %.0f",
+			bench.Ms(m.compare), sz.cmpSteps, bench.Ms(m.cmpCPU), m.cmpPage.RunsEnd, m.cmpPage.Calls, m.cmpPage.SampleStart, m.cmpPage.SampleEnd, m.cmpPage.KB, m.cmpPage.Drawn))
 	add(m.keys <= time.Second, true, fmt.Sprintf("issue 17: %d distinct keys, runs table usable ≤ 1 s", sz.keyRuns*sz.keysPerRun),
 		fmt.Sprintf("rows visible %s ms; column picker listing the keys open %s ms after a click", bench.Ms(m.keys), bench.Ms(m.picker)))
 	return ts
@@ -292,7 +294,37 @@ func uiMlflow(ctx context.Context, log *slog.Logger, cfg *config, br *benchBrows
 }
 
 // uiTimes are mlgate's UI measurements.
-type uiTimes struct{ first, chart, compare, keys, picker time.Duration }
+type uiTimes struct {
+	first, chart, compare, keys, picker time.Duration
+	// cmpCPU is the server's CPU time per load of the comparison;
+	// cmpPage where the last load's time went in the page.
+	cmpCPU  time.Duration
+	cmpPage cmpTimeline
+}
+
+// cmpTimeline is where a load of the comparison spent its time, in ms
+// from the navigation's start (the page's Resource Timing): the runs
+// fetched (runs/search), the first sample asked and the last answered
+// (get-history-bulk-interval), and every chart drawn.
+type cmpTimeline struct {
+	RunsEnd     float64 `json:"runsEnd"`
+	SampleStart float64 `json:"sampleStart"`
+	SampleEnd   float64 `json:"sampleEnd"`
+	Drawn       float64 `json:"drawn"`
+	Calls       int     `json:"calls"`
+	KB          float64 `json:"kb"` // the samples' bytes on the wire
+}
+
+// cmpTimelineJS reads cmpTimeline in the page; window.uiReadyAt is set by
+// the ready test the first time it holds.
+const cmpTimelineJS = `(() => {
+	const rs = performance.getEntriesByType('resource');
+	const runs = rs.filter((e) => e.name.includes('/runs/search'));
+	const bi = rs.filter((e) => e.name.includes('/get-history-bulk-interval'));
+	return { runsEnd: Math.max(0, ...runs.map((e) => e.responseEnd)), sampleStart: Math.min(...bi.map((e) => e.startTime)),
+		sampleEnd: Math.max(0, ...bi.map((e) => e.responseEnd)), drawn: window.uiReadyAt || 0, calls: bi.length,
+		kb: bi.reduce((n, e) => n + e.transferSize, 0) / 1024 };
+})()`
 
 func uiMlgate(ctx context.Context, log *slog.Logger, cfg *config, br *benchBrowser, dir string, sz uiSizes) (uiTimes, error) {
 	var m uiTimes
@@ -350,12 +382,21 @@ func uiMlgate(ctx context.Context, log *slog.Logger, cfg *config, br *benchBrows
 	// Every chart drawn with every run's sample: as many points per run as
 	// the chart asked (data-per-run), or the run's steps when fewer.
 	cmpReady := fmt.Sprintf(`(() => { const cs = [...document.querySelectorAll('.chart[data-metric]')];
-		return cs.length === %d && cs.every((c) => c.dataset.drawn && c.querySelector('canvas') && c.dataset.perRun &&
-			Number(c.dataset.sourcePoints) === %d * Math.min(%d, Number(c.dataset.perRun))); })()`, sz.cmpMetrics, sz.cmpRuns, sz.cmpSteps)
+		const ok = cs.length === %d && cs.every((c) => c.dataset.drawn && c.querySelector('canvas') && c.dataset.perRun &&
+			Number(c.dataset.sourcePoints) === %d * Math.min(%d, Number(c.dataset.perRun)));
+		if (ok && !window.uiReadyAt) window.uiReadyAt = performance.now();
+		return ok; })()`, sz.cmpMetrics, sz.cmpRuns, sz.cmpSteps)
+	cpu0, _ := bench.ProcessCPU(proc.Cmd.Process.Pid)
 	if m.compare, err = br.measure(cmpURL, cmpReady, 60*time.Second); err != nil {
 		return m, err
 	}
-	log.Info("ui: mlgate's compare", "compare", m.compare)
+	if cpu1, err := bench.ProcessCPU(proc.Cmd.Process.Pid); err == nil && cpu0 > 0 {
+		m.cmpCPU = (cpu1 - cpu0) / time.Duration(br.repeats)
+	}
+	if err := chromedp.Run(br.ctx, chromedp.Evaluate(cmpTimelineJS, &m.cmpPage)); err != nil {
+		return m, fmt.Errorf("reading the comparison's timeline: %w", err)
+	}
+	log.Info("ui: mlgate's compare", "compare", m.compare, "server_cpu", m.cmpCPU, "page", m.cmpPage)
 	return m, err
 }
 
