@@ -140,18 +140,21 @@ export async function metricPage(main, key, query) {
 }
 
 // getRuns fetches runs in the order of ids: with the experiments known
-// (MLflow's compare links carry them), one search per 100 ids; any run not
-// found that way (or without experiments) by runs/get, 16 at a time.
+// (MLflow's compare links carry them), one search per 100 ids, side by
+// side; any run not found that way (or without experiments) by runs/get,
+// 16 at a time.
 async function getRuns(ids, experiments) {
   const byID = new Map();
   if (experiments.length) {
+    const searches = [];
     for (let i = 0; i < ids.length; i += 100) {
       const chunk = ids.slice(i, i + 100);
-      try {
-        const r = await api.post('runs/search', { experiment_ids: experiments, max_results: 1000, run_view_type: 'ALL',
-          filter: 'attributes.run_id IN (' + chunk.map((x) => "'" + x.replace(/'/g, '') + "'").join(',') + ')' });
-        for (const run of r.runs || []) byID.set(run.info.run_id, run);
-      } catch { /* fall back to runs/get below */ }
+      searches.push(api.post('runs/search', { experiment_ids: experiments, max_results: 1000, run_view_type: 'ALL',
+        filter: 'attributes.run_id IN (' + chunk.map((x) => "'" + x.replace(/'/g, '') + "'").join(',') + ')' })
+        .catch(() => ({}))); // fall back to runs/get below
+    }
+    for (const r of await Promise.all(searches)) {
+      for (const run of r.runs || []) byID.set(run.info.run_id, run);
     }
   }
   const missing = ids.filter((id) => !byID.has(id));
