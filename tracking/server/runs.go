@@ -432,18 +432,8 @@ func (a *API) getMetricHistory(c *gin.Context, rq *wire.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return metricsAnswer(ms, next, false), nil
-}
-
-func metricsAnswer(ms []store.Metric, next string, withRun bool) any {
-	out := struct {
-		Metrics       []wMetric `json:"metrics,omitempty"`
-		NextPageToken string    `json:"next_page_token,omitempty"`
-	}{NextPageToken: next}
-	for _, m := range ms {
-		out.Metrics = append(out.Metrics, metricOut(m, withRun))
-	}
-	return out
+	writeMetrics(c, ms, next, false)
+	return nil, nil
 }
 
 func (a *API) getMetricHistoryBulk(c *gin.Context, rq *wire.Request) (any, error) {
@@ -459,7 +449,8 @@ func (a *API) getMetricHistoryBulk(c *gin.Context, rq *wire.Request) (any, error
 	if err != nil {
 		return nil, err
 	}
-	return metricsAnswer(ms, "", true), nil
+	writeMetrics(c, ms, "", true)
+	return nil, nil
 }
 
 func (a *API) getMetricHistoryBulkInterval(c *gin.Context, rq *wire.Request) (any, error) {
@@ -489,5 +480,6 @@ func (a *API) getMetricHistoryBulkInterval(c *gin.Context, rq *wire.Request) (an
 	if err != nil {
 		return nil, err
 	}
-	return metricsAnswer(ms, "", true), nil
+	writeMetrics(c, ms, "", true)
+	return nil, nil
 }

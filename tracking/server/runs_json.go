@@ -30,8 +30,20 @@ var answerPool = sync.Pool{New: func() any { b := make([]byte, 0, 64<<10); retur
 
 // writeSearchRuns writes the runs/search answer.
 func writeSearchRuns(c *gin.Context, runs []*store.Run, next string) {
+	writeAnswer(c, func(b []byte) []byte { return appendSearchRuns(b, runs, next) })
+}
+
+// writeMetrics writes the answer of the metric history endpoints as
+// json.Marshal(metricsAnswer(ms, next, withRun)) would: a chart's
+// get-history-bulk-interval call is up to 250,000 metric objects.
+func writeMetrics(c *gin.Context, ms []store.Metric, next string, withRun bool) {
+	writeAnswer(c, func(b []byte) []byte { return appendMetrics(b, ms, next, withRun) })
+}
+
+// writeAnswer writes the JSON answer fill appends to a pooled buffer.
+func writeAnswer(c *gin.Context, fill func([]byte) []byte) {
 	bp := answerPool.Get().(*[]byte)
-	b := appendSearchRuns((*bp)[:0], runs, next)
+	b := fill((*bp)[:0])
 	c.Data(http.StatusOK, "application/json", b)
 	if cap(b) <= maxPooledAnswer {
 		*bp = b[:0]
@@ -42,19 +54,38 @@ func writeSearchRuns(c *gin.Context, runs []*store.Run, next string) {
 // appendSearchRuns appends {"runs":[…],"next_page_token":"…"}, each
 // member omitted when empty.
 func appendSearchRuns(b []byte, runs []*store.Run, next string) []byte {
+	return appendPage(b, "runs", len(runs), func(b []byte, i int) []byte { return appendRun(b, runs[i]) }, next)
+}
+
+// appendMetrics appends {"metrics":[…],"next_page_token":"…"}, each
+// member omitted when empty, each metric with its run_id when withRun
+// (and the run_id not empty).
+func appendMetrics(b []byte, ms []store.Metric, next string, withRun bool) []byte {
+	return appendPage(b, "metrics", len(ms), func(b []byte, i int) []byte {
+		b = appendMetricFields(b, &ms[i])
+		if withRun && ms[i].RunID != "" {
+			b = appendJSONString(append(b, `,"run_id":`...), ms[i].RunID)
+		}
+		return append(b, '}')
+	}, next)
+}
+
+// appendPage appends {"<name>":[…],"next_page_token":"…"} with n items
+// (item appends the i-th), each member omitted when empty.
+func appendPage(b []byte, name string, n int, item func([]byte, int) []byte, next string) []byte {
 	b = append(b, '{')
-	if len(runs) > 0 {
-		b = append(b, `"runs":[`...)
-		for i, r := range runs {
+	if n > 0 {
+		b = append(append(append(b, '"'), name...), `":[`...)
+		for i := range n {
 			if i > 0 {
 				b = append(b, ',')
 			}
-			b = appendRun(b, r)
+			b = item(b, i)
 		}
 		b = append(b, ']')
 	}
 	if next != "" {
-		if len(runs) > 0 {
+		if n > 0 {
 			b = append(b, ',')
 		}
 		b = appendJSONString(append(b, `"next_page_token":`...), next)
@@ -156,6 +187,12 @@ func appendSep(b []byte, sep bool) []byte {
 
 // appendMetric appends a run's metric as wMetric (without run_id).
 func appendMetric(b []byte, m *store.Metric) []byte {
+	return append(appendMetricFields(b, m), '}')
+}
+
+// appendMetricFields appends a metric as wMetric without run_id and
+// without its closing brace.
+func appendMetricFields(b []byte, m *store.Metric) []byte {
 	b = appendJSONString(append(b, `{"key":`...), m.Key)
 	b = wire.Double(m.Value).AppendJSON(append(b, `,"value":`...))
 	b = strconv.AppendInt(append(b, `,"timestamp":`...), m.Timestamp, 10)
@@ -169,7 +206,7 @@ func appendMetric(b []byte, m *store.Metric) []byte {
 	if m.ModelID != "" {
 		b = appendJSONString(append(b, `,"model_id":`...), m.ModelID)
 	}
-	return append(b, '}')
+	return b
 }
 
 func appendKeyValue(b []byte, k, v string) []byte {

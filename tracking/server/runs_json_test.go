@@ -119,3 +119,56 @@ func FuzzAppendJSONString(f *testing.F) {
 		}
 	})
 }
+
+// metricsAnswer is the answer writeMetrics writes, built for
+// encoding/json as the handlers built it before.
+func metricsAnswer(ms []store.Metric, next string, withRun bool) any {
+	out := struct {
+		Metrics       []wMetric `json:"metrics,omitempty"`
+		NextPageToken string    `json:"next_page_token,omitempty"`
+	}{NextPageToken: next}
+	for _, m := range ms {
+		out.Metrics = append(out.Metrics, metricOut(m, withRun))
+	}
+	return out
+}
+
+// TestMetricsAnswerBytes holds the metric history answers equal to
+// json.Marshal(metricsAnswer(…)): odd keys, values, datasets, model and
+// run ids, with and without run_id and next_page_token, and empty.
+func TestMetricsAnswerBytes(t *testing.T) {
+	var ms []store.Metric
+	for i, s := range oddStrings {
+		m := store.Metric{Key: s, Value: oddFloats[i%len(oddFloats)], Timestamp: int64(i) * 1e12, Step: int64(i) - 3}
+		switch i % 3 {
+		case 0:
+			m.RunID = s
+		case 1:
+			m.DatasetName, m.DatasetDigest, m.RunID = s, "d"+s, "r"
+		case 2:
+			m.ModelID = "m-" + s
+		}
+		ms = append(ms, m)
+	}
+	for _, f := range oddFloats {
+		ms = append(ms, store.Metric{Key: "loss", Value: f, RunID: "0123456789abcdef0123456789abcdef"})
+	}
+	for _, withRun := range []bool{false, true} {
+		for _, tc := range []struct {
+			ms   []store.Metric
+			next string
+		}{{nil, ""}, {nil, "tok"}, {ms[:1], ""}, {ms, ""}, {ms, "eyJvZmZzZXQiOiAxMDB9<&>"}} {
+			want, err := json.Marshal(metricsAnswer(tc.ms, tc.next, withRun))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := appendMetrics(nil, tc.ms, tc.next, withRun); !bytes.Equal(got, want) {
+				i := 0
+				for i < len(got) && i < len(want) && got[i] == want[i] {
+					i++
+				}
+				t.Fatalf("%d metrics, run ids %v: answers differ at byte %d:\n got %.200q\nwant %.200q", len(tc.ms), withRun, i, got[max(0, i-60):], want[max(0, i-60):])
+			}
+		}
+	}
+}

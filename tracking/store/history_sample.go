@@ -3,11 +3,13 @@ package store
 import "context"
 
 // The sampling of get-history-bulk-interval without reading every row.
-// Index-only passes (index metrics_run_key_step) count each run's rows
-// and distinct steps in the window. A run whose rows hold one value per
-// step, every step from its first to its last, has row number i at step
-// first+i, so the rows sampleRows would keep are fetched by step: about
-// maxResults index seeks instead of every row. Other runs (several values
+// A whole history (no step window) of a run whose step summary says dense
+// is sampled from the summary (history_dense.go). For the other runs and
+// for windows, index-only passes (index metrics_run_key_step) count each
+// run's rows and distinct steps in the window. A run whose rows hold one
+// value per step, every step from its first to its last, has row number i
+// at step first+i, so the rows sampleRows would keep are fetched by step:
+// about maxResults index seeks instead of every row. Other runs (several values
 // at a step, gaps between steps) and runs with at most maxResults rows are
 // read whole and sampled by sampleRows as before.
 
@@ -25,14 +27,20 @@ func (st stepStats) dense() bool {
 // sampleHistory answers GetMetricHistoryBulkInterval (arguments checked).
 func (s *Store) sampleHistory(ctx context.Context, runIDs []string, key string, startStep, endStep *int64, k int) ([]Metric, error) {
 	window, wargs := "", []any(nil)
+	byRun := map[string][]Metric{}
+	rest := runIDs
 	if startStep != nil {
 		window, wargs = ` AND step >= ? AND step <= ?`, []any{*startStep, *endStep}
+	} else {
+		var err error
+		if rest, err = s.sampleDense(ctx, runIDs, key, k, byRun); err != nil {
+			return nil, err
+		}
 	}
-	stats, err := s.stepStats(ctx, runIDs, key, window, wargs, k)
+	stats, err := s.stepStats(ctx, rest, key, window, wargs, k)
 	if err != nil {
 		return nil, err
 	}
-	byRun := map[string][]Metric{}
 	var whole []string
 	for id, st := range stats {
 		if st.rows <= k || !st.dense() {

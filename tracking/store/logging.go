@@ -190,14 +190,16 @@ func (s *Store) insertMetrics(ctx context.Context, tx *sql.Tx, runID string, met
 	if len(metrics) == 0 {
 		return nil
 	}
-	latest := map[string]storedMetric{}
+	latest := map[string]*keyWrite{}
 	q := []byte(`INSERT INTO metrics (run_uuid, key, value, is_nan, timestamp, step, model_id, dataset_name, dataset_digest) VALUES `)
 	args := make([]any, 0, 9*len(metrics))
 	for i, m := range metrics {
 		v, isNaN := sanitizeMetric(m.Value)
 		sm := storedMetric{Metric: m, stored: v, isNaN: isNaN}
-		if cur, ok := latest[m.Key]; !ok || greater(sm, cur) {
-			latest[m.Key] = sm
+		if w, ok := latest[m.Key]; !ok {
+			latest[m.Key] = newKeyWrite(sm)
+		} else {
+			w.add(sm)
 		}
 		if i > 0 {
 			q = append(q, ',')
@@ -206,7 +208,12 @@ func (s *Store) insertMetrics(ctx context.Context, tx *sql.Tx, runID string, met
 		args = append(args, runID, m.Key, v, boolInt(isNaN), m.Timestamp, m.Step, m.ModelID, m.DatasetName, m.DatasetDigest)
 	}
 	q = append(q, " ON CONFLICT DO NOTHING"...)
-	if _, err := s.db.Q(tx).ExecContext(ctx, string(q), args...); err != nil {
+	res, err := s.db.Q(tx).ExecContext(ctx, string(q), args...)
+	if err != nil {
+		return err
+	}
+	inserted, err := res.RowsAffected()
+	if err != nil {
 		return err
 	}
 	keys := make([]string, 0, len(latest))
@@ -214,22 +221,27 @@ func (s *Store) insertMetrics(ctx context.Context, tx *sql.Tx, runID string, met
 		keys = append(keys, k)
 	}
 	sort.Strings(keys) // a fixed lock order avoids deadlocks between concurrent batches
-	q = append(q[:0], `INSERT INTO latest_metrics (run_uuid, key, value, is_nan, timestamp, step) VALUES `...)
+	q = append(q[:0], `INSERT INTO latest_metrics (run_uuid, key, value, is_nan, timestamp, step, n_rows, min_step, dense) VALUES `...)
 	args = args[:0]
 	for i, k := range keys {
-		m := latest[k]
+		w := latest[k]
+		m := w.latest
 		if i > 0 {
 			q = append(q, ',')
 		}
-		q = append(q, "(?, ?, ?, ?, ?, ?)"...)
-		args = append(args, runID, k, m.stored, boolInt(m.isNaN), m.Timestamp, m.Step)
+		q = append(q, "(?, ?, ?, ?, ?, ?, ?, ?, ?)"...)
+		// min_step is the write's first step when dense: what the
+		// update's dense compares with the stored last step.
+		args = append(args, runID, k, m.stored, boolInt(m.isNaN), m.Timestamp, m.Step, w.n, w.min, boolInt(w.dense))
 	}
-	q = append(q, ` ON CONFLICT (run_uuid, key) DO UPDATE SET value = excluded.value, is_nan = excluded.is_nan, timestamp = excluded.timestamp, step = excluded.step
-		WHERE excluded.step > latest_metrics.step
-		   OR (excluded.step = latest_metrics.step AND excluded.timestamp > latest_metrics.timestamp)
-		   OR (excluded.step = latest_metrics.step AND excluded.timestamp = latest_metrics.timestamp AND excluded.value > latest_metrics.value)`...)
-	_, err := s.db.Q(tx).ExecContext(ctx, string(q), args...)
-	return err
+	q = append(q, upsertLatest...)
+	if _, err := s.db.Q(tx).ExecContext(ctx, string(q), args...); err != nil {
+		return err
+	}
+	if inserted < int64(len(metrics)) {
+		return s.recountSteps(ctx, tx, runID, keys)
+	}
+	return nil
 }
 
 // LogInputs links datasets (created per experiment when new) and logged

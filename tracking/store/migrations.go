@@ -52,6 +52,15 @@ var Migrations = []db.Migration{
 		Version: 4,
 		SQL:     `CREATE INDEX metrics_run_key_step ON metrics (run_uuid, key, step)`,
 	},
+	{
+		// What get-history-bulk-interval needs to know of a run's steps
+		// of a key, kept at write time in its latest_metrics row (steps.go;
+		// its step is the last step): rows, first step, and whether the
+		// rows hold one value per step, every step from the first to the
+		// last, naming no dataset. Filled here from the metrics.
+		Version: 5,
+		SQL:     schemaV5,
+	},
 }
 
 // withoutRowID clusters SQLite's key/value and metric tables by their
@@ -159,3 +168,13 @@ const schemaV2 = `CREATE TABLE experiment_tags (
 			model_id TEXT NOT NULL REFERENCES logged_models(model_id) ON DELETE CASCADE,
 			key TEXT NOT NULL, value TEXT NOT NULL DEFAULT '',
 			PRIMARY KEY (model_id, key))`
+
+const schemaV5 = `ALTER TABLE latest_metrics ADD COLUMN n_rows BIGINT NOT NULL DEFAULT 0;
+		ALTER TABLE latest_metrics ADD COLUMN min_step BIGINT NOT NULL DEFAULT 0;
+		ALTER TABLE latest_metrics ADD COLUMN dense INTEGER NOT NULL DEFAULT 0;
+		UPDATE latest_metrics SET n_rows = a.n, min_step = a.first, dense = a.dense
+		FROM (SELECT run_uuid, key, COUNT(*) AS n, MIN(step) AS first,
+				CASE WHEN COUNT(DISTINCT step) = COUNT(*) AND MAX(step) - MIN(step) + 1 = COUNT(*)
+					AND MAX(dataset_name) = '' AND MAX(dataset_digest) = '' THEN 1 ELSE 0 END AS dense
+			FROM metrics GROUP BY run_uuid, key) AS a
+		WHERE latest_metrics.run_uuid = a.run_uuid AND latest_metrics.key = a.key`

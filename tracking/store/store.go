@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/mlgate/mlgate/internal/db"
@@ -28,6 +29,9 @@ type Store struct {
 	root string
 	now  func() time.Time
 	q    queries
+	// denseSampled counts the runs get-history-bulk-interval sampled from
+	// their step summary (history_dense.go), for tests.
+	denseSampled atomic.Int64
 }
 
 // Open migrates the tracking schema on d, creates the Default experiment

@@ -4,7 +4,7 @@
 import uPlot from 'uplot';
 import { h, clear, errorBox, fmtNum, kv, enc } from './dom.js';
 import * as api from './api.js';
-import { downsample, smooth, toSeries, align, metricValue, stepWindow, mergeWindow } from './series.js';
+import { downsample, smooth, toSeries, align, metricValue, stepWindow, mergeWindow, pointsPerRun } from './series.js';
 
 const palette = ['#1f77b4', '#d62728', '#2ca02c', '#9467bd', '#ff7f0e', '#17becf', '#8c564b', '#e377c2', '#7f7f7f', '#bcbd22'];
 // MAX_POINTS bounds what one series draws; longer ones are downsampled.
@@ -140,18 +140,21 @@ export async function metricPage(main, key, query) {
 }
 
 // getRuns fetches runs in the order of ids: with the experiments known
-// (MLflow's compare links carry them), one search per 100 ids; any run not
-// found that way (or without experiments) by runs/get, 16 at a time.
+// (MLflow's compare links carry them), one search per 100 ids, side by
+// side; any run not found that way (or without experiments) by runs/get,
+// 16 at a time.
 async function getRuns(ids, experiments) {
   const byID = new Map();
   if (experiments.length) {
+    const searches = [];
     for (let i = 0; i < ids.length; i += 100) {
       const chunk = ids.slice(i, i + 100);
-      try {
-        const r = await api.post('runs/search', { experiment_ids: experiments, max_results: 1000, run_view_type: 'ALL',
-          filter: 'attributes.run_id IN (' + chunk.map((x) => "'" + x.replace(/'/g, '') + "'").join(',') + ')' });
-        for (const run of r.runs || []) byID.set(run.info.run_id, run);
-      } catch { /* fall back to runs/get below */ }
+      searches.push(api.post('runs/search', { experiment_ids: experiments, max_results: 1000, run_view_type: 'ALL',
+        filter: 'attributes.run_id IN (' + chunk.map((x) => "'" + x.replace(/'/g, '') + "'").join(',') + ')' })
+        .catch(() => ({}))); // fall back to runs/get below
+    }
+    for (const r of await Promise.all(searches)) {
+      for (const run of r.runs || []) byID.set(run.info.run_id, run);
     }
   }
   const missing = ids.filter((id) => !byID.has(id));
@@ -207,18 +210,16 @@ export async function comparePage(main, query) {
   const boxes = [];
   const redraw = () => { for (const b of boxes) if (b.series) drawChart(b.el, b.series, { ...state, title: b.key, height: 240 }); };
   main.append(h('section', null, h('h2', null, 'Metrics (' + mkeys.length + ')'), controls(state, redraw), grid));
-  // Each chart asks the server for about 20,000 points in all: 1,000 per
-  // run for up to 20 runs, fewer (at least 100) per run beyond.
-  const perRun = Math.max(100, Math.min(1000, Math.floor(20000 / ids.length)));
+  // Each chart asks the server for as many points per run as it has pixel
+  // columns, about 20,000 in all when many runs share it (at least 100 per
+  // run): 100 per run for 200 runs. Its 100-run calls run side by side and
+  // each chart draws when its own answers are in.
   const load = async (b) => {
     try {
-      const series = runs.map((r) => ({ label: name(r), points: [], id: r.info.run_id }));
-      const byID = new Map(series.map((s) => [s.id, s]));
-      for (let i = 0; i < ids.length; i += 100) {
-        const res = await api.get('metrics/get-history-bulk-interval', { run_ids: ids.slice(i, i + 100), metric_key: b.key, max_results: perRun });
-        for (const m of res.metrics || []) byID.get(m.run_id)?.points.push(m);
-      }
-      b.series = series.filter((s) => s.points.length);
+      const perRun = pointsPerRun(ids.length, b.el.clientWidth);
+      b.el.dataset.perRun = String(perRun);
+      const got = await api.sampledHistory(ids, b.key, perRun);
+      b.series = runs.map((r) => ({ label: name(r), points: got.get(r.info.run_id) || [], id: r.info.run_id })).filter((s) => s.points.length);
       drawChart(b.el, b.series, { ...state, title: b.key, height: 240 });
     } catch (err) { clear(b.el).append(errorBox(err)); }
   };

@@ -129,3 +129,12 @@ export function mergeWindow(overview, windowPoints, win) {
   for (const p of windowPoints) out.push(p);
   return out.sort((a, b) => Number(a.step || 0) - Number(b.step || 0) || Number(a.timestamp) - Number(b.timestamp));
 }
+
+// pointsPerRun is how many sampled points per run a chart of width px
+// overlaying runs series asks get-history-bulk-interval for: no more than
+// the chart has pixel columns, about 20,000 points in all when many runs
+// share it, never fewer than 100 per run nor more than MLflow's 2,500.
+export function pointsPerRun(runs, width) {
+  const budget = Math.floor(20000 / Math.max(1, runs));
+  return Math.max(100, Math.min(2500, Math.round(width) || 800, budget));
+}

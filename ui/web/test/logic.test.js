@@ -3,7 +3,7 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { buildFilter, quoteKey, quoteValue, orderBy } from '../src/filter.js';
-import { downsample, smooth, align, toSeries, stepWindow, mergeWindow } from '../src/series.js';
+import { downsample, smooth, align, toSeries, stepWindow, mergeWindow, pointsPerRun } from '../src/series.js';
 
 test('keys are quoted only when they need it', () => {
   assert.equal(quoteKey('alpha'), 'alpha');
@@ -100,4 +100,14 @@ test('the window replaces the overview inside it and keeps it outside', () => {
   assert.equal(merged[merged.length - 1].step, 100);
   // An empty window (no row logged there) leaves the outside only.
   assert.deepEqual(mergeWindow(sampled, [], [20, 50]).map((p) => p.step), [0, 10, 60, 70, 80, 90, 100]);
+});
+
+test('a comparison asks for the points its chart can show, 100 to 2,500 per run', () => {
+  assert.equal(pointsPerRun(200, 600), 100); // 20,000 points over 200 runs
+  assert.equal(pointsPerRun(1000, 600), 100); // never fewer than 100
+  assert.equal(pointsPerRun(20, 600), 600); // the chart's pixel columns
+  assert.equal(pointsPerRun(20, 1400), 1000);
+  assert.equal(pointsPerRun(1, 5000), 2500); // MLflow's most per run
+  assert.equal(pointsPerRun(3, 0), 800); // width unknown
+  assert.equal(pointsPerRun(0, 50), 100);
 });
