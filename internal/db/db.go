@@ -127,11 +127,15 @@ func Open(ctx context.Context, uri string) (*DB, error) {
 	return d, nil
 }
 
-func sep(dsn string) string {
-	if strings.Contains(dsn, "?") {
-		return "&"
+// sqliteDSN is the connection string for path (":memory:" for a shared
+// in-memory database): a 10 s busy timeout, foreign keys, a
+// case-sensitive LIKE as MLflow's SQLite store expects, write
+// transactions that take the lock when they begin, and WAL for files.
+func sqliteDSN(path string) string {
+	if path == ":memory:" {
+		return "file::memory:?cache=shared&" + sqliteParams
 	}
-	return "?"
+	return "file:" + path + "?" + sqliteParams + sqliteFileParams // Open cut any query from path
 }
 
 // Rebind turns ? placeholders into $1, $2, … for PostgreSQL. Queries are

@@ -85,3 +85,38 @@ func TestRebind(t *testing.T) {
 		t.Fatal(got)
 	}
 }
+
+// Both SQLite drivers (cgo's C library, the pure-Go one without cgo) get
+// the same settings from their connection strings, on every connection.
+func TestSQLiteSettings(t *testing.T) {
+	ctx := context.Background()
+	mem, err := Open(ctx, "sqlite:///:memory:")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { mem.Close() })
+	for name, d := range map[string]*DB{"file": openTemp(t), "memory": mem} {
+		d.SetMaxIdleConns(0) // every query below on a fresh connection
+		want := map[string]string{"busy_timeout": "10000", "foreign_keys": "1", "journal_mode": "wal", "synchronous": "1"}
+		if name == "memory" {
+			want["journal_mode"] = "memory" // and synchronous is moot
+			delete(want, "synchronous")
+		}
+		for pragma, w := range want {
+			var got string
+			if err := d.QueryRowContext(ctx, "PRAGMA "+pragma).Scan(&got); err != nil {
+				t.Fatal(err)
+			}
+			if got != w {
+				t.Errorf("%s: PRAGMA %s = %s, want %s", name, pragma, got, w)
+			}
+		}
+		var like int
+		if err := d.QueryRowContext(ctx, "SELECT 'abc' LIKE 'ABC'").Scan(&like); err != nil {
+			t.Fatal(err)
+		}
+		if like != 0 {
+			t.Errorf("%s: LIKE ignores case: MLflow's SQLite store matches it case-sensitively", name)
+		}
+	}
+}
