@@ -117,7 +117,7 @@ func (s *Store) insertParams(ctx context.Context, tx *sql.Tx, runID string, para
 		return err
 	}
 	q, args := runKeyValues("params", runID, len(fresh), func(i int) (string, string) { return fresh[i].Key, fresh[i].Value }, "DO NOTHING")
-	res, err := s.db.Q(tx).ExecContext(ctx, q, args...)
+	res, err := tx.ExecContext(ctx, s.q.r(q), args...)
 	if err != nil {
 		return err
 	}
@@ -208,7 +208,7 @@ func (s *Store) insertMetrics(ctx context.Context, tx *sql.Tx, runID string, met
 		args = append(args, runID, m.Key, v, boolInt(isNaN), m.Timestamp, m.Step, m.ModelID, m.DatasetName, m.DatasetDigest)
 	}
 	q = append(q, " ON CONFLICT DO NOTHING"...)
-	res, err := s.db.Q(tx).ExecContext(ctx, string(q), args...)
+	res, err := tx.ExecContext(ctx, s.q.r(string(q)), args...)
 	if err != nil {
 		return err
 	}
@@ -235,7 +235,7 @@ func (s *Store) insertMetrics(ctx context.Context, tx *sql.Tx, runID string, met
 		args = append(args, runID, k, m.stored, boolInt(m.isNaN), m.Timestamp, m.Step, w.n, w.min, boolInt(w.dense))
 	}
 	q = append(q, upsertLatest...)
-	if _, err := s.db.Q(tx).ExecContext(ctx, string(q), args...); err != nil {
+	if _, err := tx.ExecContext(ctx, s.q.r(string(q)), args...); err != nil {
 		return err
 	}
 	if inserted < int64(len(metrics)) {

@@ -107,7 +107,7 @@ func (s *Store) upsertTags(ctx context.Context, tx *sql.Tx, runID string, tags [
 	}
 	q, args := runKeyValues("tags", runID, len(tags), func(i int) (string, string) { return tags[i].Key, tags[i].Value },
 		"DO UPDATE SET value = excluded.value")
-	_, err := s.db.Q(tx).ExecContext(ctx, q, args...)
+	_, err := tx.ExecContext(ctx, s.q.r(q), args...)
 	return err
 }
 
