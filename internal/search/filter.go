@@ -209,11 +209,14 @@ func (l *lexer) identifier() (kind, key string, err error) {
 		return "", "", l.g.fail(problem{Fault: BadEntity, Filter: l.s, Pos: start, Word: word})
 	}
 	l.pos++
+	ks := l.pos
 	if l.at("\"`") {
 		key, err := l.quoted()
+		if err == nil && key == "" { // tags.`` names no key, as tags. does not
+			return "", "", l.g.fail(problem{Fault: NoKey, Filter: l.s, Pos: ks, Word: word})
+		}
 		return k, key, err
 	}
-	ks := l.pos
 	for l.pos < len(l.s) && l.g.KeyByte(l.s[l.pos]) {
 		l.pos++
 	}
