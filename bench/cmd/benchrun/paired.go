@@ -53,7 +53,7 @@ func measurePaired(ctx context.Context, cfg *config, sides [2]pairSide, runs *[2
 		var cpu [2][2]time.Duration
 		var grew [2][]float64
 		ok := [2]bool{sides[0].counters != nil, sides[1].counters != nil}
-		parts := turnSlices(2, func(i int) bench.Result {
+		parts := turnSlices(2, pairedRounds, func(i int) bench.Result {
 			before, err := readCounters(ctx, sides[i].counters)
 			ok[i] = ok[i] && err == nil
 			mark := startCPU(sides[i].pgid)
@@ -117,12 +117,12 @@ func addDeltas(sum, before, after []float64) []float64 {
 	return sum
 }
 
-// turnSlices measures n systems in pairedRounds slices each, taking
+// turnSlices measures n systems in the given rounds of one slice each, taking
 // turns (a different one goes first in every round): measure(i) measures
 // system i for one slice, and parts[i][r] is its slice of round r.
-func turnSlices(n int, measure func(i int) bench.Result) [][]bench.Result {
+func turnSlices(n, rounds int, measure func(i int) bench.Result) [][]bench.Result {
 	parts := make([][]bench.Result, n)
-	for r := range pairedRounds {
+	for r := range rounds {
 		for k := range n {
 			i := (k + r) % n
 			parts[i] = append(parts[i], measure(i))

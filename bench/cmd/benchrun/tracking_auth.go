@@ -109,7 +109,7 @@ func turnTargets(cfg *config, rep *bench.Report, add func(ok, known bool, name, 
 				continue
 			}
 			ratio, perRound := medianRoundRatio(turnKey{onSystem, op, c}, turnKey{offSystem, op, c})
-			how := fmt.Sprintf("median of %d rounds' ratios %.0f%%", pairedRounds, 100*ratio)
+			how := fmt.Sprintf("median of %d rounds' ratios %.0f%%", trackingRounds, 100*ratio)
 			if !perRound {
 				ratio, how = a.Throughput/b.Throughput, "whole points"
 			}
@@ -147,7 +147,7 @@ func measureTracking(ctx context.Context, cfg *config, ss ...*trackingSession) {
 				res = []bench.Result{one(live[0], bench.Bounds{Duration: cfg.point, MaxRequests: cfg.maxReqPerPoint})}
 			} else {
 				b := bench.Bounds{Duration: cfg.point / pairedRounds, MaxRequests: cfg.maxReqPerPoint / pairedRounds}
-				parts := turnSlices(len(live), func(i int) bench.Result { return one(live[i], b) })
+				parts := turnSlices(len(live), trackingRounds, func(i int) bench.Result { return one(live[i], b) })
 				for i, s := range live {
 					res = append(res, bench.Merge(parts[i]))
 					for _, r := range parts[i] {
@@ -166,6 +166,13 @@ func measureTracking(ctx context.Context, cfg *config, ss ...*trackingSession) {
 		}
 	}
 }
+
+// trackingRounds is how many turns the mlgate tracking servers take at
+// each point, each a slice of cfg.point/pairedRounds: twice the serving
+// pairs' rounds. Their cheapest requests (120–190 µs of server CPU) move
+// ±10% from one 500 ms slice to the next on this machine, more than the
+// 5% a target must tell apart; the median of 12 ratios holds steadier.
+const trackingRounds = 2 * pairedRounds
 
 // turnKey names one system's op at one concurrency.
 type turnKey struct {
@@ -217,5 +224,5 @@ func trackingTurnsNote(cfg *config) string {
 	return fmt.Sprintf("The mlgate tracking servers (plain, --disable-security-middleware, basic-auth) run side by side: each is warmed up %s at "+
 		"concurrency 16 on every op, then every point is cut into %d slices of %s per server, taken in turns (a different one first in every round), "+
 		"and each one's slices are merged. The middleware and basic-auth targets compare two servers round by round (the median of the %d rounds' throughput ratios, so that a stall of the machine during one slice does not decide it). CPU per request is the server's process CPU time during its slices over its requests.",
-		cfg.warm, pairedRounds, cfg.point/pairedRounds, pairedRounds)
+		cfg.warm, trackingRounds, cfg.point/pairedRounds, trackingRounds)
 }
