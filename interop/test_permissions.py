@@ -101,6 +101,7 @@ def scenario(url):
     step("none: get version", lambda: client.get_model_version("alice-model", "1").version, bob)
     step("none: search models", lambda: names(client.search_registered_models()), bob)
     step("none: search versions", lambda: len(client.search_model_versions("name='alice-model'")), bob)
+    step("none: search logged models", lambda: names(client.search_logged_models([exp])), bob)
     step("none: rename model", lambda: client.rename_registered_model("alice-model", "bobs"), bob)
     step("none: grant self", lambda: auth.grant_user_permission("bob", "experiment", exp, "MANAGE"), bob)
     step("own experiment", lambda: client.create_experiment("bob-exp") is not None, bob)
@@ -152,9 +153,11 @@ def scenario(url):
 
     # Search pages thinned by permissions are filled back up from later pages.
     with as_user(*alice):
+        page_exps = []
         for i in range(1, 7):
-            client.create_experiment(f"page-exp-{i}")
+            page_exps.append(client.create_experiment(f"page-exp-{i}"))
             client.create_registered_model(f"page-model-{i}")
+            client.create_logged_model(page_exps[-1], name=f"page-logged-{i}")
     for i in (2, 5, 6):
         step(f"page: grant exp {i}", lambda i=i: auth.grant_user_permission(
             "bob", "experiment", _exp_id(client, alice, f"page-exp-{i}"), "READ"), alice)
@@ -175,6 +178,8 @@ def scenario(url):
         max_results=2, order_by=["name ASC"], filter_string="name LIKE 'page-%'", page_token=t)), bob)
     step("page: models by 2", lambda: pages(lambda t: client.search_registered_models(
         max_results=2, order_by=["name ASC"], filter_string="name LIKE 'page-%'", page_token=t)), bob)
+    step("page: logged models by 2", lambda: pages(lambda t: client.search_logged_models(
+        page_exps, max_results=2, order_by=[{"field_name": "name", "ascending": True}], page_token=t)), bob)
     step("page: admin experiments by 4", lambda: pages(lambda t: client.search_experiments(
         max_results=4, order_by=["name ASC"], filter_string="name LIKE 'page-%'", page_token=t)), admin)
 
@@ -252,6 +257,7 @@ EXPECTED = {
     # bob reads pages 2, 5 and 6 of six: the first page is filled from later ones.
     "page: experiments by 2": ("ok", [(["page-exp-2", "page-exp-5"], True), (["page-exp-6"], False)]),
     "page: models by 2": ("ok", [(["page-model-2", "page-model-5"], True), (["page-model-6"], False)]),
+    "page: logged models by 2": ("ok", [(["page-logged-2", "page-logged-5"], True), (["page-logged-6"], False)]),
     "page: admin experiments by 4": ("ok", [([f"page-exp-{i}" for i in range(1, 5)], True),
                                             (["page-exp-5", "page-exp-6"], False)]),
 }

@@ -12,10 +12,11 @@ import (
 
 // after is work done on a route's answer: the creator of an experiment or
 // model gets MANAGE, a deleted or renamed model's grants follow it, and
-// model-version and logged-model search answers keep only what the user
-// may read (the experiments and registered-models searches filter and
+// model-version search answers keep only what the user may read, as
+// MLflow's do (the experiments and registered-models searches filter and
 // refill their pages themselves, through FilterExperiments and
-// FilterModels). always marks the work admins need too (grants); filters
+// FilterModels; runs and logged-models searches run over the readable
+// experiments only). always marks the work admins need too (grants); filters
 // apply to non-admins only.
 type after struct {
 	always bool
@@ -35,7 +36,6 @@ func init() {
 	for _, method := range []string{g, p} {
 		afters[route{method, m + "model-versions/search"}] = &after{fn: keep("model_versions", readable(RegisteredModel, "name"))}
 	}
-	afters[route{p, m + "logged-models/search"}] = &after{fn: keep("models", readable(Experiment, "info.experiment_id"))}
 }
 
 // capture buffers a handler's answer so it can be rewritten.
@@ -186,8 +186,9 @@ func keep(key string, ok func(*request, json.RawMessage) bool) func(*request, []
 }
 
 // FilterExperiments keeps the experiment ids the signed-in user of ctx may
-// read: runs/search asks it before searching, experiments/search after
-// reading each page (and fills the page back up), as MLflow does.
+// read: runs/search and logged-models/search ask it before searching,
+// experiments/search after reading each page (and fills the page back
+// up), as MLflow does.
 func (a *App) FilterExperiments(ctx context.Context, ids []string) []string {
 	return a.filter(ctx, Experiment, ids)
 }

@@ -160,14 +160,27 @@ func (a *API) searchLoggedModels(c *gin.Context, rq *wire.Request) (any, error) 
 		asc := o.Ascending == nil || o.Ascending.V
 		in.OrderBy = append(in.OrderBy, store.LoggedModelOrder{FieldName: o.FieldName, Ascending: asc})
 	}
+	out := struct {
+		Models        []wLoggedModel `json:"models,omitempty"`
+		NextPageToken string         `json:"next_page_token,omitempty"`
+	}{}
+	// With permissions, the search runs over the experiments the caller
+	// may read, so each page is full and its token follows on from it (as
+	// MLflow's refilled pages are); none readable is an empty answer,
+	// once the filter has been checked.
+	if a.filter != nil && len(in.ExperimentIDs) > 0 {
+		if in.ExperimentIDs = a.filter(c.Request.Context(), in.ExperimentIDs); len(in.ExperimentIDs) == 0 {
+			if _, err := store.ParseFilter(in.Filter); err != nil {
+				return nil, err
+			}
+			return out, nil
+		}
+	}
 	models, next, err := a.st.SearchLoggedModels(c.Request.Context(), in)
 	if err != nil {
 		return nil, err
 	}
-	out := struct {
-		Models        []wLoggedModel `json:"models,omitempty"`
-		NextPageToken string         `json:"next_page_token,omitempty"`
-	}{NextPageToken: next}
+	out.NextPageToken = next
 	for _, m := range models {
 		out.Models = append(out.Models, loggedModelOut(m))
 	}
