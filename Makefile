@@ -74,10 +74,10 @@ vet: ## go vet, a cgo-off build and go mod tidy check
 	go mod tidy -diff
 
 .PHONY: gotest
-gotest: deps image ## go test -race with the integration tests (real ONNX Runtime, PostgreSQL, Python, runc, Azurite); the stores again without cgo (pure-Go SQLite)
-	venv=$$(scripts/venv.sh interop/requirements.txt); azurite=$$(scripts/azurite.sh); \
+gotest: deps image ## go test -race with the integration tests (real ONNX Runtime, PostgreSQL, Python, runc, Azurite, Prometheus); the stores again without cgo (pure-Go SQLite)
+	venv=$$(scripts/venv.sh interop/requirements.txt); azurite=$$(scripts/azurite.sh); prometheus=$$(scripts/prometheus.sh); \
 	dsn=$$(scripts/postgres.sh start $(PG_DIR)); trap 'scripts/postgres.sh stop $(PG_DIR)' EXIT; \
-	export MLGATE_TEST_PYTHON=$$venv/bin/python MLGATE_TEST_POSTGRES_DSN=$$dsn MLGATE_TEST_BASE_IMAGE=$(IMAGE_DIR) MLGATE_TEST_AZURITE=$$azurite; \
+	export MLGATE_TEST_PYTHON=$$venv/bin/python MLGATE_TEST_POSTGRES_DSN=$$dsn MLGATE_TEST_BASE_IMAGE=$(IMAGE_DIR) MLGATE_TEST_AZURITE=$$azurite MLGATE_TEST_PROMETHEUS=$$prometheus; \
 	go test -race -tags integration -count=1 -timeout 20m ./...; \
 	CGO_ENABLED=0 go test -tags integration -count=1 -timeout 10m ./internal/db/ ./tracking/store/ ./registry/store/; \
 	go test -tags integration -count=1 -timeout 10m -run '^TestBuildDockerPython' ./internal/app/; \

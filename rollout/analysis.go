@@ -3,6 +3,7 @@ package rollout
 import (
 	"fmt"
 	"math"
+	"strconv"
 )
 
 // Figures are one version's figures in an analysis window, summed across
@@ -126,15 +127,15 @@ type Decision struct {
 // hold NaN) never passes: too few requests wait, anything else breaches.
 func Analyze(stable, candidate Figures, t Thresholds) Decision {
 	if !(candidate.Requests >= float64(t.MinRequests)) { // NaN-safe: garbage is not traffic
-		return Decision{Wait, fmt.Sprintf("the candidate served %v requests, fewer than the %d needed to judge", candidate.Requests, t.MinRequests)}
+		return Decision{Wait, fmt.Sprintf("the candidate served %s requests, fewer than the %d needed to judge", count(candidate.Requests), t.MinRequests)}
 	}
 	if r := candidate.ErrorRate(t.Count4xx); !(r <= t.MaxErrorRate) {
 		kind := "5xx"
 		if t.Count4xx {
 			kind = "4xx+5xx"
 		}
-		return Decision{Breach, fmt.Sprintf("error rate %.4f (%s, %v of %v requests) is above %v", r, kind,
-			candidate.Errors5xx+boolF(t.Count4xx)*candidate.Errors4xx, candidate.Requests, t.MaxErrorRate)}
+		return Decision{Breach, fmt.Sprintf("error rate %.4f (%s, %s of %s requests) is above %v", r, kind,
+			count(candidate.Errors5xx+boolF(t.Count4xx)*candidate.Errors4xx), count(candidate.Requests), t.MaxErrorRate)}
 	}
 	if t.MaxP99Ms > 0 && !(candidate.P99Ms <= t.MaxP99Ms) {
 		return Decision{Breach, fmt.Sprintf("p99 latency %.1f ms is above %v ms", candidate.P99Ms, t.MaxP99Ms)}
@@ -153,15 +154,24 @@ func Analyze(stable, candidate Figures, t Thresholds) Decision {
 	if t.MaxDisagreement >= 0 {
 		if candidate.ShadowRequests >= float64(t.MinRequests) {
 			if d := candidate.Disagreement(); !(d <= t.MaxDisagreement) {
-				return Decision{Breach, fmt.Sprintf("disagreement with the stable version %.4f (%v of %v shadow requests) is above %v",
-					d, candidate.ShadowDisagreements, candidate.ShadowRequests, t.MaxDisagreement)}
+				return Decision{Breach, fmt.Sprintf("disagreement with the stable version %.4f (%s of %s shadow requests) is above %v",
+					d, count(candidate.ShadowDisagreements), count(candidate.ShadowRequests), t.MaxDisagreement)}
 			}
 		} else {
-			notes += fmt.Sprintf("; disagreement not judged (%v shadow requests)", candidate.ShadowRequests)
+			notes += fmt.Sprintf("; disagreement not judged (%s shadow requests)", count(candidate.ShadowRequests))
 		}
 	}
-	return Decision{Pass, fmt.Sprintf("%v requests, error rate %.4f, p99 %.1f ms%s",
-		candidate.Requests, candidate.ErrorRate(t.Count4xx), candidate.P99Ms, notes)}
+	return Decision{Pass, fmt.Sprintf("%s requests, error rate %.4f, p99 %.1f ms%s",
+		count(candidate.Requests), candidate.ErrorRate(t.Count4xx), candidate.P99Ms, notes)}
+}
+
+// count prints a count of requests: whole from tracking, estimated (an
+// increase Prometheus extrapolated over the window) to one decimal.
+func count(v float64) string {
+	if v == math.Trunc(v) {
+		return strconv.FormatFloat(v, 'f', -1, 64)
+	}
+	return strconv.FormatFloat(v, 'f', 1, 64)
 }
 
 func boolF(b bool) float64 {

@@ -102,6 +102,10 @@ type StartOptions struct {
 	// --log-experiment, where their serving runs are.
 	Interval   time.Duration
 	Experiment string
+	// Prometheus, when set, is the base URL of a Prometheus server that
+	// scrapes the replicas' /metrics: the figures are read from it
+	// instead of the serving runs, and Experiment may be empty.
+	Prometheus string
 	// Settle is how long after a weight change the figures are not yet
 	// counted: the replicas apply a change within their --watch-interval,
 	// so a window starting at the change would mix the old split in.
@@ -126,10 +130,15 @@ func (o *StartOptions) validate() error {
 		return fmt.Errorf("shadow share %d is not between 0 and 100", o.Shadow)
 	case o.Interval < time.Millisecond:
 		return fmt.Errorf("analysis interval %s is too short", o.Interval)
-	case o.Experiment == "":
-		return errors.New("the serving experiment (the replicas' --log-experiment) is required")
+	case o.Experiment == "" && o.Prometheus == "":
+		return errors.New("the serving experiment (the replicas' --log-experiment) or a --prometheus-url is required")
 	case o.Settle < 0:
 		return fmt.Errorf("settle time %s is negative", o.Settle)
+	}
+	if o.Prometheus != "" {
+		if err := CheckPrometheusURL(o.Prometheus); err != nil {
+			return err
+		}
 	}
 	prev := 0
 	for _, w := range o.Steps {
@@ -182,7 +191,7 @@ func (c *Controller) Start(ctx context.Context, o StartOptions) (*State, error) 
 	if err := st.Validate(); err != nil {
 		return nil, err
 	}
-	spec := Spec{ID: st.ID, Experiment: o.Experiment, IntervalMs: o.Interval.Milliseconds(), SettleMs: o.Settle.Milliseconds(), Thresholds: o.Thresholds}
+	spec := Spec{ID: st.ID, Experiment: o.Experiment, Prometheus: o.Prometheus, IntervalMs: o.Interval.Milliseconds(), SettleMs: o.Settle.Milliseconds(), Thresholds: o.Thresholds}
 	if err := writeJSON(ctx, c.reg, o.Model, SpecTag, spec); err != nil {
 		return nil, err
 	}

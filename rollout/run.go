@@ -111,7 +111,11 @@ func (c *Controller) tick(ctx context.Context, model string, st *State) (done bo
 		ferr error
 	)
 	if from < now.UnixMilli() {
-		figs, runs, ferr = Window(ctx, c.trk, spec.Experiment, model, time.UnixMilli(from), now, st.Stable, st.Candidate)
+		if spec.Prometheus != "" {
+			figs, runs, ferr = promWindow(ctx, spec.Prometheus, model, time.UnixMilli(from), now, st.Stable, st.Candidate)
+		} else {
+			figs, runs, ferr = Window(ctx, c.trk, spec.Experiment, model, time.UnixMilli(from), now, st.Stable, st.Candidate)
+		}
 	}
 	switch {
 	case from >= now.UnixMilli():
@@ -120,6 +124,8 @@ func (c *Controller) tick(ctx context.Context, model string, st *State) (done bo
 			st.Weight, now.Sub(time.UnixMilli(st.Updated)).Round(time.Millisecond), spec.Settle())}
 	case ferr != nil:
 		rep.Decision = Decision{Wait, "figures unavailable: " + ferr.Error()}
+	case runs == 0 && spec.Prometheus != "":
+		rep.Decision = Decision{Wait, errNoSeries(spec.Prometheus, model)}
 	case runs == 0:
 		rep.Decision = Decision{Wait, fmt.Sprintf("no serving run tagged %s = %s in experiment %q: are the replicas started with --follow-rollout --log-experiment %s?",
 			RunModelTag, model, spec.Experiment, spec.Experiment)}

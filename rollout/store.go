@@ -25,6 +25,9 @@ const ReportTag = "mlgate.rollout.last_analysis"
 type Spec struct {
 	ID         string `json:"id"`         // the rollout it belongs to (State.ID)
 	Experiment string `json:"experiment"` // the replicas' --log-experiment
+	// Prometheus is the Prometheus server the figures are read from
+	// instead of the serving runs ("" = the runs).
+	Prometheus string `json:"prometheus_url,omitempty"`
 	IntervalMs int64  `json:"interval_ms"`
 	// SettleMs: figures from the first SettleMs after a weight change are
 	// not judged (StartOptions.Settle).
@@ -45,7 +48,7 @@ type Report struct {
 	From      int64   `json:"from_ms"` // the window (From, Time]
 	Step      int     `json:"step"`
 	Weight    int     `json:"weight"`
-	Runs      int     `json:"runs"` // serving runs read
+	Runs      int     `json:"runs"` // serving runs read (with Prometheus: replicas scraped)
 	Stable    Figures `json:"stable"`
 	Candidate Figures `json:"candidate"`
 	Decision

@@ -104,7 +104,8 @@ func runRolloutStart(ctx context.Context, env *cliEnv, args []string) error {
 		fs.IntVar(&o.Shadow, "shadow", 0, "percent of the stable version's requests mirrored to the candidate (answers dropped, disagreement recorded), 0-100")
 		fs.DurationVar(&o.Interval, "interval", time.Minute, "analysis interval: the figures of each interval decide whether a step holds")
 		fs.DurationVar(&o.Settle, "settle", 10*time.Second, "after each weight change, figures of this long are not judged: set it to the replicas' --watch-interval, within which they apply the change")
-		fs.StringVar(&o.Experiment, "experiment", "", "the replicas' --log-experiment, where their serving runs log the per-version figures (required)")
+		fs.StringVar(&o.Experiment, "experiment", "", "the replicas' --log-experiment, where their serving runs log the per-version figures (required unless --prometheus-url)")
+		fs.StringVar(&o.Prometheus, "prometheus-url", "", "read the figures from this Prometheus server, which scrapes the replicas' /metrics, instead of their serving runs (e.g. http://prometheus:9090)")
 		fs.Float64Var(&o.Thresholds.MaxErrorRate, "max-error-rate", o.Thresholds.MaxErrorRate, "largest share (0-1) of the candidate's requests answered with 5xx in an interval")
 		fs.BoolVar(&o.Thresholds.Count4xx, "count-4xx", false, "count 4xx answers as errors too")
 		fs.Float64Var(&o.Thresholds.MaxP99Ms, "max-p99-ms", 0, "largest p99 latency of the candidate in milliseconds (0: off)")
@@ -113,8 +114,13 @@ func runRolloutStart(ctx context.Context, env *cliEnv, args []string) error {
 		fs.IntVar(&o.Thresholds.MinRequests, "min-requests", o.Thresholds.MinRequests, "fewest candidate requests in an interval to judge it; with fewer the step waits")
 		fs.BoolVar(&o.Force, "force", false, "replace a RUNNING rollout whose controller's heartbeat is stale (3 intervals)")
 		return func() error {
-			if o.Candidate == "" || o.Experiment == "" {
-				return usagef("rollout start: --candidate and --experiment are required")
+			if o.Candidate == "" || (o.Experiment == "" && o.Prometheus == "") {
+				return usagef("rollout start: --candidate and --experiment (or --prometheus-url) are required")
+			}
+			if o.Prometheus != "" {
+				if err := rollout.CheckPrometheusURL(o.Prometheus); err != nil {
+					return usagef("rollout start: %s", err.Error())
+				}
 			}
 			var err error
 			if o.Steps, err = parseSteps(steps); err != nil {
@@ -123,7 +129,7 @@ func runRolloutStart(ctx context.Context, env *cliEnv, args []string) error {
 			return nil
 		}
 	}
-	return rolloutCommand(ctx, env, args, "start", "mlgate rollout start --model NAME --candidate VERSION|ALIAS --experiment EXP [flags]", flags,
+	return rolloutCommand(ctx, env, args, "start", "mlgate rollout start --model NAME --candidate VERSION|ALIAS --experiment EXP|--prometheus-url URL [flags]", flags,
 		func(c *rollout.Controller, model string) error {
 			o.Model = model
 			st, err := c.Start(ctx, o)

@@ -19,7 +19,9 @@ func TestRolloutUsage(t *testing.T) {
 		in   string
 	}{
 		{[]string{"rollout", "start", "--candidate", "2", "--experiment", "e"}, exitUsage, "--model is required"},
-		{[]string{"rollout", "start", "--model", "m", "--experiment", "e"}, exitUsage, "--candidate and --experiment are required"},
+		{[]string{"rollout", "start", "--model", "m", "--experiment", "e"}, exitUsage, "--candidate and --experiment (or --prometheus-url) are required"},
+		{[]string{"rollout", "start", "--model", "m", "--candidate", "2"}, exitUsage, "--candidate and --experiment (or --prometheus-url) are required"},
+		{[]string{"rollout", "start", "--model", "m", "--candidate", "2", "--prometheus-url", "prometheus:9090"}, exitUsage, "want the http(s) base URL of a Prometheus server"},
 		{[]string{"rollout", "start", "--model", "m", "--candidate", "2", "--experiment", "e", "--steps", "5,x"}, exitUsage, `"x" is not a whole number`},
 		{[]string{"rollout", "status", "--model", "m", "--log-level", "loud"}, exitUsage, "bad --log-level"},
 		{[]string{"rollout", "status", "--model", "m"}, exitRuntime, "need an http(s) registry server"},

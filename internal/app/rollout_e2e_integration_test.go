@@ -93,9 +93,12 @@ type rolloutE2E struct {
 	replicas [2]string     // addresses; replica 1 logs to a tracking server that is down
 	slack    time.Duration // how long a tick's reads and writes may take
 	lag      time.Duration // how long a replica may take to follow a change
-	sleeps   atomic.Int32  // the controller's intervals so far
-	slept    atomic.Int64  // when the controller's last interval began (Unix ns)
-	woke     atomic.Int64  // when it ended
+	// prometheus, when set, is where the controller reads the figures
+	// (rollout start --prometheus-url).
+	prometheus string
+	sleeps     atomic.Int32 // the controller's intervals so far
+	slept      atomic.Int64 // when the controller's last interval began (Unix ns)
+	woke       atomic.Int64 // when it ended
 
 	mu      sync.Mutex
 	answers []answer
@@ -261,7 +264,7 @@ func (e *rolloutE2E) rollout(t *testing.T, candidate string) (started, ended tim
 	started = time.Now()
 	e.sleeps.Store(0)
 	if _, err := c.Start(ctx, rollout.StartOptions{Model: e2eModel, Candidate: candidate, Alias: "champion",
-		Steps: []int{10, 50, 100}, Interval: e2eInterval, Experiment: e2eServing, Thresholds: th}); err != nil {
+		Steps: []int{10, 50, 100}, Interval: e2eInterval, Experiment: e2eServing, Prometheus: e.prometheus, Thresholds: th}); err != nil {
 		t.Fatal(err)
 	}
 	final, err = c.Run(ctx, e2eModel, false)
