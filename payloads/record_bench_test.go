@@ -18,10 +18,11 @@ func benchRecord() Record {
 // line (no reflection, the line buffer reused).
 func BenchmarkAppendJSON(b *testing.B) {
 	r := benchRecord()
+	e := newEncoder(1, 0)
 	var line []byte
 	b.ReportAllocs()
 	for b.Loop() {
-		line = appendJSON(line[:0], &r, 1, 0)
+		line = e.appendJSON(line[:0], &r)
 	}
 	b.SetBytes(int64(len(line)))
 }
