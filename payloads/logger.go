@@ -31,9 +31,9 @@ type Options struct {
 	RotateBytes    int64
 	RotateInterval time.Duration
 	// Queue bounds the records waiting to be written (default 1024) and
-	// QueueBytes the bytes of their lines (default the larger of 16 MiB
-	// and 4×MaxBody): the memory records take between Add and their
-	// file. A record whose line is longer is dropped.
+	// QueueBytes the bytes of their bodies (default the larger of 16 MiB
+	// and 4×MaxBody, at least 2×MaxBody): the memory records take
+	// between Add and their file.
 	Queue      int
 	QueueBytes int
 	// MaxPending bounds the closed files waiting for upload (default 16):
@@ -117,6 +117,7 @@ func New(o Options) (*Logger, error) {
 	if o.QueueBytes <= 0 {
 		o.QueueBytes = max(16<<20, 4*o.MaxBody)
 	}
+	o.QueueBytes = max(o.QueueBytes, 2*o.MaxBody) // room for any one record
 	if o.MaxPending <= 0 {
 		o.MaxPending = 16
 	}
@@ -161,10 +162,9 @@ func (l *Logger) Sample() bool {
 // MaxBody is the cap on each stored body, in bytes.
 func (l *Logger) MaxBody() int { return l.o.MaxBody }
 
-// Add encodes r and queues its line for writing (r's buffers are not
-// kept: the caller may reuse them once it returns); when the queue is
-// full (or the Logger is closed) r is dropped and counted. It never
-// blocks.
+// Add queues a copy of r for writing (the caller may reuse r's buffers
+// once it returns); when the queue is full (or the Logger is closed) r is
+// dropped and counted. It never blocks.
 func (l *Logger) Add(r Record) {
 	if l.q.full() {
 		l.drop(ReasonQueueFull, 1)
@@ -172,23 +172,16 @@ func (l *Logger) Add(r Record) {
 	}
 	r.Request = truncate(r.Request, l.o.MaxBody, &r.RequestTruncated)
 	r.Response = truncate(r.Response, l.o.MaxBody, &r.ResponseTruncated)
-	bp := lineBufs.Get().(*[]byte)
-	line := l.enc.appendJSON((*bp)[:0], &r)
-	if !l.q.add(line) {
+	if !l.enc.keeps(colRequest) {
+		r.Request = nil
+	}
+	if !l.enc.keeps(colResponse) {
+		r.Response = nil
+	}
+	if !l.q.add(&r) {
 		l.drop(ReasonQueueFull, 1)
 	}
-	if cap(line) <= maxPooledLine {
-		*bp = line
-		lineBufs.Put(bp)
-	}
 }
-
-// lineBufs are the buffers Add encodes lines into before they are
-// queued; maxPooledLine bounds the ones kept (an outsized record's is let
-// go).
-var lineBufs = sync.Pool{New: func() any { return new([]byte) }}
-
-const maxPooledLine = 64 << 10
 
 // Logged is how many records were written so far.
 func (l *Logger) Logged() uint64 { return l.nLogged.Load() }

@@ -388,37 +388,59 @@ func TestAddKeepsACopy(t *testing.T) {
 	}
 }
 
-// The queue holds at most QueueBytes of lines: beyond, records are
-// dropped (and counted), and one longer than that alone never goes in.
+// The queue holds at most QueueBytes of bodies (raised to room for one
+// record of two full bodies): beyond, records are dropped and counted.
 func TestQueueBytesBound(t *testing.T) {
 	c := &collector{dir: t.TempDir()}
-	l, err := New(Options{Dir: t.TempDir(), Sample: 1, QueueBytes: 2000, Upload: c.upload})
+	l, err := New(Options{Dir: t.TempDir(), Sample: 1, MaxBody: 500, QueueBytes: 100, Upload: c.upload})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if l.o.QueueBytes != 1000 {
+		t.Fatalf("QueueBytes %d, want 2×MaxBody", l.o.QueueBytes)
 	}
 	release := make(chan struct{})
 	l.hold = func() { <-release } // the writer is stuck
 	big := rec(0)
-	big.Request = []byte(strings.Repeat("x", 3000))
-	l.Add(big)
-	if l.Dropped() != 1 {
-		t.Fatalf("a 3000-byte record went into a 2000-byte queue (%d dropped)", l.Dropped())
+	big.Request, big.Response = []byte(strings.Repeat("x", 600)), []byte(strings.Repeat("y", 600))
+	l.Add(big) // cut to 500 + 500
+	if l.Dropped() != 0 || l.q.bytes.Load() != 1000 {
+		t.Fatalf("a record of two full bodies: %d dropped, %d bytes queued", l.Dropped(), l.q.bytes.Load())
 	}
 	for i := range 100 {
-		l.Add(rec(i)) // ~250 bytes a line
+		r := rec(i)
+		r.Request = []byte(strings.Repeat("z", 300))
+		l.Add(r)
 	}
-	if n := l.q.bytes.Load(); n > 2000 || n < 1500 {
-		t.Errorf("%d bytes queued, bound 2000", n)
-	}
-	kept := 101 - l.Dropped()
-	if kept < 6 || kept > 8 {
-		t.Errorf("%d records kept of 100 of ~250 bytes in 2000", kept)
+	if l.Dropped() != 100 {
+		t.Errorf("%d of 100 dropped behind a full queue", l.Dropped())
 	}
 	close(release)
 	if err := l.Close(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if n := uint64(len(readLines(t, c.files...))); n != kept || l.Logged() != kept {
-		t.Errorf("%d records written, %d logged, %d kept", n, l.Logged(), kept)
+	rs := readLines(t, c.files...)
+	if len(rs) != 1 || rs[0]["request"] != strings.Repeat("x", 500) || rs[0]["request_truncated"] != true {
+		t.Fatalf("%d records written", len(rs))
+	}
+	// with room again, records of 319 bytes of bodies: 3 fit in 1000
+	l, err = New(Options{Dir: t.TempDir(), Sample: 1, MaxBody: 500, QueueBytes: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	release = make(chan struct{})
+	l.hold = func() { <-release }
+	for i := range 100 {
+		r := rec(i)
+		r.Request = []byte(strings.Repeat("z", 300))
+		l.Add(r)
+	}
+	if n := l.q.bytes.Load(); n != 3*319 || l.Dropped() != 97 {
+		t.Errorf("%d bytes queued, %d dropped; want 3 records of 319 bytes", n, l.Dropped())
+	}
+	close(release)
+	_ = l.Close(context.Background())
+	if l.Logged() != 3 {
+		t.Errorf("%d logged", l.Logged())
 	}
 }

@@ -5,36 +5,37 @@ import (
 	"sync/atomic"
 )
 
-// queue is the hand-off between Add and the writer. Add encodes a record
-// into its JSON line on the caller's side (its bodies are still in that
-// CPU's cache) and appends the line to the batch being filled, under a
-// mutex held for that copy alone; the writer takes the whole batch at
-// once, leaves its emptied previous one in its place and writes the
-// lines as they are. A record thus costs one encoding, one copy and, once
-// the buffers have grown to the traffic, no allocation; the writer takes
-// the lock once a batch, not once a record.
+// queue is the hand-off between Add and the writer. Add appends a record
+// (a small entry, and its bodies to one buffer shared by the batch) to
+// the batch being filled, under a mutex held for that copy alone; the
+// writer takes the whole batch at once, leaves its emptied previous one
+// in its place, and encodes and writes the batch's records in one go
+// (its code and tables stay warm: encoding in a loop costs less than a
+// record at a time on each caller's side). A record thus costs its
+// caller one short copy and, once the buffers have grown to the traffic,
+// no allocation; the writer takes the lock once a batch, not once a
+// record.
 type queue struct {
 	mu      sync.Mutex
 	filling *batch
 	// records and bytes are what was accepted and not yet written (in
 	// the batch being filled and the one being written), bounded by
-	// maxRecords and maxBytes (of lines). They change under mu; full
+	// maxRecords and maxBytes (of bodies). They change under mu; full
 	// reads them without it.
 	records, bytes       atomic.Int64
 	maxRecords, maxBytes int64
 	closed               bool
-	// ready receives a signal when a line goes into an empty batch.
+	// ready receives a signal when a record goes into an empty batch.
 	ready chan struct{}
 }
 
-// batch is lines waiting together: line i ends (with its newline) at
-// ends[i] in lines.
+// batch is records waiting together, their bodies in data in order.
 type batch struct {
-	lines []byte
-	ends  []int
+	ents []entry
+	data []byte
 }
 
-// maxKeptBatch bounds the capacity, in bytes of lines, a batch keeps
+// maxKeptBatch bounds the capacity, in bytes of bodies, a batch keeps
 // from one use to the next: a burst's buffers are let go once written.
 const maxKeptBatch = 1 << 20
 
@@ -50,10 +51,10 @@ func (q *queue) full() bool {
 	return q.records.Load() >= q.maxRecords || q.bytes.Load() >= q.maxBytes
 }
 
-// add appends one line to the batch being filled; false when it is full
-// or closed (the line is not kept).
-func (q *queue) add(line []byte) bool {
-	n := int64(len(line))
+// add appends r to the batch being filled; false when it is full or
+// closed (r is not kept).
+func (q *queue) add(r *Record) bool {
+	n := int64(len(r.Request) + len(r.Response))
 	q.mu.Lock()
 	if q.closed || q.records.Load() >= q.maxRecords || q.bytes.Load()+n > q.maxBytes {
 		q.mu.Unlock()
@@ -62,9 +63,10 @@ func (q *queue) add(line []byte) bool {
 	q.records.Add(1)
 	q.bytes.Add(n)
 	b := q.filling
-	first := len(b.ends) == 0
-	b.lines = append(b.lines, line...)
-	b.ends = append(b.ends, len(b.lines))
+	first := len(b.ents) == 0
+	b.ents = append(b.ents, entryOf(r))
+	b.data = append(b.data, r.Request...)
+	b.data = append(b.data, r.Response...)
 	q.mu.Unlock()
 	if first {
 		select {
@@ -88,19 +90,19 @@ func (q *queue) take(empty *batch) *batch {
 // reuse.
 func (q *queue) done(b *batch) {
 	q.mu.Lock()
-	q.records.Add(-int64(len(b.ends)))
-	q.bytes.Add(-int64(len(b.lines)))
+	q.records.Add(-int64(len(b.ents)))
+	q.bytes.Add(-int64(len(b.data)))
 	q.mu.Unlock()
-	b.lines, b.ends = b.lines[:0], b.ends[:0]
-	if cap(b.lines) > maxKeptBatch {
-		b.lines = nil
+	b.ents, b.data = b.ents[:0], b.data[:0]
+	if cap(b.data) > maxKeptBatch {
+		b.data = nil
 	}
-	if cap(b.ends) > maxKeptBatch/64 {
-		b.ends = nil
+	if cap(b.ents) > 4096 {
+		b.ents = nil
 	}
 }
 
-// close refuses every later line.
+// close refuses every later record.
 func (q *queue) close() {
 	q.mu.Lock()
 	q.closed = true

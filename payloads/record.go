@@ -118,9 +118,25 @@ func newEncoder(sample float64, ex columns) *encoder {
 // keeps tells whether column i is written.
 func (e *encoder) keeps(i int) bool { return e.exclude&(1<<i) == 0 }
 
-// appendJSON appends r as one JSON line without the excluded columns;
-// bodies are kept as text (bytes that are not UTF-8 become U+FFFD).
-func (e *encoder) appendJSON(b []byte, r *Record) []byte {
+// entry is a queued record: its bodies wait, request then response, in
+// its batch's data (the bodies of the entries before it come first).
+type entry struct {
+	ms, us                  int64 // the time (Unix milliseconds) and the latency (µs)
+	model, version, route   string
+	status                  int
+	reqLen, respLen         int
+	reqTruncated, respTrunc bool
+}
+
+func entryOf(r *Record) entry {
+	return entry{ms: r.Time.UnixMilli(), us: r.Latency.Microseconds(), model: r.Model, version: r.Version, route: r.Route,
+		status: r.Status, reqLen: len(r.Request), respLen: len(r.Response), reqTruncated: r.RequestTruncated, respTrunc: r.ResponseTruncated}
+}
+
+// appendJSON appends a record (e, with its bodies req and resp) as one
+// JSON line without the excluded columns; bodies are kept as text (bytes
+// that are not UTF-8 become U+FFFD).
+func (e *encoder) appendJSON(b []byte, r *entry, req, resp []byte) []byte {
 	for i := range colNames {
 		if !e.keeps(i) {
 			continue
@@ -128,27 +144,27 @@ func (e *encoder) appendJSON(b []byte, r *Record) []byte {
 		b = append(b, e.keys[i]...)
 		switch i {
 		case colTimestamp:
-			b = strconv.AppendInt(b, r.Time.UnixMilli(), 10)
+			b = strconv.AppendInt(b, r.ms, 10)
 		case colModel:
-			b = appendString(b, r.Model)
+			b = appendString(b, r.model)
 		case colVersion:
-			b = appendString(b, r.Version)
+			b = appendString(b, r.version)
 		case colRoute:
-			b = appendString(b, r.Route)
+			b = appendString(b, r.route)
 		case colStatus:
-			b = strconv.AppendInt(b, int64(r.Status), 10)
+			b = strconv.AppendInt(b, int64(r.status), 10)
 		case colLatency:
-			b = appendMillis(b, r.Latency.Microseconds())
+			b = appendMillis(b, r.us)
 		case colSample:
 			b = append(b, e.sample...)
 		case colRequest:
-			b = appendString(b, r.Request)
+			b = appendString(b, req)
 		case colRequestTruncated:
-			b = strconv.AppendBool(b, r.RequestTruncated)
+			b = strconv.AppendBool(b, r.reqTruncated)
 		case colResponse:
-			b = appendString(b, r.Response)
+			b = appendString(b, resp)
 		case colResponseTruncated:
-			b = strconv.AppendBool(b, r.ResponseTruncated)
+			b = strconv.AppendBool(b, r.respTrunc)
 		}
 	}
 	return append(b, '}', '\n')

@@ -18,11 +18,11 @@ func benchRecord() Record {
 // line (no reflection, the line buffer reused).
 func BenchmarkAppendJSON(b *testing.B) {
 	r := benchRecord()
-	e := newEncoder(1, 0)
+	e, en := newEncoder(1, 0), entryOf(&r)
 	var line []byte
 	b.ReportAllocs()
 	for b.Loop() {
-		line = e.appendJSON(line[:0], &r)
+		line = e.appendJSON(line[:0], &en, r.Request, r.Response)
 	}
 	b.SetBytes(int64(len(line)))
 }

@@ -12,6 +12,14 @@ import (
 // (one wake-up per batch, not per request).
 const gather = 10 * time.Millisecond
 
+// flushAt is how many bytes of lines the writer collects before writing
+// them to the file: one write call carries hundreds of records.
+const flushAt = 256 << 10
+
+// maxKeptLines bounds the line buffer the writer keeps between writes
+// (an outsized record's is let go).
+const maxKeptLines = 1 << 20
+
 // name is a file's name: its opening time (UTC) and a sequence number.
 func name(t time.Time, seq int) string {
 	return fmt.Sprintf("payloads-%s-%04d.jsonl", t.UTC().Format("20060102T150405.000Z"), seq)
@@ -21,17 +29,20 @@ func name(t time.Time, seq int) string {
 type current struct {
 	f       *os.File
 	path    string
-	size    int64 // bytes of lines
+	size    int64 // bytes of lines, written or in fileWriter.out
 	records int   // records written
 	opened  time.Time
 	failed  bool // a write failed (said once a file)
 }
 
-// fileWriter is the writer goroutine's state: the file being written.
+// fileWriter is the writer goroutine's state: the file being written
+// and the lines encoded but not yet written to it.
 type fileWriter struct {
-	l   *Logger
-	cur *current
-	seq int
+	l       *Logger
+	cur     *current
+	seq     int
+	out     []byte
+	outRecs int // records in out
 }
 
 func (l *Logger) writer() {
@@ -75,34 +86,36 @@ func (l *Logger) writer() {
 	}
 }
 
-// writeBatch writes b's lines, as many at a time as fit in the file
-// being written, opening a file when none is and rotating it when it
-// reaches its size.
+// writeBatch encodes b's records and writes their lines, a large run
+// at a time, opening a file when none is and rotating it when it reaches
+// its size.
 func (w *fileWriter) writeBatch(b *batch) {
 	l := w.l
-	from, n := 0, 0 // b.lines[from:prev] holds the n lines not written yet
-	prev := 0       // where the current line starts
-	for _, end := range b.ends {
+	off := 0 // where the next record's bodies start in b.data
+	for i := range b.ents {
+		e := &b.ents[i]
+		req := b.data[off : off+e.reqLen]
+		resp := b.data[off+e.reqLen : off+e.reqLen+e.respLen]
+		off += e.reqLen + e.respLen
 		if l.hold != nil {
 			l.hold()
 		}
 		if w.cur == nil && !w.open() {
 			l.drop(ReasonWrite, 1)
-			from, prev = end, end
 			continue
 		}
-		w.cur.size += int64(end - prev)
-		n++
-		prev = end
-		if w.cur.size >= l.o.RotateBytes {
-			w.write(b.lines[from:end], n)
+		n := len(w.out)
+		w.out = l.enc.appendJSON(w.out, e, req, resp)
+		w.outRecs++
+		w.cur.size += int64(len(w.out) - n)
+		switch {
+		case w.cur.size >= l.o.RotateBytes:
 			w.finish()
-			from, n = end, 0
+		case len(w.out) >= flushAt:
+			w.flush()
 		}
 	}
-	if n > 0 {
-		w.write(b.lines[from:prev], n)
-	}
+	w.flush()
 }
 
 // open starts a new file.
@@ -119,25 +132,33 @@ func (w *fileWriter) open() bool {
 	return true
 }
 
-// write writes lines (n records) to the file, counting them as logged,
-// or as dropped when the write fails.
-func (w *fileWriter) write(lines []byte, n int) {
+// flush writes the lines encoded so far to the file, counting their
+// records as logged, or as dropped when the write fails.
+func (w *fileWriter) flush() {
+	if len(w.out) == 0 {
+		return
+	}
 	l := w.l
-	if _, err := w.cur.f.Write(lines); err != nil {
-		l.drop(ReasonWrite, n)
+	if _, err := w.cur.f.Write(w.out); err != nil {
+		l.drop(ReasonWrite, w.outRecs)
 		if !w.cur.failed {
 			w.cur.failed = true
 			l.o.Logger.Warn("writing a payload file", slog.String("file", w.cur.path), slog.String("error", err.Error()))
 		}
-		return
+	} else {
+		w.cur.records += w.outRecs
+		l.logged.Add(float64(w.outRecs))
+		l.nLogged.Add(uint64(w.outRecs))
 	}
-	w.cur.records += n
-	l.logged.Add(float64(n))
-	l.nLogged.Add(uint64(n))
+	w.out, w.outRecs = w.out[:0], 0
+	if cap(w.out) > maxKeptLines {
+		w.out = nil
+	}
 }
 
-// finish closes the file and hands it on.
+// finish writes what is left, closes the file and hands it on.
 func (w *fileWriter) finish() {
+	w.flush()
 	c := w.cur
 	w.cur = nil
 	if err := c.f.Close(); err != nil {
