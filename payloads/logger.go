@@ -1,14 +1,12 @@
 package payloads
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
 	"os"
-	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -32,8 +30,12 @@ type Options struct {
 	// reaches that size or age (defaults 64 MiB and 1m).
 	RotateBytes    int64
 	RotateInterval time.Duration
-	// Queue bounds the records waiting to be written (default 1024).
-	Queue int
+	// Queue bounds the records waiting to be written (default 1024) and
+	// QueueBytes the bytes of their bodies (default the larger of 16 MiB
+	// and 4×MaxBody, at least 2×MaxBody): the memory records take
+	// between Add and their file.
+	Queue      int
+	QueueBytes int
 	// MaxPending bounds the closed files waiting for upload (default 16):
 	// beyond it the oldest is deleted and its records counted as dropped.
 	MaxPending int
@@ -53,8 +55,8 @@ type Options struct {
 // with New; Add never blocks; Close flushes and uploads what is left.
 type Logger struct {
 	o       Options
-	exclude columns
-	queue   chan Record
+	enc     *encoder
+	q       queue
 	closed  atomic.Bool
 	stop    chan struct{}
 	written chan struct{} // closed when the writer has ended
@@ -112,6 +114,10 @@ func New(o Options) (*Logger, error) {
 	if o.Queue <= 0 {
 		o.Queue = 1024
 	}
+	if o.QueueBytes <= 0 {
+		o.QueueBytes = max(16<<20, 4*o.MaxBody)
+	}
+	o.QueueBytes = max(o.QueueBytes, 2*o.MaxBody) // room for any one record
 	if o.MaxPending <= 0 {
 		o.MaxPending = 16
 	}
@@ -130,7 +136,7 @@ func New(o Options) (*Logger, error) {
 	}
 	f := promauto.With(reg)
 	l := &Logger{
-		o: o, exclude: ex, queue: make(chan Record, o.Queue), stop: make(chan struct{}), written: make(chan struct{}),
+		o: o, enc: newEncoder(o.Sample, ex), stop: make(chan struct{}), written: make(chan struct{}),
 		dropped: f.NewCounterVec(prometheus.CounterOpts{
 			Name: "mlgate_payloads_dropped_total",
 			Help: "Sampled prediction payloads not logged, by reason (queue_full, backlog, write).",
@@ -141,6 +147,7 @@ func New(o Options) (*Logger, error) {
 		}),
 		wake: make(chan struct{}, 1), upDone: make(chan struct{}), upStop: make(chan struct{}),
 	}
+	l.q.init(o.Queue, o.QueueBytes)
 	go l.writer()
 	go l.uploader()
 	return l, nil
@@ -155,18 +162,23 @@ func (l *Logger) Sample() bool {
 // MaxBody is the cap on each stored body, in bytes.
 func (l *Logger) MaxBody() int { return l.o.MaxBody }
 
-// Add queues r for writing; when the queue is full (or the Logger is
-// closed) r is dropped and counted. It never blocks.
+// Add queues a copy of r for writing (the caller may reuse r's buffers
+// once it returns); when the queue is full (or the Logger is closed) r is
+// dropped and counted. It never blocks.
 func (l *Logger) Add(r Record) {
-	if l.closed.Load() {
+	if l.q.full() {
 		l.drop(ReasonQueueFull, 1)
 		return
 	}
 	r.Request = truncate(r.Request, l.o.MaxBody, &r.RequestTruncated)
 	r.Response = truncate(r.Response, l.o.MaxBody, &r.ResponseTruncated)
-	select {
-	case l.queue <- r:
-	default:
+	if !l.enc.keeps(colRequest) {
+		r.Request = nil
+	}
+	if !l.enc.keeps(colResponse) {
+		r.Response = nil
+	}
+	if !l.q.add(&r) {
 		l.drop(ReasonQueueFull, 1)
 	}
 }
@@ -192,6 +204,7 @@ func (l *Logger) Close(ctx context.Context) error {
 	if l.closed.Swap(true) {
 		return nil
 	}
+	l.q.close()
 	close(l.stop)
 	<-l.written
 	close(l.upStop)
@@ -288,116 +301,4 @@ func (l *Logger) Pending() []string {
 		out[i] = f.path
 	}
 	return out
-}
-
-// gather is how long the writer lets records queue up after writing a
-// batch (the queue holds Options.Queue of them meanwhile).
-const gather = 10 * time.Millisecond
-
-// name is a file's name: its opening time (UTC) and a sequence number.
-func name(t time.Time, seq int) string {
-	return fmt.Sprintf("payloads-%s-%04d.jsonl", t.UTC().Format("20060102T150405.000Z"), seq)
-}
-
-// current is the file being written.
-type current struct {
-	f       *os.File
-	w       *bufio.Writer
-	path    string
-	size    int64
-	records int
-	opened  time.Time
-}
-
-// maxKeptLine bounds the line buffer the writer keeps between records.
-const maxKeptLine = 1 << 20
-
-func (l *Logger) writer() {
-	defer close(l.written)
-	t := time.NewTicker(min(l.o.RotateInterval, time.Second))
-	defer t.Stop()
-	var cur *current
-	seq := 0
-	var line []byte
-	write := func(r *Record) {
-		if l.hold != nil {
-			l.hold()
-		}
-		if cur == nil {
-			now := time.Now()
-			path := filepath.Join(l.o.Dir, name(now, seq))
-			seq++
-			f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
-			if err != nil {
-				l.drop(ReasonWrite, 1)
-				l.o.Logger.Warn("opening a payload file", slog.String("error", err.Error()))
-				return
-			}
-			cur = &current{f: f, w: bufio.NewWriterSize(f, 64<<10), path: path, opened: now}
-		}
-		line = appendJSON(line[:0], r, l.o.Sample, l.exclude)
-		if _, err := cur.w.Write(line); err != nil {
-			l.drop(ReasonWrite, 1)
-			return
-		}
-		cur.size += int64(len(line))
-		if cap(line) > maxKeptLine {
-			line = nil // an outsized record's buffer is not kept for the next
-		}
-		cur.records++
-		l.logged.Inc()
-		l.nLogged.Add(1)
-		if cur.size >= l.o.RotateBytes {
-			l.finish(cur)
-			cur = nil
-		}
-	}
-	for {
-		select {
-		case r := <-l.queue:
-			write(&r)
-			// take what else is queued, then let records gather for a
-			// moment: one wake-up per batch, not per request
-			for more := true; more; {
-				select {
-				case r := <-l.queue:
-					write(&r)
-				default:
-					more = false
-				}
-			}
-			select {
-			case <-l.stop:
-			case <-time.After(gather):
-			}
-		case <-t.C:
-			if cur != nil && time.Since(cur.opened) >= l.o.RotateInterval {
-				l.finish(cur)
-				cur = nil
-			}
-		case <-l.stop:
-			for {
-				select {
-				case r := <-l.queue:
-					write(&r)
-					continue
-				default:
-				}
-				break
-			}
-			if cur != nil {
-				l.finish(cur)
-			}
-			return
-		}
-	}
-}
-
-// finish flushes and closes the current file and hands it on.
-func (l *Logger) finish(c *current) {
-	err := errors.Join(c.w.Flush(), c.f.Close())
-	if err != nil {
-		l.o.Logger.Warn("closing a payload file", slog.String("file", c.path), slog.String("error", err.Error()))
-	}
-	l.closeFile(file{path: c.path, records: c.records})
 }

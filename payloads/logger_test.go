@@ -8,6 +8,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -129,31 +130,43 @@ func TestWriteUploadAndFields(t *testing.T) {
 	}
 }
 
+// Records added one at a time (a batch each) or all at once (one batch)
+// land in files cut at the first line past their size, in order.
 func TestRotationBySize(t *testing.T) {
-	c := &collector{dir: t.TempDir()}
-	l, err := New(Options{Dir: t.TempDir(), Sample: 1, RotateBytes: 1000, Upload: c.upload})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := range 50 {
-		l.Add(rec(i))
-		time.Sleep(100 * time.Microsecond)
-	}
-	if err := l.Close(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	// a record line is ~250 bytes: 4 a file
-	if len(c.files) < 10 {
-		t.Fatalf("%d files for 50 records rotated at 1000 bytes", len(c.files))
-	}
-	for _, f := range c.files[:len(c.files)-1] {
-		st, _ := os.Stat(f)
-		if st.Size() < 1000 || st.Size() > 1500 {
-			t.Errorf("%s: %d bytes, rotation at 1000", f, st.Size())
+	for _, spaced := range []bool{true, false} {
+		c := &collector{dir: t.TempDir()}
+		l, err := New(Options{Dir: t.TempDir(), Sample: 1, RotateBytes: 1000, Upload: c.upload})
+		if err != nil {
+			t.Fatal(err)
 		}
-	}
-	if n := len(readLines(t, c.files...)); n != 50 {
-		t.Errorf("%d records, want 50", n)
+		for i := range 50 {
+			l.Add(rec(i))
+			if spaced {
+				time.Sleep(100 * time.Microsecond)
+			}
+		}
+		if err := l.Close(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		// a record line is ~250 bytes: 4 a file
+		if len(c.files) < 10 {
+			t.Fatalf("spaced %v: %d files for 50 records rotated at 1000 bytes", spaced, len(c.files))
+		}
+		for _, f := range c.files[:len(c.files)-1] {
+			st, _ := os.Stat(f)
+			if st.Size() < 1000 || st.Size() > 1500 {
+				t.Errorf("spaced %v: %s: %d bytes, rotation at 1000", spaced, f, st.Size())
+			}
+		}
+		rs := readLines(t, c.files...)
+		if len(rs) != 50 {
+			t.Fatalf("spaced %v: %d records, want 50", spaced, len(rs))
+		}
+		for i, r := range rs {
+			if r["timestamp_ms"] != float64(1_700_000_000_000+i) {
+				t.Fatalf("spaced %v: record %d: %v (out of order or lost)", spaced, i, r["timestamp_ms"])
+			}
+		}
 	}
 }
 
@@ -315,4 +328,119 @@ func FuzzAppendString(f *testing.F) {
 			t.Fatalf("%q decodes to %q, encoding/json's to %q", s, back, wantBack)
 		}
 	})
+}
+
+// appendString's fast path (room for twice the text, stored byte by
+// byte) and its slow one (from the first \u escape or invalid byte on)
+// write the same escapes, wherever the switch happens.
+func TestAppendStringEscapes(t *testing.T) {
+	for _, c := range []struct{ in, want string }{
+		{"", `""`},
+		{`{"a": [1, 2.5]}`, `"{\"a\": [1, 2.5]}"`},
+		{"back\\slash\ttab\nnl\rcr", `"back\\slash\ttab\nnl\rcr"`},
+		{"é€😀", `"é€😀"`},
+		{"\x00\x1f", `"\u0000\u001f"`},
+		{`"q"` + "\x01" + `"q"é`, `"\"q\"\u0001\"q\"é"`},
+		{"ok\xffé\"", `"ok\ufffdé\""`},
+		{"\xed\xa0\x80", `"\ufffd\ufffd\ufffd"`},
+		{"\xef\xbf\xbd", "\"\xef\xbf\xbd\""}, // U+FFFD itself, valid
+		{strings.Repeat(`"`, 100) + "\x02", `"` + strings.Repeat(`\"`, 100) + `\u0002"`},
+	} {
+		if got := string(appendString([]byte("x"), []byte(c.in))); got != "x"+c.want {
+			t.Errorf("[]byte %q: %s, want %s", c.in, got, c.want)
+		}
+		if got := string(appendString(nil, c.in)); got != c.want {
+			t.Errorf("string %q: %s, want %s", c.in, got, c.want)
+		}
+	}
+}
+
+// Latencies are written as strconv would write the float milliseconds.
+func TestAppendMillis(t *testing.T) {
+	for _, us := range []int64{0, 1, 7, 10, 100, 999, 1000, 1001, 1500, 1230, 2000, 123456789, 9_000_000_000} {
+		want := strconv.AppendFloat(nil, float64(us)/1000, 'f', -1, 64)
+		if got := appendMillis(nil, us); string(got) != string(want) {
+			t.Errorf("%d µs: %s, want %s", us, got, want)
+		}
+	}
+}
+
+// Add keeps what it needs before it returns: the caller's buffers are
+// free for its next request at once.
+func TestAddKeepsACopy(t *testing.T) {
+	c := &collector{dir: t.TempDir()}
+	l, err := New(Options{Dir: t.TempDir(), Sample: 1, Upload: c.upload})
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, resp := []byte(`{"inputs":[[1,2]]}`), []byte(`{"predictions":[3]}`)
+	r := rec(0)
+	r.Request, r.Response = req, resp
+	l.Add(r)
+	copy(req, "XXXXXXXXXXXXXXXXXX")
+	copy(resp, "YYYYYYYYYYYYYYYYYYY")
+	if err := l.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	rs := readLines(t, c.files...)
+	if len(rs) != 1 || rs[0]["request"] != `{"inputs":[[1,2]]}` || rs[0]["response"] != `{"predictions":[3]}` {
+		t.Fatalf("records %v", rs)
+	}
+}
+
+// The queue holds at most QueueBytes of bodies (raised to room for one
+// record of two full bodies): beyond, records are dropped and counted.
+func TestQueueBytesBound(t *testing.T) {
+	c := &collector{dir: t.TempDir()}
+	l, err := New(Options{Dir: t.TempDir(), Sample: 1, MaxBody: 500, QueueBytes: 100, Upload: c.upload})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l.o.QueueBytes != 1000 {
+		t.Fatalf("QueueBytes %d, want 2×MaxBody", l.o.QueueBytes)
+	}
+	release := make(chan struct{})
+	l.hold = func() { <-release } // the writer is stuck
+	big := rec(0)
+	big.Request, big.Response = []byte(strings.Repeat("x", 600)), []byte(strings.Repeat("y", 600))
+	l.Add(big) // cut to 500 + 500
+	if l.Dropped() != 0 || l.q.bytes.Load() != 1000 {
+		t.Fatalf("a record of two full bodies: %d dropped, %d bytes queued", l.Dropped(), l.q.bytes.Load())
+	}
+	for i := range 100 {
+		r := rec(i)
+		r.Request = []byte(strings.Repeat("z", 300))
+		l.Add(r)
+	}
+	if l.Dropped() != 100 {
+		t.Errorf("%d of 100 dropped behind a full queue", l.Dropped())
+	}
+	close(release)
+	if err := l.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	rs := readLines(t, c.files...)
+	if len(rs) != 1 || rs[0]["request"] != strings.Repeat("x", 500) || rs[0]["request_truncated"] != true {
+		t.Fatalf("%d records written", len(rs))
+	}
+	// with room again, records of 319 bytes of bodies: 3 fit in 1000
+	l, err = New(Options{Dir: t.TempDir(), Sample: 1, MaxBody: 500, QueueBytes: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	release = make(chan struct{})
+	l.hold = func() { <-release }
+	for i := range 100 {
+		r := rec(i)
+		r.Request = []byte(strings.Repeat("z", 300))
+		l.Add(r)
+	}
+	if n := l.q.bytes.Load(); n != 3*319 || l.Dropped() != 97 {
+		t.Errorf("%d bytes queued, %d dropped; want 3 records of 319 bytes", n, l.Dropped())
+	}
+	close(release)
+	_ = l.Close(context.Background())
+	if l.Logged() != 3 {
+		t.Errorf("%d logged", l.Logged())
+	}
 }

@@ -1,6 +1,7 @@
 package serve
 
 import (
+	"sync"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -13,7 +14,8 @@ import (
 // with the time, version, status and latency, to Options.Payloads once
 // the answer is written, at the same point that counts the request in the
 // per-version figures (observe). Requests not sampled cost one call to
-// Sample.
+// Sample. The buffers that keep the bodies are pooled: the log copies
+// what it keeps.
 
 // PayloadLog receives sampled prediction requests with their answers.
 // *payloads.Logger implements it.
@@ -22,7 +24,8 @@ type PayloadLog interface {
 	Sample() bool
 	// MaxBody caps each kept body in bytes.
 	MaxBody() int
-	// Add takes a kept request once answered; it must not block.
+	// Add takes a kept request once answered; it must not block, and
+	// must copy what it keeps of the bodies (their buffers are reused).
 	Add(payloads.Record)
 }
 
@@ -35,6 +38,13 @@ type payloadCapture struct {
 	req, resp           []byte
 	reqTrunc, respTrunc bool
 }
+
+// captures are payloadCaptures for reuse.
+var captures = sync.Pool{New: func() any { return new(payloadCapture) }}
+
+// maxPooledCapture bounds the buffers a capture keeps when it goes back
+// to the pool: those of outsized bodies are let go.
+const maxPooledCapture = 64 << 10
 
 func (w *payloadCapture) keep(b []byte) {
 	room := w.max - len(w.resp)
@@ -61,7 +71,8 @@ func (s *Server) capturePayload(c *gin.Context, route string) *payloadCapture {
 	if s.opts.Payloads == nil || !predictionRoute(route) || !s.opts.Payloads.Sample() {
 		return nil
 	}
-	pc := &payloadCapture{ResponseWriter: c.Writer, max: s.opts.Payloads.MaxBody()}
+	pc := captures.Get().(*payloadCapture)
+	pc.ResponseWriter, pc.max = c.Writer, s.opts.Payloads.MaxBody()
 	c.Writer = pc
 	return pc
 }
@@ -76,10 +87,17 @@ func keepRequest(c *gin.Context, body []byte) {
 	pc.req = append(pc.req[:0], body[:min(len(body), pc.max)]...)
 }
 
-// logPayload hands a captured request to the payload log.
-func (s *Server) logPayload(pc *payloadCapture, start time.Time, route, version string, status int) {
+// logPayload hands a captured request to the payload log, gives c its
+// own writer back and pc to the pool.
+func (s *Server) logPayload(c *gin.Context, pc *payloadCapture, start time.Time, took time.Duration, route, version string, status int) {
 	s.opts.Payloads.Add(payloads.Record{
-		Time: start, Model: s.opts.Name, Version: version, Route: route, Status: status, Latency: time.Since(start),
+		Time: start, Model: s.opts.Name, Version: version, Route: route, Status: status, Latency: took,
 		Request: pc.req, Response: pc.resp, RequestTruncated: pc.reqTrunc, ResponseTruncated: pc.respTrunc,
 	})
+	c.Writer = pc.ResponseWriter
+	*pc = payloadCapture{req: pc.req[:0], resp: pc.resp[:0]}
+	if cap(pc.req)+cap(pc.resp) > maxPooledCapture {
+		return
+	}
+	captures.Put(pc)
 }

@@ -1,6 +1,7 @@
 package serve
 
 import (
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -26,7 +27,10 @@ func (m *memLog) Sample() bool {
 
 func (m *memLog) MaxBody() int { return m.max }
 
+// Add keeps a copy of the bodies, as PayloadLog asks: serve reuses
+// their buffers.
 func (m *memLog) Add(r payloads.Record) {
+	r.Request, r.Response = slices.Clone(r.Request), slices.Clone(r.Response)
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.recs = append(m.recs, r)

@@ -87,9 +87,10 @@ func (s *Server) observe() gin.HandlerFunc {
 		version, status := s.requestVersion(c), c.Writer.Status()
 		rs := s.metrics.requestSeries(s.opts.Name, requestKey{route: route, version: version, status: status})
 		rs.count.Inc()
-		rs.total.Observe(time.Since(start).Seconds())
+		took := time.Since(start)
+		rs.total.Observe(took.Seconds())
 		if pc != nil {
-			s.logPayload(pc, start, route, version, status)
+			s.logPayload(c, pc, start, took, route, version, status)
 		}
 	}
 }

@@ -44,16 +44,24 @@ type pointCounts struct {
 // the server and the load generator used during them, and returns how
 // each side's counters grew at each point.
 func measurePaired(ctx context.Context, cfg *config, sides [2]pairSide, runs *[2]bench.ServingRun) [2][]pointCounts {
+	return measurePairedRounds(ctx, cfg, sides, runs, pairedRounds)
+}
+
+// measurePairedRounds is measurePaired with rounds slices for each
+// closed-loop point (each as long as measurePaired's; the open loop keeps
+// pairedRounds): more of them steady a ratio that moves by a few points
+// from run to run, for more wall time.
+func measurePairedRounds(ctx context.Context, cfg *config, sides [2]pairSide, runs *[2]bench.ServingRun, rounds int) [2][]pointCounts {
 	for i := range sides {
 		bench.Closed(ctx, sides[i].op, 16, bench.Bounds{Duration: cfg.warm})
 	}
 	var counts [2][]pointCounts
 	slice := cfg.point / pairedRounds
-	turns := func(label string, measure func(op bench.Op) bench.Result) [2]bench.Result {
+	turns := func(label string, rounds int, measure func(op bench.Op) bench.Result) [2]bench.Result {
 		var cpu [2][2]time.Duration
 		var grew [2][]float64
 		ok := [2]bool{sides[0].counters != nil, sides[1].counters != nil}
-		parts := turnSlices(2, pairedRounds, func(i int) bench.Result {
+		parts := turnSlices(2, rounds, func(i int) bench.Result {
 			before, err := readCounters(ctx, sides[i].counters)
 			ok[i] = ok[i] && err == nil
 			mark := startCPU(sides[i].pgid)
@@ -83,14 +91,14 @@ func measurePaired(ctx context.Context, cfg *config, sides [2]pairSide, runs *[2
 		return res
 	}
 	for _, c := range cfg.concs {
-		res := turns(fmt.Sprintf("c=%d", c), func(op bench.Op) bench.Result {
+		res := turns(fmt.Sprintf("c=%d", c), rounds, func(op bench.Op) bench.Result {
 			return bench.Closed(ctx, op, c, bench.Bounds{Duration: slice, MaxRequests: cfg.maxReqPerPoint / pairedRounds})
 		})
 		for i := range runs {
 			runs[i].Closed = append(runs[i].Closed, res[i])
 		}
 	}
-	open := turns("open loop", func(op bench.Op) bench.Result {
+	open := turns("open loop", pairedRounds, func(op bench.Op) bench.Result {
 		return bench.Open(ctx, op, cfg.rate, 64, bench.Bounds{Duration: pairedOpenFactor * slice})
 	})
 	for i := range runs {
@@ -132,11 +140,14 @@ func turnSlices(n, rounds int, measure func(i int) bench.Result) [][]bench.Resul
 }
 
 // pairedNote explains the paired measurement in the report.
-func pairedNote(cfg *config, what string) string {
-	return fmt.Sprintf("%s run side by side and are measured in turns: each point is cut into %d slices of %s (the open loop's %s), "+
-		"alternating which goes first, and each one's slices are merged; the other is idle meanwhile. "+
-		"Their server CPU per request is the CPU time of the server's processes during its own slices.", what, pairedRounds, cfg.point/pairedRounds,
-		pairedOpenFactor*cfg.point/pairedRounds)
+func pairedNote(cfg *config, what string) string { return pairedNoteRounds(cfg, what, pairedRounds) }
+
+// pairedNoteRounds explains a measurePairedRounds in the report.
+func pairedNoteRounds(cfg *config, what string, rounds int) string {
+	return fmt.Sprintf("%s run side by side and are measured in turns: each closed-loop point is cut into %d slices of %s "+
+		"(the open loop into %d of %s), alternating which goes first, and each one's slices are merged; the other is idle meanwhile. "+
+		"Their server CPU per request is the CPU time of the server's processes during its own slices.", what, rounds, cfg.point/pairedRounds,
+		pairedRounds, pairedOpenFactor*cfg.point/pairedRounds)
 }
 
 // startPairSide starts `mlgate argv…` (from dir) as one side of a paired
