@@ -35,7 +35,10 @@ func collectMetrics(rows *sql.Rows, err error) ([]Metric, error) {
 }
 
 // GetMetricHistory returns every value logged for key in a run, ordered
-// by timestamp, step and value. A zero page.MaxResults returns everything.
+// by timestamp, step and value (then is_nan and model_id, the rest of the
+// primary key, so that pages never overlap). A zero page.MaxResults
+// returns everything. The rows are found by the primary key's prefix
+// (run_uuid, key) and sorted: the key goes on in step order.
 func (s *Store) GetMetricHistory(ctx context.Context, runID, key string, page Page) ([]Metric, string, error) {
 	if err := ValidateRunID(runID); err != nil {
 		return nil, "", err
@@ -47,7 +50,7 @@ func (s *Store) GetMetricHistory(ctx context.Context, runID, key string, page Pa
 	if err != nil {
 		return nil, "", err
 	}
-	q := `SELECT ` + metricCols + ` FROM metrics WHERE run_uuid = ? AND key = ? ORDER BY timestamp, step, value`
+	q := `SELECT ` + metricCols + ` FROM metrics WHERE run_uuid = ? AND key = ? ORDER BY timestamp, step, value, is_nan, model_id`
 	args := []any{runID, key}
 	if page.MaxResults > 0 {
 		q += ` LIMIT ? OFFSET ?`
@@ -69,7 +72,10 @@ func (s *Store) GetMetricHistory(ctx context.Context, runID, key string, page Pa
 }
 
 // GetMetricHistoryBulk returns the history of key for several runs (at
-// most maxResults values in all), each value carrying its RunID.
+// most maxResults values in all), each value carrying its RunID, in run
+// id order and each run's in get-history's order. The primary key gives
+// the runs in order and each run's rows are sorted, run by run, so the
+// statement stops at the run that fills maxResults.
 func (s *Store) GetMetricHistoryBulk(ctx context.Context, runIDs []string, key string, maxResults int) ([]Metric, error) {
 	if len(runIDs) == 0 {
 		return nil, storeerr.Invalidf("GetMetricHistoryBulk request must specify at least one run_id.")
@@ -88,7 +94,7 @@ func (s *Store) GetMetricHistoryBulk(ctx context.Context, runIDs []string, key s
 		args = append(args, id)
 	}
 	args = append(args, maxResults)
-	return collectMetrics(s.db.QueryContext(ctx, s.q.r(`SELECT `+metricCols+` FROM metrics WHERE key = ? AND run_uuid IN (`+placeholders(len(runIDs))+`) ORDER BY run_uuid, timestamp, step, value LIMIT ?`), args...))
+	return collectMetrics(s.db.QueryContext(ctx, s.q.r(`SELECT `+metricCols+` FROM metrics WHERE key = ? AND run_uuid IN (`+placeholders(len(runIDs))+`) ORDER BY run_uuid, timestamp, step, value, is_nan, model_id LIMIT ?`), args...))
 }
 
 // GetMetricHistoryBulkInterval samples the history of key for up to 100
