@@ -15,7 +15,8 @@ import (
 // the first is the step after the last one stored (or the key is new);
 // anything else (out of order, a step twice, a gap, a row naming a
 // dataset) clears it for good. Dense rows carry no dataset name or
-// digest.
+// digest, so their samples are read without those two columns
+// (history_dense.go).
 // get-history-bulk-interval reads it instead of counting a run's rows
 // (history_dense.go). Rows of a key at consecutive steps after the last
 // stored step cannot be duplicates the insert ignored, so only keys whose
