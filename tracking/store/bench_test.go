@@ -27,15 +27,18 @@ func benchStore(b *testing.B) *store.Store {
 	return s
 }
 
-func BenchmarkLogBatch100(b *testing.B) {
-	s := benchStore(b)
+// BenchmarkLogBatch100 logs batches of 100 metrics (100 keys at one
+// step) to one run; cpu-ms/op is the process CPU time per batch.
+func BenchmarkLogBatch100(b *testing.B) { onEachBackend(b, benchLogBatch100) }
+
+func benchLogBatch100(b *testing.B, s *store.Store) {
 	ctx := context.Background()
 	r, err := s.CreateRun(ctx, store.CreateRunInput{})
 	if err != nil {
 		b.Fatal(err)
 	}
 	ms := make([]store.Metric, 100)
-	b.ResetTimer()
+	before := cpuTime()
 	for i := 0; b.Loop(); i++ {
 		for k := range ms {
 			ms[k] = store.Metric{Key: fmt.Sprintf("m%d", k), Value: float64(i), Timestamp: int64(i), Step: int64(i)}
@@ -44,6 +47,7 @@ func BenchmarkLogBatch100(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+	b.ReportMetric(float64(cpuTime()-before)/float64(time.Millisecond)/float64(b.N), "cpu-ms/op")
 }
 
 func BenchmarkCreateRun(b *testing.B) {
@@ -61,7 +65,11 @@ func BenchmarkCreateRun(b *testing.B) {
 // calls a chart and a comparison of many runs make; cpu-ms/op is the
 // process CPU time per call (user+system), which other work on the
 // machine does not inflate.
-func BenchmarkBulkIntervalDense(b *testing.B) {
+func BenchmarkBulkIntervalDense(b *testing.B) { onEachBackend(b, benchBulkIntervalDense) }
+
+// onEachBackend runs fn on a fresh store of each backend (PostgreSQL when
+// MLGATE_TEST_POSTGRES_DSN names a server).
+func onEachBackend(b *testing.B, fn func(b *testing.B, s *store.Store)) {
 	for _, be := range dbtest.Backends() {
 		b.Run(be.Name, func(b *testing.B) {
 			if be.Name == "postgres" && os.Getenv("MLGATE_TEST_POSTGRES_DSN") == "" {
@@ -71,7 +79,7 @@ func BenchmarkBulkIntervalDense(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			benchBulkIntervalDense(b, s)
+			fn(b, s)
 		})
 	}
 }
@@ -105,6 +113,89 @@ func benchBulkIntervalDense(b *testing.B, s *store.Store) {
 				}
 				if len(got) != 100*k {
 					b.Fatalf("%d points, want %d", len(got), 100*k)
+				}
+			}
+			b.ReportMetric(float64(cpuTime()-before)/float64(time.Millisecond)/float64(b.N), "cpu-ms/op")
+		})
+	}
+	// A window (a chart zoomed in) counts each run's rows and steps in
+	// it and reads the sampled steps.
+	b.Run("k=100/window", func(b *testing.B) {
+		from, to := int64(2000), int64(7999)
+		before := cpuTime()
+		for b.Loop() {
+			got, err := s.GetMetricHistoryBulkInterval(ctx, ids, "loss", &from, &to, 100)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if len(got) != 100*100 {
+				b.Fatalf("%d points, want %d", len(got), 100*100)
+			}
+		}
+		b.ReportMetric(float64(cpuTime()-before)/float64(time.Millisecond)/float64(b.N), "cpu-ms/op")
+	})
+	// get-history-bulk: every run's history in run and time order, cut
+	// at 25,000 values (the first runs').
+	b.Run("bulk-history", func(b *testing.B) {
+		before := cpuTime()
+		for b.Loop() {
+			got, err := s.GetMetricHistoryBulk(ctx, ids, "loss", 25000)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if len(got) != 25000 {
+				b.Fatalf("%d points, want 25000", len(got))
+			}
+		}
+		b.ReportMetric(float64(cpuTime()-before)/float64(time.Millisecond)/float64(b.N), "cpu-ms/op")
+	})
+}
+
+// BenchmarkGetHistoryLong reads the history of one metric of 100,000
+// steps (get-history, in timestamp order) whole, its first page of 1,000
+// values, and in pages of 25,000 as the mlflow client reads it.
+func BenchmarkGetHistoryLong(b *testing.B) { onEachBackend(b, benchGetHistoryLong) }
+
+func benchGetHistoryLong(b *testing.B, s *store.Store) {
+	ctx := context.Background()
+	const n = 100000
+	run, err := s.CreateRun(ctx, store.CreateRunInput{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ms := make([]store.Metric, 1000)
+	for i := 0; i < n; i += len(ms) {
+		for j := range ms {
+			ms[j] = store.Metric{Key: "loss", Value: 1 / float64(i+j+1), Timestamp: 1700000000000 + int64(i+j)*7, Step: int64(i + j)}
+		}
+		if err := s.LogBatch(ctx, run.Info.RunID, ms, nil, nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+	for _, tc := range []struct {
+		name        string
+		page, pages int
+	}{{"whole", 0, 0}, {"first-page", 1000, 1}, {"pages", 25000, 0}} {
+		b.Run(tc.name, func(b *testing.B) {
+			want := n
+			if tc.pages > 0 {
+				want = tc.page * tc.pages
+			}
+			before := cpuTime()
+			for b.Loop() {
+				got, page := 0, store.Page{MaxResults: tc.page}
+				for i := 0; tc.pages == 0 || i < tc.pages; i++ {
+					ms, next, err := s.GetMetricHistory(ctx, run.Info.RunID, "loss", page)
+					if err != nil {
+						b.Fatal(err)
+					}
+					got += len(ms)
+					if page.Token = next; next == "" {
+						break
+					}
+				}
+				if got != want {
+					b.Fatalf("%d values, want %d", got, want)
 				}
 			}
 			b.ReportMetric(float64(cpuTime()-before)/float64(time.Millisecond)/float64(b.N), "cpu-ms/op")

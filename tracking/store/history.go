@@ -35,7 +35,12 @@ func collectMetrics(rows *sql.Rows, err error) ([]Metric, error) {
 }
 
 // GetMetricHistory returns every value logged for key in a run, ordered
-// by timestamp, step and value. A zero page.MaxResults returns everything.
+// by timestamp, step and value (then is_nan and model_id, the rest of the
+// primary key, so that pages never overlap). A zero page.MaxResults
+// returns everything. The rows are found by the primary key's prefix
+// (run_uuid, key), which goes on in step order: a whole history is read
+// in that order and kept when it is the timestamps' order too (the usual
+// case); a page, or a history whose clock went back, is sorted.
 func (s *Store) GetMetricHistory(ctx context.Context, runID, key string, page Page) ([]Metric, string, error) {
 	if err := ValidateRunID(runID); err != nil {
 		return nil, "", err
@@ -47,7 +52,12 @@ func (s *Store) GetMetricHistory(ctx context.Context, runID, key string, page Pa
 	if err != nil {
 		return nil, "", err
 	}
-	q := `SELECT ` + metricCols + ` FROM metrics WHERE run_uuid = ? AND key = ? ORDER BY timestamp, step, value`
+	if page.MaxResults <= 0 && offset == 0 {
+		if ms, ok, err := s.historyInKeyOrder(ctx, runID, key); err != nil || ok {
+			return ms, "", err
+		}
+	}
+	q := `SELECT ` + metricCols + ` FROM metrics WHERE run_uuid = ? AND key = ? ORDER BY timestamp, step, value, is_nan, model_id`
 	args := []any{runID, key}
 	if page.MaxResults > 0 {
 		q += ` LIMIT ? OFFSET ?`
@@ -68,8 +78,58 @@ func (s *Store) GetMetricHistory(ctx context.Context, runID, key string, page Pa
 	return ms, next, nil
 }
 
+// historyInKeyOrder reads the rows of key in a run in the primary key's
+// order (step, timestamp, value, is_nan, model_id: no sort) and reports
+// whether that is get-history's order too. It stops at the first row out
+// of that order (and returns no rows).
+func (s *Store) historyInKeyOrder(ctx context.Context, runID, key string) ([]Metric, bool, error) {
+	rows, err := s.db.Q(nil).QueryContext(ctx, `SELECT `+metricCols+` FROM metrics WHERE run_uuid = ? AND key = ? ORDER BY step, timestamp, value, is_nan, model_id`, runID, key)
+	if err != nil {
+		return nil, false, err
+	}
+	defer func() { _ = rows.Close() }()
+	var out []Metric
+	for rows.Next() {
+		m, err := scanMetric(rows)
+		if err != nil {
+			return nil, false, err
+		}
+		if n := len(out); n > 0 && !historyBefore(out[n-1], m) {
+			return nil, false, nil
+		}
+		out = append(out, m)
+	}
+	return out, rows.Err() == nil, rows.Err()
+}
+
+// historyBefore reports whether a comes before b in get-history's order:
+// timestamp, step, the stored value (0 for NaN), is_nan, model_id. Where
+// the database orders model ids otherwise (a PostgreSQL locale), a pair
+// tied up to them is at worst found out of order, and the history sorted
+// by the database.
+func historyBefore(a, b Metric) bool {
+	if a.Timestamp != b.Timestamp {
+		return a.Timestamp < b.Timestamp
+	}
+	if a.Step != b.Step {
+		return a.Step < b.Step
+	}
+	av, an := sanitizeMetric(a.Value)
+	bv, bn := sanitizeMetric(b.Value)
+	if av != bv {
+		return av < bv
+	}
+	if an != bn {
+		return !an
+	}
+	return a.ModelID < b.ModelID
+}
+
 // GetMetricHistoryBulk returns the history of key for several runs (at
-// most maxResults values in all), each value carrying its RunID.
+// most maxResults values in all), each value carrying its RunID, in run
+// id order and each run's in get-history's order. The primary key gives
+// the runs in order and each run's rows are sorted, run by run, so the
+// statement stops at the run that fills maxResults.
 func (s *Store) GetMetricHistoryBulk(ctx context.Context, runIDs []string, key string, maxResults int) ([]Metric, error) {
 	if len(runIDs) == 0 {
 		return nil, storeerr.Invalidf("GetMetricHistoryBulk request must specify at least one run_id.")
@@ -88,7 +148,7 @@ func (s *Store) GetMetricHistoryBulk(ctx context.Context, runIDs []string, key s
 		args = append(args, id)
 	}
 	args = append(args, maxResults)
-	return collectMetrics(s.db.QueryContext(ctx, s.q.r(`SELECT `+metricCols+` FROM metrics WHERE key = ? AND run_uuid IN (`+placeholders(len(runIDs))+`) ORDER BY run_uuid, timestamp, step, value LIMIT ?`), args...))
+	return collectMetrics(s.db.QueryContext(ctx, s.q.r(`SELECT `+metricCols+` FROM metrics WHERE key = ? AND run_uuid IN (`+placeholders(len(runIDs))+`) ORDER BY run_uuid, timestamp, step, value, is_nan, model_id LIMIT ?`), args...))
 }
 
 // GetMetricHistoryBulkInterval samples the history of key for up to 100

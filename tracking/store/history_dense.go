@@ -12,8 +12,8 @@ import (
 // step min_step+i, so the steps of the rows sampleRows keeps follow from
 // its row count and first and last steps, with no pass over its rows.
 // Runs of the same count and steps (a comparison's usual case) are read
-// together, only their sampled rows, by index seeks on (run_uuid, key,
-// step).
+// together, only their sampled rows, by seeks on the metrics' primary
+// key, which leads with (run_uuid, key, step) (migration 6).
 
 // sampleDense puts in byRun the samples of the runs whose summary says
 // dense and that hold more than k rows, and returns the other runs.
@@ -67,12 +67,12 @@ func (s *Store) sampleDense(ctx context.Context, runIDs []string, key string, k 
 
 // rowsOfRunsAtSteps reads the rows of key in the runs at the given steps
 // (at most 2,500, with at most 100 runs: within every dialect's limit of
-// arguments), each run's in step order. SQLite reads them in one
-// statement, by index seeks on (run_uuid, key, step), from the index
-// alone: a dense run's rows name no dataset (steps.go), and the entries
-// hold every other column. PostgreSQL's planner turns two lists on one
-// index into a bitmap or sequential scan of every run's rows, so there
-// each run has its own statement (an index scan of its sampled steps).
+// arguments), each run's in step order (the primary key's order, no
+// sort). SQLite reads them in one statement, by seeks on the primary key
+// (run_uuid, key, step, …), which is the table itself (WITHOUT ROWID).
+// PostgreSQL's planner turns two lists on one index into a bitmap or
+// sequential scan of every run's rows, so there each run has its own
+// statement (an index scan of its sampled steps).
 func (s *Store) rowsOfRunsAtSteps(ctx context.Context, runIDs []string, key string, steps []any) (map[string][]Metric, error) {
 	out := make(map[string][]Metric, len(runIDs))
 	if s.db.Dialect == db.Postgres {
@@ -92,7 +92,7 @@ func (s *Store) rowsOfRunsAtSteps(ctx context.Context, runIDs []string, key stri
 	}
 	args = append(args, steps...)
 	rows, err := s.db.QueryContext(ctx, s.q.r(`SELECT run_uuid, value, is_nan, timestamp, step, model_id FROM metrics WHERE key = ? AND run_uuid IN (`+
-		placeholders(len(runIDs))+`) AND step IN (`+placeholders(len(steps))+`) ORDER BY run_uuid, step, timestamp, value, is_nan`), args...)
+		placeholders(len(runIDs))+`) AND step IN (`+placeholders(len(steps))+`) ORDER BY run_uuid, step, timestamp, value, is_nan, model_id`), args...)
 	if err != nil {
 		return nil, err
 	}

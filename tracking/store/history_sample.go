@@ -5,8 +5,9 @@ import "context"
 // The sampling of get-history-bulk-interval without reading every row.
 // A whole history (no step window) of a run whose step summary says dense
 // is sampled from the summary (history_dense.go). For the other runs and
-// for windows, index-only passes (index metrics_run_key_step) count each
-// run's rows and distinct steps in the window. A run whose rows hold one
+// for windows, passes over a range of the metrics' primary key, which
+// leads with (run_uuid, key, step) (migration 6), count each run's rows
+// and distinct steps in the window. A run whose rows hold one
 // value per step, every step from its first to its last, has row number i
 // at step first+i, so the rows sampleRows would keep are fetched by step:
 // about maxResults index seeks instead of every row. Other runs (several values
@@ -65,7 +66,7 @@ func (s *Store) sampleHistory(ctx context.Context, runIDs []string, key string, 
 			args = append(args, id)
 		}
 		q := `SELECT ` + metricCols + ` FROM metrics WHERE key = ? AND run_uuid IN (` + placeholders(len(chunk)) + `)` + window
-		ms, err := collectMetrics(s.db.QueryContext(ctx, s.q.r(q+` ORDER BY run_uuid, step, timestamp, value, is_nan`), append(args, wargs...)...))
+		ms, err := collectMetrics(s.db.QueryContext(ctx, s.q.r(q+` ORDER BY run_uuid, step, timestamp, value, is_nan, model_id`), append(args, wargs...)...))
 		if err != nil {
 			return nil, err
 		}
@@ -87,8 +88,8 @@ func (s *Store) sampleHistory(ctx context.Context, runIDs []string, key string, 
 // stepStats counts, per run, the rows of key in the window and their
 // first and last steps, then, for a run whose row count could be dense
 // (more rows than k, as many as its steps span), its distinct steps. Each
-// statement walks the index (run_uuid, key, step) only; two plain passes
-// cost less than one grouped pass.
+// statement walks a range of the primary key (run_uuid, key, step, …) in
+// order; two plain passes cost less than one grouped pass.
 func (s *Store) stepStats(ctx context.Context, runIDs []string, key, window string, wargs []any, k int) (map[string]stepStats, error) {
 	count := s.q.r(`SELECT COUNT(*), COALESCE(MIN(step), 0), COALESCE(MAX(step), 0) FROM metrics WHERE run_uuid = ? AND key = ?` + window)
 	distinct := s.q.r(`SELECT COUNT(*) FROM (SELECT DISTINCT step FROM metrics WHERE run_uuid = ? AND key = ?` + window + `) steps`)
@@ -139,7 +140,7 @@ func (s *Store) rowsAtSteps(ctx context.Context, runID, key string, steps []any)
 		steps = steps[len(chunk):]
 		args := append([]any{runID, key}, chunk...)
 		ms, err := collectMetrics(s.db.QueryContext(ctx, s.q.r(`SELECT `+metricCols+` FROM metrics WHERE run_uuid = ? AND key = ? AND step IN (`+
-			placeholders(len(chunk))+`) ORDER BY step, timestamp, value, is_nan`), args...))
+			placeholders(len(chunk))+`) ORDER BY step, timestamp, value, is_nan, model_id`), args...))
 		if err != nil {
 			return nil, err
 		}

@@ -22,7 +22,7 @@ func bulkIntervalByReadingAll(ctx context.Context, s *Store, runIDs []string, ke
 		q += ` AND step >= ? AND step <= ?`
 		args = append(args, *startStep, *endStep)
 	}
-	ms, err := collectMetrics(s.db.QueryContext(ctx, s.q.r(q+` ORDER BY run_uuid, step, timestamp, value, is_nan`), args...))
+	ms, err := collectMetrics(s.db.QueryContext(ctx, s.q.r(q+` ORDER BY run_uuid, step, timestamp, value, is_nan, model_id`), args...))
 	if err != nil {
 		return nil, err
 	}

@@ -61,6 +61,19 @@ var Migrations = []db.Migration{
 		Version: 5,
 		SQL:     schemaV5,
 	},
+	{
+		// The metrics' primary key leads with (run_uuid, key, step), the
+		// order get-history-bulk-interval counts and reads a run's rows
+		// in, so migration 4's index is no longer needed: a log-batch
+		// writes one B-tree (SQLite) or one index (PostgreSQL) per row
+		// instead of two. Same columns, so the same rows are unique.
+		// SQLite cannot change a primary key: the table is built anew,
+		// its rows copied in key order (dropping the old table drops its
+		// indexes, metrics_model is made again).
+		Version:  6,
+		SQLite:   schemaV6SQLite,
+		Postgres: schemaV6Postgres,
+	},
 }
 
 // withoutRowID clusters SQLite's key/value and metric tables by their
@@ -70,6 +83,7 @@ func withoutRowID(q string) string {
 	for _, pk := range []string{
 		"PRIMARY KEY (run_uuid, key))",
 		"PRIMARY KEY (run_uuid, key, timestamp, step, value, is_nan, model_id))",
+		"PRIMARY KEY (run_uuid, key, step, timestamp, value, is_nan, model_id))",
 	} {
 		q = strings.ReplaceAll(q, pk, pk+" WITHOUT ROWID")
 	}
@@ -178,3 +192,30 @@ const schemaV5 = `ALTER TABLE latest_metrics ADD COLUMN n_rows BIGINT NOT NULL D
 					AND MAX(dataset_name) = '' AND MAX(dataset_digest) = '' THEN 1 ELSE 0 END AS dense
 			FROM metrics GROUP BY run_uuid, key) AS a
 		WHERE latest_metrics.run_uuid = a.run_uuid AND latest_metrics.key = a.key`
+
+// metricsKeyV6 is the metrics' primary key from migration 6 on.
+const metricsKeyV6 = `run_uuid, key, step, timestamp, value, is_nan, model_id`
+
+const metricColsV6 = `run_uuid, key, value, is_nan, timestamp, step, model_id, dataset_name, dataset_digest`
+
+var schemaV6SQLite = withoutRowID(`CREATE TABLE metrics_v6 (
+			run_uuid TEXT NOT NULL REFERENCES runs(run_uuid) ON DELETE CASCADE,
+			key TEXT NOT NULL,
+			value DOUBLE PRECISION NOT NULL,
+			is_nan INTEGER NOT NULL DEFAULT 0,
+			timestamp BIGINT NOT NULL,
+			step BIGINT NOT NULL DEFAULT 0,
+			model_id TEXT NOT NULL DEFAULT '',
+			dataset_name TEXT NOT NULL DEFAULT '',
+			dataset_digest TEXT NOT NULL DEFAULT '',
+			PRIMARY KEY (` + metricsKeyV6 + `));
+		INSERT INTO metrics_v6 (` + metricColsV6 + `)
+			SELECT ` + metricColsV6 + ` FROM metrics ORDER BY ` + metricsKeyV6 + `;
+		DROP TABLE metrics;
+		ALTER TABLE metrics_v6 RENAME TO metrics;
+		CREATE INDEX metrics_model ON metrics (model_id) WHERE model_id <> ''`)
+
+const schemaV6Postgres = `ALTER TABLE metrics DROP CONSTRAINT metrics_pkey,
+			ADD CONSTRAINT metrics_pkey PRIMARY KEY (` + metricsKeyV6 + `);
+		DROP INDEX metrics_run_key_step;
+		ANALYZE metrics`

@@ -15,8 +15,8 @@ import (
 // the first is the step after the last one stored (or the key is new);
 // anything else (out of order, a step twice, a gap, a row naming a
 // dataset) clears it for good. Dense rows carry no dataset name or
-// digest, so their samples are read from the index (run_uuid, key, step)
-// alone, which holds every other column.
+// digest, so their samples are read without those two columns
+// (history_dense.go).
 // get-history-bulk-interval reads it instead of counting a run's rows
 // (history_dense.go). Rows of a key at consecutive steps after the last
 // stored step cannot be duplicates the insert ignored, so only keys whose
@@ -65,7 +65,8 @@ const upsertLatest = ` ON CONFLICT (run_uuid, key) DO UPDATE SET
 const newer = `(excluded.step, excluded.timestamp, excluded.value) > (latest_metrics.step, latest_metrics.timestamp, latest_metrics.value)`
 
 // recountSteps counts again the rows of the run's keys after an insert
-// that ignored duplicates. The upsert before it holds the keys'
+// that ignored duplicates (each count a range of the metrics' primary key,
+// which leads with run_uuid and key). The upsert before it holds the keys'
 // latest_metrics rows, so on PostgreSQL a writer of the same keys either
 // committed before this count (and is counted) or adds its rows after it.
 func (s *Store) recountSteps(ctx context.Context, tx *sql.Tx, runID string, keys []string) error {
