@@ -187,7 +187,7 @@ func NewServer(ctx context.Context, opts ServerOptions) (*Server, error) {
 
 func (s *Server) build(ctx context.Context) error {
 	o := s.opts
-	tr, err := store.Open(ctx, s.db, store.Options{DefaultArtifactRoot: o.DefaultArtifactRoot})
+	tr, err := store.Open(ctx, s.db, store.Options{DefaultArtifactRoot: o.DefaultArtifactRoot, Logger: o.Logger})
 	if err != nil {
 		return fmt.Errorf("tracking store: %w", err)
 	}
@@ -388,6 +388,9 @@ func (s *Server) Stop(ctx context.Context) error {
 	}
 	if s.authDB != nil {
 		errs = append(errs, s.authDB.Close())
+	}
+	if s.tracking != nil {
+		errs = append(errs, s.tracking.Close())
 	}
 	errs = append(errs, s.db.Close())
 	return errors.Join(errs...)
