@@ -30,7 +30,7 @@ const (
 	// optimize (SQLite advises it for long-lived connections; it analyzes
 	// only tables whose size changed manyfold, sampling 1000 rows each).
 	sqliteOptimizeEvery = 10 * time.Minute
-	analyzeMinRows      = 1000
+	analyzeMinRows      = 500
 	analyzeGrowth       = 0.2
 )
 
