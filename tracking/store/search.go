@@ -73,6 +73,18 @@ func (sb *sqlBuilder) byRun(a, key string) {
 	sb.Add(a+".run_uuid = r.run_uuid AND ("+a+".run_uuid, "+a+".key) >= (r.run_uuid, ?) AND ("+a+".run_uuid, "+a+".key) <= (r.run_uuid, ?)", key, key)
 }
 
+// endLookup closes an EXISTS lookup of byRun. On PostgreSQL "OFFSET 0"
+// keeps it a per-run subplan instead of a semi-join: a semi-join would be
+// estimated through the row comparison (a default third per bound), far
+// too few runs, and the planner would then sort every run matching the
+// rest instead of walking an index in order and stopping at the page.
+func (sb *sqlBuilder) endLookup() {
+	if sb.dialect == db.Postgres {
+		sb.Add(" OFFSET 0")
+	}
+	sb.Add(")")
+}
+
 // lookupJoin joins the row of run r with key in table as alias (LEFT
 // or inner): on PostgreSQL a lateral subquery the planner cannot flatten,
 // so each run looks its row up by primary key (see byRun).
@@ -132,7 +144,8 @@ func runFilterSQL(sb *sqlBuilder, comps []Comparison, joined map[string]string) 
 			}
 			sb.Add(" AND EXISTS (SELECT 1 FROM latest_metrics f WHERE ")
 			sb.byRun("f", c.Key)
-			sb.Add(" AND f.is_nan = 0 AND f.value "+c.Op+" ?)", c.Num)
+			sb.Add(" AND f.is_nan = 0 AND f.value "+c.Op+" ?", c.Num)
+			sb.endLookup()
 		case KindParam, KindTag:
 			table := "params"
 			if c.Kind == KindTag {
@@ -146,7 +159,7 @@ func runFilterSQL(sb *sqlBuilder, comps []Comparison, joined map[string]string) 
 				}
 				sb.Add(" AND " + not + "EXISTS (SELECT 1 FROM " + table + " f WHERE ")
 				sb.byRun("f", c.Key)
-				sb.Add(")")
+				sb.endLookup()
 				continue
 			}
 			if err := checkString(c, c.Kind, stringOps); err != nil {
@@ -156,7 +169,7 @@ func runFilterSQL(sb *sqlBuilder, comps []Comparison, joined map[string]string) 
 			sb.byRun("f", c.Key)
 			sb.Add(" AND ")
 			sb.strCmp("f.value", c)
-			sb.Add(")")
+			sb.endLookup()
 		case KindAttribute:
 			if col, ok := runNumericAttrs[c.Key]; ok {
 				if err := checkNumber(c, "attribute"); err != nil {
