@@ -230,7 +230,7 @@ func (b *embeddedBackend) Close() error {
 	if b.db == nil {
 		return nil
 	}
-	return b.db.Close()
+	return errors.Join(b.s.Close(), b.db.Close())
 }
 
 var _ Backend = (*embeddedBackend)(nil)

@@ -67,6 +67,9 @@ type ServerOptions struct {
 	// WebhookAllowPrivateIPs lets webhooks reach loopback and private
 	// addresses (MLFLOW_WEBHOOK_ALLOW_PRIVATE_IPS).
 	WebhookAllowPrivateIPs bool
+	// MaxWriteTransactions bounds the write transactions a PostgreSQL
+	// store runs at once (db.DB.SetWriteLimit); 0: no bound.
+	MaxWriteTransactions int
 	// Logger receives request errors and lifecycle lines; nil discards.
 	Logger *slog.Logger
 	// Registerer receives the server metrics served on /metrics; nil
@@ -177,6 +180,7 @@ func NewServer(ctx context.Context, opts ServerOptions) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	d.SetWriteLimit(opts.MaxWriteTransactions)
 	s := &Server{opts: opts, db: d, done: make(chan error, 1)}
 	if err := s.build(ctx); err != nil {
 		_ = d.Close()
@@ -187,7 +191,7 @@ func NewServer(ctx context.Context, opts ServerOptions) (*Server, error) {
 
 func (s *Server) build(ctx context.Context) error {
 	o := s.opts
-	tr, err := store.Open(ctx, s.db, store.Options{DefaultArtifactRoot: o.DefaultArtifactRoot})
+	tr, err := store.Open(ctx, s.db, store.Options{DefaultArtifactRoot: o.DefaultArtifactRoot, Logger: o.Logger})
 	if err != nil {
 		return fmt.Errorf("tracking store: %w", err)
 	}
@@ -388,6 +392,9 @@ func (s *Server) Stop(ctx context.Context) error {
 	}
 	if s.authDB != nil {
 		errs = append(errs, s.authDB.Close())
+	}
+	if s.tracking != nil {
+		errs = append(errs, s.tracking.Close())
 	}
 	errs = append(errs, s.db.Close())
 	return errors.Join(errs...)

@@ -52,6 +52,22 @@ type DB struct {
 	stmts *stmtCache
 	// oneConn marks a pool of one connection (SQLite in memory).
 	oneConn bool
+	// wsem bounds the write transactions in flight on PostgreSQL (nil:
+	// no bound); see SetWriteLimit.
+	wsem chan struct{}
+}
+
+// SetWriteLimit bounds the write transactions (Tx) a PostgreSQL store runs
+// at once to n (n <= 0: no bound). Each one keeps a PostgreSQL backend
+// busy; on a machine whose cores the database shares with the server,
+// unbounded writers take all of them and reads wait for a CPU. SQLite runs
+// one write at a time already. Call it before use.
+func (d *DB) SetWriteLimit(n int) {
+	if d.Dialect != Postgres || n <= 0 {
+		d.wsem = nil
+		return
+	}
+	d.wsem = make(chan struct{}, n)
 }
 
 // sqliteIdleConns is how many idle connections a SQLite file store keeps.
@@ -172,6 +188,14 @@ func (d *DB) Tx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	if d.wmu != nil {
 		d.wmu.Lock()
 		defer d.wmu.Unlock()
+	}
+	if d.wsem != nil {
+		select {
+		case d.wsem <- struct{}{}:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		defer func() { <-d.wsem }()
 	}
 	var err error
 	for attempt := 0; attempt < 8; attempt++ {

@@ -91,7 +91,7 @@ func at(runs []*Run, i int64) *Run {
 }
 
 func (s *Store) loadMetrics(ctx context.Context, q querier, runs []*Run, with string, arg any) error {
-	rows, err := q.QueryContext(ctx, with+`SELECT p.i, m.key, m.value, m.is_nan, m.timestamp, m.step FROM p JOIN latest_metrics m ON m.run_uuid = p.id`, arg)
+	rows, err := q.QueryContext(ctx, with+`SELECT p.i, m.key, m.value, m.is_nan, m.timestamp, m.step FROM p `+s.byID("latest_metrics", "m", "m.key, m.value, m.is_nan, m.timestamp, m.step"), arg)
 	if err != nil {
 		return err
 	}
@@ -110,9 +110,22 @@ func (s *Store) loadMetrics(ctx context.Context, q querier, runs []*Run, with st
 	return rows.Err()
 }
 
+// byID joins the rows of table (alias a, columns cols) of each listed run
+// to the positions p. On PostgreSQL each run's rows are a lateral lookup
+// the planner cannot flatten, so the run id is an index condition on the
+// primary key: as a plain join it estimated 100 runs' rows at a fraction
+// of the table costlier by index than by a parallel scan of the whole
+// table (80 ms of CPU on three processes at 7,000 runs instead of 3 ms).
+func (s *Store) byID(table, a, cols string) string {
+	if s.db.Dialect == db.Postgres {
+		return `CROSS JOIN LATERAL (SELECT ` + cols + ` FROM ` + table + ` ` + a + ` WHERE ` + a + `.run_uuid = p.id OFFSET 0) ` + a
+	}
+	return `JOIN ` + table + ` ` + a + ` ON ` + a + `.run_uuid = p.id`
+}
+
 // loadKeyValues reads the key/value rows of table (params or tags).
 func (s *Store) loadKeyValues(ctx context.Context, q querier, runs []*Run, with string, arg any, table string, add func(r *Run, k, v string)) error {
-	rows, err := q.QueryContext(ctx, with+`SELECT p.i, t.key, t.value FROM p JOIN `+table+` t ON t.run_uuid = p.id`, arg)
+	rows, err := q.QueryContext(ctx, with+`SELECT p.i, t.key, t.value FROM p `+s.byID(table, "t", "t.key, t.value"), arg)
 	if err != nil {
 		return err
 	}

@@ -58,6 +58,46 @@ func (sb *sqlBuilder) strCmp(col string, c Comparison) {
 	sb.Add(cond, args...)
 }
 
+// byRun writes the condition that finds the row of run r with key in
+// a (run_uuid, key)-keyed table under alias a. On PostgreSQL the key is
+// compared as part of the row (run_uuid, key), which only the primary key
+// can serve: the (key, value) indexes then cannot be chosen for the
+// lookup, and the run id stays an index condition whatever the planner
+// estimates (statistics taken when the store was small estimate every
+// index at one row and made it match runs by a filter over a whole key).
+func (sb *sqlBuilder) byRun(a, key string) {
+	if sb.dialect != db.Postgres {
+		sb.Add(a+".run_uuid = r.run_uuid AND "+a+".key = ?", key)
+		return
+	}
+	sb.Add(a+".run_uuid = r.run_uuid AND ("+a+".run_uuid, "+a+".key) >= (r.run_uuid, ?) AND ("+a+".run_uuid, "+a+".key) <= (r.run_uuid, ?)", key, key)
+}
+
+// endLookup closes an EXISTS lookup of byRun. On PostgreSQL "OFFSET 0"
+// keeps it a per-run subplan instead of a semi-join: a semi-join would be
+// estimated through the row comparison (a default third per bound), far
+// too few runs, and the planner would then sort every run matching the
+// rest instead of walking an index in order and stopping at the page.
+func (sb *sqlBuilder) endLookup() {
+	if sb.dialect == db.Postgres {
+		sb.Add(" OFFSET 0")
+	}
+	sb.Add(")")
+}
+
+// lookupJoin joins the row of run r with key in table as alias (LEFT
+// or inner): on PostgreSQL a lateral subquery the planner cannot flatten,
+// so each run looks its row up by primary key (see byRun).
+func (sb *sqlBuilder) lookupJoin(kind, table, alias, key, extra string) {
+	if sb.dialect != db.Postgres {
+		sb.Add(" "+kind+" "+table+" "+alias+" ON "+alias+".run_uuid = r.run_uuid AND "+alias+".key = ?"+extra, key)
+		return
+	}
+	sb.Add(" " + kind + " LATERAL (SELECT " + alias + ".* FROM " + table + " " + alias + " WHERE ")
+	sb.byRun(alias, key)
+	sb.Add(extra + " OFFSET 0) " + alias + " ON TRUE")
+}
+
 func checkString(c Comparison, what string, ops map[string]bool) error {
 	if !ops[c.Op] {
 		return storeerr.Invalidf("Invalid comparator '%s' not one of '%s' for %s '%s'", c.Op, opList(ops), what, c.Key)
@@ -102,26 +142,34 @@ func runFilterSQL(sb *sqlBuilder, comps []Comparison, joined map[string]string) 
 				sb.Add(" AND "+alias+".value "+c.Op+" ?", c.Num)
 				continue
 			}
-			sb.Add(" AND EXISTS (SELECT 1 FROM latest_metrics f WHERE f.run_uuid = r.run_uuid AND f.key = ? AND f.is_nan = 0 AND f.value "+c.Op+" ?)", c.Key, c.Num)
+			sb.Add(" AND EXISTS (SELECT 1 FROM latest_metrics f WHERE ")
+			sb.byRun("f", c.Key)
+			sb.Add(" AND f.is_nan = 0 AND f.value "+c.Op+" ?", c.Num)
+			sb.endLookup()
 		case KindParam, KindTag:
 			table := "params"
 			if c.Kind == KindTag {
 				table = "tags"
 			}
 			switch c.Op {
-			case "IS NULL":
-				sb.Add(" AND NOT EXISTS (SELECT 1 FROM "+table+" f WHERE f.run_uuid = r.run_uuid AND f.key = ?)", c.Key)
-				continue
-			case "IS NOT NULL":
-				sb.Add(" AND EXISTS (SELECT 1 FROM "+table+" f WHERE f.run_uuid = r.run_uuid AND f.key = ?)", c.Key)
+			case "IS NULL", "IS NOT NULL":
+				not := ""
+				if c.Op == "IS NULL" {
+					not = "NOT "
+				}
+				sb.Add(" AND " + not + "EXISTS (SELECT 1 FROM " + table + " f WHERE ")
+				sb.byRun("f", c.Key)
+				sb.endLookup()
 				continue
 			}
 			if err := checkString(c, c.Kind, stringOps); err != nil {
 				return err
 			}
-			sb.Add(" AND EXISTS (SELECT 1 FROM "+table+" f WHERE f.run_uuid = r.run_uuid AND f.key = ? AND ", c.Key)
+			sb.Add(" AND EXISTS (SELECT 1 FROM " + table + " f WHERE ")
+			sb.byRun("f", c.Key)
+			sb.Add(" AND ")
 			sb.strCmp("f.value", c)
-			sb.Add(")")
+			sb.endLookup()
 		case KindAttribute:
 			if col, ok := runNumericAttrs[c.Key]; ok {
 				if err := checkNumber(c, "attribute"); err != nil {
@@ -174,7 +222,10 @@ func runFilterSQL(sb *sqlBuilder, comps []Comparison, joined map[string]string) 
 // value. The planner can then walk the latest_metrics (key, is_nan, value)
 // index in order and stop at the page instead of sorting every run of the
 // experiment.
-func runOrderSQL(sb *sqlBuilder, orderBy []string, filtered map[string]bool) (string, map[string]string, error) {
+//
+// drive says the FROM clause already walks latest_metrics o0 for the
+// first entry (a filtered metric: see metricDriven).
+func runOrderSQL(sb *sqlBuilder, orderBy []string, filtered map[string]bool, drive bool) (string, map[string]string, error) {
 	var order []string
 	joined := map[string]string{}
 	seen := map[string]bool{}
@@ -209,19 +260,22 @@ func runOrderSQL(sb *sqlBuilder, orderBy []string, filtered map[string]bool) (st
 			order = append(order, col+dir)
 		case KindMetric:
 			if filtered[o.Key] {
-				sb.Add(" JOIN latest_metrics "+alias+" ON "+alias+".run_uuid = r.run_uuid AND "+alias+".key = ? AND "+alias+".is_nan = 0", o.Key)
 				joined[o.Key] = alias
 				order = append(order, alias+".value"+dir)
+				if i == 0 && drive {
+					continue // the FROM clause's o0
+				}
+				sb.lookupJoin("JOIN", "latest_metrics", alias, o.Key, " AND "+alias+".is_nan = 0")
 				continue
 			}
-			sb.Add(" LEFT JOIN latest_metrics "+alias+" ON "+alias+".run_uuid = r.run_uuid AND "+alias+".key = ?", o.Key)
+			sb.lookupJoin("LEFT JOIN", "latest_metrics", alias, o.Key, "")
 			order = append(order, "CASE WHEN "+alias+".is_nan = 1 THEN 1 WHEN "+alias+".value IS NULL THEN 2 ELSE 0 END", alias+".value"+dir)
 		case KindParam, KindTag:
 			table := "params"
 			if o.Kind == KindTag {
 				table = "tags"
 			}
-			sb.Add(" LEFT JOIN "+table+" "+alias+" ON "+alias+".run_uuid = r.run_uuid AND "+alias+".key = ?", o.Key)
+			sb.lookupJoin("LEFT JOIN", table, alias, o.Key, "")
 			order = append(order, "CASE WHEN "+alias+".value IS NULL THEN 1 ELSE 0 END", alias+".value"+dir)
 		default:
 			return "", nil, storeerr.Invalidf("Invalid identifier type '%s' in order_by clause '%s'", o.Kind, s)
@@ -290,25 +344,55 @@ func (s *Store) runSearchSQL(in SearchRunsInput) (*sqlBuilder, int, int, error) 
 		exps = append(exps, n)
 	}
 	sb := &sqlBuilder{dialect: s.db.Dialect}
-	sb.Add(`SELECT r.run_uuid, r.name, r.experiment_id, r.user_id, r.status, r.start_time, r.end_time, r.artifact_uri, r.lifecycle_stage FROM runs r`)
 	filtered := map[string]bool{}
 	for _, c := range comps {
 		if c.Kind == KindMetric {
 			filtered[c.Key] = true
 		}
 	}
-	order, joined, err := runOrderSQL(sb, in.OrderBy, filtered)
+	drive := metricDriven(sb.dialect, in.OrderBy, filtered)
+	sb.Add(`SELECT ` + runColumns + ` FROM `)
+	if drive != "" {
+		sb.Add(`latest_metrics o0 CROSS JOIN LATERAL (SELECT ` + runColumns + ` FROM runs r WHERE r.run_uuid = o0.run_uuid OFFSET 0) r`)
+	} else {
+		sb.Add(`runs r`)
+	}
+	order, joined, err := runOrderSQL(sb, in.OrderBy, filtered, drive != "")
 	if err != nil {
 		return nil, 0, 0, err
 	}
 	stages := stagesFor(in.ViewType)
-	sb.Add(" WHERE r.experiment_id IN ("+placeholders(len(exps))+")", exps...)
+	sb.Add(" WHERE ")
+	if drive != "" {
+		sb.Add("o0.key = ? AND o0.is_nan = 0 AND ", drive)
+	}
+	sb.Add("r.experiment_id IN ("+placeholders(len(exps))+")", exps...)
 	sb.Add(" AND r.lifecycle_stage IN ("+placeholders(len(stages))+")", stages...)
 	if err := runFilterSQL(sb, comps, joined); err != nil {
 		return nil, 0, 0, err
 	}
 	sb.Add(" ORDER BY "+order+" LIMIT ? OFFSET ?", limit+1, offset)
 	return sb, offset, limit, nil
+}
+
+// runColumns are the columns of a run a search reads.
+const runColumns = `r.run_uuid, r.name, r.experiment_id, r.user_id, r.status, r.start_time, r.end_time, r.artifact_uri, r.lifecycle_stage`
+
+// metricDriven returns the key of the metric a PostgreSQL search walks
+// first, or "": when the first order_by entry is a metric the filter also
+// names, the search walks the latest_metrics (key, is_nan, value) index in
+// order and looks each run up by primary key, stopping at the page (the
+// plan SQLite finds by itself). Written as a lateral lookup, the run id is
+// an index condition whatever the planner estimates.
+func metricDriven(d db.Dialect, orderBy []string, filtered map[string]bool) string {
+	if d != db.Postgres || len(orderBy) == 0 {
+		return ""
+	}
+	o, err := ParseOrderBy(orderBy[0])
+	if err != nil || o.Kind != KindMetric || !filtered[o.Key] {
+		return ""
+	}
+	return o.Key
 }
 
 // SearchRuns searches runs of the given experiments and returns a page and

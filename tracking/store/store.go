@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -21,6 +22,12 @@ type Options struct {
 	DefaultArtifactRoot string
 	// Now returns the current time; nil means time.Now.
 	Now func() time.Time
+	// StatsEvery is how often a PostgreSQL store checks whether its tables
+	// outgrew their planner statistics (analyze.go); 0 means
+	// DefaultStatsEvery, negative turns the upkeep off (on SQLite too).
+	StatsEvery time.Duration
+	// Logger receives the errors of background work; nil discards.
+	Logger *slog.Logger
 }
 
 // Store is the tracking store. It is safe for concurrent use.
@@ -32,6 +39,8 @@ type Store struct {
 	// denseSampled counts the runs get-history-bulk-interval sampled from
 	// their step summary (history_dense.go), for tests.
 	denseSampled atomic.Int64
+	// stats is the statistics upkeep Open starts and Close stops.
+	stats *statsKeeper
 }
 
 // Open migrates the tracking schema on d, creates the Default experiment
@@ -53,13 +62,19 @@ func Open(ctx context.Context, d *db.DB, opts Options) (*Store, error) {
 	if err := s.ensureDefaultExperiment(ctx); err != nil {
 		return nil, fmt.Errorf("default experiment: %w", err)
 	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	s.keepStatistics(opts.StatsEvery, log)
 	return s, nil
 }
 
 // optimize refreshes SQLite's planner statistics of the tables that
 // changed much since the last ANALYZE (SQLite's advice for long-lived
 // connections), sampling at most 1000 rows per index so that it takes
-// milliseconds even on a large store. PostgreSQL's autovacuum does this.
+// milliseconds even on a large store. keepStatistics repeats it now and
+// then, and does the same for PostgreSQL.
 func optimize(ctx context.Context, d *db.DB) error {
 	c, err := d.Conn(ctx)
 	if err != nil {
