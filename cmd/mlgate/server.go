@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"log/slog"
+	"runtime"
 	"strings"
 
 	"github.com/mlgate/mlgate/artifacts"
@@ -22,7 +23,7 @@ func runServer(ctx context.Context, env *cliEnv, args []string) error {
 	fs.StringVar(&o.Host, "h", "127.0.0.1", "shorthand for --host")
 	fs.IntVar(&o.Port, "port", 5000, "port to listen on")
 	fs.IntVar(&o.Port, "p", 5000, "shorthand for --port")
-	fs.IntVar(&o.MaxWriteTransactions, "max-write-transactions", 0, "PostgreSQL store: write transactions run at once, the others wait (leaves CPU to searches when the database shares the server's cores); 0: no bound")
+	fs.IntVar(&o.MaxWriteTransactions, "max-write-transactions", max(2, runtime.GOMAXPROCS(0)), "PostgreSQL store: write transactions run at once, the others wait (leaves CPU to searches; default: the CPUs this process may use, at least 2); 0: no bound")
 	fs.StringVar(&o.Auth, "auth", "none", "authentication: none or basic")
 	fs.StringVar(&o.AuthUsersFile, "auth-users", "", "users file for --auth basic (name:bcrypt-hash[:read|write] per line)")
 	fs.StringVar(&o.AppName, "app-name", "", "basic-auth: MLflow's basic-auth app (users, admins, per-experiment and per-model permissions), configured by the ini file MLFLOW_AUTH_CONFIG_PATH names")

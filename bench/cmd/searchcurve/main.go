@@ -40,8 +40,11 @@ type config struct {
 	quick       bool
 	nice        int
 	only        string
-	work, out   string
-	log         *slog.Logger
+	// mlgateArgs are added to every mlgate server's command line (e.g.
+	// --max-write-transactions 2), and shown in the report's commands.
+	mlgateArgs []string
+	work, out  string
+	log        *slog.Logger
 }
 
 func main() { os.Exit(run()) }
@@ -62,8 +65,10 @@ func run() int {
 	flag.DurationVar(&cfg.mlflowLimit, "mlflow-limit", 5*time.Second, "stop measuring mlflow server after a size where one search took longer")
 	flag.BoolVar(&cfg.quick, "quick", os.Getenv("BENCH_QUICK") == "1", "smoke run (also BENCH_QUICK=1)")
 	flag.StringVar(&cfg.out, "out", "docs/benchmarks-raw/search-curve.md", "Markdown file to write")
+	mlgateArgs := flag.String("mlgate-args", "", "extra flags for mlgate server, space-separated (e.g. \"--max-write-transactions 2\")")
 	loadOnly := flag.String("load-only", "", "load the mlgate store at this URI to the last of -sizes and exit (for EXPLAIN sessions)")
 	flag.Parse()
+	cfg.mlgateArgs = strings.Fields(*mlgateArgs)
 	cfg.log = slog.New(slog.NewTextHandler(os.Stderr, nil))
 	for _, s := range strings.Split(sizes, ",") {
 		n, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
@@ -157,8 +162,8 @@ func systems(cfg *config) []system {
 		return system{name: name,
 			load: func(ctx context.Context, n int64) (string, int64, error) { return niceLoad(ctx, cfg, uri, n) },
 			server: func(port int) (string, []string) {
-				return cfg.mlgate, []string{"server", "--backend-store-uri", uri, "--default-artifact-root",
-					filepath.Join(cfg.work, "artifacts"), "--host", "127.0.0.1", "--port", fmt.Sprint(port)}
+				return cfg.mlgate, append([]string{"server", "--backend-store-uri", uri, "--default-artifact-root",
+					filepath.Join(cfg.work, "artifacts"), "--host", "127.0.0.1", "--port", fmt.Sprint(port)}, cfg.mlgateArgs...)
 			}}
 	}
 	out = append(out, mlgateSys("mlgate server, SQLite", "sqlite:///"+filepath.Join(cfg.work, "mlgate.db")))
