@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/mlgate/mlgate/internal/db"
@@ -51,9 +50,8 @@ var staleTablesSQL = fmt.Sprintf(`SELECT s.relname FROM pg_stat_user_tables s JO
 
 // statsKeeper runs the store's statistics upkeep in one goroutine.
 type statsKeeper struct {
-	stop chan struct{} // closed by Close
-	done chan struct{} // closed when the goroutine returned
-	once sync.Once
+	cancel context.CancelFunc // Close: stops the loop and an analysis in flight
+	done   chan struct{}      // closed when the goroutine returned
 }
 
 // keepStatistics starts the upkeep: every `every` on PostgreSQL (the first
@@ -70,19 +68,11 @@ func (s *Store) keepStatistics(every time.Duration, log *slog.Logger) {
 	if s.db.Dialect == db.SQLite {
 		every, first = sqliteOptimizeEvery, sqliteOptimizeEvery // Open just ran it
 	}
-	k := &statsKeeper{stop: make(chan struct{}), done: make(chan struct{})}
+	ctx, cancel := context.WithCancel(context.Background())
+	k := &statsKeeper{cancel: cancel, done: make(chan struct{})}
 	s.stats = k
 	go func() {
 		defer close(k.done)
-		ctx, cancel := context.WithCancel(context.Background())
-		defer cancel()
-		go func() {
-			select {
-			case <-k.stop: // Close: cancel an analysis in flight
-				cancel()
-			case <-ctx.Done():
-			}
-		}()
 		t := time.NewTimer(first)
 		defer t.Stop()
 		for {
@@ -146,7 +136,7 @@ func (s *Store) refreshStatistics(ctx context.Context) ([]string, error) {
 // waits for it. It does not close the database, which the caller owns.
 func (s *Store) Close() error {
 	if k := s.stats; k != nil {
-		k.once.Do(func() { close(k.stop) })
+		k.cancel()
 		<-k.done
 	}
 	return nil
