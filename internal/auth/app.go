@@ -4,10 +4,13 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -41,9 +44,9 @@ type App struct {
 	look  Lookups
 	log   *slog.Logger
 
-	creds  *cache[[32]byte, User]              // credKey of name and password → user
+	creds  *cache[[32]byte, *User]             // credKey of name and password → user (never changed once kept)
 	grants *cache[int64, map[[2]string]string] // user id → grants
-	runs   *cache[string, string]              // run id → experiment id (immutable)
+	runs   *cache[[16]byte, int64]             // run id → experiment id (immutable; see runKey)
 }
 
 // Bounds of the check path's caches, and how long a cached user or grant
@@ -70,9 +73,9 @@ func NewApp(ctx context.Context, st *Store, cfg Config, look Lookups, log *slog.
 		st.cost = cfg.BcryptCost
 	}
 	a := &App{store: st, def: permissions[cfg.DefaultPermission], look: look, log: log,
-		creds:  newCache[[32]byte, User](maxCredentials, refreshAfter),
+		creds:  newCache[[32]byte, *User](maxCredentials, refreshAfter),
 		grants: newCache[int64, map[[2]string]string](maxGrantUsers, refreshAfter),
-		runs:   newCache[string, string](maxRuns, 0)}
+		runs:   newCache[[16]byte, int64](maxRuns, 0)}
 	n, err := st.CountUsers(ctx)
 	if err != nil {
 		return nil, err
@@ -113,39 +116,51 @@ func (a *App) regrant() {
 // authenticate returns the user of a Basic Authorization header. A cached
 // user older than refreshAfter is read again; while its password hash is
 // the one the password was checked against, bcrypt does not run again.
-func (a *App) authenticate(ctx context.Context, header string) (User, bool) {
+func (a *App) authenticate(ctx context.Context, header string) (*User, bool) {
 	raw, ok := strings.CutPrefix(header, "Basic ")
 	if !ok {
-		return User{}, false
+		return nil, false
 	}
-	b, err := base64.StdEncoding.DecodeString(raw)
-	if err != nil {
-		return User{}, false
+	// Decoded on the stack: a cached credential costs no allocation.
+	var src, dst [192]byte
+	var b []byte
+	if len(raw) <= len(src) {
+		n, err := base64.StdEncoding.Decode(dst[:], src[:copy(src[:], raw)])
+		if err != nil {
+			return nil, false
+		}
+		b = dst[:n]
+	} else {
+		var err error
+		if b, err = base64.StdEncoding.DecodeString(raw); err != nil {
+			return nil, false
+		}
 	}
-	name, pass, ok := strings.Cut(string(b), ":")
-	if !ok {
-		return User{}, false
+	colon := bytes.IndexByte(b, ':')
+	if colon < 0 {
+		return nil, false
 	}
-	key := credKey("basic", name, pass)
+	key := credKey("basic", b[:colon], b[colon+1:])
 	old, had, fresh := a.creds.get(key)
 	if fresh {
 		return old, true
 	}
+	name, pass := string(b[:colon]), string(b[colon+1:])
 	gen := a.creds.generation()
 	u, err := a.store.GetUser(ctx, name)
 	if err != nil {
-		return User{}, false
+		return nil, false
 	}
 	if !had || !bytes.Equal(u.hash, old.hash) {
 		if bcrypt.CompareHashAndPassword(u.hash, []byte(pass)) != nil {
-			return User{}, false
+			return nil, false
 		}
 	}
 	if u.IsAdmin && pass == legacyAdminPassword {
-		return User{}, false
+		return nil, false
 	}
-	a.creds.put(key, u, gen)
-	return u, true
+	a.creds.put(key, &u, gen)
+	return &u, true
 }
 
 // Permission is u's effective permission on a resource.
@@ -171,14 +186,17 @@ func (a *App) Permission(ctx context.Context, u User, typ, id string) (Permissio
 
 // runExperiment resolves (and caches) the experiment of a run.
 func (a *App) runExperiment(ctx context.Context, runID string) (string, error) {
-	if e, ok, _ := a.runs.get(runID); ok {
-		return e, nil
+	k, ok := runKey(runID)
+	if ok {
+		if e, ok, _ := a.runs.get(k); ok {
+			return strconv.FormatInt(e, 10), nil
+		}
 	}
 	e, err := a.look.RunExperiment(ctx, runID)
 	if err != nil {
 		return "", err
 	}
-	a.runs.put(runID, e, 0) // a run never changes experiment: nothing invalidates this cache
+	a.keepRun(runID, e)
 	return e, nil
 }
 
@@ -187,15 +205,42 @@ func (a *App) runExperiment(ctx context.Context, runID string) (string, error) {
 // asking the store. A run never changes experiment, and the mapping
 // grants nothing by itself: revocations are unaffected.
 func (a *App) RunCreated(runID, experimentID string) {
-	a.runs.put(runID, experimentID, 0)
+	a.keepRun(runID, experimentID)
+}
+
+// keepRun caches a run's experiment when both ids have the canonical form
+// the cache holds (nothing invalidates it: a run never changes experiment).
+func (a *App) keepRun(runID, experimentID string) {
+	k, ok := runKey(runID)
+	e, err := strconv.ParseInt(experimentID, 10, 64)
+	if ok && err == nil && strconv.FormatInt(e, 10) == experimentID {
+		a.runs.put(k, e, 0)
+	}
+}
+
+// runKey is the cache key of a run id in MLflow's form, 32 lower-case hex
+// digits; other ids are not cached. Keys and values without pointers keep
+// a cache of 100,000 runs out of the collector's marking.
+func runKey(id string) ([16]byte, bool) {
+	var k [16]byte
+	if len(id) != 32 || strings.ToLower(id) != id {
+		return k, false
+	}
+	_, err := hex.Decode(k[:], []byte(id))
+	return k, err == nil
 }
 
 type userKey struct{}
 
-// userFrom returns the signed-in user a request context carries.
+// userFrom returns the signed-in user a request context carries (as a
+// pointer to the cached user, so that putting it in the context boxes
+// nothing).
 func userFrom(ctx context.Context) (User, bool) {
-	u, ok := ctx.Value(userKey{}).(User)
-	return u, ok
+	u, ok := ctx.Value(userKey{}).(*User)
+	if !ok {
+		return User{}, false
+	}
+	return *u, true
 }
 
 // Unauthenticated is MLflow's 401 answer.
@@ -235,7 +280,9 @@ func (a *App) Middleware() gin.HandlerFunc {
 		}
 		c.Request = c.Request.WithContext(context.WithValue(c.Request.Context(), userKey{}, u))
 		rt := route{c.Request.Method, routeOf(c.FullPath())}
-		r := &request{a: a, c: c, u: u}
+		r := requests.Get().(*request)
+		*r = request{a: a, c: c, u: *u}
+		defer func() { *r = request{}; requests.Put(r) }()
 		if !u.IsAdmin {
 			if check := checks[rt]; check != nil {
 				allowed, err := check(r)
@@ -258,6 +305,9 @@ func (a *App) Middleware() gin.HandlerFunc {
 		a.runAfter(r, after)
 	}
 }
+
+// requests recycles the per-request check state.
+var requests = sync.Pool{New: func() any { return new(request) }}
 
 // route is a rule's key: a method and a route pattern below the API prefix.
 type route struct{ method, path string }

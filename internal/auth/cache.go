@@ -22,22 +22,27 @@ import (
 // compared with the hash that was verified), which bounds how long a
 // write made by another server sharing the database goes unseen.
 type cache[K comparable, V any] struct {
-	max int
-	ttl time.Duration
-	now func() time.Time
+	max   int
+	ttl   time.Duration
+	now   func() time.Time
+	epoch time.Time
 
 	mu  sync.RWMutex
 	gen uint64
 	m   map[K]cached[V]
 }
 
+// cached is an entry and when it was kept, as the time since the cache's
+// epoch (not a time.Time: its location pointer would make the collector
+// scan every entry of a cache whose keys and values hold none, such as
+// the runs'; and the monotonic clock, not the wall clock, ages entries).
 type cached[V any] struct {
 	v  V
-	at time.Time
+	at time.Duration
 }
 
 func newCache[K comparable, V any](max int, ttl time.Duration) *cache[K, V] {
-	return &cache[K, V]{max: max, ttl: ttl, now: time.Now, m: map[K]cached[V]{}}
+	return &cache[K, V]{max: max, ttl: ttl, now: time.Now, epoch: time.Now(), m: map[K]cached[V]{}}
 }
 
 // get returns the value of k, whether there is one and whether it is
@@ -49,7 +54,7 @@ func (c *cache[K, V]) get(k K) (v V, ok, fresh bool) {
 	if !ok {
 		return v, false, false
 	}
-	return e.v, true, c.ttl == 0 || c.now().Sub(e.at) < c.ttl
+	return e.v, true, c.ttl == 0 || c.now().Sub(c.epoch)-e.at < c.ttl
 }
 
 // generation is what a read of the store that will fill the cache takes
@@ -72,7 +77,7 @@ func (c *cache[K, V]) put(k K, v V, gen uint64) {
 	}
 	e := cached[V]{v: v}
 	if c.ttl > 0 {
-		e.at = c.now()
+		e.at = c.now().Sub(c.epoch)
 	}
 	c.m[k] = e
 }
@@ -85,13 +90,11 @@ func (c *cache[K, V]) invalidate() {
 	c.mu.Unlock()
 }
 
-// credKey is the cache key of credentials: a SHA-256 of their kind and
-// parts, NUL-separated.
-func credKey(kind string, parts ...string) [32]byte {
+// credKey is the cache key of credentials: a SHA-256 of their kind, name
+// and secret, NUL-separated (from strings or from bytes, so that a header
+// decoded on the stack needs no copy).
+func credKey[T string | []byte](kind string, name, secret T) [32]byte {
 	var buf [256]byte
-	b := append(buf[:0], kind...)
-	for _, p := range parts {
-		b = append(append(b, 0), p...)
-	}
+	b := append(append(append(append(append(buf[:0], kind...), 0), name...), 0), secret...)
 	return sha256.Sum256(b)
 }

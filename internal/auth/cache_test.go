@@ -207,12 +207,19 @@ func TestOtherServerWritesSeenAfterRefresh(t *testing.T) {
 
 // TestRunCreatedNeedsNoLookup: a run the tracking server reports created
 // is checked on its experiment without a lookup; other runs are looked up
-// once; grants on the experiment still take effect on the next request.
+// once (ids not in MLflow's form every time: they are not cached); grants
+// on the experiment still take effect on the next request.
 func TestRunCreatedNeedsNoLookup(t *testing.T) {
+	const (
+		fresh     = "0123456789abcdef0123456789abcdef"
+		elsewhere = "00000000000000000000000000000002"
+		older     = "fedcba9876543210fedcba9876543210"
+		odd       = "R1"
+	)
 	var lookups []string
 	a, st, e := permAppWith(t, openDB(t), func(_ context.Context, id string) (string, error) {
 		lookups = append(lookups, id)
-		if id == "r1" {
+		if id == older || id == odd {
 			return "1", nil
 		}
 		return "", ErrNoResource
@@ -225,27 +232,33 @@ func TestRunCreatedNeedsNoLookup(t *testing.T) {
 	if err := st.Grant(ctx, bob, Experiment, "1", "READ"); err != nil {
 		t.Fatal(err)
 	}
-	a.RunCreated("fresh", "1")
-	a.RunCreated("elsewhere", "2")
+	a.RunCreated(fresh, "1")
+	a.RunCreated(elsewhere, "2")
 	hdr, admin := basicHeader("bob", "bob-password-1"), basicHeader("admin", "admin-password-1")
 	get := func(run string) int { return do(t, e, "GET", "/api/2.0/mlflow/runs/get?run_id="+run, "", hdr) }
-	if c := get("fresh"); c != 200 {
+	if c := get(fresh); c != 200 {
 		t.Fatalf("a created run in a readable experiment: %d", c)
 	}
-	if c := get("elsewhere"); c != 403 {
+	if c := get(elsewhere); c != 403 {
 		t.Fatalf("a created run in another experiment: %d", c)
 	}
 	if len(lookups) != 0 {
 		t.Fatalf("created runs were looked up: %v", lookups)
 	}
-	if c, c2 := get("r1"), get("r1"); c != 200 || c2 != 200 || len(lookups) != 1 {
+	if c, c2 := get(older), get(older); c != 200 || c2 != 200 || len(lookups) != 1 {
 		t.Fatalf("an older run: %d then %d, %d lookups (%v), want 200, 200 and one lookup", c, c2, len(lookups), lookups)
+	}
+	if c, c2 := get(odd), get(odd); c != 200 || c2 != 200 || len(lookups) != 3 {
+		t.Fatalf("a run id not in MLflow's form: %d then %d, %d lookups (%v), want 200, 200 and a lookup each", c, c2, len(lookups), lookups)
+	}
+	if c := get(strings.ToUpper(fresh)); c != 403 || len(lookups) != 4 {
+		t.Fatalf("the upper-case spelling of a created run's id: %d after %d lookups, want a lookup (not the cache) and 403", c, len(lookups))
 	}
 	if c := do(t, e, "POST", "/api/3.0/mlflow/users/permissions/revoke",
 		`{"username":"bob","resource_type":"experiment","resource_id":"1"}`, admin); c != 200 {
 		t.Fatalf("revoke: %d", c)
 	}
-	if c := get("fresh"); c != 403 {
+	if c := get(fresh); c != 403 {
 		t.Fatalf("a created run after the revoke: %d", c)
 	}
 }

@@ -2,13 +2,13 @@ package auth
 
 import "encoding/json"
 
-// topLevel returns the raw values of a JSON object's top-level members by
-// folded name (foldName), every occurrence kept, without decoding nested
-// values: a log-batch of many metrics costs a byte scan, not a decode. A
+// members appends to out the raw values of a JSON object's top-level
+// members whose names fold to name's (sameFold), every occurrence kept, without
+// decoding nested values or keeping the other names: a log-batch of many
+// metrics costs a byte scan, not a decode or an allocation per member. A
 // body that is not a JSON object gives what was read before the fault;
 // the handler's own decoding reports the error.
-func topLevel(b []byte) map[string][]json.RawMessage {
-	out := map[string][]json.RawMessage{}
+func members(out []json.RawMessage, b []byte, name string) []json.RawMessage {
 	i := skipSpace(b, 0)
 	if i >= len(b) || b[i] != '{' {
 		return out
@@ -30,9 +30,22 @@ func topLevel(b []byte) map[string][]json.RawMessage {
 		if end < 0 {
 			return out
 		}
-		var key string
-		if json.Unmarshal(b[i:end], &key) != nil {
-			return out
+		key, plain := b[i+1:end-1], true
+		for _, c := range key {
+			if c < 0x20 || c > 0x7e || c == '\\' {
+				plain = false
+				break
+			}
+		}
+		var match bool
+		if plain {
+			match = sameFold(key, name)
+		} else {
+			var k string
+			if json.Unmarshal(b[i:end], &k) != nil {
+				return out
+			}
+			match = sameFold(k, name)
 		}
 		i = skipSpace(b, end)
 		if i >= len(b) || b[i] != ':' {
@@ -43,8 +56,9 @@ func topLevel(b []byte) map[string][]json.RawMessage {
 		if vend < 0 {
 			return out
 		}
-		k := foldName(key)
-		out[k] = append(out[k], b[i:vend])
+		if match {
+			out = append(out, b[i:vend])
+		}
 		i = vend
 	}
 }
@@ -106,4 +120,20 @@ func skipValue(b []byte, i int) int {
 		return -1
 	}
 	return j
+}
+
+// plainString returns the text of a JSON string literal of printable ASCII
+// without escapes, as json.Unmarshal would decode it; false for any other
+// literal (the caller decodes those).
+func plainString(raw []byte) (string, bool) {
+	if len(raw) < 2 || raw[0] != '"' || raw[len(raw)-1] != '"' {
+		return "", false
+	}
+	in := raw[1 : len(raw)-1]
+	for _, c := range in {
+		if c < 0x20 || c > 0x7e || c == '"' || c == '\\' {
+			return "", false
+		}
+	}
+	return string(in), true
 }

@@ -3,6 +3,7 @@ package auth
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -10,21 +11,25 @@ import (
 	"github.com/gin-gonic/gin"
 )
 
-func TestTopLevel(t *testing.T) {
-	got := topLevel([]byte(` { "run_id" : "a\"b", "metrics":[{"key":"run_id","v":[1,{"x":"]"}]}], "RunId":7, "n":null,"t":true } `))
-	want := map[string][]string{"runid": {`"a\"b"`, `7`}, "metrics": {`[{"key":"run_id","v":[1,{"x":"]"}]}]`}, "n": {"null"}, "t": {"true"}}
-	if len(got) != len(want) {
-		t.Fatalf("%q", got)
-	}
-	for k, vs := range want {
-		for i, v := range vs {
-			if i >= len(got[k]) || string(got[k][i]) != v {
-				t.Fatalf("%s: %q, want %q", k, got[k], vs)
-			}
+// TestMembers: every top-level member under each spelling of a name, raw
+// and in order; nested members and other names are not matched.
+func TestMembers(t *testing.T) {
+	body := []byte(` { "run_id" : "a\"b", "metrics":[{"key":"run_id","v":[1,{"x":"]"}]}], "RunId":7, "n":null,"t":true, "run\u005fid":"esc" } `)
+	for name, want := range map[string][]string{
+		"run_id":  {`"a\"b"`, `7`, `"esc"`},
+		"metrics": {`[{"key":"run_id","v":[1,{"x":"]"}]}]`},
+		"n":       {"null"},
+		"t":       {"true"},
+		"key":     nil,
+		"v":       nil,
+	} {
+		got := members(nil, body, name)
+		if fmt.Sprintf("%s", got) != fmt.Sprintf("%s", want) || len(got) != len(want) {
+			t.Errorf("%s: %s, want %s", name, got, want)
 		}
 	}
-	for _, bad := range []string{``, `[]`, `{"a":`, `{"a" 1}`, `{"a":"x`, `{"a":[1,2}`, `{a:1}`} {
-		_ = topLevel([]byte(bad)) // no panic, no hang
+	for _, bad := range []string{``, `[]`, `{"a":`, `{"a" 1}`, `{"a":"x`, `{"a":[1,2}`, `{a:1}`, `{"\x":1}`} {
+		_ = members(nil, []byte(bad), "a") // no panic, no hang
 	}
 }
 
@@ -68,28 +73,29 @@ func TestAmbiguousParameter(t *testing.T) {
 	}
 }
 
-// FuzzTopLevel checks the scanner against encoding/json on valid objects
-// (every member found under its folded name) and that nothing panics.
-func FuzzTopLevel(f *testing.F) {
+// FuzzMembers checks the scanner against encoding/json on valid objects
+// (every member found under its own name) and that nothing panics.
+func FuzzMembers(f *testing.F) {
 	for _, s := range []string{`{"run_id":"x","metrics":[{"a":1}]}`, `{"a\u0041":"\"}"}`, `{}`, `{"a":[[[]]],"b":{"c":"]}"}}`} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
-		got := topLevel(b)
 		var obj map[string]json.RawMessage
 		if json.Unmarshal(b, &obj) != nil {
+			_ = members(nil, b, "run_id")
 			return
 		}
 		for k, v := range obj {
 			found := false
-			for _, g := range got[foldName(k)] {
+			got := members(nil, b, k)
+			for _, g := range got {
 				var a, bb bytes.Buffer
 				if json.Compact(&a, g) == nil && json.Compact(&bb, v) == nil && a.String() == bb.String() {
 					found = true
 				}
 			}
 			if !found {
-				t.Fatalf("%q: member %q = %s not found in %q", b, k, v, got[foldName(k)])
+				t.Fatalf("%q: member %q = %s not found in %q", b, k, v, got)
 			}
 		}
 	})
