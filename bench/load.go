@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"sync"
@@ -95,7 +96,7 @@ func NewClient(concurrency int, timeout time.Duration) *http.Client {
 
 // Result summarises one load run.
 type Result struct {
-	Mode        string        `json:"mode"` // "closed" or "open"
+	Mode        string        `json:"mode"` // "closed", "open" or "lockstep"
 	Concurrency int           `json:"concurrency"`
 	Rate        float64       `json:"rate,omitempty"` // open loop: intended requests per second
 	Duration    time.Duration `json:"duration_ns"`
@@ -231,6 +232,55 @@ func Closed(ctx context.Context, op Op, concurrency int, b Bounds) Result {
 	}
 	wg.Wait()
 	return t.result("closed", concurrency, time.Since(start))
+}
+
+// Lockstep compares ops measured at the same moments: one sender sends a
+// request to each op in turn, in a new random order every cycle, until b
+// ends (b.MaxRequests bounds each op). A small shared machine's speed
+// drifts by a fifth within 100 ms, which slices taken one after the other
+// cannot cancel; requests a few hundred microseconds apart see the same
+// speed. Each op's result is a closed loop at concurrency 1 on it alone:
+// its Duration is the time its own requests took, and its throughput its
+// answers over that time.
+func Lockstep(ctx context.Context, ops []Op, b Bounds) []Result {
+	deadline := time.Now().Add(b.Duration)
+	hs := make([]Histogram, len(ops))
+	busy := make([]time.Duration, len(ops))
+	errs := make([]uint64, len(ops))
+	first := make([]string, len(ops))
+	order := make([]int, len(ops))
+	for i := range order {
+		order[i] = i
+	}
+	for n := uint64(0); ctx.Err() == nil && time.Now().Before(deadline); n++ {
+		if b.MaxRequests > 0 && n >= b.MaxRequests {
+			break
+		}
+		rand.Shuffle(len(order), func(i, j int) { order[i], order[j] = order[j], order[i] })
+		for _, i := range order {
+			t0 := time.Now()
+			err := ops[i](ctx)
+			d := time.Since(t0)
+			busy[i] += d
+			switch {
+			case err == nil:
+				hs[i].Record(d)
+			case ctx.Err() != nil:
+			default:
+				errs[i]++
+				if first[i] == "" {
+					first[i] = err.Error()
+				}
+			}
+		}
+	}
+	out := make([]Result, len(ops))
+	for i := range ops {
+		var t tally
+		t.add(&hs[i], errs[i], first[i])
+		out[i] = t.result("lockstep", 1, busy[i])
+	}
+	return out
 }
 
 // Open sends requests at a fixed arrival rate (requests per second) from at

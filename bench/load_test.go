@@ -165,3 +165,38 @@ func TestRequestSendsHeader(t *testing.T) {
 		t.Fatal("no header, yet accepted")
 	}
 }
+
+// TestLockstepTimesEachOpAlone: ops taking 2 ms and 4 ms in lockstep get
+// about 500 and 250 answers per second of their own time, each as many
+// requests, and errors are counted on the op that failed.
+func TestLockstepTimesEachOpAlone(t *testing.T) {
+	sleep := func(d time.Duration, fail bool) Op {
+		return func(ctx context.Context) error {
+			time.Sleep(d)
+			if fail {
+				return errors.New("refused")
+			}
+			return nil
+		}
+	}
+	rs := Lockstep(context.Background(), []Op{sleep(2*time.Millisecond, false), sleep(4*time.Millisecond, false), sleep(0, true)},
+		Bounds{Duration: 400 * time.Millisecond, MaxRequests: 50})
+	if len(rs) != 3 {
+		t.Fatalf("%d results", len(rs))
+	}
+	if rs[0].Requests != 50 || rs[1].Requests != 50 || rs[2].Requests != 50 {
+		t.Fatalf("requests %d, %d, %d: want 50 each (the MaxRequests bound)", rs[0].Requests, rs[1].Requests, rs[2].Requests)
+	}
+	if rs[0].Throughput < 350 || rs[0].Throughput > 510 || rs[1].Throughput < 180 || rs[1].Throughput > 255 {
+		t.Fatalf("throughput %.0f and %.0f, want about 500 and 250", rs[0].Throughput, rs[1].Throughput)
+	}
+	if r := rs[0].Throughput / rs[1].Throughput; r < 1.6 || r > 2.4 {
+		t.Fatalf("ratio %.2f, want about 2", r)
+	}
+	if rs[2].Errors != 50 || rs[2].FirstError != "refused" || rs[2].Throughput != 0 || rs[0].Errors != 0 {
+		t.Fatalf("errors %d (%q) and throughput %.0f of the failing op; %d errors on the first", rs[2].Errors, rs[2].FirstError, rs[2].Throughput, rs[0].Errors)
+	}
+	if rs[0].Mode != "lockstep" || rs[0].Concurrency != 1 {
+		t.Fatalf("mode %q at %d", rs[0].Mode, rs[0].Concurrency)
+	}
+}

@@ -29,6 +29,8 @@ type trackingServer struct {
 	// set, signs its requests in (the basic-auth run).
 	dir  string
 	auth *benchAuth
+	// skipQuick leaves it out of the smoke run.
+	skipQuick bool
 }
 
 // seeded is a store filled before its server started.
@@ -103,16 +105,26 @@ func trackingServers() []trackingServer {
 		}},
 		// the same server without its security middleware (issue 20's
 		// cost of the middleware), measured in turns with the others
-		{system: systemMlgateServerOpen, dir: "mlgate-open", args: func(cfg *config, dir string, port int) (string, []string) {
-			return cfg.mlgate, []string{"server", "--disable-security-middleware", "--backend-store-uri", "sqlite:///" + filepath.Join(dir, "mlgate.db"),
-				"--default-artifact-root", filepath.Join(dir, "artifacts"), "--host", "127.0.0.1", "--port", fmt.Sprint(port)}
-		}},
+		{system: systemMlgateServerOpen, dir: "mlgate-open", args: openServerArgs},
 		mlgateAuthServer(),
+		// a second server exactly like the open one: the A/A control that
+		// shows how far two identical servers' rounds differ in the same run
+		{system: systemMlgateServerControl, dir: "mlgate-control", args: openServerArgs, skipQuick: true},
 	}
+}
+
+// openServerArgs starts mlgate server without its security middleware.
+func openServerArgs(cfg *config, dir string, port int) (string, []string) {
+	return cfg.mlgate, []string{"server", "--disable-security-middleware", "--backend-store-uri", "sqlite:///" + filepath.Join(dir, "mlgate.db"),
+		"--default-artifact-root", filepath.Join(dir, "artifacts"), "--host", "127.0.0.1", "--port", fmt.Sprint(port)}
 }
 
 // systemMlgateServerOpen is mlgate server without its security middleware.
 const systemMlgateServerOpen = "mlgate server --disable-security-middleware"
+
+// systemMlgateServerControl is a second, identical server without the
+// middleware (the A/A control of issue 20's comparisons).
+const systemMlgateServerControl = "mlgate server --disable-security-middleware (A/A control)"
 
 // Tracking ops, in run order.
 const (
@@ -147,6 +159,9 @@ func runTracking(ctx context.Context, log *slog.Logger, cfg *config, rep *bench.
 		}
 		if cfg.onlySystems != nil && cfg.onlySystems["mlgate-tracking"] && !strings.HasPrefix(ts.system, "mlgate") {
 			continue // -only tracking,mlgate-tracking: the mlgate servers alone
+		}
+		if ts.skipQuick && cfg.quick {
+			continue
 		}
 		s := openTracking(ctx, log, cfg, ts, target)
 		if s.t.Err == "" && s.t.SeedRuns > 0 {

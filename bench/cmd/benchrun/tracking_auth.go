@@ -108,8 +108,22 @@ func turnTargets(cfg *config, rep *bench.Report, add func(ok, known bool, name, 
 				add(false, false, name, "not measured in this run")
 				continue
 			}
-			ratio, perRound := medianRoundRatio(turnKey{onSystem, op, c}, turnKey{offSystem, op, c})
+			onK, offK := turnKey{onSystem, op, c}, baselineKey(offSystem, op, c)
+			ratio, perRound := medianRoundRatio(onK, offK)
 			how := fmt.Sprintf("median of %d rounds' ratios %.0f%%", trackingRounds, 100*ratio)
+			if offK.system != offSystem {
+				how += " to the mean of the two servers without (the A/A pair)"
+			}
+			if a.Mode == "lockstep" {
+				how = "in lockstep, " + how
+			}
+			if rs := roundRatios(onK, offK); len(rs) > 0 {
+				how += fmt.Sprintf(" (rounds %.0f–%.0f%%", 100*rs[0], 100*rs[len(rs)-1])
+				if aa, ok := medianRoundRatio(turnKey{systemMlgateServerControl, op, c}, turnKey{offSystem, op, c}); ok {
+					how += fmt.Sprintf("; A/A control %.0f%%", 100*aa)
+				}
+				how += ")"
+			}
 			if !perRound {
 				ratio, how = a.Throughput/b.Throughput, "whole points"
 			}
@@ -120,9 +134,27 @@ func turnTargets(cfg *config, rep *bench.Report, add func(ok, known bool, name, 
 	}
 }
 
+// baselineKey is what a target compares with: the mean, round by round,
+// of the server without and its A/A twin when both were measured (two
+// identical servers' luck averaged), else the server without alone.
+func baselineKey(off, op string, c int) turnKey {
+	a, b := turnRates[turnKey{off, op, c}], turnRates[turnKey{systemMlgateServerControl, op, c}]
+	if off == systemMlgateServerControl || len(a) == 0 || len(a) != len(b) {
+		return turnKey{off, op, c}
+	}
+	k := turnKey{off + " and its A/A control", op, c}
+	mean := make([]float64, len(a))
+	for i := range a {
+		mean[i] = (a[i] + b[i]) / 2
+	}
+	turnRates[k] = mean
+	return k
+}
+
 // measureTracking measures every op at every concurrency on the sessions,
 // recording each server's CPU time. Several sessions (the mlgate servers)
-// are warmed up on each op, then take turns at each point in slices
+// are warmed up on each op; at concurrency 1 they are then measured in
+// lockstep (lockstepRounds), at higher ones they take turns in slices
 // (turnSlices, as the serving pairs do), so that the drift of a shared
 // machine hits them alike and their ratios can be trusted.
 func measureTracking(ctx context.Context, cfg *config, ss ...*trackingSession) {
@@ -147,7 +179,12 @@ func measureTracking(ctx context.Context, cfg *config, ss ...*trackingSession) {
 				res = []bench.Result{one(live[0], bench.Bounds{Duration: cfg.point, MaxRequests: cfg.maxReqPerPoint})}
 			} else {
 				b := bench.Bounds{Duration: cfg.point / pairedRounds, MaxRequests: cfg.maxReqPerPoint / pairedRounds}
-				parts := turnSlices(len(live), trackingRounds, func(i int) bench.Result { return one(live[i], b) })
+				var parts [][]bench.Result
+				if c == 1 {
+					parts = lockstepRounds(ctx, live, name, b)
+				} else {
+					parts = turnSlices(len(live), trackingRounds, func(i int) bench.Result { return one(live[i], b) })
+				}
 				for i, s := range live {
 					res = append(res, bench.Merge(parts[i]))
 					for _, r := range parts[i] {
@@ -165,6 +202,32 @@ func measureTracking(ctx context.Context, cfg *config, ss ...*trackingSession) {
 			}
 		}
 	}
+}
+
+// lockstepRounds measures op name at concurrency 1 on every session in
+// lockstep (bench.Lockstep), in trackingRounds rounds that each give every
+// session about b.Duration of its own time; each server's CPU time is
+// taken over the round, the load generator's shared out evenly.
+func lockstepRounds(ctx context.Context, live []*trackingSession, name string, b bench.Bounds) [][]bench.Result {
+	ops := make([]bench.Op, len(live))
+	for i, s := range live {
+		ops[i] = s.ops[name]
+	}
+	parts := make([][]bench.Result, len(live))
+	round := bench.Bounds{Duration: time.Duration(len(live)) * b.Duration, MaxRequests: b.MaxRequests}
+	for range trackingRounds {
+		marks := make([]cpuMark, len(live))
+		for i, s := range live {
+			marks[i] = startCPU(s.proc.Cmd.Process.Pid)
+		}
+		rs := bench.Lockstep(ctx, ops, round)
+		for i := range live {
+			server, client := marks[i].stop()
+			rs[i].ServerCPU, rs[i].ClientCPU = server, client/time.Duration(len(live))
+			parts[i] = append(parts[i], rs[i])
+		}
+	}
+	return parts
 }
 
 // trackingRounds is how many turns the mlgate tracking servers take at
@@ -188,9 +251,22 @@ var turnRates = map[turnKey][]float64{}
 // the same round: a stall of the shared machine that hits one slice moves
 // one round's ratio, not the median (0, false when not measured in turns).
 func medianRoundRatio(a, b turnKey) (float64, bool) {
+	rs := roundRatios(a, b)
+	if len(rs) == 0 {
+		return 0, false
+	}
+	if n := len(rs); n%2 == 0 {
+		return (rs[n/2-1] + rs[n/2]) / 2, true
+	}
+	return rs[len(rs)/2], true
+}
+
+// roundRatios are a's throughput over b's in each round, sorted (none when
+// the two were not measured in turns).
+func roundRatios(a, b turnKey) []float64 {
 	ra, rb := turnRates[a], turnRates[b]
 	if len(ra) == 0 || len(ra) != len(rb) {
-		return 0, false
+		return nil
 	}
 	var rs []float64
 	for i := range ra {
@@ -198,14 +274,8 @@ func medianRoundRatio(a, b turnKey) (float64, bool) {
 			rs = append(rs, ra[i]/rb[i])
 		}
 	}
-	if len(rs) == 0 {
-		return 0, false
-	}
 	sort.Float64s(rs)
-	if n := len(rs); n%2 == 0 {
-		return (rs[n/2-1] + rs[n/2]) / 2, true
-	}
-	return rs[len(rs)/2], true
+	return rs
 }
 
 // liveSessions keeps the sessions that have not failed.
@@ -221,8 +291,11 @@ func liveSessions(ss []*trackingSession) []*trackingSession {
 
 // trackingTurnsNote explains the tracking servers' measurement in turns.
 func trackingTurnsNote(cfg *config) string {
-	return fmt.Sprintf("The mlgate tracking servers (plain, --disable-security-middleware, basic-auth) run side by side: each is warmed up %s at "+
-		"concurrency 16 on every op, then every point is cut into %d slices of %s per server, taken in turns (a different one first in every round), "+
-		"and each one's slices are merged. The middleware and basic-auth targets compare two servers round by round (the median of the %d rounds' throughput ratios, so that a stall of the machine during one slice does not decide it). CPU per request is the server's process CPU time during its slices over its requests.",
-		cfg.warm, trackingRounds, cfg.point/pairedRounds, trackingRounds)
+	return fmt.Sprintf("The mlgate tracking servers (plain, --disable-security-middleware, basic-auth, and a second --disable-security-middleware server as an A/A control) run side by side, each warmed up %s at "+
+		"concurrency 16 on every op. At concurrency 16 every point is cut into %d slices of %s per server, taken in turns (a different one first in every round). "+
+		"At concurrency 1 they are measured in lockstep instead: one sender sends a request to each server in turn, in a new random order every cycle, for %d rounds that give each server about %s of its own time; "+
+		"a server's throughput is its answers over the time its own requests took. (This machine's CPU speed moves by about a fifth within 100 ms, so slices taken one after the other differ by ±20%% at concurrency 1; requests microseconds apart see the same speed.) "+
+		"Each one's slices or rounds are merged. The middleware and basic-auth targets compare, round by round, with the mean of the two identical servers without (the A/A pair, so that one process's luck does not decide) and take the median of the %d rounds' throughput ratios (so that a stall of the machine during one slice does not decide it); "+
+		"the A/A control's ratio to its twin, measured the same way, is how far two identical servers differ in that run. CPU per request is the server's process CPU time during its slices (in lockstep: during the round) over its requests.",
+		cfg.warm, trackingRounds, cfg.point/pairedRounds, trackingRounds, cfg.point/pairedRounds, trackingRounds)
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/mlgate/mlgate/bench"
@@ -50,5 +51,38 @@ func TestTurnTargetsJudgeRoundByRound(t *testing.T) {
 	}, systemMlgateServer, systemMlgateServerOpen, "middleware %s c=%d")
 	if verdicts[true] != len(trackingOps) || verdicts[false] != 0 {
 		t.Fatalf("verdicts %v, want all %d passing on the rounds' median", verdicts, len(trackingOps))
+	}
+}
+
+// TestTargetsCompareWithTheAAPairMean: with an A/A control measured, the
+// server with permissions is compared round by round with the mean of the
+// two identical servers without (here 96 over the mean of 100 and 104 is
+// 94%: a miss that the open server's rounds alone, 96%, would pass).
+func TestTargetsCompareWithTheAAPairMean(t *testing.T) {
+	cfg := &config{trackConcs: []int{1}}
+	var run []bench.TrackingRun
+	for _, system := range []string{systemMlgateAuth, systemMlgateServerOpen, systemMlgateServerControl} {
+		var ops []bench.TrackingOp
+		for _, op := range trackingOps {
+			ops = append(ops, bench.TrackingOp{Op: op, Results: []bench.Result{{Concurrency: 1, Throughput: 100}}})
+		}
+		run = append(run, bench.TrackingRun{System: system, Ops: ops})
+	}
+	rates := map[string][]float64{systemMlgateAuth: {96, 96, 96}, systemMlgateServerOpen: {100, 100, 100}, systemMlgateServerControl: {104, 104, 104}}
+	for _, op := range trackingOps {
+		for system, rs := range rates {
+			turnRates[turnKey{system, op, 1}] = rs
+		}
+	}
+	defer clear(turnRates)
+	var details []string
+	turnTargets(cfg, &bench.Report{Tracking: run}, func(ok, known bool, name, detail string) {
+		if ok || !known {
+			t.Errorf("%s: ok %v known %v, want a measured miss: %s", name, ok, known, detail)
+		}
+		details = append(details, detail)
+	}, systemMlgateAuth, systemMlgateServerOpen, "perms %s c=%d")
+	if len(details) != len(trackingOps) || !strings.Contains(details[0], "ratios 94% to the mean of the two servers without") || !strings.Contains(details[0], "A/A control 104%") {
+		t.Fatalf("details %q", details)
 	}
 }
