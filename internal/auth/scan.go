@@ -30,15 +30,8 @@ func members(out []json.RawMessage, b []byte, name string) []json.RawMessage {
 		if end < 0 {
 			return out
 		}
-		key, plain := b[i+1:end-1], true
-		for _, c := range key {
-			if c < 0x20 || c > 0x7e || c == '\\' {
-				plain = false
-				break
-			}
-		}
 		var match bool
-		if plain {
+		if key := b[i+1 : end-1]; plainText(key) {
 			match = sameFold(key, name)
 		} else {
 			var k string
@@ -130,10 +123,19 @@ func plainString(raw []byte) (string, bool) {
 		return "", false
 	}
 	in := raw[1 : len(raw)-1]
-	for _, c := range in {
-		if c < 0x20 || c > 0x7e || c == '"' || c == '\\' {
-			return "", false
-		}
+	if !plainText(in) {
+		return "", false
 	}
 	return string(in), true
+}
+
+// plainText reports whether the inside of a JSON string literal is
+// printable ASCII without escapes: its bytes are its text.
+func plainText(in []byte) bool {
+	for _, c := range in {
+		if c < 0x20 || c > 0x7e || c == '"' || c == '\\' {
+			return false
+		}
+	}
+	return true
 }
