@@ -52,7 +52,7 @@ type benchSide struct {
 }
 
 func newBenchSide(b *testing.B, perms bool) *benchSide {
-	_, _, dir := startServer(b, nil)
+	dir := b.TempDir()
 	s, _, _ := startServer(b, func(o *ServerOptions) {
 		if perms {
 			o.AppName = "basic-auth"

@@ -76,8 +76,8 @@ func mlgateAuthServer() trackingServer {
 // permissionTargets compares mlgate server with its security middleware
 // and basic-auth permissions against the same server with neither, and
 // the server with its middleware alone against it without, each measured
-// in turns (measureTracking), per op and concurrency (issue 20: ≥ 95%),
-// with each one's server CPU time per request.
+// side by side with it (measureTracking), per op and concurrency (issue
+// 20: ≥ 95%), with each one's server CPU time per request.
 func permissionTargets(cfg *config, rep *bench.Report, add func(ok, known bool, name, detail string)) {
 	turnTargets(cfg, rep, add, systemMlgateServer, systemMlgateServerOpen,
 		"issue 20: mlgate server with its security middleware ≥ 95%% of its throughput without, %s, c=%d")
@@ -86,9 +86,10 @@ func permissionTargets(cfg *config, rep *bench.Report, add func(ok, known bool, 
 }
 
 // turnTargets checks, per op and concurrency, that system on keeps 95% of
-// system off's throughput: the median of the rounds' ratios when the two
-// were measured in turns, else the whole points'. title takes the op and
-// the concurrency.
+// system off's throughput: the median of the rounds' ratios (to the mean
+// of off and its A/A control when both were measured) when the two were
+// measured in rounds, else the whole points'. title takes the op and the
+// concurrency.
 func turnTargets(cfg *config, rep *bench.Report, add func(ok, known bool, name, detail string), onSystem, offSystem, title string) {
 	var off, on *bench.TrackingRun
 	for i := range rep.Tracking {
@@ -108,24 +109,23 @@ func turnTargets(cfg *config, rep *bench.Report, add func(ok, known bool, name, 
 				add(false, false, name, "not measured in this run")
 				continue
 			}
-			onK, offK := turnKey{onSystem, op, c}, baselineKey(offSystem, op, c)
-			ratio, perRound := medianRoundRatio(onK, offK)
-			how := fmt.Sprintf("median of %d rounds' ratios %.0f%%", trackingRounds, 100*ratio)
-			if offK.system != offSystem {
-				how += " to the mean of the two servers without (the A/A pair)"
-			}
-			if a.Mode == "lockstep" {
-				how = "in lockstep, " + how
-			}
-			if rs := roundRatios(onK, offK); len(rs) > 0 {
+			base, pair := baselineRates(offSystem, op, c)
+			rs := ratios(turnRates[turnKey{onSystem, op, c}], base)
+			ratio, how := a.Throughput/b.Throughput, "whole points"
+			if len(rs) > 0 {
+				ratio = median(rs)
+				how = fmt.Sprintf("median of %d rounds' ratios %.0f%%", trackingRounds, 100*ratio)
+				if pair {
+					how += " to the mean of the two servers without (the A/A pair)"
+				}
+				if a.Mode == "lockstep" {
+					how = "in lockstep, " + how
+				}
 				how += fmt.Sprintf(" (rounds %.0f–%.0f%%", 100*rs[0], 100*rs[len(rs)-1])
 				if aa, ok := medianRoundRatio(turnKey{systemMlgateServerControl, op, c}, turnKey{offSystem, op, c}); ok {
 					how += fmt.Sprintf("; A/A control %.0f%%", 100*aa)
 				}
 				how += ")"
-			}
-			if !perRound {
-				ratio, how = a.Throughput/b.Throughput, "whole points"
 			}
 			add(ratio >= 0.95, true, name, fmt.Sprintf("%s (%s vs %s req/s overall = %.0f%%); p50 %s vs %s; server CPU %s vs %s µs per request",
 				how, bench.Rate(a.Throughput), bench.Rate(b.Throughput), 100*a.Throughput/b.Throughput, ms(a.Latency.P50), ms(b.Latency.P50),
@@ -134,21 +134,20 @@ func turnTargets(cfg *config, rep *bench.Report, add func(ok, known bool, name, 
 	}
 }
 
-// baselineKey is what a target compares with: the mean, round by round,
+// baselineRates are what a target compares with, round by round: the mean
 // of the server without and its A/A twin when both were measured (two
-// identical servers' luck averaged), else the server without alone.
-func baselineKey(off, op string, c int) turnKey {
+// identical servers' luck averaged, pair true), else the server without
+// alone.
+func baselineRates(off, op string, c int) (rates []float64, pair bool) {
 	a, b := turnRates[turnKey{off, op, c}], turnRates[turnKey{systemMlgateServerControl, op, c}]
 	if off == systemMlgateServerControl || len(a) == 0 || len(a) != len(b) {
-		return turnKey{off, op, c}
+		return a, false
 	}
-	k := turnKey{off + " and its A/A control", op, c}
 	mean := make([]float64, len(a))
 	for i := range a {
 		mean[i] = (a[i] + b[i]) / 2
 	}
-	turnRates[k] = mean
-	return k
+	return mean, true
 }
 
 // measureTracking measures every op at every concurrency on the sessions,
@@ -230,11 +229,11 @@ func lockstepRounds(ctx context.Context, live []*trackingSession, name string, b
 	return parts
 }
 
-// trackingRounds is how many turns the mlgate tracking servers take at
-// each point, each a slice of cfg.point/pairedRounds: twice the serving
-// pairs' rounds. Their cheapest requests (120–190 µs of server CPU) move
-// ±10% from one 500 ms slice to the next on this machine, more than the
-// 5% a target must tell apart; the median of 12 ratios holds steadier.
+// trackingRounds is how many rounds the mlgate tracking servers are
+// measured in at each point, each giving every server cfg.point/pairedRounds
+// of its own time (a slice in turns, or its share of a lockstep round):
+// twice the serving pairs' rounds. A stall of the machine moves one
+// round's ratio; the median of 12 holds.
 const trackingRounds = 2 * pairedRounds
 
 // turnKey names one system's op at one concurrency.
@@ -243,28 +242,24 @@ type turnKey struct {
 	c          int
 }
 
-// turnRates holds the throughput of each round's slice per system, op and
-// concurrency, as measureTracking measured them in turns.
+// turnRates holds the throughput of each round per system, op and
+// concurrency, as measureTracking measured them side by side.
 var turnRates = map[turnKey][]float64{}
 
 // medianRoundRatio is the median over rounds of a's throughput over b's in
 // the same round: a stall of the shared machine that hits one slice moves
-// one round's ratio, not the median (0, false when not measured in turns).
+// one round's ratio, not the median (0, false when not measured in rounds).
 func medianRoundRatio(a, b turnKey) (float64, bool) {
-	rs := roundRatios(a, b)
+	rs := ratios(turnRates[a], turnRates[b])
 	if len(rs) == 0 {
 		return 0, false
 	}
-	if n := len(rs); n%2 == 0 {
-		return (rs[n/2-1] + rs[n/2]) / 2, true
-	}
-	return rs[len(rs)/2], true
+	return median(rs), true
 }
 
-// roundRatios are a's throughput over b's in each round, sorted (none when
-// the two were not measured in turns).
-func roundRatios(a, b turnKey) []float64 {
-	ra, rb := turnRates[a], turnRates[b]
+// ratios are ra's rates over rb's round by round, sorted (none when the
+// two were not measured in the same rounds).
+func ratios(ra, rb []float64) []float64 {
 	if len(ra) == 0 || len(ra) != len(rb) {
 		return nil
 	}
@@ -276,6 +271,14 @@ func roundRatios(a, b turnKey) []float64 {
 	}
 	sort.Float64s(rs)
 	return rs
+}
+
+// median of sorted, non-empty rs.
+func median(rs []float64) float64 {
+	if n := len(rs); n%2 == 0 {
+		return (rs[n/2-1] + rs[n/2]) / 2
+	}
+	return rs[len(rs)/2]
 }
 
 // liveSessions keeps the sessions that have not failed.
