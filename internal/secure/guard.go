@@ -60,17 +60,20 @@ type Guard struct {
 	o          Options
 	anyHost    bool
 	anyOrigin  bool
-	frame      string
+	frameVal   []string // the X-Frame-Options value, nil for none
 	allowMeths string
 }
+
+// nosniff is the X-Content-Type-Options value of every answer.
+var nosniff = []string{"nosniff"}
 
 // New builds a Guard.
 func New(o Options) *Guard {
 	g := &Guard{o: o}
 	g.anyHost = slices.Contains(o.AllowedHosts, "*")
 	g.anyOrigin = slices.Contains(o.AllowedOrigins, "*")
-	if f := strings.ToUpper(strings.TrimSpace(o.XFrameOptions)); f != "NONE" {
-		g.frame = f
+	if f := strings.ToUpper(strings.TrimSpace(o.XFrameOptions)); f != "" && f != "NONE" {
+		g.frameVal = []string{f}
 	}
 	g.allowMeths = "GET, POST, PUT, DELETE, OPTIONS, PATCH"
 	if g.anyOrigin {
@@ -121,9 +124,11 @@ func (g *Guard) Check(w http.ResponseWriter, r *http.Request) bool {
 		plain(w, http.StatusForbidden, CrossOriginBlocked)
 		return false
 	}
-	h.Set("X-Content-Type-Options", "nosniff")
-	if g.frame != "" && !g.frameExempt(path) {
-		h.Set("X-Frame-Options", g.frame)
+	// Set without h.Set: the keys are canonical and the values shared (a
+	// later Set or Add on them replaces or copies the slice).
+	h["X-Content-Type-Options"] = nosniff
+	if g.frameVal != nil && !g.frameExempt(path) {
+		h["X-Frame-Options"] = g.frameVal
 	}
 	if api && r.Method == http.MethodOptions && g.o.Methods != nil {
 		if m := g.o.Methods(path); len(m) > 0 {

@@ -132,7 +132,7 @@ var privatePatterns = func() []string {
 // defaultHost reports whether host is one MLflow allows by default.
 func defaultHost(host string) bool {
 	for _, h := range localHosts {
-		if host == h || strings.HasPrefix(host, h+":") {
+		if rest, ok := strings.CutPrefix(host, h); ok && (rest == "" || rest[0] == ':') {
 			return true
 		}
 	}
