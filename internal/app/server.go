@@ -314,6 +314,9 @@ func (s *Server) build(ctx context.Context) error {
 	s.engine = e
 	s.http = &http.Server{Handler: e, ConnState: s.fresh.ConnState, ReadHeaderTimeout: 30 * time.Second,
 		IdleTimeout: 120 * time.Second}
+	if perms != nil {
+		s.http.ConnContext = perms.ConnContext // a keep-alive connection's sign-in is remembered
+	}
 	return nil
 }
 

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -44,9 +43,10 @@ type App struct {
 	look  Lookups
 	log   *slog.Logger
 
-	creds  *cache[[32]byte, *User]             // credKey of name and password → user (never changed once kept)
-	grants *cache[int64, map[[2]string]string] // user id → grants
-	runs   *cache[[16]byte, int64]             // run id → experiment id (immutable; see runKey)
+	creds  *cache[[32]byte, *User] // credKey of name and password → user (never changed once kept)
+	grants *cache[int64, grantSet] // user id → grants
+	runs   *cache[[16]byte, int64] // run id → experiment id (immutable; see runKey)
+	rules  ruleTable
 }
 
 // Bounds of the check path's caches, and how long a cached user or grant
@@ -74,8 +74,8 @@ func NewApp(ctx context.Context, st *Store, cfg Config, look Lookups, log *slog.
 	}
 	a := &App{store: st, def: permissions[cfg.DefaultPermission], look: look, log: log,
 		creds:  newCache[[32]byte, *User](maxCredentials, refreshAfter),
-		grants: newCache[int64, map[[2]string]string](maxGrantUsers, refreshAfter),
-		runs:   newCache[[16]byte, int64](maxRuns, 0)}
+		grants: newCache[int64, grantSet](maxGrantUsers, refreshAfter),
+		runs:   newCache[[16]byte, int64](maxRuns, 0), rules: newRuleTable()}
 	n, err := st.CountUsers(ctx)
 	if err != nil {
 		return nil, err
@@ -115,12 +115,19 @@ func (a *App) regrant() {
 
 // authenticate returns the user of a Basic Authorization header. A cached
 // user older than refreshAfter is read again; while its password hash is
-// the one the password was checked against, bcrypt does not run again.
+// the one the password was checked against, bcrypt does not run again. The
+// connection's last sign-in, when it carried the same header, answers
+// first (see signIn).
 func (a *App) authenticate(ctx context.Context, header string) (*User, bool) {
-	raw, ok := strings.CutPrefix(header, "Basic ")
-	if !ok {
+	cn := connOf(ctx)
+	if u, ok := a.remembered(cn, header); ok {
+		return u, true
+	}
+	// The scheme in any case, as werkzeug (MLflow's server) reads it.
+	if len(header) < len("Basic ") || !strings.EqualFold(header[:len("Basic ")], "Basic ") {
 		return nil, false
 	}
+	raw := strings.TrimSpace(header[len("Basic "):])
 	// Decoded on the stack: a cached credential costs no allocation.
 	var src, dst [192]byte
 	var b []byte
@@ -141,12 +148,13 @@ func (a *App) authenticate(ctx context.Context, header string) (*User, bool) {
 		return nil, false
 	}
 	key := credKey("basic", b[:colon], b[colon+1:])
-	old, had, fresh := a.creds.get(key)
-	if fresh {
+	gen := a.creds.generation()
+	old, at, had := a.creds.getAt(key)
+	if had && a.creds.fresh(at) {
+		cn.remember(header, old, gen, at)
 		return old, true
 	}
 	name, pass := string(b[:colon]), string(b[colon+1:])
-	gen := a.creds.generation()
 	u, err := a.store.GetUser(ctx, name)
 	if err != nil {
 		return nil, false
@@ -159,7 +167,9 @@ func (a *App) authenticate(ctx context.Context, header string) (*User, bool) {
 	if u.IsAdmin && pass == legacyAdminPassword {
 		return nil, false
 	}
-	a.creds.put(key, &u, gen)
+	if at, kept := a.creds.put(key, &u, gen); kept {
+		cn.remember(header, &u, gen, at)
+	}
 	return &u, true
 }
 
@@ -171,16 +181,14 @@ func (a *App) Permission(ctx context.Context, u User, typ, id string) (Permissio
 	g, _, fresh := a.grants.get(u.ID)
 	if !fresh {
 		gen := a.grants.generation()
-		var err error
-		if g, err = a.store.Grants(ctx, u.ID); err != nil {
+		rows, err := a.store.Grants(ctx, u.ID)
+		if err != nil {
 			return NoPermissions, err
 		}
+		g = grantSetOf(rows)
 		a.grants.put(u.ID, g, gen)
 	}
-	p, has := g[[2]string{typ, id}]
-	if w, ok := g[[2]string{typ, "*"}]; ok {
-		p, has = fold(p, has, w), true
-	}
+	p, has := g.on(typ, id)
 	return effective(p, has, a.def), nil
 }
 
@@ -223,11 +231,29 @@ func (a *App) keepRun(runID, experimentID string) {
 // a cache of 100,000 runs out of the collector's marking.
 func runKey(id string) ([16]byte, bool) {
 	var k [16]byte
-	if len(id) != 32 || strings.ToLower(id) != id {
+	if len(id) != 2*len(k) {
 		return k, false
 	}
-	_, err := hex.Decode(k[:], []byte(id))
-	return k, err == nil
+	for i := range k {
+		hi, ok1 := lowerHex(id[2*i])
+		lo, ok2 := lowerHex(id[2*i+1])
+		if !ok1 || !ok2 {
+			return k, false
+		}
+		k[i] = hi<<4 | lo
+	}
+	return k, true
+}
+
+// lowerHex is the value of a lower-case hex digit.
+func lowerHex(c byte) (byte, bool) {
+	switch {
+	case '0' <= c && c <= '9':
+		return c - '0', true
+	case 'a' <= c && c <= 'f':
+		return c - 'a' + 10, true
+	}
+	return 0, false
 }
 
 type userKey struct{}
@@ -279,46 +305,93 @@ func (a *App) Middleware() gin.HandlerFunc {
 			return
 		}
 		c.Request = c.Request.WithContext(context.WithValue(c.Request.Context(), userKey{}, u))
-		rt := route{c.Request.Method, routeOf(c.FullPath())}
+		rl := a.rules.of(c.Request.Method, c.FullPath())
 		r := requests.Get().(*request)
 		*r = request{a: a, c: c, u: *u}
 		defer func() { *r = request{}; requests.Put(r) }()
-		if !u.IsAdmin {
-			if check := checks[rt]; check != nil {
-				allowed, err := check(r)
-				if err != nil {
-					apierr.Write(c, a.log, err)
-					c.Abort()
-					return
-				}
-				if !allowed {
-					forbidden(c)
-					return
-				}
+		if !u.IsAdmin && rl.check != nil {
+			allowed, err := rl.check(r)
+			if err != nil {
+				apierr.Write(c, a.log, err)
+				c.Abort()
+				return
+			}
+			if !allowed {
+				forbidden(c)
+				return
 			}
 		}
-		after := afters[rt]
-		if after == nil || (u.IsAdmin && !after.always) {
+		if rl.after == nil || (u.IsAdmin && !rl.after.always) {
 			c.Next()
 			return
 		}
-		a.runAfter(r, after)
+		a.runAfter(r, rl.after)
 	}
 }
 
 // requests recycles the per-request check state.
 var requests = sync.Pool{New: func() any { return new(request) }}
 
-// route is a rule's key: a method and a route pattern below the API prefix.
+// route is a rule's key: a method and a route pattern below the API
+// prefix ("POST /mlflow/runs/create" is the rule of
+// /api/2.0/mlflow/runs/create and its /ajax-api/ twin).
 type route struct{ method, path string }
 
-// routeOf strips the API prefix from a route pattern: "POST
-// /api/2.0/mlflow/runs/create" and its /ajax-api/ twin are one rule.
-func routeOf(full string) string {
-	for _, p := range []string{"/api/2.0", "/ajax-api/2.0", "/api/3.0", "/ajax-api/3.0"} {
-		if rest, ok := strings.CutPrefix(full, p); ok {
-			return rest
+// apiPrefixes are the prefixes a rule's route is served under, besides
+// none.
+var apiPrefixes = []string{"/api/2.0", "/ajax-api/2.0", "/api/3.0", "/ajax-api/3.0"}
+
+// rule is what the middleware does on a route: the check a non-admin
+// passes (nil: signed in is enough) and the work on the answer.
+type rule struct {
+	check check
+	after *after
+}
+
+// ruleTable finds a route's rule by method and full route pattern (gin's
+// FullPath), with no prefix stripped or string built per request.
+type ruleTable map[string]map[string]*rule
+
+// noRule is the rule of routes without one.
+var noRule = &rule{}
+
+// newRuleTable lays checks and afters out under every prefix.
+func newRuleTable() ruleTable {
+	t := ruleTable{}
+	at := func(rt route) []*rule {
+		byPath := t[rt.method]
+		if byPath == nil {
+			byPath = map[string]*rule{}
+			t[rt.method] = byPath
+		}
+		var out []*rule
+		for _, p := range append([]string{""}, apiPrefixes...) {
+			r := byPath[p+rt.path]
+			if r == nil {
+				r = &rule{}
+				byPath[p+rt.path] = r
+			}
+			out = append(out, r)
+		}
+		return out
+	}
+	for rt, c := range checks {
+		for _, r := range at(rt) {
+			r.check = c
 		}
 	}
-	return full
+	for rt, x := range afters {
+		for _, r := range at(rt) {
+			r.after = x
+		}
+	}
+	return t
+}
+
+// of returns the rule of a method and full route pattern.
+func (t ruleTable) of(method, full string) *rule {
+	if r := t[method][full]; r != nil {
+		return r
+	}
+	return noRule
 }

@@ -3,6 +3,7 @@ package auth
 import (
 	"crypto/sha256"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -28,7 +29,7 @@ type cache[K comparable, V any] struct {
 	epoch time.Time
 
 	mu  sync.RWMutex
-	gen uint64
+	gen atomic.Uint64 // changed under mu; read without it by current
 	m   map[K]cached[V]
 }
 
@@ -48,29 +49,44 @@ func newCache[K comparable, V any](max int, ttl time.Duration) *cache[K, V] {
 // get returns the value of k, whether there is one and whether it is
 // fresh (younger than ttl, or ttl unset).
 func (c *cache[K, V]) get(k K) (v V, ok, fresh bool) {
+	v, at, ok := c.getAt(k)
+	return v, ok, ok && c.fresh(at)
+}
+
+// getAt returns the value of k and when it was kept.
+func (c *cache[K, V]) getAt(k K) (v V, at time.Duration, ok bool) {
 	c.mu.RLock()
 	e, ok := c.m[k]
 	c.mu.RUnlock()
-	if !ok {
-		return v, false, false
-	}
-	return e.v, true, c.ttl == 0 || c.now().Sub(c.epoch)-e.at < c.ttl
+	return e.v, e.at, ok
+}
+
+// fresh reports whether an entry kept at at is younger than ttl.
+func (c *cache[K, V]) fresh(at time.Duration) bool {
+	return c.ttl == 0 || c.now().Sub(c.epoch)-at < c.ttl
+}
+
+// current reports whether an entry kept at at, read in generation gen,
+// would still be returned fresh: nothing was invalidated since and it is
+// younger than ttl. A copy of an entry kept elsewhere (a connection's
+// sign-in) is trusted exactly as long as the entry.
+func (c *cache[K, V]) current(gen uint64, at time.Duration) bool {
+	return c.gen.Load() == gen && c.fresh(at)
 }
 
 // generation is what a read of the store that will fill the cache takes
 // before it starts.
 func (c *cache[K, V]) generation() uint64 {
-	c.mu.RLock()
-	defer c.mu.RUnlock()
-	return c.gen
+	return c.gen.Load()
 }
 
-// put keeps v for k unless the cache was invalidated since gen.
-func (c *cache[K, V]) put(k K, v V, gen uint64) {
+// put keeps v for k unless the cache was invalidated since gen, and
+// returns when it was kept and whether it was.
+func (c *cache[K, V]) put(k K, v V, gen uint64) (time.Duration, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if gen != c.gen {
-		return
+	if gen != c.gen.Load() {
+		return 0, false
 	}
 	if _, ok := c.m[k]; !ok && len(c.m) >= c.max {
 		c.m = map[K]cached[V]{}
@@ -80,12 +96,13 @@ func (c *cache[K, V]) put(k K, v V, gen uint64) {
 		e.at = c.now().Sub(c.epoch)
 	}
 	c.m[k] = e
+	return e.at, true
 }
 
 // invalidate forgets everything and fails the puts of reads in flight.
 func (c *cache[K, V]) invalidate() {
 	c.mu.Lock()
-	c.gen++
+	c.gen.Add(1)
 	c.m = map[K]cached[V]{}
 	c.mu.Unlock()
 }

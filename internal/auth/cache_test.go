@@ -59,7 +59,7 @@ func TestCredKeySeparatesParts(t *testing.T) {
 // permApp is a basic-auth app on a SQLite store with a non-admin "bob"
 // and an engine whose runs/get and experiments/get go through its
 // middleware; run r1 is in experiment 1.
-func permApp(t *testing.T, d *db.DB) (*App, *Store, *gin.Engine) {
+func permApp(t testing.TB, d *db.DB) (*App, *Store, *gin.Engine) {
 	t.Helper()
 	return permAppWith(t, d, func(_ context.Context, id string) (string, error) {
 		if id == "r1" {
@@ -70,7 +70,7 @@ func permApp(t *testing.T, d *db.DB) (*App, *Store, *gin.Engine) {
 }
 
 // permAppWith is permApp with look as the run → experiment lookup.
-func permAppWith(t *testing.T, d *db.DB, look func(ctx context.Context, runID string) (string, error)) (*App, *Store, *gin.Engine) {
+func permAppWith(t testing.TB, d *db.DB, look func(ctx context.Context, runID string) (string, error)) (*App, *Store, *gin.Engine) {
 	t.Helper()
 	ctx := context.Background()
 	st, err := OpenStore(ctx, d)
@@ -91,7 +91,7 @@ func permAppWith(t *testing.T, d *db.DB, look func(ctx context.Context, runID st
 	return a, st, e
 }
 
-func openDB(t *testing.T) *db.DB {
+func openDB(t testing.TB) *db.DB {
 	t.Helper()
 	d, err := db.Open(context.Background(), "sqlite:///"+filepath.Join(t.TempDir(), "auth.db"))
 	if err != nil {
@@ -120,6 +120,13 @@ func do(t *testing.T, e *gin.Engine, method, path, body, hdr string) int {
 // grants; every write through the API is seen by the very next request.
 func TestRevokeTakesEffectOnNextRequest(t *testing.T) {
 	_, _, e := permApp(t, openDB(t))
+	revokeSequence(t, func(method, path, body, hdr string) int { return do(t, e, method, path, body, hdr) })
+}
+
+// revokeSequence is the sequence of TestRevokeTakesEffectOnNextRequest,
+// sent by send to a server made by permApp.
+func revokeSequence(t *testing.T, send func(method, path, body, hdr string) int) {
+	t.Helper()
 	admin, bob := basicHeader("admin", "admin-password-1"), basicHeader("bob", "bob-password-1")
 	get := "/api/2.0/mlflow/runs/get?run_id=r1"
 	grant := `{"username":"bob","resource_type":"experiment","resource_id":"1","permission":"READ"}`
@@ -148,7 +155,7 @@ func TestRevokeTakesEffectOnNextRequest(t *testing.T) {
 		{basicHeader("bob", "bob-password-2"), "GET", get, "", 401},
 	}
 	for i, s := range steps {
-		if got := do(t, e, s.method, s.path, s.body, s.who); got != s.want {
+		if got := send(s.method, s.path, s.body, s.who); got != s.want {
 			t.Fatalf("step %d %s %s: %d, want %d", i, s.method, s.path, got, s.want)
 		}
 	}
@@ -159,9 +166,20 @@ func TestRevokeTakesEffectOnNextRequest(t *testing.T) {
 // older than refreshAfter, without running bcrypt again for a password
 // that did not change.
 func TestOtherServerWritesSeenAfterRefresh(t *testing.T) {
+	otherServerSequence(t, func(t *testing.T, _ *App, e *gin.Engine) func(method, path, body, hdr string) int {
+		return func(method, path, body, hdr string) int { return do(t, e, method, path, body, hdr) }
+	})
+}
+
+// otherServerSequence is the sequence of
+// TestOtherServerWritesSeenAfterRefresh, sent to the other server through
+// what via returns for it.
+func otherServerSequence(t *testing.T, via func(t *testing.T, a *App, e *gin.Engine) func(method, path, body, hdr string) int) {
+	t.Helper()
 	d := openDB(t)
 	_, st, e1 := permApp(t, d)
 	a2, _, e2 := permApp(t, d)
+	send2 := via(t, a2, e2)
 	now := time.Unix(1000, 0)
 	clock := func() time.Time { return now }
 	a2.creds.now, a2.grants.now = clock, clock
@@ -175,7 +193,7 @@ func TestOtherServerWritesSeenAfterRefresh(t *testing.T) {
 	}
 	hdr := basicHeader("bob", "bob-password-1")
 	get := "/api/2.0/mlflow/runs/get?run_id=r1"
-	if c := do(t, e2, "GET", get, "", hdr); c != 200 {
+	if c := send2("GET", get, "", hdr); c != 200 {
 		t.Fatalf("before: %d", c)
 	}
 	if c := do(t, e1, "POST", "/api/3.0/mlflow/users/permissions/revoke",
@@ -186,7 +204,7 @@ func TestOtherServerWritesSeenAfterRefresh(t *testing.T) {
 		t.Fatalf("the revoking server: %d", c)
 	}
 	now = now.Add(refreshAfter)
-	if c := do(t, e2, "GET", get, "", hdr); c != 403 {
+	if c := send2("GET", get, "", hdr); c != 403 {
 		t.Fatalf("the other server after %v: %d", refreshAfter, c)
 	}
 	// A stale user whose hash did not change is refreshed without bcrypt:
@@ -200,7 +218,7 @@ func TestOtherServerWritesSeenAfterRefresh(t *testing.T) {
 		t.Fatal(err)
 	}
 	now = now.Add(refreshAfter)
-	if c := do(t, e2, "GET", get, "", hdr); c != 401 {
+	if c := send2("GET", get, "", hdr); c != 401 {
 		t.Fatalf("old password on the other server after %v: %d", refreshAfter, c)
 	}
 }
@@ -260,5 +278,18 @@ func TestRunCreatedNeedsNoLookup(t *testing.T) {
 	}
 	if c := get(fresh); c != 403 {
 		t.Fatalf("a created run after the revoke: %d", c)
+	}
+}
+
+func TestRunKeyTakesMLflowsFormOnly(t *testing.T) {
+	k, ok := runKey("0123456789abcdef0123456789abcdef")
+	if !ok || k != [16]byte{0x01, 0x23, 0x45, 0x67, 0x89, 0xab, 0xcd, 0xef, 0x01, 0x23, 0x45, 0x67, 0x89, 0xab, 0xcd, 0xef} {
+		t.Fatalf("%x %v", k, ok)
+	}
+	for _, id := range []string{"", "r1", "0123456789ABCDEF0123456789abcdef", "0123456789abcdef0123456789abcdeg",
+		"0123456789abcdef0123456789abcde", "0123456789abcdef0123456789abcdef0", "0123456789abcdef0123456789abcd\xc3\xa9"} {
+		if _, ok := runKey(id); ok {
+			t.Errorf("%q was given a key", id)
+		}
 	}
 }

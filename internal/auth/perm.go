@@ -62,31 +62,59 @@ func grantable(name, typ string) error {
 // effective folds a user's grant on a resource with the default permission
 // as MLflow does: no grant means the default; a positive grant is raised to
 // the default when lower; DENY stays DENY.
-func effective(grant string, has bool, def Permission) Permission {
+func effective(grant Permission, has bool, def Permission) Permission {
 	if !has {
 		return def
 	}
-	p := permissions[grant]
-	if p == DenyPerm || p == NoPermissions {
-		return p
+	if grant == DenyPerm || grant == NoPermissions {
+		return grant
 	}
-	if def.rank > p.rank {
+	if def.rank > grant.rank {
 		return def
 	}
-	return p
+	return grant
 }
 
 // fold combines a resource's own grant with a wildcard grant of its type:
 // DENY wins, else the higher.
-func fold(own string, has bool, wildcard string) string {
+func fold(own Permission, has bool, wildcard Permission) Permission {
 	if !has {
 		return wildcard
 	}
-	if own == DenyPerm.Name || wildcard == DenyPerm.Name {
-		return DenyPerm.Name
+	if own == DenyPerm || wildcard == DenyPerm {
+		return DenyPerm
 	}
-	if permissions[wildcard].rank > permissions[own].rank {
+	if wildcard.rank > own.rank {
 		return wildcard
 	}
 	return own
+}
+
+// grantSet is a user's grants as the check path reads them: resource type
+// → resource id ("*" for all of the type) → permission (a name MLflow
+// does not know reads as no ability at all).
+type grantSet map[string]map[string]Permission
+
+// grantSetOf lays out grants read from the store.
+func grantSetOf(rows [][3]string) grantSet {
+	g := grantSet{}
+	for _, r := range rows {
+		typ, id, name := r[0], r[1], r[2]
+		if g[typ] == nil {
+			g[typ] = map[string]Permission{}
+		}
+		g[typ][id] = permissions[name]
+	}
+	return g
+}
+
+// on is the grant on a resource, folded with the wildcard grant of its
+// type, and whether there is any.
+func (g grantSet) on(typ, id string) (Permission, bool) {
+	byID := g[typ]
+	p, has := byID[id]
+	if w, ok := byID["*"]; ok {
+		return fold(p, has, w), true
+	}
+	return p, has
 }

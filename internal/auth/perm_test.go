@@ -24,9 +24,9 @@ func TestEffectivePermission(t *testing.T) {
 		{"", "USE", false, true, "NO_PERMISSIONS", "USE"},
 	}
 	for _, c := range cases {
-		g, has := c.grant, c.has
+		g, has := permissions[c.grant], c.has
 		if c.hasWild {
-			g, has = fold(g, has, c.wildcard), true
+			g, has = fold(g, has, permissions[c.wildcard]), true
 		}
 		if got := effective(g, has, permissions[c.def]); got.Name != c.want {
 			t.Errorf("%+v: got %s", c, got.Name)

@@ -203,19 +203,19 @@ func (s *Store) CountUsers(ctx context.Context) (int, error) {
 }
 
 // Grants returns a user's grants keyed by resource type and id.
-func (s *Store) Grants(ctx context.Context, userID int64) (map[[2]string]string, error) {
+func (s *Store) Grants(ctx context.Context, userID int64) ([][3]string, error) {
 	rows, err := s.db.QueryContext(ctx, s.q["grants"], userID)
 	if err != nil {
 		return nil, err
 	}
 	defer func() { _ = rows.Close() }()
-	out := map[[2]string]string{}
+	var out [][3]string
 	for rows.Next() {
-		var t, id, p string
-		if err := rows.Scan(&t, &id, &p); err != nil {
+		var g [3]string
+		if err := rows.Scan(&g[0], &g[1], &g[2]); err != nil {
 			return nil, err
 		}
-		out[[2]string{t, id}] = p
+		out = append(out, g)
 	}
 	return out, rows.Err()
 }
