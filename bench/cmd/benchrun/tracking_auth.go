@@ -114,7 +114,7 @@ func turnTargets(cfg *config, rep *bench.Report, add func(ok, known bool, name, 
 			ratio, how := a.Throughput/b.Throughput, "whole points"
 			if len(rs) > 0 {
 				ratio = median(rs)
-				how = fmt.Sprintf("median of %d rounds' ratios %.0f%%", trackingRounds, 100*ratio)
+				how = fmt.Sprintf("median of %d rounds' ratios %.0f%%", len(rs), 100*ratio)
 				if pair {
 					how += " to the mean of the two servers without (the A/A pair)"
 				}
@@ -182,7 +182,7 @@ func measureTracking(ctx context.Context, cfg *config, ss ...*trackingSession) {
 				if c == 1 {
 					parts = lockstepRounds(ctx, live, name, b)
 				} else {
-					parts = turnSlices(len(live), trackingRounds, func(i int) bench.Result { return one(live[i], b) })
+					parts = turnSlices(len(live), turnRounds, func(i int) bench.Result { return one(live[i], b) })
 				}
 				for i, s := range live {
 					res = append(res, bench.Merge(parts[i]))
@@ -235,6 +235,13 @@ func lockstepRounds(ctx context.Context, live []*trackingSession, name string, b
 // twice the serving pairs' rounds. A stall of the machine moves one
 // round's ratio; the median of 12 holds.
 const trackingRounds = 2 * pairedRounds
+
+// turnRounds is how many slices in turns the tracking servers take at
+// concurrency above 1: twice trackingRounds. Slices one after the other
+// see the machine's drift that a lockstep round averages out (A/A rounds
+// 84–112% at concurrency 16), and a median of 24 of them moves about
+// 1/√2 as much as one of 12.
+const turnRounds = 2 * trackingRounds
 
 // turnKey names one system's op at one concurrency.
 type turnKey struct {
@@ -298,7 +305,7 @@ func trackingTurnsNote(cfg *config) string {
 		"concurrency 16 on every op. At concurrency 16 every point is cut into %d slices of %s per server, taken in turns (a different one first in every round). "+
 		"At concurrency 1 they are measured in lockstep instead: one sender sends a request to each server in turn, in a new random order every cycle, for %d rounds that give each server about %s of its own time; "+
 		"a server's throughput is its answers over the time its own requests took. (This machine's CPU speed moves by about a fifth within 100 ms, so slices taken one after the other differ by ±20%% at concurrency 1; requests microseconds apart see the same speed.) "+
-		"Each one's slices or rounds are merged. The middleware and basic-auth targets compare, round by round, with the mean of the two identical servers without (the A/A pair, so that one process's luck does not decide) and take the median of the %d rounds' throughput ratios (so that a stall of the machine during one slice does not decide it); "+
+		"Each one's slices or rounds are merged. The middleware and basic-auth targets compare, round by round, with the mean of the two identical servers without (the A/A pair, so that one process's luck does not decide) and take the median of the rounds' throughput ratios (so that a stall of the machine during one slice does not decide it); "+
 		"the A/A control's ratio to its twin, measured the same way, is how far two identical servers differ in that run. CPU per request is the server's process CPU time during its slices (in lockstep: during the round) over its requests.",
-		cfg.warm, trackingRounds, cfg.point/pairedRounds, trackingRounds, cfg.point/pairedRounds, trackingRounds)
+		cfg.warm, turnRounds, cfg.point/pairedRounds, trackingRounds, cfg.point/pairedRounds)
 }
