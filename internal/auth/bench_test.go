@@ -20,7 +20,8 @@ import (
 // BenchmarkPermissionCheck is what the basic-auth middleware adds to one
 // request of a non-admin holding a grant: a log-batch of 100 metrics (the
 // body is read to find run_id), a runs/get and a runs/create, each against
-// the same engine without the middleware.
+// the same engine without the middleware, and with it on requests that
+// share a keep-alive connection (its sign-in remembered).
 func BenchmarkPermissionCheck(b *testing.B) {
 	ctx := context.Background()
 	d, err := db.Open(ctx, "sqlite:///"+filepath.Join(b.TempDir(), "auth.db"))
@@ -78,12 +79,16 @@ func BenchmarkPermissionCheck(b *testing.B) {
 		{"runs-get", http.MethodGet, "/api/2.0/mlflow/runs/get?run_id=0123456789abcdef0123456789abcdef", nil},
 		{"runs-create", http.MethodPost, "/api/2.0/mlflow/runs/create", []byte(`{"experiment_id":"1","start_time":1700000000000}`)},
 	} {
-		for _, on := range []bool{false, true} {
-			e := engine(on)
-			b.Run(fmt.Sprintf("%s/permissions=%v", op.name, on), func(b *testing.B) {
+		for _, v := range []struct {
+			name    string
+			on      bool
+			connCtx context.Context // the connection the requests share, if any
+		}{{"permissions=false", false, ctx}, {"permissions=true", true, ctx}, {"permissions=true/one-connection", true, a.ConnContext(ctx, nil)}} {
+			e := engine(v.on)
+			b.Run(op.name+"/"+v.name, func(b *testing.B) {
 				b.ReportAllocs()
 				for b.Loop() {
-					req := httptest.NewRequest(op.method, op.path, bytes.NewReader(op.body))
+					req := httptest.NewRequestWithContext(v.connCtx, op.method, op.path, bytes.NewReader(op.body))
 					req.Header.Set("Content-Type", "application/json")
 					req.Header.Set("Authorization", hdr)
 					w := httptest.NewRecorder()
