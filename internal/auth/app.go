@@ -123,11 +123,10 @@ func (a *App) authenticate(ctx context.Context, header string) (*User, bool) {
 	if u, ok := a.remembered(cn, header); ok {
 		return u, true
 	}
-	// The scheme in any case, as werkzeug (MLflow's server) reads it.
-	if len(header) < len("Basic ") || !strings.EqualFold(header[:len("Basic ")], "Basic ") {
+	raw, ok := credentials(header, "Basic")
+	if !ok {
 		return nil, false
 	}
-	raw := strings.TrimSpace(header[len("Basic "):])
 	// Decoded on the stack: a cached credential costs no allocation.
 	var src, dst [192]byte
 	var b []byte

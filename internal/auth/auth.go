@@ -123,11 +123,20 @@ func (a *Authenticator) check(table map[string]entry, kind, name, secret string)
 	return e.role
 }
 
+// credentials returns what follows an Authorization header's scheme when
+// it is scheme, read as werkzeug (MLflow's server) reads it: the scheme in
+// any case, spaces around the rest ignored.
+func credentials(header, scheme string) (string, bool) {
+	if len(header) <= len(scheme) || header[len(scheme)] != ' ' || !strings.EqualFold(header[:len(scheme)], scheme) {
+		return "", false
+	}
+	return strings.TrimSpace(header[len(scheme)+1:]), true
+}
+
 // Authenticate returns the role for a request's Authorization header, or 0.
 func (a *Authenticator) Authenticate(header string) Role {
-	switch {
-	case strings.HasPrefix(header, "Basic "):
-		b, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(header, "Basic "))
+	if raw, ok := credentials(header, "Basic"); ok {
+		b, err := base64.StdEncoding.DecodeString(raw)
 		if err != nil {
 			return 0
 		}
@@ -136,8 +145,8 @@ func (a *Authenticator) Authenticate(header string) Role {
 			return 0
 		}
 		return a.check(a.users, "basic", user, pass)
-	case strings.HasPrefix(header, "Bearer "):
-		tok := strings.TrimPrefix(header, "Bearer ")
+	}
+	if tok, ok := credentials(header, "Bearer"); ok {
 		for name := range a.tokens {
 			if r := a.check(a.tokens, "bearer", name, tok); r != 0 {
 				return r
@@ -154,12 +163,12 @@ func (a *Authenticator) Identify(header string) (string, Role) {
 	if role == 0 {
 		return "", 0
 	}
-	if raw, ok := strings.CutPrefix(header, "Basic "); ok {
+	if raw, ok := credentials(header, "Basic"); ok {
 		b, _ := base64.StdEncoding.DecodeString(raw)
 		user, _, _ := strings.Cut(string(b), ":")
 		return user, role
 	}
-	tok := strings.TrimPrefix(header, "Bearer ")
+	tok, _ := credentials(header, "Bearer")
 	for name := range a.tokens {
 		if a.check(a.tokens, "bearer", name, tok) != 0 {
 			return name, role

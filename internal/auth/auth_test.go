@@ -47,6 +47,14 @@ func TestMiddleware(t *testing.T) {
 		{"POST", "/api/2.0/mlflow/runs/create", basic("bob", "ro"), 403},
 		{"POST", "/api/2.0/mlflow/runs/create", "Bearer tok", 200},
 		{"POST", "/api/2.0/mlflow/runs/create", "Bearer nope", 401},
+		// The scheme in any case, spaces before the credentials ignored
+		// (werkzeug's reading); no scheme, or no space after it, is not one.
+		{"GET", "/api/2.0/mlflow/runs/get", "basic " + basic("alice", "pw")[6:], 200},
+		{"GET", "/api/2.0/mlflow/runs/get", "BASIC   " + basic("alice", "pw")[6:], 200},
+		{"POST", "/api/2.0/mlflow/runs/create", "bearer tok", 200},
+		{"GET", "/api/2.0/mlflow/runs/get", basic("alice", "pw")[6:], 401},
+		{"GET", "/api/2.0/mlflow/runs/get", "Basic" + basic("alice", "pw")[6:], 401},
+		{"POST", "/api/2.0/mlflow/runs/create", "Bearertok", 401},
 	}
 	for _, c := range cases {
 		for i := 0; i < 2; i++ { // the second pass hits the cache
