@@ -198,3 +198,28 @@ func BenchmarkCheck(b *testing.B) {
 		})
 	}
 }
+
+// TestSharedHeaderValuesStayPut: the guard's header values are shared by
+// every answer; a handler that adds to or replaces them changes its own
+// answer only.
+func TestSharedHeaderValuesStayPut(t *testing.T) {
+	h := serverGuard(Options{XFrameOptions: "SAMEORIGIN"}).Wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Query().Get("do") {
+		case "add":
+			w.Header().Add("X-Frame-Options", "DENY")
+			w.Header().Add("X-Content-Type-Options", "other")
+		case "set":
+			w.Header().Set("X-Frame-Options", "DENY")
+		}
+	}))
+	for i, c := range []struct{ do, frame string }{{"add", "SAMEORIGIN,DENY"}, {"", "SAMEORIGIN"}, {"set", "DENY"}, {"", "SAMEORIGIN"}} {
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, httptest.NewRequest("GET", "http://localhost:5000/api/2.0/mlflow/runs/get?do="+c.do, nil))
+		if got := strings.Join(w.Header().Values("X-Frame-Options"), ","); got != c.frame {
+			t.Fatalf("answer %d (%s): X-Frame-Options %q, want %q", i, c.do, got, c.frame)
+		}
+		if c.do == "" && strings.Join(w.Header().Values("X-Content-Type-Options"), ",") != "nosniff" {
+			t.Fatalf("answer %d: X-Content-Type-Options %q", i, w.Header().Values("X-Content-Type-Options"))
+		}
+	}
+}
