@@ -1,6 +1,7 @@
 package app
 
 import (
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"math/rand/v2"
@@ -19,7 +20,8 @@ import (
 // BenchmarkBasicAuth is what basic-auth permissions add to mlgate server's
 // whole handler, in process (no network): runs/get and runs/create by a
 // non-admin holding MANAGE on the experiment (its creator) on a basic-auth
-// server, and the same calls on two servers with the security middleware
+// server (its requests sharing one keep-alive connection, as a client's
+// do), and the same calls on two servers with the security middleware
 // alone, in lockstep (each iteration calls every server once, in random
 // order, so that the machine's drift hits them alike). It reports each
 // server's µs per call and the basic-auth server's throughput over the
@@ -46,6 +48,7 @@ func BenchmarkBasicAuth(b *testing.B) {
 // benchSide is one server of BenchmarkBasicAuth and the calls it takes.
 type benchSide struct {
 	h            http.Handler
+	conn         context.Context // the keep-alive connection its requests share
 	user, create string
 	get          string
 	busy         time.Duration
@@ -60,7 +63,10 @@ func newBenchSide(b *testing.B, perms bool) *benchSide {
 				DatabaseURI: "sqlite:///" + filepath.Join(dir, "basic_auth.db"), BcryptCost: bcrypt.MinCost}
 		}
 	})
-	sd := &benchSide{h: s.Handler()}
+	sd := &benchSide{h: s.Handler(), conn: context.Background()}
+	if s.http.ConnContext != nil {
+		sd.conn = s.http.ConnContext(sd.conn, nil)
+	}
 	if perms {
 		sd.do(b, "POST", "/api/2.0/mlflow/users/create", `{"username":"bench","password":"bench-password-1"}`, "admin:admin-password-1")
 		sd.user = "bench:bench-password-1"
@@ -87,7 +93,7 @@ func newBenchSide(b *testing.B, perms bool) *benchSide {
 }
 
 func (sd *benchSide) do(b *testing.B, method, path, body, user string) []byte {
-	r := httptest.NewRequest(method, path, strings.NewReader(body))
+	r := httptest.NewRequestWithContext(sd.conn, method, path, strings.NewReader(body))
 	r.Host = "127.0.0.1:5000"
 	if body != "" {
 		r.Header.Set("Content-Type", "application/json")
