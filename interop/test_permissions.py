@@ -300,13 +300,13 @@ def test_authorization_header_forms_match_mlflow(mlgate_auth, mlflow_auth):
     """Each form of the Authorization header, sent twice on one keep-alive
     connection after a good one (so that a connection's remembered sign-in
     is in play), is answered with mlflow's status."""
-    seen = {}
+    seen, forms = {}, header_forms()
     for name, server in (("mlgate", mlgate_auth), ("mlflow", mlflow_auth)):
         with requests.Session() as s:
             url = server.url + "/api/2.0/mlflow/experiments/get?experiment_id=0"
-            for form, value in header_forms().items():
+            for form, value in forms.items():
                 codes = [s.get(url, headers={"Authorization": h}, timeout=30).status_code
-                         for h in (header_forms()["Basic"], value, value)]
+                         for h in (forms["Basic"], value, value)]
                 seen.setdefault(form, {})[name] = codes
     # mlflow 3.17.2 fails with 500 on a header that is not Basic (its check
     # reads a username werkzeug did not parse); mlgate answers 401.

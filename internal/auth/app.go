@@ -336,9 +336,9 @@ var requests = sync.Pool{New: func() any { return new(request) }}
 // /api/2.0/mlflow/runs/create and its /ajax-api/ twin).
 type route struct{ method, path string }
 
-// apiPrefixes are the prefixes a rule's route is served under, besides
-// none.
-var apiPrefixes = []string{"/api/2.0", "/ajax-api/2.0", "/api/3.0", "/ajax-api/3.0"}
+// rulePrefixes are the prefixes a rule's route is served under: none, and
+// the API's.
+var rulePrefixes = []string{"", "/api/2.0", "/ajax-api/2.0", "/api/3.0", "/ajax-api/3.0"}
 
 // rule is what the middleware does on a route: the check a non-admin
 // passes (nil: signed in is enough) and the work on the answer.
@@ -364,7 +364,7 @@ func newRuleTable() ruleTable {
 			t[rt.method] = byPath
 		}
 		var out []*rule
-		for _, p := range append([]string{""}, apiPrefixes...) {
+		for _, p := range rulePrefixes {
 			r := byPath[p+rt.path]
 			if r == nil {
 				r = &rule{}

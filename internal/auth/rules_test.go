@@ -17,7 +17,7 @@ func TestRuleTableServesEveryPrefix(t *testing.T) {
 		return reflect.ValueOf(c).Pointer()
 	}
 	for rt, c := range checks {
-		for _, p := range append([]string{""}, apiPrefixes...) {
+		for _, p := range rulePrefixes {
 			if got := tab.of(rt.method, p+rt.path); fn(got.check) != fn(c) || got.after != afters[rt] {
 				t.Fatalf("%s %s%s: another rule", rt.method, p, rt.path)
 			}

@@ -202,7 +202,8 @@ func (s *Store) CountUsers(ctx context.Context) (int, error) {
 	return n, err
 }
 
-// Grants returns a user's grants keyed by resource type and id.
+// Grants returns a user's grants as rows of resource type, resource id
+// and permission name (grantSetOf lays them out for the check path).
 func (s *Store) Grants(ctx context.Context, userID int64) ([][3]string, error) {
 	rows, err := s.db.QueryContext(ctx, s.q["grants"], userID)
 	if err != nil {
