@@ -117,6 +117,11 @@ func checkNoTraversal(source string) error {
 		if u.Opaque != "" {
 			p = u.Opaque
 		}
+	} else {
+		// Go refuses what Python's urlparse still splits (control
+		// characters): its path ends at the query or the fragment.
+		p, _, _ = strings.Cut(p, "#")
+		p, _, _ = strings.Cut(p, "?")
 	}
 	p = slashesRE.ReplaceAllString(strings.TrimRight(p, "/"), "/")
 	if strings.Contains(p, "\x00") || strings.Contains(s, "\x00") {
